@@ -1,0 +1,209 @@
+/**
+ * The CLI as a function: argv in, exit code out, output through `io`. It reaches the library only
+ * through its public entry. Exit codes: 0 done, 1 the run failed (a write error, an abort), 2 bad
+ * usage, options or input files.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isLoraPrepError, prepareDataset, summarize, type PrepareOptions, type ProgressEvent } from '../index.js';
+import { LIBRARY } from '../version.js';
+
+/** Where the CLI writes, so tests can capture it. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** True when stderr is a terminal (progress redraws one line). */
+  isTTY?: boolean | undefined;
+  /** Aborts the run (Ctrl-C). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const USAGE = `Usage:
+  lora-prep prepare <input...> --out DIR [options]
+
+Options of prepare:
+  --out DIR                 output folder (required)
+  --mapping NAME            auto | messages | sharegpt | alpaca | prompt-completion | qa (default auto)
+  --user TPL --assistant TPL
+                            custom mapping: templates with {{column}} placeholders
+  --system TEXT             system prompt for examples without one
+  --format chat|instruction record shape (default chat)
+  --target NAME             openai | axolotl (default openai)
+  --tokenizer NAME          o200k_base | cl100k_base | an OpenAI model name (default o200k_base)
+  --max-tokens N            reject examples over N tokens as overlong
+  --validation F            validation fraction (default 0.1)
+  --test F                  test fraction (default 0)
+  --seed N                  split seed (default 42)
+  --split-strategy S        random (exact sizes, default) | hash (stable when rows are appended)
+  --dedup exact|none        exact dedup (default exact)
+  --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
+  --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --config FILE             JSON file with prepareDataset options; flags override it
+  --overwrite               replace the files of an earlier run in --out
+  --json                    print the result object as JSON on stdout
+  --quiet                   no progress on stderr
+
+  lora-prep --version | --help`;
+
+/**
+ * Runs the CLI. Never calls `process.exit`; returns the exit code.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(`${USAGE}\n`);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout(`${LIBRARY.version}\n`);
+    return EXIT.ok;
+  }
+  if (command !== 'prepare') {
+    io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  return prepareCommand(rest, io);
+}
+
+// --- internal ---
+
+const PREPARE_ARGS = {
+  out: { type: 'string' },
+  mapping: { type: 'string' },
+  user: { type: 'string' },
+  assistant: { type: 'string' },
+  system: { type: 'string' },
+  format: { type: 'string' },
+  target: { type: 'string' },
+  tokenizer: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  validation: { type: 'string' },
+  test: { type: 'string' },
+  seed: { type: 'string' },
+  'split-strategy': { type: 'string' },
+  dedup: { type: 'string' },
+  encoding: { type: 'string' },
+  delimiter: { type: 'string' },
+  config: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+class UsageError extends Error {}
+
+async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
+  let options: PrepareOptions;
+  let flags: { json?: boolean | undefined; quiet?: boolean | undefined };
+  try {
+    const parsed = parseArgs({ args: argv, options: PREPARE_ARGS, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    flags = parsed.values;
+    options = await toOptions(parsed.values, parsed.positionals);
+  } catch (e) {
+    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    io.stderr(`lora-prep prepare: ${message}\n\nRun lora-prep --help for the options.\n`);
+    return EXIT.usage;
+  }
+  if (!flags.quiet) options.onProgress = progressPrinter(io);
+  if (io.signal) options.signal = io.signal;
+  try {
+    const result = await prepareDataset(options);
+    if (!flags.quiet && io.isTTY) io.stderr('\r\x1b[K');
+    if (flags.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    else io.stdout(`${summarize(result)}\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (io.isTTY) io.stderr('\r\x1b[K');
+    if (isLoraPrepError(e)) {
+      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+    }
+    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'TARGET_UNSUPPORTED', 'OUTPUT_NOT_EMPTY']);
+
+type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+async function toOptions(v: PrepareValues, positionals: string[]): Promise<PrepareOptions> {
+  let base: Record<string, unknown> = {};
+  if (v.config !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(v.config, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --config ${v.config}: ${(e as Error).message}`);
+    }
+    try {
+      base = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new UsageError(`--config ${v.config} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (base === null || typeof base !== 'object' || Array.isArray(base)) throw new UsageError(`--config ${v.config} must hold a JSON object of options`);
+  }
+  const o: Record<string, unknown> = { ...base };
+  if (positionals.length > 0) o.inputs = positionals;
+  if (o.inputs === undefined) throw new UsageError('give at least one input file');
+  if (v.out !== undefined) o.outDir = v.out;
+  if (o.outDir === undefined) throw new UsageError('--out DIR is required');
+  if (v.user !== undefined || v.assistant !== undefined) {
+    if (v.user === undefined || v.assistant === undefined) throw new UsageError('--user and --assistant go together');
+    if (v.mapping !== undefined) throw new UsageError('use either --mapping or --user/--assistant, not both');
+    o.mapping = { user: v.user, assistant: v.assistant };
+  } else if (v.mapping !== undefined) o.mapping = v.mapping;
+  if (v.system !== undefined) o.systemPrompt = v.system;
+  if (v.format !== undefined) o.format = v.format;
+  if (v.target !== undefined) o.target = v.target;
+  if (v.tokenizer !== undefined) o.tokenizer = v.tokenizer;
+  if (v['max-tokens'] !== undefined) o.maxTokens = num('--max-tokens', v['max-tokens']);
+  if (v.encoding !== undefined) o.encoding = v.encoding;
+  if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
+  if (v.overwrite) o.overwrite = true;
+  const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };
+  if (v.validation !== undefined) split.validation = num('--validation', v.validation);
+  if (v.test !== undefined) split.test = num('--test', v.test);
+  if (v.seed !== undefined) split.seed = num('--seed', v.seed);
+  if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
+  if (Object.keys(split).length > 0) o.split = split;
+  if (v.dedup !== undefined) {
+    if (v.dedup === 'exact') o.dedup = { exact: true };
+    else if (v.dedup === 'none') o.dedup = false;
+    else throw new UsageError(`--dedup must be exact or none, got ${JSON.stringify(v.dedup)}`);
+  }
+  return o as unknown as PrepareOptions;
+}
+
+function num(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const PLAIN_PROGRESS_EVERY_MS = 5_000;
+
+function progressPrinter(io: CliIo): (e: ProgressEvent) => void {
+  let lastPlain = 0;
+  return (e) => {
+    const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
+    const line = `lora-prep: ${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} kept · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
+    if (io.isTTY) {
+      io.stderr(`\r\x1b[K${line}`);
+    } else if (e.stage !== 'done' && e.elapsedMs - lastPlain >= PLAIN_PROGRESS_EVERY_MS) {
+      lastPlain = e.elapsedMs;
+      io.stderr(`${line}\n`);
+    }
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Exact dedup stage: a later copy of a conversation is rejected as `duplicate`, pointing at the
+ * first copy. The key is the whole conversation (roles and contents) after Unicode NFKC,
+ * whitespace collapse and case folding, so copies that differ only in case or spacing count.
+ * Memory: one 64-bit hash and one location per kept example, never the texts.
+ */
+import { createHash } from 'node:crypto';
+import type { Example, Message, SourceLocation, StageContext } from '../types.js';
+
+/**
+ * Text as compared for dedup: NFKC, lower case, runs of whitespace as one space, trimmed.
+ *
+ * @example
+ * normalizeForDedup('  Net   Income\n') // 'net income'
+ */
+export function normalizeForDedup(text: string): string {
+  // ASCII needs no NFKC; skipping it is most of the speed on typical exports.
+  // eslint-disable-next-line no-control-regex
+  const s = /^[\x00-\x7f]*$/.test(text) ? text : text.normalize('NFKC');
+  return s.toLowerCase().replace(/[^\S ]\s*|\s{2,}/g, ' ').trim();
+}
+
+/**
+ * The dedup key of a conversation: every message's role and normalised content.
+ *
+ * @example
+ * conversationKey([{ role: 'user', content: 'Hi' }]) === conversationKey([{ role: 'user', content: ' hi ' }]) // true
+ */
+export function conversationKey(messages: readonly Message[]): string {
+  let key = '';
+  for (const m of messages) key += `${m.role}\u0000${normalizeForDedup(m.content)}\u0001`;
+  return key;
+}
+
+/** A 64-bit hash of a key as 16 hex digits (32-bit hashes collide at 200k rows; PERF-NOTES). */
+export function hash64(key: string): string {
+  return createHash('sha1').update(key).digest('hex').slice(0, 16);
+}
+
+/**
+ * Remembers the first location of each key hash.
+ *
+ * @example
+ * const index = new ExactIndex(); index.firstOf('abc', loc) // undefined the first time
+ */
+export class ExactIndex {
+  readonly #first = new Map<string, SourceLocation>();
+
+  /** The location of an earlier copy, or undefined (and `source` is remembered as the first). */
+  firstOf(hash: string, source: SourceLocation): SourceLocation | undefined {
+    const seen = this.#first.get(hash);
+    if (seen) return seen;
+    this.#first.set(hash, source);
+    return undefined;
+  }
+
+  get size(): number {
+    return this.#first.size;
+  }
+}
+
+/**
+ * Stage form for custom pipelines: yields first copies, rejects later ones as `duplicate`.
+ *
+ * @example
+ * for await (const ex of dedupe(examples, ctx)) write(ex);
+ */
+export async function* dedupe(examples: AsyncIterable<Example>, ctx: StageContext): AsyncIterable<Example> {
+  const index = new ExactIndex();
+  for await (const example of examples) {
+    const first = index.firstOf(hash64(conversationKey(example.messages)), example.meta.source);
+    if (first) {
+      ctx.reject(duplicateRejection(example.meta.source, first));
+      continue;
+    }
+    yield example;
+  }
+}
+
+/** The rejection of a later copy. */
+export function duplicateRejection(source: SourceLocation, first: SourceLocation) {
+  return {
+    source,
+    reason: 'duplicate' as const,
+    message: `same conversation as ${first.file}:${first.line} (compared after NFKC, whitespace collapse and case folding)`,
+    duplicateOf: first,
+  };
+}

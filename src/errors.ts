@@ -1,0 +1,74 @@
+/**
+ * Errors for problems with the job (options, files, output folder). Problems with one row are
+ * never thrown: they become {@link Rejection}s in `report/rejected.jsonl`.
+ */
+
+/** Stable codes of {@link LoraPrepError}. Renaming one is a breaking change. */
+export type ErrorCode =
+  | 'OPTION_INVALID'
+  | 'INPUT_NOT_FOUND'
+  | 'INPUT_UNREADABLE'
+  | 'INPUT_FORMAT'
+  | 'MAPPING_INVALID'
+  | 'TOKENIZER_UNAVAILABLE'
+  | 'TARGET_UNSUPPORTED'
+  | 'OUTPUT_NOT_EMPTY'
+  | 'WRITE_FAILED'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+/** Where a problem is: a file, and a 1-based line when one applies. */
+export interface ErrorLocation {
+  file?: string | undefined;
+  line?: number | undefined;
+  field?: string | undefined;
+}
+
+/**
+ * The one error type thrown for a bad job. `code` is stable; the message names the file, the line
+ * where relevant, and what to do.
+ *
+ * @example
+ * try { await prepareDataset(opts) } catch (e) { if (isLoraPrepError(e) && e.code === 'OUTPUT_NOT_EMPTY') ... }
+ */
+export class LoraPrepError extends Error {
+  override readonly name = 'LoraPrepError';
+  readonly code: ErrorCode;
+  readonly location: ErrorLocation | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { location?: ErrorLocation; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.location = options.location;
+  }
+}
+
+/**
+ * True when `value` is a {@link LoraPrepError} (also across duplicated copies of the package).
+ *
+ * @example
+ * if (isLoraPrepError(err)) console.error(err.code, err.message);
+ */
+export function isLoraPrepError(value: unknown): value is LoraPrepError {
+  return (
+    value instanceof LoraPrepError ||
+    (value instanceof Error && value.name === 'LoraPrepError' && typeof (value as { code?: unknown }).code === 'string')
+  );
+}
+
+/** `file:line` (or just `file`) for messages. */
+export function formatLocation(loc: ErrorLocation): string {
+  if (!loc.file) return '';
+  return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
+}
+
+/** JSON of a value cut to about `max` characters, for the "got ..." part of a message. */
+export function preview(value: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    s = String(value);
+  }
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}

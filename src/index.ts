@@ -1,0 +1,36 @@
+/**
+ * lora-prep: domain data (CSV, TSV, JSONL, JSON) in, trainer-ready JSONL out.
+ * The public surface, by name. Stage functions are exported for custom pipelines.
+ */
+export { prepareDataset, summarize } from './prepare.js';
+export type { PrepareResult, PrepareCounts, PrepareReport } from './prepare.js';
+export { resolveOptions, prepareOptionsSchema } from './options.js';
+export type {
+  PrepareOptions,
+  ResolvedOptions,
+  InputSpec,
+  Mapping,
+  MappingPreset,
+  TemplateMapping,
+  SplitOptions,
+  DedupOptions,
+  ProgressEvent,
+} from './options.js';
+export { LoraPrepError, isLoraPrepError } from './errors.js';
+export type { ErrorCode, ErrorLocation } from './errors.js';
+export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, ReasonCode, StageContext } from './types.js';
+export { loadRecords, loadCsv, loadJsonl, loadJson, detectFormat } from './load/index.js';
+export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load/index.js';
+export { normalizeRecords, resolveMapping, detectPreset, cleanContent } from './normalize/index.js';
+export type { NormalizeOptions } from './normalize/index.js';
+export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
+export type { Tokenizer, OpenAiEncoding } from './tokenizers/index.js';
+export { dedupe, conversationKey, normalizeForDedup } from './dedup/index.js';
+export { assignRandom, assignByHash, splitSizes } from './split/index.js';
+export type { SplitFractions, SplitName } from './split/index.js';
+export { targets, recordBuilder } from './formats/index.js';
+export type { TargetName, RecordFormat, RecordResult, Target } from './formats/index.js';
+export { serializeRecord, JsonlWriter } from './write/jsonl.js';
+export type { WrittenFile } from './write/jsonl.js';
+export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
+export type { TokenStats, HistogramBin } from './report/index.js';

@@ -1,0 +1,286 @@
+/**
+ * The CSV/TSV loader: text → csv-parse (rows as arrays) → row objects keyed by the header, each
+ * stamped with the physical line it starts on. Bad records are rejected and reading goes on.
+ */
+import { Parser, type CsvError } from 'csv-parse';
+import { LoraPrepError } from '../errors.js';
+import type { SourceRow, StageContext } from '../types.js';
+import { CsvLineCursor } from './_csv-cursor.js';
+import { sniffDelimiter, SNIFF_CHARS } from './_delimiter.js';
+import { normalizeHeader } from './_header.js';
+import {
+  errorMessage,
+  excerpt,
+  sourceName,
+  throwIfAborted,
+} from './_common.js';
+import { RAW_EXCERPT_CHARS } from './limits.js';
+import { formatFromExtension } from './format.js';
+import { readText } from './text.js';
+import type { LoadOptions, LoadSource } from './types.js';
+
+/**
+ * Reads a CSV or TSV source row by row. The first record is the header (names trimmed, empty
+ * ones named `column_N`, repeats renamed `name_2`… with a warning). Cells stay strings. Each row's
+ * `source.line` is the physical line where its record starts (the header is line 1), counting
+ * lines inside quoted fields and blank lines. A record whose field count differs from the
+ * header's, or whose quote never closes, is passed to `ctx.reject` as `malformed_row`; blank
+ * lines are not rows.
+ *
+ * The delimiter is `options.delimiter`, else a tab for TSV (`format: 'tsv'` or a `.tsv`/`.tab`
+ * name), else sniffed among `, ; \t |` from the first records.
+ *
+ * @param source - a path, or a name plus chunks.
+ * @param options - `delimiter`, `encoding`, `onBytes`; `format: 'tsv'` selects tabs.
+ * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
+ * @returns the rows, in file order, as an async iterable read lazily.
+ * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`, `OPTION_INVALID` (a
+ * delimiter that is empty or holds a quote or line break).
+ *
+ * @example
+ * for await (const row of loadCsv('data/finance.csv', {}, ctx)) {
+ *   console.log(row.source.line, row.data.question);
+ * }
+ */
+export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
+  const file = sourceName(source);
+  const explicit = options.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
+  if (explicit !== undefined) checkDelimiter(explicit, file);
+
+  const text = readText(source, { ...options, signal: ctx.signal, warn: ctx.warn });
+  const reader = new CsvRecordReader(file, ctx);
+  let prefix: string[] | undefined;
+  if (explicit === undefined) prefix = [];
+  else reader.start(explicit);
+  let prefixChars = 0;
+  try {
+    for await (const chunk of text) {
+      if (prefix === undefined) {
+        yield* reader.feed(chunk);
+        continue;
+      }
+      // Hold the first characters back until there are enough to sniff the delimiter from.
+      prefix.push(chunk);
+      prefixChars += chunk.length;
+      if (prefixChars >= SNIFF_CHARS) {
+        const head = prefix.join('');
+        prefix = undefined;
+        reader.start(sniffDelimiter(head, false));
+        yield* reader.feed(head);
+      }
+    }
+    if (prefix !== undefined) {
+      const head = prefix.join('');
+      reader.start(sniffDelimiter(head, true));
+      yield* reader.feed(head);
+    }
+    yield* reader.end();
+  } finally {
+    reader.close();
+  }
+}
+
+// --- internal ---
+
+/** A parsed record from csv-parse, or a record it skipped with an error, in file order. */
+type ParserEvent = { fields: string[]; end: number } | { error: CsvError; fed: number };
+
+/**
+ * Drives one csv-parse `Parser` as a push parser: bytes go in with `write`, and the `on_record`
+ * and `on_skip` hooks (both synchronous, so in file order) fill one event queue; `on_record`
+ * returns null so nothing queues up on the stream's readable side.
+ */
+class CsvRecordReader {
+  readonly #file: string;
+  readonly #ctx: StageContext;
+  #parser: Parser | undefined;
+  readonly #cursor = new CsvLineCursor();
+  #events: ParserEvent[] = [];
+  #failure: Error | undefined;
+  #fed = 0;
+  #header: string[] | undefined;
+  /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
+  #lostTrack = false;
+  #rows = 0;
+
+  constructor(file: string, ctx: StageContext) {
+    this.#file = file;
+    this.#ctx = ctx;
+  }
+
+  start(delimiter: string): void {
+    this.#parser = new Parser({
+      delimiter,
+      quote: '"',
+      escape: '"',
+      // All three line endings, always: auto-discovery would fix the first one seen and then glue
+      // together the records of a file whose line endings are mixed.
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_quotes: true,
+      // Field counts are checked here, against the header, so the parser must not stop on them.
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_record: (fields: string[], info) => {
+        this.#events.push({ fields, end: info.bytes });
+        return null;
+      },
+      on_skip: (error) => {
+        if (error !== undefined) this.#events.push({ error, fed: this.#fed });
+        return undefined;
+      },
+    });
+    this.#parser.on('error', (error: Error) => {
+      this.#failure ??= error;
+    });
+  }
+
+  async *feed(text: string): AsyncGenerator<SourceRow> {
+    if (text === '') return;
+    const bytes = Buffer.from(text, 'utf8');
+    this.#cursor.push(bytes);
+    this.#fed += bytes.length;
+    const parser = this.#parser as Parser;
+    await new Promise<void>((resolve) =>
+      parser.write(bytes, (error) => {
+        if (error) this.#failure ??= error;
+        resolve();
+      }),
+    );
+    this.#throwIfFailed();
+    yield* this.#drain();
+  }
+
+  async *end(): AsyncGenerator<SourceRow> {
+    const parser = this.#parser as Parser;
+    await new Promise<void>((resolve) =>
+      parser.end((error?: Error | null) => {
+        if (error) this.#failure ??= error;
+        resolve();
+      }),
+    );
+    this.#throwIfFailed();
+    yield* this.#drain();
+    if (this.#rows > 0) return;
+    if (this.#header === undefined) this.#ctx.warn(`${this.#file}: the file is empty; it holds no header and no rows.`);
+    else this.#ctx.warn(`${this.#file}: the file holds a header but no data rows.`);
+  }
+
+  /** Stops the parser when reading ends early (a break by the consumer, an error, an abort). */
+  close(): void {
+    this.#parser?.destroy();
+  }
+
+  *#drain(): Generator<SourceRow> {
+    const events = this.#events;
+    this.#events = [];
+    for (const event of events) {
+      throwIfAborted(this.#ctx.signal, this.#file);
+      const row = 'fields' in event ? this.#record(event.fields, event.end) : this.#skipped(event.error, event.fed);
+      if (row !== undefined) yield row;
+    }
+  }
+
+  #record(fields: string[], end: number): SourceRow | undefined {
+    const cursor = this.#cursor;
+    let line: number;
+    let start: number | undefined;
+    if (this.#lostTrack) {
+      this.#lostTrack = false;
+      line = cursor.startLineBackwards(end, fields.reduce((n, f) => n + countLineBreaks(f), 0));
+    } else {
+      ({ line, offset: start } = cursor.startAt(end));
+    }
+    // A line of spaces is a blank line too, not a one-field row.
+    if (fields.length === 1 && (fields[0] as string).trim() === '' && !this.#quotedAt(start)) {
+      cursor.advanceTo(end);
+      return undefined;
+    }
+    if (this.#header === undefined) {
+      const { names, renamed } = normalizeHeader(fields);
+      this.#header = names;
+      if (renamed.length > 0) {
+        this.#ctx.warn(`${this.#file}: the header repeats column names, so some were renamed: ${renamed.join(', ')}.`);
+      }
+      cursor.advanceTo(end);
+      return undefined;
+    }
+    const header = this.#header;
+    if (fields.length !== header.length) {
+      const raw = start === undefined ? undefined : cursor.text(start, end, RAW_EXCERPT_CHARS);
+      cursor.advanceTo(end);
+      this.#rows++;
+      this.#ctx.reject({
+        source: { file: this.#file, line },
+        reason: 'malformed_row',
+        message: `expected ${header.length} field${header.length === 1 ? '' : 's'} as in the header, got ${fields.length}`,
+        ...(raw === undefined ? {} : { raw: excerpt(raw) }),
+      });
+      return undefined;
+    }
+    cursor.advanceTo(end);
+    this.#rows++;
+    // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
+    const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
+    return { data, source: { file: this.#file, line } };
+  }
+
+  #skipped(error: CsvError, fed: number): undefined {
+    const cursor = this.#cursor;
+    const { line, offset } = cursor.startAt(fed);
+    const raw = excerpt(cursor.text(offset, fed, RAW_EXCERPT_CHARS));
+    const isHeader = this.#header === undefined;
+    this.#rows++;
+    let message: string;
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      const last = cursor.lastLineBefore(offset, fed);
+      const lines = last > line ? `lines ${line}–${last}` : `line ${line}`;
+      message =
+        `a quote opened in this record is never closed, so the rest of the file (${lines}) was read as one field; ` +
+        'close the quote, or double a quote that belongs to the text ("")';
+    } else {
+      // Not expected with the options used, but kept going rather than lost: the parser goes on
+      // after the skipped record, and the next record's line is counted back from its end.
+      message = `the CSV parser skipped this record: ${errorMessage(error)}`;
+      this.#lostTrack = true;
+    }
+    this.#ctx.reject({ source: { file: this.#file, line }, reason: 'malformed_row', message, raw });
+    if (isHeader) this.#ctx.warn(`${this.#file}: the header row could not be read (line ${line}): ${message}.`);
+    return undefined;
+  }
+
+  /** Whether the record at `start` begins with a quote, i.e. is a quoted (not blank) value. */
+  #quotedAt(start: number | undefined): boolean {
+    return start !== undefined && this.#cursor.text(start, start + 1, 1) === '"';
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure === undefined) return;
+    throw new LoraPrepError('INPUT_FORMAT', `${this.#file}: the CSV parser stopped: ${this.#failure.message}`, {
+      location: { file: this.#file },
+      cause: this.#failure,
+    });
+  }
+}
+
+function countLineBreaks(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x0d || (ch === 0x0a && text.charCodeAt(i - 1) !== 0x0d)) n++;
+  }
+  return n;
+}
+
+function isTsv(file: string, options: LoadOptions): boolean {
+  return options.format === 'tsv' || (options.format === undefined && formatFromExtension(file) === 'tsv');
+}
+
+function checkDelimiter(delimiter: unknown, file: string): void {
+  if (typeof delimiter === 'string' && delimiter !== '' && !/["\r\n]/.test(delimiter)) return;
+  throw new LoraPrepError(
+    'OPTION_INVALID',
+    `${file}: delimiter must be a non-empty string without quotes or line breaks, got ${JSON.stringify(delimiter)}.`,
+    { location: { file, field: 'delimiter' } },
+  );
+}

@@ -1,0 +1,60 @@
+/** Which loader reads a source: the explicit `format`, else the file extension. */
+import { LoraPrepError } from '../errors.js';
+import { sourceName } from './_common.js';
+import type { InputFormat, LoadSource } from './types.js';
+
+/**
+ * The format of `source`: `explicit` when given, else from the extension of its path or name
+ * (case-insensitive): `.csv` → csv, `.tsv`/`.tab` → tsv, `.jsonl`/`.ndjson` → jsonl, `.json` → json.
+ *
+ * @param source - a path, or `{ name, chunks }` (the name's extension counts).
+ * @param explicit - the user's `format` option; wins over the extension.
+ * @returns the format to read the source as.
+ * @throws LoraPrepError `INPUT_FORMAT` when there is no `explicit` format and the extension is unknown.
+ *
+ * @example
+ * detectFormat('data/cases.NDJSON') // 'jsonl'
+ * detectFormat('export.txt', 'tsv') // 'tsv'
+ */
+export function detectFormat(source: LoadSource, explicit?: InputFormat): InputFormat {
+  if (explicit !== undefined) return explicit;
+  const file = sourceName(source);
+  const format = formatFromExtension(file);
+  if (format !== undefined) return format;
+  const ext = extensionOf(file);
+  const what = ext === '' ? 'it has no extension' : `its extension "${ext}" is not one lora-prep knows`;
+  throw new LoraPrepError(
+    'INPUT_FORMAT',
+    `${file}: cannot tell the file format because ${what}. Pass \`format\` ('csv', 'tsv', 'jsonl' or 'json') for this input, ` +
+      'or rename it to end in .csv, .tsv, .tab, .jsonl, .ndjson or .json.',
+    { location: { file } },
+  );
+}
+
+/**
+ * The format implied by a file name's extension, or `undefined` when the extension is unknown.
+ *
+ * @example
+ * formatFromExtension('a.tab') // 'tsv'
+ */
+export function formatFromExtension(file: string): InputFormat | undefined {
+  return EXTENSIONS[extensionOf(file)];
+}
+
+// --- internal ---
+
+const EXTENSIONS: Partial<Record<string, InputFormat>> = {
+  '.csv': 'csv',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'json',
+};
+
+/** The lower-cased extension with its dot ('' when none); `/` and `\` both separate folders. */
+function extensionOf(file: string): string {
+  const base = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? '' : base.slice(dot).toLowerCase();
+}

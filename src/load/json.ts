@@ -1,0 +1,252 @@
+/**
+ * The JSON loader: a file holding one top-level array of objects → one row per element, streamed
+ * element by element. A JSONL file saved as `.json` is read as JSONL (with a warning); any other
+ * top level is a job error that says what the file holds and where the records may be.
+ */
+import { LoraPrepError } from '../errors.js';
+import type { SourceRow, StageContext } from '../types.js';
+import {
+  describeJsonValue,
+  errorMessage,
+  excerpt,
+  isJsonObject,
+  sourceName,
+  throwIfAborted,
+} from './_common.js';
+import { MAX_RECORD_CHARS } from './limits.js';
+import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
+import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
+import { jsonlRows } from './jsonl.js';
+import { readText } from './text.js';
+import type { LoadOptions, LoadSource } from './types.js';
+
+/**
+ * Reads a JSON source holding one array of objects, e.g. `[{"q": "…", "a": "…"}, …]`, without
+ * loading it whole: each element is parsed alone and stamped with the line it starts on. An
+ * element that is not an object is rejected as `invalid_record`; a malformed one as
+ * `invalid_json` (reading goes on with the next element where the structure allows). A file
+ * cut off before its closing `]` gives the elements before the cut, rejects the incomplete one
+ * as `invalid_json` and warns. An empty array gives no rows.
+ *
+ * @param source - a path, or a name plus chunks.
+ * @param options - `encoding`, `onBytes` (`format` and `delimiter` are ignored here).
+ * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
+ * @returns the rows, in file order, as an async iterable read lazily.
+ * @throws LoraPrepError `INPUT_FORMAT` when the top level is not an array (unless the file is
+ * JSONL, which is then read as such), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`.
+ *
+ * @example
+ * for await (const row of loadJson('data/qa.json', {}, ctx)) console.log(row.source.line, row.data);
+ */
+export async function* loadJson(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
+  const file = sourceName(source);
+  const iterator = readText(source, { ...options, signal: ctx.signal, warn: ctx.warn })[Symbol.asyncIterator]();
+  try {
+    // Chunks read while finding out what the file holds; replayed to the reader chosen.
+    const seen: string[] = [];
+    let first: string | undefined;
+    while (first === undefined) {
+      const step = await iterator.next();
+      if (step.done === true) break;
+      seen.push(step.value);
+      first = NON_SPACE.exec(step.value)?.[0];
+    }
+    if (first === undefined) {
+      ctx.warn(`${file}: the file is empty; it holds no rows.`);
+      return;
+    }
+    if (first === '[') {
+      yield* arrayRows(replay(seen, iterator), file, ctx);
+      return;
+    }
+    if (first !== '{') throw notAnArray(file, describeStart(first), START_HINT);
+    const verdict = await sniffTopObject(seen, iterator, file, ctx);
+    if (verdict.kind === 'object') throw objectError(file, verdict);
+    ctx.warn(
+      `${file}: the file holds one JSON object per line (JSONL) although it is named like a JSON file; ` +
+        "it was read as JSONL. Rename it to .jsonl or pass format: 'jsonl' to silence this warning.",
+    );
+    yield* jsonlRows(replay(seen, iterator), file, ctx);
+  } finally {
+    await iterator.return?.(undefined);
+  }
+}
+
+// --- internal ---
+
+/** The first character that is not JSON whitespace. */
+const NON_SPACE = /[^ \t\r\n]/;
+
+const START_HINT =
+  'If the file is really CSV, TSV or JSONL, give it that extension or pass `format` for it.';
+
+async function* arrayRows(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<SourceRow> {
+  const scanner = new JsonArrayScanner();
+  const state = { warnedComma: false };
+  for await (const chunk of text) {
+    for (const event of scanner.push(chunk)) {
+      throwIfAborted(ctx.signal, file);
+      const row = handle(event, file, ctx, state);
+      if (row !== undefined) yield row;
+    }
+  }
+  for (const event of scanner.end()) {
+    const row = handle(event, file, ctx, state);
+    if (row !== undefined) yield row;
+  }
+}
+
+function handle(
+  event: ArrayScanEvent,
+  file: string,
+  ctx: StageContext,
+  state: { warnedComma: boolean },
+): SourceRow | undefined {
+  switch (event.kind) {
+    case 'element': {
+      const source = { file, line: event.line };
+      let value: unknown;
+      try {
+        value = JSON.parse(event.text);
+      } catch (error) {
+        ctx.reject({
+          source,
+          reason: 'invalid_json',
+          message: `the array element is not valid JSON: ${errorMessage(error)}`,
+          raw: excerpt(event.text),
+        });
+        return undefined;
+      }
+      if (!isJsonObject(value)) {
+        ctx.reject({
+          source,
+          reason: 'invalid_record',
+          message: `expected an object as each element of the array, got ${describeJsonValue(value)}`,
+          raw: excerpt(event.text),
+        });
+        return undefined;
+      }
+      return { data: value, source };
+    }
+    case 'incomplete': {
+      let detail = 'Unexpected end of JSON input';
+      try {
+        JSON.parse(event.text);
+      } catch (error) {
+        detail = errorMessage(error);
+      }
+      ctx.reject({
+        source: { file, line: event.line },
+        reason: 'invalid_json',
+        message: `the file ends inside this array element, so it is incomplete: ${detail}`,
+        raw: excerpt(event.text),
+      });
+      return undefined;
+    }
+    case 'overlong':
+      ctx.reject({
+        source: { file, line: event.line },
+        reason: 'invalid_json',
+        message:
+          `the array element is ${event.length.toLocaleString('en-US')} characters long, over the limit of ` +
+          `${MAX_RECORD_CHARS.toLocaleString('en-US')}, so it was not parsed`,
+        raw: event.head,
+      });
+      return undefined;
+    case 'missing-comma':
+      if (!state.warnedComma) {
+        state.warnedComma = true;
+        ctx.warn(`${file}:${event.line}: expected "," or "]" after an array element; read on as if a comma stood there.`);
+      }
+      return undefined;
+    case 'trailing-text':
+      ctx.warn(`${file}:${event.line}: text after the array's closing "]" was ignored.`);
+      return undefined;
+    case 'unclosed':
+      ctx.warn(`${file}: the file ended before the array's closing "]", so it may be cut off; the elements before the cut were read.`);
+      return undefined;
+  }
+}
+
+/** Chunks already read, then the rest of the iterator (which the caller closes). */
+async function* replay(seen: string[], rest: AsyncIterator<string>): AsyncGenerator<string> {
+  // Handed over one by one and dropped, so the prefix is not held while the rest streams.
+  while (seen.length > 0) yield seen.shift() as string;
+  for (;;) {
+    const step = await rest.next();
+    if (step.done === true) return;
+    yield step.value;
+  }
+}
+
+/**
+ * Reads on from the start until the top object's verdict is known. Keeps every chunk in `seen`
+ * for a JSONL replay while they fit {@link MAX_RECORD_CHARS}; past that the file cannot be read
+ * as JSONL anyway (its first line would be over the limit), so they are dropped (`seen` emptied).
+ */
+async function sniffTopObject(
+  seen: string[],
+  iterator: AsyncIterator<string>,
+  file: string,
+  ctx: StageContext,
+): Promise<TopObjectVerdict> {
+  const scanner = new TopObjectScanner();
+  let kept = 0;
+  for (const chunk of seen) {
+    kept += chunk.length;
+    const verdict = scanner.push(chunk);
+    if (verdict !== undefined) return verdict;
+  }
+  for (;;) {
+    throwIfAborted(ctx.signal, file);
+    const step = await iterator.next();
+    if (step.done === true) return scanner.end();
+    kept += step.value.length;
+    if (kept <= MAX_RECORD_CHARS) seen.push(step.value);
+    else seen.length = 0;
+    const verdict = scanner.push(step.value);
+    if (verdict !== undefined) {
+      if (verdict.kind === 'jsonl' && seen.length === 0) {
+        throw new LoraPrepError(
+          'INPUT_FORMAT',
+          `${file}: the file looks like JSONL (one object per line) but its first object is over ` +
+            `${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, so it cannot be read as either. ` +
+            "If it is JSONL, pass format: 'jsonl' (the long line will be rejected); if it is JSON, it must be an array of objects.",
+          { location: { file } },
+        );
+      }
+      return verdict;
+    }
+  }
+}
+
+function objectError(file: string, verdict: Extract<TopObjectVerdict, { kind: 'object' }>): LoraPrepError {
+  const { keys, closed, more } = verdict;
+  const names = keys.slice(0, MAX_KEYS_LISTED).map((k) => JSON.stringify(k.name));
+  if (keys.length > MAX_KEYS_LISTED) names.push(`… ${keys.length - MAX_KEYS_LISTED} more`);
+  let what = keys.length === 0 ? 'one object without keys' : `one object with keys [${names.join(', ')}]`;
+  if (!closed) what += ' that never closes (the file may be cut off)';
+  else if (more) what += ', followed by more text';
+  const holder = keys.find((k) => k.value === 'array of objects') ?? keys.find((k) => k.value === 'array');
+  const hint =
+    holder !== undefined
+      ? `The records seem to be the array under ${JSON.stringify(holder.name)}: save that array alone as the file.`
+      : "If the object is one record, put it inside [ ]; if the file holds one object per line, name it .jsonl or pass format: 'jsonl'.";
+  return notAnArray(file, what, hint);
+}
+
+function notAnArray(file: string, what: string, hint: string): LoraPrepError {
+  return new LoraPrepError(
+    'INPUT_FORMAT',
+    `${file}: a JSON input must be an array of objects, like [{"prompt": "…", "completion": "…"}, …], but the file holds ${what}. ${hint}`,
+    { location: { file } },
+  );
+}
+
+function describeStart(first: string): string {
+  if (first === '"') return 'a string';
+  if (/[-0-9]/.test(first)) return 'a number';
+  if (first === 't' || first === 'f') return 'a boolean';
+  if (first === 'n') return 'null';
+  return `text that is not JSON (it starts with ${JSON.stringify(first)})`;
+}

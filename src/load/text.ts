@@ -1,0 +1,339 @@
+/**
+ * Reading an input as text: bytes from a file or a caller's chunks → decoded string chunks. Handles
+ * byte-order marks, the `encoding` option, `onBytes`, aborts and the errors of a missing or
+ * unreadable file. Memory stays at one chunk whatever the file size.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { TextDecoder, TextEncoder } from 'node:util';
+import { isLoraPrepError, LoraPrepError } from '../errors.js';
+import { errorMessage, sourceName, throwIfAborted } from './_common.js';
+import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
+
+/**
+ * Bytes read from a file at a time: large enough that per-chunk overhead vanishes, small enough
+ * that a loader's working set stays well under a megabyte.
+ *
+ * @example
+ * readText(path, { onBytes: (c) => assert(c.length <= READ_CHUNK_BYTES) });
+ */
+export const READ_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The text of `source`, decoded chunk by chunk. A UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
+ * picks the encoding by itself and is dropped; otherwise `options.encoding` (default `utf-8`)
+ * applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
+ * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once.
+ *
+ * @param source - a path, or a name plus chunks.
+ * @param options - `encoding`, `onBytes` (sees every raw chunk, in order), `signal`, `warn`.
+ * @returns the decoded text in chunks; chunk boundaries fall anywhere, even inside a line.
+ * @throws LoraPrepError `INPUT_NOT_FOUND` (no such file), `INPUT_UNREADABLE` (a folder, no
+ * permission, a failing stream), `ABORTED` (the signal fired), `OPTION_INVALID` (unknown encoding).
+ *
+ * @example
+ * let text = '';
+ * for await (const chunk of readText('data/notes.csv', { encoding: 'windows-1252' })) text += chunk;
+ */
+export async function* readText(source: LoadSource, options: ReadTextOptions = {}): AsyncGenerator<string> {
+  const file = sourceName(source);
+  const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8');
+  const chunks = typeof source === 'string' ? fileChunks(source, options.signal) : callerChunks(source, options.signal);
+  for await (const chunk of chunks) {
+    if (typeof chunk === 'string') {
+      options.onBytes?.(ENCODER.encode(chunk));
+      const text = decoder.text(chunk);
+      if (text !== '') yield text;
+    } else {
+      options.onBytes?.(chunk);
+      const text = decoder.bytes(chunk);
+      if (text !== '') yield text;
+    }
+  }
+  const rest = decoder.end();
+  if (rest !== '') yield rest;
+  const warning = decoder.invalidBytesWarning();
+  if (warning !== undefined) options.warn?.(warning);
+}
+
+// --- internal ---
+
+const ENCODER = new TextEncoder();
+
+/** The WHATWG label for each `encoding` value; `latin1` is windows-1252 there, as in browsers. */
+const LABELS: Record<InputEncoding, string> = {
+  'utf-8': 'utf-8',
+  latin1: 'windows-1252',
+  'windows-1252': 'windows-1252',
+  'utf-16le': 'utf-16le',
+};
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
+/** U+FFFD as UTF-8: a file may hold it legitimately, so these are not counted as invalid bytes. */
+const UTF8_REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
+
+/**
+ * A TextDecoder that first looks for a byte-order mark, and counts replacement characters so a
+ * wrongly declared encoding can be reported.
+ */
+class ChunkDecoder {
+  readonly #file: string;
+  readonly #declared: InputEncoding;
+  #decoder: TextDecoder | undefined;
+  /** Bytes held back until there are enough (3) to tell whether the file starts with a BOM. */
+  #head: Uint8Array = new Uint8Array(0);
+  #started = false;
+  #replacementsOut = 0;
+  #replacementsIn = 0;
+  /** The last two input bytes, so a U+FFFD split across chunks is still counted. */
+  #tail: Uint8Array = new Uint8Array(0);
+
+  constructor(file: string, declared: InputEncoding) {
+    this.#file = file;
+    this.#declared = declared;
+    if (!Object.hasOwn(LABELS, declared)) {
+      throw new LoraPrepError(
+        'OPTION_INVALID',
+        `${file}: encoding must be one of ${Object.keys(LABELS).map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(declared)}.`,
+        { location: { file } },
+      );
+    }
+  }
+
+  bytes(chunk: Uint8Array): string {
+    if (chunk.length === 0) return '';
+    if (this.#decoder === undefined) {
+      this.#head = concat(this.#head, chunk);
+      if (this.#head.length < UTF8_BOM.length) return '';
+      return this.#start(this.#head);
+    }
+    return this.#decode(chunk);
+  }
+
+  text(chunk: string): string {
+    // A string chunk ends any pending multi-byte sequence: bytes and strings are not mixed mid-character.
+    let out = this.#flush();
+    if (!this.#started) {
+      this.#started = true;
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+    }
+    out += chunk;
+    return out;
+  }
+
+  end(): string {
+    return this.#flush();
+  }
+
+  invalidBytesWarning(): string | undefined {
+    const invalid = this.#replacementsOut - this.#replacementsIn;
+    if (invalid <= 0 || this.#decoder?.encoding !== 'utf-8') return undefined;
+    return (
+      `${this.#file}: ${invalid} byte sequence${invalid === 1 ? ' is' : 's are'} not valid UTF-8 and ` +
+      `${invalid === 1 ? 'was' : 'were'} read as "\uFFFD". If the file was saved by Excel or another Windows program, ` +
+      "pass encoding: 'windows-1252' for it."
+    );
+  }
+
+  #flush(): string {
+    let out = '';
+    if (this.#decoder === undefined && this.#head.length > 0) out += this.#start(this.#head);
+    if (this.#decoder !== undefined) {
+      const rest = this.#decoder.decode();
+      this.#countOut(rest);
+      out += rest;
+    }
+    return out;
+  }
+
+  /** Picks the encoding (a BOM wins over the declared one) and decodes the first bytes without the BOM. */
+  #start(head: Uint8Array): string {
+    this.#head = new Uint8Array(0);
+    this.#started = true;
+    let label = LABELS[this.#declared];
+    let skip = 0;
+    if (head[0] === UTF8_BOM[0] && head[1] === UTF8_BOM[1] && head[2] === UTF8_BOM[2]) {
+      label = 'utf-8';
+      skip = 3;
+    } else if (head[0] === 0xff && head[1] === 0xfe) {
+      label = 'utf-16le';
+      skip = 2;
+    } else if (head[0] === 0xfe && head[1] === 0xff) {
+      label = 'utf-16be';
+      skip = 2;
+    }
+    // The BOM is removed here, so the decoder must keep a U+FEFF that follows it as content.
+    this.#decoder = new TextDecoder(label, { ignoreBOM: true });
+    return this.#decode(head.subarray(skip));
+  }
+
+  #decode(chunk: Uint8Array): string {
+    const decoder = this.#decoder as TextDecoder;
+    if (decoder.encoding === 'utf-8') this.#countIn(chunk);
+    // Always stream mode: Node 20's one-shot windows-1252 path maps 0x80–0x9F to C1 controls
+    // (0x80 → U+0080, not €); the streaming path follows the WHATWG table.
+    const text = decoder.decode(chunk, { stream: true });
+    this.#countOut(text);
+    return text;
+  }
+
+  #countIn(chunk: Uint8Array): void {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const seam = Buffer.concat([this.#tail, buf.subarray(0, 2)]);
+    if (this.#tail.length > 0 && seam.indexOf(UTF8_REPLACEMENT) !== -1) this.#replacementsIn++;
+    for (let i = buf.indexOf(UTF8_REPLACEMENT); i !== -1; i = buf.indexOf(UTF8_REPLACEMENT, i + 3)) {
+      this.#replacementsIn++;
+    }
+    this.#tail = buf.length >= 2 ? buf.subarray(buf.length - 2) : Buffer.concat([this.#tail, buf]).subarray(-2);
+  }
+
+  #countOut(text: string): void {
+    for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) this.#replacementsOut++;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The bytes of a file, one {@link READ_CHUNK_BYTES} chunk at a time; the file is closed on any exit. */
+async function* fileChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  throwIfAborted(signal, path);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  try {
+    for (;;) {
+      throwIfAborted(signal, path);
+      // A fresh buffer per read: `onBytes` callers and the decoders may still hold the previous one.
+      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, null));
+      } catch (error) {
+        throw fileError(path, error);
+      }
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The chunks of a caller's stream, with aborts honoured even while the stream is waiting. */
+async function* callerChunks(
+  source: { name: string; chunks: AsyncIterable<Uint8Array | string> },
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array | string> {
+  const file = source.name;
+  throwIfAborted(signal, file);
+  let iterator: AsyncIterator<Uint8Array | string>;
+  try {
+    iterator = source.chunks[Symbol.asyncIterator]();
+  } catch (error) {
+    throw streamError(file, error, signal);
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  let done = false;
+  /** True while a `next()` may still be pending (after an abort won the race against it). */
+  let pending = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<Uint8Array | string>;
+      try {
+        pending = true;
+        step = await (signal === undefined ? iterator.next() : Promise.race([iterator.next(), aborted]));
+        pending = false;
+      } catch (error) {
+        throw streamError(file, error, signal);
+      }
+      if (step.done === true) {
+        done = true;
+        return;
+      }
+      const chunk: unknown = step.value;
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+        throw new LoraPrepError(
+          'INPUT_UNREADABLE',
+          `${file}: the stream must yield bytes (Uint8Array/Buffer) or strings, got ${describeChunk(chunk)}. ` +
+            'Pass a byte stream, not an object-mode stream.',
+          { location: { file } },
+        );
+      }
+      throwIfAborted(signal, file);
+      yield chunk;
+    }
+  } finally {
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    // Closes the caller's stream when reading stopped early (a break, an error, an abort). With a
+    // next() still pending, return() queues behind it and may never settle: then it is not awaited.
+    if (!done) {
+      const closing = Promise.resolve(iterator.return?.()).catch(() => undefined);
+      if (!pending) await closing;
+    }
+  }
+}
+
+function describeChunk(chunk: unknown): string {
+  if (chunk === null) return 'null';
+  if (Array.isArray(chunk)) return 'an array';
+  return typeof chunk === 'object' ? `an object (${chunk.constructor?.name ?? 'no prototype'})` : `a ${typeof chunk}`;
+}
+
+function streamError(file: string, error: unknown, signal: AbortSignal | undefined): LoraPrepError {
+  if (isLoraPrepError(error)) return error;
+  if (signal?.aborted) {
+    return new LoraPrepError('ABORTED', `${file}: loading stopped because the run was aborted.`, {
+      location: { file },
+      cause: signal.reason,
+    });
+  }
+  return new LoraPrepError('INPUT_UNREADABLE', `${file}: reading the input stream failed: ${errorMessage(error)}`, {
+    location: { file },
+    cause: error,
+  });
+}
+
+function fileError(path: string, error: unknown): LoraPrepError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const location = { file: path };
+  if (code === 'ENOENT') {
+    return new LoraPrepError(
+      'INPUT_NOT_FOUND',
+      `${path}: input file not found (looked for ${resolve(path)}). Check the path in \`inputs\`; ` +
+        `relative paths are resolved from the working folder ${process.cwd()}.`,
+      { location, cause: error },
+    );
+  }
+  if (code === 'EISDIR') {
+    return new LoraPrepError(
+      'INPUT_UNREADABLE',
+      `${path}: is a folder, not a file. List the files inside it in \`inputs\` instead.`,
+      { location, cause: error },
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new LoraPrepError(
+      'INPUT_UNREADABLE',
+      `${path}: permission denied while reading the file. Check its permissions, or copy it somewhere readable.`,
+      { location, cause: error },
+    );
+  }
+  return new LoraPrepError('INPUT_UNREADABLE', `${path}: the file cannot be read: ${errorMessage(error)}`, {
+    location,
+    cause: error,
+  });
+}

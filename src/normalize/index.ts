@@ -1,0 +1,373 @@
+/**
+ * Normalising stage: source rows in, canonical chat examples out. The mapping is resolved per file
+ * from its first row (`'auto'`), checked before any row is processed, and applied to every row; a
+ * row that does not fit is rejected with a reason, never bent.
+ */
+import { LoraPrepError } from '../errors.js';
+import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
+import type { Example, Message, ReasonCode, Role, SourceRow, StageContext } from '../types.js';
+import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
+
+/** Options of {@link normalizeRecords}. */
+export interface NormalizeOptions {
+  /** A preset (not `'auto'`: resolve it first with {@link resolveMapping}) or templates. */
+  mapping: Exclude<MappingPreset, 'auto'> | TemplateMapping;
+  /** System message for examples without one. */
+  systemPrompt?: string | undefined;
+  /** Domain stamped on every example (else a `domain` column is used). */
+  domain?: string | undefined;
+}
+
+/**
+ * Resolves `'auto'` from a file's first row and checks a template mapping's columns against it.
+ * Throws `MAPPING_INVALID` naming the file, the keys found and what to do.
+ *
+ * @example
+ * resolveMapping('auto', { instruction: 'Sum', input: '', output: '3' }, 'a.json') // 'alpaca'
+ */
+export function resolveMapping(
+  mapping: Mapping,
+  first: Record<string, unknown> | undefined,
+  file: string,
+): Exclude<MappingPreset, 'auto'> | TemplateMapping {
+  if (typeof mapping !== 'string') {
+    if (first) {
+      const paths = [mapping.user, mapping.assistant, mapping.system ?? ''].flatMap((t) => placeholders(parseTemplate(t)));
+      if (paths.length === 0) {
+        throw new LoraPrepError('MAPPING_INVALID', 'mapping: the user and assistant templates name no {{column}}; every example would be the same');
+      }
+      checkColumns(paths, first, file);
+    }
+    return mapping;
+  }
+  if (mapping !== 'auto') return mapping;
+  if (!first) return 'messages'; // an empty file: nothing to map
+  const detected = detectPreset(first);
+  if (!detected) {
+    const keys = Object.keys(first);
+    throw new LoraPrepError(
+      'MAPPING_INVALID',
+      `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
+        'Recognised: messages; conversations (ShareGPT); instruction/output (alpaca); prompt/completion; question/answer. ' +
+        'Name a preset with `mapping`, or give templates such as { user: "{{col1}}", assistant: "{{col2}}" }.',
+      { location: { file, line: 1 } },
+    );
+  }
+  return detected;
+}
+
+/**
+ * The preset that fits a record, from its keys, or undefined.
+ *
+ * @example
+ * detectPreset({ prompt: 'a', completion: 'b' }) // 'prompt-completion'
+ */
+export function detectPreset(record: Record<string, unknown>): Exclude<MappingPreset, 'auto'> | undefined {
+  const has = (k: string) => Object.hasOwn(record, k);
+  if (has('messages') && Array.isArray(record.messages)) return 'messages';
+  if (has('conversations') && Array.isArray(record.conversations)) return 'sharegpt';
+  if (has('instruction') && has('output')) return 'alpaca';
+  if (has('prompt') && has('completion')) return 'prompt-completion';
+  if (has('question') && has('answer')) return 'qa';
+  return undefined;
+}
+
+/**
+ * Turns rows into canonical examples. Rejected rows go to `ctx.reject` with `missing_field`,
+ * `empty_content` or `invalid_record`.
+ *
+ * @example
+ * for await (const ex of normalizeRecords(rows, { mapping: 'qa' }, ctx)) console.log(ex.messages);
+ */
+export async function* normalizeRecords(
+  rows: AsyncIterable<SourceRow>,
+  options: NormalizeOptions,
+  ctx: StageContext,
+): AsyncIterable<Example> {
+  const convert = converterFor(options.mapping);
+  for await (const row of rows) {
+    const result = convert(row.data);
+    if ('reason' in result) {
+      ctx.reject({ source: row.source, reason: result.reason, message: result.message, raw: excerpt(row.data) });
+      continue;
+    }
+    const messages = result.messages;
+    if (options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' && !messages.some((m) => m.role === 'system')) {
+      messages.unshift({ role: 'system', content: cleanContent(options.systemPrompt) });
+    }
+    const problem = checkConversation(messages);
+    if (problem) {
+      ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(row.data) });
+      continue;
+    }
+    yield { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
+  }
+}
+
+/**
+ * Content as written: CRLF becomes LF and surrounding whitespace is trimmed; nothing else changes.
+ */
+export function cleanContent(text: string): string {
+  return text.replace(/\r\n?/g, '\n').trim();
+}
+
+// --- internal ---
+
+type Converted = { messages: Message[]; used: string[] } | { reason: ReasonCode; message: string };
+type Converter = (data: Record<string, unknown>) => Converted;
+
+const RAW_EXCERPT_CHARS = 1000; // enough to recognise a row in rejected.jsonl without copying a huge one
+
+function excerpt(data: Record<string, unknown>): unknown {
+  const json = JSON.stringify(data);
+  return json.length <= RAW_EXCERPT_CHARS ? data : `${json.slice(0, RAW_EXCERPT_CHARS)}…`;
+}
+
+function converterFor(mapping: NormalizeOptions['mapping']): Converter {
+  if (typeof mapping !== 'string') return templateConverter(mapping);
+  switch (mapping) {
+    case 'messages':
+      return fromMessages;
+    case 'sharegpt':
+      return fromShareGpt;
+    case 'alpaca':
+      return fromAlpaca;
+    case 'prompt-completion':
+      return fields('prompt', 'completion');
+    case 'qa':
+      return fromQa;
+  }
+}
+
+function missing(key: string): Converted {
+  return { reason: 'missing_field', message: `field "${key}" is missing or null` };
+}
+
+/** A required text field: missing/null → missing_field, blank → empty_content. */
+function text(data: Record<string, unknown>, key: string): string | Converted {
+  const v = data[key];
+  if (!Object.hasOwn(data, key) || v === undefined || v === null) return missing(key);
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+    return { reason: 'invalid_record', message: `field "${key}" must be text, got ${Array.isArray(v) ? 'an array' : 'an object'}` };
+  }
+  const s = cleanContent(String(v));
+  if (s === '') return { reason: 'empty_content', message: `field "${key}" is blank` };
+  return s;
+}
+
+/** An optional text field: absent, null or blank → undefined. */
+function optionalText(data: Record<string, unknown>, key: string): string | undefined {
+  const v = data[key];
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  const s = cleanContent(String(v));
+  return s === '' ? undefined : s;
+}
+
+function withSystem(data: Record<string, unknown>, messages: Message[]): Message[] {
+  const system = optionalText(data, 'system');
+  return system === undefined ? messages : [{ role: 'system', content: system }, ...messages];
+}
+
+function fields(userKey: string, assistantKey: string): Converter {
+  return (data) => {
+    const user = text(data, userKey);
+    if (typeof user !== 'string') return user;
+    const assistant = text(data, assistantKey);
+    if (typeof assistant !== 'string') return assistant;
+    return {
+      messages: withSystem(data, [
+        { role: 'user', content: user },
+        { role: 'assistant', content: assistant },
+      ]),
+      used: [userKey, assistantKey, 'system'],
+    };
+  };
+}
+
+function fromQa(data: Record<string, unknown>): Converted {
+  const base = fields('question', 'answer')(data);
+  if ('reason' in base) return base;
+  const context = optionalText(data, 'context');
+  if (context !== undefined) {
+    const user = base.messages.find((m) => m.role === 'user') as Message;
+    user.content = `Context:\n${context}\n\nQuestion: ${user.content}`;
+  }
+  base.used.push('context');
+  return base;
+}
+
+function fromAlpaca(data: Record<string, unknown>): Converted {
+  const instruction = text(data, 'instruction');
+  if (typeof instruction !== 'string') return instruction;
+  const output = text(data, 'output');
+  if (typeof output !== 'string') return output;
+  const input = optionalText(data, 'input');
+  const turns: Message[] = [];
+  const history = data.history;
+  if (history !== undefined && history !== null) {
+    if (!Array.isArray(history)) return { reason: 'invalid_record', message: 'field "history" must be a list of [question, answer] pairs' };
+    for (const [i, pair] of history.entries()) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+        return { reason: 'invalid_record', message: `history[${i}] must be a [question, answer] pair of strings` };
+      }
+      turns.push({ role: 'user', content: cleanContent(pair[0]) }, { role: 'assistant', content: cleanContent(pair[1]) });
+    }
+  }
+  turns.push(
+    { role: 'user', content: input === undefined ? instruction : `${instruction}\n\n${input}` },
+    { role: 'assistant', content: output },
+  );
+  return { messages: withSystem(data, turns), used: ['instruction', 'input', 'output', 'system', 'history'] };
+}
+
+const MESSAGE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant']);
+const SHAREGPT_ROLES: Readonly<Record<string, Role>> = {
+  system: 'system',
+  human: 'user',
+  user: 'user',
+  gpt: 'assistant',
+  assistant: 'assistant',
+};
+
+function fromMessages(data: Record<string, unknown>): Converted {
+  const list = data.messages;
+  if (list === undefined || list === null) return missing('messages');
+  if (!Array.isArray(list) || list.length === 0) return { reason: 'invalid_record', message: 'field "messages" must be a non-empty list' };
+  const messages: Message[] = [];
+  for (const [i, m] of list.entries()) {
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `messages[${i}] is not an object` };
+    const msg = m as Record<string, unknown>;
+    const role = msg.role;
+    if (typeof role !== 'string' || !MESSAGE_ROLES.has(role)) {
+      const hint = role === 'tool' || role === 'function' || msg.tool_calls !== undefined ? ' (tool calls are not supported yet)' : '';
+      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user or assistant, got ${JSON.stringify(role)}${hint}` };
+    }
+    const content = messageText(msg.content);
+    if (content === undefined) {
+      return { reason: 'invalid_record', message: `messages[${i}].content must be text (a string or text parts), got ${describe(msg.content)}` };
+    }
+    const out: Message = { role: role as Role, content: cleanContent(content) };
+    if (msg.weight !== undefined && msg.weight !== null) {
+      if (msg.weight !== 0 && msg.weight !== 1) {
+        return { reason: 'invalid_record', message: `messages[${i}].weight must be 0 or 1, got ${JSON.stringify(msg.weight)}` };
+      }
+      out.weight = msg.weight;
+    }
+    if (typeof msg.name === 'string' && msg.name !== '') out.name = msg.name;
+    messages.push(out);
+  }
+  return { messages, used: ['messages'] };
+}
+
+function fromShareGpt(data: Record<string, unknown>): Converted {
+  const list = data.conversations;
+  if (list === undefined || list === null) return missing('conversations');
+  if (!Array.isArray(list) || list.length === 0) return { reason: 'invalid_record', message: 'field "conversations" must be a non-empty list' };
+  const messages: Message[] = [];
+  for (const [i, m] of list.entries()) {
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `conversations[${i}] is not an object` };
+    const msg = m as Record<string, unknown>;
+    const from = msg.from;
+    const role = typeof from === 'string' ? SHAREGPT_ROLES[from] : undefined;
+    if (!role) {
+      return { reason: 'invalid_record', message: `conversations[${i}].from must be system, human or gpt, got ${JSON.stringify(from)}` };
+    }
+    if (typeof msg.value !== 'string') {
+      return { reason: 'invalid_record', message: `conversations[${i}].value must be a string, got ${describe(msg.value)}` };
+    }
+    messages.push({ role, content: cleanContent(msg.value) });
+  }
+  const hasSystem = messages.some((m) => m.role === 'system');
+  return { messages: hasSystem ? messages : withSystem(data, messages), used: ['conversations', 'system'] };
+}
+
+/** A string, or OpenAI text parts joined; undefined for anything else (images, audio, null). */
+function messageText(content: unknown): string | undefined {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return undefined;
+  const texts: string[] = [];
+  for (const part of content) {
+    if (part === null || typeof part !== 'object' || (part as { type?: unknown }).type !== 'text') return undefined;
+    const t = (part as { text?: unknown }).text;
+    if (typeof t !== 'string') return undefined;
+    texts.push(t);
+  }
+  return texts.join('');
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list with non-text parts';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+function templateConverter(mapping: TemplateMapping): Converter {
+  const user = parseTemplate(mapping.user);
+  const assistant = parseTemplate(mapping.assistant);
+  const system = mapping.system === undefined ? undefined : parseTemplate(mapping.system);
+  const paths = [user, assistant, system ?? []].flatMap(placeholders);
+  return (data) => {
+    const messages: Message[] = [];
+    if (system) {
+      // A system template is optional content: a blank or missing value leaves it out (and
+      // `systemPrompt` fills in) rather than rejecting the row.
+      const s = render(system, data);
+      if (s.ok && s.text.trim() !== '') messages.push({ role: 'system', content: cleanContent(s.text) });
+    }
+    for (const [role, parts] of [
+      ['user', user],
+      ['assistant', assistant],
+    ] as Array<[Role, TemplatePart[]]>) {
+      const r = render(parts, data);
+      if (!r.ok) {
+        return {
+          reason: r.reason,
+          message: r.reason === 'missing_field' ? `field "${r.field}" is missing or null` : `field "${r.field}" is blank`,
+        };
+      }
+      messages.push({ role, content: cleanContent(r.text) });
+    }
+    return { messages, used: paths.map((p) => topColumn(data, p)) };
+  };
+}
+
+function checkConversation(messages: Message[]): { reason: ReasonCode; message: string } | undefined {
+  const blank = messages.findIndex((m) => m.content === '');
+  if (blank !== -1) {
+    return { reason: 'empty_content', message: `message ${blank + 1} (${messages[blank]?.role}) is blank` };
+  }
+  if (!messages.some((m) => m.role === 'user')) return { reason: 'invalid_record', message: 'the conversation has no user message' };
+  if (!messages.some((m) => m.role === 'assistant')) return { reason: 'invalid_record', message: 'the conversation has no assistant message' };
+  const last = messages[messages.length - 1] as Message;
+  if (last.role !== 'assistant') {
+    return { reason: 'invalid_record', message: `the conversation ends with a ${last.role} message; it must end with the assistant's answer` };
+  }
+  return undefined;
+}
+
+function exampleId(row: SourceRow): string {
+  const id = row.data.id;
+  if ((typeof id === 'string' && id.trim() !== '') || typeof id === 'number') return String(id);
+  return `${row.source.file}:${row.source.line}`;
+}
+
+const RESERVED_META = new Set(['source']);
+
+function buildMeta(row: SourceRow, used: string[], domain: string | undefined): Example['meta'] {
+  const usedSet = new Set(used);
+  usedSet.add('id');
+  const meta: Example['meta'] = { source: row.source };
+  for (const [key, value] of Object.entries(row.data)) {
+    if (usedSet.has(key)) continue;
+    if (RESERVED_META.has(key)) {
+      // `meta.source` is the row's location; keep the column under another name.
+      Object.defineProperty(meta, `${key}_column`, { value, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
+    Object.defineProperty(meta, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  if (domain !== undefined) meta.domain = domain;
+  else if (typeof row.data.domain === 'string' && row.data.domain.trim() !== '') meta.domain = row.data.domain.trim();
+  else delete meta.domain;
+  return meta;
+}

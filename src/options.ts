@@ -1,0 +1,216 @@
+/**
+ * Options of `prepareDataset()`: the public interfaces (with docs), the zod schema that holds every
+ * default, and `resolveOptions()`, which validates once and turns every bad option into one
+ * `LoraPrepError('OPTION_INVALID')` that names each problem.
+ */
+import { z } from 'zod';
+import { LoraPrepError, preview } from './errors.js';
+import { targets, type TargetName } from './formats/index.js';
+import type { InputEncoding, InputFormat } from './load/index.js';
+
+/** Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record. */
+export type MappingPreset = 'auto' | 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'qa';
+
+/** A custom mapping: message templates with `{{column}}` placeholders (dot paths reach nested keys). */
+export interface TemplateMapping {
+  system?: string | undefined;
+  user: string;
+  assistant: string;
+}
+
+/** How rows become chat examples: a preset name or templates. */
+export type Mapping = MappingPreset | TemplateMapping;
+
+
+/** One input file, with per-file settings that override the job-wide ones. */
+export interface InputSpec {
+  path: string;
+  /** Domain stamped on every example of this file (`finance`, `legal`, ...); else a `domain` column is used. */
+  domain?: string | undefined;
+  format?: InputFormat | undefined;
+  delimiter?: string | undefined;
+  encoding?: InputEncoding | undefined;
+  mapping?: Mapping | undefined;
+}
+
+/** Progress facts, emitted about every 10,000 rows and at each stage change. */
+export interface ProgressEvent {
+  stage: 'read' | 'write' | 'done';
+  /** Input rows read so far. */
+  rows: number;
+  /** Examples kept so far (after checks and dedup). */
+  kept: number;
+  /** The file being read, during `read`. */
+  file?: string | undefined;
+  elapsedMs: number;
+}
+
+/** Split settings. */
+export interface SplitOptions {
+  /** Fraction of kept examples for validation. Default 0.1. */
+  validation?: number | undefined;
+  /** Fraction for test. Default 0. */
+  test?: number | undefined;
+  /** Seed of the shuffle or hash. Default 42. */
+  seed?: number | undefined;
+  /**
+   * `'random'` (default): a seeded shuffle with exact sizes. `'hash'`: each example goes by a seeded
+   * hash of its content, so appending rows later never moves an old one.
+   */
+  strategy?: 'random' | 'hash' | undefined;
+}
+
+/** Dedup settings. */
+export interface DedupOptions {
+  /** Exact duplicates (after NFKC, whitespace collapse and case folding) are removed. Default true. */
+  exact?: boolean | undefined;
+}
+
+/** Options of {@link prepareDataset}. Every field is documented in docs/options.md. */
+export interface PrepareOptions {
+  /** Input files: paths, or {@link InputSpec}s with per-file settings. */
+  inputs: Array<string | InputSpec>;
+  /** Where the trainer's files and `report/` go. */
+  outDir: string;
+  /** How rows become chat examples. Default `'auto'`. */
+  mapping?: Mapping | undefined;
+  /** System message added to examples that have none. */
+  systemPrompt?: string | undefined;
+  /** Record shape: `'chat'` (default) or `'instruction'` (alpaca / prompt-completion). */
+  format?: 'chat' | 'instruction' | undefined;
+  /** Trainer the files are for. Default `'openai'`. */
+  target?: TargetName | undefined;
+  /** Tokenizer used for counts and `maxTokens`. Default `'o200k_base'`. */
+  tokenizer?: string | undefined;
+  /** Largest example, in tokens. Unset: no limit. */
+  maxTokens?: number | undefined;
+  /** What to do with examples over `maxTokens`: `'drop'` (default, rejected as `overlong`) or `'keep'`. */
+  overlong?: 'drop' | 'keep' | 'truncate' | undefined;
+  /** Dedup settings, or `false` to keep duplicates. */
+  dedup?: DedupOptions | false | undefined;
+  /** Split settings. */
+  split?: SplitOptions | undefined;
+  /** Default text encoding of inputs (a BOM wins). Default `'utf-8'`. */
+  encoding?: InputEncoding | undefined;
+  /** Default CSV delimiter (else from the extension, else sniffed). */
+  delimiter?: string | undefined;
+  /** Replace the contents of a non-empty `outDir`. Default false. */
+  overwrite?: boolean | undefined;
+  /** Called with progress facts. */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** Aborts the run; `outDir` is left as it was. */
+  signal?: AbortSignal | undefined;
+}
+
+const formatSchema = z.enum(['csv', 'tsv', 'jsonl', 'json']);
+const encodingSchema = z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']);
+const delimiterSchema = z.string().length(1, 'a delimiter is one character');
+const templateSchema = z.strictObject({
+  system: z.string().optional(),
+  user: z.string().min(1),
+  assistant: z.string().min(1),
+});
+const mappingSchema = z.union([
+  z.enum(['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'qa']),
+  templateSchema,
+]);
+const inputSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    domain: z.string().min(1).optional(),
+    format: formatSchema.optional(),
+    delimiter: delimiterSchema.optional(),
+    encoding: encodingSchema.optional(),
+    mapping: mappingSchema.optional(),
+  }),
+]);
+const fraction = z.number().min(0).max(0.9);
+
+/** The schema of {@link PrepareOptions}; the only place defaults live. */
+export const prepareOptionsSchema = z.strictObject({
+  inputs: z.array(inputSchema).min(1, 'give at least one input file'),
+  outDir: z.string().min(1),
+  mapping: mappingSchema.default('auto'),
+  systemPrompt: z.string().optional(),
+  format: z.enum(['chat', 'instruction']).default('chat'),
+  target: z.enum(Object.keys(targets) as [TargetName, ...TargetName[]]).default('openai'),
+  tokenizer: z.string().min(1).default('o200k_base'),
+  maxTokens: z.number().int().positive().optional(),
+  overlong: z.enum(['drop', 'keep', 'truncate']).default('drop'),
+  dedup: z
+    .union([z.literal(false), z.strictObject({ exact: z.boolean().default(true) })])
+    .default({ exact: true }),
+  split: z
+    .strictObject({
+      validation: fraction.default(0.1),
+      test: fraction.default(0),
+      seed: z.number().int().default(42),
+      strategy: z.enum(['random', 'hash']).default('random'),
+    })
+    .default({ validation: 0.1, test: 0, seed: 42, strategy: 'random' }),
+  encoding: encodingSchema.default('utf-8'),
+  delimiter: delimiterSchema.optional(),
+  overwrite: z.boolean().default(false),
+  onProgress: z.custom<(event: ProgressEvent) => void>((v) => typeof v === 'function', 'expected a function').optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'expected an AbortSignal').optional(),
+});
+
+/** Options after validation, with every default filled in. Stages take this, never raw options. */
+export type ResolvedOptions = z.output<typeof prepareOptionsSchema>;
+
+/**
+ * Validates options once. Every problem is named on its own line (`split.validation: ...`).
+ *
+ * @example
+ * const opts = resolveOptions({ inputs: ['a.csv'], outDir: 'out' });
+ */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  const parsed = prepareOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => formatIssue(issue, options));
+    throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
+  }
+  const resolved = parsed.data;
+  const { validation, test } = resolved.split;
+  if (validation + test >= 1) {
+    throw new LoraPrepError(
+      'OPTION_INVALID',
+      `Invalid options:\n  - split: validation + test must leave room for train, got ${validation} + ${test}`,
+    );
+  }
+  if (resolved.overlong === 'truncate') {
+    throw new LoraPrepError(
+      'OPTION_INVALID',
+      'Invalid options:\n  - overlong: "truncate" is not available yet; use "drop" (reject overlong examples) or "keep"',
+    );
+  }
+  const formats = Object.keys(targets[resolved.target].formats);
+  if (!formats.includes(resolved.format)) {
+    throw new LoraPrepError(
+      'OPTION_INVALID',
+      `Invalid options:\n  - format: target "${resolved.target}" takes ${formats.join(' or ')} records, got "${resolved.format}"`,
+    );
+  }
+  return resolved;
+}
+
+// --- internal ---
+
+function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
+  const path = issue.path.map(String).join('.') || '(options)';
+  if (issue.code === 'unrecognized_keys') {
+    return `${path}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  }
+  const got = valueAt(root, issue.path);
+  return `${path}: ${issue.message}, got ${got === undefined ? 'nothing' : preview(got)}`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}

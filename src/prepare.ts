@@ -1,0 +1,461 @@
+/**
+ * `prepareDataset()`: resolves options, wires the stages, writes the trainer's files and the
+ * report, and returns the result. The flow per input file is
+ *
+ *   load → normalise → target record → token count / budget → exact dedup → spill
+ *
+ * and, once every input is read, the split is assigned (exact sizes need the count) and the spilled
+ * lines are routed to train / validation / test. Everything lands in a temporary folder first and is
+ * renamed into `outDir` at the end, so a failed run leaves `outDir` as it was.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { GrowableUint32, GrowableUint8 } from './_growable.js';
+import { conversationKey, duplicateRejection, ExactIndex, hash64 } from './dedup/index.js';
+import { LoraPrepError } from './errors.js';
+import { recordBuilder, targets } from './formats/index.js';
+import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
+import { resolveMapping, normalizeRecords } from './normalize/index.js';
+import { resolveOptions, type Mapping, type PrepareOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
+import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
+import { assignByHash, assignRandom, SPLIT_NAMES, type SplitName } from './split/index.js';
+import { loadTokenizer } from './tokenizers/index.js';
+import type { Rejection, SourceRow, StageContext } from './types.js';
+import { LIBRARY } from './version.js';
+import { checkOutDir, OutputTransaction } from './write/_atomic.js';
+import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
+
+/** Row accounting of a run. `input === train + validation + test + rejected` always holds. */
+export interface PrepareCounts {
+  input: number;
+  kept: number;
+  train: number;
+  validation: number;
+  test: number;
+  rejected: number;
+  byReason: Record<string, number>;
+}
+
+/** What `prepareDataset()` returns. */
+export interface PrepareResult {
+  outDir: string;
+  files: { train: string; validation?: string; test?: string; rejected: string; report: string; manifest: string };
+  counts: PrepareCounts;
+  tokens: TokenStats;
+  warnings: string[];
+  /** The tokenizer the counts were made with. */
+  tokenizer: string;
+  /** Wall time of the run in milliseconds. */
+  elapsedMs: number;
+}
+
+/** The `report/report.json` document. */
+export interface PrepareReport {
+  tool: { name: string; version: string };
+  target: string;
+  format: string;
+  tokenizer: string;
+  counts: PrepareCounts;
+  inputs: Array<{ file: string; format: InputFormat; mapping: string; rows: number; kept: number; rejected: number; byReason: Record<string, number> }>;
+  tokens: TokenStats & { maxTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, TokenStats> };
+  splits: {
+    strategy: 'random' | 'hash';
+    seed: number;
+    fractions: { validation: number; test: number };
+    sizes: Record<SplitName, number>;
+    byDomain: Record<SplitName, Record<string, number>>;
+  };
+  warnings: string[];
+}
+
+/**
+ * Turns CSV, TSV, JSONL and JSON inputs into trainer-ready JSONL plus a report. Bad rows never
+ * throw: they land in `report/rejected.jsonl` with a reason. A bad job (options, files, a non-empty
+ * `outDir`) throws `LoraPrepError`.
+ *
+ * @example
+ * const result = await prepareDataset({ inputs: ['data/finance.csv'], outDir: 'out/finance-v1', target: 'openai' });
+ * console.log(result.counts);
+ */
+export async function prepareDataset(options: PrepareOptions): Promise<PrepareResult> {
+  const started = Date.now();
+  const opts = resolveOptions(options);
+  throwIfAborted(opts.signal);
+  const inputs = await resolveInputs(opts);
+  await checkOutDir(opts.outDir, opts.overwrite);
+  const tokenizer = await loadTokenizer(opts.tokenizer);
+  const toRecord = recordBuilder(opts.target, opts.format);
+  const target = targets[opts.target];
+  throwIfAborted(opts.signal);
+
+  const tx = await OutputTransaction.begin(opts.outDir);
+  const openWriters: JsonlWriter[] = [];
+  try {
+    const warnings = new WarningList();
+    const byReason: Record<string, number> = {};
+    const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
+    const spill = new JsonlWriter(await tx.path('.spill.jsonl'));
+    openWriters.push(spill);
+
+    const keptTokens = new GrowableUint32();
+    const keptDomain = new GrowableUint32();
+    const hashSplit = new GrowableUint8();
+    const domains = new Map<string, number>();
+    const dedup = opts.dedup === false || !opts.dedup.exact ? undefined : new ExactIndex();
+    let input = 0;
+    let rejected = 0;
+    const progress = new Progress(opts.onProgress, started);
+    const inputReports: PrepareReport['inputs'] = [];
+    const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
+
+    for (const spec of inputs) {
+      const file = spec.path;
+      const perFile = { rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> };
+      const reject = (r: Rejection): void => {
+        rejected++;
+        perFile.rejected++;
+        byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
+        perFile.byReason[r.reason] = (perFile.byReason[r.reason] ?? 0) + 1;
+        rejectedFile.writeLine(serializeRecord(r));
+      };
+      const loadCtx: StageContext = {
+        reject: (r) => {
+          input++;
+          perFile.rows++;
+          reject(r);
+        },
+        warn: (m) => warnings.add(m),
+        signal: opts.signal,
+      };
+      const stageCtx: StageContext = { reject, warn: (m) => warnings.add(m), signal: opts.signal };
+      const inputHash = createHash('sha256');
+      let inputBytes = 0;
+      const rows = countRows(
+        loadRecords(file, {
+          format: spec.format,
+          delimiter: spec.delimiter,
+          encoding: spec.encoding,
+          onBytes: (chunk) => {
+            inputHash.update(chunk);
+            inputBytes += chunk.length;
+          },
+        }, loadCtx),
+        () => {
+          input++;
+          perFile.rows++;
+          progress.tick('read', input, keptTokens.length, file);
+        },
+      );
+      const normalizeOptions = { mapping: spec.mapping, systemPrompt: opts.systemPrompt, domain: spec.domain };
+      for await (const example of normalizeRecords(rows, normalizeOptions, stageCtx)) {
+        throwIfAborted(opts.signal);
+        const built = toRecord(example);
+        if (!built.ok) {
+          reject({ source: example.meta.source, reason: built.reason, message: built.message });
+          continue;
+        }
+        const tokens = tokenizer.countMessages(example.messages);
+        if (opts.maxTokens !== undefined && tokens > opts.maxTokens && opts.overlong === 'drop') {
+          reject({
+            source: example.meta.source,
+            reason: 'overlong',
+            message: `${tokens} tokens (${tokenizer.name}) is over maxTokens ${opts.maxTokens}`,
+          });
+          continue;
+        }
+        const key = dedup || opts.split.strategy === 'hash' ? conversationKey(example.messages) : '';
+        if (dedup) {
+          const first = dedup.firstOf(hash64(key), example.meta.source);
+          if (first) {
+            reject(duplicateRejection(example.meta.source, first));
+            continue;
+          }
+        }
+        await spill.writeLine(serializeRecord(built.record));
+        keptTokens.push(tokens);
+        const domain = example.meta.domain ?? '(none)';
+        let d = domains.get(domain);
+        if (d === undefined) domains.set(domain, (d = domains.size));
+        keptDomain.push(d);
+        if (opts.split.strategy === 'hash') hashSplit.push(assignByHash(key, opts.split));
+        perFile.kept++;
+      }
+      inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
+      inputReports.push({ file, format: spec.format, mapping: mappingName(spec.mapping), ...perFile });
+    }
+    await spill.close();
+    openWriters.length = 0;
+
+    // Split: exact sizes need the count, so assignment happens now, then the spill is routed.
+    const kept = keptTokens.length;
+    const assignment = opts.split.strategy === 'hash' ? hashSplit.view() : assignRandom(kept, opts.split);
+    const sizes = { train: 0, validation: 0, test: 0 };
+    for (const a of assignment) sizes[SPLIT_NAMES[a] as SplitName]++;
+    const written = new Map<SplitName, WrittenFile>();
+    const writers: Array<JsonlWriter | undefined> = [];
+    for (const [i, name] of SPLIT_NAMES.entries()) {
+      if (name === 'train' || sizes[name] > 0) {
+        const w = new JsonlWriter(await tx.path(target.files[name]));
+        writers[i] = w;
+        openWriters.push(w);
+      }
+    }
+    progress.tick('write', input, kept, undefined, true);
+    let index = 0;
+    const lines = createInterface({ input: createReadStream(spill.path, 'utf8'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      throwIfAborted(opts.signal);
+      await (writers[assignment[index++] as number] as JsonlWriter).writeLine(line);
+    }
+    for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
+    openWriters.length = 0;
+
+    // Accounting is an invariant, not a hope: a mismatch is a bug and fails the run loudly.
+    const counts: PrepareCounts = { input, kept, ...sizes, rejected, byReason: sortKeys(byReason) };
+    const reasonSum = Object.values(byReason).reduce((a, b) => a + b, 0);
+    if (index !== kept || input !== sizes.train + sizes.validation + sizes.test + rejected || reasonSum !== rejected) {
+      throw new LoraPrepError('INTERNAL', `row accounting does not add up (input ${input}, kept ${kept}, routed ${index}, rejected ${rejected}, by reason ${reasonSum}); please report this bug`);
+    }
+
+    addSizeWarnings(warnings, opts, sizes, kept);
+    const tokensAll = tokenStats(keptTokens.view());
+    const report = buildReport(opts, tokenizer.name, counts, inputReports, keptTokens.view(), keptDomain.view(), domains, assignment, warnings.list());
+    const reportPath = await tx.path('report/report.json');
+    const reportFile = await writeJsonFile(reportPath, report);
+    const rejectedWritten = rejectedFile.close();
+
+    const rel = (name: SplitName) => target.files[name];
+    const outputs = [
+      ...[...written.entries()].map(([name, w]) => ({ file: rel(name), lines: w.lines, bytes: w.bytes, sha256: w.sha256 })),
+      { file: 'report/rejected.jsonl', lines: rejectedWritten.lines, bytes: rejectedWritten.bytes, sha256: rejectedWritten.sha256 },
+      { file: 'report/report.json', lines: reportFile.lines, bytes: reportFile.bytes, sha256: reportFile.sha256 },
+    ];
+    const manifest = {
+      tool: LIBRARY,
+      options: manifestOptions(opts, inputs),
+      seed: opts.split.seed,
+      tokenizer: { name: tokenizer.name, source: tokenizer.source },
+      inputs: inputHashes,
+      outputs,
+    };
+    await writeJsonFile(await tx.path('report/manifest.json'), manifest);
+
+    const writtenRel = [
+      ...[...written.keys()].map(rel),
+      'report/rejected.jsonl',
+      'report/report.json',
+      'report/manifest.json',
+    ];
+    const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+    await tx.commit(writtenRel, owned);
+
+    const files: PrepareResult['files'] = {
+      train: join(opts.outDir, rel('train')),
+      rejected: join(opts.outDir, 'report', 'rejected.jsonl'),
+      report: join(opts.outDir, 'report', 'report.json'),
+      manifest: join(opts.outDir, 'report', 'manifest.json'),
+    };
+    if (written.has('validation')) files.validation = join(opts.outDir, rel('validation'));
+    if (written.has('test')) files.test = join(opts.outDir, rel('test'));
+    const result: PrepareResult = {
+      outDir: opts.outDir,
+      files,
+      counts,
+      tokens: tokensAll,
+      warnings: warnings.list(),
+      tokenizer: tokenizer.name,
+      elapsedMs: Date.now() - started,
+    };
+    progress.tick('done', input, kept, undefined, true);
+    return result;
+  } catch (e) {
+    for (const w of openWriters) w.destroy();
+    await tx.rollback();
+    throw e;
+  }
+}
+
+/**
+ * The human summary of a result (what `lora-prep prepare` prints).
+ *
+ * @example
+ * console.log(summarize(await prepareDataset(opts)));
+ */
+export function summarize(result: PrepareResult): string {
+  return formatSummary(result);
+}
+
+// --- internal ---
+
+interface ResolvedInput {
+  path: string;
+  domain: string | undefined;
+  format: InputFormat;
+  delimiter: string | undefined;
+  encoding: InputEncoding;
+  mapping: Exclude<Mapping, 'auto'>;
+}
+
+async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
+  const out: ResolvedInput[] = [];
+  for (const raw of opts.inputs) {
+    const spec = typeof raw === 'string' ? { path: raw } : raw;
+    try {
+      const s = await stat(spec.path);
+      if (!s.isFile()) throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} is not a file. Give the path of a CSV, TSV, JSONL or JSON file.`);
+    } catch (e) {
+      if (e instanceof LoraPrepError) throw e;
+      throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} does not exist (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}). Check the path; relative paths start at ${process.cwd()}.`, {
+        location: { file: spec.path },
+      });
+    }
+    const format = detectFormat(spec.path, spec.format);
+    const delimiter = spec.delimiter ?? opts.delimiter;
+    const encoding = spec.encoding ?? opts.encoding;
+    // The mapping is resolved (and a template's columns checked) from each file's first row,
+    // before any row of any file is processed.
+    const first = await firstRow(spec.path, { format, delimiter, encoding });
+    const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
+    out.push({ path: spec.path, domain: spec.domain, format, delimiter, encoding, mapping });
+  }
+  return out;
+}
+
+async function firstRow(path: string, options: { format: InputFormat; delimiter: string | undefined; encoding: InputEncoding }): Promise<SourceRow | undefined> {
+  const quiet: StageContext = { reject: () => undefined, warn: () => undefined };
+  for await (const row of loadRecords(path, options, quiet)) return row;
+  return undefined;
+}
+
+async function* countRows(rows: AsyncIterable<SourceRow>, onRow: () => void): AsyncIterable<SourceRow> {
+  for await (const row of rows) {
+    onRow();
+    yield row;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new LoraPrepError('ABORTED', 'the run was aborted; outDir was left as it was', { cause: signal.reason });
+  }
+}
+
+function mappingName(mapping: Exclude<Mapping, 'auto'>): string {
+  return typeof mapping === 'string' ? mapping : 'template';
+}
+
+const MAX_WARNINGS = 200; // a file with a problem on every row must not flood the report
+
+class WarningList {
+  #seen = new Set<string>();
+  #list: string[] = [];
+  #dropped = 0;
+
+  add(message: string): void {
+    if (this.#seen.has(message)) return;
+    if (this.#list.length >= MAX_WARNINGS) {
+      this.#dropped++;
+      return;
+    }
+    this.#seen.add(message);
+    this.#list.push(message);
+  }
+
+  list(): string[] {
+    return this.#dropped === 0 ? [...this.#list] : [...this.#list, `${this.#dropped} more warnings not shown`];
+  }
+}
+
+const PROGRESS_EVERY_ROWS = 10_000;
+
+class Progress {
+  #last = 0;
+  readonly #onProgress: ResolvedOptions['onProgress'];
+  readonly #started: number;
+
+  constructor(onProgress: ResolvedOptions['onProgress'], started: number) {
+    this.#onProgress = onProgress;
+    this.#started = started;
+  }
+
+  tick(stage: 'read' | 'write' | 'done', rows: number, kept: number, file?: string, force = false): void {
+    if (!this.#onProgress) return;
+    if (!force && rows - this.#last < PROGRESS_EVERY_ROWS) return;
+    this.#last = rows;
+    this.#onProgress({ stage, rows, kept, file, elapsedMs: Date.now() - this.#started });
+  }
+}
+
+function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, sizes: Record<SplitName, number>, kept: number): void {
+  if (kept === 0) warnings.add('no example was kept: every input row was rejected (see report/rejected.jsonl)');
+  if (opts.split.validation > 0 && sizes.validation === 0 && kept > 0) {
+    warnings.add(`only ${kept} examples kept: the validation split (${opts.split.validation}) rounds to 0 examples`);
+  }
+  if (opts.split.test > 0 && sizes.test === 0 && kept > 0) {
+    warnings.add(`only ${kept} examples kept: the test split (${opts.split.test}) rounds to 0 examples`);
+  }
+  if (opts.target === 'openai' && sizes.train < 10) {
+    warnings.add(`OpenAI fine-tuning needs at least 10 training examples; train has ${sizes.train}`);
+  }
+}
+
+function buildReport(
+  opts: ResolvedOptions,
+  tokenizer: string,
+  counts: PrepareCounts,
+  inputs: PrepareReport['inputs'],
+  tokens: Uint32Array,
+  domainOf: Uint32Array,
+  domains: Map<string, number>,
+  assignment: Uint8Array,
+  warnings: string[],
+): PrepareReport {
+  const domainNames = [...domains.keys()];
+  const byDomain: Record<SplitName, Record<string, number>> = { train: {}, validation: {}, test: {} };
+  const perSplit: number[][] = [[], [], []];
+  for (let i = 0; i < assignment.length; i++) {
+    const s = assignment[i] as number;
+    const name = SPLIT_NAMES[s] as SplitName;
+    const domain = domainNames[domainOf[i] as number] as string;
+    byDomain[name][domain] = (byDomain[name][domain] ?? 0) + 1;
+    (perSplit[s] as number[]).push(tokens[i] as number);
+  }
+  const bySplit: Record<string, TokenStats> = {};
+  for (const [s, list] of perSplit.entries()) if (list.length > 0) bySplit[SPLIT_NAMES[s] as string] = tokenStats(Uint32Array.from(list));
+  return {
+    tool: LIBRARY,
+    target: opts.target,
+    format: opts.format,
+    tokenizer,
+    counts,
+    inputs,
+    tokens: { ...tokenStats(tokens), maxTokens: opts.maxTokens ?? null, histogram: tokenHistogram(tokens), bySplit },
+    splits: {
+      strategy: opts.split.strategy,
+      seed: opts.split.seed,
+      fractions: { validation: opts.split.validation, test: opts.split.test },
+      sizes: { train: counts.train, validation: counts.validation, test: counts.test },
+      byDomain: { train: sortKeys(byDomain.train), validation: sortKeys(byDomain.validation), test: sortKeys(byDomain.test) },
+    },
+    warnings,
+  };
+}
+
+function manifestOptions(opts: ResolvedOptions, inputs: ResolvedInput[]): Record<string, unknown> {
+  const { onProgress: _p, signal: _s, inputs: _i, ...rest } = opts;
+  return { ...rest, inputs: inputs.map((i) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile> {
+  const w = new JsonlWriter(path);
+  await w.writeLine(JSON.stringify(value, null, 2));
+  return w.close();
+}
+

@@ -1,0 +1,68 @@
+/** Shared record types: what flows between the pipeline stages. */
+
+/** A chat role in the canonical example. */
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+/** One message of a canonical example. */
+export interface Message {
+  role: Role;
+  content: string;
+  /** 0 = do not train on this turn, 1 = train (targets that support it). */
+  weight?: 0 | 1;
+  name?: string;
+}
+
+/** Where a row came from: the path as given in `inputs` and the 1-based line where it starts. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+/** A row as read by a loader, before normalising. */
+export interface SourceRow {
+  data: Record<string, unknown>;
+  source: SourceLocation;
+}
+
+/** The canonical example every stage after normalising works on. */
+export interface Example {
+  /** Stable: an `id` column when the input has one, else `file:line`. */
+  id: string;
+  messages: Message[];
+  meta: { source: SourceLocation; domain?: string; [key: string]: unknown };
+}
+
+/**
+ * Reason codes of rejected rows. The first eight are fixed by the design and never renamed;
+ * others are added as stages need them.
+ */
+export type ReasonCode =
+  | 'invalid_json'
+  | 'malformed_row'
+  | 'missing_field'
+  | 'empty_content'
+  | 'invalid_record'
+  | 'duplicate'
+  | 'near_duplicate'
+  | 'overlong'
+  | 'unsupported_shape';
+
+/** One input row that did not make it to the output, with why. */
+export interface Rejection {
+  source: SourceLocation;
+  reason: ReasonCode;
+  message: string;
+  duplicateOf?: SourceLocation;
+  /** A capped excerpt of the raw row, when one helps the user find and fix it. */
+  raw?: unknown;
+}
+
+/**
+ * What every stage receives besides its input: where rejected rows and warnings go, and the abort
+ * signal. Stages never throw for a bad row; they call `reject` and move on.
+ */
+export interface StageContext {
+  reject(rejection: Rejection): void;
+  warn(message: string): void;
+  signal?: AbortSignal | undefined;
+}

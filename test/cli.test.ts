@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, type CliIo } from '../src/cli/run.js';
+import { tempDir } from './helpers/index.js';
+
+function fakeIo(): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout: (s: string) => void (io.out += s),
+    stderr: (s: string) => void (io.err += s),
+  };
+  return io;
+}
+
+describe('lora-prep prepare', () => {
+  it('prepares files, prints the summary and exits 0', async () => {
+    const out = join(await tempDir(), 'o');
+    const io = fakeIo();
+    const code = await runCli(['prepare', 'fixtures/legal/contracts-qa.tsv', 'fixtures/legal/clauses-semicolon.csv', '--out', out, '--quiet'], io);
+    expect(code).toBe(0);
+    expect(io.out).toMatch(/30 input rows → 28 kept, 2 rejected/);
+    expect(io.out).toMatch(/malformed_row 1 · duplicate 1|duplicate 1 · malformed_row 1/);
+    expect(existsSync(join(out, 'train.jsonl'))).toBe(true);
+    expect(io.err).toBe('');
+  });
+
+  it('--json prints the result object on stdout', async () => {
+    const out = join(await tempDir(), 'o');
+    const io = fakeIo();
+    const code = await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', out, '--json', '--validation', '0.2', '--seed', '3', '--quiet'], io);
+    expect(code).toBe(0);
+    const result = JSON.parse(io.out);
+    expect(result.counts).toMatchObject({ input: 15, rejected: 2, kept: 13, validation: 3, train: 10 });
+    expect(result.files.train).toBe(join(out, 'train.jsonl'));
+  });
+
+  it('maps --user/--assistant templates, --target, --format and --max-tokens', async () => {
+    const out = join(await tempDir(), 'o');
+    const io = fakeIo();
+    const code = await runCli(
+      ['prepare', 'fixtures/legal/contracts-qa.tsv', '--out', out, '--user', '{{question}} ({{jurisdiction}})', '--assistant', '{{answer}}', '--target', 'axolotl', '--format', 'instruction', '--max-tokens', '100000', '--validation', '0', '--json', '--quiet'],
+      io,
+    );
+    expect(code).toBe(0);
+    const first = JSON.parse((await readFile(join(out, 'train.jsonl'), 'utf8')).split('\n')[0] as string);
+    expect(Object.keys(first)).toEqual(['instruction', 'input', 'output']);
+    expect(first.instruction).toMatch(/\(.+\)$/);
+  });
+
+  it('reads options from --config, with flags taking precedence', async () => {
+    const dir = await tempDir();
+    const config = join(dir, 'cfg.json');
+    await writeFile(config, JSON.stringify({ inputs: ['fixtures/medical/patient-faq.json'], outDir: join(dir, 'from-config'), split: { validation: 0.5 } }));
+    const io = fakeIo();
+    const code = await runCli(['prepare', '--config', config, '--out', join(dir, 'from-flag'), '--json', '--quiet'], io);
+    expect(code).toBe(0);
+    expect(JSON.parse(io.out).counts.validation).toBe(7);
+    expect(existsSync(join(dir, 'from-flag', 'train.jsonl'))).toBe(true);
+    expect(existsSync(join(dir, 'from-config'))).toBe(false);
+  });
+
+  it.each([
+    ['no --out', ['prepare', 'fixtures/medical/clinical-qa.jsonl'], /--out DIR is required/],
+    ['no input', ['prepare', '--out', 'x'], /at least one input/],
+    ['an unknown flag', ['prepare', 'a.csv', '--out', 'x', '--frobnicate'], /frobnicate/],
+    ['a bad number', ['prepare', 'a.csv', '--out', 'x', '--validation', 'lots'], /--validation must be a number/],
+    ['a bad option value', ['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', 'x', '--target', 'nope'], /OPTION_INVALID.*target/s],
+    ['a missing input', ['prepare', 'fixtures/none.jsonl', '--out', 'x'], /INPUT_NOT_FOUND/],
+    ['half a template', ['prepare', 'a.csv', '--out', 'x', '--user', '{{q}}'], /--user and --assistant go together/],
+    ['an unknown command', ['prepair'], /unknown command "prepair"/],
+  ])('exits 2 on %s, saying why', async (_name, argv, message) => {
+    const io = fakeIo();
+    expect(await runCli(argv, io)).toBe(2);
+    expect(io.err).toMatch(message);
+  });
+
+  it('exits 2 when --out is not empty, and says how to proceed', async () => {
+    const out = await tempDir();
+    await writeFile(join(out, 'x'), '');
+    const io = fakeIo();
+    expect(await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', out], io)).toBe(2);
+    expect(io.err).toMatch(/OUTPUT_NOT_EMPTY.*--overwrite/s);
+  });
+
+  it('prints the version and the help', async () => {
+    const io = fakeIo();
+    expect(await runCli(['--version'], io)).toBe(0);
+    const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+    expect(io.out.trim()).toBe(pkg.version);
+    const help = fakeIo();
+    expect(await runCli(['--help'], help)).toBe(0);
+    expect(help.out).toMatch(/lora-prep prepare <input\.\.\.> --out DIR/);
+  });
+});

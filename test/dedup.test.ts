@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { conversationKey, dedupe, hash64, normalizeForDedup } from '../src/dedup/index.js';
+import type { Example } from '../src/types.js';
+import { collect, fromArray, recordingContext } from './helpers/index.js';
+
+const ex = (line: number, user: string, assistant: string): Example => ({
+  id: String(line),
+  messages: [
+    { role: 'user', content: user },
+    { role: 'assistant', content: assistant },
+  ],
+  meta: { source: { file: 'f', line } },
+});
+
+describe('normalizeForDedup', () => {
+  it.each([
+    ['  Net   Income\n', 'net income'],
+    ['A\tB\r\nC', 'a b c'],
+    ['Ｆｕｌｌｗｉｄｔｈ', 'fullwidth'], // NFKC
+    ['ﬁnance', 'finance'], // ligature, NFKC
+    ['Crème Brûlée', 'crème brûlée'],
+    ['e\u0301', 'é'], // combining accent composed by NFKC
+  ])('%j → %j', (input, expected) => {
+    expect(normalizeForDedup(input)).toBe(expected);
+  });
+});
+
+describe('conversationKey', () => {
+  it('tells roles apart', () => {
+    const a = conversationKey([{ role: 'user', content: 'x' }]);
+    const b = conversationKey([{ role: 'assistant', content: 'x' }]);
+    expect(a).not.toBe(b);
+  });
+  it('tells message boundaries apart', () => {
+    const a = conversationKey([{ role: 'user', content: 'a b' }, { role: 'assistant', content: 'c' }]);
+    const b = conversationKey([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b c' }]);
+    expect(a).not.toBe(b);
+  });
+});
+
+describe('dedupe', () => {
+  it('rejects later copies that differ only in case and spacing, pointing at the first', async () => {
+    const ctx = recordingContext();
+    const out = await collect(dedupe(fromArray([ex(1, 'What is EBITDA?', 'Earnings before…'), ex(2, 'Other', 'x'), ex(5, 'what  is ebitda? ', 'EARNINGS BEFORE…')]), ctx));
+    expect(out.map((e) => e.meta.source.line)).toEqual([1, 2]);
+    expect(ctx.rejected).toEqual([
+      expect.objectContaining({ source: { file: 'f', line: 5 }, reason: 'duplicate', duplicateOf: { file: 'f', line: 1 } }),
+    ]);
+  });
+
+  it('keeps exactly one example per distinct key, and accounts for every input (property)', async () => {
+    const texts = fc.constantFrom('alpha', 'Alpha ', 'beta', 'BETA', 'gamma delta', 'gamma  delta', 'é', 'e\u0301');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(texts, texts), { maxLength: 40 }), async (pairs) => {
+        const input = pairs.map(([u, a], i) => ex(i + 1, u, a));
+        const ctx = recordingContext();
+        const kept = await collect(dedupe(fromArray(input), ctx));
+        expect(kept.length + ctx.rejected.length).toBe(input.length);
+        const keys = kept.map((e) => conversationKey(e.messages));
+        expect(new Set(keys).size).toBe(keys.length);
+        expect(new Set(keys)).toEqual(new Set(input.map((e) => conversationKey(e.messages))));
+        for (const r of ctx.rejected) {
+          const original = kept.find((k) => k.meta.source.line === r.duplicateOf?.line) as Example;
+          const copy = input.find((k) => k.meta.source.line === r.source.line) as Example;
+          expect(conversationKey(original.messages)).toBe(conversationKey(copy.messages));
+          expect(original.meta.source.line).toBeLessThan(copy.meta.source.line);
+        }
+      }),
+    );
+  });
+});
+
+describe('hash64', () => {
+  it('is 16 hex digits and stable', () => {
+    expect(hash64('abc')).toMatch(/^[0-9a-f]{16}$/);
+    expect(hash64('abc')).toBe(hash64('abc'));
+    expect(hash64('abc')).not.toBe(hash64('abd'));
+  });
+});

@@ -1,0 +1,37 @@
+/** Test helpers: collecting async iterables, temp folders, a recording stage context. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { Rejection, StageContext } from '../../src/types.js';
+
+/** All items of an async iterable. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** An async iterable over the given items. */
+export async function* fromArray<T>(items: T[]): AsyncIterable<T> {
+  for (const item of items) yield item;
+}
+
+/** A stage context that records what stages report. */
+export function recordingContext(): StageContext & { rejected: Rejection[]; warnings: string[] } {
+  const rejected: Rejection[] = [];
+  const warnings: string[] = [];
+  return { rejected, warnings, reject: (r) => void rejected.push(r), warn: (m) => void warnings.push(m) };
+}
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A fresh temporary folder, removed after the test. */
+export async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'lora-prep-test-'));
+  dirs.push(d);
+  return d;
+}

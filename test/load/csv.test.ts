@@ -1,0 +1,435 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isLoraPrepError } from '../../src/errors.js';
+import { loadCsv, loadRecords, RAW_EXCERPT_CHARS, type LoadOptions } from '../../src/load/index.js';
+import { chunked, lazySource, runLoad, writeTemp } from '../helpers/load-helpers.js';
+
+type Row = [line: number, data: Record<string, string>];
+type Rej = [line: number, reason: string, message: string | RegExp];
+
+interface Case {
+  name: string;
+  text: string;
+  file?: string;
+  options?: LoadOptions;
+  rows: Row[];
+  rejected?: Rej[];
+  warnings?: RegExp[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'LF line endings',
+    text: 'q,a\nhi,hello\nbye,ciao\n',
+    rows: [
+      [2, { q: 'hi', a: 'hello' }],
+      [3, { q: 'bye', a: 'ciao' }],
+    ],
+  },
+  {
+    name: 'CRLF line endings, no newline at the end',
+    text: 'q,a\r\nhi,hello\r\nbye,ciao',
+    rows: [
+      [2, { q: 'hi', a: 'hello' }],
+      [3, { q: 'bye', a: 'ciao' }],
+    ],
+  },
+  {
+    name: 'lone CR line endings (old Mac)',
+    text: 'q,a\rhi,hello\r\rbye,ciao\r',
+    rows: [
+      [2, { q: 'hi', a: 'hello' }],
+      [4, { q: 'bye', a: 'ciao' }],
+    ],
+  },
+  {
+    name: 'mixed line endings in one file',
+    text: 'q,a\r\nx,1\ny,2\r\n\nz,3\r\rw,4\n',
+    rows: [
+      [2, { q: 'x', a: '1' }],
+      [3, { q: 'y', a: '2' }],
+      [5, { q: 'z', a: '3' }],
+      [7, { q: 'w', a: '4' }],
+    ],
+  },
+  {
+    name: 'quoted delimiter and doubled quotes',
+    text: 'q,a\n"a, b","say ""hi"""\n',
+    rows: [[2, { q: 'a, b', a: 'say "hi"' }]],
+  },
+  {
+    name: 'a quoted field spanning lines (LF) moves the next record down',
+    text: 'q,a\n"line one\nline two\nline three",x\nnext,y\n',
+    rows: [
+      [2, { q: 'line one\nline two\nline three', a: 'x' }],
+      [5, { q: 'next', a: 'y' }],
+    ],
+  },
+  {
+    name: 'a quoted field spanning lines (CRLF inside and between records)',
+    text: 'q,a\r\n1,"x\r\ny"\r\n2,"p\r\n\r\nq"\r\n3,z\r\n',
+    rows: [
+      [2, { q: '1', a: 'x\r\ny' }],
+      [4, { q: '2', a: 'p\r\n\r\nq' }],
+      [7, { q: '3', a: 'z' }],
+    ],
+  },
+  {
+    name: 'blank lines between records are not rows but count as lines',
+    text: '\nq,a\n\n\nx,1\r\n\r\n\ny,2\n\n',
+    rows: [
+      [5, { q: 'x', a: '1' }],
+      [8, { q: 'y', a: '2' }],
+    ],
+  },
+  {
+    name: 'whitespace-only lines are blank lines',
+    text: 'q,a\n   \nx,1\n\t \ny,2\n',
+    rows: [
+      [3, { q: 'x', a: '1' }],
+      [5, { q: 'y', a: '2' }],
+    ],
+  },
+  {
+    name: 'a quoted empty value in a one-column file is a row, not a blank line',
+    text: 'q\n""\nx\n',
+    rows: [
+      [2, { q: '' }],
+      [3, { q: 'x' }],
+    ],
+  },
+  {
+    name: 'header names are trimmed; a UTF-8 BOM is not part of the first name',
+    text: '\uFEFF question , answer\nhi,hello\n',
+    rows: [[2, { question: 'hi', answer: 'hello' }]],
+  },
+  {
+    name: 'an empty header name becomes column_N',
+    text: ',q,,a\n0,hi,x,hello\n',
+    rows: [[2, { column_1: '0', q: 'hi', column_3: 'x', a: 'hello' }]],
+  },
+  {
+    name: 'duplicate header names become name_2, name_3 with a warning',
+    text: 'a,b,a,a,a_2\n1,2,3,4,5\n',
+    rows: [[2, { a: '1', b: '2', a_3: '3', a_4: '4', a_2: '5' }]],
+    warnings: [/^dup\.csv: the header repeats column names.*column 3 "a" → "a_3".*column 4 "a" → "a_4"/],
+    file: 'dup.csv',
+  },
+  {
+    name: 'cells stay strings (no casting)',
+    text: 'n,b,d,e\n007,true,2024-01-01,\n',
+    rows: [[2, { n: '007', b: 'true', d: '2024-01-01', e: '' }]],
+  },
+  {
+    name: 'a row with too many fields is rejected, the rest read on',
+    text: 'a,b,c,d\n1,2,3,4\n1,2,3,4,5\n6,7,8,9\n',
+    rows: [
+      [2, { a: '1', b: '2', c: '3', d: '4' }],
+      [4, { a: '6', b: '7', c: '8', d: '9' }],
+    ],
+    rejected: [[3, 'malformed_row', 'expected 4 fields as in the header, got 5']],
+  },
+  {
+    name: 'a row with too few fields is rejected',
+    text: 'a,b,c\n1,2\n"multi\nline",x,y\n',
+    rows: [[3, { a: 'multi\nline', b: 'x', c: 'y' }]],
+    rejected: [[2, 'malformed_row', 'expected 3 fields as in the header, got 2']],
+  },
+  {
+    name: 'a malformed row spanning lines is rejected at its first line',
+    text: 'a,b\n"one\ntwo",x,y\nz,w\n',
+    rows: [[4, { a: 'z', b: 'w' }]],
+    rejected: [[2, 'malformed_row', 'expected 2 fields as in the header, got 3']],
+  },
+  {
+    name: 'a stray quote inside an unquoted field is kept (relaxed quotes)',
+    text: 'name,size\n12" pipe,3\nthe "best" one,4\n',
+    rows: [
+      [2, { name: '12" pipe', size: '3' }],
+      [3, { name: 'the "best" one', size: '4' }],
+    ],
+  },
+  {
+    name: 'an unterminated quote: rows before it kept, the rest rejected at the line it opened',
+    text: 'a,b\n1,2\n\n3,"never closed\n4,5\n6,7\n',
+    rows: [[2, { a: '1', b: '2' }]],
+    rejected: [[4, 'malformed_row', /quote opened in this record is never closed, so the rest of the file \(lines 4–6\) was read as one field/]],
+  },
+  {
+    name: 'an unterminated quote on the last line',
+    text: 'a,b\n1,2\n3,"x',
+    rows: [[2, { a: '1', b: '2' }]],
+    rejected: [[3, 'malformed_row', /\(line 3\) was read as one field/]],
+  },
+  {
+    name: 'an unterminated quote in the header: one malformed row and a warning',
+    text: '"q,a\nx,y\n',
+    file: 'head.csv',
+    rows: [],
+    rejected: [[1, 'malformed_row', /\(lines 1–2\) was read as one field/]],
+    warnings: [/^head\.csv: the header row could not be read \(line 1\)/],
+  },
+  {
+    name: 'a header with __proto__ and constructor cannot pollute prototypes',
+    text: '__proto__,constructor,prototype\n{"polluted":1},x,y\n',
+    rows: [[2, { ['__proto__']: '{"polluted":1}', constructor: 'x', prototype: 'y' }]],
+  },
+  {
+    name: 'a header only: no rows, a warning',
+    text: 'q,a\n',
+    file: 'header.csv',
+    rows: [],
+    warnings: [/^header\.csv: the file holds a header but no data rows/],
+  },
+  {
+    name: 'an empty file: no rows, a warning',
+    text: '',
+    file: 'empty.csv',
+    rows: [],
+    warnings: [/^empty\.csv: the file is empty/],
+  },
+  {
+    name: 'sniffs ;',
+    text: 'name;price\nfoo;1,5\nbar;2,0\n',
+    rows: [
+      [2, { name: 'foo', price: '1,5' }],
+      [3, { name: 'bar', price: '2,0' }],
+    ],
+  },
+  {
+    name: 'sniffs tab',
+    text: 'q\ta\nhello, world\tok\n',
+    rows: [[2, { q: 'hello, world', a: 'ok' }]],
+  },
+  {
+    name: 'sniffs |',
+    text: 'q|a|c\nx;y|1|2\n',
+    rows: [[2, { q: 'x;y', a: '1', c: '2' }]],
+  },
+  {
+    name: 'sniffs , (and ignores delimiters inside quotes)',
+    text: 'q,a\n"x;y;z|w",1\n"p;q",2\n',
+    rows: [
+      [2, { q: 'x;y;z|w', a: '1' }],
+      [3, { q: 'p;q', a: '2' }],
+    ],
+  },
+  {
+    name: 'sniffing falls back to , when the header has no candidate',
+    text: 'question\nhello; there\n',
+    rows: [[2, { question: 'hello; there' }]],
+  },
+  {
+    name: 'an explicit delimiter wins over sniffing',
+    text: 'a;b,c\n1;2,3\n',
+    options: { delimiter: ';' },
+    rows: [[2, { a: '1', 'b,c': '2,3' }]],
+  },
+  {
+    name: '.tsv uses tabs without sniffing',
+    text: 'q\ta,b\nx\ty,z\n',
+    file: 'data.tsv',
+    rows: [[2, { q: 'x', 'a,b': 'y,z' }]],
+  },
+  {
+    name: '.tab is TSV too',
+    text: 'q\ta\nx\ty\n',
+    file: 'data.TAB',
+    rows: [[2, { q: 'x', a: 'y' }]],
+  },
+  {
+    name: "format: 'tsv' uses tabs whatever the extension",
+    text: 'q\ta,b;c\nx\ty\n',
+    file: 'data.txt',
+    options: { format: 'tsv' },
+    rows: [[2, { q: 'x', 'a,b;c': 'y' }]],
+  },
+];
+
+describe('loadCsv', () => {
+  it.each(cases)('$name', async ({ text, file = 'data.csv', options = {}, rows, rejected = [], warnings = [] }) => {
+    const path = await writeTemp(file, text);
+    const result = await runLoad((ctx) => loadCsv(path, options, ctx));
+    expect(result.error).toBeUndefined();
+    expect(result.rows.map((r) => [r.source.line, r.data])).toEqual(rows);
+    for (const row of result.rows) expect(row.source.file).toBe(path);
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual(rejected.map(([l, reason]) => [l, reason]));
+    result.rejected.forEach((r, i) => {
+      expect(r.source.file).toBe(path);
+      const want = (rejected[i] as Rej)[2];
+      if (typeof want === 'string') expect(r.message).toBe(want);
+      else expect(r.message).toMatch(want);
+    });
+    expect(result.warnings).toHaveLength(warnings.length);
+    warnings.forEach((w, i) => expect((result.warnings[i] as string).replace(path, file)).toMatch(w));
+  });
+
+  it('rejects in file order, between the rows around them', async () => {
+    const path = await writeTemp('order.csv', 'a,b\n1,2\n3\n4,5\n6,7,8\n9,10\n');
+    const result = await runLoad((ctx) => loadCsv(path, {}, ctx));
+    expect(result.events).toEqual(['row@2', 'reject:malformed_row@3', 'row@4', 'reject:malformed_row@5', 'row@6']);
+  });
+
+  it('gives a malformed row its raw text, without the line break, capped', async () => {
+    const long = 'x'.repeat(5000);
+    const path = await writeTemp('raw.csv', `a,b\n1,2,3\r\n"multi\nline",${long},z\n`);
+    const result = await runLoad((ctx) => loadCsv(path, {}, ctx));
+    expect(result.rejected.map((r) => r.raw)).toEqual(['1,2,3', `"multi\nline",${long.slice(0, RAW_EXCERPT_CHARS - 13)}…`]);
+    expect(String(result.rejected[1]?.raw).length).toBe(RAW_EXCERPT_CHARS + 1);
+  });
+
+  it('keeps __proto__ an own key and Object.prototype untouched', async () => {
+    const path = await writeTemp('proto.csv', '__proto__,constructor\npolluted,x\n');
+    const result = await runLoad((ctx) => loadCsv(path, {}, ctx));
+    const data = result.data[0] as Record<string, unknown>;
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+    expect(Object.hasOwn(data, '__proto__')).toBe(true);
+    expect(Object.keys(data)).toEqual(['__proto__', 'constructor']);
+    expect(data.constructor).toBe('x');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reads a { name, chunks } source, keeping the name as file', async () => {
+    const result = await runLoad((ctx) => loadCsv(chunked('upload.csv', 'q,a\nx,', '1\n'), {}, ctx));
+    expect(result.rows).toEqual([{ data: { q: 'x', a: '1' }, source: { file: 'upload.csv', line: 2 } }]);
+  });
+
+  it('handles a CRLF split across two chunks', async () => {
+    const result = await runLoad((ctx) => loadCsv(chunked('s.csv', 'q,a\r', '\nx,1\r', '\n\r', '\ny,2\r', '\n'), {}, ctx));
+    expect(result.rows.map((r) => [r.source.line, r.data])).toEqual([
+      [2, { q: 'x', a: '1' }],
+      [4, { q: 'y', a: '2' }],
+    ]);
+  });
+
+  it('handles a multi-byte UTF-8 character split across chunks', async () => {
+    const bytes = Buffer.from('q,a\nCafé €,日本\n', 'utf8');
+    const at = bytes.indexOf(0x82); // inside the three bytes of €
+    const result = await runLoad((ctx) =>
+      loadCsv(chunked('mb.csv', bytes.subarray(0, at), bytes.subarray(at, at + 4), bytes.subarray(at + 4)), {}, ctx),
+    );
+    expect(result.data).toEqual([{ q: 'Café €', a: '日本' }]);
+  });
+
+  it('counts lines right across many read chunks of a large file', async () => {
+    let text = 'id,text\r\n';
+    let line = 2;
+    const expected: number[] = [];
+    for (let i = 0; i < 8000; i++) {
+      if (i % 11 === 0) {
+        text += '\r\n';
+        line++;
+      }
+      expected.push(line);
+      if (i % 7 === 0) {
+        text += `${i},"two\r\nlines é"\r\n`;
+        line += 2;
+      } else {
+        text += `${i},plain text number ${i}\r\n`;
+        line++;
+      }
+    }
+    const path = await writeTemp('big.csv', text);
+    const result = await runLoad((ctx) => loadCsv(path, {}, ctx));
+    expect(text.length).toBeGreaterThan(2 * 64 * 1024);
+    expect(result.rejected).toEqual([]);
+    expect(result.lines).toEqual(expected);
+  });
+
+  it('streams: the first row comes before the source is read to the end', async () => {
+    const { source, state } = lazySource('lazy.csv', 'q,a\n', (i) => `${'row,'.repeat(1)}${i}\n`.repeat(2000), 50);
+    for await (const row of loadCsv(source, { delimiter: ',' }, { reject: () => {}, warn: () => {} })) {
+      expect(row.source.line).toBe(2);
+      break;
+    }
+    expect(state.pulled).toBeLessThanOrEqual(3);
+  });
+
+  it('rejects a bad delimiter option', async () => {
+    const path = await writeTemp('d.csv', 'a,b\n');
+    const result = await runLoad((ctx) => loadCsv(path, { delimiter: '"' }, ctx));
+    expect(isLoraPrepError(result.error) && result.error.code).toBe('OPTION_INVALID');
+  });
+
+  it('stops with ABORTED when the signal fires', async () => {
+    const controller = new AbortController();
+    const path = await writeTemp('abort.csv', `a,b\n${'1,2\n'.repeat(50_000)}`);
+    let seen = 0;
+    const result = await runLoad(
+      (ctx) =>
+        (async function* () {
+          for await (const row of loadCsv(path, {}, ctx)) {
+            if (++seen === 10) controller.abort();
+            yield row;
+          }
+        })(),
+      controller.signal,
+    );
+    expect(isLoraPrepError(result.error) && result.error.code).toBe('ABORTED');
+    expect(seen).toBe(10);
+  });
+
+  it('is reached through loadRecords for .csv and .tsv', async () => {
+    const csv = await writeTemp('x.csv', 'a;b\n1;2\n');
+    const tsv = await writeTemp('x.tsv', 'a;b\tc\n1;2\t3\n');
+    expect((await runLoad((ctx) => loadRecords(csv, {}, ctx))).data).toEqual([{ a: '1', b: '2' }]);
+    expect((await runLoad((ctx) => loadRecords(tsv, {}, ctx))).data).toEqual([{ 'a;b': '1;2', c: '3' }]);
+  });
+});
+
+describe('loadCsv properties', () => {
+  const cell = fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r', 'é', '€', '日', '😀', ';', '\t', '|') }),
+    fc.string({ unit: 'grapheme' }),
+  );
+
+  it('round-trips random RFC 4180 tables with their starting lines', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }).chain((cols) =>
+          fc.record({
+            header: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/), { minLength: cols, maxLength: cols }),
+            rows: fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), { maxLength: 12 }),
+            breaks: fc.array(fc.tuple(fc.constantFrom('\n', '\r\n'), fc.nat(2)), { minLength: 14, maxLength: 14 }),
+            chunk: fc.integer({ min: 1, max: 64 }),
+          }),
+        ),
+        async ({ header, rows, breaks, chunk }) => {
+          // Rows that would read back as blank lines are not rows; a single empty cell is quoted.
+          let text = header.join(',');
+          const starts: number[] = [];
+          let line = 1;
+          rows.forEach((row, r) => {
+            const [eol, blanks] = breaks[r] as [string, number];
+            text += eol;
+            line++;
+            for (let b = 0; b < blanks; b++) {
+              text += eol;
+              line++;
+            }
+            starts.push(line);
+            const fields = row.map((v) => (/[",\r\n]/.test(v) || v.trim() === '' ? `"${v.replace(/"/g, '""')}"` : v));
+            const record = fields.join(',');
+            text += record;
+            line += countBreaks(record);
+          });
+          if ((breaks[13] as [string, number])[1] > 0) text += (breaks[13] as [string, number])[0];
+          const bytes = Buffer.from(text, 'utf8');
+          const pieces: Uint8Array[] = [];
+          for (let i = 0; i < bytes.length; i += chunk) pieces.push(bytes.subarray(i, i + chunk));
+          const result = await runLoad((ctx) => loadCsv(chunked('prop.csv', ...pieces), { delimiter: ',' }, ctx));
+          expect(result.error).toBeUndefined();
+          expect(result.rejected).toEqual([]);
+          expect(result.data).toEqual(rows.map((row) => Object.fromEntries(header.map((h, i) => [h, row[i]]))));
+          expect(result.lines).toEqual(starts);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+/** Line breaks as the loader counts them: CRLF, LF and a lone CR each end one line. */
+function countBreaks(text: string): number {
+  return (text.match(/\r\n|\r|\n/g) ?? []).length;
+}

@@ -1,0 +1,295 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isLoraPrepError } from '../../src/errors.js';
+import { loadJson, loadRecords } from '../../src/load/index.js';
+import { JsonArrayScanner } from '../../src/load/_json-array.js';
+import { chunked, lazySource, runLoad, writeTemp } from '../helpers/load-helpers.js';
+
+type Row = [line: number, data: Record<string, unknown>];
+type Rej = [line: number, reason: string, message: string | RegExp];
+
+interface Case {
+  name: string;
+  text: string;
+  rows: Row[];
+  rejected?: Rej[];
+  warnings?: RegExp[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'a pretty-printed array: each element at the line it starts on',
+    text: '[\n  {\n    "a": 1\n  },\n  {"a": 2},\n\n  {"a": {"b": [1, 2]}}\n]\n',
+    rows: [
+      [2, { a: 1 }],
+      [5, { a: 2 }],
+      [7, { a: { b: [1, 2] } }],
+    ],
+  },
+  {
+    name: 'a one-line array',
+    text: '[{"a":1},{"a":2}]',
+    rows: [
+      [1, { a: 1 }],
+      [1, { a: 2 }],
+    ],
+  },
+  {
+    name: 'an empty array gives no rows and no warning',
+    text: ' [ \n ] \n',
+    rows: [],
+  },
+  {
+    name: 'leading whitespace, CRLF and a BOM before the array',
+    text: '\uFEFF\r\n\r\n[\r\n{"a":1},\r\n{"a":2}]',
+    rows: [
+      [4, { a: 1 }],
+      [5, { a: 2 }],
+    ],
+  },
+  {
+    name: 'brackets, braces, commas and escaped quotes inside strings',
+    text: '[{"t": "a]},{[\\"\\\\"}, {"u": "\\\\"}\n]',
+    rows: [
+      [1, { t: 'a]},{["\\' }],
+      [1, { u: '\\' }],
+    ],
+  },
+  {
+    name: 'non-object elements are invalid_record at their lines',
+    text: '[\n[1],\n"s",\n42,\nnull,\nfalse,\n{"ok":true}\n]',
+    rows: [[7, { ok: true }]],
+    rejected: [
+      [2, 'invalid_record', 'expected an object as each element of the array, got an array'],
+      [3, 'invalid_record', 'expected an object as each element of the array, got a string'],
+      [4, 'invalid_record', 'expected an object as each element of the array, got a number'],
+      [5, 'invalid_record', 'expected an object as each element of the array, got null'],
+      [6, 'invalid_record', 'expected an object as each element of the array, got a boolean (false)'],
+    ],
+  },
+  {
+    name: 'a malformed element is invalid_json; the next one is read',
+    text: '[\n{"a":1,},\n{"a":2}\n]',
+    rows: [[3, { a: 2 }]],
+    rejected: [[2, 'invalid_json', /^the array element is not valid JSON: .*position 7/]],
+  },
+  {
+    name: 'mismatched brackets end the broken element early',
+    text: '[\n{"a":[1,2},\n{"a":3}\n]',
+    rows: [[3, { a: 3 }]],
+    rejected: [[2, 'invalid_json', /not valid JSON/]],
+  },
+  {
+    name: 'an unclosed string ends at the line end, so the next element is found',
+    text: '[\n{"a":"broken\n},\n{"a":3}\n]',
+    rows: [[4, { a: 3 }]],
+    rejected: [[2, 'invalid_json', /not valid JSON/]],
+  },
+  {
+    name: 'a truncated file: rows before kept, the cut element rejected, a warning',
+    text: '[\n{"a":1},\n{"b":\n  [1, 2',
+    rows: [[2, { a: 1 }]],
+    rejected: [[3, 'invalid_json', /^the file ends inside this array element, so it is incomplete: /]],
+    warnings: [/^data\.json: the file ended before the array's closing "\]"/],
+  },
+  {
+    name: 'a file cut right after an element: that element is kept, a warning',
+    text: '[{"a":1},\n{"a":2}',
+    rows: [
+      [1, { a: 1 }],
+      [2, { a: 2 }],
+    ],
+    warnings: [/file ended before the array's closing/],
+  },
+  {
+    name: 'a missing comma: both elements read, one warning',
+    text: '[\n{"a":1}\n{"a":2}\n{"a":3}\n]',
+    rows: [
+      [2, { a: 1 }],
+      [3, { a: 2 }],
+      [4, { a: 3 }],
+    ],
+    warnings: [/^data\.json:3: expected "," or "\]" after an array element/],
+  },
+  {
+    name: 'a trailing comma is tolerated',
+    text: '[{"a":1},\n]',
+    rows: [[1, { a: 1 }]],
+  },
+  {
+    name: 'text after the closing ] is ignored with a warning',
+    text: '[{"a":1}]\n\n{"b":2}',
+    rows: [[1, { a: 1 }]],
+    warnings: [/^data\.json:3: text after the array's closing "\]" was ignored/],
+  },
+  {
+    name: 'JSONL saved as .json is read as JSONL with a warning',
+    text: '{"a":1}\n\n{"a":2}\nnot json\n',
+    rows: [
+      [1, { a: 1 }],
+      [3, { a: 2 }],
+    ],
+    rejected: [[4, 'invalid_json', /not valid JSON/]],
+    warnings: [/^data\.json: the file holds one JSON object per line \(JSONL\).*pass format: 'jsonl'/],
+  },
+  {
+    name: 'an empty file: no rows, a warning',
+    text: ' \n',
+    rows: [],
+    warnings: [/^data\.json: the file is empty/],
+  },
+];
+
+describe('loadJson', () => {
+  it.each(cases)('$name', async ({ text, rows, rejected = [], warnings = [] }) => {
+    const path = await writeTemp('data.json', text);
+    const result = await runLoad((ctx) => loadJson(path, {}, ctx));
+    expect(result.error).toBeUndefined();
+    expect(result.rows.map((r) => [r.source.line, r.data])).toEqual(rows);
+    for (const row of result.rows) expect(row.source.file).toBe(path);
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual(rejected.map(([l, reason]) => [l, reason]));
+    result.rejected.forEach((r, i) => {
+      const want = (rejected[i] as Rej)[2];
+      if (typeof want === 'string') expect(r.message).toBe(want);
+      else expect(r.message).toMatch(want);
+    });
+    expect(result.warnings.map((w) => w.replace(path, 'data.json'))).toEqual(
+      warnings.map((w) => expect.stringMatching(w)),
+    );
+  });
+
+  it.each([
+    {
+      name: 'an object whose array of objects holds the records',
+      text: '{\n  "version": 2,\n  "data": [\n    {"q": 1}\n  ],\n  "tags": ["x"]\n}\n',
+      message: /must be an array of objects.*holds one object with keys \["version", "data", "tags"\]\. The records seem to be the array under "data"/,
+    },
+    {
+      name: 'an object with an array of strings only',
+      text: '{"tags": ["x"], "n": 1}',
+      message: /keys \["tags", "n"\]\. The records seem to be the array under "tags"/,
+    },
+    {
+      name: 'an object without arrays (one record)',
+      text: '{"q": "hi", "a": "hello"}',
+      message: /keys \["q", "a"\]\. If the object is one record, put it inside \[ \]/,
+    },
+    {
+      name: 'an object that never closes',
+      text: '{"items": [{"q": 1},',
+      message: /keys \["items"\] that never closes/,
+    },
+    {
+      name: 'two objects on one line (not JSONL)',
+      text: '{"a":1} {"a":2}',
+      message: /keys \["a"\], followed by more text/,
+    },
+    { name: 'a string', text: '"hello"', message: /but the file holds a string\./ },
+    { name: 'a number', text: '-12.5', message: /but the file holds a number\./ },
+    { name: 'CSV text', text: 'q,a\nx,y\n', message: /holds text that is not JSON \(it starts with "q"\)/ },
+  ])('throws INPUT_FORMAT for $name', async ({ text, message }) => {
+    const path = await writeTemp('bad.json', text);
+    const result = await runLoad((ctx) => loadJson(path, {}, ctx));
+    expect(isLoraPrepError(result.error) && result.error.code).toBe('INPUT_FORMAT');
+    expect((result.error as Error).message.startsWith(`${path}: a JSON input must be an array of objects`)).toBe(true);
+    expect((result.error as Error).message).toMatch(message);
+    expect(result.rows).toEqual([]);
+  });
+
+  it('lists at most ten keys', async () => {
+    const keys = Array.from({ length: 13 }, (_, i) => `"k${i}": ${i}`).join(', ');
+    const result = await runLoad((ctx) => loadJson(chunked('k.json', `{${keys}}`), {}, ctx));
+    expect((result.error as Error).message).toMatch(/\["k0", .*"k9", … 3 more\]/);
+  });
+
+  it('reads chunks split inside strings, escapes and between \\r and \\n', async () => {
+    const result = await runLoad((ctx) =>
+      loadJson(chunked('c.json', '[\r', '\n{"t":"a\\', '"b', '"},\r', '\n{"u', '":1}', ']'), {}, ctx),
+    );
+    expect(result.rows.map((r) => [r.source.line, r.data])).toEqual([
+      [2, { t: 'a"b' }],
+      [3, { u: 1 }],
+    ]);
+  });
+
+  it('streams: the first row comes before the source is read to the end', async () => {
+    const { source, state } = lazySource('lazy.json', '[{"a":0},\n', () => '{"a":1},\n'.repeat(1000), 50);
+    for await (const row of loadJson(source, {}, { reject: () => {}, warn: () => {} })) {
+      expect(row.source.line).toBe(1);
+      break;
+    }
+    expect(state.pulled).toBeLessThanOrEqual(2);
+  });
+
+  it('is reached through loadRecords for .json', async () => {
+    const path = await writeTemp('x.JSON', '[{"a":1}]');
+    expect((await runLoad((ctx) => loadRecords(path, {}, ctx))).data).toEqual([{ a: 1 }]);
+  });
+});
+
+describe('JsonArrayScanner', () => {
+  it('reports an element over the limit by length and start, and goes on', () => {
+    const scanner = new JsonArrayScanner(10);
+    const events = [...scanner.push('[{"a":"0123'), ...scanner.push('456789"},\n{"b":1}]'), ...scanner.end()];
+    expect(events).toEqual([
+      { kind: 'overlong', line: 1, length: 18, head: '{"a":"0123456789"}' },
+      { kind: 'element', line: 2, text: '{"b":1}' },
+    ]);
+  });
+
+  it('ends numbers and literals at , ] or whitespace', () => {
+    const scanner = new JsonArrayScanner();
+    expect([...scanner.push('[1,true ,\nnull]'), ...scanner.end()]).toEqual([
+      { kind: 'element', line: 1, text: '1' },
+      { kind: 'element', line: 1, text: 'true' },
+      { kind: 'element', line: 2, text: 'null' },
+    ]);
+  });
+});
+
+describe('loadJson properties', () => {
+  const element = fc.oneof(
+    { weight: 5, arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+
+  it('round-trips randomly pretty-printed arrays with each element at its line', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            value: element,
+            indent: fc.constantFrom(0, 1, 2, 4, '\t'),
+            before: fc.constantFrom('', ' ', '\n', '\n  ', '\r\n', '\n\n\t'),
+            after: fc.constantFrom('', ' ', '\n', '\r\n '),
+          }),
+          { maxLength: 15 },
+        ),
+        fc.constantFrom('', '\n', ' \n'),
+        fc.integer({ min: 1, max: 50 }),
+        async (elements, close, chunk) => {
+          let text = '[';
+          const lines: number[] = [];
+          elements.forEach(({ value, indent, before, after }, i) => {
+            text += before;
+            lines.push(text.split('\n').length);
+            text += JSON.stringify(value, null, indent) + after + (i < elements.length - 1 ? ',' : '');
+          });
+          text += `${close}]`;
+          const pieces: string[] = [];
+          for (let i = 0; i < text.length; i += chunk) pieces.push(text.slice(i, i + chunk));
+          const result = await runLoad((ctx) => loadJson(chunked('p.json', ...pieces), {}, ctx));
+          expect(result.error).toBeUndefined();
+          expect(result.warnings).toEqual([]);
+          const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+          expect(result.data).toEqual(elements.filter((e) => isObject(e.value)).map((e) => JSON.parse(JSON.stringify(e.value))));
+          expect(result.lines).toEqual(lines.filter((_, i) => isObject(elements[i]?.value)));
+          expect(result.rejected.map((r) => [r.reason, r.source.line])).toEqual(
+            lines.flatMap((line, i) => (isObject(elements[i]?.value) ? [] : [['invalid_record', line]])),
+          );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { detectPreset, normalizeRecords, resolveMapping, type NormalizeOptions } from '../src/normalize/index.js';
+import { isLoraPrepError } from '../src/errors.js';
+import type { Example, SourceRow } from '../src/types.js';
+import { collect, fromArray, recordingContext } from './helpers/index.js';
+
+async function run(data: Record<string, unknown>[], options: NormalizeOptions) {
+  const ctx = recordingContext();
+  const rows: SourceRow[] = data.map((d, i) => ({ data: d, source: { file: 'f.jsonl', line: i + 1 } }));
+  const examples = await collect(normalizeRecords(fromArray(rows), options, ctx));
+  return { examples, rejected: ctx.rejected };
+}
+
+const msgs = (e: Example) => e.messages.map((m) => [m.role, m.content]);
+
+describe('detectPreset', () => {
+  it.each([
+    [{ messages: [] }, 'messages'],
+    [{ conversations: [] }, 'sharegpt'],
+    [{ instruction: 'a', input: '', output: 'b' }, 'alpaca'],
+    [{ prompt: 'a', completion: 'b' }, 'prompt-completion'],
+    [{ question: 'a', answer: 'b', context: 'c' }, 'qa'],
+    [{ text: 'a' }, undefined],
+    [{ messages: 'not a list' }, undefined],
+  ])('%j → %s', (record, preset) => {
+    expect(detectPreset(record)).toBe(preset);
+  });
+});
+
+describe('presets', () => {
+  it.each([
+    [
+      'messages',
+      { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: ' Q\r\n2 ' }, { role: 'assistant', content: 'A' }] },
+      [['system', 'S'], ['user', 'Q\n2'], ['assistant', 'A']],
+    ],
+    [
+      'messages',
+      { messages: [{ role: 'user', content: [{ type: 'text', text: 'Q' }, { type: 'text', text: '!' }] }, { role: 'assistant', content: 'A' }] },
+      [['user', 'Q!'], ['assistant', 'A']],
+    ],
+    [
+      'sharegpt',
+      { conversations: [{ from: 'system', value: 'S' }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] },
+      [['system', 'S'], ['user', 'Q'], ['assistant', 'A']],
+    ],
+    ['sharegpt', { system: 'S', conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }, [['system', 'S'], ['user', 'Q'], ['assistant', 'A']]],
+    ['alpaca', { instruction: 'Do', input: '', output: 'Done' }, [['user', 'Do'], ['assistant', 'Done']]],
+    ['alpaca', { instruction: 'Do', input: 'this', output: 'Done', system: 'S' }, [['system', 'S'], ['user', 'Do\n\nthis'], ['assistant', 'Done']]],
+    [
+      'alpaca',
+      { instruction: 'Q2', output: 'A2', history: [['Q1', 'A1']] },
+      [['user', 'Q1'], ['assistant', 'A1'], ['user', 'Q2'], ['assistant', 'A2']],
+    ],
+    ['prompt-completion', { prompt: 'P', completion: 'C' }, [['user', 'P'], ['assistant', 'C']]],
+    ['qa', { question: 'Q', answer: 'A' }, [['user', 'Q'], ['assistant', 'A']]],
+    ['qa', { question: 'Q', answer: 'A', context: 'Ctx' }, [['user', 'Context:\nCtx\n\nQuestion: Q'], ['assistant', 'A']]],
+    ['qa', { question: 42, answer: true }, [['user', '42'], ['assistant', 'true']]],
+  ] as const)('%s: %j', async (mapping, record, expected) => {
+    const { examples, rejected } = await run([record], { mapping });
+    expect(rejected).toEqual([]);
+    expect(examples.map(msgs)).toEqual([expected]);
+  });
+
+  it.each([
+    ['qa', { question: 'Q' }, 'missing_field', /"answer"/],
+    ['qa', { question: 'Q', answer: null }, 'missing_field', /"answer"/],
+    ['qa', { question: '  ', answer: 'A' }, 'empty_content', /"question" is blank/],
+    ['qa', { question: { a: 1 }, answer: 'A' }, 'invalid_record', /must be text/],
+    ['alpaca', { instruction: 'I', input: '' }, 'missing_field', /"output"/],
+    ['alpaca', { instruction: 'I', output: 'O', history: 'x' }, 'invalid_record', /history/],
+    ['messages', { text: 'x' }, 'missing_field', /"messages"/],
+    ['messages', { messages: [] }, 'invalid_record', /non-empty list/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }] }, 'invalid_record', /no assistant message/],
+    ['messages', { messages: [{ role: 'assistant', content: 'A' }] }, 'invalid_record', /no user message/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }, { role: 'user', content: 'Q2' }] }, 'invalid_record', /ends with a user message/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: ' ' }] }, 'empty_content', /message 2 \(assistant\) is blank/],
+    ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, 'invalid_record', /role must be/],
+    ['messages', { messages: [{ role: 'tool', content: 'Q' }] }, 'invalid_record', /tool calls are not supported yet/],
+    ['messages', { messages: [{ role: 'user', content: null }, { role: 'assistant', content: 'A' }] }, 'invalid_record', /content must be text/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A', weight: 0.5 }] }, 'invalid_record', /weight must be 0 or 1/],
+    ['messages', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'invalid_record', /non-text parts/],
+    ['sharegpt', { conversations: [{ from: 'human', value: 'Q' }] }, 'invalid_record', /no assistant/],
+    ['sharegpt', { conversations: [{ from: 'observation', value: 'Q' }] }, 'invalid_record', /from must be/],
+    ['sharegpt', { conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: '' }] }, 'empty_content', /blank/],
+  ] as const)('%s rejects %j as %s', async (mapping, record, reason, message) => {
+    const { examples, rejected } = await run([record], { mapping });
+    expect(examples).toEqual([]);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.reason).toBe(reason);
+    expect(rejected[0]?.message).toMatch(message);
+    expect(rejected[0]?.source).toEqual({ file: 'f.jsonl', line: 1 });
+  });
+
+  it('keeps weight and name on messages', async () => {
+    const { examples } = await run(
+      [{ messages: [{ role: 'user', content: 'Q', name: 'ana' }, { role: 'assistant', content: 'A1', weight: 0 }, { role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A2', weight: 1 }] }],
+      { mapping: 'messages' },
+    );
+    expect(examples[0]?.messages[0]).toEqual({ role: 'user', content: 'Q', name: 'ana' });
+    expect(examples[0]?.messages[1]).toEqual({ role: 'assistant', content: 'A1', weight: 0 });
+  });
+});
+
+describe('systemPrompt, meta, id and domain', () => {
+  it('adds the system prompt only where a record has none', async () => {
+    const { examples } = await run(
+      [
+        { question: 'Q', answer: 'A' },
+        { messages: [{ role: 'system', content: 'Own' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] },
+      ].slice(0, 1),
+      { mapping: 'qa', systemPrompt: 'You are careful.' },
+    );
+    expect(examples[0]?.messages[0]).toEqual({ role: 'system', content: 'You are careful.' });
+    const own = await run([{ messages: [{ role: 'system', content: 'Own' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }], {
+      mapping: 'messages',
+      systemPrompt: 'You are careful.',
+    });
+    expect(own.examples[0]?.messages.filter((m) => m.role === 'system')).toEqual([{ role: 'system', content: 'Own' }]);
+  });
+
+  it('keeps unused columns in meta under their own names, with the source', async () => {
+    const { examples } = await run([{ id: 'r1', question: 'Q', answer: 'A', case_id: 'C-1', score: 3, source: 'web' }], { mapping: 'qa' });
+    const ex = examples[0] as Example;
+    expect(ex.id).toBe('r1');
+    expect(ex.meta).toEqual({ source: { file: 'f.jsonl', line: 1 }, case_id: 'C-1', score: 3, source_column: 'web' });
+  });
+
+  it('uses file:line as id without an id column, and the domain of the input over a domain column', async () => {
+    const { examples } = await run([{ question: 'Q', answer: 'A', domain: 'legal' }], { mapping: 'qa', domain: 'finance' });
+    expect(examples[0]?.id).toBe('f.jsonl:1');
+    expect(examples[0]?.meta.domain).toBe('finance');
+    const col = await run([{ question: 'Q', answer: 'A', domain: 'legal' }], { mapping: 'qa' });
+    expect(col.examples[0]?.meta.domain).toBe('legal');
+  });
+
+  it('does not let a __proto__ key reach the prototype of meta', async () => {
+    const data = JSON.parse('{"question":"Q","answer":"A","__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const { examples } = await run([data], { mapping: 'qa' });
+    const meta = examples[0]?.meta as Record<string, unknown>;
+    expect(Object.hasOwn(meta, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
+  });
+});
+
+describe('template mapping', () => {
+  const mapping = { system: 'You advise on {{topic}}.', user: 'Q: {{q}} ({{meta.lang}})', assistant: '{{a}}' };
+
+  it('renders placeholders, dot paths and keeps the other columns', async () => {
+    const { examples, rejected } = await run([{ q: 'Why?', a: 'Because.', topic: 'tax', meta: { lang: 'en' }, extra: 1 }], { mapping });
+    expect(rejected).toEqual([]);
+    expect(examples.map(msgs)).toEqual([[['system', 'You advise on tax.'], ['user', 'Q: Why? (en)'], ['assistant', 'Because.']]]);
+    expect(examples[0]?.meta.extra).toBe(1);
+    expect(examples[0]?.meta.q).toBeUndefined();
+  });
+
+  it('leaves the system message out when its value is blank, and rejects blank or missing user values', async () => {
+    const { examples, rejected } = await run(
+      [
+        { q: 'Why?', a: 'Because.', topic: '', meta: { lang: 'en' } },
+        { q: ' ', a: 'x', topic: 't', meta: { lang: 'en' } },
+        { a: 'x', topic: 't', meta: { lang: 'en' } },
+        { q: 'Q', a: 'x', topic: 't', meta: {} },
+      ],
+      { mapping },
+    );
+    expect(examples.map(msgs)).toEqual([[['user', 'Q: Why? (en)'], ['assistant', 'Because.']]]);
+    expect(rejected.map((r) => [r.source.line, r.reason])).toEqual([
+      [2, 'empty_content'],
+      [3, 'missing_field'],
+      [4, 'missing_field'],
+    ]);
+  });
+});
+
+describe('resolveMapping', () => {
+  it('detects the preset from the first record', () => {
+    expect(resolveMapping('auto', { prompt: 'a', completion: 'b' }, 'x.jsonl')).toBe('prompt-completion');
+  });
+
+  it('throws MAPPING_INVALID naming the file and the keys when nothing fits', () => {
+    try {
+      resolveMapping('auto', { text: 'a', label: 'b' }, 'data/x.jsonl');
+      expect.unreachable();
+    } catch (e) {
+      expect(isLoraPrepError(e) && e.code).toBe('MAPPING_INVALID');
+      expect((e as Error).message).toMatch(/data\/x\.jsonl.*"text", "label"/);
+    }
+  });
+
+  it('throws before any row when a template names a column the input lacks, listing the columns', () => {
+    try {
+      resolveMapping({ user: '{{question}}', assistant: '{{answr}}' }, { question: 'q', answer: 'a' }, 'qa.csv');
+      expect.unreachable();
+    } catch (e) {
+      expect(isLoraPrepError(e) && e.code).toBe('MAPPING_INVALID');
+      expect((e as Error).message).toMatch(/\{\{answr\}\}.*columns are: "question", "answer"/);
+    }
+  });
+});

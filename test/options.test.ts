@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../src/options.js';
+import { isLoraPrepError, type LoraPrepError } from '../src/errors.js';
+
+function errorOf(fn: () => unknown): LoraPrepError {
+  try {
+    fn();
+  } catch (e) {
+    if (isLoraPrepError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a LoraPrepError');
+}
+
+const base = { inputs: ['a.csv'], outDir: 'out' };
+
+describe('resolveOptions', () => {
+  it('fills every default', () => {
+    const o = resolveOptions(base);
+    expect(o.mapping).toBe('auto');
+    expect(o.format).toBe('chat');
+    expect(o.target).toBe('openai');
+    expect(o.tokenizer).toBe('o200k_base');
+    expect(o.overlong).toBe('drop');
+    expect(o.dedup).toEqual({ exact: true });
+    expect(o.split).toEqual({ validation: 0.1, test: 0, seed: 42, strategy: 'random' });
+    expect(o.encoding).toBe('utf-8');
+    expect(o.overwrite).toBe(false);
+    expect(o.maxTokens).toBeUndefined();
+  });
+
+  it('fills split defaults when split is given in part', () => {
+    expect(resolveOptions({ ...base, split: { test: 0.2 } }).split).toEqual({ validation: 0.1, test: 0.2, seed: 42, strategy: 'random' });
+  });
+
+  it.each([
+    ['an unknown option', { ...base, outdir: 'x' }, /unknown option "outdir"/],
+    ['an unknown nested option', { ...base, split: { valdation: 0.1 } }, /split: unknown option "valdation"/],
+    ['a fraction out of range', { ...base, split: { validation: 1.5 } }, /split\.validation: .*got 1\.5/],
+    ['no inputs', { ...base, inputs: [] }, /inputs: give at least one input file/],
+    ['a bad target', { ...base, target: 'vertex' }, /target: .*got "vertex"/],
+    ['a bad mapping preset', { ...base, mapping: 'csv' }, /mapping: .*got "csv"/],
+    ['a template without assistant', { ...base, mapping: { user: '{{q}}' } }, /mapping/],
+    ['maxTokens not an integer', { ...base, maxTokens: 10.5 }, /maxTokens: .*got 10\.5/],
+    ['a two-character delimiter', { ...base, delimiter: ';;' }, /delimiter: a delimiter is one character/],
+    ['fractions leaving no train', { ...base, split: { validation: 0.5, test: 0.5 } }, /must leave room for train/],
+    ['overlong truncate (not available yet)', { ...base, overlong: 'truncate' }, /truncate/],
+    ['instruction records for openai', { ...base, format: 'instruction' }, /target "openai" takes chat records/],
+    ['outDir missing', { inputs: ['a.csv'] }, /outDir: .*got nothing/],
+  ])('rejects %s with OPTION_INVALID naming it', (_name, options, message) => {
+    const e = errorOf(() => resolveOptions(options));
+    expect(e.code).toBe('OPTION_INVALID');
+    expect(e.message).toMatch(message);
+  });
+
+  it('names every bad option at once', () => {
+    const e = errorOf(() => resolveOptions({ ...base, target: 'x', maxTokens: -1 }));
+    expect(e.message).toMatch(/target/);
+    expect(e.message).toMatch(/maxTokens/);
+  });
+
+  it('accepts instruction records for axolotl', () => {
+    expect(resolveOptions({ ...base, target: 'axolotl', format: 'instruction' }).format).toBe('instruction');
+  });
+});

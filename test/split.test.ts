@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { assignByHash, assignRandom, splitSizes, TEST, TRAIN, VALIDATION } from '../src/split/index.js';
+import { seededRandom } from '../src/split/_rng.js';
+
+const count = (a: Uint8Array, id: number) => a.reduce((n, x) => n + (x === id ? 1 : 0), 0);
+
+describe('splitSizes', () => {
+  it.each([
+    [100, 0.1, 0, { train: 90, validation: 10, test: 0 }],
+    [100, 0.1, 0.05, { train: 85, validation: 10, test: 5 }],
+    [5, 0.1, 0, { train: 4, validation: 1, test: 0 }], // 0.5 rounds up
+    [4, 0.1, 0, { train: 4, validation: 0, test: 0 }],
+    [1, 0.5, 0, { train: 1, validation: 0, test: 0 }],
+    [2, 0.5, 0.4, { train: 1, validation: 1, test: 0 }],
+    [0, 0.1, 0.1, { train: 0, validation: 0, test: 0 }],
+  ])('%i examples at %f/%f', (n, validation, test, expected) => {
+    expect(splitSizes(n, { validation, test, seed: 1 })).toEqual(expected);
+  });
+});
+
+describe('assignRandom', () => {
+  it('has exact sizes, covers every example once, and never empties train (property)', () => {
+    fc.assert(
+      fc.property(fc.nat(3000), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.4, noNaN: true }), fc.integer(), (n, validation, test, seed) => {
+        const a = assignRandom(n, { validation, test, seed });
+        const sizes = splitSizes(n, { validation, test, seed });
+        expect(a.length).toBe(n);
+        expect(count(a, TRAIN)).toBe(sizes.train);
+        expect(count(a, VALIDATION)).toBe(sizes.validation);
+        expect(count(a, TEST)).toBe(sizes.test);
+        if (n > 0) expect(sizes.train).toBeGreaterThan(0);
+      }),
+    );
+  });
+
+  it('is the same for the same seed and differs for another seed', () => {
+    const a = assignRandom(1000, { validation: 0.1, test: 0.1, seed: 42 });
+    expect(assignRandom(1000, { validation: 0.1, test: 0.1, seed: 42 })).toEqual(a);
+    expect(assignRandom(1000, { validation: 0.1, test: 0.1, seed: 43 })).not.toEqual(a);
+  });
+
+  it('spreads validation across the input (not a block at the start or the end)', () => {
+    const a = assignRandom(10_000, { validation: 0.1, test: 0, seed: 7 });
+    const firstHalf = count(a.subarray(0, 5000), VALIDATION);
+    expect(firstHalf).toBeGreaterThan(400);
+    expect(firstHalf).toBeLessThan(600);
+  });
+});
+
+describe('assignByHash', () => {
+  it('never moves an example when others are added (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string(), { maxLength: 50 }), fc.array(fc.string(), { maxLength: 50 }), fc.integer(), (old, added, seed) => {
+        const f = { validation: 0.2, test: 0.1, seed };
+        const before = old.map((k) => assignByHash(k, f));
+        const after = [...old, ...added].map((k) => assignByHash(k, f)).slice(0, old.length);
+        expect(after).toEqual(before);
+      }),
+    );
+  });
+
+  it('matches the fractions in expectation', () => {
+    const f = { validation: 0.2, test: 0.1, seed: 3 };
+    const a = Uint8Array.from({ length: 20_000 }, (_, i) => assignByHash(`row ${i}`, f));
+    expect(count(a, VALIDATION) / a.length).toBeCloseTo(0.2, 1);
+    expect(count(a, TEST) / a.length).toBeCloseTo(0.1, 1);
+  });
+});
+
+describe('seededRandom', () => {
+  it('is deterministic and in [0, 1)', () => {
+    const r1 = seededRandom(5);
+    const r2 = seededRandom(5);
+    for (let i = 0; i < 1000; i++) {
+      const x = r1();
+      expect(x).toBe(r2());
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThan(1);
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { JsonlWriter, serializeRecord, SyncJsonlWriter } from '../src/write/jsonl.js';
+import { tempDir } from './helpers/index.js';
+
+describe('serializeRecord', () => {
+  it('escapes the characters some line splitters treat as newlines', () => {
+    expect(serializeRecord({ t: 'a\u2028b\u2029c\u0085d' })).toBe('{"t":"a\\u2028b\\u2029c\\u0085d"}');
+  });
+
+  it('escapes lone surrogates', () => {
+    expect(serializeRecord({ t: '\ud800' })).toBe('{"t":"\\ud800"}');
+  });
+
+  it('gives one line that parses back to the same value (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ unit: 'binary' }), (value, text) => {
+        const record = { value, text };
+        const line = serializeRecord(record);
+        expect(line).not.toMatch(/[\n\r\u2028\u2029\u0085]/);
+        expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(record)));
+      }),
+    );
+  });
+});
+
+describe('JsonlWriter', () => {
+  it('writes LF lines, no BOM, one newline at the end, and hashes what it wrote', async () => {
+    const dir = await tempDir();
+    const w = new JsonlWriter(join(dir, 'x.jsonl'));
+    await w.writeLine(serializeRecord({ a: 1 }));
+    await w.writeLine(serializeRecord({ b: 'é' }));
+    const info = await w.close();
+    const bytes = await readFile(join(dir, 'x.jsonl'));
+    expect(bytes.toString('utf8')).toBe('{"a":1}\n{"b":"é"}\n');
+    expect(info).toEqual({ path: join(dir, 'x.jsonl'), lines: 2, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+  });
+
+  it('refuses to overwrite an existing file', async () => {
+    const dir = await tempDir();
+    const first = new SyncJsonlWriter(join(dir, 'r.jsonl'));
+    first.writeLine('{}');
+    first.close();
+    const w = new JsonlWriter(join(dir, 'r.jsonl'));
+    await expect(w.writeLine('{}').then(() => w.close())).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+  });
+});
