@@ -7,9 +7,18 @@ export default defineConfig([
     entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
+    shims: true, // import.meta.url in the CJS build, which locates the tokenizer worker
     platform: 'node',
     target: 'node20',
     clean: true,
+    sourcemap: true,
+  },
+  {
+    // The tokenizer worker thread, found beside the library bundle at run time.
+    entry: { 'tokenize-worker': 'src/tokenizers/tokenize-worker.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
     sourcemap: true,
   },
   {

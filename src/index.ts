@@ -3,7 +3,10 @@
  * The public surface, by name. Stage functions are exported for custom pipelines.
  */
 export { prepareDataset, summarize } from './prepare.js';
-export type { PrepareResult, PrepareCounts, PrepareReport } from './prepare.js';
+export type { PrepareResult, PrepareCounts, PrepareReport, ResultTokens, CostEstimate, TruncationEntry } from './prepare.js';
+export { openAiDefaultEpochs } from './prepare.js';
+export { countTokens, applyBudget } from './check/index.js';
+export type { Budget, Measured, Truncation, CountedExample, CountOptions } from './check/index.js';
 export { resolveOptions, prepareOptionsSchema } from './options.js';
 export type {
   PrepareOptions,
@@ -15,6 +18,7 @@ export type {
   SplitOptions,
   DedupOptions,
   ProgressEvent,
+  PricingOptions,
 } from './options.js';
 export { LoraPrepError, isLoraPrepError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
@@ -24,7 +28,8 @@ export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load
 export { normalizeRecords, resolveMapping, detectPreset, cleanContent } from './normalize/index.js';
 export type { NormalizeOptions } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
-export type { Tokenizer, OpenAiEncoding } from './tokenizers/index.js';
+export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
+export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 export { dedupe, conversationKey, normalizeForDedup } from './dedup/index.js';
 export { assignRandom, assignByHash, splitSizes } from './split/index.js';
 export type { SplitFractions, SplitName } from './split/index.js';

@@ -3,6 +3,7 @@
  * default, and `resolveOptions()`, which validates once and turns every bad option into one
  * `LoraPrepError('OPTION_INVALID')` that names each problem.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type TargetName } from './formats/index.js';
@@ -60,6 +61,14 @@ export interface SplitOptions {
   strategy?: 'random' | 'hash' | undefined;
 }
 
+/** Cost estimate settings. */
+export interface PricingOptions {
+  /** Price of one million training tokens, in your currency. */
+  perMillionTokens: number;
+  /** Epochs; absent: OpenAI's default (3, more for small sets, fewer for large ones). */
+  epochs?: number | undefined;
+}
+
 /** Dedup settings. */
 export interface DedupOptions {
   /** Exact duplicates (after NFKC, whitespace collapse and case folding) are removed. Default true. */
@@ -84,8 +93,18 @@ export interface PrepareOptions {
   tokenizer?: string | undefined;
   /** Largest example, in tokens. Unset: no limit. */
   maxTokens?: number | undefined;
-  /** What to do with examples over `maxTokens`: `'drop'` (default, rejected as `overlong`) or `'keep'`. */
+  /**
+   * What to do with examples over `maxTokens`: `'drop'` (default, rejected as `overlong`),
+   * `'truncate'` (drop the oldest exchanges, then cut the last answer on a token boundary) or
+   * `'keep'`. An example whose prompt alone fills the budget is always rejected as `prompt_overflow`.
+   */
   overlong?: 'drop' | 'keep' | 'truncate' | undefined;
+  /** Examples under this many tokens are rejected as `too_short`. */
+  minTokens?: number | undefined;
+  /** Estimate the training cost: price per million training tokens, and epochs (else OpenAI's default heuristic). */
+  pricing?: PricingOptions | undefined;
+  /** Tokenizer worker threads for large inputs. Default: the number of cores; 1 counts inline. */
+  concurrency?: number | undefined;
   /** Dedup settings, or `false` to keep duplicates. */
   dedup?: DedupOptions | false | undefined;
   /** Split settings. */
@@ -138,6 +157,9 @@ export const prepareOptionsSchema = z.strictObject({
   tokenizer: z.string().min(1).default('o200k_base'),
   maxTokens: z.number().int().positive().optional(),
   overlong: z.enum(['drop', 'keep', 'truncate']).default('drop'),
+  minTokens: z.number().int().positive().optional(),
+  pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
+  concurrency: z.number().int().min(1).max(64).default(availableParallelism()),
   dedup: z
     .union([z.literal(false), z.strictObject({ exact: z.boolean().default(true) })])
     .default({ exact: true }),
@@ -179,11 +201,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       `Invalid options:\n  - split: validation + test must leave room for train, got ${validation} + ${test}`,
     );
   }
-  if (resolved.overlong === 'truncate') {
-    throw new LoraPrepError(
-      'OPTION_INVALID',
-      'Invalid options:\n  - overlong: "truncate" is not available yet; use "drop" (reject overlong examples) or "keep"',
-    );
+  if (resolved.minTokens !== undefined && resolved.maxTokens !== undefined && resolved.minTokens > resolved.maxTokens) {
+    throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n  - minTokens: must not exceed maxTokens, got ${resolved.minTokens} > ${resolved.maxTokens}`);
   }
   const formats = Object.keys(targets[resolved.target].formats);
   if (!formats.includes(resolved.format)) {

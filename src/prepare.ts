@@ -14,15 +14,17 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { GrowableUint32, GrowableUint8 } from './_growable.js';
+import { countTokens, type Budget, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, ExactIndex, hash64 } from './dedup/index.js';
 import { LoraPrepError } from './errors.js';
-import { recordBuilder, targets } from './formats/index.js';
+import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
-import { resolveOptions, type Mapping, type PrepareOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
+import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { assignByHash, assignRandom, SPLIT_NAMES, type SplitName } from './split/index.js';
-import { loadTokenizer } from './tokenizers/index.js';
+import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
+import { TokenizerPool } from './tokenizers/pool.js';
 import type { Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
@@ -39,12 +41,32 @@ export interface PrepareCounts {
   byReason: Record<string, number>;
 }
 
+/** Token statistics of the examples written, plus the trainable part (the final answers). */
+export interface ResultTokens extends TokenStats {
+  /** Tokens of the final assistant answers: what the trainer learns from when it masks the prompt. */
+  trainable: number;
+}
+
+/** The training cost estimate, when `pricing` is given. */
+export interface CostEstimate {
+  epochs: number;
+  /** `'given'` or `'openai-default'` (OpenAI's heuristic from the number of training examples). */
+  epochsFrom: 'given' | 'openai-default';
+  trainTokens: number;
+  billedTokens: number;
+  perMillionTokens: number;
+  estimated: number;
+}
+
 /** What `prepareDataset()` returns. */
 export interface PrepareResult {
   outDir: string;
   files: { train: string; validation?: string; test?: string; rejected: string; report: string; manifest: string };
   counts: PrepareCounts;
-  tokens: TokenStats;
+  tokens: ResultTokens;
+  /** Examples shortened to fit `maxTokens` (`overlong: 'truncate'`). */
+  truncated: number;
+  cost?: CostEstimate;
   warnings: string[];
   /** The tokenizer the counts were made with. */
   tokenizer: string;
@@ -60,7 +82,9 @@ export interface PrepareReport {
   tokenizer: string;
   counts: PrepareCounts;
   inputs: Array<{ file: string; format: InputFormat; mapping: string; rows: number; kept: number; rejected: number; byReason: Record<string, number> }>;
-  tokens: TokenStats & { maxTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, TokenStats> };
+  tokens: ResultTokens & { maxTokens: number | null; minTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, ResultTokens> };
+  truncated: { count: number; examples: TruncationEntry[] };
+  cost: CostEstimate | null;
   splits: {
     strategy: 'random' | 'hash';
     seed: number;
@@ -88,19 +112,30 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   await checkOutDir(opts.outDir, opts.overwrite);
   const tokenizer = await loadTokenizer(opts.tokenizer);
   const toRecord = recordBuilder(opts.target, opts.format);
-  const target = targets[opts.target];
+  const target: Target = targets[opts.target];
+  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong };
+  const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   throwIfAborted(opts.signal);
 
   const tx = await OutputTransaction.begin(opts.outDir);
   const openWriters: JsonlWriter[] = [];
+  let pool: TokenizerPool | undefined;
   try {
     const warnings = new WarningList();
+    if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
+      warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
+    }
+    const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
+    if (opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES) pool = await TokenizerPool.start(opts.tokenizer, opts.concurrency);
     const byReason: Record<string, number> = {};
     const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const spill = new JsonlWriter(await tx.path('.spill.jsonl'));
     openWriters.push(spill);
 
     const keptTokens = new GrowableUint32();
+    const keptPrompt = new GrowableUint32();
+    const truncations = new TruncationLog();
+    const overDefault = { count: 0, max: 0 };
     const keptDomain = new GrowableUint32();
     const hashSplit = new GrowableUint8();
     const domains = new Map<string, number>();
@@ -150,20 +185,13 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         },
       );
       const normalizeOptions = { mapping: spec.mapping, systemPrompt: opts.systemPrompt, domain: spec.domain };
-      for await (const example of normalizeRecords(rows, normalizeOptions, stageCtx)) {
+      const examples = normalizeRecords(rows, normalizeOptions, stageCtx);
+      for await (const counted of countTokens(examples, { tokenizer, budget, pool }, stageCtx)) {
         throwIfAborted(opts.signal);
+        const { example, tokens, prompt } = counted;
         const built = toRecord(example);
         if (!built.ok) {
           reject({ source: example.meta.source, reason: built.reason, message: built.message });
-          continue;
-        }
-        const tokens = tokenizer.countMessages(example.messages);
-        if (opts.maxTokens !== undefined && tokens > opts.maxTokens && opts.overlong === 'drop') {
-          reject({
-            source: example.meta.source,
-            reason: 'overlong',
-            message: `${tokens} tokens (${tokenizer.name}) is over maxTokens ${opts.maxTokens}`,
-          });
           continue;
         }
         const key = dedup || opts.split.strategy === 'hash' ? conversationKey(example.messages) : '';
@@ -176,6 +204,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         }
         await spill.writeLine(serializeRecord(built.record));
         keptTokens.push(tokens);
+        keptPrompt.push(prompt);
+        if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
+        if (defaultLimit && tokens > defaultLimit.tokens) {
+          overDefault.count++;
+          overDefault.max = Math.max(overDefault.max, tokens);
+        }
         const domain = example.meta.domain ?? '(none)';
         let d = domains.get(domain);
         if (d === undefined) domains.set(domain, (d = domains.size));
@@ -188,6 +222,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     await spill.close();
     openWriters.length = 0;
+    await pool?.close();
+    if (defaultLimit && overDefault.count > 0) {
+      warnings.add(
+        `${overDefault.count} examples exceed ${defaultLimit.label} ${defaultLimit.tokens}; set ${defaultLimit.setting} >= ${overDefault.max} or maxTokens`,
+      );
+    }
 
     // Split: exact sizes need the count, so assignment happens now, then the spill is routed.
     const kept = keptTokens.length;
@@ -221,8 +261,23 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
 
     addSizeWarnings(warnings, opts, sizes, kept);
-    const tokensAll = tokenStats(keptTokens.view());
-    const report = buildReport(opts, tokenizer.name, counts, inputReports, keptTokens.view(), keptDomain.view(), domains, assignment, warnings.list());
+    const trainable = trainableTotal(keptTokens.view(), keptPrompt.view());
+    const tokensAll = { ...tokenStats(keptTokens.view()), trainable };
+    const cost = opts.pricing ? estimateCost(opts.pricing, sizes.train, keptTokens.view(), assignment) : undefined;
+    const report = buildReport({
+      opts,
+      tokenizer,
+      counts,
+      inputs: inputReports,
+      tokens: keptTokens.view(),
+      prompt: keptPrompt.view(),
+      domainOf: keptDomain.view(),
+      domains,
+      assignment,
+      truncated: truncations.summary(),
+      cost,
+      warnings: warnings.list(),
+    });
     const reportPath = await tx.path('report/report.json');
     const reportFile = await writeJsonFile(reportPath, report);
     const rejectedWritten = rejectedFile.close();
@@ -237,7 +292,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       tool: LIBRARY,
       options: manifestOptions(opts, inputs),
       seed: opts.split.seed,
-      tokenizer: { name: tokenizer.name, source: tokenizer.source },
+      tokenizer: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate ?? null },
       inputs: inputHashes,
       outputs,
     };
@@ -265,6 +320,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       files,
       counts,
       tokens: tokensAll,
+      truncated: truncations.count,
+      ...(cost ? { cost } : {}),
       warnings: warnings.list(),
       tokenizer: tokenizer.name,
       elapsedMs: Date.now() - started,
@@ -273,6 +330,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     return result;
   } catch (e) {
     for (const w of openWriters) w.destroy();
+    await pool?.close();
     await tx.rollback();
     throw e;
   }
@@ -292,6 +350,7 @@ export function summarize(result: PrepareResult): string {
 
 interface ResolvedInput {
   path: string;
+  bytes: number;
   domain: string | undefined;
   format: InputFormat;
   delimiter: string | undefined;
@@ -303,8 +362,10 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
   const out: ResolvedInput[] = [];
   for (const raw of opts.inputs) {
     const spec = typeof raw === 'string' ? { path: raw } : raw;
+    let bytes: number;
     try {
       const s = await stat(spec.path);
+      bytes = s.size;
       if (!s.isFile()) throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} is not a file. Give the path of a CSV, TSV, JSONL or JSON file.`);
     } catch (e) {
       if (e instanceof LoraPrepError) throw e;
@@ -319,7 +380,7 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
     // before any row of any file is processed.
     const first = await firstRow(spec.path, { format, delimiter, encoding });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
-    out.push({ path: spec.path, domain: spec.domain, format, delimiter, encoding, mapping });
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping });
   }
   return out;
 }
@@ -346,6 +407,9 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 function mappingName(mapping: Exclude<Mapping, 'auto'>): string {
   return typeof mapping === 'string' ? mapping : 'template';
 }
+
+// Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
+const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
 
 const MAX_WARNINGS = 200; // a file with a problem on every row must not flood the report
 
@@ -402,37 +466,56 @@ function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, sizes: Re
   }
 }
 
-function buildReport(
-  opts: ResolvedOptions,
-  tokenizer: string,
-  counts: PrepareCounts,
-  inputs: PrepareReport['inputs'],
-  tokens: Uint32Array,
-  domainOf: Uint32Array,
-  domains: Map<string, number>,
-  assignment: Uint8Array,
-  warnings: string[],
-): PrepareReport {
-  const domainNames = [...domains.keys()];
+interface ReportInput {
+  opts: ResolvedOptions;
+  tokenizer: Tokenizer;
+  counts: PrepareCounts;
+  inputs: PrepareReport['inputs'];
+  tokens: Uint32Array;
+  prompt: Uint32Array;
+  domainOf: Uint32Array;
+  domains: Map<string, number>;
+  assignment: Uint8Array;
+  truncated: PrepareReport['truncated'];
+  cost: CostEstimate | undefined;
+  warnings: string[];
+}
+
+function buildReport(r: ReportInput): PrepareReport {
+  const { opts, counts, tokens, prompt, assignment } = r;
+  const domainNames = [...r.domains.keys()];
   const byDomain: Record<SplitName, Record<string, number>> = { train: {}, validation: {}, test: {} };
   const perSplit: number[][] = [[], [], []];
+  const trainableBySplit = [0, 0, 0];
   for (let i = 0; i < assignment.length; i++) {
     const s = assignment[i] as number;
     const name = SPLIT_NAMES[s] as SplitName;
-    const domain = domainNames[domainOf[i] as number] as string;
+    const domain = domainNames[r.domainOf[i] as number] as string;
     byDomain[name][domain] = (byDomain[name][domain] ?? 0) + 1;
     (perSplit[s] as number[]).push(tokens[i] as number);
+    trainableBySplit[s] = (trainableBySplit[s] as number) + (tokens[i] as number) - (prompt[i] as number);
   }
-  const bySplit: Record<string, TokenStats> = {};
-  for (const [s, list] of perSplit.entries()) if (list.length > 0) bySplit[SPLIT_NAMES[s] as string] = tokenStats(Uint32Array.from(list));
+  const bySplit: Record<string, ResultTokens> = {};
+  for (const [s, list] of perSplit.entries()) {
+    if (list.length > 0) bySplit[SPLIT_NAMES[s] as string] = { ...tokenStats(Uint32Array.from(list)), trainable: trainableBySplit[s] as number };
+  }
   return {
     tool: LIBRARY,
     target: opts.target,
     format: opts.format,
-    tokenizer,
+    tokenizer: r.tokenizer.name,
     counts,
-    inputs,
-    tokens: { ...tokenStats(tokens), maxTokens: opts.maxTokens ?? null, histogram: tokenHistogram(tokens), bySplit },
+    inputs: r.inputs,
+    tokens: {
+      ...tokenStats(tokens),
+      trainable: trainableTotal(tokens, prompt),
+      maxTokens: opts.maxTokens ?? null,
+      minTokens: opts.minTokens ?? null,
+      histogram: tokenHistogram(tokens),
+      bySplit,
+    },
+    truncated: r.truncated,
+    cost: r.cost ?? null,
     splits: {
       strategy: opts.split.strategy,
       seed: opts.split.seed,
@@ -440,13 +523,72 @@ function buildReport(
       sizes: { train: counts.train, validation: counts.validation, test: counts.test },
       byDomain: { train: sortKeys(byDomain.train), validation: sortKeys(byDomain.validation), test: sortKeys(byDomain.test) },
     },
-    warnings,
+    warnings: r.warnings,
   };
+}
+
+function trainableTotal(tokens: Uint32Array, prompt: Uint32Array): number {
+  let total = 0;
+  for (let i = 0; i < tokens.length; i++) total += (tokens[i] as number) - (prompt[i] as number);
+  return total;
+}
+
+/**
+ * OpenAI's default epochs (fine-tuning data-prep guide): 3, raised for small sets so that
+ * n × epochs reaches 100 (at most 25), lowered for large ones so that it stays under 25,000.
+ */
+export function openAiDefaultEpochs(trainExamples: number): number {
+  const n = Math.max(1, trainExamples);
+  if (n * 3 < 100) return Math.min(25, Math.floor(100 / n));
+  if (n * 3 > 25_000) return Math.max(1, Math.floor(25_000 / n));
+  return 3;
+}
+
+function estimateCost(pricing: PricingOptions, trainExamples: number, tokens: Uint32Array, assignment: Uint8Array): CostEstimate {
+  let trainTokens = 0;
+  for (let i = 0; i < tokens.length; i++) if (assignment[i] === 0) trainTokens += tokens[i] as number;
+  const epochs = pricing.epochs ?? openAiDefaultEpochs(trainExamples);
+  const billedTokens = trainTokens * epochs;
+  return {
+    epochs,
+    epochsFrom: pricing.epochs === undefined ? 'openai-default' : 'given',
+    trainTokens,
+    billedTokens,
+    perMillionTokens: pricing.perMillionTokens,
+    estimated: Math.round((billedTokens / 1_000_000) * pricing.perMillionTokens * 100) / 100,
+  };
+}
+
+/** One truncated example, as the report lists it. */
+export interface TruncationEntry {
+  source: { file: string; line: number };
+  tokensBefore: number;
+  tokensAfter: number;
+  droppedTurns: number;
+  cutAnswer: boolean;
+}
+
+const TRUNCATIONS_LISTED = 100; // the report lists the first ones; the count covers all
+
+class TruncationLog {
+  count = 0;
+  #entries: TruncationEntry[] = [];
+
+  add(source: { file: string; line: number }, t: Truncation, tokensAfter: number): void {
+    this.count++;
+    if (this.#entries.length < TRUNCATIONS_LISTED) {
+      this.#entries.push({ source, tokensBefore: t.tokensBefore, tokensAfter, droppedTurns: t.droppedTurns, cutAnswer: t.cutAnswer });
+    }
+  }
+
+  summary(): PrepareReport['truncated'] {
+    return { count: this.count, examples: this.#entries };
+  }
 }
 
 function manifestOptions(opts: ResolvedOptions, inputs: ResolvedInput[]): Record<string, unknown> {
   const { onProgress: _p, signal: _s, inputs: _i, ...rest } = opts;
-  return { ...rest, inputs: inputs.map((i) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
+  return { ...rest, inputs: inputs.map(({ bytes: _b, ...i }) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

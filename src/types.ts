@@ -45,6 +45,10 @@ export type ReasonCode =
   | 'duplicate'
   | 'near_duplicate'
   | 'overlong'
+  | 'prompt_overflow'
+  | 'too_short'
+  | 'template_error'
+  | 'tokenizer_error'
   | 'unsupported_shape';
 
 /** One input row that did not make it to the output, with why. */

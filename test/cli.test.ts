@@ -50,6 +50,21 @@ describe('lora-prep prepare', () => {
     expect(first.instruction).toMatch(/\(.+\)$/);
   });
 
+  it('passes the budget, tokenizer and cost flags through', async () => {
+    const out = join(await tempDir(), 'o');
+    const io = fakeIo();
+    const code = await runCli(
+      ['prepare', 'fixtures/finance/advisor-chat.jsonl', '--out', out, '--tokenizer', 'fixtures/tokenizers/tiny-chatml', '--max-tokens', '40', '--overlong', 'truncate', '--min-tokens', '5', '--price', '8', '--epochs', '2', '--concurrency', '1', '--json', '--quiet'],
+      io,
+    );
+    expect(code).toBe(0);
+    const result = JSON.parse(io.out);
+    expect(result.tokenizer).toBe('fixtures/tokenizers/tiny-chatml');
+    expect(result.tokens.max).toBeLessThanOrEqual(40);
+    expect(result.truncated).toBeGreaterThan(0);
+    expect(result.cost).toMatchObject({ epochs: 2, epochsFrom: 'given', perMillionTokens: 8 });
+  });
+
   it('reads options from --config, with flags taking precedence', async () => {
     const dir = await tempDir();
     const config = join(dir, 'cfg.json');

@@ -27,6 +27,8 @@ describe('resolveOptions', () => {
     expect(o.encoding).toBe('utf-8');
     expect(o.overwrite).toBe(false);
     expect(o.maxTokens).toBeUndefined();
+    expect(o.minTokens).toBeUndefined();
+    expect(o.concurrency).toBeGreaterThanOrEqual(1);
   });
 
   it('fills split defaults when split is given in part', () => {
@@ -44,7 +46,9 @@ describe('resolveOptions', () => {
     ['maxTokens not an integer', { ...base, maxTokens: 10.5 }, /maxTokens: .*got 10\.5/],
     ['a two-character delimiter', { ...base, delimiter: ';;' }, /delimiter: a delimiter is one character/],
     ['fractions leaving no train', { ...base, split: { validation: 0.5, test: 0.5 } }, /must leave room for train/],
-    ['overlong truncate (not available yet)', { ...base, overlong: 'truncate' }, /truncate/],
+    ['minTokens over maxTokens', { ...base, minTokens: 100, maxTokens: 50 }, /minTokens: must not exceed maxTokens/],
+    ['a bad overlong', { ...base, overlong: 'cut' }, /overlong: .*got "cut"/],
+    ['concurrency 0', { ...base, concurrency: 0 }, /concurrency: .*got 0/],
     ['instruction records for openai', { ...base, format: 'instruction' }, /target "openai" takes chat records/],
     ['outDir missing', { inputs: ['a.csv'] }, /outDir: .*got nothing/],
   ])('rejects %s with OPTION_INVALID naming it', (_name, options, message) => {

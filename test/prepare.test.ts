@@ -173,17 +173,20 @@ describe('the job, not the rows', () => {
     expect(existsSync(join(outDir, 'test.jsonl'))).toBe(false);
   });
 
-  it('rejects examples over maxTokens as overlong, or keeps them when asked', async () => {
+  it('rejects examples over maxTokens as overlong (prompt_overflow when the prompt alone fills it), or keeps them when asked', async () => {
     const base = { inputs: ['fixtures/finance/advisor-chat.jsonl'], split: { validation: 0 } };
     const all = await prepareDataset({ ...base, outDir: join(await tempDir(), 'a') });
     const limit = all.tokens.p50;
-    const over = (await readJsonl(all.files.train)).length - (await countAtMost(all.files.train, limit));
+    const measures = await measureAll(all.files.train);
+    const over = measures.filter((m) => m.total > limit);
     const dropped = await prepareDataset({ ...base, outDir: join(await tempDir(), 'b'), maxTokens: limit });
-    expect(dropped.counts.byReason.overlong).toBe(over);
+    expect(dropped.counts.byReason.overlong ?? 0).toBe(over.filter((m) => m.prompt < limit).length);
+    expect(dropped.counts.byReason.prompt_overflow ?? 0).toBe(over.filter((m) => m.prompt >= limit).length);
+    expect(dropped.counts.kept).toBe(all.counts.kept - over.length);
     expect(dropped.tokens.max).toBeLessThanOrEqual(limit);
     const kept = await prepareDataset({ ...base, outDir: join(await tempDir(), 'c'), maxTokens: limit, overlong: 'keep' });
     expect(kept.counts.byReason.overlong).toBeUndefined();
-    expect(kept.counts.kept).toBe(all.counts.kept);
+    expect(kept.counts.byReason.prompt_overflow ?? 0).toBe(over.filter((m) => m.prompt >= limit).length);
   });
 });
 
@@ -226,10 +229,9 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function countAtMost(file: string, limit: number): Promise<number> {
+async function measureAll(file: string) {
   const { loadTokenizer } = await import('../src/tokenizers/index.js');
   const tok = await loadTokenizer('o200k_base');
-  const records = await readJsonl(file);
-  return records.filter((r) => tok.countMessages(r.messages as never) <= limit).length;
+  return (await readJsonl(file)).map((r) => tok.measure(r.messages as never));
 }
 

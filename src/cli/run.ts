@@ -33,7 +33,14 @@ Options of prepare:
   --format chat|instruction record shape (default chat)
   --target NAME             openai | axolotl (default openai)
   --tokenizer NAME          o200k_base | cl100k_base | an OpenAI model name (default o200k_base)
-  --max-tokens N            reject examples over N tokens as overlong
+  --tokenizer DIR           or a folder with a Hugging Face tokenizer.json + tokenizer_config.json,
+                            or llama-3 | llama-3.1 | qwen3 | gemma3 | deepseek-v3 (optional packages)
+  --max-tokens N            token budget per example
+  --overlong MODE           drop (default) | truncate | keep: what happens over --max-tokens
+  --min-tokens N            reject examples under N tokens as too_short
+  --price P                 estimate the training cost at P per million training tokens
+  --epochs N                epochs for the cost estimate (default: OpenAI's heuristic)
+  --concurrency N           tokenizer threads for large inputs (default: the number of cores)
   --validation F            validation fraction (default 0.1)
   --test F                  test fraction (default 0)
   --seed N                  split seed (default 42)
@@ -83,6 +90,11 @@ const PREPARE_ARGS = {
   target: { type: 'string' },
   tokenizer: { type: 'string' },
   'max-tokens': { type: 'string' },
+  overlong: { type: 'string' },
+  'min-tokens': { type: 'string' },
+  price: { type: 'string' },
+  epochs: { type: 'string' },
+  concurrency: { type: 'string' },
   validation: { type: 'string' },
   test: { type: 'string' },
   seed: { type: 'string' },
@@ -169,6 +181,13 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.target !== undefined) o.target = v.target;
   if (v.tokenizer !== undefined) o.tokenizer = v.tokenizer;
   if (v['max-tokens'] !== undefined) o.maxTokens = num('--max-tokens', v['max-tokens']);
+  if (v.overlong !== undefined) o.overlong = v.overlong;
+  if (v['min-tokens'] !== undefined) o.minTokens = num('--min-tokens', v['min-tokens']);
+  if (v.concurrency !== undefined) o.concurrency = num('--concurrency', v.concurrency);
+  if (v.price !== undefined || v.epochs !== undefined) {
+    if (v.price === undefined) throw new UsageError('--epochs goes with --price');
+    o.pricing = { perMillionTokens: num('--price', v.price), ...(v.epochs === undefined ? {} : { epochs: num('--epochs', v.epochs) }) };
+  }
   if (v.encoding !== undefined) o.encoding = v.encoding;
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
   if (v.overwrite) o.overwrite = true;

@@ -22,14 +22,46 @@ export interface Target {
   formats: Partial<Record<RecordFormat, (example: Example) => RecordResult>>;
   /** File names in `outDir`. */
   files: { train: string; validation: string; test: string };
+  /**
+   * The trainer's own length limit when the user sets no `maxTokens`, for the warning that says
+   * how many examples it would cut or drop.
+   */
+  defaultLimit?: ((tokenizer: string) => DefaultLimit) | undefined;
+}
+
+/** A trainer's default sequence limit. */
+export interface DefaultLimit {
+  tokens: number;
+  /** E.g. "Axolotl's default sequence_len". */
+  label: string;
+  /** The trainer setting to raise, e.g. `sequence_len`. */
+  setting: string;
+}
+
+/**
+ * OpenAI's per-example limits (fine-tuning guide): the model is known when `tokenizer` names one;
+ * otherwise the limit of the current fine-tunable models applies.
+ */
+export function openAiLimit(tokenizer: string): DefaultLimit {
+  const t = tokenizer.toLowerCase();
+  if (t.startsWith('gpt-3.5-turbo-0613')) return { tokens: 4_096, label: "OpenAI's limit for gpt-3.5-turbo-0613", setting: 'a shorter example' };
+  if (t.startsWith('gpt-3.5')) return { tokens: 16_385, label: "OpenAI's limit for gpt-3.5-turbo", setting: 'a shorter example' };
+  const model = /^(gpt|o\d)/.test(t) ? t : 'gpt-4o and gpt-4o-mini';
+  return { tokens: 65_536, label: `OpenAI's per-example limit for ${model}`, setting: 'a shorter example' };
 }
 
 const standardFiles = { train: 'train.jsonl', validation: 'validation.jsonl', test: 'test.jsonl' };
 
 /** Every target, by name. Later targets plug in here. */
 export const targets = {
-  openai: { name: 'openai', formats: { chat: messagesRecord }, files: standardFiles },
-  axolotl: { name: 'axolotl', formats: { chat: messagesRecord, instruction: alpacaRecord }, files: standardFiles },
+  openai: { name: 'openai', formats: { chat: messagesRecord }, files: standardFiles, defaultLimit: openAiLimit },
+  axolotl: {
+    name: 'axolotl',
+    formats: { chat: messagesRecord, instruction: alpacaRecord },
+    files: standardFiles,
+    // Axolotl drops rows over sequence_len (excess_length_strategy: drop) without a word.
+    defaultLimit: () => ({ tokens: 512, label: "Axolotl's default sequence_len", setting: 'sequence_len' }),
+  },
 } satisfies Record<string, Target>;
 
 /** Names accepted by the `target` option. */

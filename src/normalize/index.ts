@@ -4,6 +4,7 @@
  * row that does not fit is rejected with a reason, never bent.
  */
 import { LoraPrepError } from '../errors.js';
+import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
 import type { Example, Message, ReasonCode, Role, SourceRow, StageContext } from '../types.js';
 import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
@@ -116,7 +117,7 @@ export function cleanContent(text: string): string {
 type Converted = { messages: Message[]; used: string[] } | { reason: ReasonCode; message: string };
 type Converter = (data: Record<string, unknown>) => Converted;
 
-const RAW_EXCERPT_CHARS = 1000; // enough to recognise a row in rejected.jsonl without copying a huge one
+
 
 function excerpt(data: Record<string, unknown>): unknown {
   const json = JSON.stringify(data);

@@ -68,8 +68,10 @@ export function tokenHistogram(counts: Uint32Array): HistogramBin[] {
 export interface SummaryInput {
   outDir: string;
   counts: { input: number; kept: number; train: number; validation: number; test: number; rejected: number; byReason: Record<string, number> };
-  tokens: TokenStats;
+  tokens: TokenStats & { trainable?: number };
   tokenizer: string;
+  truncated?: number | undefined;
+  cost?: { epochs: number; billedTokens: number; estimated: number; perMillionTokens: number } | undefined;
   files: { train: string; validation?: string | undefined; test?: string | undefined; rejected: string; report: string };
   warnings: string[];
   elapsedMs?: number | undefined;
@@ -94,6 +96,11 @@ export function formatSummary(r: SummaryInput): string {
   const t = r.tokens;
   if (r.counts.kept > 0) {
     lines.push(`  tokens (${r.tokenizer}): total ${n(t.total)} · mean ${n(t.mean)} · p50 ${n(t.p50)} · p90 ${n(t.p90)} · p99 ${n(t.p99)} · max ${n(t.max)}`);
+    if (t.trainable !== undefined) lines.push(`  trainable (final answers): ${n(t.trainable)} tokens`);
+  }
+  if (r.truncated) lines.push(`  truncated: ${n(r.truncated)} examples shortened to fit maxTokens`);
+  if (r.cost) {
+    lines.push(`  cost:     about ${r.cost.estimated.toFixed(2)} (${n(r.cost.billedTokens)} tokens × ${r.cost.perMillionTokens}/M, ${r.cost.epochs} epochs)`);
   }
   for (const w of r.warnings) lines.push(`  warning:  ${w}`);
   lines.push(`  wrote:    ${r.outDir}`);

@@ -5,26 +5,19 @@
  */
 import { LoraPrepError } from '../errors.js';
 import type { Message } from '../types.js';
+import { findTokenizerFiles, loadHuggingFaceTokenizer, TOKENIZER_PACKAGES } from './huggingface.js';
+import type { Measure, Tokenizer } from './types.js';
 
-/** A loaded tokenizer. */
-export interface Tokenizer {
-  /** The resolved name, e.g. `o200k_base`. */
-  name: string;
-  /** Where the vocabulary came from, with its version (for the manifest). */
-  source: string;
-  /** Tokens of a plain text. Text that looks like a special token is counted as plain text. */
-  count(text: string): number;
-  /** Tokens of a chat example as the trainer sees it. */
-  countMessages(messages: readonly Message[]): number;
-  encode(text: string): number[];
-}
+export type { Measure, Tokenizer } from './types.js';
 
 /** OpenAI encodings available by name. */
 export type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
 
 /**
- * Loads a tokenizer by encoding name (`o200k_base`, `cl100k_base`) or OpenAI model name
- * (`gpt-4o`, `gpt-4.1-mini`, `gpt-3.5-turbo`, ...). Never touches the network.
+ * Loads a tokenizer: an OpenAI encoding (`o200k_base`, `cl100k_base`) or model name (`gpt-4o`,
+ * `gpt-4.1-mini`, `gpt-3.5-turbo`, ...); a short name of an installed package that ships a real
+ * model's tokenizer (`llama-3`, `qwen3`, ...); or a local folder with a Hugging Face
+ * `tokenizer.json` and `tokenizer_config.json`. Never touches the network.
  *
  * @example
  * const tok = await loadTokenizer('gpt-4o-mini');
@@ -33,10 +26,13 @@ export type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
 export async function loadTokenizer(spec: string): Promise<Tokenizer> {
   const encoding = openAiEncodingFor(spec);
   if (!encoding) {
+    const files = findTokenizerFiles(spec);
+    if (files) return loadHuggingFaceTokenizer(files);
     throw new LoraPrepError(
       'TOKENIZER_UNAVAILABLE',
-      `tokenizer: unknown tokenizer ${JSON.stringify(spec)}. Use an OpenAI encoding (o200k_base, cl100k_base) ` +
-        'or an OpenAI model name such as gpt-4o-mini or gpt-3.5-turbo.',
+      `tokenizer: unknown tokenizer ${JSON.stringify(spec)}. Use an OpenAI encoding (o200k_base, cl100k_base), ` +
+        `an OpenAI model name such as gpt-4o-mini, a short name (${Object.keys(TOKENIZER_PACKAGES).join(', ')}) ` +
+        'of an installed tokenizer package, or a folder with tokenizer.json and tokenizer_config.json.',
     );
   }
   const api = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
@@ -61,6 +57,7 @@ export function openAiEncodingFor(spec: string): OpenAiEncoding | undefined {
 
 interface GptTokenizerApi {
   encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
+  decode(ids: number[]): string;
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
   clearMergeCache(): void;
 }
@@ -84,18 +81,35 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
     return text === '' ? 0 : api.countTokens(text, PLAIN);
   };
+  // Roles are a handful of short strings: count each once.
+  const roleTokens = new Map<string, number>();
+  const countRole = (role: string): number => {
+    let n = roleTokens.get(role);
+    if (n === undefined) roleTokens.set(role, (n = api.countTokens(role, PLAIN)));
+    return n;
+  };
+
   return {
     name,
     source: 'gpt-tokenizer',
     count,
     encode: (text) => api.encode(text, PLAIN),
-    countMessages(messages) {
-      let total = REPLY_PRIMING;
-      for (const m of messages) {
-        total += TOKENS_PER_MESSAGE + count(m.role) + count(m.content);
-        if (m.name !== undefined) total += TOKENS_PER_NAME + count(m.name);
-      }
-      return total;
-    },
+    decode: (ids) => api.decode(ids),
+    countMessages: (messages) => measureChat(messages).total,
+    measure: measureChat,
   };
+
+  function measureChat(messages: readonly Message[]): Measure {
+    let total = REPLY_PRIMING;
+    let prompt = REPLY_PRIMING;
+    const last = messages.length - 1;
+    for (const [i, m] of messages.entries()) {
+      const head = TOKENS_PER_MESSAGE + countRole(m.role) + (m.name === undefined ? 0 : TOKENS_PER_NAME + count(m.name));
+      const content = count(m.content);
+      total += head + content;
+      // The final answer's content is the trainable part; everything else is prompt.
+      prompt += i === last && m.role === 'assistant' ? head : head + content;
+    }
+    return { total, prompt };
+  }
 }

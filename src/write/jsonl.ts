@@ -42,13 +42,18 @@ export class JsonlWriter {
   #lines = 0;
   #bytes = 0;
   #error: Error | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(path: string) {
     this.path = path;
     this.#stream = createWriteStream(path, { flags: 'wx' });
+    // One listener each for the life of the stream: a write waiting for 'drain' is woken by
+    // either, so an error never leaves it hanging.
     this.#stream.on('error', (e) => {
       this.#error ??= e;
+      this.#wake?.();
     });
+    this.#stream.on('drain', () => this.#wake?.());
   }
 
   /** Writes one line (a newline is added); waits when the OS buffer is full. */
@@ -60,7 +65,10 @@ export class JsonlWriter {
     this.#lines++;
     this.#bytes += buf.length;
     if (!this.#stream.write(buf)) {
-      await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'error')]).catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
       this.#throwIfFailed();
     }
   }

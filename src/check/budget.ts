@@ -1,0 +1,159 @@
+/**
+ * Token budgets: counts each example with the model's tokenizer and applies `maxTokens`,
+ * `minTokens` and `overlong`. Pure over one example, so it runs the same inline or in a worker.
+ */
+import type { Tokenizer } from '../tokenizers/types.js';
+import type { Message, ReasonCode } from '../types.js';
+
+/** The budget settings. */
+export interface Budget {
+  maxTokens?: number | undefined;
+  minTokens?: number | undefined;
+  overlong: 'drop' | 'truncate' | 'keep';
+}
+
+/** How an example was shortened to fit. */
+export interface Truncation {
+  /** Tokens before truncation. */
+  tokensBefore: number;
+  /** Earlier exchanges (a user turn and its answers) dropped, oldest first. */
+  droppedTurns: number;
+  /** Whether the last answer itself was cut on a token boundary. */
+  cutAnswer: boolean;
+}
+
+/** The outcome for one example. */
+export type Measured =
+  | { ok: true; tokens: number; prompt: number; messages?: Message[] | undefined; truncated?: Truncation | undefined; overBudget?: boolean | undefined }
+  | { ok: false; reason: ReasonCode; message: string; tokens?: number | undefined };
+
+/**
+ * Counts one example and applies the budget. `truncate` drops the oldest exchanges first (the
+ * system message and the last exchange stay), then cuts the last answer on a token boundary. An
+ * example whose prompt alone fills the budget is `prompt_overflow`: right-truncation would leave
+ * nothing to train on.
+ *
+ * @example
+ * applyBudget(tok, messages, { maxTokens: 2048, overlong: 'truncate' })
+ */
+export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: Budget): Measured {
+  try {
+    return measureWithin(tokenizer, messages, budget);
+  } catch (e) {
+    // One example the tokenizer or template cannot handle must not end a long run.
+    const err = e as Error;
+    if (err.name === 'TemplateError') {
+      return { ok: false, reason: 'template_error', message: `the chat template refused this conversation: ${err.message}` };
+    }
+    return { ok: false, reason: 'tokenizer_error', message: `the tokenizer (${tokenizer.name}) failed on this example: ${err.message}` };
+  }
+}
+
+// --- internal ---
+
+function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget): Measured {
+  const m = tokenizer.measure(messages);
+  const { maxTokens, minTokens } = budget;
+  if (minTokens !== undefined && m.total < minTokens) {
+    return { ok: false, reason: 'too_short', message: `${m.total} tokens (${tokenizer.name}) is under minTokens ${minTokens}`, tokens: m.total };
+  }
+  // `messages` is returned only when truncation changed them (workers send results back by copy).
+  if (maxTokens === undefined || m.total <= maxTokens) return { ok: true, tokens: m.total, prompt: m.prompt };
+  if (budget.overlong !== 'truncate') {
+    if (m.prompt >= maxTokens) return promptOverflow(tokenizer, m.prompt, maxTokens, m.total);
+    if (budget.overlong === 'keep') return { ok: true, tokens: m.total, prompt: m.prompt, overBudget: true };
+    return { ok: false, reason: 'overlong', message: `${m.total} tokens (${tokenizer.name}) is over maxTokens ${maxTokens}`, tokens: m.total };
+  }
+  return truncate(tokenizer, messages, maxTokens, m.total);
+}
+
+function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number, total: number): Measured {
+  return {
+    ok: false,
+    reason: 'prompt_overflow',
+    message: `the prompt alone is ${prompt} tokens (${tokenizer.name}), at or over maxTokens ${maxTokens}: right-truncation would leave no answer to train on`,
+    tokens: total,
+  };
+}
+
+// Cutting the answer converges in one or two steps; the cap only guards odd tokenizers.
+const MAX_CUT_STEPS = 8;
+
+function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, tokensBefore: number): Measured {
+  let messages = original;
+  let droppedTurns = 0;
+  let m = tokenizer.measure(messages);
+  // 1. Drop the oldest exchanges while more than the last one remains.
+  while (m.total > maxTokens) {
+    const next = dropOldestExchange(messages);
+    if (!next) break;
+    messages = next;
+    droppedTurns++;
+    m = tokenizer.measure(messages);
+  }
+  if (m.total <= maxTokens) {
+    return { ok: true, tokens: m.total, prompt: m.prompt, messages, truncated: { tokensBefore, droppedTurns, cutAnswer: false } };
+  }
+  if (m.prompt >= maxTokens) return promptOverflow(tokenizer, m.prompt, maxTokens, tokensBefore);
+  // 2. Cut the last answer on a token boundary.
+  const last = messages.length - 1;
+  const answer = messages[last] as Message;
+  const ids = tokenizer.encode(answer.content);
+  // Byte-level BPE decodes back to the original text, so cuts fall on token boundaries; a
+  // tokenizer that normalises (lower-cases, NFKC) does not, and the cut is found on the text itself.
+  const lossless = tokenizer.decode(ids) === answer.content;
+  let keep = ids.length - (m.total - maxTokens);
+  for (let step = 0; step < MAX_CUT_STEPS && keep > 0; step++) {
+    const content = (lossless ? commonPrefix(answer.content, tokenizer.decode(ids.slice(0, keep))) : prefixWithin(tokenizer, answer.content, keep)).trimEnd();
+    if (content === '') break;
+    const candidate = [...messages.slice(0, last), { ...answer, content }];
+    const c = tokenizer.measure(candidate);
+    if (c.total <= maxTokens) {
+      return { ok: true, tokens: c.total, prompt: c.prompt, messages: candidate, truncated: { tokensBefore, droppedTurns, cutAnswer: true } };
+    }
+    keep -= Math.max(1, c.total - maxTokens);
+  }
+  return promptOverflow(tokenizer, m.prompt, maxTokens, tokensBefore);
+}
+
+/**
+ * The longest prefix of `text` of at most `tokens` tokens, ending at a word boundary where the
+ * prefix has one (binary search on the text: for tokenizers whose decode does not give the text back).
+ */
+function prefixWithin(tokenizer: Tokenizer, text: string, tokens: number): string {
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (tokenizer.count(text.slice(0, mid)) <= tokens) lo = mid;
+    else hi = mid - 1;
+  }
+  const code = text.charCodeAt(lo - 1);
+  if (lo > 0 && code >= 0xd800 && code <= 0xdbff) lo--;
+  const prefix = text.slice(0, lo);
+  if (lo === text.length) return prefix;
+  const space = prefix.search(/\s\S*$/);
+  return space > 0 ? prefix.slice(0, space) : prefix;
+}
+
+/** The longest common prefix of two strings, never ending inside a surrogate pair. */
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  const n = Math.min(a.length, b.length);
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const last = a.charCodeAt(i - 1);
+  if (i > 0 && last >= 0xd800 && last <= 0xdbff) i--;
+  return a.slice(0, i);
+}
+
+/** The conversation without its oldest exchange, or undefined when only the last one is left. */
+function dropOldestExchange(messages: Message[]): Message[] | undefined {
+  const start = messages.findIndex((m) => m.role !== 'system');
+  const lastUser = messages.findLastIndex((m) => m.role === 'user');
+  if (start === -1 || lastUser <= start) return undefined;
+  // The exchange runs from `start` to the next user message after it.
+  let end = start + 1;
+  while (end < messages.length && messages[end]?.role !== 'user') end++;
+  if (end > lastUser) return undefined;
+  return [...messages.slice(0, start), ...messages.slice(end)];
+}

@@ -1,0 +1,101 @@
+/**
+ * Checking stage: counts every example with the model's tokenizer and applies the budget
+ * (`maxTokens`, `minTokens`, `overlong`). Inline for small inputs; for large ones, batches go to a
+ * pool of worker threads and results come back in input order, with a bounded number of batches in
+ * flight so memory stays flat.
+ */
+import type { TokenizerPool } from '../tokenizers/pool.js';
+import type { Tokenizer } from '../tokenizers/types.js';
+import type { Example, StageContext } from '../types.js';
+import { applyBudget, type Budget, type Measured, type Truncation } from './budget.js';
+
+export { applyBudget } from './budget.js';
+export type { Budget, Measured, Truncation } from './budget.js';
+
+/** An example that passed the budget, with its counts (and messages possibly truncated). */
+export interface CountedExample {
+  example: Example;
+  tokens: number;
+  prompt: number;
+  truncated?: Truncation | undefined;
+  overBudget?: boolean | undefined;
+}
+
+/** Options of {@link countTokens}. */
+export interface CountOptions {
+  tokenizer: Tokenizer;
+  budget: Budget;
+  /** Worker threads to count in; without one, counting runs inline. */
+  pool?: TokenizerPool | undefined;
+}
+
+// A batch is cut at this many examples or characters, whichever comes first: large enough that
+// messaging costs little next to tokenizing, small enough to keep every worker busy.
+const BATCH_EXAMPLES = 256;
+const BATCH_CHARS = 512 * 1024;
+// Batches in flight per worker: one being tokenized, one queued behind it.
+const IN_FLIGHT_PER_WORKER = 2;
+
+/**
+ * Yields the examples that fit the budget with their token counts; the others go to
+ * `ctx.reject` (`overlong`, `prompt_overflow`, `too_short`, `template_error`).
+ *
+ * @example
+ * for await (const c of countTokens(examples, { tokenizer, budget: { maxTokens: 4096, overlong: 'drop' } }, ctx)) ...
+ */
+export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
+  const { pool, tokenizer, budget } = options;
+  if (!pool) {
+    for await (const example of examples) {
+      const counted = settle(example, applyBudget(tokenizer, example.messages, budget), ctx);
+      if (counted) yield counted;
+    }
+    return;
+  }
+  const queue: Array<{ batch: Example[]; results: Promise<Measured[]> }> = [];
+  const maxInFlight = pool.size * IN_FLIGHT_PER_WORKER;
+  const iterator = examples[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    while (!done || queue.length > 0) {
+      while (!done && queue.length < maxInFlight) {
+        const batch: Example[] = [];
+        let chars = 0;
+        while (batch.length < BATCH_EXAMPLES && chars < BATCH_CHARS) {
+          const next = await iterator.next();
+          if (next.done) {
+            done = true;
+            break;
+          }
+          batch.push(next.value);
+          for (const m of next.value.messages) chars += m.content.length;
+        }
+        if (batch.length > 0) {
+          const results = pool.run(batch.map((e) => e.messages), budget);
+          results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
+          queue.push({ batch, results });
+        }
+      }
+      const head = queue.shift();
+      if (!head) continue;
+      const results = await head.results;
+      for (const [i, example] of head.batch.entries()) {
+        const counted = settle(example, results[i] as Measured, ctx);
+        if (counted) yield counted;
+      }
+    }
+  } finally {
+    if (!done) await iterator.return?.();
+  }
+}
+
+// --- internal ---
+
+function settle(example: Example, m: Measured, ctx: StageContext): CountedExample | undefined {
+  if (!m.ok) {
+    ctx.reject({ source: example.meta.source, reason: m.reason, message: m.message });
+    return undefined;
+  }
+  if (m.truncated && m.messages) example.messages = m.messages;
+  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget };
+}

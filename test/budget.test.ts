@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { applyBudget } from '../src/check/budget.js';
+import { TemplateError } from '../src/tokenizers/huggingface.js';
+import { loadTokenizer } from '../src/tokenizers/index.js';
+import type { Tokenizer } from '../src/tokenizers/types.js';
+import type { Message } from '../src/types.js';
+
+let tok: Tokenizer;
+beforeAll(async () => {
+  tok = await loadTokenizer('o200k_base');
+});
+
+const S: Message = { role: 'system', content: 'You are a careful analyst.' };
+const turn = (q: string, a: string): Message[] => [
+  { role: 'user', content: q },
+  { role: 'assistant', content: a },
+];
+const long = (word: string, n: number) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ');
+
+describe('applyBudget', () => {
+  it('passes examples within the budget untouched, with total and prompt', () => {
+    const messages = [S, ...turn('What is a bond?', 'A debt security.')];
+    const r = applyBudget(tok, messages, { maxTokens: 1000, overlong: 'drop' });
+    expect(r).toEqual({ ok: true, tokens: tok.countMessages(messages), prompt: tok.measure(messages).prompt });
+  });
+
+  it('drops an example over the budget as overlong', () => {
+    const messages = turn('Q?', long('answer', 200));
+    const r = applyBudget(tok, messages, { maxTokens: 100, overlong: 'drop' });
+    expect(r).toMatchObject({ ok: false, reason: 'overlong', message: expect.stringMatching(/over maxTokens 100/) });
+  });
+
+  it('keeps it with overlong: keep, flagged as over the budget', () => {
+    const r = applyBudget(tok, turn('Q?', long('answer', 200)), { maxTokens: 100, overlong: 'keep' });
+    expect(r).toMatchObject({ ok: true, overBudget: true });
+  });
+
+  it.each(['drop', 'keep', 'truncate'] as const)('rejects as prompt_overflow when the prompt alone fills the budget (%s)', (overlong) => {
+    const r = applyBudget(tok, turn(long('question', 200), 'Short answer.'), { maxTokens: 100, overlong });
+    expect(r).toMatchObject({ ok: false, reason: 'prompt_overflow', message: expect.stringMatching(/no answer to train on/) });
+  });
+
+  it('rejects examples under minTokens as too_short', () => {
+    const r = applyBudget(tok, turn('Hi', 'Yo'), { minTokens: 50, overlong: 'drop' });
+    expect(r).toMatchObject({ ok: false, reason: 'too_short' });
+  });
+
+  it('rejects a conversation the chat template refuses as template_error, without throwing', () => {
+    const refusing: Tokenizer = {
+      ...tok,
+      measure: () => {
+        throw new TemplateError('Conversation roles must alternate user/assistant');
+      },
+    };
+    expect(applyBudget(refusing, turn('a', 'b'), { overlong: 'drop' })).toMatchObject({
+      ok: false,
+      reason: 'template_error',
+      message: expect.stringMatching(/must alternate/),
+    });
+  });
+
+  it('rejects an example the tokenizer fails on as tokenizer_error, without throwing', () => {
+    const failing: Tokenizer = { ...tok, decode: () => { throw new TypeError('bad id'); } };
+    const r = applyBudget(failing, turn('Q?', long('answer', 200)), { maxTokens: 100, overlong: 'truncate' });
+    expect(r).toMatchObject({ ok: false, reason: 'tokenizer_error', message: expect.stringMatching(/bad id/) });
+  });
+
+  describe('truncate', () => {
+    it('cuts on the text when the tokenizer does not decode back to it (a lower-casing tokenizer)', async () => {
+      const tiny = await loadTokenizer('fixtures/tokenizers/tiny-chatml');
+      const answer = 'A bond is a debt security, a share is equity. It is the ownership of a company.';
+      const messages = turn('What is a bond?', answer);
+      const r = applyBudget(tiny, messages, { maxTokens: 22, overlong: 'truncate' });
+      expect(r).toMatchObject({ ok: true, truncated: { cutAnswer: true } });
+      if (!r.ok || !r.messages) return;
+      const cut = r.messages.at(-1)?.content as string;
+      expect(answer.startsWith(cut)).toBe(true);
+      expect(r.tokens).toBeLessThanOrEqual(22);
+      expect(answer.slice(cut.length)).toMatch(/^\s/); // ends on a word boundary
+    });
+
+    it('drops the oldest exchanges first, keeping the system message and the last exchange', () => {
+      const messages = [S, ...turn('First question?', long('old', 80)), ...turn('Second question?', long('mid', 80)), ...turn('Last question?', 'Last answer.')];
+      const r = applyBudget(tok, messages, { maxTokens: 120, overlong: 'truncate' });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      expect(r.messages).toEqual([S, ...turn('Last question?', 'Last answer.')]);
+      expect(r.truncated).toEqual({ tokensBefore: tok.countMessages(messages), droppedTurns: 2, cutAnswer: false });
+      expect(r.tokens).toBe(tok.countMessages(r.messages as Message[]));
+    });
+
+    it('keeps a cut answer a prefix of the original even when the cut falls inside an emoji', () => {
+      // gpt-tokenizer decodes some partial byte sequences with U+FFFD in the middle ("bond� 👩").
+      const messages = [...turn('Q', 'bond 👩‍⚕️')];
+      for (let maxTokens = 12; maxTokens <= 20; maxTokens++) {
+        const r = applyBudget(tok, messages, { maxTokens, overlong: 'truncate' });
+        if (r.ok && r.messages) expect('bond 👩‍⚕️'.startsWith(r.messages.at(-1)?.content as string)).toBe(true);
+      }
+    });
+
+    it('then cuts the last answer on a token boundary', () => {
+      const answer = long('word', 300);
+      const messages = [S, ...turn('Explain.', answer)];
+      const r = applyBudget(tok, messages, { maxTokens: 200, overlong: 'truncate' });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      const cut = r.messages?.at(-1)?.content as string;
+      expect(answer.startsWith(cut)).toBe(true);
+      expect(cut.length).toBeLessThan(answer.length);
+      expect(r.tokens).toBeLessThanOrEqual(200);
+      expect(r.tokens).toBeGreaterThan(190); // uses the budget, not a crude cut
+      expect(r.truncated).toEqual({ tokensBefore: tok.countMessages(messages), droppedTurns: 0, cutAnswer: true });
+    });
+
+    it('always fits, keeps the system message and a final answer, and only shortens (property)', () => {
+      const text = fc.array(fc.constantFrom('bond', 'equity', 'tort', 'clause', '€', 'é', '—', '👩‍⚕️', 'yield', '\n'), { minLength: 1, maxLength: 120 }).map((w) => w.join(' '));
+      fc.assert(
+        fc.property(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 4 }), fc.integer({ min: 20, max: 300 }), (pairs, maxTokens) => {
+          const messages = [S, ...pairs.flatMap(([q, a]) => turn(q.trim() || 'q', a.trim() || 'a'))];
+          const r = applyBudget(tok, messages, { maxTokens, overlong: 'truncate' });
+          if (!r.ok) {
+            expect(r.reason).toBe('prompt_overflow');
+            return;
+          }
+          expect(r.tokens).toBeLessThanOrEqual(maxTokens);
+          const out = r.messages ?? messages;
+          expect(r.messages === undefined).toBe(r.truncated === undefined);
+          expect(r.tokens).toBe(tok.countMessages(out));
+          expect(out[0]).toEqual(S);
+          expect(out.at(-1)?.role).toBe('assistant');
+          expect((out.at(-1)?.content as string).length).toBeGreaterThan(0);
+          // the kept messages are the original's tail, the last answer possibly cut
+          const tail = messages.slice(messages.length - (out.length - 1));
+          expect(out.slice(1, -1)).toEqual(tail.slice(0, -1));
+          expect((tail.at(-1)?.content as string).startsWith(out.at(-1)?.content as string)).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});

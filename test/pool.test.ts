@@ -1,0 +1,86 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countTokens, type CountedExample } from '../src/check/index.js';
+import { applyBudget } from '../src/check/budget.js';
+import { prepareDataset } from '../src/index.js';
+import { loadTokenizer } from '../src/tokenizers/index.js';
+import { TokenizerPool } from '../src/tokenizers/pool.js';
+import type { Tokenizer } from '../src/tokenizers/types.js';
+import type { Example } from '../src/types.js';
+import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
+
+const words = ['bond', 'yield', 'equity', 'tort', 'clause', 'dosage', 'µg', '€', 'é', 'patient', 'liability'];
+function example(i: number): Example {
+  const n = 5 + ((i * 37) % 200);
+  const answer = Array.from({ length: n }, (_, j) => words[(i + j * 7) % words.length]).join(' ');
+  return {
+    id: String(i),
+    messages: [
+      { role: 'user', content: `Question ${i}?` },
+      { role: 'assistant', content: answer },
+    ],
+    meta: { source: { file: 'gen', line: i + 1 } },
+  };
+}
+
+describe('TokenizerPool', () => {
+  let pool: TokenizerPool;
+  let tok: Tokenizer;
+  beforeAll(async () => {
+    pool = await TokenizerPool.start('o200k_base', 2);
+    tok = await loadTokenizer('o200k_base');
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('gives the same results as counting inline, in input order, with rejections in order too', async () => {
+    const input = Array.from({ length: 1500 }, (_, i) => example(i));
+    const budget = { maxTokens: 150, overlong: 'drop' as const };
+    const inlineCtx = recordingContext();
+    const inline = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget }, inlineCtx));
+    const pooledCtx = recordingContext();
+    const pooled = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, pool }, pooledCtx));
+    const summary = (c: CountedExample) => [c.example.id, c.tokens, c.prompt];
+    expect(pooled.map(summary)).toEqual(inline.map(summary));
+    expect(pooledCtx.rejected).toEqual(inlineCtx.rejected);
+    expect(inlineCtx.rejected.length).toBeGreaterThan(0);
+    expect(inline.length).toBeGreaterThan(0);
+  });
+
+  it('runs the same budget code as inline (truncation included)', async () => {
+    const items = Array.from({ length: 20 }, (_, i) => example(i).messages);
+    const budget = { maxTokens: 60, overlong: 'truncate' as const };
+    expect(await pool.run(items, budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
+  });
+
+  it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {
+    await expect(TokenizerPool.start('qwen3', 1)).rejects.toMatchObject({ code: 'TOKENIZER_UNAVAILABLE' });
+  });
+});
+
+describe('prepareDataset with worker threads', () => {
+  it('writes byte-identical files with 1 (inline) and 2 tokenizer threads on an input large enough for workers', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'big.jsonl');
+    const lines: string[] = [];
+    let bytes = 0;
+    for (let i = 0; bytes < 4.5 * 1024 * 1024; i++) {
+      const e = example(i);
+      const line = JSON.stringify({ question: e.messages[0]?.content, answer: `${e.messages[1]?.content} ${i}` });
+      lines.push(line);
+      bytes += line.length + 1;
+    }
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const base = { inputs: [file], maxTokens: 160, overlong: 'truncate' as const, overwrite: true };
+    const one = await prepareDataset({ ...base, outDir: join(dir, 'one'), concurrency: 1 });
+    const two = await prepareDataset({ ...base, outDir: join(dir, 'two'), concurrency: 2 });
+    expect(two.counts).toEqual(one.counts);
+    expect(two.truncated).toBe(one.truncated);
+    expect(one.truncated).toBeGreaterThan(0);
+    for (const f of ['train.jsonl', 'validation.jsonl', 'report/rejected.jsonl', 'report/report.json']) {
+      expect((await readFile(join(dir, 'two', f))).equals(await readFile(join(dir, 'one', f))), f).toBe(true);
+    }
+  }, 120_000);
+});
