@@ -19,6 +19,8 @@ export type {
   DedupOptions,
   ProgressEvent,
   PricingOptions,
+  ExactDedupOptions,
+  NearDedupOptions,
 } from './options.js';
 export { LoraPrepError, isLoraPrepError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
@@ -30,7 +32,7 @@ export type { NormalizeOptions } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
 export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
-export { dedupe, conversationKey, normalizeForDedup } from './dedup/index.js';
+export { dedupe, conversationKey, normalizeForDedup, promptPart } from './dedup/index.js';
 export { assignRandom, assignByHash, splitSizes } from './split/index.js';
 export type { SplitFractions, SplitName } from './split/index.js';
 export { targets, recordBuilder } from './formats/index.js';
@@ -38,4 +40,11 @@ export type { TargetName, RecordFormat, RecordResult, Target } from './formats/i
 export { serializeRecord, JsonlWriter } from './write/jsonl.js';
 export type { WrittenFile } from './write/jsonl.js';
 export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
+export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/index.js';
+export type { LeakageOptions, LeakageReport, LeakageFile, Overlap } from './leakage/index.js';
+export { planSplits, NOT_WRITTEN } from './split/index.js';
+export type { SplitUnits, SplitPlan } from './split/index.js';
+export { nearKeys, nearText, shingles, jaccard, DEFAULT_MINHASH } from './dedup/minhash.js';
+export type { MinHashParams } from './dedup/minhash.js';
+export type { LeakageCheck, NearSummary } from './plan.js';
 export type { TokenStats, HistogramBin } from './report/index.js';

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type TargetName } from './formats/index.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
+import type { Example } from './types.js';
 
 /** Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record. */
 export type MappingPreset = 'auto' | 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'qa';
@@ -55,10 +56,14 @@ export interface SplitOptions {
   /** Seed of the shuffle or hash. Default 42. */
   seed?: number | undefined;
   /**
-   * `'random'` (default): a seeded shuffle with exact sizes. `'hash'`: each example goes by a seeded
-   * hash of its content, so appending rows later never moves an old one.
+   * `'random'` (default): a seeded shuffle with exact sizes (per stratum). `'hash'`: each example (or
+   * group) goes by a seeded hash of its key, so appending rows later never moves an old one.
    */
   strategy?: 'random' | 'hash' | undefined;
+  /** A column (or `domain`) whose values each keep the split fractions. Any value type. */
+  stratifyBy?: string | undefined;
+  /** A column (case id, patient id, source document) whose examples always land in the same split. */
+  groupBy?: string | undefined;
 }
 
 /** Cost estimate settings. */
@@ -69,10 +74,31 @@ export interface PricingOptions {
   epochs?: number | undefined;
 }
 
+/** Exact dedup settings. */
+export interface ExactDedupOptions {
+  /**
+   * What counts as the same: `'conversation'` (default: every message), `'prompt'` (everything before
+   * the final answer: the same question with another answer is a duplicate), or a function of the example.
+   */
+  key?: 'conversation' | 'prompt' | ((example: Example) => string) | undefined;
+}
+
+/** Near-duplicate settings (MinHash + LSH, every candidate verified by exact Jaccard). */
+export interface NearDedupOptions {
+  /** Jaccard similarity (word bigrams of user and assistant text) at which two examples are near-duplicates. Default 0.8. */
+  threshold?: number | undefined;
+  /** `'remove'` (default): keep one per cluster, reject the others as `near_duplicate`. `'group'`: keep all, in the same split. */
+  action?: 'remove' | 'group' | undefined;
+  /** Which example of a cluster stays: `'first'` (default) or `'longest'` (most tokens). */
+  keep?: 'first' | 'longest' | undefined;
+}
+
 /** Dedup settings. */
 export interface DedupOptions {
-  /** Exact duplicates (after NFKC, whitespace collapse and case folding) are removed. Default true. */
-  exact?: boolean | undefined;
+  /** Exact duplicates (after NFKC, whitespace collapse and case folding). Default on, key `'conversation'`. */
+  exact?: boolean | ExactDedupOptions | undefined;
+  /** Near-duplicates. Default on, threshold 0.8; `false` turns it off. */
+  near?: boolean | NearDedupOptions | undefined;
 }
 
 /** Options of {@link prepareDataset}. Every field is documented in docs/options.md. */
@@ -145,6 +171,39 @@ const inputSchema = z.union([
   }),
 ]);
 const fraction = z.number().min(0).max(0.9);
+const exactSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    key: z
+      .union([z.enum(['conversation', 'prompt']), z.custom<(example: Example) => string>((v) => typeof v === 'function', 'expected "conversation", "prompt" or a function')])
+      .optional(),
+  }),
+]);
+const nearSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    threshold: z.number().min(0.5).max(1).optional(),
+    action: z.enum(['remove', 'group']).optional(),
+    keep: z.enum(['first', 'longest']).optional(),
+  }),
+]);
+
+/** Resolved exact dedup: off, or the key. */
+export type ResolvedExact = false | { key: 'conversation' | 'prompt' | ((example: Example) => string) };
+/** Resolved near dedup: off, or every setting. */
+export type ResolvedNear = false | { threshold: number; action: 'remove' | 'group'; keep: 'first' | 'longest' };
+
+function resolveExact(e: z.infer<typeof exactSchema> | undefined): ResolvedExact {
+  if (e === false) return false;
+  if (e === undefined || e === true) return { key: 'conversation' };
+  return { key: e.key ?? 'conversation' };
+}
+
+function resolveNear(n: z.infer<typeof nearSchema> | undefined): ResolvedNear {
+  if (n === false) return false;
+  const o = n === undefined || n === true ? {} : n;
+  return { threshold: o.threshold ?? 0.8, action: o.action ?? 'remove', keep: o.keep ?? 'first' };
+}
 
 /** The schema of {@link PrepareOptions}; the only place defaults live. */
 export const prepareOptionsSchema = z.strictObject({
@@ -161,14 +220,20 @@ export const prepareOptionsSchema = z.strictObject({
   pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
   concurrency: z.number().int().min(1).max(64).default(availableParallelism()),
   dedup: z
-    .union([z.literal(false), z.strictObject({ exact: z.boolean().default(true) })])
-    .default({ exact: true }),
+    .union([z.literal(false), z.strictObject({ exact: exactSchema.optional(), near: nearSchema.optional() })])
+    .default({})
+    .transform((d) => ({
+      exact: d === false ? false : resolveExact(d.exact),
+      near: d === false ? false : resolveNear(d.near),
+    })),
   split: z
     .strictObject({
       validation: fraction.default(0.1),
       test: fraction.default(0),
       seed: z.number().int().default(42),
       strategy: z.enum(['random', 'hash']).default('random'),
+      stratifyBy: z.string().min(1).optional(),
+      groupBy: z.string().min(1).optional(),
     })
     .default({ validation: 0.1, test: 0, seed: 42, strategy: 'random' }),
   encoding: encodingSchema.default('utf-8'),

@@ -13,16 +13,19 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { GrowableUint32, GrowableUint8 } from './_growable.js';
+import { KeptRows } from './_kept.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
-import { conversationKey, duplicateRejection, ExactIndex, hash64 } from './dedup/index.js';
+import { conversationKey, duplicateRejection, ExactIndex, hash64, promptPart } from './dedup/index.js';
+import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
+import { NearIndex } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
-import { assignByHash, assignRandom, SPLIT_NAMES, type SplitName } from './split/index.js';
+import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
+import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
 import { TokenizerPool } from './tokenizers/pool.js';
 import type { Rejection, SourceRow, StageContext } from './types.js';
@@ -66,6 +69,10 @@ export interface PrepareResult {
   tokens: ResultTokens;
   /** Examples shortened to fit `maxTokens` (`overlong: 'truncate'`). */
   truncated: number;
+  /** Near-duplicate clusters found (when near-dedup is on). */
+  near?: { pairs: number; clusters: number; removed: number };
+  /** Split sizes per stratum (with `split.stratifyBy`). */
+  strata?: Record<string, Record<SplitName, number>>;
   cost?: CostEstimate;
   warnings: string[];
   /** The tokenizer the counts were made with. */
@@ -85,12 +92,19 @@ export interface PrepareReport {
   tokens: ResultTokens & { maxTokens: number | null; minTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, ResultTokens> };
   truncated: { count: number; examples: TruncationEntry[] };
   cost: CostEstimate | null;
+  dedup: { exact: { key: string; duplicates: number } | null; near: NearSummary | null };
+  leakage: LeakageCheck;
   splits: {
     strategy: 'random' | 'hash';
     seed: number;
     fractions: { validation: number; test: number };
     sizes: Record<SplitName, number>;
     byDomain: Record<SplitName, Record<string, number>>;
+    stratifyBy: string | null;
+    groupBy: string | null;
+    /** Units split whole: groups, near-duplicate clusters kept together, single examples. */
+    units: number;
+    byStratum: Record<string, Record<SplitName, number>> | null;
   };
   warnings: string[];
 }
@@ -120,6 +134,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const tx = await OutputTransaction.begin(opts.outDir);
   const openWriters: JsonlWriter[] = [];
   let pool: TokenizerPool | undefined;
+  let nearIndex: NearIndex | undefined;
   try {
     const warnings = new WarningList();
     if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
@@ -131,41 +146,41 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const spill = new JsonlWriter(await tx.path('.spill.jsonl'));
     openWriters.push(spill);
+    nearIndex = opts.dedup.near ? new NearIndex(await tx.path('.near.txt'), DEFAULT_MINHASH) : undefined;
 
-    const keptTokens = new GrowableUint32();
-    const keptPrompt = new GrowableUint32();
+    const kept = new KeptRows(inputs.map((i) => i.path));
     const truncations = new TruncationLog();
     const overDefault = { count: 0, max: 0 };
-    const keptDomain = new GrowableUint32();
-    const hashSplit = new GrowableUint8();
-    const domains = new Map<string, number>();
-    const dedup = opts.dedup === false || !opts.dedup.exact ? undefined : new ExactIndex();
+    const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new ExactIndex() };
+    const { stratifyBy, groupBy } = opts.split;
+    const missingGroup = { count: 0 };
     let input = 0;
     let rejected = 0;
     const progress = new Progress(opts.onProgress, started);
-    const inputReports: PrepareReport['inputs'] = [];
+    const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
+    const reject = (fileIndex: number, r: Rejection): void => {
+      const stats = perFile[fileIndex] as (typeof perFile)[number];
+      rejected++;
+      stats.rejected++;
+      byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
+      stats.byReason[r.reason] = (stats.byReason[r.reason] ?? 0) + 1;
+      rejectedFile.writeLine(serializeRecord(r));
+    };
 
-    for (const spec of inputs) {
+    for (const [fileIndex, spec] of inputs.entries()) {
       const file = spec.path;
-      const perFile = { rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> };
-      const reject = (r: Rejection): void => {
-        rejected++;
-        perFile.rejected++;
-        byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
-        perFile.byReason[r.reason] = (perFile.byReason[r.reason] ?? 0) + 1;
-        rejectedFile.writeLine(serializeRecord(r));
-      };
+      const stats = perFile[fileIndex] as (typeof perFile)[number];
       const loadCtx: StageContext = {
         reject: (r) => {
           input++;
-          perFile.rows++;
-          reject(r);
+          stats.rows++;
+          reject(fileIndex, r);
         },
         warn: (m) => warnings.add(m),
         signal: opts.signal,
       };
-      const stageCtx: StageContext = { reject, warn: (m) => warnings.add(m), signal: opts.signal };
+      const stageCtx: StageContext = { reject: (r) => reject(fileIndex, r), warn: (m) => warnings.add(m), signal: opts.signal };
       const inputHash = createHash('sha256');
       let inputBytes = 0;
       const rows = countRows(
@@ -180,45 +195,53 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         }, loadCtx),
         () => {
           input++;
-          perFile.rows++;
-          progress.tick('read', input, keptTokens.length, file);
+          stats.rows++;
+          progress.tick('read', input, kept.length, file);
         },
       );
       const normalizeOptions = { mapping: spec.mapping, systemPrompt: opts.systemPrompt, domain: spec.domain };
       const examples = normalizeRecords(rows, normalizeOptions, stageCtx);
-      for await (const counted of countTokens(examples, { tokenizer, budget, pool }, stageCtx)) {
+      const near = nearIndex?.params;
+      for await (const counted of countTokens(examples, { tokenizer, budget, pool, near }, stageCtx)) {
         throwIfAborted(opts.signal);
         const { example, tokens, prompt } = counted;
         const built = toRecord(example);
         if (!built.ok) {
-          reject({ source: example.meta.source, reason: built.reason, message: built.message });
+          reject(fileIndex, { source: example.meta.source, reason: built.reason, message: built.message });
           continue;
         }
-        const key = dedup || opts.split.strategy === 'hash' ? conversationKey(example.messages) : '';
-        if (dedup) {
-          const first = dedup.firstOf(hash64(key), example.meta.source);
+        const contentHash = hash64(conversationKey(example.messages));
+        if (exactDedup) {
+          const key = exactDedup.key;
+          const dedupHash = key === 'conversation' ? contentHash : hash64(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
+          const first = exactDedup.index.firstOf(dedupHash, example.meta.source);
           if (first) {
-            reject(duplicateRejection(example.meta.source, first));
+            reject(fileIndex, duplicateRejection(example.meta.source, first, key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key'));
             continue;
           }
         }
         await spill.writeLine(serializeRecord(built.record));
-        keptTokens.push(tokens);
-        keptPrompt.push(prompt);
+        const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
+        if (groupBy !== undefined && group === undefined) missingGroup.count++;
+        kept.push({
+          tokens,
+          prompt,
+          file: fileIndex,
+          line: example.meta.source.line,
+          contentHash,
+          domain: example.meta.domain ?? '(none)',
+          stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(missing)'),
+          group,
+        });
+        if (nearIndex) nearIndex.add(nearText(example.messages), counted.keys as Uint32Array);
         if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
         if (defaultLimit && tokens > defaultLimit.tokens) {
           overDefault.count++;
           overDefault.max = Math.max(overDefault.max, tokens);
         }
-        const domain = example.meta.domain ?? '(none)';
-        let d = domains.get(domain);
-        if (d === undefined) domains.set(domain, (d = domains.size));
-        keptDomain.push(d);
-        if (opts.split.strategy === 'hash') hashSplit.push(assignByHash(key, opts.split));
-        perFile.kept++;
+        stats.kept++;
       }
       inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
-      inputReports.push({ file, format: spec.format, mapping: mappingName(spec.mapping), ...perFile });
     }
     await spill.close();
     openWriters.length = 0;
@@ -228,12 +251,20 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         `${overDefault.count} examples exceed ${defaultLimit.label} ${defaultLimit.tokens}; set ${defaultLimit.setting} >= ${overDefault.max} or maxTokens`,
       );
     }
+    if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
 
-    // Split: exact sizes need the count, so assignment happens now, then the spill is routed.
-    const kept = keptTokens.length;
-    const assignment = opts.split.strategy === 'hash' ? hashSplit.view() : assignRandom(kept, opts.split);
+    // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
+    const plan = planOutput(kept, nearIndex, { split: opts.split, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
+    nearIndex?.close();
+    for (const w of plan.warnings) warnings.add(w);
+    for (const { row, rejection } of plan.rejections) {
+      reject(kept.file.view()[row] as number, rejection);
+      (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
+    }
+    const assignment = plan.assignment;
     const sizes = { train: 0, validation: 0, test: 0 };
-    for (const a of assignment) sizes[SPLIT_NAMES[a] as SplitName]++;
+    for (const a of assignment) if (a !== NOT_WRITTEN) sizes[SPLIT_NAMES[a] as SplitName]++;
+    const keptCount = sizes.train + sizes.validation + sizes.test;
     const written = new Map<SplitName, WrittenFile>();
     const writers: Array<JsonlWriter | undefined> = [];
     for (const [i, name] of SPLIT_NAMES.entries()) {
@@ -243,39 +274,55 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         openWriters.push(w);
       }
     }
-    progress.tick('write', input, kept, undefined, true);
+    progress.tick('write', input, keptCount, undefined, true);
     let index = 0;
+    let routed = 0;
     const lines = createInterface({ input: createReadStream(spill.path, 'utf8'), crlfDelay: Infinity });
     for await (const line of lines) {
       throwIfAborted(opts.signal);
-      await (writers[assignment[index++] as number] as JsonlWriter).writeLine(line);
+      const a = assignment[index++] as number;
+      if (a === NOT_WRITTEN) continue;
+      await (writers[a] as JsonlWriter).writeLine(line);
+      routed++;
     }
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 
     // Accounting is an invariant, not a hope: a mismatch is a bug and fails the run loudly.
-    const counts: PrepareCounts = { input, kept, ...sizes, rejected, byReason: sortKeys(byReason) };
+    const counts: PrepareCounts = { input, kept: keptCount, ...sizes, rejected, byReason: sortKeys(byReason) };
     const reasonSum = Object.values(byReason).reduce((a, b) => a + b, 0);
-    if (index !== kept || input !== sizes.train + sizes.validation + sizes.test + rejected || reasonSum !== rejected) {
-      throw new LoraPrepError('INTERNAL', `row accounting does not add up (input ${input}, kept ${kept}, routed ${index}, rejected ${rejected}, by reason ${reasonSum}); please report this bug`);
+    if (index !== kept.length || routed !== keptCount || input !== keptCount + rejected || reasonSum !== rejected) {
+      throw new LoraPrepError(
+        'INTERNAL',
+        `row accounting does not add up (input ${input}, kept ${keptCount}, routed ${routed}, rejected ${rejected}, by reason ${reasonSum}); please report this bug`,
+      );
     }
 
-    addSizeWarnings(warnings, opts, sizes, kept);
-    const trainable = trainableTotal(keptTokens.view(), keptPrompt.view());
-    const tokensAll = { ...tokenStats(keptTokens.view()), trainable };
-    const cost = opts.pricing ? estimateCost(opts.pricing, sizes.train, keptTokens.view(), assignment) : undefined;
+    addSizeWarnings(warnings, opts, sizes, keptCount);
+    // Statistics cover what is written: rows removed as near-duplicates are left out.
+    const w = writtenRows(kept, assignment);
+    const tokensAll = { ...tokenStats(w.tokens), trainable: trainableTotal(w.tokens, w.prompt) };
+    const cost = opts.pricing ? estimateCost(opts.pricing, sizes.train, w.tokens, w.assignment) : undefined;
+    const inputReports: PrepareReport['inputs'] = inputs.map((spec, i) => ({
+      file: spec.path,
+      format: spec.format,
+      mapping: mappingName(spec.mapping),
+      ...(perFile[i] as (typeof perFile)[number]),
+    }));
     const report = buildReport({
       opts,
       tokenizer,
       counts,
       inputs: inputReports,
-      tokens: keptTokens.view(),
-      prompt: keptPrompt.view(),
-      domainOf: keptDomain.view(),
-      domains,
-      assignment,
+      tokens: w.tokens,
+      prompt: w.prompt,
+      domainOf: w.domain,
+      domainNames: kept.domains.names,
+      assignment: w.assignment,
       truncated: truncations.summary(),
       cost,
+      plan,
+      stratified: stratifyBy !== undefined,
       warnings: warnings.list(),
     });
     const reportPath = await tx.path('report/report.json');
@@ -322,14 +369,17 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       tokens: tokensAll,
       truncated: truncations.count,
       ...(cost ? { cost } : {}),
+      ...(plan.near ? { near: { pairs: plan.near.pairs, clusters: plan.near.clusters, removed: plan.near.removed } } : {}),
+      ...(stratifyBy !== undefined ? { strata: plan.byStratum } : {}),
       warnings: warnings.list(),
       tokenizer: tokenizer.name,
       elapsedMs: Date.now() - started,
     };
-    progress.tick('done', input, kept, undefined, true);
+    progress.tick('done', input, keptCount, undefined, true);
     return result;
   } catch (e) {
     for (const w of openWriters) w.destroy();
+    nearIndex?.close();
     await pool?.close();
     await tx.rollback();
     throw e;
@@ -360,6 +410,7 @@ interface ResolvedInput {
 
 async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
   const out: ResolvedInput[] = [];
+  const firstRows: SourceRow[] = [];
   for (const raw of opts.inputs) {
     const spec = typeof raw === 'string' ? { path: raw } : raw;
     let bytes: number;
@@ -381,6 +432,18 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
     const first = await firstRow(spec.path, { format, delimiter, encoding });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
     out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping });
+    if (first) firstRows.push(first);
+  }
+  // A split column that no input has is a typo, not data: say so before reading anything.
+  for (const [option, column] of [['split.stratifyBy', opts.split.stratifyBy], ['split.groupBy', opts.split.groupBy]] as const) {
+    if (column === undefined || column === 'domain' || firstRows.length === 0) continue;
+    if (!firstRows.some((r) => Object.hasOwn(r.data, column))) {
+      const columns = [...new Set(firstRows.flatMap((r) => Object.keys(r.data)))];
+      throw new LoraPrepError(
+        'OPTION_INVALID',
+        `Invalid options:\n  - ${option}: no input has a column ${JSON.stringify(column)}; columns are ${columns.map((c) => JSON.stringify(c)).join(', ')} (or "domain")`,
+      );
+    }
   }
   return out;
 }
@@ -474,16 +537,18 @@ interface ReportInput {
   tokens: Uint32Array;
   prompt: Uint32Array;
   domainOf: Uint32Array;
-  domains: Map<string, number>;
+  domainNames: string[];
   assignment: Uint8Array;
   truncated: PrepareReport['truncated'];
   cost: CostEstimate | undefined;
+  plan: Plan;
+  stratified: boolean;
   warnings: string[];
 }
 
 function buildReport(r: ReportInput): PrepareReport {
   const { opts, counts, tokens, prompt, assignment } = r;
-  const domainNames = [...r.domains.keys()];
+  const domainNames = r.domainNames;
   const byDomain: Record<SplitName, Record<string, number>> = { train: {}, validation: {}, test: {} };
   const perSplit: number[][] = [[], [], []];
   const trainableBySplit = [0, 0, 0];
@@ -516,15 +581,50 @@ function buildReport(r: ReportInput): PrepareReport {
     },
     truncated: r.truncated,
     cost: r.cost ?? null,
+    dedup: {
+      exact: opts.dedup.exact === false ? null : { key: typeof opts.dedup.exact.key === 'function' ? 'function' : opts.dedup.exact.key, duplicates: counts.byReason.duplicate ?? 0 },
+      near: r.plan.near,
+    },
     splits: {
       strategy: opts.split.strategy,
       seed: opts.split.seed,
       fractions: { validation: opts.split.validation, test: opts.split.test },
+      stratifyBy: opts.split.stratifyBy ?? null,
+      groupBy: opts.split.groupBy ?? null,
+      units: r.plan.units,
       sizes: { train: counts.train, validation: counts.validation, test: counts.test },
       byDomain: { train: sortKeys(byDomain.train), validation: sortKeys(byDomain.validation), test: sortKeys(byDomain.test) },
+      byStratum: r.stratified ? sortKeys(r.plan.byStratum) : null,
     },
+    leakage: r.plan.leakage,
     warnings: r.warnings,
   };
+}
+
+/** The per-row arrays of the rows written, in spill order. */
+function writtenRows(kept: KeptRows, assignment: Uint8Array) {
+  const n = assignment.reduce((c, a) => c + (a === NOT_WRITTEN ? 0 : 1), 0);
+  const out = { tokens: new Uint32Array(n), prompt: new Uint32Array(n), domain: new Uint32Array(n), assignment: new Uint8Array(n) };
+  const tokens = kept.tokens.view();
+  const prompt = kept.prompt.view();
+  const domain = kept.domain.view();
+  let j = 0;
+  for (let row = 0; row < assignment.length; row++) {
+    const a = assignment[row] as number;
+    if (a === NOT_WRITTEN) continue;
+    out.tokens[j] = tokens[row] as number;
+    out.prompt[j] = prompt[row] as number;
+    out.domain[j] = domain[row] as number;
+    out.assignment[j++] = a;
+  }
+  return out;
+}
+
+/** A split or stratify label of an example: `domain`, or a meta column; any value type, as JSON-ish text. */
+function labelOf(meta: Record<string, unknown>, column: string): string | undefined {
+  const value = meta[column];
+  if (value === undefined || value === null || value === '') return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 function trainableTotal(tokens: Uint32Array, prompt: Uint32Array): number {

@@ -57,6 +57,8 @@ export interface Rejection {
   reason: ReasonCode;
   message: string;
   duplicateOf?: SourceLocation;
+  /** For `near_duplicate`: the exact Jaccard similarity to the example kept. */
+  similarity?: number;
   /** A capped excerpt of the raw row, when one helps the user find and fix it. */
   raw?: unknown;
 }

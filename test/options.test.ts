@@ -22,13 +22,22 @@ describe('resolveOptions', () => {
     expect(o.target).toBe('openai');
     expect(o.tokenizer).toBe('o200k_base');
     expect(o.overlong).toBe('drop');
-    expect(o.dedup).toEqual({ exact: true });
+    expect(o.dedup).toEqual({ exact: { key: 'conversation' }, near: { threshold: 0.8, action: 'remove', keep: 'first' } });
     expect(o.split).toEqual({ validation: 0.1, test: 0, seed: 42, strategy: 'random' });
     expect(o.encoding).toBe('utf-8');
     expect(o.overwrite).toBe(false);
     expect(o.maxTokens).toBeUndefined();
     expect(o.minTokens).toBeUndefined();
     expect(o.concurrency).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each([
+    [false, { exact: false, near: false }],
+    [{ exact: false }, { exact: false, near: { threshold: 0.8, action: 'remove', keep: 'first' } }],
+    [{ near: false }, { exact: { key: 'conversation' }, near: false }],
+    [{ exact: { key: 'prompt' }, near: { threshold: 0.9, action: 'group' } }, { exact: { key: 'prompt' }, near: { threshold: 0.9, action: 'group', keep: 'first' } }],
+  ])('resolves dedup %j', (dedup, expected) => {
+    expect(resolveOptions({ ...base, dedup }).dedup).toEqual(expected);
   });
 
   it('fills split defaults when split is given in part', () => {
@@ -49,6 +58,8 @@ describe('resolveOptions', () => {
     ['minTokens over maxTokens', { ...base, minTokens: 100, maxTokens: 50 }, /minTokens: must not exceed maxTokens/],
     ['a bad overlong', { ...base, overlong: 'cut' }, /overlong: .*got "cut"/],
     ['concurrency 0', { ...base, concurrency: 0 }, /concurrency: .*got 0/],
+    ['a near threshold under 0.5', { ...base, dedup: { near: { threshold: 0.3 } } }, /dedup\.near\.threshold: .*got 0\.3/],
+    ['an unknown exact key', { ...base, dedup: { exact: { key: 'answer' } } }, /dedup\.exact\.key/],
     ['instruction records for openai', { ...base, format: 'instruction' }, /target "openai" takes chat records/],
     ['outDir missing', { inputs: ['a.csv'] }, /outDir: .*got nothing/],
   ])('rejects %s with OPTION_INVALID naming it', (_name, options, message) => {

@@ -4,13 +4,17 @@
  * pool of worker threads and results come back in input order, with a bounded number of batches in
  * flight so memory stays flat.
  */
+import type { MinHashParams } from '../dedup/minhash.js';
 import type { TokenizerPool } from '../tokenizers/pool.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
-import { applyBudget, type Budget, type Measured, type Truncation } from './budget.js';
+import type { Budget, Truncation } from './budget.js';
+import { measureExample, type MeasuredExample } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
+export { measureExample } from './measure.js';
+export type { MeasuredExample } from './measure.js';
 
 /** An example that passed the budget, with its counts (and messages possibly truncated). */
 export interface CountedExample {
@@ -19,6 +23,8 @@ export interface CountedExample {
   prompt: number;
   truncated?: Truncation | undefined;
   overBudget?: boolean | undefined;
+  /** LSH band keys, when near-dedup is on. */
+  keys?: Uint32Array | undefined;
 }
 
 /** Options of {@link countTokens}. */
@@ -27,6 +33,8 @@ export interface CountOptions {
   budget: Budget;
   /** Worker threads to count in; without one, counting runs inline. */
   pool?: TokenizerPool | undefined;
+  /** MinHash parameters: computes band keys for near-dedup alongside the counts. */
+  near?: MinHashParams | undefined;
 }
 
 // A batch is cut at this many examples or characters, whichever comes first: large enough that
@@ -44,15 +52,15 @@ const IN_FLIGHT_PER_WORKER = 2;
  * for await (const c of countTokens(examples, { tokenizer, budget: { maxTokens: 4096, overlong: 'drop' } }, ctx)) ...
  */
 export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
-  const { pool, tokenizer, budget } = options;
+  const { pool, tokenizer, budget, near } = options;
   if (!pool) {
     for await (const example of examples) {
-      const counted = settle(example, applyBudget(tokenizer, example.messages, budget), ctx);
+      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near), ctx);
       if (counted) yield counted;
     }
     return;
   }
-  const queue: Array<{ batch: Example[]; results: Promise<Measured[]> }> = [];
+  const queue: Array<{ batch: Example[]; results: Promise<MeasuredExample[]> }> = [];
   const maxInFlight = pool.size * IN_FLIGHT_PER_WORKER;
   const iterator = examples[Symbol.asyncIterator]();
   let done = false;
@@ -71,7 +79,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           for (const m of next.value.messages) chars += m.content.length;
         }
         if (batch.length > 0) {
-          const results = pool.run(batch.map((e) => e.messages), budget);
+          const results = pool.run(batch.map((e) => e.messages), budget, near);
           results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
           queue.push({ batch, results });
         }
@@ -80,7 +88,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
       if (!head) continue;
       const results = await head.results;
       for (const [i, example] of head.batch.entries()) {
-        const counted = settle(example, results[i] as Measured, ctx);
+        const counted = settle(example, results[i] as MeasuredExample, ctx);
         if (counted) yield counted;
       }
     }
@@ -91,11 +99,11 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
 
 // --- internal ---
 
-function settle(example: Example, m: Measured, ctx: StageContext): CountedExample | undefined {
+function settle(example: Example, m: MeasuredExample, ctx: StageContext): CountedExample | undefined {
   if (!m.ok) {
     ctx.reject({ source: example.meta.source, reason: m.reason, message: m.message });
     return undefined;
   }
   if (m.truncated && m.messages) example.messages = m.messages;
-  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget };
+  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, keys: m.keys };
 }

@@ -5,7 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isLoraPrepError, prepareDataset, summarize, type PrepareOptions, type ProgressEvent } from '../index.js';
+import {
+  checkLeakage,
+  formatLeakage,
+  isLoraPrepError,
+  prepareDataset,
+  summarize,
+  type LeakageOptions,
+  type PrepareOptions,
+  type ProgressEvent,
+} from '../index.js';
 import { LIBRARY } from '../version.js';
 
 /** Where the CLI writes, so tests can capture it. */
@@ -23,6 +32,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const USAGE = `Usage:
   lora-prep prepare <input...> --out DIR [options]
+  lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json]
 
 Options of prepare:
   --out DIR                 output folder (required)
@@ -53,6 +63,11 @@ Options of prepare:
   --json                    print the result object as JSON on stdout
   --quiet                   no progress on stderr
 
+Options of leakage (exit 0 when no conversation is in two files, 1 when some are):
+  --threshold J             least Jaccard similarity of a near overlap, above 0, at most 1 (default 0.8)
+  --exact-only              report exact overlaps only
+  --json                    print the report object as JSON on stdout
+
   lora-prep --version | --help`;
 
 /**
@@ -71,6 +86,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${LIBRARY.version}\n`);
     return EXIT.ok;
   }
+  if (command === 'leakage') return leakageCommand(rest, io);
   if (command !== 'prepare') {
     io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -225,4 +241,57 @@ function progressPrinter(io: CliIo): (e: ProgressEvent) => void {
       io.stderr(`${line}\n`);
     }
   };
+}
+
+const LEAKAGE_ARGS = {
+  threshold: { type: 'string' },
+  'exact-only': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+/** Shown on the terminal; `--json` lists up to the library's cap. */
+const LEAKAGE_SHOWN = 20;
+
+async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
+  const options: LeakageOptions = {};
+  let files: string[];
+  let json: boolean;
+  try {
+    const parsed = parseArgs({ args: argv, options: LEAKAGE_ARGS, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    files = parsed.positionals;
+    if (files.length < 2) throw new UsageError(`give at least two files to compare, got ${files.length}`);
+    const threshold = parsed.values.threshold;
+    if (parsed.values['exact-only']) {
+      if (threshold !== undefined) throw new UsageError('--threshold is for near overlaps; it has no effect with --exact-only');
+      options.near = false;
+    }
+    if (threshold !== undefined) {
+      const t = num('--threshold', threshold);
+      if (!(t > 0 && t <= 1)) throw new UsageError(`--threshold must be above 0 and at most 1, got ${threshold}`);
+      options.threshold = t;
+    }
+    json = parsed.values.json === true;
+  } catch (e) {
+    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    io.stderr(`lora-prep leakage: ${message}\n\nRun lora-prep --help for the options.\n`);
+    return EXIT.usage;
+  }
+  if (io.signal) options.signal = io.signal;
+  try {
+    const report = await checkLeakage(files, options);
+    io.stdout(`${json ? JSON.stringify(report, null, 2) : formatLeakage(report, LEAKAGE_SHOWN)}\n`);
+    return report.clean ? EXIT.ok : EXIT.failed;
+  } catch (e) {
+    if (isLoraPrepError(e)) {
+      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+    }
+    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
 }

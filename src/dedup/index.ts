@@ -78,11 +78,22 @@ export async function* dedupe(examples: AsyncIterable<Example>, ctx: StageContex
 }
 
 /** The rejection of a later copy. */
-export function duplicateRejection(source: SourceLocation, first: SourceLocation) {
+export function duplicateRejection(source: SourceLocation, first: SourceLocation, key: 'conversation' | 'prompt' | 'key' = 'conversation') {
+  const what = key === 'conversation' ? 'same conversation' : key === 'prompt' ? 'same prompt' : 'same dedup key';
   return {
     source,
     reason: 'duplicate' as const,
-    message: `same conversation as ${first.file}:${first.line} (compared after NFKC, whitespace collapse and case folding)`,
+    message: `${what} as ${first.file}:${first.line} (compared after NFKC, whitespace collapse and case folding)`,
     duplicateOf: first,
   };
+}
+
+/**
+ * Everything before the final answer: the part `dedup.exact.key: 'prompt'` compares.
+ *
+ * @example
+ * promptPart([{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }]) // [{ role: 'user', content: 'Q' }]
+ */
+export function promptPart(messages: readonly Message[]): readonly Message[] {
+  return messages.at(-1)?.role === 'assistant' ? messages.slice(0, -1) : messages;
 }

@@ -71,6 +71,8 @@ export interface SummaryInput {
   tokens: TokenStats & { trainable?: number };
   tokenizer: string;
   truncated?: number | undefined;
+  near?: { pairs: number; clusters: number; removed: number } | undefined;
+  strata?: Record<string, { train: number; validation: number; test: number }> | undefined;
   cost?: { epochs: number; billedTokens: number; estimated: number; perMillionTokens: number } | undefined;
   files: { train: string; validation?: string | undefined; test?: string | undefined; rejected: string; report: string };
   warnings: string[];
@@ -91,12 +93,20 @@ export function formatSummary(r: SummaryInput): string {
   const splits = [`train ${n(r.counts.train)}`, `validation ${n(r.counts.validation)}`];
   if (r.counts.test > 0) splits.push(`test ${n(r.counts.test)}`);
   lines.push(`  splits:   ${splits.join(' · ')}`);
+  if (r.strata) {
+    for (const [name, s] of Object.entries(r.strata)) {
+      lines.push(`    ${name}: train ${n(s.train)} · validation ${n(s.validation)}${r.counts.test > 0 ? ` · test ${n(s.test)}` : ''}`);
+    }
+  }
   const reasons = Object.entries(r.counts.byReason).sort((a, b) => b[1] - a[1]);
   if (reasons.length > 0) lines.push(`  rejected: ${reasons.map(([k, v]) => `${k} ${n(v)}`).join(' · ')}`);
   const t = r.tokens;
   if (r.counts.kept > 0) {
     lines.push(`  tokens (${r.tokenizer}): total ${n(t.total)} · mean ${n(t.mean)} · p50 ${n(t.p50)} · p90 ${n(t.p90)} · p99 ${n(t.p99)} · max ${n(t.max)}`);
     if (t.trainable !== undefined) lines.push(`  trainable (final answers): ${n(t.trainable)} tokens`);
+  }
+  if (r.near && r.near.clusters > 0) {
+    lines.push(`  near-duplicates: ${n(r.near.clusters)} clusters, ${n(r.near.removed)} removed`);
   }
   if (r.truncated) lines.push(`  truncated: ${n(r.truncated)} examples shortened to fit maxTokens`);
   if (r.cost) {

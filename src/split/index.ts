@@ -77,3 +77,95 @@ export function assignByHash(key: string, f: SplitFractions): number {
   if (u < f.validation + f.test) return TEST;
   return TRAIN;
 }
+
+/** What {@link planSplits} splits: rows bound into units (groups, clusters) and strata. */
+export interface SplitUnits {
+  /** Unit of each row, `-1` for a row that is not written (a removed near-duplicate). */
+  unitOf: Int32Array;
+  unitCount: number;
+  /** Stratum index of each unit. */
+  unitStratum: Uint32Array;
+  /** Stratum names, by index. */
+  strata: string[];
+  /** The stable key of a unit, for `'hash'` (a group value, or the content key of its first row). */
+  unitKey: (unit: number) => string;
+}
+
+/** A split plan: the split of every row, and sizes per stratum. */
+export interface SplitPlan {
+  /** Split id per row (`TRAIN`, `VALIDATION`, `TEST`), `NOT_WRITTEN` for rows with unit -1. */
+  assignment: Uint8Array;
+  byStratum: Record<string, Record<SplitName, number>>;
+  warnings: string[];
+}
+
+/** Assignment of a row that is not written. */
+export const NOT_WRITTEN = 255;
+
+/**
+ * Assigns whole units to splits. `'random'`: per stratum, units in seeded-shuffled order fill
+ * validation and test up to `round(n × fraction)` (exact when every unit is one example; as close
+ * as whole units allow otherwise); a stratum too small to split goes to train, with a warning.
+ * `'hash'`: each unit by a seeded hash of its key.
+ *
+ * @example
+ * planSplits(units, { validation: 0.1, test: 0, seed: 42 }, 'random').assignment
+ */
+export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' | 'hash'): SplitPlan {
+  const unitSize = new Uint32Array(u.unitCount);
+  for (const unit of u.unitOf) if (unit >= 0) unitSize[unit] = (unitSize[unit] as number) + 1;
+  const unitSplit = new Uint8Array(u.unitCount);
+  const warnings: string[] = [];
+  if (strategy === 'hash') {
+    for (let unit = 0; unit < u.unitCount; unit++) unitSplit[unit] = assignByHash(u.unitKey(unit), f);
+  } else {
+    const byStratum: number[][] = u.strata.map(() => []);
+    for (let unit = 0; unit < u.unitCount; unit++) (byStratum[u.unitStratum[unit] as number] as number[]).push(unit);
+    const rand = seededRandom(f.seed);
+    for (const [s, units] of byStratum.entries()) {
+      const n = units.reduce((sum, unit) => sum + (unitSize[unit] as number), 0);
+      if (n === 0) continue;
+      const target = splitSizes(n, f);
+      if ((f.validation > 0 || f.test > 0) && target.validation + target.test === 0 && u.strata.length > 1) {
+        warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}: too few to split, all in train`);
+      }
+      for (let i = units.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [units[i], units[j]] = [units[j] as number, units[i] as number];
+      }
+      let validation = 0;
+      let test = 0;
+      let train = 0;
+      for (const [i, unit] of units.entries()) {
+        const size = unitSize[unit] as number;
+        const last = i === units.length - 1;
+        // Take a unit when it brings the split closer to its target; never leave train empty.
+        if (!(last && train === 0) && size < 2 * (target.validation - validation)) {
+          unitSplit[unit] = VALIDATION;
+          validation += size;
+        } else if (!(last && train === 0) && size < 2 * (target.test - test)) {
+          unitSplit[unit] = TEST;
+          test += size;
+        } else {
+          unitSplit[unit] = TRAIN;
+          train += size;
+        }
+      }
+    }
+  }
+  const assignment = new Uint8Array(u.unitOf.length);
+  const byStratum: Record<string, Record<SplitName, number>> = {};
+  for (const name of u.strata) byStratum[name] = { train: 0, validation: 0, test: 0 };
+  for (let row = 0; row < u.unitOf.length; row++) {
+    const unit = u.unitOf[row] as number;
+    if (unit < 0) {
+      assignment[row] = NOT_WRITTEN;
+      continue;
+    }
+    const split = unitSplit[unit] as number;
+    assignment[row] = split;
+    const sizes = byStratum[u.strata[u.unitStratum[unit] as number] as string] as Record<SplitName, number>;
+    sizes[SPLIT_NAMES[split] as SplitName]++;
+  }
+  return { assignment, byStratum, warnings };
+}

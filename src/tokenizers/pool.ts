@@ -5,18 +5,20 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Budget, Measured } from '../check/budget.js';
+import type { Budget } from '../check/budget.js';
+import type { MeasuredExample } from '../check/measure.js';
+import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
 import type { Message } from '../types.js';
 
 type Reply =
   | { type: 'ready' }
-  | { type: 'result'; id: number; results: Measured[] }
+  | { type: 'result'; id: number; results: MeasuredExample[] }
   | { type: 'error'; id: number; message: string; code?: string };
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (r: Measured[]) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: MeasuredExample[]) => void; reject: (e: Error) => void }>;
 }
 
 /**
@@ -59,13 +61,13 @@ export class TokenizerPool {
   }
 
   /** Measures a batch of examples on the least busy worker. */
-  run(items: Message[][], budget: Budget): Promise<Measured[]> {
+  run(items: Message[][], budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ type: 'batch', id, items, budget });
+      slot.worker.postMessage({ type: 'batch', id, items, budget, near });
     });
   }
 

@@ -3,13 +3,15 @@
  * the budget. Built as its own file (dist/tokenize-worker.js) and started by the pool.
  */
 import { parentPort } from 'node:worker_threads';
-import { applyBudget, type Budget } from '../check/budget.js';
+import type { Budget } from '../check/budget.js';
+import { measureExample } from '../check/measure.js';
+import type { MinHashParams } from '../dedup/minhash.js';
 import type { Message } from '../types.js';
 import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
 
 /** Messages the pool sends. */
-export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Message[][]; budget: Budget };
+export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Message[][]; budget: Budget; near?: MinHashParams | undefined };
 
 let tokenizer: Tokenizer | undefined;
 
@@ -28,7 +30,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
     if (!tokenizer) throw new Error('batch before init');
     const t = tokenizer;
-    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((m) => applyBudget(t, m, msg.budget)) });
+    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((m) => measureExample(t, m, msg.budget, msg.near)) });
   } catch (e) {
     const err = e as Error & { code?: string };
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });

@@ -1,0 +1,21 @@
+/** One example's measurements, the same inline and in a worker: budget, then near-dup band keys. */
+import { nearKeys, type MinHashParams } from '../dedup/minhash.js';
+import type { Tokenizer } from '../tokenizers/types.js';
+import type { Message } from '../types.js';
+import { applyBudget, type Budget, type Measured } from './budget.js';
+
+/** {@link Measured} plus the example's LSH band keys when near-dedup is on. */
+export type MeasuredExample = Measured & { keys?: Uint32Array | undefined };
+
+/**
+ * Applies the budget and, for an example that passes, computes its band keys (on the messages as
+ * they will be written, after any truncation).
+ *
+ * @example
+ * measureExample(tok, messages, { overlong: 'drop' }, DEFAULT_MINHASH)
+ */
+export function measureExample(tokenizer: Tokenizer, messages: Message[], budget: Budget, near?: MinHashParams): MeasuredExample {
+  const m = applyBudget(tokenizer, messages, budget);
+  if (!m.ok || !near) return m;
+  return { ...m, keys: nearKeys(m.messages ?? messages, near) };
+}

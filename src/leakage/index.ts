@@ -1,0 +1,346 @@
+/**
+ * Leakage check: finds conversations that appear in more than one of a set of files (train and
+ * validation, a new train file and an old eval set, ...). It consumes JSONL (or any input the
+ * loaders read) in any shape lora-prep writes, reuses the loading and normalising stages so every
+ * target format compares on the canonical messages, and produces a {@link LeakageReport} of
+ * exact overlaps (same dedup key) and near overlaps (verified Jaccard similarity). Only pairs of
+ * rows from different files count: copies inside one file are dedup's business, not leakage.
+ * Memory: per row a 64-bit hash, a location and the near band keys; the texts go to a spill file.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GrowableUint32 } from '../_growable.js';
+import { conversationKey, hash64 } from '../dedup/index.js';
+import { nearKeys, nearText } from '../dedup/minhash.js';
+import { NearIndex } from '../dedup/near.js';
+import { LoraPrepError, preview } from '../errors.js';
+import { loadRecords } from '../load/index.js';
+import { normalizeRecords, resolveMapping } from '../normalize/index.js';
+import type { SourceLocation, SourceRow, StageContext } from '../types.js';
+
+/**
+ * Options of {@link checkLeakage}.
+ *
+ * @example
+ * const options: LeakageOptions = { threshold: 0.9, signal: controller.signal };
+ */
+export interface LeakageOptions {
+  /** Least Jaccard similarity (word bigrams of user and assistant text) of a near overlap; above 0, at most 1. Default 0.8. */
+  threshold?: number | undefined;
+  /** Look for near overlaps as well as exact ones. Default true. */
+  near?: boolean | undefined;
+  /** Aborts the check (throws `ABORTED`). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * One pair of rows from two different files holding the same (or nearly the same) conversation.
+ * `a` is in the file listed first.
+ *
+ * @example
+ * const o: Overlap = { a: { file: 'train.jsonl', line: 12 }, b: { file: 'valid.jsonl', line: 40 }, similarity: 1 };
+ */
+export interface Overlap {
+  a: SourceLocation;
+  b: SourceLocation;
+  /** 1 for an exact overlap; the verified Jaccard similarity for a near one. */
+  similarity: number;
+}
+
+/**
+ * What was read from one file.
+ *
+ * @example
+ * const f: LeakageFile = { file: 'valid.jsonl', rows: 200, unreadable: 2 };
+ */
+export interface LeakageFile {
+  /** The path as given. */
+  file: string;
+  /** Rows read (blank lines are not rows), unreadable ones included. */
+  rows: number;
+  /** Rows the loader or normaliser rejected (bad JSON, an unknown shape, blank content): not compared. */
+  unreadable: number;
+}
+
+/**
+ * The result of {@link checkLeakage}. The lists hold at most {@link MAX_LISTED_OVERLAPS} pairs
+ * each; the counts are complete.
+ *
+ * @example
+ * const report: LeakageReport = await checkLeakage(['train.jsonl', 'valid.jsonl']);
+ * if (!report.clean) console.log(report.exactCount, report.nearCount);
+ */
+export interface LeakageReport {
+  files: LeakageFile[];
+  /** Exact overlaps, sorted by the file order of `a`, then `a.line`, then `b`. */
+  exact: Overlap[];
+  /** Near overlaps that are not exact ones, sorted the same way. Empty when `near` was off. */
+  near: Overlap[];
+  /** Every exact overlap pair, listed or not. */
+  exactCount: number;
+  /** Every near overlap pair, listed or not. */
+  nearCount: number;
+  /** The similarity threshold used for near overlaps. */
+  threshold: number;
+  /** Whether near overlaps were looked for. */
+  nearChecked: boolean;
+  /** File-wide warnings of the loaders (undecodable bytes, ...), each once. */
+  warnings: string[];
+  /** True when no pair of files shares a conversation, exactly or nearly. */
+  clean: boolean;
+}
+
+/**
+ * Most overlaps listed per kind. A leak between two big files can be every row of one of them;
+ * the report stays readable and small, and `exactCount` / `nearCount` still give the whole size.
+ */
+export const MAX_LISTED_OVERLAPS = 1_000;
+
+/**
+ * Reports every conversation shared between two or more files. Each file's record shape is
+ * detected from its first row (messages, ShareGPT, alpaca, prompt/completion, question/answer), so
+ * an alpaca train file and a messages eval file compare on the same canonical chat. Exact
+ * overlaps compare the dedup key (roles and contents after NFKC, whitespace collapse and case
+ * folding); near overlaps are proposed by MinHash LSH and verified by exact Jaccard similarity of
+ * word bigrams of the user and assistant text. A pair that is exact is not listed again as near.
+ *
+ * @param files - two or more paths; overlaps are reported only between different files.
+ * @param options - `threshold` (default 0.8), `near` (default true), `signal`.
+ * @returns counts per file, the overlaps found (capped lists, full counts) and `clean`.
+ * @throws LoraPrepError `OPTION_INVALID` (fewer than two files, a file given twice, a bad
+ * threshold), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `INPUT_FORMAT`, `MAPPING_INVALID` (a file
+ * whose first record has no known shape), `ABORTED`. Bad rows are counted as `unreadable`, never thrown.
+ *
+ * @example
+ * const report = await checkLeakage(['out/train.jsonl', 'out/validation.jsonl']);
+ * for (const o of report.exact) console.log(`${o.a.file}:${o.a.line} ↔ ${o.b.file}:${o.b.line}`);
+ */
+export async function checkLeakage(files: readonly string[], options: LeakageOptions = {}): Promise<LeakageReport> {
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD;
+  const checkNear = options.near ?? true;
+  const signal = options.signal;
+  validate(files, threshold);
+  throwIfAborted(signal);
+
+  // Every file's shape is settled (and a missing file reported) before any row is compared.
+  const mappings: Array<ReturnType<typeof resolveMapping>> = [];
+  for (const file of files) mappings.push(resolveMapping('auto', (await firstRow(file, signal))?.data, file));
+
+  const warnings = new Set<string>();
+  const summaries: LeakageFile[] = [];
+  const exact = new ExactOverlaps(files);
+  let spillDir: string | undefined;
+  let index: NearIndex | undefined;
+  // Per row of the near index: its file, line and exact hash (two 32-bit halves).
+  const rowFile = new GrowableUint32();
+  const rowLine = new GrowableUint32();
+  const rowHashHi = new GrowableUint32();
+  const rowHashLo = new GrowableUint32();
+  try {
+    if (checkNear) {
+      spillDir = await mkdtemp(join(tmpdir(), 'lora-prep-leakage-'));
+      index = new NearIndex(join(spillDir, 'near-texts.bin'));
+    }
+    for (const [fileIndex, file] of files.entries()) {
+      const summary: LeakageFile = { file, rows: 0, unreadable: 0 };
+      summaries.push(summary);
+      const warn = (m: string): void => void warnings.add(m);
+      const loadCtx: StageContext = {
+        reject: () => {
+          summary.rows++;
+          summary.unreadable++;
+        },
+        warn,
+        signal,
+      };
+      const normalizeCtx: StageContext = { reject: () => void summary.unreadable++, warn, signal };
+      const rows = counted(loadRecords(file, {}, loadCtx), () => void summary.rows++);
+      const mapping = mappings[fileIndex] as ReturnType<typeof resolveMapping>;
+      for await (const example of normalizeRecords(rows, { mapping }, normalizeCtx)) {
+        const hash = hash64(conversationKey(example.messages));
+        const line = example.meta.source.line;
+        exact.add(hash, fileIndex, line);
+        if (index) {
+          index.add(nearText(example.messages), nearKeys(example.messages, index.params));
+          rowFile.push(fileIndex);
+          rowLine.push(line);
+          rowHashHi.push(Number.parseInt(hash.slice(0, 8), 16));
+          rowHashLo.push(Number.parseInt(hash.slice(8, 16), 16));
+        }
+      }
+    }
+    throwIfAborted(signal);
+
+    const near: Overlap[] = [];
+    let nearCount = 0;
+    if (index) {
+      const fileOf = rowFile.view();
+      const lineOf = rowLine.view();
+      const hi = rowHashHi.view();
+      const lo = rowHashLo.view();
+      // Rows of one file are not leakage, and an exact pair is already listed as exact.
+      const keep = (a: number, b: number): boolean => fileOf[a] !== fileOf[b] && (hi[a] !== hi[b] || lo[a] !== lo[b]);
+      // Pairs come ordered by row, and rows were added in file order: already sorted by `a`.
+      const pairs = index.verifiedPairs(threshold, keep);
+      nearCount = pairs.length;
+      for (const p of pairs.slice(0, MAX_LISTED_OVERLAPS)) {
+        near.push({
+          a: { file: files[fileOf[p.a] as number] as string, line: lineOf[p.a] as number },
+          b: { file: files[fileOf[p.b] as number] as string, line: lineOf[p.b] as number },
+          similarity: p.similarity,
+        });
+      }
+    }
+    return {
+      files: summaries,
+      exact: exact.listed(),
+      near,
+      exactCount: exact.count,
+      nearCount,
+      threshold,
+      nearChecked: checkNear,
+      warnings: [...warnings],
+      clean: exact.count === 0 && nearCount === 0,
+    };
+  } finally {
+    index?.close();
+    if (spillDir !== undefined) await rm(spillDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A readable summary of a {@link LeakageReport}: per-file counts, the overlap counts, then up to
+ * `limit` overlaps (exact first) as `a.jsonl:12 ↔ b.jsonl:40  exact` or `near 0.87`.
+ *
+ * @example
+ * console.log(formatLeakage(await checkLeakage(['train.jsonl', 'valid.jsonl']), 20));
+ */
+export function formatLeakage(report: LeakageReport, limit = 20): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const lines: string[] = [];
+  const rows = report.files.reduce((s, f) => s + f.rows, 0);
+  const unreadable = report.files.reduce((s, f) => s + f.unreadable, 0);
+  lines.push(`lora-prep leakage: ${n(report.files.length)} files, ${n(rows)} rows${unreadable > 0 ? ` (${n(unreadable)} unreadable, not compared)` : ''}`);
+  const width = Math.max(...report.files.map((f) => f.file.length));
+  for (const f of report.files) {
+    lines.push(`  ${f.file.padEnd(width)}  ${n(f.rows)} rows${f.unreadable > 0 ? ` · ${n(f.unreadable)} unreadable` : ''}`);
+  }
+  const nearPart = report.nearChecked ? `${n(report.nearCount)} near (Jaccard ≥ ${report.threshold})` : 'near not checked';
+  if (report.clean) {
+    lines.push(`  no overlaps between the files: 0 exact · ${nearPart}`);
+  } else {
+    lines.push(`  overlaps: ${n(report.exactCount)} exact · ${nearPart}`);
+    const shown = [
+      ...report.exact.map((o) => ({ o, kind: 'exact' })),
+      ...report.near.map((o) => ({ o, kind: `near ${twoDecimalsDown(o.similarity)}` })),
+    ].slice(0, Math.max(0, limit));
+    for (const { o, kind } of shown) lines.push(`  ${o.a.file}:${o.a.line} ↔ ${o.b.file}:${o.b.line}  ${kind}`);
+    const more = report.exactCount + report.nearCount - shown.length;
+    if (more > 0) lines.push(`  … and ${n(more)} more (--json lists up to ${n(MAX_LISTED_OVERLAPS)} of each kind)`);
+  }
+  for (const w of report.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}
+
+// --- internal ---
+
+const DEFAULT_THRESHOLD = 0.8;
+
+function validate(files: readonly string[], threshold: number): void {
+  if (!Array.isArray(files) || files.length < 2 || files.some((f) => typeof f !== 'string' || f === '')) {
+    throw new LoraPrepError('OPTION_INVALID', `files: expected two or more file paths to compare, got ${preview(files)}`);
+  }
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const earlier = seen.get(resolve(file));
+    // Every row of a file would "leak" into itself: surely a slip on the command line.
+    if (earlier !== undefined) {
+      throw new LoraPrepError('OPTION_INVALID', `files: ${file} is the same file as ${earlier}; give each file once`, { location: { file } });
+    }
+    seen.set(resolve(file), file);
+  }
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold <= 0 || threshold > 1) {
+    throw new LoraPrepError('OPTION_INVALID', `threshold: expected a number above 0 and at most 1, got ${preview(threshold)}`);
+  }
+}
+
+/** Two decimals, rounded down, so a near pair never reads as 1.00 unless it is 1. */
+function twoDecimalsDown(x: number): string {
+  return (Math.floor(x * 100 + 1e-9) / 100).toFixed(2);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LoraPrepError('ABORTED', 'leakage check stopped because it was aborted.', { cause: signal.reason });
+}
+
+/** The first row the loader yields (bad rows before it are skipped), to detect the shape from. */
+async function firstRow(file: string, signal: AbortSignal | undefined): Promise<SourceRow | undefined> {
+  const quiet: StageContext = { reject: () => undefined, warn: () => undefined, signal };
+  for await (const row of loadRecords(file, {}, quiet)) return row;
+  return undefined;
+}
+
+async function* counted(rows: AsyncIterable<SourceRow>, onRow: () => void): AsyncIterable<SourceRow> {
+  for await (const row of rows) {
+    onRow();
+    yield row;
+  }
+}
+
+/**
+ * Exact overlaps as rows stream in, file after file: a row pairs with every earlier-file row of
+ * the same hash. Counting is arithmetic, so a conversation copied thousands of times in two files
+ * costs no quadratic work; only the listed pairs are built.
+ */
+class ExactOverlaps {
+  count = 0;
+  readonly #files: readonly string[];
+  readonly #byHash = new Map<string, ExactEntry>();
+  readonly #pairs: Array<{ aFile: number; aLine: number; bFile: number; bLine: number }> = [];
+
+  constructor(files: readonly string[]) {
+    this.#files = files;
+  }
+
+  add(hash: string, file: number, line: number): void {
+    const entry = this.#byHash.get(hash);
+    if (!entry) {
+      this.#byHash.set(hash, { file, before: 0, total: 1, locations: [file, line] });
+      return;
+    }
+    // Files arrive in order, so the rows of earlier files are a prefix of the entry's rows.
+    if (entry.file !== file) {
+      entry.before = entry.total;
+      entry.file = file;
+    }
+    this.count += entry.before;
+    const stored = entry.locations.length / 2;
+    for (let k = 0; k < Math.min(entry.before, stored) && this.#pairs.length < MAX_LISTED_OVERLAPS; k++) {
+      this.#pairs.push({ aFile: entry.locations[2 * k] as number, aLine: entry.locations[2 * k + 1] as number, bFile: file, bLine: line });
+    }
+    entry.total++;
+    // A pair is only ever listed with one of the first MAX_LISTED_OVERLAPS rows of a hash.
+    if (stored < MAX_LISTED_OVERLAPS) entry.locations.push(file, line);
+  }
+
+  listed(): Overlap[] {
+    return this.#pairs
+      .sort((x, y) => x.aFile - y.aFile || x.aLine - y.aLine || x.bFile - y.bFile || x.bLine - y.bLine)
+      .map((p) => ({
+        a: { file: this.#files[p.aFile] as string, line: p.aLine },
+        b: { file: this.#files[p.bFile] as string, line: p.bLine },
+        similarity: 1,
+      }));
+  }
+}
+
+interface ExactEntry {
+  /** The file of the latest row with this hash. */
+  file: number;
+  /** Rows with this hash in files before `file`. */
+  before: number;
+  total: number;
+  /** `file, line` of the first rows with this hash, flattened. */
+  locations: number[];
+}

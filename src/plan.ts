@@ -1,0 +1,220 @@
+/**
+ * The decisions that need the whole input, made once every row is read: near-duplicate clusters
+ * (remove all but one, or keep them together), the units that must share a split (near clusters,
+ * exact copies when exact dedup is off, `groupBy` groups), the split itself, and the leakage gate
+ * that proves no exact or near copy straddles two splits.
+ */
+import type { KeptRows } from './_kept.js';
+import { NearIndex, UnionFind, type NearPair } from './dedup/near.js';
+import { LoraPrepError } from './errors.js';
+import type { ResolvedNear } from './options.js';
+import { NOT_WRITTEN, planSplits, SPLIT_NAMES, type SplitFractions, type SplitName } from './split/index.js';
+import type { Rejection, SourceLocation } from './types.js';
+
+/** Near-duplicate facts for the report. */
+export interface NearSummary {
+  threshold: number;
+  action: 'remove' | 'group';
+  keep: 'first' | 'longest';
+  /** Verified pairs (exact Jaccard at or over the threshold). */
+  pairs: number;
+  /** Clusters of two or more examples. */
+  clusters: number;
+  largestCluster: number;
+  /** Examples rejected as `near_duplicate` (action `remove`). */
+  removed: number;
+  samples: Array<{ a: { source: SourceLocation; text: string }; b: { source: SourceLocation; text: string }; similarity: number }>;
+}
+
+/** The leakage gate's findings on what is written (always zero unless a bug let one through). */
+export interface LeakageCheck {
+  exact: number;
+  /** `null` when near-dedup is off (near copies were not looked for). */
+  near: number | null;
+  rows: number;
+}
+
+/** The outcome of planning. */
+export interface Plan {
+  assignment: Uint8Array;
+  rejections: Array<{ row: number; rejection: Rejection }>;
+  near: NearSummary | null;
+  byStratum: Record<string, Record<SplitName, number>>;
+  units: number;
+  leakage: LeakageCheck;
+  warnings: string[];
+}
+
+/** Settings of {@link planOutput}. */
+export interface PlanOptions {
+  split: SplitFractions & { strategy: 'random' | 'hash'; groupBy?: string | undefined };
+  near: ResolvedNear;
+  /** Whether exact duplicates were removed (else exact copies are kept together). */
+  exactDedup: boolean;
+}
+
+const SAMPLE_PAIRS = 5;
+const SAMPLE_CHARS = 300;
+
+/**
+ * Plans the output of the kept rows.
+ *
+ * @example
+ * const plan = planOutput(kept, nearIndex, { split, near, exactDedup: true });
+ */
+export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: PlanOptions): Plan {
+  const n = kept.length;
+  const removed = new Uint8Array(n);
+  const rejections: Plan['rejections'] = [];
+  let pairs: NearPair[] = [];
+  let near: NearSummary | null = null;
+  const together = new UnionFind(n);
+
+  if (o.near && nearIndex) {
+    pairs = nearIndex.verifiedPairs(o.near.threshold);
+    const clusters = new UnionFind(n);
+    for (const p of pairs) clusters.union(p.a, p.b);
+    const members = new Map<number, number[]>();
+    for (const p of pairs) {
+      for (const row of [p.a, p.b]) {
+        const root = clusters.find(row);
+        const list = members.get(root) ?? [];
+        if (!list.includes(row)) list.push(row);
+        members.set(root, list);
+      }
+    }
+    let largest = 0;
+    const tokens = kept.tokens.view();
+    for (const list of members.values()) {
+      list.sort((a, b) => a - b);
+      largest = Math.max(largest, list.length);
+      if (o.near.action === 'group') {
+        for (const row of list) together.union(list[0] as number, row);
+        continue;
+      }
+      const rep = o.near.keep === 'longest' ? list.reduce((best, row) => ((tokens[row] as number) > (tokens[best] as number) ? row : best)) : (list[0] as number);
+      const repSource = kept.source(rep);
+      for (const row of list) {
+        if (row === rep) continue;
+        removed[row] = 1;
+        const similarity = round3(nearIndex.similarity(row, rep));
+        rejections.push({
+          row,
+          rejection: {
+            source: kept.source(row),
+            reason: 'near_duplicate',
+            message: `near-duplicate of ${repSource.file}:${repSource.line} (Jaccard ${similarity} on word bigrams; threshold ${o.near.threshold}; cluster of ${list.length})`,
+            duplicateOf: repSource,
+            similarity,
+          },
+        });
+      }
+    }
+    rejections.sort((a, b) => a.row - b.row);
+    near = {
+      threshold: o.near.threshold,
+      action: o.near.action,
+      keep: o.near.keep,
+      pairs: pairs.length,
+      clusters: members.size,
+      largestCluster: largest,
+      removed: rejections.length,
+      samples: pairs.slice(0, SAMPLE_PAIRS).map((p) => ({
+        a: { source: kept.source(p.a), text: excerpt(nearIndex.text(p.a)) },
+        b: { source: kept.source(p.b), text: excerpt(nearIndex.text(p.b)) },
+        similarity: round3(p.similarity),
+      })),
+    };
+  }
+
+  // Exact copies kept (exact dedup off) must share a split too.
+  if (!o.exactDedup) {
+    const first = new Map<string, number>();
+    for (let row = 0; row < n; row++) {
+      const key = kept.contentKey(row);
+      const f = first.get(key);
+      if (f === undefined) first.set(key, row);
+      else together.union(f, row);
+    }
+  }
+  const group = kept.group.view();
+  if (o.split.groupBy !== undefined) {
+    const first = new Map<number, number>();
+    for (let row = 0; row < n; row++) {
+      const g = group[row] as number;
+      if (g === 0) continue;
+      const f = first.get(g);
+      if (f === undefined) first.set(g, row);
+      else together.union(f, row);
+    }
+  }
+
+  // Units: one per root among the rows that are written; its first row gives stratum and key.
+  const unitOf = new Int32Array(n).fill(-1);
+  const unitOfRoot = new Map<number, number>();
+  const unitFirstRow: number[] = [];
+  const stratum = kept.stratum.view();
+  for (let row = 0; row < n; row++) {
+    if (removed[row]) continue;
+    const root = together.find(row);
+    let unit = unitOfRoot.get(root);
+    if (unit === undefined) {
+      unit = unitFirstRow.length;
+      unitOfRoot.set(root, unit);
+      unitFirstRow.push(row);
+    }
+    unitOf[row] = unit;
+  }
+  const unitStratum = Uint32Array.from(unitFirstRow, (row) => stratum[row] as number);
+  const unitKey = (unit: number): string => {
+    const row = unitFirstRow[unit] as number;
+    const g = group[row] as number;
+    return g > 0 ? `group\u0000${kept.groups.names[g - 1]}` : `content\u0000${kept.contentKey(row)}`;
+  };
+  const split = planSplits({ unitOf, unitCount: unitFirstRow.length, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
+  const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
+  return { assignment: split.assignment, rejections, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
+}
+
+// --- internal ---
+
+/**
+ * Checks the plan: no two written rows with the same content, and no verified near pair, in
+ * different splits. A finding is a bug, never a data problem: the run fails loudly.
+ */
+function leakageGate(kept: KeptRows, assignment: Uint8Array, pairs: NearPair[], nearChecked: boolean): LeakageCheck {
+  let exact = 0;
+  let near = 0;
+  let rows = 0;
+  const splitOfContent = new Map<string, number>();
+  for (let row = 0; row < assignment.length; row++) {
+    const split = assignment[row] as number;
+    if (split === NOT_WRITTEN) continue;
+    rows++;
+    const key = kept.contentKey(row);
+    const seen = splitOfContent.get(key);
+    if (seen === undefined) splitOfContent.set(key, split);
+    else if (seen !== split) exact++;
+  }
+  for (const p of pairs) {
+    const a = assignment[p.a] as number;
+    const b = assignment[p.b] as number;
+    if (a !== NOT_WRITTEN && b !== NOT_WRITTEN && a !== b) near++;
+  }
+  if (exact > 0 || near > 0) {
+    throw new LoraPrepError(
+      'INTERNAL',
+      `leakage gate: ${exact} exact and ${near} near-duplicate pairs would straddle ${SPLIT_NAMES.join('/')}; nothing was written. This is a bug: please report it.`,
+    );
+  }
+  return { exact, near: nearChecked ? near : null, rows };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function excerpt(text: string): string {
+  const t = text.trim().replace(/\n/g, ' ⏎ ');
+  return t.length > SAMPLE_CHARS ? `${t.slice(0, SAMPLE_CHARS - 1)}…` : t;
+}
