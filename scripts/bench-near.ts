@@ -727,7 +727,18 @@ function runMain(total: number): void {
   );
   if (values.examples) {
     console.log('\n### Example false merges\n');
-    for (const e of s.falsePairs.examples.slice(0, 20)) console.log(`- ${e.cls} J=${e.similarity.toFixed(3)}: rows ${e.a} (${KIND_NAMES[meta.kind[e.a] as number]}) and ${e.b} (${KIND_NAMES[meta.kind[e.b] as number]})`);
+    const shown = s.falsePairs.examples.slice(0, 20);
+    const wanted = new Set(shown.flatMap((e) => [e.a, e.b]));
+    const texts = new Map<number, string>();
+    let i = 0;
+    for (const row of plantedRows(total, seed)) {
+      if (wanted.has(i)) texts.set(i, nearText(row.messages).replace(/\n/g, ' ⏎ '));
+      if (++i > Math.max(...wanted)) break;
+    }
+    for (const e of shown) {
+      console.log(`- ${e.cls}, J = ${e.similarity.toFixed(3)}: rows ${e.a} (${KIND_NAMES[meta.kind[e.a] as number]}) and ${e.b} (${KIND_NAMES[meta.kind[e.b] as number]})`);
+      console.log(`  - ${texts.get(e.a)}\n  - ${texts.get(e.b)}`);
+    }
   }
 }
 

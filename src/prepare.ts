@@ -230,7 +230,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           line: example.meta.source.line,
           contentHash,
           domain: example.meta.domain ?? '(none)',
-          stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(missing)'),
+          stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,
         });
         if (nearIndex) nearIndex.add(nearText(example.messages), counted.keys as Uint32Array);

@@ -65,6 +65,31 @@ describe('lora-prep prepare', () => {
     expect(result.cost).toMatchObject({ epochs: 2, epochsFrom: 'given', perMillionTokens: 8 });
   });
 
+  it('passes the dedup and split flags through, and prints sizes per stratum', async () => {
+    const out = join(await tempDir(), 'o');
+    const io = fakeIo();
+    const code = await runCli(
+      ['prepare', 'fixtures/legal/contracts-qa.tsv', 'fixtures/finance/fiqa-qa.csv', '--out', out, '--stratify-by', 'domain', '--group-by', 'case_id', '--near-threshold', '0.9', '--near-action', 'group', '--validation', '0.2', '--quiet'],
+      io,
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report', 'report.json'), 'utf8'));
+    expect(report.dedup.near).toMatchObject({ threshold: 0.9, action: 'group' });
+    expect(report.splits).toMatchObject({ stratifyBy: 'domain', groupBy: 'case_id' });
+    expect(io.out).toMatch(/\(none\): train \d+ · validation \d+/);
+  });
+
+  it.each([
+    [['--dedup', 'none'], { exact: null, near: null }],
+    [['--dedup', 'exact'], { exact: { key: 'conversation' }, near: null }],
+    [['--dedup', 'near'], { exact: { key: 'conversation' }, near: { threshold: 0.8 } }],
+  ])('%j', async (flags, expected) => {
+    const out = join(await tempDir(), 'o');
+    expect(await runCli(['prepare', 'fixtures/medical/patient-faq.json', '--out', out, '--quiet', ...flags], fakeIo())).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'report', 'report.json'), 'utf8'));
+    expect(report.dedup).toMatchObject(expected);
+  });
+
   it('reads options from --config, with flags taking precedence', async () => {
     const dir = await tempDir();
     const config = join(dir, 'cfg.json');
@@ -85,6 +110,8 @@ describe('lora-prep prepare', () => {
     ['a bad option value', ['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', 'x', '--target', 'nope'], /OPTION_INVALID.*target/s],
     ['a missing input', ['prepare', 'fixtures/none.jsonl', '--out', 'x'], /INPUT_NOT_FOUND/],
     ['half a template', ['prepare', 'a.csv', '--out', 'x', '--user', '{{q}}'], /--user and --assistant go together/],
+    ['a bad --dedup', ['prepare', 'a.csv', '--out', 'x', '--dedup', 'fuzzy'], /--dedup must be near, exact or none/],
+    ['near settings without near dedup', ['prepare', 'a.csv', '--out', 'x', '--dedup', 'exact', '--near-threshold', '0.9'], /need near dedup/],
     ['an unknown command', ['prepair'], /unknown command "prepair"/],
   ])('exits 2 on %s, saying why', async (_name, argv, message) => {
     const io = fakeIo();

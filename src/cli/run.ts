@@ -55,7 +55,11 @@ Options of prepare:
   --test F                  test fraction (default 0)
   --seed N                  split seed (default 42)
   --split-strategy S        random (exact sizes, default) | hash (stable when rows are appended)
-  --dedup exact|none        exact dedup (default exact)
+  --dedup near|exact|none   near: exact + near-duplicates (default); exact: exact only; none
+  --near-threshold X        Jaccard similarity of near-duplicates (default 0.8)
+  --near-action A           remove (default) | group: keep near-copies, in the same split
+  --stratify-by COL         keep the split fractions within each value of COL (or domain)
+  --group-by COL            examples sharing a COL value land in the same split
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
   --config FILE             JSON file with prepareDataset options; flags override it
@@ -116,6 +120,10 @@ const PREPARE_ARGS = {
   seed: { type: 'string' },
   'split-strategy': { type: 'string' },
   dedup: { type: 'string' },
+  'near-threshold': { type: 'string' },
+  'near-action': { type: 'string' },
+  'stratify-by': { type: 'string' },
+  'group-by': { type: 'string' },
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
   config: { type: 'string' },
@@ -212,11 +220,21 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.test !== undefined) split.test = num('--test', v.test);
   if (v.seed !== undefined) split.seed = num('--seed', v.seed);
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
+  if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'];
+  if (v['group-by'] !== undefined) split.groupBy = v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
-  if (v.dedup !== undefined) {
-    if (v.dedup === 'exact') o.dedup = { exact: true };
-    else if (v.dedup === 'none') o.dedup = false;
-    else throw new UsageError(`--dedup must be exact or none, got ${JSON.stringify(v.dedup)}`);
+  if (v.dedup !== undefined && !['near', 'exact', 'none'].includes(v.dedup)) {
+    throw new UsageError(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);
+  }
+  if (v.dedup === 'none') {
+    if (v['near-threshold'] !== undefined || v['near-action'] !== undefined) throw new UsageError('--near-threshold and --near-action need near dedup (not --dedup none)');
+    o.dedup = false;
+  } else if (v.dedup !== undefined || v['near-threshold'] !== undefined || v['near-action'] !== undefined) {
+    const near: Record<string, unknown> = {};
+    if (v['near-threshold'] !== undefined) near.threshold = num('--near-threshold', v['near-threshold']);
+    if (v['near-action'] !== undefined) near.action = v['near-action'];
+    if (v.dedup === 'exact' && Object.keys(near).length > 0) throw new UsageError('--near-threshold and --near-action need near dedup (not --dedup exact)');
+    o.dedup = { exact: true, near: v.dedup === 'exact' ? false : Object.keys(near).length > 0 ? near : true };
   }
   return o as unknown as PrepareOptions;
 }

@@ -1,0 +1,244 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkLeakage, prepareDataset, type PrepareOptions } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
+import { readJsonl } from './helpers/output.js';
+
+const WORDS = ['bond', 'yield', 'equity', 'tort', 'clause', 'dosage', 'patient', 'liability', 'contract', 'margin', 'hedge', 'audit', 'claim', 'dose', 'renal', 'court'];
+
+/** A distinct ~40-word answer for seed `i`. */
+function answer(i: number): string {
+  return Array.from({ length: 40 }, (_, j) => `${WORDS[(i * 7 + j * 3) % WORDS.length]}${(i * 31 + j) % 97}`).join(' ');
+}
+
+/** The same answer with one word changed (Jaccard on word bigrams ≈ 0.9). */
+function nearCopy(text: string): string {
+  const words = text.split(' ');
+  words[20] = 'changed';
+  return words.join(' ');
+}
+
+interface Row {
+  question: string;
+  answer: string;
+  [column: string]: unknown;
+}
+
+async function inputFile(rows: Row[]): Promise<string> {
+  const file = join(await tempDir(), 'in.jsonl');
+  await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  return file;
+}
+
+/** Every written example, with its split and the source line recovered from the question. */
+async function writtenRows(result: { files: { train: string; validation?: string; test?: string } }) {
+  const out: Array<{ split: string; question: string; answer: string }> = [];
+  for (const split of ['train', 'validation', 'test'] as const) {
+    const file = result.files[split];
+    if (!file) continue;
+    for (const r of await readJsonl(file)) {
+      const messages = r.messages as Array<{ role: string; content: string }>;
+      out.push({ split, question: messages[0]?.content as string, answer: messages[1]?.content as string });
+    }
+  }
+  return out;
+}
+
+describe('near-duplicates', () => {
+  const rows: Row[] = [
+    { question: 'Q0?', answer: answer(0) },
+    { question: 'Q1?', answer: answer(1) },
+    { question: 'Q0?', answer: nearCopy(answer(0)) }, // line 3: near-copy of line 1
+    { question: 'Q2?', answer: `${answer(2)} ${answer(2)}` }, // line 4: long
+    { question: 'Q2?', answer: nearCopy(`${answer(2)} ${answer(2)}`).split(' ').slice(0, 78).join(' ') }, // line 5: shorter near-copy of 4
+  ];
+
+  it('removes all but the first of each cluster, with duplicateOf and the exact similarity', async () => {
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0 } });
+    expect(result.counts.byReason).toEqual({ near_duplicate: 2 });
+    const rejected = await readJsonl(result.files.rejected);
+    expect(rejected.map((r) => [(r.source as { line: number }).line, (r.duplicateOf as { line: number }).line])).toEqual([
+      [3, 1],
+      [5, 4],
+    ]);
+    for (const r of rejected) {
+      expect(r.similarity).toBeGreaterThanOrEqual(0.8);
+      expect(r.similarity).toBeLessThan(1);
+    }
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    expect(report.dedup.near).toMatchObject({ threshold: 0.8, action: 'remove', keep: 'first', clusters: 2, removed: 2, largestCluster: 2 });
+    expect(report.dedup.near.samples[0].a.source.line).toBe(1);
+    expect(report.dedup.near.samples[0].b.text).toContain('changed');
+    expect(result.near).toEqual({ pairs: 2, clusters: 2, removed: 2 });
+  });
+
+  it("keep: 'longest' keeps the example with the most tokens", async () => {
+    const result = await prepareDataset({
+      inputs: [await inputFile([rows[4] as Row, rows[3] as Row])],
+      outDir: join(await tempDir(), 'o'),
+      split: { validation: 0 },
+      dedup: { near: { keep: 'longest' } },
+    });
+    const rejected = await readJsonl(result.files.rejected);
+    expect(rejected.map((r) => (r.source as { line: number }).line)).toEqual([1]);
+  });
+
+  it('a higher threshold keeps pairs below it', async () => {
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), dedup: { near: { threshold: 0.99 } } });
+    expect(result.counts.byReason.near_duplicate).toBeUndefined();
+  });
+
+  it("action: 'group' keeps near-copies but never lets a cluster straddle splits (many seeds)", async () => {
+    const many: Row[] = [];
+    for (let i = 0; i < 40; i++) {
+      many.push({ question: `Q${i}?`, answer: answer(i) });
+      if (i % 3 === 0) many.push({ question: `Q${i}?`, answer: nearCopy(answer(i)) });
+    }
+    const file = await inputFile(many);
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), dedup: { near: { action: 'group' } }, split: { validation: 0.3, seed } });
+      expect(result.counts.kept).toBe(many.length);
+      const written = await writtenRows(result);
+      const splitOf = new Map<string, Set<string>>();
+      for (const r of written) splitOf.set(r.question, (splitOf.get(r.question) ?? new Set()).add(r.split));
+      for (const splits of splitOf.values()) expect(splits.size).toBe(1);
+      const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+      expect(report.leakage).toEqual({ exact: 0, near: 0, rows: many.length });
+      const leakage = await checkLeakage([result.files.train, result.files.validation as string]);
+      expect(leakage.clean).toBe(true);
+    }
+  });
+
+  it('with exact dedup off, exact copies are kept and share a split', async () => {
+    const copies: Row[] = [];
+    for (let i = 0; i < 30; i++) copies.push({ question: `Q${i}?`, answer: answer(i) }, { question: `Q${i}?`, answer: answer(i) });
+    const result = await prepareDataset({ inputs: [await inputFile(copies)], outDir: join(await tempDir(), 'o'), dedup: { exact: false, near: false }, split: { validation: 0.5 } });
+    expect(result.counts.kept).toBe(60);
+    const written = await writtenRows(result);
+    for (let i = 0; i < 30; i++) expect(new Set(written.filter((r) => r.question === `Q${i}?`).map((r) => r.split)).size).toBe(1);
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    expect(report.leakage).toEqual({ exact: 0, near: null, rows: 60 });
+  });
+});
+
+describe('exact dedup keys', () => {
+  it("key 'prompt' treats the same question with another answer as a duplicate", async () => {
+    const rows = [
+      { question: 'What is a bond?', answer: 'A debt security.' },
+      { question: 'what is a  BOND?', answer: 'An IOU issued by a borrower.' },
+    ];
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), dedup: { exact: { key: 'prompt' } } });
+    const rejected = await readJsonl(result.files.rejected);
+    expect(rejected).toMatchObject([{ reason: 'duplicate', source: { line: 2 }, duplicateOf: { line: 1 }, message: expect.stringMatching(/same prompt/) }]);
+  });
+
+  it('a key function decides what counts as the same', async () => {
+    const rows = [
+      { question: 'Q1', answer: 'A1', case_id: 'K-1' },
+      { question: 'Q2', answer: 'A2', case_id: 'K-1' },
+      { question: 'Q3', answer: 'A3', case_id: 'K-2' },
+    ];
+    const result = await prepareDataset({
+      inputs: [await inputFile(rows)],
+      outDir: join(await tempDir(), 'o'),
+      dedup: { exact: { key: (e) => String(e.meta.case_id) } },
+    });
+    expect(result.counts.byReason).toEqual({ duplicate: 1 });
+  });
+});
+
+describe('stratified and grouped splits', () => {
+  const label = fc.oneof(fc.constantFrom('finance', 'legal', 'medical'), fc.constantFrom(1, 2), fc.boolean());
+
+  it('stratifyBy: each stratum keeps the fractions within one example; any value type (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(label, { minLength: 5, maxLength: 80 }), fc.integer(), async (labels, seed) => {
+        const rows = labels.map((l, i) => ({ question: `Q${i}?`, answer: `A${i}.`, label: l }));
+        const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.25, seed, stratifyBy: 'label' }, dedup: false });
+        const strata = result.strata as Record<string, { train: number; validation: number; test: number }>;
+        const counts = new Map<string, number>();
+        for (const l of labels) counts.set(typeof l === 'string' ? l : JSON.stringify(l), (counts.get(typeof l === 'string' ? l : JSON.stringify(l)) ?? 0) + 1);
+        expect(Object.keys(strata).sort()).toEqual([...counts.keys()].sort());
+        for (const [name, n] of counts) {
+          const s = strata[name] as { train: number; validation: number };
+          expect(s.train + s.validation).toBe(n);
+          expect(Math.abs(s.validation - n * 0.25)).toBeLessThanOrEqual(1);
+          if (n > 0) expect(s.train).toBeGreaterThan(0);
+        }
+        // the files agree with the report
+        const written = await writtenRows(result);
+        expect(written.filter((r) => r.split === 'validation')).toHaveLength(result.counts.validation);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('warns when a stratum is too small to split, and puts it in train', async () => {
+    const rows = [...Array.from({ length: 20 }, (_, i) => ({ question: `F${i}?`, answer: `a${i}`, topic: 'finance' })), { question: 'L?', answer: 'l', topic: 'legal' }];
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.2, stratifyBy: 'topic' } });
+    expect(result.strata?.legal).toEqual({ train: 1, validation: 0, test: 0 });
+    expect(result.warnings).toContain('stratum legal has only 1 example: too few to split, all in train');
+  });
+
+  it('groupBy: a group never straddles splits, and sizes are as close as whole groups allow (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 10, maxLength: 80 }), fc.integer(), async (groups, seed) => {
+        const rows = groups.map((g, i) => ({ question: `Q${i}?`, answer: `A${i}.`, case_id: `K-${g}` }));
+        const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.2, test: 0.1, seed, groupBy: 'case_id' } });
+        const written = await writtenRows(result);
+        expect(written).toHaveLength(rows.length);
+        const splitOfGroup = new Map<string, Set<string>>();
+        for (const r of written) {
+          const g = rows[Number(r.question.slice(1, -1))]?.case_id as string;
+          splitOfGroup.set(g, (splitOfGroup.get(g) ?? new Set()).add(r.split));
+        }
+        for (const s of splitOfGroup.values()) expect(s.size).toBe(1);
+        const largest = Math.max(...[...new Set(groups)].map((g) => groups.filter((x) => x === g).length));
+        expect(Math.abs(result.counts.validation - Math.round(rows.length * 0.2))).toBeLessThanOrEqual(largest);
+        expect(result.counts.train).toBeGreaterThan(0);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('throws OPTION_INVALID for a split column no input has, naming the columns', async () => {
+    await expect(
+      prepareDataset({ inputs: [await inputFile([{ question: 'Q', answer: 'A', case_id: 1 }])], outDir: join(await tempDir(), 'o'), split: { groupBy: 'caseid' } }),
+    ).rejects.toMatchObject({ code: 'OPTION_INVALID', message: expect.stringMatching(/split\.groupBy: no input has a column "caseid".*"case_id"/) });
+  });
+});
+
+describe("split.strategy: 'hash'", () => {
+  it('appending rows never moves an old row, with or without groups (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 5, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.boolean(), fc.integer(), async (old, added, grouped, seed) => {
+        const rows = Array.from({ length: old + added }, (_, i) => ({ question: `Q${i}?`, answer: answer(i), case_id: `K-${i % 7}` }));
+        const split = { validation: 0.3, seed, strategy: 'hash' as const, ...(grouped ? { groupBy: 'case_id' } : {}) };
+        const base: Omit<PrepareOptions, 'inputs' | 'outDir'> = { split };
+        const before = await writtenRows(await prepareDataset({ ...base, inputs: [await inputFile(rows.slice(0, old))], outDir: join(await tempDir(), 'a') }));
+        const after = await writtenRows(await prepareDataset({ ...base, inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'b') }));
+        const splitAfter = new Map(after.map((r) => [r.question, r.split]));
+        for (const r of before) expect(splitAfter.get(r.question)).toBe(r.split);
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
+
+describe('dedup is idempotent', () => {
+  it('preparing the output again removes nothing more', async () => {
+    const rows: Row[] = [];
+    for (let i = 0; i < 30; i++) {
+      rows.push({ question: `Q${i}?`, answer: answer(i) });
+      if (i % 4 === 0) rows.push({ question: `Q${i}?`, answer: nearCopy(answer(i)) });
+      if (i % 5 === 0) rows.push({ question: `q${i}? `, answer: answer(i).toUpperCase() });
+    }
+    const first = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'a'), split: { validation: 0 } });
+    expect(first.counts.rejected).toBeGreaterThan(0);
+    const second = await prepareDataset({ inputs: [first.files.train], outDir: join(await tempDir(), 'b'), split: { validation: 0 } });
+    expect(second.counts.rejected).toBe(0);
+    expect(second.counts.kept).toBe(first.counts.kept);
+  });
+});
