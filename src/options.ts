@@ -255,7 +255,7 @@ export type ResolvedOptions = z.output<typeof prepareOptionsSchema>;
 export function resolveOptions(options: unknown): ResolvedOptions {
   const parsed = prepareOptionsSchema.safeParse(options);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => formatIssue(issue, options));
+    const lines = parsed.error.issues.flatMap((issue) => specific(issue).map((i) => formatIssue(i, options)));
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
   }
   const resolved = parsed.data;
@@ -280,6 +280,18 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 }
 
 // --- internal ---
+
+/**
+ * A union that fails reports every branch; name the branch the value meant (the one whose problems
+ * lie deepest), so `dedup: { exact: { key: 'x' } }` says `dedup.exact.key`, not just `dedup`.
+ */
+function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const depth = (list: z.core.$ZodIssue[]) => Math.max(...list.map((i) => i.path.length + (i.code === 'invalid_union' ? 1 : 0)));
+  const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  if (depth(best) === 0 && best.every((i) => i.code === 'invalid_type')) return [issue];
+  return best.flatMap((i) => specific({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue));
+}
 
 function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const path = issue.path.map(String).join('.') || '(options)';
