@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'TOKENIZER_UNAVAILABLE'
   | 'TARGET_UNSUPPORTED'
   | 'OUTPUT_NOT_EMPTY'
+  | 'SPLIT_TOO_SMALL'
   | 'WRITE_FAILED'
   | 'ABORTED'
   | 'INTERNAL';

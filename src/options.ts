@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LoraPrepError, preview } from './errors.js';
-import { targets, type TargetName } from './formats/index.js';
+import { targets, type Target, type TargetName } from './formats/index.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
 import type { Example } from './types.js';
 
@@ -269,7 +269,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (resolved.minTokens !== undefined && resolved.maxTokens !== undefined && resolved.minTokens > resolved.maxTokens) {
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n  - minTokens: must not exceed maxTokens, got ${resolved.minTokens} > ${resolved.maxTokens}`);
   }
-  const formats = Object.keys(targets[resolved.target].formats);
+  const target: Target = targets[resolved.target];
+  if (target.needsValidation && resolved.split.validation === 0) {
+    throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n  - split.validation: target "${resolved.target}" always reads a validation file; give a fraction above 0`);
+  }
+  if (resolved.systemPrompt !== undefined && target.systemless?.includes(resolved.format)) {
+    throw new LoraPrepError(
+      'OPTION_INVALID',
+      `Invalid options:\n  - systemPrompt: ${resolved.target} ${resolved.format} records (prompt/completion) have no system field; use format "chat" to keep a system prompt`,
+    );
+  }
+  const formats = Object.keys(target.formats);
   if (!formats.includes(resolved.format)) {
     throw new LoraPrepError(
       'OPTION_INVALID',

@@ -19,6 +19,7 @@ import { conversationKey, duplicateRejection, ExactIndex, hash64, promptPart } f
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
+import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
@@ -64,9 +65,11 @@ export interface CostEstimate {
 /** What `prepareDataset()` returns. */
 export interface PrepareResult {
   outDir: string;
-  files: { train: string; validation?: string; test?: string; rejected: string; report: string; manifest: string };
+  files: { train: string; validation?: string; test?: string; rejected: string; report: string; manifest: string; nextSteps: string };
   counts: PrepareCounts;
   tokens: ResultTokens;
+  /** How to start training on the files (also in `report/next-steps.md`). */
+  nextSteps: string;
   /** Examples shortened to fit `maxTokens` (`overlong: 'truncate'`). */
   truncated: number;
   /** Near-duplicate clusters found (when near-dedup is on). */
@@ -265,10 +268,11 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const sizes = { train: 0, validation: 0, test: 0 };
     for (const a of assignment) if (a !== NOT_WRITTEN) sizes[SPLIT_NAMES[a] as SplitName]++;
     const keptCount = sizes.train + sizes.validation + sizes.test;
+    checkSplitMinimum(target, opts, sizes);
     const written = new Map<SplitName, WrittenFile>();
     const writers: Array<JsonlWriter | undefined> = [];
     for (const [i, name] of SPLIT_NAMES.entries()) {
-      if (name === 'train' || sizes[name] > 0) {
+      if (name === 'train' || sizes[name] > 0 || (name === 'validation' && target.needsValidation)) {
         const w = new JsonlWriter(await tx.path(target.files[name]));
         writers[i] = w;
         openWriters.push(w);
@@ -298,7 +302,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       );
     }
 
-    addSizeWarnings(warnings, opts, sizes, keptCount);
+    addSizeWarnings(warnings, opts, target, sizes, keptCount);
     // Statistics cover what is written: rows removed as near-duplicates are left out.
     const w = writtenRows(kept, assignment);
     const tokensAll = { ...tokenStats(w.tokens), trainable: trainableTotal(w.tokens, w.prompt) };
@@ -325,13 +329,29 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       stratified: stratifyBy !== undefined,
       warnings: warnings.list(),
     });
+    const rel = (name: SplitName) => target.files[name];
+    const glue = trainerGlue({
+      target: opts.target,
+      format: opts.format,
+      outDir: opts.outDir,
+      files: { train: rel('train'), validation: written.has('validation') ? rel('validation') : undefined, test: written.has('test') ? rel('test') : undefined },
+      sequenceLength: opts.maxTokens ?? Math.max(1, tokensAll.max),
+      tokenizer: tokenizer.name,
+    });
+    for (const message of glue.warnings) warnings.add(message);
+    report.warnings = warnings.list();
+    const glueWritten: Array<{ file: string } & Omit<WrittenFile, 'path'>> = [];
+    for (const f of [...glue.files, { path: 'report/next-steps.md', content: glue.nextSteps }]) {
+      const info = await writeTextFile(await tx.path(f.path), f.content);
+      glueWritten.push({ file: f.path, lines: info.lines, bytes: info.bytes, sha256: info.sha256 });
+    }
     const reportPath = await tx.path('report/report.json');
     const reportFile = await writeJsonFile(reportPath, report);
     const rejectedWritten = rejectedFile.close();
 
-    const rel = (name: SplitName) => target.files[name];
     const outputs = [
       ...[...written.entries()].map(([name, w]) => ({ file: rel(name), lines: w.lines, bytes: w.bytes, sha256: w.sha256 })),
+      ...glueWritten,
       { file: 'report/rejected.jsonl', lines: rejectedWritten.lines, bytes: rejectedWritten.bytes, sha256: rejectedWritten.sha256 },
       { file: 'report/report.json', lines: reportFile.lines, bytes: reportFile.bytes, sha256: reportFile.sha256 },
     ];
@@ -345,13 +365,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     };
     await writeJsonFile(await tx.path('report/manifest.json'), manifest);
 
-    const writtenRel = [
-      ...[...written.keys()].map(rel),
-      'report/rejected.jsonl',
-      'report/report.json',
-      'report/manifest.json',
-    ];
-    const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+    const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+    const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
     await tx.commit(writtenRel, owned);
 
     const files: PrepareResult['files'] = {
@@ -359,6 +374,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       rejected: join(opts.outDir, 'report', 'rejected.jsonl'),
       report: join(opts.outDir, 'report', 'report.json'),
       manifest: join(opts.outDir, 'report', 'manifest.json'),
+      nextSteps: join(opts.outDir, 'report', 'next-steps.md'),
     };
     if (written.has('validation')) files.validation = join(opts.outDir, rel('validation'));
     if (written.has('test')) files.test = join(opts.outDir, rel('test'));
@@ -372,6 +388,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       ...(plan.near ? { near: { pairs: plan.near.pairs, clusters: plan.near.clusters, removed: plan.near.removed } } : {}),
       ...(stratifyBy !== undefined ? { strata: plan.byStratum } : {}),
       warnings: warnings.list(),
+      nextSteps: glue.nextSteps,
       tokenizer: tokenizer.name,
       elapsedMs: Date.now() - started,
     };
@@ -516,7 +533,26 @@ class Progress {
   }
 }
 
-function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, sizes: Record<SplitName, number>, kept: number): void {
+/** Files lora-prep owns besides the split files: replaced on overwrite, removed when not written again. */
+const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md', 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+
+/** MLX-LM batches every split: a file under its batch size fails there, so it fails here, before writing. */
+function checkSplitMinimum(target: Target, opts: ResolvedOptions, sizes: Record<SplitName, number>): void {
+  const min = target.minPerSplit;
+  if (min === undefined) return;
+  for (const name of SPLIT_NAMES) {
+    const wanted = name === 'train' || (name === 'validation' && (target.needsValidation || opts.split.validation > 0)) || (name === 'test' && opts.split.test > 0);
+    if (wanted && sizes[name] < min) {
+      throw new LoraPrepError(
+        'SPLIT_TOO_SMALL',
+        `${opts.target} needs at least ${min} examples in ${target.files[name]} (its default batch size); this run has ${sizes[name]}. ` +
+          `Add data, or ${name === 'train' ? 'lower split.validation and split.test' : `raise split.${name}`}. Nothing was written.`,
+      );
+    }
+  }
+}
+
+function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: Target, sizes: Record<SplitName, number>, kept: number): void {
   if (kept === 0) warnings.add('no example was kept: every input row was rejected (see report/rejected.jsonl)');
   if (opts.split.validation > 0 && sizes.validation === 0 && kept > 0) {
     warnings.add(`only ${kept} examples kept: the validation split (${opts.split.validation}) rounds to 0 examples`);
@@ -524,8 +560,8 @@ function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, sizes: Re
   if (opts.split.test > 0 && sizes.test === 0 && kept > 0) {
     warnings.add(`only ${kept} examples kept: the test split (${opts.split.test}) rounds to 0 examples`);
   }
-  if (opts.target === 'openai' && sizes.train < 10) {
-    warnings.add(`OpenAI fine-tuning needs at least 10 training examples; train has ${sizes.train}`);
+  if (target.warnTrainUnder !== undefined && sizes.train < target.warnTrainUnder) {
+    warnings.add(`${opts.target} fine-tuning needs at least ${target.warnTrainUnder} training examples; train has ${sizes.train}`);
   }
 }
 
@@ -693,6 +729,12 @@ function manifestOptions(opts: ResolvedOptions, inputs: ResolvedInput[]): Record
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+async function writeTextFile(path: string, text: string): Promise<WrittenFile> {
+  const w = new JsonlWriter(path);
+  await w.writeLine(text.replace(/\n$/, ''));
+  return w.close();
 }
 
 async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile> {

@@ -37,7 +37,7 @@ describe('axolotl instruction (alpaca)', () => {
   });
 
   it.each([
-    ['multi-turn', [U, A, U, A], /one instruction and one answer.*2 user turns/],
+    ['multi-turn', [U, A, U, A], /one instruction and one answer.*2 exchanges/],
     ['two system prompts', [S, S, U, A], /at most one system prompt/],
     ['an untrained answer', [U, { ...A, weight: 0 as const }], /weight 0/],
   ])('rejects %s as unsupported_shape', (_name, messages, message) => {

@@ -157,7 +157,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     const result = await prepareDataset(options);
     if (!flags.quiet && io.isTTY) io.stderr('\r\x1b[K');
     if (flags.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-    else io.stdout(`${summarize(result)}\n`);
+    else io.stdout(`${summarize(result)}\n\n${result.nextSteps}`);
     return EXIT.ok;
   } catch (e) {
     if (io.isTTY) io.stderr('\r\x1b[K');

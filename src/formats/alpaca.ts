@@ -1,41 +1,44 @@
-/** The alpaca instruction record `{"instruction","input","output"}` (+ `system`). */
-import type { Example } from '../types.js';
+/** The alpaca instruction record `{"instruction","input","output"}` (+ `system`, `history`). */
+import type { Example, Message } from '../types.js';
 import type { RecordResult } from './index.js';
+
+/** Settings of the alpaca writer. */
+export interface AlpacaOptions {
+  target: string;
+  /** LLaMA-Factory reads earlier turns from `history` ([question, answer] pairs, all trained). */
+  history: boolean;
+}
 
 /**
  * One instruction and one answer, with `input` always present (`""`): LLaMA-Factory raises
- * `KeyError: 'input'` on files without it. Multi-turn chats cannot be expressed and are rejected.
+ * `KeyError: 'input'` on files without it. Multi-turn chats go in `history` where the target reads
+ * it, and are rejected elsewhere.
  *
  * @example
- * alpacaRecord(example) // { ok: true, record: { instruction, input: '', output } }
+ * alpacaRecord({ target: 'axolotl', history: false })(example) // { ok: true, record: { instruction, input: '', output } }
  */
-export function alpacaRecord(example: Example): RecordResult {
-  const system = example.messages.filter((m) => m.role === 'system');
-  const turns = example.messages.filter((m) => m.role !== 'system');
-  const [user, assistant] = turns;
-  if (turns.length !== 2 || user?.role !== 'user' || assistant?.role !== 'assistant') {
-    const users = turns.filter((m) => m.role === 'user').length;
-    return {
-      ok: false,
-      reason: 'unsupported_shape',
-      message: `alpaca holds one instruction and one answer; this example has ${users} user turns and ${turns.length - users} other turns: use format "chat" for multi-turn data`,
-    };
-  }
-  if (system.length > 1) {
-    return {
-      ok: false,
-      reason: 'unsupported_shape',
-      message: `alpaca holds at most one system prompt; this example has ${system.length}`,
-    };
-  }
-  if (assistant.weight === 0) {
-    return {
-      ok: false,
-      reason: 'unsupported_shape',
-      message: 'the only answer has weight 0 (not trained); alpaca has no way to express that',
-    };
-  }
-  const record: Record<string, unknown> = { instruction: user.content, input: '', output: assistant.content };
-  if (system[0]) record.system = system[0].content;
-  return { ok: true, record };
+export function alpacaRecord(options: AlpacaOptions): (example: Example) => RecordResult {
+  const reject = (message: string): RecordResult => ({ ok: false, reason: 'unsupported_shape', message: `${options.target} alpaca: ${message}` });
+  return (example) => {
+    const system = example.messages.filter((m) => m.role === 'system');
+    const turns = example.messages.filter((m) => m.role !== 'system');
+    if (system.length > 1) return reject(`holds at most one system prompt; this example has ${system.length}`);
+    if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');
+    for (const [i, m] of turns.entries()) {
+      if (m.role !== (i % 2 === 0 ? 'user' : 'assistant')) return reject(`turn ${i + 1} is ${m.role}: alpaca needs user and assistant turns in alternation`);
+      if (m.weight === 0) return reject('alpaca has no way to mark a turn untrained (weight 0)');
+    }
+    if (turns.length !== 2 && !options.history) {
+      return reject(`holds one instruction and one answer; this example has ${turns.length / 2} exchanges: use format "chat" for multi-turn data`);
+    }
+    const [user, assistant] = turns.slice(-2) as [Message, Message];
+    const record: Record<string, unknown> = { instruction: user.content, input: '', output: assistant.content };
+    if (system[0]) record.system = system[0].content;
+    if (options.history && turns.length > 2) {
+      const pairs: Array<[string, string]> = [];
+      for (let i = 0; i < turns.length - 2; i += 2) pairs.push([(turns[i] as Message).content, (turns[i + 1] as Message).content]);
+      record.history = pairs;
+    }
+    return { ok: true, record };
+  };
 }

@@ -4,8 +4,11 @@
  * express is rejected with a reason naming the rule, never bent.
  */
 import type { Example, ReasonCode } from '../types.js';
+import { alternatingRoles, oneLeadingSystem, torchtuneOrder, userFirst } from './_rules.js';
 import { alpacaRecord } from './alpaca.js';
 import { messagesRecord } from './openai.js';
+import { promptCompletionRecord } from './prompt-completion.js';
+import { sharegptRecord } from './sharegpt.js';
 
 /** Record shape: a chat (`messages`) or an instruction record (alpaca / prompt-completion). */
 export type RecordFormat = 'chat' | 'instruction';
@@ -27,6 +30,17 @@ export interface Target {
    * how many examples it would cut or drop.
    */
   defaultLimit?: ((tokenizer: string) => DefaultLimit) | undefined;
+  /**
+   * The least number of examples every written split must hold (MLX-LM batches evaluation too:
+   * each file needs its default batch size).
+   */
+  minPerSplit?: number | undefined;
+  /** The trainer always reads a validation file (MLX-LM before its PR #857 fails without one). */
+  needsValidation?: boolean | undefined;
+  /** Fewer training examples than this is allowed but worth a warning (OpenAI needs 10). */
+  warnTrainUnder?: number | undefined;
+  /** Formats whose records have no system field (prompt/completion). */
+  systemless?: readonly RecordFormat[] | undefined;
 }
 
 /** A trainer's default sequence limit. */
@@ -52,15 +66,74 @@ export function openAiLimit(tokenizer: string): DefaultLimit {
 
 const standardFiles = { train: 'train.jsonl', validation: 'validation.jsonl', test: 'test.jsonl' };
 
-/** Every target, by name. Later targets plug in here. */
+const limit = (tokens: number, label: string, setting: string) => (): DefaultLimit => ({ tokens, label, setting });
+
+/** Every target, by name (the Targets table of docs/targets.md). */
 export const targets = {
-  openai: { name: 'openai', formats: { chat: messagesRecord }, files: standardFiles, defaultLimit: openAiLimit },
+  openai: {
+    name: 'openai',
+    formats: { chat: messagesRecord({ target: 'openai', weights: 'assistant' }) },
+    files: standardFiles,
+    defaultLimit: openAiLimit,
+    warnTrainUnder: 10,
+  },
+  together: {
+    name: 'together',
+    systemless: ['instruction'],
+    formats: {
+      // Together checks neighbours only; the stricter order avoids templates that refuse it.
+      chat: messagesRecord({ target: 'together', weights: 'any', rules: [oneLeadingSystem, userFirst, alternatingRoles] }),
+      instruction: promptCompletionRecord('together'),
+    },
+    files: standardFiles,
+  },
+  mistral: {
+    name: 'mistral',
+    formats: { chat: messagesRecord({ target: 'mistral', weights: 'assistant', rules: [oneLeadingSystem] }) },
+    files: standardFiles,
+    warnTrainUnder: 10,
+  },
+  'mlx-lm': {
+    name: 'mlx-lm',
+    systemless: ['instruction'],
+    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none' }), instruction: promptCompletionRecord('mlx-lm') },
+    files: { train: 'train.jsonl', validation: 'valid.jsonl', test: 'test.jsonl' },
+    defaultLimit: limit(2048, "MLX-LM's default max_seq_length", '--max-seq-length'),
+    minPerSplit: 4,
+    needsValidation: true,
+  },
+  trl: {
+    name: 'trl',
+    systemless: ['instruction'],
+    formats: { chat: messagesRecord({ target: 'trl', weights: 'none' }), instruction: promptCompletionRecord('trl') },
+    files: standardFiles,
+    defaultLimit: limit(1024, "TRL's default max_length", 'SFTConfig(max_length=...)'),
+  },
   axolotl: {
     name: 'axolotl',
-    formats: { chat: messagesRecord, instruction: alpacaRecord },
+    formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none' }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
     files: standardFiles,
     // Axolotl drops rows over sequence_len (excess_length_strategy: drop) without a word.
-    defaultLimit: () => ({ tokens: 512, label: "Axolotl's default sequence_len", setting: 'sequence_len' }),
+    defaultLimit: limit(512, "Axolotl's default sequence_len", 'sequence_len'),
+  },
+  'llama-factory': {
+    name: 'llama-factory',
+    formats: { chat: sharegptRecord, instruction: alpacaRecord({ target: 'llama-factory', history: true }) },
+    files: standardFiles,
+    defaultLimit: limit(2048, "LLaMA-Factory's default cutoff_len", 'cutoff_len'),
+  },
+  unsloth: {
+    name: 'unsloth',
+    formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none' }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
+    files: standardFiles,
+  },
+  torchtune: {
+    name: 'torchtune',
+    formats: {
+      chat: messagesRecord({ target: 'torchtune', weights: 'none', rules: [oneLeadingSystem, torchtuneOrder] }),
+      instruction: alpacaRecord({ target: 'torchtune', history: false }),
+    },
+    files: standardFiles,
   },
 } satisfies Record<string, Target>;
 

@@ -1,0 +1,185 @@
+/**
+ * Trainer glue: what lets the user point the trainer at `outDir` without editing. Files the trainer
+ * reads go at the top of `outDir` (LLaMA-Factory's `dataset_info.json`, an Axolotl `axolotl.yaml`
+ * datasets block); the commands and snippets for every trainer go in `report/next-steps.md`,
+ * which the CLI prints.
+ */
+import { basename, join, resolve } from 'node:path';
+import type { RecordFormat } from './index.js';
+
+/** The facts glue is written from. */
+export interface GlueInput {
+  target: string;
+  format: RecordFormat;
+  outDir: string;
+  /** Relative file names written, by split. */
+  files: { train: string; validation?: string | undefined; test?: string | undefined };
+  /** A sequence length that fits every example (`maxTokens`, else the longest example). */
+  sequenceLength: number;
+  tokenizer: string;
+}
+
+/** Glue files for the top of `outDir`, and the next-steps text. */
+export interface Glue {
+  files: Array<{ path: string; content: string }>;
+  nextSteps: string;
+  warnings: string[];
+}
+
+/**
+ * The glue of a target.
+ *
+ * @example
+ * trainerGlue({ target: 'llama-factory', format: 'chat', outDir: 'out/x', files: { train: 'train.jsonl' }, sequenceLength: 2048, tokenizer: 'llama-3' })
+ */
+export function trainerGlue(g: GlueInput): Glue {
+  const path = (file: string) => join(g.outDir, file);
+  const train = path(g.files.train);
+  const validation = g.files.validation ? path(g.files.validation) : undefined;
+  const test = g.files.test ? path(g.files.test) : undefined;
+  const files: Glue['files'] = [];
+  const warnings: string[] = [];
+  const steps: string[] = [`# Next steps: train with ${g.target}`, '', `Paths are relative to the folder lora-prep ran in (${process.cwd()}).`, ''];
+  const name = datasetName(g.outDir);
+  switch (g.target) {
+    case 'openai': {
+      steps.push(
+        '1. Upload the files (purpose `fine-tune`):',
+        '',
+        '```sh',
+        `curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F file=@${train}`,
+        ...(validation ? [`curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F file=@${validation}`] : []),
+        '```',
+        '',
+        '2. Start the job with the file ids it returned:',
+        '',
+        '```sh',
+        `curl https://api.openai.com/v1/fine_tuning/jobs -H "Authorization: Bearer $OPENAI_API_KEY" -H "Content-Type: application/json" \\`,
+        `  -d '{"model": "gpt-4o-mini-2024-07-18", "training_file": "file-TRAIN"${validation ? ', "validation_file": "file-VALIDATION"' : ''}}'`,
+        '```',
+      );
+      break;
+    }
+    case 'together': {
+      steps.push(
+        '```sh',
+        `together files check ${train}`,
+        `together files upload ${train}`,
+        ...(validation ? [`together files upload ${validation}`] : []),
+        `together fine-tuning create --training-file file-TRAIN${validation ? ' --validation-file file-VALIDATION --n-evals 5' : ''} --model MODEL --lora`,
+        '```',
+      );
+      break;
+    }
+    case 'mistral': {
+      const abs = resolve(train);
+      if (/[,:]/.test(resolve(g.outDir))) {
+        warnings.push(`mistral-finetune splits data paths on "," and ":": move ${resolve(g.outDir)} to a path without them`);
+      }
+      steps.push(
+        'In your mistral-finetune YAML:',
+        '',
+        '```yaml',
+        'data:',
+        `  instruct_data: "${abs}"`,
+        ...(validation ? [`  eval_instruct_data: "${resolve(validation)}"`] : []),
+        `seq_len: ${g.sequenceLength}`,
+        '```',
+        '',
+        'Then check it: `python -m utils.validate_data --train_yaml your.yaml`.',
+      );
+      break;
+    }
+    case 'mlx-lm': {
+      steps.push(
+        '```sh',
+        `mlx_lm.lora --model MODEL --train --data ${g.outDir} --batch-size 4 --max-seq-length ${g.sequenceLength}${g.format === 'chat' ? ' --mask-prompt' : ''}`,
+        ...(test ? [`mlx_lm.lora --model MODEL --adapter-path adapters --data ${g.outDir} --test`] : []),
+        '```',
+        '',
+        'MLX-LM reads `train.jsonl`, `valid.jsonl` and `test.jsonl` from the folder; each holds at least 4 examples (its default batch size).',
+      );
+      break;
+    }
+    case 'trl':
+    case 'unsloth': {
+      const files = [`"train": "${train}"`, ...(validation ? [`"validation": "${validation}"`] : [])].join(', ');
+      steps.push(
+        '```python',
+        'from datasets import load_dataset',
+        'from trl import SFTConfig, SFTTrainer',
+        '',
+        `ds = load_dataset("json", data_files={${files}})`,
+        ...(g.target === 'unsloth' && g.format === 'instruction'
+          ? ['# alpaca rows: format them with your prompt template (Unsloth notebooks map instruction/input/output to text)']
+          : []),
+        'trainer = SFTTrainer(',
+        '    model=MODEL,',
+        '    train_dataset=ds["train"],',
+        ...(validation ? ['    eval_dataset=ds["validation"],'] : []),
+        `    args=SFTConfig(max_length=${g.sequenceLength}),`,
+        ')',
+        'trainer.train()',
+        '```',
+      );
+      break;
+    }
+    case 'axolotl': {
+      const type = g.format === 'chat' ? 'chat_template' : 'alpaca';
+      const yaml = [
+        '# Written by lora-prep: paste into your Axolotl config (paths relative to where lora-prep ran).',
+        'datasets:',
+        `  - path: ${train}`,
+        '    ds_type: json',
+        `    type: ${type}`,
+        ...(g.format === 'chat' ? ['    field_messages: messages'] : []),
+        ...(validation
+          ? ['test_datasets:', `  - path: ${validation}`, '    ds_type: json', '    split: train', `    type: ${type}`, ...(g.format === 'chat' ? ['    field_messages: messages'] : []), 'val_set_size: 0']
+          : []),
+        `sequence_len: ${g.sequenceLength}`,
+        '',
+      ].join('\n');
+      files.push({ path: 'axolotl.yaml', content: yaml });
+      steps.push(`\`${path('axolotl.yaml')}\` holds the datasets block:`, '', '```yaml', yaml.trimEnd(), '```');
+      break;
+    }
+    case 'llama-factory': {
+      const entry = (file: string) =>
+        g.format === 'chat'
+          ? { file_name: file, formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system' } }
+          : { file_name: file, columns: { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' } };
+      const info: Record<string, unknown> = { [`${name}_train`]: entry(g.files.train) };
+      if (g.files.validation) info[`${name}_validation`] = entry(g.files.validation);
+      if (g.files.test) info[`${name}_test`] = entry(g.files.test);
+      files.push({ path: 'dataset_info.json', content: `${JSON.stringify(info, null, 2)}\n` });
+      steps.push(
+        `\`${path('dataset_info.json')}\` names the files. In your LLaMA-Factory training YAML:`,
+        '',
+        '```yaml',
+        `dataset_dir: ${g.outDir}`,
+        `dataset: ${name}_train`,
+        ...(validation ? [`eval_dataset: ${name}_validation`] : []),
+        `cutoff_len: ${g.sequenceLength}`,
+        '```',
+      );
+      break;
+    }
+    case 'torchtune': {
+      const dataset =
+        g.format === 'chat'
+          ? ['  _component_: torchtune.datasets.chat_dataset', '  source: json', `  data_files: ${train}`, '  conversation_column: messages', '  conversation_style: openai', '  split: train']
+          : ['  _component_: torchtune.datasets.alpaca_dataset', '  source: json', `  data_files: ${train}`, '  split: train'];
+      steps.push('In your torchtune config:', '', '```yaml', 'dataset:', ...dataset, `tokenizer:\n  max_seq_len: ${g.sequenceLength}`, '```');
+      break;
+    }
+  }
+  return { files, nextSteps: `${steps.join('\n')}\n`, warnings };
+}
+
+// --- internal ---
+
+/** A LLaMA-Factory dataset name from the output folder's name. */
+function datasetName(outDir: string): string {
+  const n = basename(resolve(outDir)).toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return n === '' ? 'lora_prep' : n;
+}
