@@ -3,13 +3,25 @@
 /** A chat role in the canonical example. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
+/** A function call made by an assistant turn. `arguments` is JSON text (as OpenAI writes it). */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 /** One message of a canonical example. */
 export interface Message {
   role: Role;
+  /** May be empty on an assistant turn that only calls tools. */
   content: string;
   /** 0 = do not train on this turn, 1 = train (targets that support it). */
   weight?: 0 | 1;
   name?: string;
+  /** Calls made by an assistant turn. */
+  tool_calls?: ToolCall[];
+  /** On a `tool` message: the id of the call it answers. */
+  tool_call_id?: string;
 }
 
 /** Where a row came from: the path as given in `inputs` and the 1-based line where it starts. */
@@ -29,6 +41,8 @@ export interface Example {
   /** Stable: an `id` column when the input has one, else `file:line`. */
   id: string;
   messages: Message[];
+  /** Tool (function) definitions offered to the model, as OpenAI writes them. */
+  tools?: unknown[];
   meta: { source: SourceLocation; domain?: string; [key: string]: unknown };
 }
 

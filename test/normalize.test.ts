@@ -76,7 +76,10 @@ describe('presets', () => {
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }, { role: 'user', content: 'Q2' }] }, 'invalid_record', /ends with a user message/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: ' ' }] }, 'empty_content', /message 2 \(assistant\) is blank/],
     ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, 'invalid_record', /role must be/],
-    ['messages', { messages: [{ role: 'tool', content: 'Q' }] }, 'invalid_record', /tool calls are not supported yet/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'tool', content: '42', tool_call_id: 'x' }, { role: 'assistant', content: 'A' }] }, 'invalid_record', /must answer an earlier tool call/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: null, tool_calls: [{ function: { name: 'f', arguments: '{bad' } }] }] }, 'invalid_record', /arguments is not valid JSON/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: null, tool_calls: [{ function: {} }] }] }, 'invalid_record', /needs function\.name/],
+    ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }], tools: 'x' }, 'invalid_record', /"tools" must be a list/],
     ['messages', { messages: [{ role: 'user', content: null }, { role: 'assistant', content: 'A' }] }, 'invalid_record', /content must be text/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A', weight: 0.5 }] }, 'invalid_record', /weight must be 0 or 1/],
     ['messages', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'invalid_record', /non-text parts/],
@@ -90,6 +93,29 @@ describe('presets', () => {
     expect(rejected[0]?.reason).toBe(reason);
     expect(rejected[0]?.message).toMatch(message);
     expect(rejected[0]?.source).toEqual({ file: 'f.jsonl', line: 1 });
+  });
+
+  it('keeps tool calls (arguments as JSON text, ids made where missing), tool messages and tools', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_rate', description: 'FX rate', parameters: { type: 'object', properties: {} } } }];
+    const { examples, rejected } = await run(
+      [
+        {
+          messages: [
+            { role: 'user', content: 'EUR to USD?' },
+            { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'get_rate', arguments: { pair: 'EURUSD' } } }] },
+            { role: 'tool', content: '1.08', tool_call_id: 'call_1_0' },
+            { role: 'assistant', content: 'About 1.08.' },
+          ],
+          tools,
+        },
+      ],
+      { mapping: 'messages' },
+    );
+    expect(rejected).toEqual([]);
+    expect(examples[0]?.messages[1]).toEqual({ role: 'assistant', content: '', tool_calls: [{ id: 'call_1_0', type: 'function', function: { name: 'get_rate', arguments: '{"pair":"EURUSD"}' } }] });
+    expect(examples[0]?.messages[2]).toEqual({ role: 'tool', content: '1.08', tool_call_id: 'call_1_0' });
+    expect(examples[0]?.tools).toEqual(tools);
+    expect(examples[0]?.meta.tools).toBeUndefined();
   });
 
   it('keeps weight and name on messages', async () => {

@@ -52,7 +52,7 @@ describe('TokenizerPool', () => {
   it('runs the same budget code as inline (truncation included)', async () => {
     const items = Array.from({ length: 20 }, (_, i) => example(i).messages);
     const budget = { maxTokens: 60, overlong: 'truncate' as const };
-    expect(await pool.run(items, budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
+    expect(await pool.run(items.map((messages) => ({ messages })), budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

@@ -36,9 +36,9 @@ export type Measured =
  * @example
  * applyBudget(tok, messages, { maxTokens: 2048, overlong: 'truncate' })
  */
-export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: Budget): Measured {
+export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools?: readonly unknown[]): Measured {
   try {
-    return measureWithin(tokenizer, messages, budget);
+    return measureWithin(tokenizer, messages, budget, tools);
   } catch (e) {
     // One example the tokenizer or template cannot handle must not end a long run.
     const err = e as Error;
@@ -51,8 +51,8 @@ export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: B
 
 // --- internal ---
 
-function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget): Measured {
-  const m = tokenizer.measure(messages);
+function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools: readonly unknown[] | undefined): Measured {
+  const m = tokenizer.measure(messages, tools);
   const { maxTokens, minTokens } = budget;
   if (minTokens !== undefined && m.total < minTokens) {
     return { ok: false, reason: 'too_short', message: `${m.total} tokens (${tokenizer.name}) is under minTokens ${minTokens}`, tokens: m.total };
@@ -64,7 +64,7 @@ function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget
     if (budget.overlong === 'keep') return { ok: true, tokens: m.total, prompt: m.prompt, overBudget: true };
     return { ok: false, reason: 'overlong', message: `${m.total} tokens (${tokenizer.name}) is over maxTokens ${maxTokens}`, tokens: m.total };
   }
-  return truncate(tokenizer, messages, maxTokens, m.total);
+  return truncate(tokenizer, messages, maxTokens, m.total, tools);
 }
 
 function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number, total: number): Measured {
@@ -79,17 +79,17 @@ function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number,
 // Cutting the answer converges in one or two steps; the cap only guards odd tokenizers.
 const MAX_CUT_STEPS = 8;
 
-function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, tokensBefore: number): Measured {
+function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, tokensBefore: number, tools: readonly unknown[] | undefined): Measured {
   let messages = original;
   let droppedTurns = 0;
-  let m = tokenizer.measure(messages);
+  let m = tokenizer.measure(messages, tools);
   // 1. Drop the oldest exchanges while more than the last one remains.
   while (m.total > maxTokens) {
     const next = dropOldestExchange(messages);
     if (!next) break;
     messages = next;
     droppedTurns++;
-    m = tokenizer.measure(messages);
+    m = tokenizer.measure(messages, tools);
   }
   if (m.total <= maxTokens) {
     return { ok: true, tokens: m.total, prompt: m.prompt, messages, truncated: { tokensBefore, droppedTurns, cutAnswer: false } };
@@ -107,7 +107,7 @@ function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, 
     const content = (lossless ? commonPrefix(answer.content, tokenizer.decode(ids.slice(0, keep))) : prefixWithin(tokenizer, answer.content, keep)).trimEnd();
     if (content === '') break;
     const candidate = [...messages.slice(0, last), { ...answer, content }];
-    const c = tokenizer.measure(candidate);
+    const c = tokenizer.measure(candidate, tools);
     if (c.total <= maxTokens) {
       return { ok: true, tokens: c.total, prompt: c.prompt, messages: candidate, truncated: { tokensBefore, droppedTurns, cutAnswer: true } };
     }

@@ -55,7 +55,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
   const { pool, tokenizer, budget, near } = options;
   if (!pool) {
     for await (const example of examples) {
-      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near), ctx);
+      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near, example.tools), ctx);
       if (counted) yield counted;
     }
     return;
@@ -79,7 +79,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           for (const m of next.value.messages) chars += m.content.length;
         }
         if (batch.length > 0) {
-          const results = pool.run(batch.map((e) => e.messages), budget, near);
+          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools })), budget, near);
           results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
           queue.push({ batch, results });
         }

@@ -14,8 +14,8 @@ export type MeasuredExample = Measured & { keys?: Uint32Array | undefined };
  * @example
  * measureExample(tok, messages, { overlong: 'drop' }, DEFAULT_MINHASH)
  */
-export function measureExample(tokenizer: Tokenizer, messages: Message[], budget: Budget, near?: MinHashParams): MeasuredExample {
-  const m = applyBudget(tokenizer, messages, budget);
+export function measureExample(tokenizer: Tokenizer, messages: Message[], budget: Budget, near?: MinHashParams, tools?: readonly unknown[]): MeasuredExample {
+  const m = applyBudget(tokenizer, messages, budget, tools);
   if (!m.ok || !near) return m;
   return { ...m, keys: nearKeys(m.messages ?? messages, near) };
 }

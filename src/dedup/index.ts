@@ -28,7 +28,11 @@ export function normalizeForDedup(text: string): string {
  */
 export function conversationKey(messages: readonly Message[]): string {
   let key = '';
-  for (const m of messages) key += `${m.role}\u0000${normalizeForDedup(m.content)}\u0001`;
+  for (const m of messages) {
+    key += `${m.role}\u0000${normalizeForDedup(m.content)}`;
+    if (m.tool_calls) key += `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, c.function.arguments]))}`;
+    key += '\u0001';
+  }
   return key;
 }
 

@@ -20,6 +20,7 @@ export interface AlpacaOptions {
 export function alpacaRecord(options: AlpacaOptions): (example: Example) => RecordResult {
   const reject = (message: string): RecordResult => ({ ok: false, reason: 'unsupported_shape', message: `${options.target} alpaca: ${message}` });
   return (example) => {
+    if (example.tools || example.messages.some((m) => m.tool_calls || m.role === 'tool')) return reject('has no place for tool calls: use format "chat"');
     const system = example.messages.filter((m) => m.role === 'system');
     const turns = example.messages.filter((m) => m.role !== 'system');
     if (system.length > 1) return reject(`holds at most one system prompt; this example has ${system.length}`);

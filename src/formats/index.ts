@@ -72,7 +72,7 @@ const limit = (tokens: number, label: string, setting: string) => (): DefaultLim
 export const targets = {
   openai: {
     name: 'openai',
-    formats: { chat: messagesRecord({ target: 'openai', weights: 'assistant' }) },
+    formats: { chat: messagesRecord({ target: 'openai', weights: 'assistant', tools: 'strings' }) },
     files: standardFiles,
     defaultLimit: openAiLimit,
     warnTrainUnder: 10,
@@ -89,14 +89,14 @@ export const targets = {
   },
   mistral: {
     name: 'mistral',
-    formats: { chat: messagesRecord({ target: 'mistral', weights: 'assistant', rules: [oneLeadingSystem] }) },
+    formats: { chat: messagesRecord({ target: 'mistral', weights: 'assistant', rules: [oneLeadingSystem], tools: 'mistral' }) },
     files: standardFiles,
     warnTrainUnder: 10,
   },
   'mlx-lm': {
     name: 'mlx-lm',
     systemless: ['instruction'],
-    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none' }), instruction: promptCompletionRecord('mlx-lm') },
+    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none', tools: 'objects' }), instruction: promptCompletionRecord('mlx-lm') },
     files: { train: 'train.jsonl', validation: 'valid.jsonl', test: 'test.jsonl' },
     defaultLimit: limit(2048, "MLX-LM's default max_seq_length", '--max-seq-length'),
     minPerSplit: 4,
@@ -105,13 +105,13 @@ export const targets = {
   trl: {
     name: 'trl',
     systemless: ['instruction'],
-    formats: { chat: messagesRecord({ target: 'trl', weights: 'none' }), instruction: promptCompletionRecord('trl') },
+    formats: { chat: messagesRecord({ target: 'trl', weights: 'none', tools: 'objects' }), instruction: promptCompletionRecord('trl') },
     files: standardFiles,
     defaultLimit: limit(1024, "TRL's default max_length", 'SFTConfig(max_length=...)'),
   },
   axolotl: {
     name: 'axolotl',
-    formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none' }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
+    formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none', tools: 'strings' }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
     files: standardFiles,
     // Axolotl drops rows over sequence_len (excess_length_strategy: drop) without a word.
     defaultLimit: limit(512, "Axolotl's default sequence_len", 'sequence_len'),
@@ -124,7 +124,7 @@ export const targets = {
   },
   unsloth: {
     name: 'unsloth',
-    formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none' }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
+    formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none', tools: 'objects' }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
     files: standardFiles,
   },
   torchtune: {

@@ -11,6 +11,9 @@ import type { RecordResult } from './index.js';
  */
 export function promptCompletionRecord(target: string): (example: Example) => RecordResult {
   return (example) => {
+    if (example.tools || example.messages.some((m) => m.tool_calls || m.role === 'tool')) {
+      return { ok: false, reason: 'unsupported_shape', message: `${target} prompt/completion has no place for tool calls: use format "chat"` };
+    }
     const [user, assistant, ...rest] = example.messages;
     if (user?.role === 'system') {
       return { ok: false, reason: 'unsupported_shape', message: `${target} prompt/completion has no system field: use format "chat" to keep the system prompt` };

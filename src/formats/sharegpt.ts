@@ -11,6 +11,9 @@ import type { RecordResult } from './index.js';
  * sharegptRecord(example) // { ok: true, record: { conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] } }
  */
 export function sharegptRecord(example: Example): RecordResult {
+  if (example.tools || example.messages.some((m) => m.tool_calls || m.role === 'tool')) {
+    return reject('tool calls are not written as ShareGPT function_call/observation turns yet: use another target for tool data');
+  }
   const system = example.messages.filter((m) => m.role === 'system');
   if (system.length > 1) return reject(`${system.length} system messages: ShareGPT holds one system prompt`);
   if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');

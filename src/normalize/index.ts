@@ -6,7 +6,7 @@
 import { LoraPrepError } from '../errors.js';
 import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
-import type { Example, Message, ReasonCode, Role, SourceRow, StageContext } from '../types.js';
+import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolCall } from '../types.js';
 import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
 
 /** Options of {@link normalizeRecords}. */
@@ -101,7 +101,14 @@ export async function* normalizeRecords(
       ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(row.data) });
       continue;
     }
-    yield { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
+    const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
+    const tools = result.used.includes('tools') ? row.data.tools : undefined;
+    if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
+    else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
+      ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions', raw: excerpt(row.data) });
+      continue;
+    }
+    yield example;
   }
 }
 
@@ -221,7 +228,7 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
   return { messages: withSystem(data, turns), used: ['instruction', 'input', 'output', 'system', 'history'] };
 }
 
-const MESSAGE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant']);
+const MESSAGE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant', 'tool']);
 const SHAREGPT_ROLES: Readonly<Record<string, Role>> = {
   system: 'system',
   human: 'user',
@@ -235,19 +242,32 @@ function fromMessages(data: Record<string, unknown>): Converted {
   if (list === undefined || list === null) return missing('messages');
   if (!Array.isArray(list) || list.length === 0) return { reason: 'invalid_record', message: 'field "messages" must be a non-empty list' };
   const messages: Message[] = [];
+  const callIds = new Set<string>();
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `messages[${i}] is not an object` };
     const msg = m as Record<string, unknown>;
     const role = msg.role;
     if (typeof role !== 'string' || !MESSAGE_ROLES.has(role)) {
-      const hint = role === 'tool' || role === 'function' || msg.tool_calls !== undefined ? ' (tool calls are not supported yet)' : '';
-      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user or assistant, got ${JSON.stringify(role)}${hint}` };
+      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user, assistant or tool, got ${JSON.stringify(role)}` };
     }
-    const content = messageText(msg.content);
+    const calls = role === 'assistant' ? toolCalls(msg.tool_calls, i, messages.length) : undefined;
+    if (typeof calls === 'string') return { reason: 'invalid_record', message: calls };
+    // An assistant turn that only calls tools may have no content.
+    const content = calls && (msg.content === null || msg.content === undefined) ? '' : messageText(msg.content);
     if (content === undefined) {
       return { reason: 'invalid_record', message: `messages[${i}].content must be text (a string or text parts), got ${describe(msg.content)}` };
     }
     const out: Message = { role: role as Role, content: cleanContent(content) };
+    if (calls) {
+      out.tool_calls = calls;
+      for (const c of calls) callIds.add(c.id);
+    }
+    if (role === 'tool') {
+      if (typeof msg.tool_call_id !== 'string' || !callIds.has(msg.tool_call_id)) {
+        return { reason: 'invalid_record', message: `messages[${i}] (tool) must answer an earlier tool call: tool_call_id ${JSON.stringify(msg.tool_call_id)} matches none` };
+      }
+      out.tool_call_id = msg.tool_call_id;
+    }
     if (msg.weight !== undefined && msg.weight !== null) {
       if (msg.weight !== 0 && msg.weight !== 1) {
         return { reason: 'invalid_record', message: `messages[${i}].weight must be 0 or 1, got ${JSON.stringify(msg.weight)}` };
@@ -257,7 +277,39 @@ function fromMessages(data: Record<string, unknown>): Converted {
     if (typeof msg.name === 'string' && msg.name !== '') out.name = msg.name;
     messages.push(out);
   }
-  return { messages, used: ['messages'] };
+  return { messages, used: ['messages', 'tools'] };
+}
+
+/**
+ * Tool calls of an assistant turn in the canonical form: ids kept (or `call_<turn>_<n>` when the
+ * data has none), arguments as JSON text (objects are serialised; text must parse as JSON).
+ */
+function toolCalls(value: unknown, at: number, turn: number): ToolCall[] | string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length === 0) return `messages[${at}].tool_calls must be a non-empty list`;
+  const calls: ToolCall[] = [];
+  for (const [n, c] of value.entries()) {
+    const fn = (c as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+    if (!fn || typeof fn.name !== 'string' || fn.name === '') return `messages[${at}].tool_calls[${n}] needs function.name`;
+    let args: string;
+    if (typeof fn.arguments === 'string') {
+      try {
+        JSON.parse(fn.arguments);
+      } catch {
+        return `messages[${at}].tool_calls[${n}].function.arguments is not valid JSON`;
+      }
+      args = fn.arguments;
+    } else if (fn.arguments !== null && typeof fn.arguments === 'object') {
+      args = JSON.stringify(fn.arguments);
+    } else if (fn.arguments === undefined) {
+      args = '{}';
+    } else {
+      return `messages[${at}].tool_calls[${n}].function.arguments must be JSON text or an object`;
+    }
+    const id = (c as { id?: unknown }).id;
+    calls.push({ id: typeof id === 'string' && id !== '' ? id : `call_${turn}_${n}`, type: 'function', function: { name: fn.name, arguments: args } });
+  }
+  return calls;
 }
 
 function fromShareGpt(data: Record<string, unknown>): Converted {
@@ -333,7 +385,7 @@ function templateConverter(mapping: TemplateMapping): Converter {
 }
 
 function checkConversation(messages: Message[]): { reason: ReasonCode; message: string } | undefined {
-  const blank = messages.findIndex((m) => m.content === '');
+  const blank = messages.findIndex((m) => m.content === '' && !m.tool_calls);
   if (blank !== -1) {
     return { reason: 'empty_content', message: `message ${blank + 1} (${messages[blank]?.role}) is blank` };
   }

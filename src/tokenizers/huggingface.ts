@@ -96,13 +96,14 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const bos = tokenText(config.bos_token);
   const eos = tokenText(config.eos_token);
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
-  const render = (messages: readonly Message[], addGenerationPrompt: boolean): string => {
+  const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string => {
     try {
       return template.render({
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        messages: messages.map(templateMessage),
         bos_token: bos,
         eos_token: eos,
         add_generation_prompt: addGenerationPrompt,
+        ...(tools && tools.length > 0 ? { tools } : {}),
       });
     } catch (e) {
       // Templates refuse some conversations on purpose (`raise_exception('roles must alternate')`).
@@ -117,17 +118,30 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
     count: (text) => encode(text).length,
     encode,
     decode: (ids) => hf.decode(ids, { skip_special_tokens: false }),
-    countMessages: (messages) => encode(render(messages, false)).length,
-    measure(messages): Measure {
-      const total = encode(render(messages, false)).length;
+    countMessages: (messages, tools) => encode(render(messages, false, tools)).length,
+    measure(messages, tools): Measure {
+      const total = encode(render(messages, false, tools)).length;
       const last = messages.length - 1;
       if (last < 1 || messages[last]?.role !== 'assistant') return { total, prompt: total };
       // The prompt is what precedes the final answer, rendered as the trainer masks it: the
       // history with the generation prompt added (MLX's mask_prompt offset, TRL's prompt part).
-      const prompt = encode(render(messages.slice(0, last), true)).length;
+      const prompt = encode(render(messages.slice(0, last), true, tools)).length;
       return { total, prompt: Math.min(prompt, total) };
     },
   };
+}
+
+/**
+ * A message as Hugging Face chat templates expect it: tool-call arguments as objects (the HF
+ * convention), a tool message's `tool_call_id`.
+ */
+function templateMessage(m: Message): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.content };
+  if (m.tool_calls) {
+    out.tool_calls = m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.function.name, arguments: JSON.parse(c.function.arguments) as unknown } }));
+  }
+  if (m.tool_call_id !== undefined) out.tool_call_id = m.tool_call_id;
+  return out;
 }
 
 /** A chat template refused a conversation (a row problem, not a job problem). */

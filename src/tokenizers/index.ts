@@ -95,17 +95,22 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     count,
     encode: (text) => api.encode(text, PLAIN),
     decode: (ids) => api.decode(ids),
-    countMessages: (messages) => measureChat(messages).total,
+    countMessages: (messages, tools) => measureChat(messages, tools).total,
     measure: measureChat,
   };
 
-  function measureChat(messages: readonly Message[]): Measure {
-    let total = REPLY_PRIMING;
-    let prompt = REPLY_PRIMING;
+  function measureChat(messages: readonly Message[], tools?: readonly unknown[]): Measure {
+    // OpenAI publishes no formula for tools and tool calls: their JSON text is counted, an
+    // estimate that errs on the high side (docs/tokens.md).
+    const toolTokens = tools && tools.length > 0 ? count(JSON.stringify(tools)) : 0;
+    let total = REPLY_PRIMING + toolTokens;
+    let prompt = REPLY_PRIMING + toolTokens;
     const last = messages.length - 1;
     for (const [i, m] of messages.entries()) {
       const head = TOKENS_PER_MESSAGE + countRole(m.role) + (m.name === undefined ? 0 : TOKENS_PER_NAME + count(m.name));
-      const content = count(m.content);
+      let content = count(m.content);
+      for (const c of m.tool_calls ?? []) content += TOKENS_PER_MESSAGE + count(c.function.name) + count(c.function.arguments);
+      if (m.tool_call_id !== undefined) content += count(m.tool_call_id);
       total += head + content;
       // The final answer's content is the trainable part; everything else is prompt.
       prompt += i === last && m.role === 'assistant' ? head : head + content;

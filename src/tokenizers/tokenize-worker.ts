@@ -11,7 +11,7 @@ import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
 
 /** Messages the pool sends. */
-export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Message[][]; budget: Budget; near?: MinHashParams | undefined };
+export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Array<{ messages: Message[]; tools?: unknown[] | undefined }>; budget: Budget; near?: MinHashParams | undefined };
 
 let tokenizer: Tokenizer | undefined;
 
@@ -30,7 +30,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
     if (!tokenizer) throw new Error('batch before init');
     const t = tokenizer;
-    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((m) => measureExample(t, m, msg.budget, msg.near)) });
+    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((item) => measureExample(t, item.messages, msg.budget, msg.near, item.tools)) });
   } catch (e) {
     const err = e as Error & { code?: string };
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });

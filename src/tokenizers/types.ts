@@ -21,8 +21,8 @@ export interface Tokenizer {
   count(text: string): number;
   encode(text: string): number[];
   decode(ids: number[]): string;
-  /** Tokens of a chat example as the trainer sees it. */
-  countMessages(messages: readonly Message[]): number;
+  /** Tokens of a chat example as the trainer sees it (with its tool definitions, if any). */
+  countMessages(messages: readonly Message[], tools?: readonly unknown[]): number;
   /** Total and prompt tokens of a chat example in one pass. */
-  measure(messages: readonly Message[]): Measure;
+  measure(messages: readonly Message[], tools?: readonly unknown[]): Measure;
 }

@@ -109,3 +109,44 @@ export function guessTarget(record: Record<string, unknown>): { target: Validati
   }
   return { target: 'openai', format: 'chat', why: 'a messages key' };
 }
+
+/** The target, format and schema a file is checked against, settled from its first record. */
+export interface Resolved {
+  target: ValidationTarget;
+  format: ValidationFormat;
+  schema: Schema;
+  /** Set when `target` was `'auto'`: why this target was chosen. */
+  guessedFrom?: string | undefined;
+}
+
+/**
+ * Settles the target and format for a file whose first JSON object is `record`: a given format
+ * wins; otherwise the record's keys pick among the formats the target reads. For `'auto'`, the
+ * target is guessed ({@link guessTarget}); undefined when it cannot be.
+ *
+ * @example
+ * resolveSchema({ target: 'together' }, { prompt: 'a', completion: 'b' }) // { target: 'together', format: 'instruction', schema: 'together-instruction' }
+ */
+export function resolveSchema(
+  options: { target: ValidationTarget | 'auto'; format?: ValidationFormat | undefined },
+  record: Record<string, unknown>,
+): Resolved | undefined {
+  if (options.target === 'auto') {
+    const guess = guessTarget(record);
+    if (!guess) return undefined;
+    let { target, format } = guess;
+    if (options.format !== undefined && options.format !== format) {
+      format = options.format;
+      if (!(VALIDATION_TARGETS[target] as readonly string[]).includes(format)) target = format === 'chat' ? 'openai' : 'axolotl';
+    }
+    return { target, format, schema: schemaOf(target, format), guessedFrom: guess.why };
+  }
+  const target = options.target;
+  const formats: readonly ValidationFormat[] = VALIDATION_TARGETS[target];
+  let format = options.format;
+  if (format === undefined) {
+    const seen = formatOfRecord(record);
+    format = seen !== undefined && formats.includes(seen) ? seen : (formats[0] as ValidationFormat);
+  }
+  return { target, format, schema: schemaOf(target, format) };
+}

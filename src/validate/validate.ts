@@ -1,0 +1,439 @@
+/**
+ * `validateFile`: checks an existing JSONL file, made by anyone, against every rule its trainer
+ * enforces (FORMATS.md §12). Streams the raw bytes line by line, so a BOM, a `\r`, a blank line or
+ * a raw U+2028 is seen as it is; memory holds one line plus the type of each key path.
+ */
+import { stat } from 'node:fs/promises';
+import { LoraPrepError } from '../errors.js';
+import { loadTokenizer } from '../tokenizers/index.js';
+import type { Tokenizer } from '../tokenizers/types.js';
+import { entryOf, isFloatLiteral, parseJsonNode } from './_json-ast.js';
+import { MAX_LINE_BYTES, rawLines } from './_raw-lines.js';
+import type { RuleId } from './rules.js';
+import { checkRecord, isBlank, OPTIONAL_KEYS, toChatMessages, type RecordContext } from './schemas.js';
+import { isValidationTarget, resolveSchema, VALIDATION_TARGETS, type Resolved, type ValidationFormat, type ValidationTarget } from './targets.js';
+
+/** One problem: where (1-based line, 0 for the file as a whole), which rule, and what is wrong. */
+export interface Problem {
+  line: number;
+  rule: RuleId;
+  message: string;
+}
+
+/** Options of {@link validateFile}. */
+export interface ValidationOptions {
+  /** The trainer that will read the file, or `'auto'` to guess it from line 1. */
+  target: ValidationTarget | 'auto';
+  /** The record shape; by default taken from line 1's keys. */
+  format?: ValidationFormat | undefined;
+  /** Token limit per example; tokens are counted only when this is given. */
+  maxTokens?: number | undefined;
+  /** MLX-LM's batch size: each file needs at least this many records (default 4). */
+  batchSize?: number | undefined;
+  /** Tokenizer for `maxTokens` (default `o200k_base`): an OpenAI encoding or model, or a local Hugging Face folder. */
+  tokenizer?: string | undefined;
+  /** Most problems kept in `problems` (default 1000); `problemCount` counts them all. */
+  maxProblems?: number | undefined;
+}
+
+/** What {@link validateFile} found. */
+export interface ValidationReport {
+  file: string;
+  /** The target checked against (the guess when `guessed`); `'auto'` when no guess was possible. */
+  target: ValidationTarget | 'auto';
+  /** The record shape checked against; null when it could not be told. */
+  format: ValidationFormat | null;
+  /** True when `target` was `'auto'` and this target was guessed from the first record. */
+  guessed: boolean;
+  /** Physical lines in the file. */
+  lines: number;
+  /** Non-blank lines (records, parseable or not). */
+  records: number;
+  /** The first `maxProblems` problems, by line (0 first). */
+  problems: Problem[];
+  /** Every problem found, including those not kept in `problems`. */
+  problemCount: number;
+  /** Problems per rule id. */
+  problemsByRule: Record<string, number>;
+  /** Things worth knowing that break no rule (e.g. fewer than 50 OpenAI examples, the guess made). */
+  warnings: string[];
+  /** True when no problem was found. */
+  ok: boolean;
+}
+
+/** Default of {@link ValidationOptions.maxProblems}: enough to fix by, small enough for a huge broken file. */
+export const MAX_STORED_PROBLEMS = 1_000;
+
+/**
+ * Most key paths whose JSON type is tracked for A.6 (type stability). Bounds memory on records with
+ * open-ended keys (tool parameter schemas, metadata maps); paths past it are not tracked.
+ */
+export const MAX_TYPE_PATHS = 10_000;
+
+/**
+ * Checks a JSONL file against the rules of the trainer that will read it: the file-level rules
+ * (BOM, `\r`, final newline, blank lines, one JSON object per line, raw U+2028, lone surrogates,
+ * one key set, stable types) and the schema rules of the target. Never throws for bad content:
+ * every defect is a {@link Problem} with a line and a stable rule id (see `VALIDATION_RULES`).
+ *
+ * @param path - the JSONL file.
+ * @param options - `target` (or `'auto'`), `format`, `maxTokens`, `batchSize`, `tokenizer`.
+ * @returns the report; `ok` is true when no problem was found.
+ * @throws LoraPrepError `OPTION_INVALID` (bad options), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `TOKENIZER_UNAVAILABLE`.
+ *
+ * @example
+ * const report = await validateFile('out/train.jsonl', { target: 'mistral' });
+ * for (const p of report.problems) console.log(`${report.file}:${p.line}  ${p.rule}  ${p.message}`);
+ */
+export async function validateFile(path: string, options: ValidationOptions): Promise<ValidationReport> {
+  checkOptions(options);
+  const size = await fileSize(path);
+  const tokenizer = options.maxTokens === undefined ? undefined : await loadTokenizer(options.tokenizer ?? 'o200k_base');
+  const v = new Validator(path, options, tokenizer);
+  try {
+    for await (const raw of rawLines(path)) v.line(raw.line, raw.bytes, raw.terminated, raw.overlong);
+  } catch (e) {
+    throw new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  }
+  return v.finish(size);
+}
+
+/**
+ * Checks validation options; throws `OPTION_INVALID` naming each bad one. Shared with `fixFile`.
+ *
+ * @example
+ * checkOptions({ target: 'openai', format: 'instruction' }) // throws: openai has no instruction format
+ */
+export function checkOptions(options: ValidationOptions): void {
+  const bad: string[] = [];
+  const target = options.target as string;
+  if (target !== 'auto' && !isValidationTarget(target)) {
+    bad.push(`target: expected auto or one of ${Object.keys(VALIDATION_TARGETS).join(', ')}, got ${JSON.stringify(target)}`);
+  }
+  const format = options.format as string | undefined;
+  if (format !== undefined && format !== 'chat' && format !== 'instruction') bad.push(`format: expected chat or instruction, got ${JSON.stringify(format)}`);
+  else if (format !== undefined && isValidationTarget(target) && !(VALIDATION_TARGETS[target] as readonly string[]).includes(format)) {
+    bad.push(`format: ${target} reads ${VALIDATION_TARGETS[target].join(' and ')} only, got ${JSON.stringify(format)}`);
+  }
+  for (const key of ['maxTokens', 'batchSize', 'maxProblems'] as const) {
+    const n = options[key];
+    if (n !== undefined && !(Number.isInteger(n) && n > 0)) bad.push(`${key}: expected a positive integer, got ${JSON.stringify(n)}`);
+  }
+  if (bad.length > 0) throw new LoraPrepError('OPTION_INVALID', `invalid validation options:\n  ${bad.join('\n  ')}`);
+}
+
+/**
+ * The size of the file at `path`; throws `INPUT_NOT_FOUND` or `INPUT_UNREADABLE`.
+ *
+ * @example
+ * await fileSize('train.jsonl') // 12345
+ */
+export async function fileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new LoraPrepError('INPUT_UNREADABLE', `${path} is not a file. Give the path of a .jsonl file.`, { location: { file: path } });
+    return s.size;
+  } catch (e) {
+    if (e instanceof LoraPrepError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new LoraPrepError('INPUT_NOT_FOUND', `${path}: no such file. Check the path.`, { location: { file: path }, cause: e });
+    }
+    throw new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  }
+}
+
+// --- internal ---
+
+const BOM = [0xef, 0xbb, 0xbf] as const;
+const SEPARATORS = /[\u2028\u2029\u0085]/;
+/** A `\uD800`–`\uDFFF` escape: the only way a lone surrogate gets into valid UTF-8 JSON. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A weight written with a fraction or exponent, which Python reads as a float. */
+const FLOAT_WEIGHT = /"weight"\s*:\s*-?\d+(?:\.|[eE])/;
+
+const OPENAI_MIN_LINES = 10;
+const OPENAI_RECOMMENDED_LINES = 50;
+const OPENAI_MAX_BYTES = 512 * 1024 * 1024;
+const TOGETHER_MAX_BYTES = 50.1 * 1e9;
+const MISTRAL_MIN_LINES = 10;
+const MISTRAL_MIN_BYTES = 1_000;
+const MLX_DEFAULT_BATCH = 4;
+
+class Validator {
+  readonly #file: string;
+  readonly #options: ValidationOptions;
+  readonly #tokenizer: Tokenizer | undefined;
+  readonly #max: number;
+  readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  readonly #problems: Problem[] = [];
+  readonly #byRule: Record<string, number> = {};
+  readonly #warnings: string[] = [];
+  #count = 0;
+  #lines = 0;
+  #records = 0;
+  #lastTerminated = true;
+  #lastBlank = false;
+  #blank: { start: number; count: number; allEmpty: boolean } | undefined;
+  #crlf: { first: number; count: number } | undefined;
+  #resolved: Resolved | undefined;
+  #unrecognised = false;
+  #refKeys: { line: number; keys: string } | undefined;
+  readonly #types = new Map<string, { type: string; line: number }>();
+  #typesFull = false;
+
+  constructor(file: string, options: ValidationOptions, tokenizer: Tokenizer | undefined) {
+    this.#file = file;
+    this.#options = options;
+    this.#tokenizer = tokenizer;
+    this.#max = options.maxProblems ?? MAX_STORED_PROBLEMS;
+  }
+
+  #add(line: number, rule: RuleId, message: string, force = false): void {
+    this.#count++;
+    this.#byRule[rule] = (this.#byRule[rule] ?? 0) + 1;
+    if (force || this.#problems.length < this.#max) this.#problems.push({ line, rule, message });
+  }
+
+  line(n: number, raw: Buffer, terminated: boolean, overlong: number | undefined): void {
+    this.#lines = n;
+    this.#lastTerminated = terminated;
+    if (overlong !== undefined) {
+      this.#flushBlank();
+      this.#records++;
+      this.#lastBlank = false;
+      this.#add(n, 'A.3-json', `the line is ${overlong.toLocaleString('en-US')} bytes long, over the limit of ${MAX_LINE_BYTES.toLocaleString('en-US')}, so it was not parsed: is this a JSON array or a file without newlines?`);
+      return;
+    }
+    let bytes = raw;
+    if (n === 1 && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2]) {
+      this.#add(1, 'A.1-bom', 'the file starts with a UTF-8 BOM: Python readers fail with "Unexpected UTF-8 BOM" (--fix removes it)');
+      bytes = bytes.subarray(3);
+    }
+    if (bytes[bytes.length - 1] === 0x0d) {
+      if (this.#crlf) this.#crlf.count++;
+      else this.#crlf = { first: n, count: 1 };
+      bytes = bytes.subarray(0, bytes.length - 1);
+    }
+    let text: string;
+    try {
+      text = this.#decoder.decode(bytes);
+    } catch {
+      this.#flushBlank();
+      this.#records++;
+      this.#lastBlank = false;
+      this.#add(n, 'A.1-utf8', 'the line is not valid UTF-8: save the file as UTF-8');
+      return;
+    }
+    if (isBlank(text)) {
+      this.#lastBlank = true;
+      if (this.#blank) {
+        this.#blank.count++;
+        this.#blank.allEmpty &&= text === '';
+      } else this.#blank = { start: n, count: 1, allEmpty: text === '' };
+      return;
+    }
+    this.#flushBlank();
+    this.#lastBlank = false;
+    this.#records++;
+    if (text.includes('\r')) this.#add(n, 'A.2-cr', 'a raw \\r inside the line: records are separated by \\n only (str.splitlines and some readers split here)');
+    if (SEPARATORS.test(text)) {
+      this.#add(n, 'A.4-unescaped-separator', 'raw U+2028, U+2029 or U+0085 in the line: write it as a \\uXXXX escape, since str.splitlines() treats it as a line break (--fix does)');
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      this.#add(n, 'A.3-json', `not valid JSON: ${(e as Error).message}${jsonHint(n, text)}`);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.#add(n, 'A.3-not-object', `each line must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}${n === 1 && Array.isArray(value) ? ' (is the whole file a JSON array? write one object per line)' : ''}`);
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    if (SURROGATE_ESCAPE.test(text)) {
+      const where = loneSurrogate(record, '');
+      if (where !== undefined) this.#add(n, 'A.4-lone-surrogate', `${where || 'a key'} holds a lone UTF-16 surrogate: it is not valid Unicode text and cannot be encoded`);
+    }
+    this.#record(n, text, record);
+  }
+
+  #record(n: number, text: string, record: Record<string, unknown>): void {
+    if (!this.#resolved && !this.#unrecognised) {
+      this.#resolved = resolveSchema(this.#options, record);
+      if (!this.#resolved) {
+        this.#unrecognised = true;
+        this.#add(n, 'A.5-unrecognised-shape', `cannot tell the format from this first record (keys ${Object.keys(record).map((k) => JSON.stringify(k)).join(', ') || 'none'}): expected messages, conversations, instruction/input/output or prompt/completion; pass --target`);
+      } else if (this.#resolved.guessedFrom !== undefined) {
+        this.#warnings.push(`guessed target ${this.#resolved.target} (${this.#resolved.format}) from line ${n}: ${this.#resolved.guessedFrom}; pass --target to choose`);
+      }
+    }
+    const resolved = this.#resolved;
+    const optional = resolved ? OPTIONAL_KEYS[resolved.schema] : new Set<string>();
+    let clean = true;
+    let keysReported = false;
+    if (resolved) {
+      const before = this.#count;
+      const ctx: RecordContext = {
+        add: (rule, message) => this.#add(n, rule, message),
+        floatWeights: floatWeights(resolved, text),
+        target: resolved.target,
+      };
+      keysReported = checkRecord(resolved.schema, record, ctx).keysReported;
+      clean = this.#count === before;
+    }
+    // A.5: the same top-level keys as line 1, keys optional for the target aside.
+    const keys = Object.keys(record).filter((k) => !optional.has(k)).sort().join(',');
+    if (!this.#refKeys) this.#refKeys = { line: n, keys };
+    else if (!keysReported && keys !== this.#refKeys.keys) {
+      const ref = new Set(this.#refKeys.keys.split(',').filter(Boolean));
+      const here = new Set(keys.split(',').filter(Boolean));
+      const missing = [...ref].filter((k) => !here.has(k));
+      const extra = [...here].filter((k) => !ref.has(k));
+      this.#add(n, 'A.5-key-set', `the keys differ from line ${this.#refKeys.line}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `extra ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    }
+    // A.6: only records that passed their schema check, so one defect is not reported twice.
+    if (clean) {
+      const changed = this.#observeTypes(n, record);
+      if (changed.length > 0) this.#add(n, 'A.6-type-change', `${changed.slice(0, 3).join('; ')}${changed.length > 3 ? `; and ${changed.length - 3} more` : ''}: Arrow-based loaders (datasets) fail with "changed from … to …"`);
+    }
+    if (clean && resolved && this.#tokenizer && this.#options.maxTokens !== undefined) {
+      const limit = this.#options.maxTokens;
+      const m = this.#tokenizer.measure(toChatMessages(resolved.schema, record));
+      if (m.prompt >= limit) this.#add(n, 'I.1-prompt-overflow', `the prompt part alone is ${m.prompt} tokens, at or over the limit of ${limit}: right truncation leaves nothing to train on`);
+      else if (m.total > limit) this.#add(n, 'I.1-overlong', `${m.total} tokens, over the limit of ${limit} (${this.#tokenizer.name})`);
+    }
+  }
+
+  #observeTypes(n: number, record: Record<string, unknown>): string[] {
+    const changed = new Map<string, string>();
+    const walk = (v: unknown, path: string): void => {
+      if (v === null || v === undefined) return;
+      const type = Array.isArray(v) ? 'array' : typeof v;
+      if (path !== '') {
+        const seen = this.#types.get(path);
+        if (seen === undefined) {
+          if (this.#types.size < MAX_TYPE_PATHS) this.#types.set(path, { type, line: n });
+          else if (!this.#typesFull) {
+            this.#typesFull = true;
+            this.#warnings.push(`more than ${MAX_TYPE_PATHS.toLocaleString('en-US')} key paths: type stability (A.6) is checked for the first ${MAX_TYPE_PATHS.toLocaleString('en-US')} only`);
+          }
+        } else if (seen.type !== type && !changed.has(path)) {
+          changed.set(path, `${path} is ${article(type)} here but ${article(seen.type)} on line ${seen.line}`);
+        }
+      }
+      if (Array.isArray(v)) for (const item of v) walk(item, `${path}[]`);
+      else if (typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, path === '' ? k : `${path}.${k}`);
+    };
+    walk(record, '');
+    return [...changed.values()];
+  }
+
+  #flushBlank(): void {
+    const b = this.#blank;
+    if (!b) return;
+    for (let i = 0; i < b.count; i++) this.#add(b.start + i, 'A.2-blank', 'blank line: Python readers fail on it ("JSONDecodeError: Expecting value"); --fix removes it');
+    this.#blank = undefined;
+  }
+
+  finish(size: number): ValidationReport {
+    const b = this.#blank;
+    if (b && this.#records > 0) {
+      if (b.allEmpty) {
+        this.#add(b.start, 'A.2-final-newline', `the file ends with ${b.count + 1} newlines: it must end with exactly one (a second one is a blank line to Python readers); --fix trims them`, true);
+      } else this.#flushBlank();
+      this.#blank = undefined;
+    }
+    if (!this.#lastTerminated && !this.#lastBlank) {
+      this.#add(this.#lines, 'A.2-final-newline', 'the last line has no newline after it: the file must end with exactly one \\n (--fix adds it)', true);
+    }
+    if (this.#crlf) {
+      const { first, count } = this.#crlf;
+      this.#add(first, 'A.2-crlf', `${count === 1 ? 'this line ends' : `${count.toLocaleString('en-US')} lines end`} with \\r\\n (CRLF)${count > 1 ? ', this one first' : ''}: use \\n only (--fix converts)`, true);
+    }
+    if (this.#records === 0) this.#add(0, 'A.2-empty-file', 'the file holds no records (trainers refuse an empty training file)', true);
+    const resolved = this.#resolved;
+    const target = resolved?.target ?? (this.#options.target === 'auto' ? undefined : this.#options.target);
+    const n = this.#records;
+    if (target === 'openai') {
+      if (n < OPENAI_MIN_LINES) this.#add(0, 'B.9-min-lines', `${n} examples: OpenAI needs at least ${OPENAI_MIN_LINES} in a training file`, true);
+      else if (n < OPENAI_RECOMMENDED_LINES) this.#warnings.push(`${n} examples: OpenAI recommends at least ${OPENAI_RECOMMENDED_LINES}`);
+      if (size > OPENAI_MAX_BYTES) this.#add(0, 'B.11-file-size', `${size.toLocaleString('en-US')} bytes: the Files API takes at most 512 MB (use the Uploads API, or split the file)`, true);
+    }
+    if (target === 'together') {
+      if (!this.#file.endsWith('.jsonl')) this.#add(0, 'C.1-extension', 'Together reads .jsonl files: rename the file to end in .jsonl', true);
+      if (size > TOGETHER_MAX_BYTES) this.#add(0, 'C.1-file-size', `${size.toLocaleString('en-US')} bytes: Together takes at most 50.1 GB`, true);
+    }
+    if (target === 'mistral' && n > 0 && (n < MISTRAL_MIN_LINES || size < MISTRAL_MIN_BYTES)) {
+      this.#warnings.push(`${n} lines, ${size} bytes: mistral-finetune's size check (currently disabled) asks for at least ${MISTRAL_MIN_LINES} lines and ${MISTRAL_MIN_BYTES} bytes`);
+    }
+    if (target === 'mlx-lm') {
+      const batch = this.#options.batchSize ?? MLX_DEFAULT_BATCH;
+      if (n < batch) this.#add(0, 'E.2-min-lines', `${n} records: MLX-LM needs at least batch_size=${batch} per file ("Dataset must have at least batch_size=${batch} examples")`, true);
+    }
+    const problems = this.#problems.sort((a, b) => a.line - b.line);
+    return {
+      file: this.#file,
+      target: resolved?.target ?? this.#options.target,
+      format: resolved?.format ?? this.#options.format ?? null,
+      guessed: resolved?.guessedFrom !== undefined,
+      lines: this.#lines,
+      records: this.#records,
+      problems,
+      problemCount: this.#count,
+      problemsByRule: this.#byRule,
+      warnings: this.#warnings,
+      ok: this.#count === 0,
+    };
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** A hint for the usual causes of a line that does not parse. */
+function jsonHint(n: number, text: string): string {
+  const t = text.trim();
+  if (n === 1 && t.startsWith('[')) return ' (the file looks like a JSON array: write one object per line)';
+  if (t === '{' || t === '[' || (t.startsWith('{') && !t.endsWith('}')) || t.startsWith('"') || t === '}' || t === ']') {
+    return ' (a pretty-printed object spread over several lines? each record must be on one line)';
+  }
+  return '';
+}
+
+/** The path of the first string or key holding a lone surrogate, or undefined. */
+function loneSurrogate(v: unknown, path: string): string | undefined {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? path : undefined;
+  if (Array.isArray(v)) {
+    for (const [i, item] of v.entries()) {
+      const w = loneSurrogate(item, `${path}[${i}]`);
+      if (w !== undefined) return w;
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, item] of Object.entries(v)) {
+      const here = path === '' ? k : `${path}.${k}`;
+      if (LONE_SURROGATE.test(k)) return here;
+      const w = loneSurrogate(item, here);
+      if (w !== undefined) return w;
+    }
+  }
+  return undefined;
+}
+
+const NO_FLOATS: ReadonlySet<number> = new Set();
+
+/** Indices of `messages` whose weight is a float literal (`1.0`): `JSON.parse` cannot tell. */
+function floatWeights(resolved: Resolved, text: string): ReadonlySet<number> {
+  if (!FLOAT_WEIGHT.test(text)) return NO_FLOATS;
+  if (resolved.schema !== 'messages' && resolved.schema !== 'together-chat' && resolved.schema !== 'mistral') return NO_FLOATS;
+  const messages = entryOf(parseJsonNode(text), 'messages');
+  const out = new Set<number>();
+  if (messages?.kind !== 'array') return out;
+  for (const [i, m] of messages.items.entries()) {
+    const w = entryOf(m, 'weight');
+    if (w?.kind === 'number' && isFloatLiteral(w.raw)) out.add(i);
+  }
+  return out;
+}
