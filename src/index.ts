@@ -44,7 +44,7 @@ export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/inde
 export type { LeakageOptions, LeakageReport, LeakageFile, Overlap } from './leakage/index.js';
 export { planSplits, NOT_WRITTEN } from './split/index.js';
 export type { SplitUnits, SplitPlan } from './split/index.js';
-export { nearKeys, nearText, shingles, jaccard, DEFAULT_MINHASH } from './dedup/minhash.js';
+export { nearKeys, nearSignature, nearText, shingles, jaccard, DEFAULT_MINHASH } from './dedup/minhash.js';
 export type { MinHashParams } from './dedup/minhash.js';
 export type { LeakageCheck, NearSummary } from './plan.js';
 export type { TokenStats, HistogramBin } from './report/index.js';

@@ -236,7 +236,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,
         });
-        if (nearIndex) nearIndex.add(nearText(example.messages), counted.keys as Uint32Array);
+        if (nearIndex) nearIndex.add(nearText(example.messages), counted.signature as Uint32Array);
         if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
         if (defaultLimit && tokens > defaultLimit.tokens) {
           overDefault.count++;

@@ -23,8 +23,8 @@ export interface CountedExample {
   prompt: number;
   truncated?: Truncation | undefined;
   overBudget?: boolean | undefined;
-  /** LSH band keys, when near-dedup is on. */
-  keys?: Uint32Array | undefined;
+  /** MinHash signature, when near-dedup is on. */
+  signature?: Uint32Array | undefined;
 }
 
 /** Options of {@link countTokens}. */
@@ -33,7 +33,7 @@ export interface CountOptions {
   budget: Budget;
   /** Worker threads to count in; without one, counting runs inline. */
   pool?: TokenizerPool | undefined;
-  /** MinHash parameters: computes band keys for near-dedup alongside the counts. */
+  /** MinHash parameters: computes signatures for near-dedup alongside the counts. */
   near?: MinHashParams | undefined;
 }
 
@@ -105,5 +105,5 @@ function settle(example: Example, m: MeasuredExample, ctx: StageContext): Counte
     return undefined;
   }
   if (m.truncated && m.messages) example.messages = m.messages;
-  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, keys: m.keys };
+  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, signature: m.signature };
 }

@@ -1,14 +1,14 @@
-/** One example's measurements, the same inline and in a worker: budget, then near-dup band keys. */
-import { nearKeys, type MinHashParams } from '../dedup/minhash.js';
+/** One example's measurements, the same inline and in a worker: budget, then its MinHash signature. */
+import { nearSignature, type MinHashParams } from '../dedup/minhash.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Message } from '../types.js';
 import { applyBudget, type Budget, type Measured } from './budget.js';
 
-/** {@link Measured} plus the example's LSH band keys when near-dedup is on. */
-export type MeasuredExample = Measured & { keys?: Uint32Array | undefined };
+/** {@link Measured} plus the example's MinHash signature when near-dedup is on. */
+export type MeasuredExample = Measured & { signature?: Uint32Array | undefined };
 
 /**
- * Applies the budget and, for an example that passes, computes its band keys (on the messages as
+ * Applies the budget and, for an example that passes, computes its MinHash signature (on the messages as
  * they will be written, after any truncation).
  *
  * @example
@@ -17,5 +17,5 @@ export type MeasuredExample = Measured & { keys?: Uint32Array | undefined };
 export function measureExample(tokenizer: Tokenizer, messages: Message[], budget: Budget, near?: MinHashParams, tools?: readonly unknown[]): MeasuredExample {
   const m = applyBudget(tokenizer, messages, budget, tools);
   if (!m.ok || !near) return m;
-  return { ...m, keys: nearKeys(m.messages ?? messages, near) };
+  return { ...m, signature: nearSignature(m.messages ?? messages, near) };
 }

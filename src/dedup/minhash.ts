@@ -90,12 +90,25 @@ export function signature(set: Uint32Array, permutations: number): Uint32Array {
 export function bandKeys(sig: Uint32Array, bands: number): Uint32Array {
   const rows = Math.floor(sig.length / bands);
   const keys = new Uint32Array(bands);
-  for (let band = 0; band < bands; band++) {
-    let h = 0x9e3779b9 ^ band;
-    for (let r = 0; r < rows; r++) h = mix(h ^ (sig[band * rows + r] as number));
-    keys[band] = h >>> 0;
-  }
+  for (let band = 0; band < bands; band++) keys[band] = bandKey(sig, 0, band, rows);
   return keys;
+}
+
+/** The key of one band of the signature starting at `offset` in `sigs` (`rows` values a band). */
+export function bandKey(sigs: Uint32Array, offset: number, band: number, rows: number): number {
+  let h = 0x9e3779b9 ^ band;
+  for (let r = 0; r < rows; r++) h = mix(h ^ (sigs[offset + band * rows + r] as number));
+  return h >>> 0;
+}
+
+/**
+ * The MinHash signature of an example, straight from its messages.
+ *
+ * @example
+ * nearSignature(example.messages) // Uint32Array(100)
+ */
+export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH): Uint32Array {
+  return signature(shingles(nearText(messages), params.shingle), params.permutations);
 }
 
 /**

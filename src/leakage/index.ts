@@ -5,14 +5,14 @@
  * target format compares on the canonical messages, and produces a {@link LeakageReport} of
  * exact overlaps (same dedup key) and near overlaps (verified Jaccard similarity). Only pairs of
  * rows from different files count: copies inside one file are dedup's business, not leakage.
- * Memory: per row a 64-bit hash, a location and the near band keys; the texts go to a spill file.
+ * Memory: per row a 64-bit hash, a location and the MinHash signature; the texts go to a spill file.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
 import { conversationKey, hash64 } from '../dedup/index.js';
-import { nearKeys, nearText } from '../dedup/minhash.js';
+import { nearSignature, nearText } from '../dedup/minhash.js';
 import { NearIndex } from '../dedup/near.js';
 import { LoraPrepError, preview } from '../errors.js';
 import { loadRecords } from '../load/index.js';
@@ -162,7 +162,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
         const line = example.meta.source.line;
         exact.add(hash, fileIndex, line);
         if (index) {
-          index.add(nearText(example.messages), nearKeys(example.messages, index.params));
+          index.add(nearText(example.messages), nearSignature(example.messages, index.params));
           rowFile.push(fileIndex);
           rowLine.push(line);
           rowHashHi.push(Number.parseInt(hash.slice(0, 8), 16));
