@@ -45,8 +45,7 @@ export function nearText(messages: readonly Message[]): string {
  * shingles('a bond is a debt security', 2).length // 5
  */
 export function shingles(text: string, n: number): Uint32Array {
-  const words = text.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
-  const wordHashes = words.map(fnv1a);
+  const wordHashes = wordHashesOf(text);
   const count = Math.max(1, wordHashes.length - n + 1);
   const out = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
@@ -73,7 +72,10 @@ export function signature(set: Uint32Array, permutations: number): Uint32Array {
     const b = PERM_B[p] as number;
     let min = 0xffffffff;
     for (let i = 0; i < set.length; i++) {
-      const v = mix(Math.imul(set[i] as number, a) + b) >>> 0;
+      // One multiply and an xor-shift per value: shingles are already well-mixed 32-bit hashes,
+      // so this keeps the permutations independent enough at half the cost of a full mixer.
+      let v = Math.imul((set[i] as number) ^ b, a);
+      v = (v ^ (v >>> 15)) >>> 0;
       if (v < min) min = v;
     }
     sig[p] = min;
@@ -147,10 +149,42 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
 
 // --- internal ---
 
-function fnv1a(word: string): number {
+// ASCII letters and digits; other characters go through the Unicode test (rare in most data).
+const ASCII_WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_WORD[c] = /[A-Za-z0-9]/.test(String.fromCharCode(c)) ? 1 : 0;
+const UNICODE_WORD = /[\p{L}\p{N}]/u;
+
+/** FNV-1a hashes of the words (runs of letters and digits) of a text, in one pass without regex splits. */
+function wordHashesOf(text: string): number[] {
+  const out: number[] = [];
   let h = 0x811c9dc5;
-  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let word: boolean;
+    if (c < 128) word = ASCII_WORD[c] === 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair: test the whole code point, hash both halves.
+      word = UNICODE_WORD.test(text.slice(i, i + 2));
+      if (word) {
+        if (!inWord) h = 0x811c9dc5;
+        h = Math.imul(Math.imul(h ^ c, 0x01000193) ^ text.charCodeAt(i + 1), 0x01000193);
+        inWord = true;
+        i++;
+        continue;
+      }
+    } else word = UNICODE_WORD.test(text[i] as string);
+    if (word) {
+      if (!inWord) h = 0x811c9dc5;
+      h = Math.imul(h ^ c, 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      out.push(h >>> 0);
+      inWord = false;
+    }
+  }
+  if (inWord) out.push(h >>> 0);
+  return out;
 }
 
 /** murmur3's 32-bit finaliser: a cheap, well-spread mix. */

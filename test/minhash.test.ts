@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bandKeys, jaccard, nearText, shingles, signature } from '../src/dedup/minhash.js';
+
+const word = fc.constantFrom('bond', 'yield', 'tort', 'clause', 'dose', 'renal', 'équité', '合同', 'µg', '2024');
+const text = fc.array(word, { minLength: 1, maxLength: 60 }).map((w) => w.join(' '));
+
+describe('shingles', () => {
+  it('are sorted, distinct word bigrams; case and punctuation are not words', () => {
+    const s = shingles('A bond, a BOND; a bond.', 2);
+    expect([...s]).toEqual([...new Set(s)].sort((a, b) => a - b));
+    expect(shingles(nearText([{ role: 'user', content: 'A bond, a BOND; a bond.' }]), 2)).toEqual(shingles('a bond a bond a bond', 2));
+    expect(shingles('one', 2)).toHaveLength(1);
+    expect(shingles('naïve café 👩‍⚕️ x', 1)).toHaveLength(3);
+  });
+});
+
+describe('jaccard', () => {
+  it('is 1 for equal sets, 0 for disjoint ones, and symmetric (property)', () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const sa = shingles(a, 2);
+        const sb = shingles(b, 2);
+        expect(jaccard(sa, sa)).toBe(1);
+        expect(jaccard(sa, sb)).toBe(jaccard(sb, sa));
+        const inter = [...sa].filter((x) => sb.includes(x)).length;
+        expect(jaccard(sa, sb)).toBeCloseTo(inter / (sa.length + sb.length - inter), 10);
+      }),
+    );
+  });
+});
+
+describe('signature', () => {
+  it('agrees on about J of its permutations (property: within 0.25 at 100 permutations)', () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const sa = shingles(a, 2);
+        const sb = shingles(`${a} ${b}`, 2);
+        const x = signature(sa, 100);
+        const y = signature(sb, 100);
+        let agree = 0;
+        for (let i = 0; i < 100; i++) if (x[i] === y[i]) agree++;
+        expect(Math.abs(agree / 100 - jaccard(sa, sb))).toBeLessThan(0.25);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives equal band keys to equal texts and different ones to unrelated texts', () => {
+    const k1 = bandKeys(signature(shingles('the lessee shall pay rent monthly in advance', 2), 100), 20);
+    const k2 = bandKeys(signature(shingles('the lessee shall pay rent monthly in advance', 2), 100), 20);
+    const k3 = bandKeys(signature(shingles('metformin dose is reduced when egfr falls', 2), 100), 20);
+    expect(k1).toEqual(k2);
+    expect([...k1].filter((k, i) => k === k3[i])).toHaveLength(0);
+  });
+});
