@@ -41,6 +41,8 @@ export { serializeRecord, JsonlWriter } from './write/jsonl.js';
 export type { WrittenFile } from './write/jsonl.js';
 export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
 export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/index.js';
+export { validateFile, fixFile, defaultFixedPath, guessTarget, VALIDATION_RULES, VALIDATION_TARGETS, MAX_STORED_PROBLEMS, MAX_TYPE_PATHS } from './validate/index.js';
+export type { Problem, ValidationOptions, ValidationReport, FixResult, RuleId, RuleInfo, ValidationTarget, ValidationFormat } from './validate/index.js';
 export type { LeakageOptions, LeakageReport, LeakageFile, Overlap } from './leakage/index.js';
 export { planSplits, NOT_WRITTEN } from './split/index.js';
 export type { SplitUnits, SplitPlan } from './split/index.js';

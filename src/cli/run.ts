@@ -7,13 +7,19 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   checkLeakage,
+  fixFile,
   formatLeakage,
   isLoraPrepError,
   prepareDataset,
   summarize,
+  validateFile,
+  VALIDATION_TARGETS,
+  type FixResult,
   type LeakageOptions,
   type PrepareOptions,
   type ProgressEvent,
+  type ValidationOptions,
+  type ValidationReport,
 } from '../index.js';
 import { LIBRARY } from '../version.js';
 
@@ -33,6 +39,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 const USAGE = `Usage:
   lora-prep prepare <input...> --out DIR [options]
   lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json]
+  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--fix [--out FILE]]
 
 Options of prepare:
   --out DIR                 output folder (required)
@@ -72,6 +79,18 @@ Options of leakage (exit 0 when no conversation is in two files, 1 when some are
   --exact-only              report exact overlaps only
   --json                    print the report object as JSON on stdout
 
+Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when it does):
+  --target NAME|auto        openai | together | mistral | mlx-lm | trl | axolotl | llama-factory |
+                            unsloth | torchtune, or auto: guess from line 1 (default auto)
+  --format chat|instruction record shape (default: from line 1)
+  --max-tokens N            also flag examples over N tokens (counted only when given)
+  --tokenizer NAME          tokenizer for --max-tokens (default o200k_base)
+  --batch-size N            MLX-LM batch size: the file needs at least N records (default 4)
+  --fix                     write a repaired copy (BOM, CRLF, blank lines, final newline, raw U+2028,
+                            ShareGPT role names, missing alpaca input, weights 1.0/0.0), then validate it
+  --out FILE                where --fix writes (default <name>.fixed.jsonl; never overwritten)
+  --json                    print the report (and the fix) as JSON on stdout
+
   lora-prep --version | --help`;
 
 /**
@@ -91,6 +110,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'leakage') return leakageCommand(rest, io);
+  if (command === 'validate') return validateCommand(rest, io);
   if (command !== 'prepare') {
     io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -312,4 +332,92 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT.failed;
   }
+}
+
+const VALIDATE_ARGS = {
+  target: { type: 'string' },
+  format: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  tokenizer: { type: 'string' },
+  'batch-size': { type: 'string' },
+  fix: { type: 'boolean' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+/** Problems printed on the terminal; `--json` lists up to the library's cap. */
+const VALIDATE_SHOWN = 50;
+
+async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  let file: string;
+  let options: ValidationOptions;
+  let flags: { fix: boolean; out: string | undefined; json: boolean };
+  try {
+    const parsed = parseArgs({ args: argv, options: VALIDATE_ARGS, allowPositionals: true, strict: true });
+    const v = parsed.values;
+    if (v.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (parsed.positionals.length !== 1) throw new UsageError(`give exactly one file to validate, got ${parsed.positionals.length}`);
+    file = parsed.positionals[0] as string;
+    if (v.out !== undefined && !v.fix) throw new UsageError('--out goes with --fix');
+    const target = v.target ?? 'auto';
+    if (target !== 'auto' && !Object.hasOwn(VALIDATION_TARGETS, target)) {
+      throw new UsageError(`--target must be auto or one of ${Object.keys(VALIDATION_TARGETS).join(', ')}, got ${JSON.stringify(target)}`);
+    }
+    if (v.format !== undefined && v.format !== 'chat' && v.format !== 'instruction') throw new UsageError(`--format must be chat or instruction, got ${JSON.stringify(v.format)}`);
+    options = { target: target as ValidationOptions['target'] };
+    if (v.format !== undefined) options.format = v.format;
+    if (v['max-tokens'] !== undefined) options.maxTokens = num('--max-tokens', v['max-tokens']);
+    if (v['batch-size'] !== undefined) options.batchSize = num('--batch-size', v['batch-size']);
+    if (v.tokenizer !== undefined) {
+      if (options.maxTokens === undefined) throw new UsageError('--tokenizer goes with --max-tokens (tokens are counted only against a limit)');
+      options.tokenizer = v.tokenizer;
+    }
+    flags = { fix: v.fix === true, out: v.out, json: v.json === true };
+  } catch (e) {
+    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    io.stderr(`lora-prep validate: ${message}\n\nRun lora-prep --help for the options.\n`);
+    return EXIT.usage;
+  }
+  try {
+    let fix: FixResult | undefined;
+    if (flags.fix) {
+      fix = await fixFile(file, flags.out, options);
+      if (!flags.json) {
+        const lines = fix.changes.map((c) => `  ${c.rule}  ${c.count.toLocaleString('en-US')}`);
+        io.stdout(`wrote ${fix.outPath}${lines.length ? `, fixing:\n${lines.join('\n')}` : ': nothing mechanical to fix'}\n\n`);
+      }
+      file = fix.outPath;
+    }
+    const report = await validateFile(file, options);
+    if (flags.json) io.stdout(`${JSON.stringify(fix ? { fix, report } : report, null, 2)}\n`);
+    else io.stdout(`${formatValidation(report, VALIDATE_SHOWN)}\n`);
+    return report.ok ? EXIT.ok : EXIT.failed;
+  } catch (e) {
+    if (isLoraPrepError(e)) {
+      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+    }
+    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+/** `file:line  rule  message` for the first `shown` problems, then the count, a summary and the warnings. */
+function formatValidation(r: ValidationReport, shown: number): string {
+  const out = r.problems.slice(0, shown).map((p) => `${p.line === 0 ? r.file : `${r.file}:${p.line}`}  ${p.rule}  ${p.message}`);
+  if (r.problemCount > shown) out.push(`… and ${(r.problemCount - shown).toLocaleString('en-US')} more (--json lists up to ${r.problems.length.toLocaleString('en-US')})`);
+  const what = `${r.target}${r.format ? ` ${r.format}` : ''}${r.guessed ? ' (guessed)' : ''}`;
+  const counts = `${r.records.toLocaleString('en-US')} record${r.records === 1 ? '' : 's'}`;
+  if (r.ok) out.push(`${r.file}: ${what}, ${counts}: no problems`);
+  else {
+    const byRule = Object.entries(r.problemsByRule).sort((a, b) => b[1] - a[1]).map(([rule, n]) => `${rule} ${n.toLocaleString('en-US')}`);
+    if (out.length > 0) out.push('');
+    out.push(`${r.file}: ${what}, ${counts}: ${r.problemCount.toLocaleString('en-US')} problem${r.problemCount === 1 ? '' : 's'} (${byRule.join(' · ')})`);
+  }
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join('\n');
 }

@@ -182,7 +182,13 @@ class Fixer {
         this.#change('A.2-cr');
       }
       const hadSeparators = SEPARATORS.test(text);
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) text = this.#fixRecord(text, value as Record<string, unknown>);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        try {
+          text = this.#fixRecord(text, value as Record<string, unknown>);
+        } catch {
+          // Nesting too deep for the literal-keeping reader: the record is copied unchanged.
+        }
+      }
       if (hadSeparators) {
         text = escapeSeparators(text);
         this.#change('A.4-unescaped-separator');

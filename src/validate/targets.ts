@@ -2,6 +2,7 @@
  * Which record schema each trainer reads, per format (DESIGN.md, Targets), and the guess that
  * `target: 'auto'` makes from the first record.
  */
+import type { TargetName } from '../formats/index.js';
 
 /** Every trainer the validator knows, with the formats it reads. */
 export const VALIDATION_TARGETS = {
@@ -18,6 +19,11 @@ export const VALIDATION_TARGETS = {
 
 /** A trainer name accepted by `validateFile`. */
 export type ValidationTarget = keyof typeof VALIDATION_TARGETS;
+
+// The validator knows exactly the targets the writers know: adding one there fails to compile here.
+type SameNames = [TargetName] extends [ValidationTarget] ? ([ValidationTarget] extends [TargetName] ? true : false) : false;
+const sameNames: SameNames = true;
+void sameNames;
 
 /** A record shape: chat or instruction. */
 export type ValidationFormat = 'chat' | 'instruction';

@@ -71,6 +71,13 @@ export const MAX_STORED_PROBLEMS = 1_000;
 export const MAX_TYPE_PATHS = 10_000;
 
 /**
+ * Deepest nesting the A.4 and A.6 walks descend into: keeps a pathological line (thousands of
+ * nested arrays, which `JSON.parse` accepts) from overflowing the stack. No trainer schema nests
+ * anywhere near it.
+ */
+const MAX_WALK_DEPTH = 64;
+
+/**
  * Checks a JSONL file against the rules of the trainer that will read it: the file-level rules
  * (BOM, `\r`, final newline, blank lines, one JSON object per line, raw U+2028, lone surrogates,
  * one key set, stable types) and the schema rules of the target. Never throws for bad content:
@@ -283,15 +290,20 @@ class Validator {
       keysReported = checkRecord(resolved.schema, record, ctx).keysReported;
       clean = this.#count === before;
     }
-    // A.5: the same top-level keys as line 1, keys optional for the target aside.
+    // A.5: the same top-level keys as line 1, keys optional for the target aside. A closed schema
+    // (every key named) already reports each missing or unexpected key, so A.5 adds nothing there.
     const keys = Object.keys(record).filter((k) => !optional.has(k)).sort().join(',');
-    if (!this.#refKeys) this.#refKeys = { line: n, keys };
-    else if (!keysReported && keys !== this.#refKeys.keys) {
-      const ref = new Set(this.#refKeys.keys.split(',').filter(Boolean));
-      const here = new Set(keys.split(',').filter(Boolean));
-      const missing = [...ref].filter((k) => !here.has(k));
-      const extra = [...here].filter((k) => !ref.has(k));
-      this.#add(n, 'A.5-key-set', `the keys differ from line ${this.#refKeys.line}: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `extra ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+    const open = !resolved || resolved.schema === 'mlx-completions';
+    if (open && !keysReported) {
+      if (!this.#refKeys) this.#refKeys = { line: n, keys };
+      else if (keys !== this.#refKeys.keys) {
+        const ref = new Set(this.#refKeys.keys.split(',').filter(Boolean));
+        const here = new Set(keys.split(',').filter(Boolean));
+        const missing = [...ref].filter((k) => !here.has(k));
+        const extra = [...here].filter((k) => !ref.has(k));
+        const diff = [missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `extra ${extra.join(', ')}` : ''].filter(Boolean).join('; ');
+        this.#add(n, 'A.5-key-set', `the keys differ from line ${this.#refKeys.line}: ${diff}`);
+      }
     }
     // A.6: only records that passed their schema check, so one defect is not reported twice.
     if (clean) {
@@ -300,7 +312,13 @@ class Validator {
     }
     if (clean && resolved && this.#tokenizer && this.#options.maxTokens !== undefined) {
       const limit = this.#options.maxTokens;
-      const m = this.#tokenizer.measure(toChatMessages(resolved.schema, record));
+      let m;
+      try {
+        m = this.#tokenizer.measure(toChatMessages(resolved.schema, record));
+      } catch (e) {
+        this.#warnings.push(`line ${n}: tokens not counted (${(e as Error).message})`);
+        return;
+      }
       if (m.prompt >= limit) this.#add(n, 'I.1-prompt-overflow', `the prompt part alone is ${m.prompt} tokens, at or over the limit of ${limit}: right truncation leaves nothing to train on`);
       else if (m.total > limit) this.#add(n, 'I.1-overlong', `${m.total} tokens, over the limit of ${limit} (${this.#tokenizer.name})`);
     }
@@ -308,8 +326,8 @@ class Validator {
 
   #observeTypes(n: number, record: Record<string, unknown>): string[] {
     const changed = new Map<string, string>();
-    const walk = (v: unknown, path: string): void => {
-      if (v === null || v === undefined) return;
+    const walk = (v: unknown, path: string, depth: number): void => {
+      if (v === null || v === undefined || depth > MAX_WALK_DEPTH) return;
       const type = Array.isArray(v) ? 'array' : typeof v;
       if (path !== '') {
         const seen = this.#types.get(path);
@@ -323,10 +341,10 @@ class Validator {
           changed.set(path, `${path} is ${article(type)} here but ${article(seen.type)} on line ${seen.line}`);
         }
       }
-      if (Array.isArray(v)) for (const item of v) walk(item, `${path}[]`);
-      else if (typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, path === '' ? k : `${path}.${k}`);
+      if (Array.isArray(v)) for (const item of v) walk(item, `${path}[]`, depth + 1);
+      else if (typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, path === '' ? k : `${path}.${k}`, depth + 1);
     };
-    walk(record, '');
+    walk(record, '', 0);
     return [...changed.values()];
   }
 
@@ -404,18 +422,19 @@ function jsonHint(n: number, text: string): string {
 }
 
 /** The path of the first string or key holding a lone surrogate, or undefined. */
-function loneSurrogate(v: unknown, path: string): string | undefined {
+function loneSurrogate(v: unknown, path: string, depth = 0): string | undefined {
   if (typeof v === 'string') return LONE_SURROGATE.test(v) ? path : undefined;
+  if (depth > MAX_WALK_DEPTH) return undefined;
   if (Array.isArray(v)) {
     for (const [i, item] of v.entries()) {
-      const w = loneSurrogate(item, `${path}[${i}]`);
+      const w = loneSurrogate(item, `${path}[${i}]`, depth + 1);
       if (w !== undefined) return w;
     }
   } else if (typeof v === 'object' && v !== null) {
     for (const [k, item] of Object.entries(v)) {
       const here = path === '' ? k : `${path}.${k}`;
       if (LONE_SURROGATE.test(k)) return here;
-      const w = loneSurrogate(item, here);
+      const w = loneSurrogate(item, here, depth + 1);
       if (w !== undefined) return w;
     }
   }
@@ -428,7 +447,13 @@ const NO_FLOATS: ReadonlySet<number> = new Set();
 function floatWeights(resolved: Resolved, text: string): ReadonlySet<number> {
   if (!FLOAT_WEIGHT.test(text)) return NO_FLOATS;
   if (resolved.schema !== 'messages' && resolved.schema !== 'together-chat' && resolved.schema !== 'mistral') return NO_FLOATS;
-  const messages = entryOf(parseJsonNode(text), 'messages');
+  let root;
+  try {
+    root = parseJsonNode(text);
+  } catch {
+    return NO_FLOATS; // nesting too deep for the literal-keeping reader: JSON.parse's view stands
+  }
+  const messages = entryOf(root, 'messages');
   const out = new Set<number>();
   if (messages?.kind !== 'array') return out;
   for (const [i, m] of messages.items.entries()) {
