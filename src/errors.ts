@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TARGET_UNSUPPORTED'
   | 'OUTPUT_NOT_EMPTY'
   | 'SPLIT_TOO_SMALL'
+  | 'DATA_FAILED'
   | 'WRITE_FAILED'
   | 'ABORTED'
   | 'INTERNAL';

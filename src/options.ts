@@ -66,6 +66,14 @@ export interface SplitOptions {
   groupBy?: string | undefined;
 }
 
+/** When a finished run counts as failed. */
+export interface FailOnOptions {
+  /** Fail when rejected / input exceeds this fraction. */
+  rejectedRatio?: number | undefined;
+  /** Fail when any row is rejected for one of these reason codes. */
+  reasons?: string[] | undefined;
+}
+
 /** Cost estimate settings. */
 export interface PricingOptions {
   /** Price of one million training tokens, in your currency. */
@@ -131,6 +139,12 @@ export interface PrepareOptions {
   pricing?: PricingOptions | undefined;
   /** Tokenizer worker threads for large inputs. Default: the number of cores; 1 counts inline. */
   concurrency?: number | undefined;
+  /**
+   * Fail the run (after writing everything, report included) when the data got worse: more than
+   * `rejectedRatio` of the input rows rejected, or any row rejected for one of `reasons`.
+   * Throws `LoraPrepError('DATA_FAILED')` carrying the result; the CLI exits 1.
+   */
+  failOn?: FailOnOptions | undefined;
   /** Dedup settings, or `false` to keep duplicates. */
   dedup?: DedupOptions | false | undefined;
   /** Split settings. */
@@ -219,6 +233,7 @@ export const prepareOptionsSchema = z.strictObject({
   minTokens: z.number().int().positive().optional(),
   pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
   concurrency: z.number().int().min(1).max(64).default(availableParallelism()),
+  failOn: z.strictObject({ rejectedRatio: z.number().min(0).max(1).optional(), reasons: z.array(z.string().min(1)).optional() }).optional(),
   dedup: z
     .union([z.literal(false), z.strictObject({ exact: exactSchema.optional(), near: nearSchema.optional() })])
     .default({})

@@ -18,7 +18,7 @@ import { countTokens, type Budget, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, ExactIndex, hash64, promptPart } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
-import { LoraPrepError } from './errors.js';
+import { isLoraPrepError, LoraPrepError } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
@@ -393,8 +393,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       elapsedMs: Date.now() - started,
     };
     progress.tick('done', input, keptCount, undefined, true);
+    failIfWorse(opts, result);
     return result;
   } catch (e) {
+    if (isLoraPrepError(e) && e.code === 'DATA_FAILED') throw e; // the files are written; the run failed on purpose
     for (const w of openWriters) w.destroy();
     nearIndex?.close();
     await pool?.close();
@@ -531,6 +533,26 @@ class Progress {
     this.#last = rows;
     this.#onProgress({ stage, rows, kept, file, elapsedMs: Date.now() - this.#started });
   }
+}
+
+/**
+ * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
+ */
+function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
+  const f = opts.failOn;
+  if (!f) return;
+  const why: string[] = [];
+  const { input, rejected, byReason } = result.counts;
+  if (f.rejectedRatio !== undefined && input > 0 && rejected / input > f.rejectedRatio) {
+    why.push(`${rejected} of ${input} rows rejected (${((rejected / input) * 100).toFixed(1)}%), over failOn.rejectedRatio ${f.rejectedRatio}`);
+  }
+  for (const reason of f.reasons ?? []) {
+    if ((byReason[reason] ?? 0) > 0) why.push(`${byReason[reason]} rows rejected as ${reason}, listed in failOn.reasons`);
+  }
+  if (why.length === 0) return;
+  const error = new LoraPrepError('DATA_FAILED', `the data failed the failOn checks: ${why.join('; ')}. The files and ${result.files.report} are written: see ${result.files.rejected}.`);
+  Object.assign(error, { result });
+  throw error;
 }
 
 /** Files lora-prep owns besides the split files: replaced on overwrite, removed when not written again. */

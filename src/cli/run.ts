@@ -69,6 +69,9 @@ Options of prepare:
   --group-by COL            examples sharing a COL value land in the same split
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
+                            rejected=0.05 (more than 5% of rows rejected) or reasons=pii,invalid_json;
+                            repeatable
   --config FILE             JSON file with prepareDataset options; flags override it
   --overwrite               replace the files of an earlier run in --out
   --json                    print the result object as JSON on stdout
@@ -141,6 +144,7 @@ const PREPARE_ARGS = {
   'split-strategy': { type: 'string' },
   dedup: { type: 'string' },
   'near-threshold': { type: 'string' },
+  'fail-on': { type: 'string', multiple: true },
   'near-action': { type: 'string' },
   'stratify-by': { type: 'string' },
   'group-by': { type: 'string' },
@@ -182,6 +186,8 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (io.isTTY) io.stderr('\r\x1b[K');
     if (isLoraPrepError(e)) {
+      const failed = (e as { result?: Parameters<typeof summarize>[0] }).result;
+      if (e.code === 'DATA_FAILED' && failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
       io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
       return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
     }
@@ -192,7 +198,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
 
 const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'TARGET_UNSUPPORTED', 'OUTPUT_NOT_EMPTY']);
 
-type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[K]['type'] extends 'boolean' ? boolean : string };
+type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[K] extends { multiple: true } ? string[] : (typeof PREPARE_ARGS)[K]['type'] extends 'boolean' ? boolean : string };
 
 async function toOptions(v: PrepareValues, positionals: string[]): Promise<PrepareOptions> {
   let base: Record<string, unknown> = {};
@@ -240,6 +246,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.test !== undefined) split.test = num('--test', v.test);
   if (v.seed !== undefined) split.seed = num('--seed', v.seed);
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
+  if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on']);
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
@@ -257,6 +264,17 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
     o.dedup = { exact: true, near: v.dedup === 'exact' ? false : Object.keys(near).length > 0 ? near : true };
   }
   return o as unknown as PrepareOptions;
+}
+
+function failOn(rules: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const rule of rules) {
+    const [key, value] = rule.split('=', 2);
+    if (key === 'rejected' && value !== undefined) out.rejectedRatio = num('--fail-on rejected', value);
+    else if (key === 'reasons' && value) out.reasons = value.split(',').map((r) => r.trim()).filter(Boolean);
+    else throw new UsageError(`--fail-on takes rejected=FRACTION or reasons=CODE,CODE, got ${JSON.stringify(rule)}`);
+  }
+  return out;
 }
 
 function num(flag: string, value: string): number {

@@ -3,6 +3,9 @@
  * gpt-tokenizer (the same ids as tiktoken and js-tiktoken, several times faster here: see
  * docs/performance.md); js-tiktoken stays in the test suite as the oracle.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
 import type { Message } from '../types.js';
 import { findTokenizerFiles, loadHuggingFaceTokenizer, TOKENIZER_PACKAGES } from './huggingface.js';
@@ -55,6 +58,16 @@ export function openAiEncodingFor(spec: string): OpenAiEncoding | undefined {
 
 // --- internal ---
 
+/** The installed gpt-tokenizer's version, for the manifest (its package.json is not exported). */
+const GPT_TOKENIZER_VERSION = ((): string => {
+  try {
+    const main = createRequire(import.meta.url).resolve('gpt-tokenizer');
+    return (JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
 interface GptTokenizerApi {
   encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
   decode(ids: number[]): string;
@@ -91,7 +104,7 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
 
   return {
     name,
-    source: 'gpt-tokenizer',
+    source: `gpt-tokenizer@${GPT_TOKENIZER_VERSION}`,
     count,
     encode: (text) => api.encode(text, PLAIN),
     decode: (ids) => api.decode(ids),

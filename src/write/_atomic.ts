@@ -24,7 +24,8 @@ export async function checkOutDir(outDir: string, overwrite: boolean): Promise<v
     entries = await readdir(outDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
+    if (e instanceof LoraPrepError) throw e;
+    throw new LoraPrepError('WRITE_FAILED', `outDir ${outDir} cannot be used: ${(e as Error).message}. Choose a folder path you can write to.`, { cause: e });
   }
   const visible = entries.filter((e) => !e.startsWith(TEMP_PREFIX));
   if (visible.length > 0 && !overwrite) {

@@ -1,0 +1,129 @@
+/** Failing on purpose (failOn) and faults (write errors, a throwing callback): outDir stays as it was. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+import { prepareDataset } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
+
+const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows, 4 rejected (invalid_json, invalid_record ×2, duplicate)
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const p = join(entry.parentPath, entry.name);
+    out[p.slice(dir.length)] = entry.isFile() ? (await readFile(p)).toString('base64') : 'dir';
+  }
+  return out;
+}
+
+describe('failOn', () => {
+  it('fails with DATA_FAILED after writing the files and the report, when too many rows are rejected', async () => {
+    const outDir = join(await tempDir(), 'o');
+    const error = await prepareDataset({ inputs: [FIXTURE], outDir, failOn: { rejectedRatio: 0.1 } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/4 of 15 rows rejected \(26\.7%\), over failOn\.rejectedRatio 0\.1/) });
+    expect((error as { result: { counts: { rejected: number } } }).result.counts.rejected).toBe(4);
+    const report = JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8'));
+    expect(report.counts.rejected).toBe(4);
+  });
+
+  it('fails on a listed reason, and passes when the data is within bounds', async () => {
+    const outDir = join(await tempDir(), 'o');
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir, failOn: { reasons: ['invalid_json'] } })).rejects.toMatchObject({
+      code: 'DATA_FAILED',
+      message: expect.stringMatching(/1 rows rejected as invalid_json/),
+    });
+    const ok = await prepareDataset({ inputs: [FIXTURE], outDir: join(await tempDir(), 'p'), failOn: { rejectedRatio: 0.5, reasons: ['overlong'] } });
+    expect(ok.counts.rejected).toBe(4);
+  });
+
+  it('CLI: --fail-on exits 1 and still prints the summary', async () => {
+    let out = '';
+    let err = '';
+    const io = { stdout: (s: string) => void (out += s), stderr: (s: string) => void (err += s) };
+    const code = await runCli(['prepare', FIXTURE, '--out', join(await tempDir(), 'o'), '--fail-on', 'rejected=0.1', '--fail-on', 'reasons=pii', '--quiet'], io);
+    expect(code).toBe(1);
+    expect(out).toMatch(/15 input rows → 11 kept, 4 rejected/);
+    expect(err).toMatch(/DATA_FAILED/);
+    expect(await runCli(['prepare', FIXTURE, '--out', 'x', '--fail-on', 'lots'], { stdout: () => undefined, stderr: () => undefined })).toBe(2);
+  });
+});
+
+describe('faults leave outDir as it was', () => {
+  it('a callback that throws', async () => {
+    const outDir = await tempDir();
+    await writeFile(join(outDir, 'train.jsonl'), '{"old":true}\n');
+    const before = await snapshot(outDir);
+    await expect(
+      prepareDataset({
+        inputs: [FIXTURE],
+        outDir,
+        overwrite: true,
+        onProgress: (e) => {
+          if (e.stage === 'write') throw new Error('callback failed');
+        },
+      }),
+    ).rejects.toThrow('callback failed');
+    expect(await snapshot(outDir)).toEqual(before);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('a read-only outDir (not testable as root)', async () => {
+    const outDir = await tempDir();
+    await chmod(outDir, 0o500);
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    await chmod(outDir, 0o700);
+  });
+
+  it('an outDir that cannot be created (a file where a folder should be) is WRITE_FAILED, not a raw error', async () => {
+    const outDir = await tempDir();
+    const before = await snapshot(outDir);
+    const blocker = join(outDir, 'file-not-folder');
+    await writeFile(blocker, 'x');
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir: join(blocker, 'out') })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await snapshot(outDir)).toEqual({ ...before, '/file-not-folder': Buffer.from('x').toString('base64') });
+  });
+});
+
+// A real full disk: a 64 KiB tmpfs, where the machine lets tests mount one (root on Linux).
+const tinyDisk = (() => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'lora-prep-tinyfs-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status === 0;
+  return ok ? dir : undefined;
+})();
+afterAll(() => {
+  if (tinyDisk) {
+    spawnSync('umount', ['-l', tinyDisk]);
+    spawnSync('rmdir', [tinyDisk]);
+  }
+});
+if (!tinyDisk) console.warn('faults.test.ts: the disk-full test is skipped (needs root on Linux to mount a small tmpfs)');
+
+describe.skipIf(!tinyDisk)('disk full', () => {
+  it('fails with WRITE_FAILED and leaves outDir as it was (no temporary files)', async () => {
+    const outDir = join(tinyDisk as string, 'out');
+    await mkdir(outDir);
+    await writeFile(join(outDir, 'train.jsonl'), '{"old":true}\n');
+    const before = await snapshot(outDir);
+    // ~200 KB of output into 64 KiB.
+    const big = join(await tempDir(), 'big.jsonl');
+    await writeFile(big, Array.from({ length: 400 }, (_, i) => JSON.stringify({ question: `Q${i}?`, answer: `Answer ${i} `.repeat(40) })).join('\n'));
+    await expect(prepareDataset({ inputs: [big], outDir, overwrite: true })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await snapshot(outDir)).toEqual(before);
+  });
+});
+
+describe('manifest', () => {
+  it('names the library and tokenizer versions', async () => {
+    const outDir = join(await tempDir(), 'o');
+    const result = await prepareDataset({ inputs: [FIXTURE], outDir });
+    const manifest = JSON.parse(await readFile(result.files.manifest, 'utf8'));
+    const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+    expect(manifest.tool).toEqual({ name: 'lora-prep', version: pkg.version });
+    expect(manifest.tokenizer.source).toMatch(/^gpt-tokenizer@\d+\.\d+\.\d+$/);
+  });
+});
+
