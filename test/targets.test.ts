@@ -83,7 +83,7 @@ describe('file layout and glue', () => {
     expect(Object.keys(info)).toEqual(['lf_data_train', 'lf_data_validation']);
     expect(info.lf_data_train.file_name).toBe('train.jsonl');
     expect(info.lf_data_validation.file_name).toBe('validation.jsonl');
-    if (format === 'chat') expect(info.lf_data_train).toMatchObject({ formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system' } });
+    if (format === 'chat') expect(info.lf_data_train).toMatchObject({ formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system', tools: 'tools' } });
     else expect(info.lf_data_train.columns).toEqual({ prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' });
     const steps = await readFile(join(outDir, 'report', 'next-steps.md'), 'utf8');
     expect(steps).toContain(`dataset_dir: ${outDir}`);

@@ -146,7 +146,7 @@ export function trainerGlue(g: GlueInput): Glue {
     case 'llama-factory': {
       const entry = (file: string) =>
         g.format === 'chat'
-          ? { file_name: file, formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system' } }
+          ? { file_name: file, formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system', tools: 'tools' } }
           : { file_name: file, columns: { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' } };
       const info: Record<string, unknown> = { [`${name}_train`]: entry(g.files.train) };
       if (g.files.validation) info[`${name}_validation`] = entry(g.files.validation);
