@@ -153,6 +153,12 @@ export interface PrepareOptions {
   encoding?: InputEncoding | undefined;
   /** Default CSV delimiter (else from the extension, else sniffed). */
   delimiter?: string | undefined;
+  /** A row with bytes that are not valid in the encoding: `'reject'` (default, `invalid_encoding`) or `'replace'` (U+FFFD, with a warning). */
+  onInvalidEncoding?: 'reject' | 'replace' | undefined;
+  /** A line, JSON element or CSV record longer than this many bytes is rejected as `line_too_long` (default 16 MiB). */
+  maxLineBytes?: number | undefined;
+  /** A CSV cell longer than this many characters is rejected as `field_too_long` (default 4 Mi). */
+  maxFieldChars?: number | undefined;
   /** Replace the contents of a non-empty `outDir`. Default false. */
   overwrite?: boolean | undefined;
   /** Called with progress facts. */
@@ -253,6 +259,9 @@ export const prepareOptionsSchema = z.strictObject({
     .default({ validation: 0.1, test: 0, seed: 42, strategy: 'random' }),
   encoding: encodingSchema.default('utf-8'),
   delimiter: delimiterSchema.optional(),
+  onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
+  maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
+  maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),
   overwrite: z.boolean().default(false),
   onProgress: z.custom<(event: ProgressEvent) => void>((v) => typeof v === 'function', 'expected a function').optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'expected an AbortSignal').optional(),

@@ -21,7 +21,7 @@ import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
-import { detectFormat, loadRecords, type InputEncoding, type InputFormat } from './load/index.js';
+import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
@@ -191,6 +191,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           format: spec.format,
           delimiter: spec.delimiter,
           encoding: spec.encoding,
+          onInvalidEncoding: opts.onInvalidEncoding,
+          maxLineBytes: opts.maxLineBytes,
+          maxFieldChars: opts.maxFieldChars,
           onBytes: (chunk) => {
             inputHash.update(chunk);
             inputBytes += chunk.length;
@@ -448,7 +451,7 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format, delimiter, encoding });
+    const first = await firstRow(spec.path, { format, delimiter, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
     out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping });
     if (first) firstRows.push(first);
@@ -467,7 +470,7 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
   return out;
 }
 
-async function firstRow(path: string, options: { format: InputFormat; delimiter: string | undefined; encoding: InputEncoding }): Promise<SourceRow | undefined> {
+async function firstRow(path: string, options: LoadOptions): Promise<SourceRow | undefined> {
   const quiet: StageContext = { reject: () => undefined, warn: () => undefined };
   for await (const row of loadRecords(path, options, quiet)) return row;
   return undefined;

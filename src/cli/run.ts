@@ -9,11 +9,13 @@ import {
   checkLeakage,
   fixFile,
   formatLeakage,
+  formatVerify,
   isLoraPrepError,
   prepareDataset,
   summarize,
   validateFile,
   VALIDATION_TARGETS,
+  verifyOutput,
   type FixResult,
   type LeakageOptions,
   type PrepareOptions,
@@ -40,6 +42,7 @@ const USAGE = `Usage:
   lora-prep prepare <input...> --out DIR [options]
   lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json]
   lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--fix [--out FILE]]
+  lora-prep verify <outDir> [--json]
 
 Options of prepare:
   --out DIR                 output folder (required)
@@ -69,6 +72,8 @@ Options of prepare:
   --group-by COL            examples sharing a COL value land in the same split
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --on-invalid-encoding M   reject (default: invalid_encoding) | replace (keep rows, U+FFFD)
+  --max-line-bytes N        reject longer lines/records as line_too_long (default 16 MiB)
   --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
                             rejected=0.05 (more than 5% of rows rejected) or reasons=pii,invalid_json;
                             repeatable
@@ -94,6 +99,9 @@ Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when 
   --out FILE                where --fix writes (default <name>.fixed.jsonl; never overwritten)
   --json                    print the report (and the fix) as JSON on stdout
 
+Options of verify (exit 0 when every file listed in outDir/report/manifest.json still has its sha256, 1 when not):
+  --json                    print the report as JSON on stdout
+
   lora-prep --version | --help`;
 
 /**
@@ -114,6 +122,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (command === 'leakage') return leakageCommand(rest, io);
   if (command === 'validate') return validateCommand(rest, io);
+  if (command === 'verify') return verifyCommand(rest, io);
   if (command !== 'prepare') {
     io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -144,6 +153,8 @@ const PREPARE_ARGS = {
   'split-strategy': { type: 'string' },
   dedup: { type: 'string' },
   'near-threshold': { type: 'string' },
+  'on-invalid-encoding': { type: 'string' },
+  'max-line-bytes': { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   'near-action': { type: 'string' },
   'stratify-by': { type: 'string' },
@@ -247,6 +258,8 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.seed !== undefined) split.seed = num('--seed', v.seed);
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
   if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on']);
+  if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
+  if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
@@ -438,4 +451,40 @@ function formatValidation(r: ValidationReport, shown: number): string {
   }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
+}
+
+const VERIFY_ARGS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
+  let outDir: string;
+  let json: boolean;
+  try {
+    const parsed = parseArgs({ args: argv, options: VERIFY_ARGS, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (parsed.positionals.length !== 1) throw new UsageError(`give exactly one output folder to verify, got ${parsed.positionals.length}`);
+    outDir = parsed.positionals[0] as string;
+    json = parsed.values.json === true;
+  } catch (e) {
+    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    io.stderr(`lora-prep verify: ${message}\n\nRun lora-prep --help for the options.\n`);
+    return EXIT.usage;
+  }
+  try {
+    const report = await verifyOutput(outDir, io.signal ? { signal: io.signal } : {});
+    io.stdout(`${json ? JSON.stringify(report, null, 2) : formatVerify(report)}\n`);
+    return report.ok ? EXIT.ok : EXIT.failed;
+  } catch (e) {
+    if (isLoraPrepError(e)) {
+      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+    }
+    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
 }

@@ -1,6 +1,8 @@
 /** Helpers shared by the loaders (not re-exported). */
 import { LoraPrepError } from '../errors.js';
-import { RAW_EXCERPT_CHARS } from './limits.js';
+import type { SourceLocation, StageContext } from '../types.js';
+import { describeInvalid, firstInvalid, isWellFormed, toWellFormed, utf8Length } from './_utf8.js';
+import { MAX_JSON_DEPTH, RAW_EXCERPT_CHARS } from './limits.js';
 import type { LoadSource } from './types.js';
 
 /**
@@ -14,17 +16,35 @@ export function sourceName(source: LoadSource): string {
 }
 
 /**
- * `text` cut to {@link RAW_EXCERPT_CHARS}, never between the two halves of a surrogate pair.
+ * `text` cut to {@link RAW_EXCERPT_CHARS}, never between the two halves of a surrogate pair, and
+ * well-formed: an escaped bad byte (or any unpaired surrogate) becomes U+FFFD, so the excerpt
+ * always serialises to valid UTF-8 JSON.
  *
  * @example
  * excerpt('x'.repeat(5000)).length // 1001 (1000 characters and '…')
  */
 export function excerpt(text: string): string {
-  if (text.length <= RAW_EXCERPT_CHARS) return text;
+  if (text.length <= RAW_EXCERPT_CHARS) return toWellFormed(text);
   let end = RAW_EXCERPT_CHARS;
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
+  return `${toWellFormed(text.slice(0, end))}…`;
+}
+
+/**
+ * {@link excerpt} of the text of `pieces` joined, joining no more of them than the excerpt needs
+ * (a line over the length limit may be megabytes of pieces).
+ *
+ * @example
+ * excerptOf(['ab', 'c']) // 'abc'
+ */
+export function excerptOf(pieces: readonly string[]): string {
+  let text = '';
+  for (const piece of pieces) {
+    text += piece;
+    if (text.length > RAW_EXCERPT_CHARS) break;
+  }
+  return excerpt(text);
 }
 
 /**
@@ -74,11 +94,148 @@ export function describeJsonValue(value: unknown): string {
 }
 
 /**
- * The message of a `JSON.parse` failure (or of anything thrown), as a string.
+ * The message of a `JSON.parse` failure (or of anything thrown), as a well-formed string.
  *
  * @example
  * errorMessage(new SyntaxError('Unexpected end of JSON input')) // 'Unexpected end of JSON input'
  */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  // Well-formed: V8 quotes the offending character, which may be half of a surrogate pair.
+  return toWellFormed(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Where a loader sends rows holding bytes that are not valid UTF-8 (escaped by the decoder, see
+ * `_utf8.ts`): with `onInvalidEncoding: 'reject'` each becomes an `invalid_encoding` rejection
+ * naming the first bad byte and its byte offset in the file, and {@link EncodingGuard.finish}
+ * sums them up in one warning; with `'replace'` the row is kept with U+FFFD.
+ *
+ * @example
+ * const guard = new EncodingGuard(file, ctx, 'reject');
+ * const text = guard.clean(line.text, source, line.offset, 'line');
+ * if (text !== undefined) JSON.parse(text);
+ */
+export class EncodingGuard {
+  /** Bytes before the decoded text (a UTF-8 byte-order mark); set once the decoder has chosen. */
+  bomBytes = 0;
+  readonly #file: string;
+  readonly #ctx: StageContext;
+  readonly #reject: boolean;
+  #armed = false;
+  #count = 0;
+  #first: string | undefined;
+
+  constructor(file: string, ctx: StageContext, mode: 'reject' | 'replace') {
+    this.#file = file;
+    this.#ctx = ctx;
+    this.#reject = mode === 'reject';
+  }
+
+  /** True when bad bytes are rejected (and the decoder must escape them). */
+  get rejects(): boolean {
+    return this.#reject;
+  }
+
+  /** True once the decoder has escaped a bad byte: until then no row can hold one, and none is checked. */
+  get armed(): boolean {
+    return this.#armed;
+  }
+
+  /** Called by the decoder (`onEscape`) before the first text holding an escape reaches the loader. */
+  arm(): void {
+    this.#armed = this.#reject;
+  }
+
+  /**
+   * The row's text to parse, or `undefined` when it held a bad byte and was rejected.
+   *
+   * @param rowOffset - the byte offset of the row's first byte in the decoded text (BOM excluded),
+   * computed only when the row is rejected.
+   * @param what - the row's kind for the message: `line`, `element`.
+   */
+  clean(text: string, source: SourceLocation, rowOffset: { get(): number }, what: string): string | undefined {
+    if (!this.#armed || isWellFormed(text)) return text;
+    const bad = firstInvalid(text);
+    if (bad === undefined) return text;
+    const inRow = utf8Length(text.slice(0, bad.index));
+    this.rejectAt(source, bad.byte, rowOffset.get() + inRow, inRow, what, excerpt(text));
+    return undefined;
+  }
+
+  /**
+   * Rejects a row as `invalid_encoding`.
+   *
+   * @param offset - the bad byte's offset in the decoded text (the BOM is added here), when known.
+   * @param inRow - its offset from the row's first byte, when known.
+   */
+  rejectAt(
+    source: SourceLocation,
+    byte: number | undefined,
+    offset: number | undefined,
+    inRow: number | undefined,
+    what: string,
+    raw: string,
+  ): void {
+    const at =
+      offset === undefined || inRow === undefined
+        ? `${describeInvalid(byte)} (in the ${what})`
+        : `${describeInvalid(byte)} at byte offset ${this.bomBytes + offset} of the file (${inRow} byte${inRow === 1 ? '' : 's'} into the ${what})`;
+    this.#count++;
+    this.#first ??= `${at}, on line ${source.line}`;
+    this.#ctx.reject({ source, reason: 'invalid_encoding', message: `${at} is not valid UTF-8`, raw });
+  }
+
+  /** Warns once when rows were rejected, saying how to read the file instead. */
+  finish(): void {
+    if (this.#count === 0) return;
+    this.#ctx.warn(
+      `${this.#file}: ${this.#count} row${this.#count === 1 ? ' was' : 's were'} rejected as invalid_encoding because ` +
+        `${this.#count === 1 ? 'it holds' : 'they hold'} bytes that are not valid UTF-8 (the first: ${this.#first}). ` +
+        "If the file was saved by Excel or another Windows program, pass encoding: 'windows-1252' for it; " +
+        "to keep such rows with U+FFFD in place of the bad bytes, pass onInvalidEncoding: 'replace'.",
+    );
+  }
+}
+
+/**
+ * The nesting depth of the JSON text `text` when it is over `max`, else 0. Brackets inside strings
+ * do not count. Cheap for normal rows: a text with no more than `max` opening brackets in all is
+ * not scanned.
+ *
+ * @example
+ * depthOver('[[[]]]', 2) // 3
+ */
+export function depthOver(text: string, max: number): number {
+  let opening = 0;
+  for (let i = text.indexOf('['); i !== -1 && opening <= max; i = text.indexOf('[', i + 1)) opening++;
+  for (let i = text.indexOf('{'); i !== -1 && opening <= max; i = text.indexOf('{', i + 1)) opening++;
+  if (opening <= max) return 0;
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest > max ? deepest : 0;
+}
+
+/**
+ * The message of a row rejected for nesting deeper than {@link MAX_JSON_DEPTH}.
+ *
+ * @example
+ * tooDeep(200_000) // 'the value is nested 200,000 levels deep, over the limit of 1,000 …'
+ */
+export function tooDeep(depth: number): string {
+  return (
+    `the value is nested ${depth.toLocaleString('en-US')} levels deep, over the limit of ` +
+    `${MAX_JSON_DEPTH.toLocaleString('en-US')}; real records nest a few levels, and deeper ones crash the tools that read them`
+  );
 }

@@ -6,15 +6,18 @@ import { Parser, type CsvError } from 'csv-parse';
 import { LoraPrepError } from '../errors.js';
 import type { SourceRow, StageContext } from '../types.js';
 import { CsvLineCursor } from './_csv-cursor.js';
+import { CsvFramer, type BadRecord, type FramedRecord, type FramerOutput } from './_csv-framer.js';
 import { sniffDelimiter, SNIFF_CHARS } from './_delimiter.js';
 import { normalizeHeader } from './_header.js';
 import {
+  EncodingGuard,
   errorMessage,
   excerpt,
   sourceName,
   throwIfAborted,
 } from './_common.js';
-import { RAW_EXCERPT_CHARS } from './limits.js';
+import { encodeEscaped } from './_utf8.js';
+import { MAX_CSV_FIELDS, RAW_EXCERPT_CHARS, resolveLimits, type ResolvedLimits } from './limits.js';
 import { formatFromExtension } from './format.js';
 import { readText } from './text.js';
 import type { LoadOptions, LoadSource } from './types.js';
@@ -25,13 +28,17 @@ import type { LoadOptions, LoadSource } from './types.js';
  * `source.line` is the physical line where its record starts (the header is line 1), counting
  * lines inside quoted fields and blank lines. A record whose field count differs from the
  * header's, or whose quote never closes, is passed to `ctx.reject` as `malformed_row`; blank
- * lines are not rows.
+ * lines are not rows. A record over `maxLineBytes` is rejected as `line_too_long` and one with
+ * more than {@link MAX_CSV_FIELDS} fields as `malformed_row`, both without reaching the parser or
+ * being held whole; one with a field over `maxFieldChars` as `field_too_long`; one holding bytes
+ * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
  *
  * The delimiter is `options.delimiter`, else a tab for TSV (`format: 'tsv'` or a `.tsv`/`.tab`
  * name), else sniffed among `, ; \t |` from the first records.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `delimiter`, `encoding`, `onBytes`; `format: 'tsv'` selects tabs.
+ * @param options - `delimiter`, `encoding`, `onBytes`, `maxLineBytes`, `maxFieldChars`,
+ * `onInvalidEncoding`; `format: 'tsv'` selects tabs.
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
  * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`, `OPTION_INVALID` (a
@@ -46,9 +53,20 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   const file = sourceName(source);
   const explicit = options.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
   if (explicit !== undefined) checkDelimiter(explicit, file);
+  const limits = resolveLimits(options, file);
+  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
 
-  const text = readText(source, { ...options, signal: ctx.signal, warn: ctx.warn });
-  const reader = new CsvRecordReader(file, ctx);
+  const text = readText(source, {
+    ...options,
+    signal: ctx.signal,
+    warn: ctx.warn,
+    invalidBytes: guard.rejects ? 'escape' : 'replace',
+    onDecoding: ({ bomBytes }) => {
+      guard.bomBytes = bomBytes;
+    },
+    onEscape: () => guard.arm(),
+  });
+  const reader = new CsvRecordReader(file, ctx, limits, guard);
   let prefix: string[] | undefined;
   if (explicit === undefined) prefix = [];
   else reader.start(explicit);
@@ -75,6 +93,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
       yield* reader.feed(head);
     }
     yield* reader.end();
+    guard.finish();
   } finally {
     reader.close();
   }
@@ -88,13 +107,22 @@ type ParserEvent = { fields: string[]; end: number } | { error: CsvError; fed: n
 /**
  * Drives one csv-parse `Parser` as a push parser: bytes go in with `write`, and the `on_record`
  * and `on_skip` hooks (both synchronous, so in file order) fill one event queue; `on_record`
- * returns null so nothing queues up on the stream's readable side.
+ * returns null so nothing queues up on the stream's readable side. A {@link CsvFramer} stands
+ * before the parser: it replaces records over the limits, and says which records hold bytes that
+ * are not UTF-8 (the parser itself would only see U+FFFD).
  */
 class CsvRecordReader {
   readonly #file: string;
   readonly #ctx: StageContext;
+  readonly #limits: ResolvedLimits;
+  readonly #guard: EncodingGuard;
   #parser: Parser | undefined;
+  #framer: CsvFramer | undefined;
   readonly #cursor = new CsvLineCursor();
+  /** Records the framer replaced, by the offset where the parser will say their placeholder ends. */
+  readonly #replaced = new Map<number, FramedRecord>();
+  /** Records holding bytes that are not UTF-8, by the offset where the parser will say they end. */
+  readonly #invalid = new Map<number, BadRecord>();
   #events: ParserEvent[] = [];
   #failure: Error | undefined;
   #fed = 0;
@@ -103,12 +131,15 @@ class CsvRecordReader {
   #lostTrack = false;
   #rows = 0;
 
-  constructor(file: string, ctx: StageContext) {
+  constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard) {
     this.#file = file;
     this.#ctx = ctx;
+    this.#limits = limits;
+    this.#guard = guard;
   }
 
   start(delimiter: string): void {
+    this.#framer = new CsvFramer(Buffer.from(delimiter, 'utf8'), this.#limits.maxLineBytes, MAX_CSV_FIELDS);
     this.#parser = new Parser({
       delimiter,
       quote: '"',
@@ -136,22 +167,16 @@ class CsvRecordReader {
   }
 
   async *feed(text: string): AsyncGenerator<SourceRow> {
+    // No chunk ends inside a surrogate pair (readText holds a high surrogate back), so each encodes alone.
     if (text === '') return;
-    const bytes = Buffer.from(text, 'utf8');
-    this.#cursor.push(bytes);
-    this.#fed += bytes.length;
-    const parser = this.#parser as Parser;
-    await new Promise<void>((resolve) =>
-      parser.write(bytes, (error) => {
-        if (error) this.#failure ??= error;
-        resolve();
-      }),
-    );
-    this.#throwIfFailed();
-    yield* this.#drain();
+    // The exact bytes of the file (for UTF-8): escaped bad bytes become those bytes again.
+    const bad: number[] = [];
+    const bytes = this.#guard.armed ? encodeEscaped(text, bad) : Buffer.from(text, 'utf8');
+    yield* this.#write((this.#framer as CsvFramer).push(bytes, bad));
   }
 
   async *end(): AsyncGenerator<SourceRow> {
+    yield* this.#write((this.#framer as CsvFramer).end());
     const parser = this.#parser as Parser;
     await new Promise<void>((resolve) =>
       parser.end((error?: Error | null) => {
@@ -171,11 +196,30 @@ class CsvRecordReader {
     this.#parser?.destroy();
   }
 
+  async *#write({ out: bytes, replaced, invalid }: FramerOutput): AsyncGenerator<SourceRow> {
+    for (const record of replaced) this.#replaced.set(record.end, record);
+    for (const record of invalid) this.#invalid.set(record.end, record);
+    if (bytes.length === 0) return;
+    this.#cursor.push(bytes);
+    this.#fed += bytes.length;
+    const parser = this.#parser as Parser;
+    await new Promise<void>((resolve) =>
+      parser.write(bytes, (error) => {
+        if (error) this.#failure ??= error;
+        resolve();
+      }),
+    );
+    this.#throwIfFailed();
+    yield* this.#drain();
+  }
+
   *#drain(): Generator<SourceRow> {
     const events = this.#events;
     this.#events = [];
     for (const event of events) {
       throwIfAborted(this.#ctx.signal, this.#file);
+      const end = 'fields' in event ? event.end : event.fed;
+      this.#replacedBefore(end);
       const row = 'fields' in event ? this.#record(event.fields, event.end) : this.#skipped(event.error, event.fed);
       if (row !== undefined) yield row;
     }
@@ -185,11 +229,20 @@ class CsvRecordReader {
     const cursor = this.#cursor;
     let line: number;
     let start: number | undefined;
+    const bad = this.#invalid.get(end);
+    if (bad !== undefined) this.#invalid.delete(end);
     if (this.#lostTrack) {
       this.#lostTrack = false;
       line = cursor.startLineBackwards(end, fields.reduce((n, f) => n + countLineBreaks(f), 0));
     } else {
       ({ line, offset: start } = cursor.startAt(end));
+    }
+    const replaced = this.#replaced.get(end);
+    if (replaced !== undefined && fields.length === 1 && fields[0] === '') {
+      this.#replaced.delete(end);
+      cursor.advanceTo(end);
+      this.#rejectReplaced(replaced, line);
+      return undefined;
     }
     // A line of spaces is a blank line too, not a one-field row.
     if (fields.length === 1 && (fields[0] as string).trim() === '' && !this.#quotedAt(start)) {
@@ -197,6 +250,9 @@ class CsvRecordReader {
       return undefined;
     }
     if (this.#header === undefined) {
+      if (bad !== undefined) {
+        this.#ctx.warn(`${this.#file}: the header (line ${line}) holds bytes that are not valid UTF-8; they were read as "\uFFFD" in the column names.`);
+      }
       const { names, renamed } = normalizeHeader(fields);
       this.#header = names;
       if (renamed.length > 0) {
@@ -218,11 +274,65 @@ class CsvRecordReader {
       });
       return undefined;
     }
+    const source = { file: this.#file, line };
+    if (bad !== undefined) {
+      const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
+      cursor.advanceTo(end);
+      this.#rows++;
+      this.#guard.rejectAt(source, bad.byte, bad.at, bad.inRow, 'record', raw);
+      return undefined;
+    }
+    const long = fields.findIndex((f) => f.length > this.#limits.maxFieldChars);
+    if (long !== -1) {
+      const text = start === undefined ? undefined : cursor.text(start, end, RAW_EXCERPT_CHARS);
+      cursor.advanceTo(end);
+      this.#rows++;
+      this.#ctx.reject({
+        source,
+        reason: 'field_too_long',
+        message:
+          `column ${JSON.stringify(header[long])} holds ${(fields[long] as string).length.toLocaleString('en-US')} characters, over the limit of ` +
+          `${this.#limits.maxFieldChars.toLocaleString('en-US')} (maxFieldChars); a quote that opens a field and closes rows later makes one field of many lines: check the quotes before this line`,
+        ...(text === undefined ? {} : { raw: excerpt(text) }),
+      });
+      return undefined;
+    }
     cursor.advanceTo(end);
     this.#rows++;
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
-    return { data, source: { file: this.#file, line } };
+    return { data, source };
+  }
+
+  /** Rejects every replaced record whose placeholder the parser passed without reporting it (a safety net: it never should). */
+  #replacedBefore(end: number): void {
+    for (const key of this.#invalid.keys()) if (key < end) this.#invalid.delete(key);
+    for (const [key, record] of this.#replaced) {
+      if (key >= end) continue;
+      this.#replaced.delete(key);
+      const { line } = this.#cursor.startAt(key);
+      this.#cursor.advanceTo(key);
+      this.#rejectReplaced(record, line);
+    }
+  }
+
+  #rejectReplaced(record: FramedRecord, line: number): void {
+    this.#rows++;
+    const bytes = record.bytes.toLocaleString('en-US');
+    let message: string;
+    if (record.why === 'fields') {
+      message = `the record has over ${MAX_CSV_FIELDS.toLocaleString('en-US')} fields, more than any table this reads; was the delimiter guessed wrong? (pass \`delimiter\`)`;
+    } else {
+      message = `the record is ${bytes} bytes long, over the limit of ${this.#limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread`;
+      if (record.unclosedQuote) message += '; a quote opened in it is never closed, so it runs to the end of the file: close the quote, or double a quote that belongs to the text ("")';
+    }
+    this.#ctx.reject({
+      source: { file: this.#file, line },
+      reason: record.why === 'fields' ? 'malformed_row' : 'line_too_long',
+      message,
+      raw: excerpt(record.head.toString('utf8')),
+    });
+    if (this.#header === undefined) this.#ctx.warn(`${this.#file}: the header row could not be read (line ${line}): ${message}.`);
   }
 
   #skipped(error: CsvError, fed: number): undefined {

@@ -7,13 +7,15 @@ import { LoraPrepError } from '../errors.js';
 import type { SourceRow, StageContext } from '../types.js';
 import {
   describeJsonValue,
+  EncodingGuard,
   errorMessage,
   excerpt,
   isJsonObject,
   sourceName,
   throwIfAborted,
+  tooDeep,
 } from './_common.js';
-import { MAX_RECORD_CHARS } from './limits.js';
+import { MAX_JSON_DEPTH, resolveLimits, type ResolvedLimits } from './limits.js';
 import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
 import { jsonlRows } from './jsonl.js';
@@ -26,21 +28,37 @@ import type { LoadOptions, LoadSource } from './types.js';
  * element that is not an object is rejected as `invalid_record`; a malformed one as
  * `invalid_json` (reading goes on with the next element where the structure allows). A file
  * cut off before its closing `]` gives the elements before the cut, rejects the incomplete one
- * as `invalid_json` and warns. An empty array gives no rows.
+ * as `invalid_json` and warns. An empty array gives no rows. An element over `maxLineBytes` is
+ * rejected as `line_too_long` without being held whole, one nested deeper than
+ * {@link MAX_JSON_DEPTH} as `invalid_record` (the scanner never recurses), and one holding bytes
+ * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes` (`format` and `delimiter` are ignored here).
+ * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding` (`format` and
+ * `delimiter` are ignored here).
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
  * @throws LoraPrepError `INPUT_FORMAT` when the top level is not an array (unless the file is
- * JSONL, which is then read as such), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`.
+ * JSONL, which is then read as such), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`,
+ * `OPTION_INVALID`.
  *
  * @example
  * for await (const row of loadJson('data/qa.json', {}, ctx)) console.log(row.source.line, row.data);
  */
 export async function* loadJson(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
-  const iterator = readText(source, { ...options, signal: ctx.signal, warn: ctx.warn })[Symbol.asyncIterator]();
+  const limits = resolveLimits(options, file);
+  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
+  const iterator = readText(source, {
+    ...options,
+    signal: ctx.signal,
+    warn: ctx.warn,
+    invalidBytes: guard.rejects ? 'escape' : 'replace',
+    onDecoding: ({ bomBytes }) => {
+      guard.bomBytes = bomBytes;
+    },
+    onEscape: () => guard.arm(),
+  })[Symbol.asyncIterator]();
   try {
     // Chunks read while finding out what the file holds; replayed to the reader chosen.
     const seen: string[] = [];
@@ -56,17 +74,17 @@ export async function* loadJson(source: LoadSource, options: LoadOptions, ctx: S
       return;
     }
     if (first === '[') {
-      yield* arrayRows(replay(seen, iterator), file, ctx);
+      yield* arrayRows(replay(seen, iterator), file, ctx, limits, guard);
       return;
     }
     if (first !== '{') throw notAnArray(file, describeStart(first), START_HINT);
-    const verdict = await sniffTopObject(seen, iterator, file, ctx);
+    const verdict = await sniffTopObject(seen, iterator, file, ctx, limits);
     if (verdict.kind === 'object') throw objectError(file, verdict);
     ctx.warn(
       `${file}: the file holds one JSON object per line (JSONL) although it is named like a JSON file; ` +
         "it was read as JSONL. Rename it to .jsonl or pass format: 'jsonl' to silence this warning.",
     );
-    yield* jsonlRows(replay(seen, iterator), file, ctx);
+    yield* jsonlRows(replay(seen, iterator), file, ctx, limits, guard);
   } finally {
     await iterator.return?.(undefined);
   }
@@ -80,40 +98,57 @@ const NON_SPACE = /[^ \t\r\n]/;
 const START_HINT =
   'If the file is really CSV, TSV or JSONL, give it that extension or pass `format` for it.';
 
-async function* arrayRows(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<SourceRow> {
-  const scanner = new JsonArrayScanner();
-  const state = { warnedComma: false };
+async function* arrayRows(
+  text: AsyncIterable<string>,
+  file: string,
+  ctx: StageContext,
+  limits: ResolvedLimits,
+  guard: EncodingGuard,
+): AsyncGenerator<SourceRow> {
+  const scanner = new JsonArrayScanner(limits.maxLineBytes, guard);
+  const state = { warnedComma: false, file, ctx, limits, guard };
   for await (const chunk of text) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
-      const row = handle(event, file, ctx, state);
+      const row = handle(event, state);
       if (row !== undefined) yield row;
     }
   }
   for (const event of scanner.end()) {
-    const row = handle(event, file, ctx, state);
+    const row = handle(event, state);
     if (row !== undefined) yield row;
   }
+  guard.finish();
 }
 
-function handle(
-  event: ArrayScanEvent,
-  file: string,
-  ctx: StageContext,
-  state: { warnedComma: boolean },
-): SourceRow | undefined {
+interface ArrayState {
+  warnedComma: boolean;
+  file: string;
+  ctx: StageContext;
+  limits: ResolvedLimits;
+  guard: EncodingGuard;
+}
+
+function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined {
+  const { file, ctx } = state;
   switch (event.kind) {
     case 'element': {
       const source = { file, line: event.line };
+      const text = state.guard.clean(event.text, source, event.offset, 'element');
+      if (text === undefined) return undefined;
+      if (event.depth > MAX_JSON_DEPTH) {
+        ctx.reject({ source, reason: 'invalid_record', message: tooDeep(event.depth), raw: excerpt(text) });
+        return undefined;
+      }
       let value: unknown;
       try {
-        value = JSON.parse(event.text);
+        value = JSON.parse(text);
       } catch (error) {
         ctx.reject({
           source,
           reason: 'invalid_json',
           message: `the array element is not valid JSON: ${errorMessage(error)}`,
-          raw: excerpt(event.text),
+          raw: excerpt(text),
         });
         return undefined;
       }
@@ -122,34 +157,40 @@ function handle(
           source,
           reason: 'invalid_record',
           message: `expected an object as each element of the array, got ${describeJsonValue(value)}`,
-          raw: excerpt(event.text),
+          raw: excerpt(text),
         });
         return undefined;
       }
       return { data: value, source };
     }
     case 'incomplete': {
+      const source = { file, line: event.line };
+      const text = state.guard.clean(event.text, source, event.offset, 'element');
+      if (text === undefined) return undefined;
       let detail = 'Unexpected end of JSON input';
-      try {
-        JSON.parse(event.text);
-      } catch (error) {
-        detail = errorMessage(error);
+      // An element too deep to keep is not parsed just for the message.
+      if (event.depth <= MAX_JSON_DEPTH) {
+        try {
+          JSON.parse(text);
+        } catch (error) {
+          detail = errorMessage(error);
+        }
       }
       ctx.reject({
-        source: { file, line: event.line },
+        source,
         reason: 'invalid_json',
         message: `the file ends inside this array element, so it is incomplete: ${detail}`,
-        raw: excerpt(event.text),
+        raw: excerpt(text),
       });
       return undefined;
     }
     case 'overlong':
       ctx.reject({
         source: { file, line: event.line },
-        reason: 'invalid_json',
+        reason: 'line_too_long',
         message:
-          `the array element is ${event.length.toLocaleString('en-US')} characters long, over the limit of ` +
-          `${MAX_RECORD_CHARS.toLocaleString('en-US')}, so it was not parsed`,
+          `the array element is ${event.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
+          `${state.limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread`,
         raw: event.head,
       });
       return undefined;
@@ -181,14 +222,16 @@ async function* replay(seen: string[], rest: AsyncIterator<string>): AsyncGenera
 
 /**
  * Reads on from the start until the top object's verdict is known. Keeps every chunk in `seen`
- * for a JSONL replay while they fit {@link MAX_RECORD_CHARS}; past that the file cannot be read
- * as JSONL anyway (its first line would be over the limit), so they are dropped (`seen` emptied).
+ * for a JSONL replay while they fit `maxLineBytes` (counted in characters, which are never more
+ * than bytes); past that the file cannot be read as JSONL anyway (its first line would be over the
+ * limit), so they are dropped (`seen` emptied).
  */
 async function sniffTopObject(
   seen: string[],
   iterator: AsyncIterator<string>,
   file: string,
   ctx: StageContext,
+  limits: ResolvedLimits,
 ): Promise<TopObjectVerdict> {
   const scanner = new TopObjectScanner();
   let kept = 0;
@@ -202,7 +245,7 @@ async function sniffTopObject(
     const step = await iterator.next();
     if (step.done === true) return scanner.end();
     kept += step.value.length;
-    if (kept <= MAX_RECORD_CHARS) seen.push(step.value);
+    if (kept <= limits.maxLineBytes) seen.push(step.value);
     else seen.length = 0;
     const verdict = scanner.push(step.value);
     if (verdict !== undefined) {
@@ -210,7 +253,7 @@ async function sniffTopObject(
         throw new LoraPrepError(
           'INPUT_FORMAT',
           `${file}: the file looks like JSONL (one object per line) but its first object is over ` +
-            `${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, so it cannot be read as either. ` +
+            `${limits.maxLineBytes.toLocaleString('en-US')} characters (maxLineBytes), so it cannot be read as either. ` +
             "If it is JSONL, pass format: 'jsonl' (the long line will be rejected); if it is JSON, it must be an array of objects.",
           { location: { file } },
         );
@@ -244,6 +287,10 @@ function notAnArray(file: string, what: string, hint: string): LoraPrepError {
 }
 
 function describeStart(first: string): string {
+  const code = first.charCodeAt(0);
+  if (code >= 0xd800 && code <= 0xdfff) {
+    return 'bytes that are not valid UTF-8 (check the file; if it is not UTF-8, pass its `encoding`)';
+  }
   if (first === '"') return 'a string';
   if (/[-0-9]/.test(first)) return 'a number';
   if (first === 't' || first === 'f') return 'a boolean';

@@ -1,14 +1,17 @@
 /** The JSONL loader: one JSON object per line → rows; a line that is not one is rejected. */
 import type { SourceRow, StageContext } from '../types.js';
 import {
+  depthOver,
   describeJsonValue,
+  EncodingGuard,
   errorMessage,
   excerpt,
   isJsonObject,
   sourceName,
   throwIfAborted,
+  tooDeep,
 } from './_common.js';
-import { MAX_RECORD_CHARS } from './limits.js';
+import { MAX_JSON_DEPTH, resolveLimits, type ResolvedLimits } from './limits.js';
 import { splitLines } from './_lines.js';
 import { readText } from './text.js';
 import type { LoadOptions, LoadSource } from './types.js';
@@ -17,21 +20,37 @@ import type { LoadOptions, LoadSource } from './types.js';
  * Reads a JSONL (NDJSON) source: each non-blank line must hold one JSON object, which becomes a
  * row stamped with its 1-based line. Blank and whitespace-only lines are skipped (not rows); a
  * line that does not parse is rejected as `invalid_json` with the parser's message, and one
- * that parses to anything but an object (array, string, number, null) as `invalid_record`.
+ * that parses to anything but an object (array, string, number, null) as `invalid_record`, as is
+ * one nested deeper than {@link MAX_JSON_DEPTH}. A line over `maxLineBytes` is rejected as
+ * `line_too_long` without being held whole; a line holding bytes that are not valid UTF-8 as
+ * `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
  * Lines end at `\n` (a `\r` before it is dropped); a lone `\r` does not end a line.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes` (`format` and `delimiter` are ignored here).
+ * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding` (`format` and
+ * `delimiter` are ignored here).
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
- * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`.
+ * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`, `OPTION_INVALID`.
  *
  * @example
  * for await (const row of loadJsonl('data/chats.jsonl', {}, ctx)) console.log(row.source.line, row.data);
  */
 export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
-  yield* jsonlRows(readText(source, { ...options, signal: ctx.signal, warn: ctx.warn }), file, ctx);
+  const limits = resolveLimits(options, file);
+  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
+  const text = readText(source, {
+    ...options,
+    signal: ctx.signal,
+    warn: ctx.warn,
+    invalidBytes: guard.rejects ? 'escape' : 'replace',
+    onDecoding: ({ bomBytes }) => {
+      guard.bomBytes = bomBytes;
+    },
+    onEscape: () => guard.arm(),
+  });
+  yield* jsonlRows(text, file, ctx, limits, guard);
 }
 
 /**
@@ -39,28 +58,41 @@ export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: 
  * file saved as `.json`. Not part of the public API.
  *
  * @example
- * yield* jsonlRows(readText(path), path, ctx);
+ * yield* jsonlRows(readText(path), path, ctx, resolveLimits({}, path), new EncodingGuard(path, ctx, 'reject'));
  */
-export async function* jsonlRows(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<SourceRow> {
+export async function* jsonlRows(
+  text: AsyncIterable<string>,
+  file: string,
+  ctx: StageContext,
+  limits: ResolvedLimits,
+  guard: EncodingGuard,
+): AsyncGenerator<SourceRow> {
   let rows = 0;
-  for await (const item of splitLines(text)) {
+  for await (const item of splitLines(text, limits.maxLineBytes, guard)) {
     throwIfAborted(ctx.signal, file);
     const source = { file, line: item.line };
     if (!('text' in item)) {
       rows++;
       ctx.reject({
         source,
-        reason: 'invalid_json',
+        reason: 'line_too_long',
         message:
-          `the line is ${item.length.toLocaleString('en-US')} characters long, over the limit of ` +
-          `${MAX_RECORD_CHARS.toLocaleString('en-US')}, so it was not parsed; is this a JSON array saved as .jsonl?`,
+          `the line is ${item.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
+          `${limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread; ` +
+          'is this a JSON array saved as .jsonl, or a file without line breaks?',
         raw: item.head,
       });
       continue;
     }
-    const line = item.text;
-    if (line.trim() === '') continue;
+    if (item.text.trim() === '') continue;
     rows++;
+    const line = guard.clean(item.text, source, item.offset, 'line');
+    if (line === undefined) continue;
+    const depth = depthOver(line, MAX_JSON_DEPTH);
+    if (depth > 0) {
+      ctx.reject({ source, reason: 'invalid_record', message: tooDeep(depth), raw: excerpt(line) });
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -79,5 +111,6 @@ export async function* jsonlRows(text: AsyncIterable<string>, file: string, ctx:
     }
     yield { data: value, source };
   }
+  guard.finish();
   if (rows === 0) ctx.warn(`${file}: the file is empty; it holds no rows.`);
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { isLoraPrepError, LoraPrepError } from '../errors.js';
 import { errorMessage, sourceName, throwIfAborted } from './_common.js';
+import { isWellFormed, toWellFormed, Utf8EscapeDecoder } from './_utf8.js';
 import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
 
 /**
@@ -23,13 +24,22 @@ export const READ_CHUNK_BYTES = 64 * 1024;
  * The text of `source`, decoded chunk by chunk. A UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
  * picks the encoding by itself and is dropped; otherwise `options.encoding` (default `utf-8`)
  * applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
- * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once.
+ * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once; with
+ * `invalidBytes: 'escape'` each such byte becomes instead one escape character U+DC80 + byte (see
+ * `_utf8.ts`), nothing is warned, and `onEscape` hears (once, before the chunk holding the first
+ * escape is yielded) that there are some: the loaders then reject the rows that hold one. A string
+ * chunk's unpaired surrogates count as escapes; with `'replace'` they become U+FFFD.
+ *
+ * A file read as UTF-8 or windows-1252 whose first bytes look like UTF-16 without a byte-order
+ * mark (every second byte 0) is refused rather than read as text interleaved with NULs.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes` (sees every raw chunk, in order), `signal`, `warn`.
+ * @param options - `encoding`, `onBytes` (sees every raw chunk, in order), `signal`, `warn`,
+ * `invalidBytes`, `onEscape`, `onDecoding` (hears the encoding chosen and the length of the BOM dropped).
  * @returns the decoded text in chunks; chunk boundaries fall anywhere, even inside a line.
  * @throws LoraPrepError `INPUT_NOT_FOUND` (no such file), `INPUT_UNREADABLE` (a folder, no
- * permission, a failing stream), `ABORTED` (the signal fired), `OPTION_INVALID` (unknown encoding).
+ * permission, a failing stream), `ABORTED` (the signal fired), `OPTION_INVALID` (unknown encoding),
+ * `INPUT_FORMAT` (UTF-16 without a byte-order mark read as a single-byte encoding).
  *
  * @example
  * let text = '';
@@ -37,7 +47,7 @@ export const READ_CHUNK_BYTES = 64 * 1024;
  */
 export async function* readText(source: LoadSource, options: ReadTextOptions = {}): AsyncGenerator<string> {
   const file = sourceName(source);
-  const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8');
+  const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8', options.invalidBytes === 'escape', options.onDecoding, options.onEscape);
   const chunks = typeof source === 'string' ? fileChunks(source, options.signal) : callerChunks(source, options.signal);
   for await (const chunk of chunks) {
     if (typeof chunk === 'string') {
@@ -73,24 +83,49 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
 const UTF8_REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
 
 /**
+ * Bytes looked at to tell UTF-16 without a byte-order mark from UTF-8: enough for a few lines of
+ * text, and all a first read holds anyway.
+ *
+ * @example
+ * head.subarray(0, UTF16_SNIFF_BYTES) // what #refuseUtf16 counts the zero bytes of
+ */
+const UTF16_SNIFF_BYTES = 4096;
+
+/**
  * A TextDecoder that first looks for a byte-order mark, and counts replacement characters so a
- * wrongly declared encoding can be reported.
+ * wrongly declared encoding can be reported. Reading UTF-8 with `escape`, it decodes with
+ * {@link Utf8EscapeDecoder} instead, which keeps bad bytes visible to the loaders.
  */
 class ChunkDecoder {
   readonly #file: string;
   readonly #declared: InputEncoding;
+  readonly #escape: boolean;
+  readonly #onDecoding: ReadTextOptions['onDecoding'];
+  #onEscape: ReadTextOptions['onEscape'];
   #decoder: TextDecoder | undefined;
+  #escaper: Utf8EscapeDecoder | undefined;
   /** Bytes held back until there are enough (3) to tell whether the file starts with a BOM. */
   #head: Uint8Array = new Uint8Array(0);
   #started = false;
+  /** A high surrogate that ended the last string chunk, waiting for its low half. */
+  #high = '';
   #replacementsOut = 0;
   #replacementsIn = 0;
   /** The last two input bytes, so a U+FFFD split across chunks is still counted. */
   #tail: Uint8Array = new Uint8Array(0);
 
-  constructor(file: string, declared: InputEncoding) {
+  constructor(
+    file: string,
+    declared: InputEncoding,
+    escape: boolean,
+    onDecoding: ReadTextOptions['onDecoding'],
+    onEscape: ReadTextOptions['onEscape'],
+  ) {
     this.#file = file;
     this.#declared = declared;
+    this.#escape = escape;
+    this.#onDecoding = onDecoding;
+    this.#onEscape = onEscape;
     if (!Object.hasOwn(LABELS, declared)) {
       throw new LoraPrepError(
         'OPTION_INVALID',
@@ -102,10 +137,16 @@ class ChunkDecoder {
 
   bytes(chunk: Uint8Array): string {
     if (chunk.length === 0) return '';
-    if (this.#decoder === undefined) {
-      this.#head = concat(this.#head, chunk);
-      if (this.#head.length < UTF8_BOM.length) return '';
-      return this.#start(this.#head);
+    const high = this.#flushHigh();
+    if (high !== '') return high + this.bytes(chunk);
+    if (this.#decoder === undefined && this.#escaper === undefined) {
+      if (!this.#started) {
+        this.#head = concat(this.#head, chunk);
+        if (this.#head.length < UTF8_BOM.length) return '';
+        return this.#start(this.#head);
+      }
+      // Bytes after string chunks: the start of the file is behind us, so no BOM is looked for.
+      this.#open(LABELS[this.#declared]);
     }
     return this.#decode(chunk);
   }
@@ -115,14 +156,44 @@ class ChunkDecoder {
     let out = this.#flush();
     if (!this.#started) {
       this.#started = true;
+      this.#onDecoding?.({ encoding: 'utf-8', bomBytes: 0 });
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
-    out += chunk;
+    // A surrogate pair split across two string chunks is put back together: held until the next one.
+    chunk = this.#high + chunk;
+    this.#high = '';
+    const last = chunk.charCodeAt(chunk.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.#high = chunk.slice(-1);
+      chunk = chunk.slice(0, -1);
+    }
+    out += this.#wellFormed(chunk);
     return out;
   }
 
   end(): string {
-    return this.#flush();
+    return this.#flushHigh() + this.#flush();
+  }
+
+  /** A string chunk with unpaired surrogates: escapes (reported) or, replacing, U+FFFD. */
+  #wellFormed(text: string): string {
+    if (isWellFormed(text)) return text;
+    if (!this.#escape) return toWellFormed(text);
+    this.#escaped();
+    return text;
+  }
+
+  /** A held high surrogate whose low half never came (the next chunk is bytes, or none). */
+  #flushHigh(): string {
+    const high = this.#high;
+    this.#high = '';
+    return high === '' ? '' : this.#wellFormed(high);
+  }
+
+  /** Tells the reader, once, that text with escapes is on its way. */
+  #escaped(): void {
+    this.#onEscape?.();
+    this.#onEscape = undefined;
   }
 
   invalidBytesWarning(): string | undefined {
@@ -137,8 +208,11 @@ class ChunkDecoder {
 
   #flush(): string {
     let out = '';
-    if (this.#decoder === undefined && this.#head.length > 0) out += this.#start(this.#head);
-    if (this.#decoder !== undefined) {
+    if (!this.#started && this.#head.length > 0) out += this.#start(this.#head);
+    if (this.#escaper !== undefined) {
+      out += this.#escaper.decode(new Uint8Array(0), true);
+      if (this.#escaper.escaped) this.#escaped();
+    } else if (this.#decoder !== undefined) {
       const rest = this.#decoder.decode();
       this.#countOut(rest);
       out += rest;
@@ -161,13 +235,55 @@ class ChunkDecoder {
     } else if (head[0] === 0xfe && head[1] === 0xff) {
       label = 'utf-16be';
       skip = 2;
+    } else if (label !== 'utf-16le') {
+      this.#refuseUtf16(head);
     }
-    // The BOM is removed here, so the decoder must keep a U+FEFF that follows it as content.
-    this.#decoder = new TextDecoder(label, { ignoreBOM: true });
+    this.#onDecoding?.({ encoding: label, bomBytes: skip });
+    this.#open(label);
     return this.#decode(head.subarray(skip));
   }
 
+  #open(label: string): void {
+    if (label === 'utf-8' && this.#escape) this.#escaper = new Utf8EscapeDecoder();
+    // The BOM is removed by #start, so the decoder must keep a U+FEFF that follows it as content.
+    else this.#decoder = new TextDecoder(label, { ignoreBOM: true });
+  }
+
+  /**
+   * Throws when the first bytes look like UTF-16 without a BOM: plain text in UTF-16 has a 0 in
+   * every second byte, which UTF-8 text (and windows-1252 text) almost never holds. Read as UTF-8
+   * it would "work", giving rows of text interleaved with NULs, so the job stops instead.
+   */
+  #refuseUtf16(head: Uint8Array): void {
+    const n = Math.min(head.length, UTF16_SNIFF_BYTES) & ~1;
+    if (n < 8) return;
+    let zeroEven = 0;
+    let zeroOdd = 0;
+    for (let i = 0; i < n; i += 2) {
+      if (head[i] === 0) zeroEven++;
+      if (head[i + 1] === 0) zeroOdd++;
+    }
+    const pairs = n / 2;
+    const le = zeroOdd >= pairs * 0.4 && zeroEven <= pairs * 0.05;
+    const be = zeroEven >= pairs * 0.4 && zeroOdd <= pairs * 0.05;
+    if (!le && !be) return;
+    const fix = le
+      ? "Pass encoding: 'utf-16le' for it, or save it as UTF-8."
+      : 'lora-prep reads UTF-16 big-endian only with a byte-order mark: save the file as UTF-8 (or as UTF-16 with a BOM).';
+    throw new LoraPrepError(
+      'INPUT_FORMAT',
+      `${this.#file}: the file looks like UTF-16 ${le ? 'little' : 'big'}-endian text without a byte-order mark ` +
+        `(${le ? 'every second' : 'every first'} byte of ${pairs * 2} is 0), but it is read as ${this.#declared}. ${fix}`,
+      { location: { file: this.#file } },
+    );
+  }
+
   #decode(chunk: Uint8Array): string {
+    if (this.#escaper !== undefined) {
+      const text = this.#escaper.decode(chunk, false);
+      if (this.#escaper.escaped) this.#escaped();
+      return text;
+    }
     const decoder = this.#decoder as TextDecoder;
     if (decoder.encoding === 'utf-8') this.#countIn(chunk);
     // Always stream mode: Node 20's one-shot windows-1252 path maps 0x80–0x9F to C1 controls

@@ -39,6 +39,25 @@ export interface LoadOptions {
    * with it). For a source that yields strings, it receives their UTF-8 bytes.
    */
   onBytes?: ((chunk: Uint8Array) => void) | undefined;
+  /**
+   * What happens to a row (JSONL line, JSON array element, CSV record) holding bytes that are not
+   * valid UTF-8, in a file read as UTF-8. `'reject'` (default): the row is rejected as
+   * `invalid_encoding`, its message naming the first bad byte and its byte offset in the file, and
+   * one warning per file sums them up. `'replace'`: the row is kept with U+FFFD in place of the bad
+   * bytes, and one warning per file says how many there were.
+   */
+  onInvalidEncoding?: 'reject' | 'replace' | undefined;
+  /**
+   * Longest JSONL line, JSON array element or CSV record, in UTF-8 bytes; default
+   * `DEFAULT_MAX_LINE_BYTES` (16 MiB). A longer one is rejected as `line_too_long` and
+   * skipped without being held whole in memory.
+   */
+  maxLineBytes?: number | undefined;
+  /**
+   * Longest CSV/TSV field, in characters; default `DEFAULT_MAX_FIELD_CHARS` (4 Mi). A record
+   * with a longer field is rejected as `field_too_long`.
+   */
+  maxFieldChars?: number | undefined;
 }
 
 /**
@@ -51,6 +70,15 @@ export interface LoadOptions {
 export interface ReadTextOptions extends LoadOptions {
   signal?: AbortSignal | undefined;
   warn?: ((message: string) => void) | undefined;
+  /**
+   * UTF-8 only: `'replace'` (default) decodes bad bytes to U+FFFD and warns once; `'escape'` decodes
+   * each bad byte to U+DC80 + byte and does not warn, so a loader can reject the rows holding one.
+   */
+  invalidBytes?: 'replace' | 'escape' | undefined;
+  /** With `invalidBytes: 'escape'`: hears, once, before the first text holding an escape is yielded, that escapes follow. */
+  onEscape?: (() => void) | undefined;
+  /** Hears, once, the encoding chosen (a WHATWG label) and how many bytes of byte-order mark were dropped. */
+  onDecoding?: ((info: { encoding: string; bomBytes: number }) => void) | undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLoraPrepError } from '../../src/errors.js';
 import { loadJson, loadRecords } from '../../src/load/index.js';
-import { JsonArrayScanner } from '../../src/load/_json-array.js';
+import { JsonArrayScanner, type ArrayScanEvent } from '../../src/load/_json-array.js';
 import { chunked, lazySource, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
 type Row = [line: number, data: Record<string, unknown>];
@@ -227,22 +227,48 @@ describe('loadJson', () => {
   });
 });
 
+/** Scanner events with `offset()` called, for comparing. */
+function plain(events: ArrayScanEvent[]) {
+  return events.map((e) => ('offset' in e ? { ...e, offset: e.offset.get() } : e));
+}
+
 describe('JsonArrayScanner', () => {
   it('reports an element over the limit by length and start, and goes on', () => {
     const scanner = new JsonArrayScanner(10);
-    const events = [...scanner.push('[{"a":"0123'), ...scanner.push('456789"},\n{"b":1}]'), ...scanner.end()];
+    const events = plain([...scanner.push('[{"a":"0123'), ...scanner.push('456789"},\n{"b":1}]'), ...scanner.end()]);
     expect(events).toEqual([
-      { kind: 'overlong', line: 1, length: 18, head: '{"a":"0123456789"}' },
-      { kind: 'element', line: 2, text: '{"b":1}' },
+      { kind: 'overlong', line: 1, bytes: 18, head: '{"a":"0123456789"}' },
+      { kind: 'element', line: 2, text: '{"b":1}', offset: 21, depth: 1 },
+    ]);
+  });
+
+  it('gives each element its byte offset and depth, counting bytes across chunks', () => {
+    const scanner = new JsonArrayScanner();
+    const events = plain([...scanner.push('[{"é":[[1]]}, '), ...scanner.push('\uDCE9 {"a":{}}]'), ...scanner.end()]);
+    expect(events).toEqual([
+      { kind: 'element', line: 1, text: '{"é":[[1]]}', offset: 1, depth: 3 },
+      { kind: 'element', line: 1, text: '\uDCE9', offset: 15, depth: 0 },
+      { kind: 'missing-comma', line: 1 },
+      { kind: 'element', line: 1, text: '{"a":{}}', offset: 17, depth: 2 },
+    ]);
+  });
+
+  it('keeps no more than the depth limit of brackets, and still finds the element end', () => {
+    const scanner = new JsonArrayScanner();
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const events = [...scanner.push(`[${deep},{"a":1}]`), ...scanner.end()];
+    expect(events.map((e) => (e.kind === 'element' ? [e.kind, e.depth, e.text.length] : [e.kind]))).toEqual([
+      ['element', 5000, 10_000],
+      ['element', 1, 7],
     ]);
   });
 
   it('ends numbers and literals at , ] or whitespace', () => {
     const scanner = new JsonArrayScanner();
-    expect([...scanner.push('[1,true ,\nnull]'), ...scanner.end()]).toEqual([
-      { kind: 'element', line: 1, text: '1' },
-      { kind: 'element', line: 1, text: 'true' },
-      { kind: 'element', line: 2, text: 'null' },
+    expect(plain([...scanner.push('[1,true ,\nnull]'), ...scanner.end()])).toEqual([
+      { kind: 'element', line: 1, text: '1', offset: 1, depth: 0 },
+      { kind: 'element', line: 1, text: 'true', offset: 3, depth: 0 },
+      { kind: 'element', line: 2, text: 'null', offset: 10, depth: 0 },
     ]);
   });
 });

@@ -167,25 +167,42 @@ describe('splitLines', () => {
       })(),
       max,
     ))
-      out.push(l);
+      out.push('text' in l ? { line: l.line, text: l.text, offset: l.offset.get() } : l);
     return out;
   }
 
   it.each([
     { name: 'empty', chunks: [''], want: [] },
-    { name: 'no trailing newline', chunks: ['a\nb'], want: [{ line: 1, text: 'a' }, { line: 2, text: 'b' }] },
-    { name: 'trailing newline adds no line', chunks: ['a\n'], want: [{ line: 1, text: 'a' }] },
-    { name: 'CRLF split', chunks: ['a\r', '\nb\r\n'], want: [{ line: 1, text: 'a' }, { line: 2, text: 'b' }] },
-    { name: 'only one CR dropped', chunks: ['a\r\r\n'], want: [{ line: 1, text: 'a\r' }] },
-    { name: 'blank lines kept', chunks: ['\n\n', 'x'], want: [{ line: 1, text: '' }, { line: 2, text: '' }, { line: 3, text: 'x' }] },
+    { name: 'no trailing newline', chunks: ['a\nb'], want: [{ line: 1, text: 'a', offset: 0 }, { line: 2, text: 'b', offset: 2 }] },
+    { name: 'trailing newline adds no line', chunks: ['a\n'], want: [{ line: 1, text: 'a', offset: 0 }] },
+    { name: 'CRLF split', chunks: ['a\r', '\nb\r\n'], want: [{ line: 1, text: 'a', offset: 0 }, { line: 2, text: 'b', offset: 3 }] },
+    { name: 'only one CR dropped', chunks: ['a\r\r\n'], want: [{ line: 1, text: 'a\r', offset: 0 }] },
+    {
+      name: 'blank lines kept',
+      chunks: ['\n\n', 'x'],
+      want: [{ line: 1, text: '', offset: 0 }, { line: 2, text: '', offset: 1 }, { line: 3, text: 'x', offset: 2 }],
+    },
+    {
+      name: 'offsets count UTF-8 bytes, an escaped bad byte as one',
+      chunks: ['é€😀\n\uDCE9x\n', 'y'],
+      want: [{ line: 1, text: 'é€😀', offset: 0 }, { line: 2, text: '\uDCE9x', offset: 10 }, { line: 3, text: 'y', offset: 13 }],
+    },
   ])('$name', async ({ chunks, want }) => {
     expect(await lines(chunks)).toEqual(want);
   });
 
-  it('reports a line over the limit by length and head, and goes on', async () => {
+  it('reports a line over the limit by its bytes and head, and goes on', async () => {
     expect(await lines(['ab', 'cdef', 'gh\nok\n'], 5)).toEqual([
-      { line: 1, length: 8, head: 'abcdef' },
-      { line: 2, text: 'ok' },
+      { line: 1, bytes: 8, head: 'abcdef' },
+      { line: 2, text: 'ok', offset: 9 },
+    ]);
+  });
+
+  it('measures the limit in UTF-8 bytes, not characters', async () => {
+    // 4 characters, 8 bytes: over a limit of 6 bytes although under 6 characters.
+    expect(await lines(['éééé\nab\n'], 6)).toEqual([
+      { line: 1, bytes: 8, head: 'éééé' },
+      { line: 2, text: 'ab', offset: 9 },
     ]);
   });
 });

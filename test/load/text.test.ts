@@ -92,6 +92,51 @@ describe('readText decoding', () => {
   });
 });
 
+describe('readText with bad bytes and surrogates', () => {
+  it("escapes bad bytes with invalidBytes: 'escape', telling onEscape once before the text that holds one", async () => {
+    const events: string[] = [];
+    const warnings: string[] = [];
+    for await (const chunk of readText(chunked('e.jsonl', Buffer.from('ok\n'), Uint8Array.of(0x61, 0xe9), Uint8Array.of(0xff)), {
+      invalidBytes: 'escape',
+      onEscape: () => events.push('escape'),
+      warn: (m) => warnings.push(m),
+    })) {
+      events.push(JSON.stringify(chunk));
+    }
+    // 0xE9 could start a 3-byte sequence, so it waits for the next chunk, where 0xFF shows it is bad.
+    expect(events).toEqual(['"ok\\n"', '"a"', 'escape', '"\\udce9\\udcff"']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('tells the encoding chosen and the BOM dropped', async () => {
+    const seen: unknown[] = [];
+    await textOf(chunked('b.csv', Buffer.from('\uFEFFa')), { onDecoding: (info) => seen.push(info) });
+    await textOf(chunked('u.csv', Uint8Array.of(0xff, 0xfe, 0x61, 0)), { onDecoding: (info) => seen.push(info) });
+    expect(seen).toEqual([{ encoding: 'utf-8', bomBytes: 3 }, { encoding: 'utf-16le', bomBytes: 2 }]);
+  });
+
+  it('joins a surrogate pair split across string chunks', async () => {
+    expect(await textOf(chunked('s.txt', 'a\uD83D', '\uDE00b'))).toBe('a😀b');
+  });
+
+  it("makes a caller's unpaired surrogates U+FFFD when replacing, and reports them when escaping", async () => {
+    expect(await textOf(chunked('s.txt', 'a\uD800', 'b\uDC00'))).toBe('a\uFFFDb\uFFFD');
+    let escaped = 0;
+    expect(await textOf(chunked('s.txt', 'a\uD800'), { invalidBytes: 'escape', onEscape: () => escaped++ })).toBe('a\uD800');
+    expect(escaped).toBe(1);
+  });
+
+  it('refuses UTF-16 without a BOM read as UTF-8 or windows-1252, naming the fix', async () => {
+    const le = await errorOf(chunked('u.csv', utf16le('q,a\nx,y\n', false)));
+    expect(le.code).toBe('INPUT_FORMAT');
+    expect(le.message).toMatch(/^u\.csv: the file looks like UTF-16 little-endian .*Pass encoding: 'utf-16le'/);
+    expect((await errorOf(chunked('u.csv', utf16le('q,a\nx,y\n', false)), { encoding: 'windows-1252' })).code).toBe('INPUT_FORMAT');
+    expect(await textOf(chunked('u.csv', utf16le('q,a\n', false)), { encoding: 'utf-16le' })).toBe('q,a\n');
+    // A few NULs in UTF-8 text are not UTF-16.
+    expect(await textOf(chunked('n.csv', Buffer.from('a,b\n\0x,y\0\nsome more text here\n')))).toMatch(/^a,b/);
+  });
+});
+
 describe('readText onBytes', () => {
   it('sees every raw chunk of a file, in order, before decoding', async () => {
     const bytes = Buffer.from(`\uFEFF${'é,x\n'.repeat(40_000)}`);

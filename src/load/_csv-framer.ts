@@ -1,0 +1,396 @@
+/**
+ * Record framing in front of csv-parse, so that one record too long (or too wide) to parse never
+ * reaches the parser and memory stays bounded by the limit, not by the record. It follows
+ * csv-parse's own rules for the options the CSV loader uses (quote and escape `"`, record
+ * delimiters CRLF, LF and CR, `relax_quotes`, no trimming, no comments): a quote opens a quoted
+ * field only at the start of a field; inside one, `""` is a quote and a `"` ends the quoting.
+ *
+ * Complete records pass through unchanged. A record over `maxBytes`, or with more than
+ * `maxFields` fields, is dropped as it streams (only its first bytes are kept, for the excerpt)
+ * and replaced by a placeholder the parser reads as one record of one empty quoted field, `""`,
+ * followed by as many line breaks as the record held, so that line numbers stay right. The loader
+ * recognises the placeholder by the offset where the parser says it ends. A record of nothing but
+ * spaces and tabs is a blank line to the loader, however long: it is replaced by line breaks alone.
+ *
+ * Given the offsets of bad bytes (bytes that are not UTF-8, which the loader knows from decoding),
+ * it also says which records passed on hold one, and where the first is.
+ */
+
+/**
+ * A record the framer replaced, and how to recognise its placeholder.
+ *
+ * @example
+ * const info: FramedRecord = { end: 1024, bytes: 40_000_000, head, why: 'bytes', fields: 1, unclosedQuote: false };
+ */
+export interface FramedRecord {
+  /** Offset in the bytes passed on (csv-parse's `info.bytes`) where the placeholder record ends. */
+  end: number;
+  /** The record's length in the input, in bytes. */
+  bytes: number;
+  /** Its first bytes (at most {@link HEAD_BYTES}). */
+  head: Buffer;
+  /** Which limit it broke. */
+  why: 'bytes' | 'fields';
+  /** How many fields it had by the end (or when counting stopped). */
+  fields: number;
+  /** True when the input ended inside a quoted field of this record. */
+  unclosedQuote: boolean;
+}
+
+/**
+ * A record passed on that holds bytes that are not UTF-8.
+ *
+ * @example
+ * const bad: BadRecord = { end: 40, at: 33, inRow: 7, byte: 0xe9 };
+ */
+export interface BadRecord {
+  /** Offset in the bytes passed on where the record ends (csv-parse's `info.bytes`). */
+  end: number;
+  /** Offset of its first bad byte in the input. */
+  at: number;
+  /** The same, counted from the record's first byte. */
+  inRow: number;
+  /** The bad byte. */
+  byte: number;
+}
+
+/**
+ * First bytes of a replaced record kept for its excerpt: at least enough for the excerpt's
+ * characters (3 UTF-8 bytes each at most).
+ *
+ * @example
+ * head.length <= HEAD_BYTES
+ */
+export const HEAD_BYTES = 4 * 1024;
+
+/**
+ * What one {@link CsvFramer.push} (or `end`) gives: the bytes for the parser and what it found.
+ *
+ * @example
+ * const { out, replaced, invalid }: FramerOutput = framer.push(chunk, badOffsets);
+ */
+export interface FramerOutput {
+  out: Buffer;
+  replaced: FramedRecord[];
+  invalid: BadRecord[];
+}
+
+/**
+ * Splits a CSV byte stream into records as csv-parse would and passes complete ones on.
+ *
+ * @example
+ * const framer = new CsvFramer(Buffer.from(','), 16 << 20, 100_000);
+ * const { out, replaced } = framer.push(chunk); // feed `out` to the parser
+ */
+export class CsvFramer {
+  readonly #delimiter: Buffer;
+  readonly #maxBytes: number;
+  readonly #maxFields: number;
+  /** Input bytes not yet passed on; `#segments[0]` starts at input offset `#base`. */
+  #segments: Buffer[] = [];
+  #base = 0;
+  /** Input offset up to which bytes were passed on (or dropped). */
+  #emitted = 0;
+  /** Offset in the output stream (what the parser has been given). */
+  #outOffset = 0;
+  /** Input offset of the next byte to scan. */
+  #pos = 0;
+  // Parser state, as csv-parse has it.
+  #quoting = false;
+  #fieldEmpty = true;
+  /** A `"` seen inside quotes: the next byte says whether it is doubled or ends the quoting. */
+  #pendingQuote = false;
+  /** A CR seen outside quotes: the next byte says whether it is a CRLF. */
+  #pendingCR = false;
+  #lastWasCR = false;
+  /** The last bytes of the current unquoted field, for delimiters longer than one byte. */
+  #tail: number[] = [];
+  // The current record.
+  #recordStart = 0;
+  #breaks = 0;
+  #fields = 1;
+  /** True while the record holds only spaces and tabs (a blank line to the loader). */
+  #blank = true;
+  #skipping: { head: Buffer; why: 'bytes' | 'fields' } | undefined;
+  /** Where #endRecord reports bad records (the lists of the current push). */
+  #out: { replaced: FramedRecord[]; invalid: BadRecord[] } = { replaced: [], invalid: [] };
+  /** Output offset minus input offset, for the input bytes passed on since the last replacement. */
+  #delta = 0;
+  // Bad bytes of the chunk being scanned (offsets in the chunk), and the first of the current record.
+  #chunk: Buffer = Buffer.alloc(0);
+  #chunkStart = 0;
+  #bad: readonly number[] = [];
+  #badIndex = 0;
+  #firstBad: { at: number; byte: number } | undefined;
+
+  constructor(delimiter: Buffer, maxBytes: number, maxFields: number) {
+    this.#delimiter = delimiter;
+    this.#maxBytes = maxBytes;
+    this.#maxFields = maxFields;
+  }
+
+  /**
+   * Scans `chunk`; returns the bytes to pass on (complete records and placeholders), the records
+   * replaced, and the records passed on that hold a bad byte.
+   *
+   * @param bad - offsets in `chunk` of bytes that are not UTF-8, ascending.
+   */
+  push(chunk: Buffer, bad: readonly number[] = []): FramerOutput {
+    const out: Buffer[] = [];
+    const replaced: FramedRecord[] = [];
+    const invalid: BadRecord[] = [];
+    this.#out = { replaced, invalid };
+    if (chunk.length > 0) this.#segments.push(chunk);
+    const single = this.#delimiter.length === 1 ? (this.#delimiter[0] as number) : -1;
+    const maxBytes = this.#maxBytes;
+    const start = this.#pos;
+    this.#chunk = chunk;
+    this.#chunkStart = start;
+    this.#bad = bad;
+    this.#badIndex = 0;
+    const len = chunk.length;
+    for (let i = 0; i < len; i++) {
+      const abs = start + i;
+      const b = chunk[i] as number;
+      if (this.#pendingCR) {
+        this.#pendingCR = false;
+        if (b === LF) {
+          this.#endRecord(abs + 1, out, replaced);
+          continue;
+        }
+        this.#endRecord(abs, out, replaced);
+      }
+      if (this.#pendingQuote) {
+        this.#pendingQuote = false;
+        if (b === QUOTE) continue; // a doubled quote: still quoting
+        // The quote ended the quoting (before a delimiter or line break, or, relaxed, before anything else).
+        this.#quoting = false;
+        this.#fieldEmpty = false;
+      }
+      if (this.#quoting) {
+        // Inside quotes only a quote matters; line breaks are counted. A tight loop over locals.
+        let j = i;
+        let breaks = 0;
+        let lastWasCR = this.#lastWasCR;
+        for (; j < len; j++) {
+          const c = chunk[j] as number;
+          if (c === QUOTE) break;
+          if (c === CR) {
+            breaks++;
+            lastWasCR = true;
+          } else {
+            if (c === LF && !lastWasCR) breaks++;
+            lastWasCR = false;
+          }
+        }
+        this.#breaks += breaks;
+        this.#lastWasCR = lastWasCR;
+        if (j < len) {
+          this.#pendingQuote = true;
+          this.#lastWasCR = false;
+        }
+        i = j;
+      } else if (b === QUOTE) {
+        if (this.#fieldEmpty) this.#quoting = true;
+        this.#fieldEmpty = false;
+        this.#blank = false;
+        this.#tail.length = 0;
+        this.#lastWasCR = false;
+      } else if (b === LF) {
+        this.#breaks++;
+        this.#endRecord(abs + 1, out, replaced);
+        continue;
+      } else if (b === CR) {
+        this.#breaks++;
+        this.#pendingCR = true;
+        this.#lastWasCR = true;
+        continue;
+      } else if (b === single) {
+        this.#field();
+      } else if (single === -1) {
+        if (this.#isDelimiterEnd(b)) this.#field();
+        else {
+          if (b !== SPACE && b !== TAB) this.#blank = false;
+          this.#fieldEmpty = false;
+          this.#lastWasCR = false;
+        }
+      } else {
+        // Plain field content up to the next byte that matters.
+        let j = i + 1;
+        for (; j < len; j++) {
+          const c = chunk[j] as number;
+          if (c === QUOTE || c === CR || c === LF || c === single) break;
+        }
+        if (this.#blank) {
+          for (let k = i; k < j; k++) {
+            const c = chunk[k] as number;
+            if (c !== SPACE && c !== TAB) {
+              this.#blank = false;
+              break;
+            }
+          }
+        }
+        i = j - 1;
+        this.#fieldEmpty = false;
+        this.#lastWasCR = false;
+      }
+      if (this.#skipping === undefined && (start + i + 1 - this.#recordStart > maxBytes || this.#fields > this.#maxFields)) {
+        this.#startSkipping(start + i + 1, out);
+      }
+    }
+    this.#pos = start + chunk.length;
+    // Bad bytes left belong to the record still open.
+    if (this.#firstBad === undefined && this.#badIndex < bad.length) {
+      const at = bad[this.#badIndex] as number;
+      this.#firstBad = { at: start + at, byte: chunk[at] as number };
+    }
+    this.#bad = [];
+    this.#flush(this.#skipping === undefined ? this.#recordStart : this.#pos, out);
+    return { out: out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), replaced, invalid };
+  }
+
+  /** Ends the input: a record cut off by the end is passed on (or replaced) as it is. */
+  end(): FramerOutput {
+    const out: Buffer[] = [];
+    const replaced: FramedRecord[] = [];
+    const invalid: BadRecord[] = [];
+    this.#out = { replaced, invalid };
+    const end = this.#pos;
+    if (this.#pendingQuote) {
+      // A quote as the very last byte closes the quoting.
+      this.#pendingQuote = false;
+      this.#quoting = false;
+    }
+    if (this.#pendingCR) {
+      this.#pendingCR = false;
+      this.#endRecord(end, out, replaced);
+    } else if (end > this.#recordStart) {
+      this.#endRecord(end, out, replaced, this.#quoting);
+    }
+    this.#flush(end, out);
+    return { out: Buffer.concat(out), replaced, invalid };
+  }
+
+  // --- internal ---
+
+  /** A delimiter ended a field. */
+  #field(): void {
+    this.#fields++;
+    this.#blank = false;
+    this.#fieldEmpty = true;
+    this.#tail.length = 0;
+    this.#lastWasCR = false;
+  }
+
+  /** For a multi-byte delimiter: whether `b` completes one (csv-parse matches them left to right, without overlap). */
+  #isDelimiterEnd(b: number): boolean {
+    const d = this.#delimiter;
+    const tail = this.#tail;
+    tail.push(b);
+    if (tail.length > d.length) tail.shift();
+    if (tail.length < d.length) return false;
+    for (let k = 0; k < d.length; k++) if (tail[k] !== d[k]) return false;
+    return true;
+  }
+
+  #endRecord(end: number, out: Buffer[], replaced: FramedRecord[], unclosedQuote = false): void {
+    let first = this.#firstBad;
+    for (; this.#badIndex < this.#bad.length; this.#badIndex++) {
+      const at = this.#bad[this.#badIndex] as number;
+      if (this.#chunkStart + at >= end) break;
+      first ??= { at: this.#chunkStart + at, byte: this.#chunk[at] as number };
+    }
+    this.#firstBad = undefined;
+    const skipping = this.#skipping;
+    if (skipping === undefined && first !== undefined) {
+      this.#out.invalid.push({ end: end + this.#delta, at: first.at, inRow: first.at - this.#recordStart, byte: first.byte });
+    }
+    if (skipping !== undefined) {
+      // What was passed on ends where the record started; the placeholder stands in for the rest.
+      const placeholder = Buffer.from(`${this.#blank ? '' : '""'}${'\n'.repeat(this.#breaks)}`);
+      if (!this.#blank) {
+        replaced.push({
+          end: this.#outOffset + 2 + (this.#breaks > 0 ? 1 : 0),
+          bytes: end - this.#recordStart,
+          head: skipping.head,
+          why: skipping.why,
+          fields: this.#fields,
+          unclosedQuote,
+        });
+      }
+      out.push(placeholder);
+      this.#outOffset += placeholder.length;
+      this.#delta += placeholder.length - (end - this.#recordStart);
+      this.#emitted = end;
+      this.#skipping = undefined;
+      this.#dropBefore(end);
+    }
+    this.#recordStart = end;
+    this.#breaks = 0;
+    this.#fields = 1;
+    this.#blank = true;
+    this.#quoting = false;
+    this.#fieldEmpty = true;
+    this.#lastWasCR = false;
+    this.#tail.length = 0;
+  }
+
+  /** The record from `#recordStart` is over a limit at input offset `at`: pass on what precedes it, keep its head, drop the rest. */
+  #startSkipping(at: number, out: Buffer[]): void {
+    this.#flush(this.#recordStart, out);
+    const head = Buffer.concat(this.#slice(this.#recordStart, Math.min(at, this.#recordStart + HEAD_BYTES)));
+    this.#skipping = { head, why: this.#fields > this.#maxFields ? 'fields' : 'bytes' };
+  }
+
+  /** Passes on the input bytes up to `to` not passed on yet (or, while skipping a record, just forgets them). */
+  #flush(to: number, out: Buffer[]): void {
+    if (to > this.#emitted) {
+      if (this.#skipping === undefined || this.#emitted < this.#recordStart) {
+        const stop = this.#skipping === undefined ? to : Math.min(to, this.#recordStart);
+        for (const piece of this.#slice(this.#emitted, stop)) {
+          out.push(piece);
+          this.#outOffset += piece.length;
+        }
+      }
+      this.#emitted = to;
+    }
+    this.#dropBefore(this.#emitted);
+  }
+
+  /** The input bytes in [from, to), as slices of the held segments. */
+  #slice(from: number, to: number): Buffer[] {
+    const pieces: Buffer[] = [];
+    let segStart = this.#base;
+    for (const seg of this.#segments) {
+      const segEnd = segStart + seg.length;
+      if (segEnd > from && segStart < to) pieces.push(seg.subarray(Math.max(0, from - segStart), Math.min(seg.length, to - segStart)));
+      segStart = segEnd;
+      if (segStart >= to) break;
+    }
+    return pieces;
+  }
+
+  /** Forgets the held bytes before input offset `offset`. */
+  #dropBefore(offset: number): void {
+    while (this.#segments.length > 0) {
+      const first = this.#segments[0] as Buffer;
+      if (this.#base + first.length > offset) {
+        if (offset > this.#base) {
+          this.#segments[0] = first.subarray(offset - this.#base);
+          this.#base = offset;
+        }
+        return;
+      }
+      this.#base += first.length;
+      this.#segments.shift();
+    }
+  }
+}
+
+// --- internal ---
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;

@@ -1,0 +1,255 @@
+/**
+ * Checking a prepared output folder against its manifest: {@link verifyOutput} re-hashes every
+ * file that `report/manifest.json` lists (the outputs, and the inputs where they can still be
+ * found) and says which are unchanged, changed or missing. Consumes a folder written by
+ * `prepareDataset`; produces a {@link VerifyReport}; writes nothing.
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { LoraPrepError } from '../errors.js';
+
+/**
+ * How a listed file compares with the manifest: same bytes (`ok`), different bytes (`changed`),
+ * or not there any more (`missing`).
+ *
+ * @example
+ * const status: VerifyStatus = 'changed';
+ */
+export type VerifyStatus = 'ok' | 'changed' | 'missing';
+
+/**
+ * One file the manifest lists, what the manifest says about it, and what is on disk now.
+ *
+ * @example
+ * const f: VerifiedFile = { file: 'train.jsonl', status: 'ok', expected: { bytes: 10, sha256: '…' }, actual: { bytes: 10, sha256: '…' } };
+ */
+export interface VerifiedFile {
+  /** The path as the manifest writes it: relative to the output folder for outputs, as given in `inputs` for inputs. */
+  file: string;
+  status: VerifyStatus;
+  expected: { bytes: number; sha256: string; lines?: number };
+  /** What the file holds now; absent when it is missing. */
+  actual?: { bytes: number; sha256: string };
+}
+
+/**
+ * The result of {@link verifyOutput}.
+ *
+ * @example
+ * if (!report.ok) for (const f of report.outputs) if (f.status !== 'ok') console.log(f.status, f.file);
+ */
+export interface VerifyReport {
+  /** True when every output is unchanged and no input that still exists changed (missing inputs are only listed). */
+  ok: boolean;
+  outDir: string;
+  /** The manifest read. */
+  manifest: string;
+  outputs: VerifiedFile[];
+  inputs: VerifiedFile[];
+}
+
+/**
+ * Options of {@link verifyOutput}.
+ *
+ * @example
+ * await verifyOutput('out/v1', { cwd: '/srv/data' });
+ */
+export interface VerifyOptions {
+  /** Folder the manifest's input paths are relative to (they are written as given to `prepareDataset`). Default: `process.cwd()`. */
+  cwd?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Re-hashes (sha256) every file listed in `outDir/report/manifest.json` and compares each with the
+ * manifest: outputs by their path relative to `outDir`, inputs by their path as given (relative to
+ * `options.cwd`). An input that no longer exists is reported as `missing` without failing the check,
+ * since a dataset is often verified where its sources are not; a missing output fails it.
+ *
+ * @param outDir - a folder written by `prepareDataset` (or `lora-prep prepare`).
+ * @param options - `cwd` for relative input paths, `signal` to stop.
+ * @returns one entry per listed file, and `ok`.
+ * @throws LoraPrepError `INPUT_NOT_FOUND` when there is no manifest, `INPUT_FORMAT` when it is not
+ * JSON or not a lora-prep manifest, `INPUT_UNREADABLE` when a listed file cannot be read (permissions),
+ * `ABORTED`.
+ *
+ * @example
+ * const report = await verifyOutput('out/finance-v1');
+ * if (!report.ok) process.exitCode = 1;
+ */
+export async function verifyOutput(outDir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const manifestPath = join(outDir, 'report', 'manifest.json');
+  const manifest = parseManifest(manifestPath, await readManifest(manifestPath));
+  const cwd = options.cwd ?? process.cwd();
+  const outputs: VerifiedFile[] = [];
+  for (const entry of manifest.outputs) outputs.push(await check(entry, join(outDir, entry.file), options.signal));
+  const inputs: VerifiedFile[] = [];
+  for (const entry of manifest.inputs) inputs.push(await check(entry, resolve(cwd, entry.file), options.signal));
+  const ok = outputs.every((f) => f.status === 'ok') && inputs.every((f) => f.status !== 'changed');
+  return { ok, outDir, manifest: manifestPath, outputs, inputs };
+}
+
+/**
+ * The report as text for a terminal: one line per file that is not `ok`, and a summary line.
+ *
+ * @example
+ * console.log(formatVerify(await verifyOutput('out/v1')));
+ */
+export function formatVerify(report: VerifyReport): string {
+  const lines: string[] = [];
+  const bad = report.outputs.filter((f) => f.status !== 'ok');
+  const changedInputs = report.inputs.filter((f) => f.status === 'changed');
+  const missingInputs = report.inputs.filter((f) => f.status === 'missing');
+  for (const f of bad) lines.push(`  ${f.status.padEnd(8)} ${f.file}${describeChange(f)}`);
+  for (const f of changedInputs) lines.push(`  changed  input ${f.file}${describeChange(f)}`);
+  for (const f of missingInputs) lines.push(`  missing  input ${f.file} (not checked: not found from here)`);
+  const okOutputs = report.outputs.length - bad.length;
+  const checkedInputs = report.inputs.length - missingInputs.length;
+  const summary = report.ok
+    ? `${report.outDir}: ok, ${okOutputs} output${okOutputs === 1 ? '' : 's'} and ${checkedInputs} input${checkedInputs === 1 ? '' : 's'} match ${report.manifest}`
+    : `${report.outDir}: ${bad.length + changedInputs.length} file${bad.length + changedInputs.length === 1 ? '' : 's'} differ from ${report.manifest}`;
+  return [summary, ...lines].join('\n');
+}
+
+// --- internal ---
+
+interface ManifestEntry {
+  file: string;
+  bytes: number;
+  sha256: string;
+  lines?: number;
+}
+
+const READ_BYTES = 1024 * 1024;
+
+async function readManifest(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new LoraPrepError(
+        'INPUT_NOT_FOUND',
+        `${path}: no manifest here. Give the folder that lora-prep prepare wrote (its --out), which holds report/manifest.json.`,
+        { location: { file: path }, cause: error },
+      );
+    }
+    throw new LoraPrepError('INPUT_UNREADABLE', `${path}: the manifest cannot be read: ${(error as Error).message}`, {
+      location: { file: path },
+      cause: error,
+    });
+  }
+}
+
+function parseManifest(path: string, text: string): { outputs: ManifestEntry[]; inputs: ManifestEntry[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new LoraPrepError('INPUT_FORMAT', `${path}: the manifest is not valid JSON (${(error as Error).message}); was it edited by hand? Rerun lora-prep prepare to write it again.`, {
+      location: { file: path },
+      cause: error,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray((value as { outputs?: unknown }).outputs)) {
+    throw new LoraPrepError('INPUT_FORMAT', `${path}: expected a lora-prep manifest, an object with an "outputs" list; got ${describe(value)}.`, {
+      location: { file: path },
+    });
+  }
+  const record = value as { outputs: unknown[]; inputs?: unknown };
+  const inputs = record.inputs ?? [];
+  if (!Array.isArray(inputs)) {
+    throw new LoraPrepError('INPUT_FORMAT', `${path}: "inputs" must be a list, got ${describe(inputs)}.`, { location: { file: path } });
+  }
+  return {
+    outputs: record.outputs.map((e, i) => entry(path, `outputs[${i}]`, e, true)),
+    inputs: inputs.map((e, i) => entry(path, `inputs[${i}]`, e, false)),
+  };
+}
+
+function entry(path: string, where: string, value: unknown, insideOutDir: boolean): ManifestEntry {
+  const e = value as Partial<Record<keyof ManifestEntry, unknown>> | null;
+  const fail = (what: string): never => {
+    throw new LoraPrepError('INPUT_FORMAT', `${path}: ${where} ${what}; got ${describe(value)}. Rerun lora-prep prepare to write the manifest again.`, {
+      location: { file: path, field: where },
+    });
+  };
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return fail('must be an object { file, bytes, sha256 }');
+  if (typeof e.file !== 'string' || e.file === '') return fail('needs "file", a path');
+  if (typeof e.bytes !== 'number' || !Number.isSafeInteger(e.bytes) || e.bytes < 0) return fail('needs "bytes", a whole number');
+  if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) return fail('needs "sha256", 64 hex digits');
+  // Output paths are the folder's own files: one pointing outside it is not from lora-prep.
+  if (insideOutDir && (isAbsolute(e.file) || relative('.', e.file).split(sep).includes('..'))) return fail('"file" must be a path inside the output folder');
+  return { file: e.file, bytes: e.bytes, sha256: e.sha256, ...(typeof e.lines === 'number' ? { lines: e.lines } : {}) };
+}
+
+async function check(expected: ManifestEntry, path: string, signal: AbortSignal | undefined): Promise<VerifiedFile> {
+  const base = { file: expected.file, expected: { bytes: expected.bytes, sha256: expected.sha256, ...(expected.lines === undefined ? {} : { lines: expected.lines }) } };
+  const actual = await hashFile(path, signal);
+  if (actual === undefined) return { ...base, status: 'missing' };
+  const same = actual.bytes === expected.bytes && actual.sha256 === expected.sha256;
+  return { ...base, status: same ? 'ok' : 'changed', actual };
+}
+
+/** sha256 and size of a file, or undefined when there is no file at `path` (a folder there counts as changed). */
+async function hashFile(path: string, signal: AbortSignal | undefined): Promise<{ bytes: number; sha256: string } | undefined> {
+  throwIfAborted(signal, path);
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw unreadable(path, error);
+  }
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    let bytes = 0;
+    for (;;) {
+      throwIfAborted(signal, path);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, null));
+      } catch (error) {
+        // A folder where a file was listed: it is not the file any more.
+        if ((error as { code?: unknown }).code === 'EISDIR') return { bytes: 0, sha256: 'a folder, not a file' };
+        throw unreadable(path, error);
+      }
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, error: unknown): LoraPrepError {
+  return new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot be read to check it: ${(error as Error).message}. Check its permissions.`, {
+    location: { file: path },
+    cause: error,
+  });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, file: string): void {
+  if (signal?.aborted) {
+    throw new LoraPrepError('ABORTED', `${file}: verifying stopped because it was aborted.`, { location: { file }, cause: signal.reason });
+  }
+}
+
+function describeChange(f: VerifiedFile): string {
+  if (f.actual === undefined) return '';
+  const short = (s: string) => (/^[0-9a-f]{64}$/.test(s) ? `${s.slice(0, 12)}…` : s);
+  return ` (expected ${f.expected.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.expected.sha256)}; found ${f.actual.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.actual.sha256)})`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 8))}`;
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 60 ? `${json.slice(0, 59)}…` : json;
+}

@@ -1,0 +1,133 @@
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+import { isLoraPrepError } from '../src/errors.js';
+import { prepareDataset } from '../src/index.js';
+import { formatVerify, verifyOutput } from '../src/verify/index.js';
+import { tempDir } from './helpers/index.js';
+
+const INPUT = 'fixtures/finance/advisor-chat.jsonl';
+
+/** A fresh copy of one prepared folder per test (tempDir is cleaned after each test). */
+async function prepared(): Promise<string> {
+  const outDir = join(await tempDir(), 'out');
+  await prepareDataset({ inputs: [INPUT], outDir, target: 'openai', split: { validation: 0.2 } });
+  return outDir;
+}
+
+function io() {
+  const out = { stdout: '', stderr: '' };
+  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(isLoraPrepError(e)).toBe(true);
+    return e as { code: string; message: string };
+  }
+  throw new Error('expected a LoraPrepError');
+}
+
+describe('verifyOutput', () => {
+  let manifest: { outputs: Array<{ file: string }>; inputs: Array<{ file: string }> };
+  beforeAll(async () => {
+    const outDir = join(await tempDir(), 'probe');
+    await prepareDataset({ inputs: [INPUT], outDir, target: 'openai', split: { validation: 0.2 } });
+    manifest = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8')) as typeof manifest;
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('finds every file of a fresh run unchanged, inputs included', async () => {
+    const outDir = await prepared();
+    const report = await verifyOutput(outDir);
+    expect(report.ok).toBe(true);
+    expect(report.outputs.map((f) => f.file).sort()).toEqual(manifest.outputs.map((f) => f.file).sort());
+    expect(report.outputs.map((f) => f.file)).toEqual(expect.arrayContaining(['train.jsonl', 'validation.jsonl', 'report/rejected.jsonl', 'report/report.json']));
+    expect(report.outputs.every((f) => f.status === 'ok' && f.actual?.sha256 === f.expected.sha256)).toBe(true);
+    expect(report.inputs).toEqual([expect.objectContaining({ file: INPUT, status: 'ok' })]);
+    expect(formatVerify(report)).toMatch(/: ok, \d+ outputs and 1 input match /);
+  });
+
+  it('reports a changed byte and a missing file', async () => {
+    const outDir = await prepared();
+    await appendFile(join(outDir, 'train.jsonl'), '\n');
+    await rm(join(outDir, 'validation.jsonl'));
+    const report = await verifyOutput(outDir);
+    expect(report.ok).toBe(false);
+    const status = Object.fromEntries(report.outputs.map((f) => [f.file, f.status]));
+    expect(status['train.jsonl']).toBe('changed');
+    expect(status['validation.jsonl']).toBe('missing');
+    expect(report.outputs.filter((f) => f.status !== 'ok').map((f) => f.file).sort()).toEqual(['train.jsonl', 'validation.jsonl']);
+    const train = report.outputs.find((f) => f.file === 'train.jsonl');
+    expect(train?.actual?.bytes).toBe((train?.expected.bytes ?? 0) + 1);
+    expect(report.outputs.find((f) => f.file === 'validation.jsonl')?.actual).toBeUndefined();
+    const text = formatVerify(report);
+    expect(text).toMatch(/2 files differ/);
+    expect(text).toMatch(/changed {2}train\.jsonl \(expected [\d,]+ bytes/);
+    expect(text).toMatch(/missing {2}validation\.jsonl/);
+  });
+
+  it('lists inputs it cannot find without failing, and fails on an input that changed', async () => {
+    const outDir = await prepared();
+    const elsewhere = await tempDir();
+    const away = await verifyOutput(outDir, { cwd: elsewhere });
+    expect(away.ok).toBe(true);
+    expect(away.inputs).toEqual([expect.objectContaining({ file: INPUT, status: 'missing' })]);
+    expect(formatVerify(away)).toMatch(/missing {2}input fixtures\/finance\/advisor-chat\.jsonl \(not checked/);
+
+    await mkdir(join(elsewhere, 'fixtures', 'finance'), { recursive: true });
+    await writeFile(join(elsewhere, INPUT), `${await readFile(INPUT, 'utf8')}\n`);
+    const changed = await verifyOutput(outDir, { cwd: elsewhere });
+    expect(changed.ok).toBe(false);
+    expect(changed.inputs[0]?.status).toBe('changed');
+    expect(changed.outputs.every((f) => f.status === 'ok')).toBe(true);
+  });
+
+  it('throws INPUT_NOT_FOUND without a manifest and INPUT_FORMAT for a broken one', async () => {
+    const empty = await tempDir();
+    const missing = await errorOf(verifyOutput(empty));
+    expect(missing.code).toBe('INPUT_NOT_FOUND');
+    expect(missing.message).toMatch(/report\/manifest\.json: no manifest here/);
+
+    const outDir = await prepared();
+    const path = join(outDir, 'report', 'manifest.json');
+    await writeFile(path, '{"outputs": [');
+    expect((await errorOf(verifyOutput(outDir))).code).toBe('INPUT_FORMAT');
+    await writeFile(path, '{"files": []}');
+    expect((await errorOf(verifyOutput(outDir))).message).toMatch(/expected a lora-prep manifest/);
+    await writeFile(path, JSON.stringify({ outputs: [{ file: '../../etc/passwd', bytes: 1, sha256: '0'.repeat(64) }] }));
+    expect((await errorOf(verifyOutput(outDir))).message).toMatch(/outputs\[0\] "file" must be a path inside the output folder/);
+    await writeFile(path, JSON.stringify({ outputs: [{ file: 'train.jsonl', bytes: 1 }] }));
+    expect((await errorOf(verifyOutput(outDir))).message).toMatch(/outputs\[0\] needs "sha256"/);
+  });
+});
+
+describe('lora-prep verify', () => {
+  it('exits 0 when everything matches, 1 on a mismatch, with --json', async () => {
+    const outDir = await prepared();
+    const ok = io();
+    expect(await runCli(['verify', outDir], ok.io)).toBe(0);
+    expect(ok.out.stdout).toMatch(/: ok, /);
+
+    await appendFile(join(outDir, 'train.jsonl'), 'x');
+    const bad = io();
+    expect(await runCli(['verify', outDir, '--json'], bad.io)).toBe(1);
+    const report = JSON.parse(bad.out.stdout) as { ok: boolean; outputs: Array<{ file: string; status: string }> };
+    expect(report.ok).toBe(false);
+    expect(report.outputs.find((f) => f.file === 'train.jsonl')?.status).toBe('changed');
+  });
+
+  it('exits 2 on usage errors and on a folder without a manifest', async () => {
+    for (const argv of [['verify'], ['verify', 'a', 'b'], ['verify', '--nope', 'a']]) {
+      const r = io();
+      expect(await runCli(argv, r.io)).toBe(2);
+      expect(r.out.stderr).toMatch(/^lora-prep verify: /);
+    }
+    const r = io();
+    expect(await runCli(['verify', await tempDir()], r.io)).toBe(2);
+    expect(r.out.stderr).toMatch(/INPUT_NOT_FOUND/);
+  });
+});
