@@ -1,38 +1,45 @@
 /**
- * `npx tsx scripts/bench-near.ts [--rows 200000] [--grid] [--seed N] [--threshold 0.8]`
+ * `npx tsx scripts/bench-near.ts [--rows 200000] [--grid] [--seed N] [--threshold 0.8]
+ *   [--shingle N --permutations N --bands N] [--examples] [--spill-workaround]`
  *
  * Near-duplicate detection measured on planted data: SFT records (a question and an answer of tens
  * to hundreds of words) built from the deterministic synthetic corpus of scripts/corpus.ts, with
  * planted near-copies (edited, reformatted), records sharing only a long disclaimer, and templated
- * look-alikes. Detection runs exactly as the library does: `nearKeys(messages, params)` per row,
- * `NearIndex.add(nearText(messages), keys)` with a spill file in a temporary folder,
- * `verifiedPairs(threshold)`, then union-find clusters.
+ * look-alikes. Dedup runs as prepareDataset runs it: exact dedup on the normalised conversation
+ * first; then for every kept row `nearSignature(messages, params)` and
+ * `NearIndex.add(nearText(messages), signature)` (spill file in a temporary folder);
+ * `verifiedPairs(threshold)`; union-find clusters.
  *
- * Default (no `--grid`): one run at `--rows` (default 200,000) with `DEFAULT_MINHASH` (override with
- * `--shingle`, `--permutations`, `--bands`): recall per edit-rate bucket, per exact-Jaccard bucket
- * and per formatting kind, false merges by class, time split into signatures / spill / verification,
- * rows/s and peak RSS.
+ * Default (no `--grid`): one run at `--rows` (default 200,000) with `DEFAULT_MINHASH` (or the
+ * `--shingle`, `--permutations`, `--bands` given): recall per edit-rate bucket, per exact-Jaccard
+ * bucket and per formatting kind; false merges by class; time split into signatures / spill /
+ * verification; rows/s; peak RSS. `--examples` prints a few false merges with their texts.
  *
- * `--grid`: the planted set at `--rows` (default 20,000) held in memory, and every combination of
- * shingle size 1, 2, 3, 5 words with permutations/bands 64/16, 100/20, 128/16, 128/32; plus the
- * exact-Jaccard separation of planted classes per shingle size (no LSH) and the theoretical LSH
- * candidate probability 1 - (1 - s^r)^b.
+ * `--grid`: the planted set at `--rows` (default 20,000) held in memory; every combination of
+ * shingle size 1, 2, 3, 5 words with permutations/bands 64/16, 100/20, 128/16, 128/32; a threshold
+ * sweep per shingle size; the exact-Jaccard separation of planted classes (no LSH); and the
+ * theoretical LSH candidate probability 1 - (1 - s^r)^b.
+ *
+ * Every run reads back a sample of spill texts and says whether they match what was added.
+ * `--spill-workaround` flushes the spill's pending batch from outside `NearIndex.add` every 512 KiB,
+ * so that `add` never flushes itself (at commit 34ae456 a flush inside `add` writes the batch
+ * one text too early, and every row after the first MiB reads back the wrong text).
  *
  * Planted data (all seeded; the same seed gives the same rows). Every row is
- * [system (shared, ignored by nearText), user: question, assistant: answer]. Per row:
+ * [system (one shared prompt, ignored by nearText), user: question, assistant: answer]. Per row:
  *   72%  base: the next record of generateCorpus(seed); its own planted exact copies (~5%) are
- *        dropped, since exact dedup handles them before near dedup.
+ *        dropped (exact dedup is measured separately).
  *   10%  edit: a near-copy of an earlier content row (uniform over all earlier base and boilerplate
  *        rows, by reservoir sampling) with k = max(1, round(rate × words)) word edits, each a
  *        substitution (half a vocabulary word, half a typo of the word), insertion or deletion with
  *        equal chance. The nominal rate is drawn uniformly from one of four equally likely buckets:
  *        (0, 2%], (2, 5%], (5, 10%], (10, 20%]. `words` counts question + answer words.
  *    4%  format: a near-copy in one of four kinds, equally likely: case and whitespace changes (equal
- *        to its source after normalisation, so exact dedup also catches it), punctuation changes
- *        (commas dropped, sentence ends and quotes changed), a trailing sentence added (a stock
- *        closing line or a sentence from another record), or the last sentence removed.
+ *        to its source after normalisation, so exact dedup removes it), punctuation changes (commas
+ *        dropped, sentence ends and quotes changed), a trailing sentence added (a stock closing line
+ *        or a sentence from another record), or the last sentence removed.
  *   10%  boilerplate: a fresh record (generateCorpus(seed + 1)) whose answer carries one of four
- *        25–60 word disclaimers (70% appended, 30% as a preamble). Rows sharing a disclaimer share
+ *        28–59 word disclaimers (70% appended, 30% as a preamble). Rows sharing a disclaimer share
  *        nothing else by construction: they must never be merged.
  *    2%  look-alike (question): the question of an earlier base row with its entities, names,
  *        reference ids and numbers refilled, and a different answer of the same domain.
@@ -41,12 +48,13 @@
  *        distinct facts in near-identical wording.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { conversationKey } from '../src/dedup/index.js';
-import { DEFAULT_MINHASH, jaccard, nearKeys, nearText, shingles, type MinHashParams } from '../src/dedup/minhash.js';
+import { conversationKey, ExactIndex, hash64, normalizeForDedup } from '../src/dedup/index.js';
+import { DEFAULT_MINHASH, jaccard, nearSignature, nearText, shingles, type MinHashParams } from '../src/dedup/minhash.js';
 import { NearIndex, UnionFind } from '../src/dedup/near.js';
 import { seededRandom } from '../src/split/_rng.js';
 import type { Message } from '../src/types.js';
@@ -78,15 +86,11 @@ const EDIT_BUCKETS: ReadonlyArray<readonly [number, number, string]> = [
   [0.1, 0.2, '10–20%'],
 ];
 
-/** Shared boilerplate: 25–60 words each. */
+/** Shared boilerplate: 59, 49, 39 and 28 words. */
 const DISCLAIMERS = [
-  // 58 words
   'This answer is general information only and does not constitute legal advice. Laws differ between jurisdictions and change over time, and the outcome of any dispute depends on its particular facts. You should consult a qualified lawyer licensed in your jurisdiction before acting or refraining from acting on anything said here. No lawyer-client relationship is created by this response.',
-  // 47 words
   'Medical disclaimer: the information above is educational and is not a substitute for professional medical advice, diagnosis or treatment. Always seek the advice of your physician or another qualified health provider with any questions about a medical condition, and never disregard professional advice because of something you read here.',
-  // 40 words
   'Important: this is not investment, tax or accounting advice. Past performance is not a reliable indicator of future results, the value of investments can go down as well as up, and you may get back less than you invest.',
-  // 27 words
   'Note from the compliance team: this reply was prepared from internal guidance, has not been reviewed for your specific situation, and must not be forwarded outside the firm.',
 ];
 
@@ -137,7 +141,7 @@ interface ContentRow {
  * The planted rows, in order.
  *
  * @example
- * for (const row of plantedRows(20_000, 1)) index.add(nearText(row.messages), nearKeys(row.messages));
+ * for (const row of plantedRows(20_000, 1)) index.add(nearText(row.messages), nearSignature(row.messages));
  */
 export function* plantedRows(total: number, seed: number): Generator<PlantedRow> {
   const rand = seededRandom(seed ^ 0x5eed);
@@ -190,7 +194,7 @@ export function* plantedRows(total: number, seed: number): Generator<PlantedRow>
       const rate = lo + (hi - lo) * (1 - rand()); // (lo, hi]
       const words = countWords(src.question) + countWords(src.answer);
       const edits = Math.max(1, Math.round(rate * words));
-      const [question, answer] = editWords([src.question, src.answer], edits, rand, vocabulary);
+      const [question = '', answer = ''] = editWords([src.question, src.answer], edits, rand, vocabulary);
       Object.assign(row, { kind: Kind.Edit, family: src.family, partner: src.index, disclaimer: src.disclaimer, bucket, words, edits });
       row.messages = messagesOf(question, answer);
       row.partnerMessages = messagesOf(src.question, src.answer);
@@ -355,8 +359,6 @@ interface RowMeta {
   edits: Int32Array;
   /** Exact Jaccard with the partner row (NaN without one). */
   partnerJ: Float32Array;
-  /** Copies equal to their source after exact-dedup normalisation. */
-  exactAfterNorm: Uint8Array;
 }
 
 function newMeta(n: number): RowMeta {
@@ -369,7 +371,6 @@ function newMeta(n: number): RowMeta {
     words: new Int32Array(n),
     edits: new Int32Array(n),
     partnerJ: new Float32Array(n).fill(Number.NaN),
-    exactAfterNorm: new Uint8Array(n),
   };
 }
 
@@ -381,80 +382,157 @@ function record(meta: RowMeta, i: number, row: PlantedRow, shingle: number): voi
   meta.bucket[i] = row.bucket;
   meta.words[i] = row.words;
   meta.edits[i] = row.edits;
-  if (row.partnerMessages) {
-    meta.partnerJ[i] = jaccard(shingles(nearText(row.messages), shingle), shingles(nearText(row.partnerMessages), shingle));
-    if (isCopy(row.kind)) meta.exactAfterNorm[i] = conversationKey(row.messages) === conversationKey(row.partnerMessages) ? 1 : 0;
-  }
+  if (row.partnerMessages) meta.partnerJ[i] = jaccard(shingles(nearText(row.messages), shingle), shingles(nearText(row.partnerMessages), shingle));
+}
+
+function copyMeta(from: RowMeta, shingleJ: Float32Array): RowMeta {
+  return { ...from, partnerJ: shingleJ };
 }
 
 interface Detection {
+  /** Planted rows seen. */
   rows: number;
+  /** Rows removed by exact dedup before near dedup (as prepareDataset does). */
+  exactRemoved: number;
+  /** Planted row → near-index row (-1: removed by exact dedup). */
+  nearRowOf: Int32Array;
+  /** Near-index row → planted row. */
+  plantedOf: Int32Array;
+  /** Planted row → the planted row kept for its exact key (itself when kept). */
+  exactFirstOf: Int32Array;
+  exactMs: number;
   signatureMs: number;
   spillMs: number;
   verifyMs: number;
   unionMs: number;
-  candidates: number;
+  /** LSH bucket comparisons (calls of verifiedPairs' `keep`), before the estimate filter and the merge of bands. */
+  comparisons: number;
+  /** Verified pairs, in planted row numbers. */
   pairs: Array<{ a: number; b: number; similarity: number }>;
+  /** Clusters over near-index rows. */
   uf: UnionFind;
   spillBytes: number;
+  /** Sampled rows (every 997th) whose text read back from the spill differs from the text added. */
+  spillCheck: { sampled: number; wrong: number };
 }
 
-/** Runs near dedup as the library does over `rows`, calling `each` (untimed) after adding a row. */
-function detect(rows: Iterable<PlantedRow>, params: MinHashParams, threshold: number, each: (i: number, row: PlantedRow) => void): Detection {
+/**
+ * Runs dedup as prepareDataset does: exact dedup on the normalised conversation first, then for each
+ * kept row `nearSignature` + `NearIndex.add(nearText, signature)`, then `verifiedPairs(threshold)`
+ * and union-find. `each` runs (untimed) for every planted row; `inspect` runs before the spill is
+ * closed, with the index (for texts).
+ */
+function detect<T>(
+  rows: Iterable<PlantedRow>,
+  total: number,
+  params: MinHashParams,
+  threshold: number,
+  spillWorkaround: boolean,
+  each: (i: number, row: PlantedRow) => void,
+  inspect: (det: Detection, index: NearIndex) => T,
+): T {
   const dir = mkdtempSync(join(tmpdir(), 'lora-prep-near-'));
   try {
     const index = new NearIndex(join(dir, 'near.spill'), params);
+    const exact = new ExactIndex();
+    const nearRowOf = new Int32Array(total).fill(-1);
+    const plantedOf = new Int32Array(total).fill(-1);
+    const exactFirstOf = new Int32Array(total);
+    let exactMs = 0;
     let signatureMs = 0;
     let spillMs = 0;
     let spillBytes = 0;
+    let exactRemoved = 0;
+    let pending = 0;
+    const checks: Array<[number, string]> = [];
     let i = 0;
     for (const row of rows) {
       const t0 = performance.now();
-      const keys = nearKeys(row.messages, params);
+      const first = exact.firstOf(hash64(conversationKey(row.messages)), { file: 'planted', line: i });
       const t1 = performance.now();
-      const text = nearText(row.messages);
-      index.add(text, keys);
-      const t2 = performance.now();
-      signatureMs += t1 - t0;
-      spillMs += t2 - t1;
-      spillBytes += Buffer.byteLength(text);
+      exactMs += t1 - t0;
+      if (first) {
+        exactFirstOf[i] = exactFirstOf[first.line] as number;
+        exactRemoved++;
+      } else {
+        exactFirstOf[i] = i;
+        const sig = nearSignature(row.messages, params);
+        const t2 = performance.now();
+        const text = nearText(row.messages);
+        const r = index.add(text, sig);
+        if (spillWorkaround) {
+          // Flush the spill's pending batch from outside add() (text() flushes first), so add()
+          // itself never flushes: works around the misplaced batch write (see the report).
+          pending += Buffer.byteLength(text);
+          if (pending >= 1 << 19) {
+            index.text(r);
+            pending = 0;
+          }
+        }
+        const t3 = performance.now();
+        if (r % 997 === 0) checks.push([r, text]);
+        nearRowOf[i] = r;
+        plantedOf[r] = i;
+        signatureMs += t2 - t1;
+        spillMs += t3 - t2;
+        spillBytes += Buffer.byteLength(text);
+      }
       each(i++, row);
     }
-    let candidates = 0;
-    const t3 = performance.now();
-    const pairs = index.verifiedPairs(threshold, () => {
-      candidates++;
+    let comparisons = 0;
+    const t4 = performance.now();
+    const nearPairs = index.verifiedPairs(threshold, () => {
+      comparisons++;
       return true;
     });
-    const t4 = performance.now();
-    const uf = new UnionFind(index.size);
-    for (const p of pairs) uf.union(p.a, p.b);
     const t5 = performance.now();
+    const uf = new UnionFind(index.size);
+    for (const p of nearPairs) uf.union(p.a, p.b);
+    const t6 = performance.now();
+    const pairs = nearPairs.map((p) => ({ a: plantedOf[p.a] as number, b: plantedOf[p.b] as number, similarity: p.similarity }));
+    const spillCheck = { sampled: checks.length, wrong: checks.filter(([r, text]) => index.text(r) !== text).length };
+    const det: Detection = { rows: i, exactRemoved, nearRowOf, plantedOf, exactFirstOf, exactMs, signatureMs, spillMs, verifyMs: t5 - t4, unionMs: t6 - t5, comparisons, pairs, uf, spillBytes, spillCheck };
+    const result = inspect(det, index);
     index.close();
-    return { rows: index.size, signatureMs, spillMs, verifyMs: t4 - t3, unionMs: t5 - t4, candidates, pairs, uf, spillBytes };
+    return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+interface Tally {
+  planted: number;
+  found: number;
+  jAbove: number;
+}
+const tally = (): Tally => ({ planted: 0, found: 0, jAbove: 0 });
+const add = (t: Tally, found: number, above: number) => {
+  t.planted++;
+  t.found += found;
+  t.jAbove += above;
+};
+
+interface FalsePair {
+  a: number;
+  b: number;
+  similarity: number;
+  cls: 'boilerplate' | 'look-alike' | 'other';
+  /** Boilerplate pairs: exact Jaccard of the two rows' shingles less the disclaimer's shingles. */
+  contentJ: number;
+}
+
 interface Score {
-  /** Per nominal edit bucket: planted, recalled. */
-  editBuckets: Array<{ planted: number; found: number; jAbove: number; words: number; edits: number; j: number[] }>;
-  /** Per effective edit rate (edits / words) bucket. */
-  effective: Array<{ planted: number; found: number; jAbove: number }>;
-  /** Per exact-Jaccard bucket of copy vs source. */
-  jBuckets: Array<{ planted: number; found: number }>;
-  /** Per copy kind (Kind index): planted, found, exactAfterNorm. */
-  kinds: Map<Kind, { planted: number; found: number; exact: number; jAbove: number; j: number[] }>;
-  /** Edit copies whose source carries a disclaimer. */
-  boilerplateSources: { planted: number; found: number; jAbove: number };
-  /** Verified pairs across families, by class. */
-  falsePairs: { boilerplate: number; lookalike: number; other: number; examples: Array<{ a: number; b: number; similarity: number; cls: string }> };
+  editBuckets: Array<Tally & { words: number; edits: number; j: number[] }>;
+  effective: Tally[];
+  jBuckets: Tally[];
+  kinds: Map<Kind, Tally & { exact: number; j: number[] }>;
+  /** Edited copies whose source carries a disclaimer. */
+  boilerplateSources: Tally;
+  falsePairs: FalsePair[];
   /** Clusters holding more than one family, and rows in them. */
   mixedClusters: number;
   mixedRows: number;
-  verifiedPairs: number;
-  /** J with the planted partner for must-not-merge classes. */
+  /** Exact J with the planted partner for must-not-merge classes. */
   partnerJ: Map<Kind, number[]>;
 }
 
@@ -480,23 +558,23 @@ const J_BUCKETS: ReadonlyArray<readonly [number, number, string]> = [
 ];
 const bucketOf = (buckets: ReadonlyArray<readonly [number, number, string]>, v: number) => buckets.findIndex(([lo, hi]) => (lo === 0 ? v >= 0 : v > lo) && v <= hi);
 const jBucketOf = (j: number) => J_BUCKETS.findIndex(([lo, hi]) => j >= lo && j < hi);
+const NORMALISED_DISCLAIMERS = DISCLAIMERS.map(normalizeForDedup);
 
-function score(meta: RowMeta, det: Detection, threshold: number): Score {
-  const n = det.rows;
-  const { uf } = det;
+function score(meta: RowMeta, det: Detection, index: NearIndex, threshold: number): Score {
+  const { uf, nearRowOf, exactFirstOf, plantedOf } = det;
+  const clusterOf = (planted: number) => uf.find(nearRowOf[exactFirstOf[planted] as number] as number);
   const s: Score = {
-    editBuckets: EDIT_BUCKETS.map(() => ({ planted: 0, found: 0, jAbove: 0, words: 0, edits: 0, j: [] })),
-    effective: EFFECTIVE_BUCKETS.map(() => ({ planted: 0, found: 0, jAbove: 0 })),
-    jBuckets: J_BUCKETS.map(() => ({ planted: 0, found: 0 })),
+    editBuckets: EDIT_BUCKETS.map(() => ({ ...tally(), words: 0, edits: 0, j: [] })),
+    effective: EFFECTIVE_BUCKETS.map(tally),
+    jBuckets: J_BUCKETS.map(tally),
     kinds: new Map(),
-    boilerplateSources: { planted: 0, found: 0, jAbove: 0 },
-    falsePairs: { boilerplate: 0, lookalike: 0, other: 0, examples: [] },
+    boilerplateSources: tally(),
+    falsePairs: [],
     mixedClusters: 0,
     mixedRows: 0,
-    verifiedPairs: det.pairs.length,
     partnerJ: new Map(),
   };
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < det.rows; i++) {
     const kind = meta.kind[i] as Kind;
     const j = meta.partnerJ[i] as number;
     if (kind === Kind.Boilerplate || kind === Kind.LookalikeQ || kind === Kind.LookalikeQA) {
@@ -508,80 +586,101 @@ function score(meta: RowMeta, det: Detection, threshold: number): Score {
       continue;
     }
     if (!isCopy(kind)) continue;
-    const found = uf.find(i) === uf.find(meta.partner[i] as number) ? 1 : 0;
+    const found = clusterOf(i) === clusterOf(meta.partner[i] as number) ? 1 : 0;
     const above = j >= threshold ? 1 : 0;
-    const k = s.kinds.get(kind) ?? { planted: 0, found: 0, exact: 0, jAbove: 0, j: [] };
-    k.planted++;
-    k.found += found;
-    k.exact += meta.exactAfterNorm[i] as number;
-    k.jAbove += above;
+    const k = s.kinds.get(kind) ?? { ...tally(), exact: 0, j: [] };
+    add(k, found, above);
+    if (nearRowOf[i] === -1) k.exact++;
     k.j.push(j);
     s.kinds.set(kind, k);
     const jb = s.jBuckets[jBucketOf(j)];
-    if (jb) {
-      jb.planted++;
-      jb.found += found;
+    if (jb) add(jb, found, above);
+    if (kind !== Kind.Edit) continue;
+    const b = s.editBuckets[meta.bucket[i] as number];
+    if (b) {
+      add(b, found, above);
+      b.words += meta.words[i] as number;
+      b.edits += meta.edits[i] as number;
+      b.j.push(j);
     }
-    if (kind === Kind.Edit) {
-      const b = s.editBuckets[meta.bucket[i] as number];
-      if (b) {
-        b.planted++;
-        b.found += found;
-        b.jAbove += above;
-        b.words += meta.words[i] as number;
-        b.edits += meta.edits[i] as number;
-        b.j.push(j);
-      }
-      const e = s.effective[bucketOf(EFFECTIVE_BUCKETS, (meta.edits[i] as number) / (meta.words[i] as number))];
-      if (e) {
-        e.planted++;
-        e.found += found;
-        e.jAbove += above;
-      }
-      if ((meta.disclaimer[i] as number) >= 0) {
-        s.boilerplateSources.planted++;
-        s.boilerplateSources.found += found;
-        s.boilerplateSources.jAbove += above;
-      }
-    }
+    const e = s.effective[bucketOf(EFFECTIVE_BUCKETS, (meta.edits[i] as number) / (meta.words[i] as number))];
+    if (e) add(e, found, above);
+    if ((meta.disclaimer[i] as number) >= 0) add(s.boilerplateSources, found, above);
   }
-  // Verified pairs between different families.
+  // Verified pairs between rows of different content.
+  const isLookalikeOf = (x: number, y: number) => {
+    const k = meta.kind[y] as Kind;
+    return (k === Kind.LookalikeQ || k === Kind.LookalikeQA) && meta.family[meta.partner[y] as number] === meta.family[x];
+  };
+  // A row's shingles less those of the disclaimer (robust to punctuation and case changes in copies).
+  const disclaimerSets = NORMALISED_DISCLAIMERS.map((d) => shingles(d, index.params.shingle));
+  const strip = (planted: number, d: number) => without(shingles(index.text(nearRowOf[planted] as number), index.params.shingle), disclaimerSets[d] as Uint32Array);
   for (const p of det.pairs) {
-    const fa = meta.family[p.a] as number;
-    const fb = meta.family[p.b] as number;
-    if (fa === fb) continue;
+    if (meta.family[p.a] === meta.family[p.b]) continue;
     const da = meta.disclaimer[p.a] as number;
-    const db = meta.disclaimer[p.b] as number;
-    const lookalike = (x: number, y: number) => {
-      const k = meta.kind[y] as Kind;
-      return (k === Kind.LookalikeQ || k === Kind.LookalikeQA) && meta.family[meta.partner[y] as number] === meta.family[x];
-    };
-    let cls: string;
-    if (da >= 0 && da === db) {
+    let cls: FalsePair['cls'] = 'other';
+    let contentJ = Number.NaN;
+    if (da >= 0 && da === meta.disclaimer[p.b]) {
       cls = 'boilerplate';
-      s.falsePairs.boilerplate++;
-    } else if (lookalike(p.a, p.b) || lookalike(p.b, p.a)) {
-      cls = 'look-alike';
-      s.falsePairs.lookalike++;
-    } else {
-      cls = 'other';
-      s.falsePairs.other++;
-    }
-    if (s.falsePairs.examples.length < 200) s.falsePairs.examples.push({ ...p, cls });
+      contentJ = jaccard(strip(p.a, da), strip(p.b, da));
+    } else if (isLookalikeOf(p.a, p.b) || isLookalikeOf(p.b, p.a)) cls = 'look-alike';
+    s.falsePairs.push({ ...p, cls, contentJ });
   }
-  // Clusters joining different families.
+  // Clusters joining different content.
   const firstFamily = new Map<number, number>();
   const mixed = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    const root = uf.find(i);
+  for (let r = 0; r < index.size; r++) {
+    const root = uf.find(r);
     if (uf.sizeOf(root) < 2) continue;
+    const family = meta.family[plantedOf[r] as number] as number;
     const f = firstFamily.get(root);
-    if (f === undefined) firstFamily.set(root, meta.family[i] as number);
-    else if (f !== meta.family[i]) mixed.add(root);
+    if (f === undefined) firstFamily.set(root, family);
+    else if (f !== family) mixed.add(root);
   }
   s.mixedClusters = mixed.size;
   for (const root of mixed) s.mixedRows += uf.sizeOf(root);
   return s;
+}
+
+/** The values of sorted set `a` that are not in sorted set `b`. */
+function without(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length);
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    while (j < b.length && (b[j] as number) < x) j++;
+    if (j >= b.length || b[j] !== x) out[n++] = x;
+  }
+  return out.subarray(0, n);
+}
+
+/** Formatting near-copies of every kind together. */
+function formattingTally(s: Score): Tally {
+  const t = tally();
+  for (const [k, v] of s.kinds) {
+    if (k === Kind.Edit) continue;
+    t.planted += v.planted;
+    t.found += v.found;
+    t.jAbove += v.jAbove;
+  }
+  return t;
+}
+
+/** False pairs by class: boilerplate split by how similar the rows are without the disclaimer. */
+function falseCounts(s: Score, threshold: number) {
+  const fp = s.falsePairs;
+  const boiler = fp.filter((p) => p.cls === 'boilerplate');
+  return {
+    boilerplateUnrelated: boiler.filter((p) => p.contentJ < 0.3).length,
+    boilerplateLoose: boiler.filter((p) => p.contentJ >= 0.3 && p.contentJ < 0.5).length,
+    boilerplateMinContentJ: boiler.reduce((m, p) => Math.min(m, p.contentJ), Infinity),
+    boilerplateOnly: boiler.filter((p) => p.contentJ < 0.5).length,
+    boilerplateTemplated: boiler.filter((p) => p.contentJ >= 0.5 && p.contentJ < threshold).length,
+    boilerplateContentNear: boiler.filter((p) => p.contentJ >= threshold).length,
+    lookalike: fp.filter((p) => p.cls === 'look-alike').length,
+    other: fp.filter((p) => p.cls === 'other').length,
+  };
 }
 
 // --- output ---
@@ -593,9 +692,8 @@ const quantile = (xs: number[], q: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 };
-function table(header: string[], rows: Array<Array<string | number>>, align?: string): string {
-  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r')).join('');
-  const sep = header.map((_, i) => (a[i] === 'l' ? '---' : '---:'));
+function table(header: string[], rows: Array<Array<string | number>>): string {
+  const sep = header.map((_, i) => (i === 0 ? '---' : '---:'));
   return [header, sep, ...rows.map((r) => r.map(String))].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 const lshProbability = (s: number, r: number, b: number) => 1 - (1 - s ** r) ** b;
@@ -609,27 +707,20 @@ function printRecall(s: Score, threshold: number): void {
       s.editBuckets.map((b, i) => [EDIT_BUCKETS[i]?.[2] ?? '', fmt(b.planted), (b.words / b.planted).toFixed(0), (b.edits / b.planted).toFixed(1), quantile(b.j, 0.5).toFixed(3), ratio(b.jAbove, b.planted), ratio(b.found, b.planted)]),
     ),
   );
-  console.log(`\n### Edited near-copies by effective edit rate (edits / words)\n`);
+  console.log(`\n### Edited near-copies by effective edit rate (edits / question + answer words)\n`);
   console.log(
     table(
       ['edits / words', 'planted', `share J ≥ ${threshold}`, 'recall'],
-      s.effective.filter((e) => e.planted > 0).map((e) => [EFFECTIVE_BUCKETS[s.effective.indexOf(e)]?.[2] ?? '', fmt(e.planted), ratio(e.jAbove, e.planted), ratio(e.found, e.planted)]),
+      s.effective.flatMap((e, i) => (e.planted > 0 ? [[EFFECTIVE_BUCKETS[i]?.[2] ?? '', fmt(e.planted), ratio(e.jAbove, e.planted), ratio(e.found, e.planted)]] : [])),
     ),
   );
   console.log(`\n### All near-copies (edited and formatting) by exact Jaccard with their source\n`);
-  console.log(
-    table(
-      ['J(copy, source)', 'planted', 'recall'],
-      s.jBuckets.map((b, i) => [J_BUCKETS[i]?.[2] ?? '', fmt(b.planted), ratio(b.found, b.planted)]),
-    ),
-  );
+  console.log(table(['J(copy, source)', 'planted', 'recall'], s.jBuckets.map((b, i) => [J_BUCKETS[i]?.[2] ?? '', fmt(b.planted), ratio(b.found, b.planted)])));
   console.log(`\n### Near-copies by kind\n`);
   console.log(
     table(
-      ['kind', 'planted', 'equal after normalisation (exact dedup)', 'median J', `share J ≥ ${threshold}`, 'recall (near)'],
-      [...s.kinds.entries()]
-        .sort((x, y) => x[0] - y[0])
-        .map(([k, v]) => [KIND_NAMES[k] ?? '', fmt(v.planted), fmt(v.exact), quantile(v.j, 0.5).toFixed(3), ratio(v.jAbove, v.planted), ratio(v.found, v.planted)]),
+      ['kind', 'planted', 'removed by exact dedup', 'median J', `share J ≥ ${threshold}`, 'recall (exact + near)'],
+      [...s.kinds.entries()].sort((x, y) => x[0] - y[0]).map(([k, v]) => [KIND_NAMES[k] ?? '', fmt(v.planted), fmt(v.exact), quantile(v.j, 0.5).toFixed(3), ratio(v.jAbove, v.planted), ratio(v.found, v.planted)]),
     ),
   );
   const bs = s.boilerplateSources;
@@ -640,109 +731,143 @@ function printFalse(s: Score, threshold: number): void {
   console.log(`\n### Must-not-merge classes: exact Jaccard with their planted partner\n`);
   console.log(
     table(
-      ['class', 'pairs', 'median J', 'p99 J', 'max J', `pairs ≥ ${threshold}`],
-      [Kind.Boilerplate, Kind.LookalikeQ, Kind.LookalikeQA].map((k) => {
+      ['class (partner)', 'pairs', 'median J', 'p99 J', 'max J', `pairs ≥ ${threshold}`],
+      ([
+        [Kind.Boilerplate, 'boilerplate (previous row with the same disclaimer)'],
+        [Kind.LookalikeQ, 'look-alike, question refilled + other answer (its origin)'],
+        [Kind.LookalikeQA, 'look-alike, question and answer refilled (its origin)'],
+      ] as const).map(([k, name]) => {
         const js = s.partnerJ.get(k) ?? [];
-        return [KIND_NAMES[k] ?? '', fmt(js.length), quantile(js, 0.5).toFixed(3), quantile(js, 0.99).toFixed(3), quantile(js, 1).toFixed(3), fmt(js.filter((j) => j >= threshold).length)];
+        return [name, fmt(js.length), quantile(js, 0.5).toFixed(3), quantile(js, 0.99).toFixed(3), quantile(js, 1).toFixed(3), fmt(js.filter((j) => j >= threshold).length)];
       }),
     ),
   );
-  console.log(`\n### False merges (verified pairs between rows of different content)\n`);
+  const c = falseCounts(s, threshold);
+  console.log(`\n### False merges: verified pairs (J ≥ ${threshold}) between rows of different content\n`);
   console.log(
     table(
-      ['class', `verified pairs ≥ ${threshold}`],
+      ['class', 'verified pairs'],
       [
-        ['sharing only a disclaimer (boilerplate)', fmt(s.falsePairs.boilerplate)],
-        ['templated look-alike of its origin', fmt(s.falsePairs.lookalike)],
-        ['other (different base records)', fmt(s.falsePairs.other)],
-        ['clusters joining different content', fmt(s.mixedClusters)],
-        ['rows in those clusters', fmt(s.mixedRows)],
+        ['same disclaimer, content without it J < 0.3 (unrelated content)', fmt(c.boilerplateUnrelated)],
+        ['same disclaimer, content without it 0.3 ≤ J < 0.5', fmt(c.boilerplateLoose)],
+        [`same disclaimer, content without it 0.5 ≤ J < ${threshold} (templated content + boilerplate)`, fmt(c.boilerplateTemplated)],
+        [`same disclaimer, content without it J ≥ ${threshold} (the content itself is a near-duplicate)`, fmt(c.boilerplateContentNear)],
+        ['templated look-alike and its origin', fmt(c.lookalike)],
+        ['other rows of different content (generated text that came out near-identical)', fmt(c.other)],
+        ['**clusters joining different content** (rows in them)', `${fmt(s.mixedClusters)} (${fmt(s.mixedRows)})`],
       ],
     ),
   );
+  if (c.boilerplateMinContentJ !== Infinity) console.log(`\nLowest Jaccard without the disclaimer among merged same-disclaimer pairs: ${c.boilerplateMinContentJ.toFixed(3)}.`);
+}
+
+function exampleLines(s: Score, meta: RowMeta, det: Detection, index: NearIndex): string {
+  const out = ['\n### Example false merges\n'];
+  const byClass = new Map<string, FalsePair[]>();
+  for (const p of s.falsePairs) byClass.set(p.cls, [...(byClass.get(p.cls) ?? []), p]);
+  for (const [cls, list] of byClass) {
+    // Boilerplate pairs: the least similar content first (the clearest false merges).
+    if (cls === 'boilerplate') list.sort((x, y) => x.contentJ - y.contentJ);
+    for (const p of list.slice(0, 4)) {
+      out.push(`- ${cls}, J = ${p.similarity.toFixed(3)}${Number.isNaN(p.contentJ) ? '' : `, without the disclaimer ${p.contentJ.toFixed(3)}`}: rows ${p.a} (${KIND_NAMES[meta.kind[p.a] as number]}) and ${p.b} (${KIND_NAMES[meta.kind[p.b] as number]})`);
+      for (const r of [p.a, p.b]) out.push(`  - \`${index.text(det.nearRowOf[r] as number).trim().replace(/\n/g, ' ⏎ ')}\``);
+    }
+  }
+  return out.join('\n');
 }
 
 // --- main ---
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string' },
-    grid: { type: 'boolean', default: false },
-    seed: { type: 'string', default: '20240601' },
-    threshold: { type: 'string', default: '0.8' },
-    shingle: { type: 'string' },
-    permutations: { type: 'string' },
-    bands: { type: 'string' },
-    examples: { type: 'boolean', default: false },
-  },
-});
-const seed = Number(values.seed);
-const threshold = Number(values.threshold);
+interface Options {
+  seed: number;
+  threshold: number;
+  params: MinHashParams;
+  examples: boolean;
+  spillWorkaround: boolean;
+}
 
-if (values.grid) runGrid(Number(values.rows ?? 20_000));
-else runMain(Number(values.rows ?? 200_000));
 
-function runMain(total: number): void {
-  const params: MinHashParams = {
-    shingle: Number(values.shingle ?? DEFAULT_MINHASH.shingle),
-    permutations: Number(values.permutations ?? DEFAULT_MINHASH.permutations),
-    bands: Number(values.bands ?? DEFAULT_MINHASH.bands),
-  };
+function spillNote(workaround: boolean, sampled: number, wrong: number): string {
+  const how = workaround ? 'with --spill-workaround (pending spill batches flushed from outside NearIndex.add every 512 KiB)' : 'NearIndex used as the library does';
+  if (wrong === 0) return `\nSpill read-back check (${how}): every sampled text read back as added.`;
+  return `\n**WARNING: spill read-back check failed (${how}): ${wrong} of ${sampled} sampled rows read back a different text than was added, so exact verification compared the wrong texts and the figures below do not measure the algorithm.** Re-run with --spill-workaround to measure it while the spill bug stands.`;
+}
+
+function kindCounts(kinds: Iterable<number>): string {
+  const counts = new Array<number>(KIND_NAMES.length).fill(0);
+  for (const k of kinds) counts[k] = (counts[k] as number) + 1;
+  return KIND_NAMES.map((name, k) => `${name} ${fmt(counts[k] as number)}`).join(', ');
+}
+
+function runMain(total: number, { seed, threshold, params, examples, spillWorkaround }: Options): void {
   const rssStart = process.resourceUsage().maxRSS;
+  const loadStart = loadavg()[0] as number;
   const meta = newMeta(total);
   const wall0 = performance.now();
   let rssAfterAdd = 0;
-  const det = detect(plantedRows(total, seed), params, threshold, (i, row) => {
-    record(meta, i, row, params.shingle);
-    if (i === total - 1) rssAfterAdd = process.resourceUsage().maxRSS;
-  });
+  const { det, s, exampleText } = detect(
+    plantedRows(total, seed),
+    total,
+    params,
+    threshold,
+    spillWorkaround,
+    (i, row) => {
+      record(meta, i, row, params.shingle);
+      if (i === total - 1) rssAfterAdd = process.resourceUsage().maxRSS;
+    },
+    (det, index) => {
+      const s = score(meta, det, index, threshold);
+      return { det, s, exampleText: examples ? exampleLines(s, meta, det, index) : '' };
+    },
+  );
   const wall = (performance.now() - wall0) / 1000;
   const rssPeak = process.resourceUsage().maxRSS;
-  const s = score(meta, det, threshold);
+  const kept = total - det.exactRemoved;
   const nearMs = det.signatureMs + det.spillMs + det.verifyMs + det.unionMs;
   const r = params.permutations / params.bands;
 
   console.log(`## Near dedup on planted data: ${fmt(total)} rows, seed ${seed}`);
-  console.log(`\nshingle ${params.shingle} words, ${params.permutations} permutations, ${params.bands} bands (r = ${r}), threshold ${threshold}; Node ${process.version}, ${process.platform}/${process.arch}.`);
-  const counts = new Array<number>(KIND_NAMES.length).fill(0);
-  for (const k of meta.kind) counts[k] = (counts[k] as number) + 1;
-  console.log(`\nRows: ${KIND_NAMES.map((name, k) => `${name} ${fmt(counts[k] as number)}`).join(', ')}.`);
+  console.log(
+    `\nshingle ${params.shingle} words, ${params.permutations} permutations, ${params.bands} bands (r = ${r}), threshold ${threshold}; LSH candidate probability at J = 0.5 / 0.7 / 0.8 / 0.9: ${[0.5, 0.7, 0.8, 0.9].map((x) => lshProbability(x, r, params.bands).toFixed(4)).join(' / ')}. Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} CPUs, load average ${loadStart.toFixed(2)} at start and ${loadavg()[0]?.toFixed(2)} at the end.`,
+  );
+  console.log(`\nRows: ${kindCounts(meta.kind)}. Exact dedup (as prepareDataset, before near dedup) removed ${fmt(det.exactRemoved)}; near dedup ran on ${fmt(kept)}.`);
+  console.log(spillNote(spillWorkaround, det.spillCheck.sampled, det.spillCheck.wrong));
   printRecall(s, threshold);
   printFalse(s, threshold);
-  console.log(`\n### Time and memory (near-dedup step only; generating the planted rows is excluded)\n`);
+  console.log(`\n### Time and memory (generating the planted rows is excluded)\n`);
+  const per = (ms: number) => fmt(kept / (ms / 1000));
   console.log(
     table(
       ['part', 'seconds', 'rows/s'],
       [
-        ['signatures: nearKeys (normalise, shingle, MinHash, band keys)', (det.signatureMs / 1000).toFixed(2), fmt(total / (det.signatureMs / 1000))],
-        ['spill: nearText + NearIndex.add', (det.spillMs / 1000).toFixed(2), fmt(total / (det.spillMs / 1000))],
-        [`verification: verifiedPairs(${threshold}), ${fmt(det.candidates)} candidates (${(det.candidates / total).toFixed(2)}/row), ${fmt(det.pairs.length)} verified`, (det.verifyMs / 1000).toFixed(2), fmt(total / (det.verifyMs / 1000))],
+        ['exact dedup (hash64 of conversationKey, ExactIndex), not part of near dedup', (det.exactMs / 1000).toFixed(2), fmt(total / (det.exactMs / 1000))],
+        ['signatures: nearSignature (normalise, shingle, MinHash)', (det.signatureMs / 1000).toFixed(2), per(det.signatureMs)],
+        ['spill: nearText + NearIndex.add', (det.spillMs / 1000).toFixed(2), per(det.spillMs)],
+        [`verification: verifiedPairs(${threshold}): ${fmt(det.comparisons)} LSH bucket comparisons (${(det.comparisons / kept).toFixed(1)}/row), ${fmt(det.pairs.length)} verified pairs`, (det.verifyMs / 1000).toFixed(2), per(det.verifyMs)],
         ['union-find', (det.unionMs / 1000).toFixed(2), '–'],
-        ['**near-dedup step, total**', `**${(nearMs / 1000).toFixed(2)}**`, `**${fmt(total / (nearMs / 1000))}**`],
+        ['**near-dedup step (signatures + spill + verification + union-find)**', `**${(nearMs / 1000).toFixed(2)}**`, `**${per(nearMs)}**`],
       ],
     ),
   );
   console.log(
-    `\nWall time including generating the planted rows: ${wall.toFixed(1)} s. Peak RSS (process.resourceUsage().maxRSS): ${mb(rssStart)} MB at start, ${mb(rssAfterAdd)} MB after adding every row, ${mb(rssPeak)} MB after verification. Spill file: ${(det.spillBytes / 1e6).toFixed(1)} MB (${fmt(det.spillBytes / total)} B/row); index in memory: ${params.bands * 4 + 12} B/row.`,
+    `\nWall time including generating and scoring the planted rows: ${wall.toFixed(1)} s. Peak RSS (process.resourceUsage().maxRSS): ${mb(rssStart)} MB at start, ${mb(rssAfterAdd)} MB after adding every row, ${mb(rssPeak)} MB at the end (the harness holds ~40 B/row of labels and a 4,096-row source reservoir). Spill file: ${(det.spillBytes / 1e6).toFixed(1)} MB (${fmt(det.spillBytes / kept)} B/row); index in memory: ${params.permutations * 4 + 12} B/row (${((kept * (params.permutations * 4 + 12)) / 1e6).toFixed(1)} MB).`,
   );
-  if (values.examples) {
-    console.log('\n### Example false merges\n');
-    const shown = s.falsePairs.examples.slice(0, 20);
-    const wanted = new Set(shown.flatMap((e) => [e.a, e.b]));
-    const texts = new Map<number, string>();
-    let i = 0;
-    for (const row of plantedRows(total, seed)) {
-      if (wanted.has(i)) texts.set(i, nearText(row.messages).replace(/\n/g, ' ⏎ '));
-      if (++i > Math.max(...wanted)) break;
-    }
-    for (const e of shown) {
-      console.log(`- ${e.cls}, J = ${e.similarity.toFixed(3)}: rows ${e.a} (${KIND_NAMES[meta.kind[e.a] as number]}) and ${e.b} (${KIND_NAMES[meta.kind[e.b] as number]})`);
-      console.log(`  - ${texts.get(e.a)}\n  - ${texts.get(e.b)}`);
-    }
-  }
+
+  if (exampleText) console.log(exampleText);
 }
 
-function runGrid(total: number): void {
+const DEFAULT_BANDING = { permutations: 100, bands: 20 };
+const SWEEP = [0.7, 0.75, 0.8, 0.85, 0.9];
+
+/** The detection with only the pairs at or over `t`, clusters rebuilt. */
+function restrict(det: Detection, t: number): Detection {
+  const pairs = det.pairs.filter((p) => p.similarity >= t);
+  const uf = new UnionFind(det.uf.parent.length);
+  for (const p of pairs) uf.union(det.nearRowOf[p.a] as number, det.nearRowOf[p.b] as number);
+  return { ...det, pairs, uf };
+}
+
+function runGrid(total: number, { seed, threshold, spillWorkaround }: Options): void {
   const rows = [...plantedRows(total, seed)];
   const SHINGLES = [1, 2, 3, 5];
   const BANDINGS: Array<[number, number]> = [
@@ -751,7 +876,8 @@ function runGrid(total: number): void {
     [128, 16],
     [128, 32],
   ];
-  console.log(`## Near-dedup parameter grid: ${fmt(total)} planted rows, seed ${seed}, threshold ${threshold}; Node ${process.version}`);
+  console.log(`## Near-dedup parameter grid: ${fmt(total)} planted rows, seed ${seed}, threshold ${threshold}; Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(2)} at start`);
+  console.log(`\nRows: ${kindCounts(rows.map((r) => r.kind))}.`);
   console.log(`\n### Theoretical LSH candidate probability 1 − (1 − s^r)^b\n`);
   console.log(
     table(
@@ -760,93 +886,122 @@ function runGrid(total: number): void {
     ),
   );
 
-  // Exact-Jaccard separation per shingle size: what threshold 0.8 can do before any banding.
+  const base = newMeta(rows.length);
+  rows.forEach((row, i) => record(base, i, row, 2));
   const sep: Array<Array<string | number>> = [];
   const results: Array<Array<string | number>> = [];
+  const sweep: Array<Array<string | number>> = [];
+  let spillWrong = 0;
   for (const shingle of SHINGLES) {
-    const meta = newMeta(rows.length);
-    rows.forEach((row, i) => record(meta, i, row, shingle));
-    const ideal = EDIT_BUCKETS.map(() => [0, 0]);
-    const fmtIdeal = [0, 0];
-    const jOf = (k: Kind) => {
-      const xs: number[] = [];
-      meta.kind.forEach((kk, i) => {
-        if (kk === k && !Number.isNaN(meta.partnerJ[i] as number)) xs.push(meta.partnerJ[i] as number);
-      });
-      return xs;
-    };
-    meta.kind.forEach((k, i) => {
-      const j = meta.partnerJ[i] as number;
-      if (k === Kind.Edit) {
-        const b = ideal[meta.bucket[i] as number] as number[];
-        b[0] = (b[0] as number) + 1;
-        b[1] = (b[1] as number) + (j >= threshold ? 1 : 0);
-      } else if (isCopy(k as Kind)) {
-        fmtIdeal[0] = (fmtIdeal[0] as number) + 1;
-        fmtIdeal[1] = (fmtIdeal[1] as number) + (j >= threshold ? 1 : 0);
-      }
+    // Exact J of every planted pair at this shingle size: what the threshold can do before banding.
+    const partnerJ = new Float32Array(rows.length).fill(Number.NaN);
+    rows.forEach((row, i) => {
+      if (row.partnerMessages) partnerJ[i] = jaccard(shingles(nearText(row.messages), shingle), shingles(nearText(row.partnerMessages), shingle));
     });
-    const boiler = jOf(Kind.Boilerplate);
-    const lq = jOf(Kind.LookalikeQ);
-    const lqa = jOf(Kind.LookalikeQA);
+    const meta = copyMeta(base, partnerJ);
+    const jOf = (k: Kind) => rows.flatMap((r, i) => (r.kind === k && !Number.isNaN(partnerJ[i] as number) ? [partnerJ[i] as number] : []));
+    const share = (keep: (r: PlantedRow) => boolean, t: number) => {
+      let n = 0;
+      let above = 0;
+      rows.forEach((r, i) => {
+        if (!keep(r)) return;
+        n++;
+        if ((partnerJ[i] as number) >= t) above++;
+      });
+      return ratio(above, n);
+    };
+    const q = (xs: number[]) => `${quantile(xs, 0.99).toFixed(2)} / ${quantile(xs, 1).toFixed(2)}`;
     sep.push([
       shingle,
-      ...ideal.map(([p, a]) => ratio(a as number, p as number)),
-      ratio(fmtIdeal[1] as number, fmtIdeal[0] as number),
-      `${quantile(boiler, 0.99).toFixed(2)} / ${quantile(boiler, 1).toFixed(2)}`,
-      `${quantile(lq, 0.99).toFixed(2)} / ${quantile(lq, 1).toFixed(2)}`,
-      `${quantile(lqa, 0.99).toFixed(2)} / ${quantile(lqa, 1).toFixed(2)}`,
+      ...EDIT_BUCKETS.map((_, b) => share((r) => r.kind === Kind.Edit && r.bucket === b, threshold)),
+      share((r) => isCopy(r.kind) && r.kind !== Kind.Edit, threshold),
+      q(jOf(Kind.Boilerplate)),
+      q(jOf(Kind.LookalikeQ)),
+      q(jOf(Kind.LookalikeQA)),
     ]);
+    {
+      // Threshold sweep with detection: one run at the lowest threshold, pairs then filtered.
+      const params = { shingle, ...DEFAULT_BANDING };
+      const lowest = SWEEP[0] as number;
+      detect(rows, rows.length, params, lowest, spillWorkaround, () => {}, (det, index) => {
+        const out: Array<Array<string | number>> = [];
+        for (const t of SWEEP) {
+          const d = restrict(det, t);
+          const sc = score(meta, d, index, t);
+          const c = falseCounts(sc, t);
+          const fm = formattingTally(sc);
+          out.push([shingle, t, ...sc.editBuckets.map((b) => ratio(b.found, b.planted)), ratio(fm.found, fm.planted), c.boilerplateOnly, c.boilerplateTemplated, c.boilerplateContentNear, c.lookalike, c.other]);
+        }
+        sweep.push(...out);
+      });
+    }
 
     for (const [permutations, bands] of BANDINGS) {
       const params = { shingle, permutations, bands };
-      const m2 = newMeta(rows.length);
-      const det = detect(rows, params, threshold, () => {});
-      // Scoring needs the exact J per shingle, computed above.
-      m2.kind.set(meta.kind);
-      m2.family.set(meta.family);
-      m2.partner.set(meta.partner);
-      m2.disclaimer.set(meta.disclaimer);
-      m2.bucket.set(meta.bucket);
-      m2.words.set(meta.words);
-      m2.edits.set(meta.edits);
-      m2.partnerJ.set(meta.partnerJ);
-      m2.exactAfterNorm.set(meta.exactAfterNorm);
-      const s = score(m2, det, threshold);
+      const { det, s } = detect(rows, rows.length, params, threshold, spillWorkaround, () => {}, (det, index) => ({ det, s: score(meta, det, index, threshold) }));
+      if (det.spillCheck.wrong > 0) spillWrong++;
+      const kept = rows.length - det.exactRemoved;
       const ms = det.signatureMs + det.spillMs + det.verifyMs + det.unionMs;
-      let fp = 0;
-      let ff = 0;
-      for (const [k, v] of s.kinds) {
-        if (k !== Kind.Edit) {
-          fp += v.planted;
-          ff += v.found;
-        }
-      }
+      const fmtT = formattingTally(s);
+      const c = falseCounts(s, threshold);
       results.push([
         shingle,
         `${permutations} / ${bands}`,
         permutations / bands,
         ...s.editBuckets.map((b) => ratio(b.found, b.planted)),
-        ratio(ff, fp),
-        s.falsePairs.boilerplate,
-        s.falsePairs.lookalike,
-        s.falsePairs.other,
-        (det.candidates / rows.length).toFixed(2),
-        fmt(rows.length / (ms / 1000)),
+        ratio(fmtT.found, fmtT.planted),
+        c.boilerplateOnly,
+        c.boilerplateTemplated,
+        c.boilerplateContentNear,
+        c.lookalike,
+        c.other,
+        (det.comparisons / kept).toFixed(1),
+        (det.verifyMs / 1000).toFixed(2),
+        fmt(kept / (ms / 1000)),
       ]);
       process.stderr.write(`grid: shingle ${shingle}, ${permutations}/${bands} done\n`);
     }
   }
-  console.log(`\n### Exact Jaccard (no banding): share of planted copies at J ≥ ${threshold}, and p99 / max J of must-not-merge pairs\n`);
-  console.log(table(['shingle', ...EDIT_BUCKETS.map((b) => `edit ${b[2]}`), 'format', 'boilerplate p99 / max', 'look-alike (q) p99 / max', 'look-alike (q+a) p99 / max'], sep));
-  console.log(`\n### Detection (LSH + verification at ${threshold}): recall by nominal edit rate, false merges (verified pairs), cost\n`);
+  console.log(`\n### Exact Jaccard, no banding: share of planted copies at J ≥ ${threshold}, and p99 / max J of must-not-merge pairs with their partner\n`);
+  console.log(table(['shingle', ...EDIT_BUCKETS.map((b) => `edit ${b[2]}`), 'formatting', 'boilerplate p99 / max', 'look-alike (q) p99 / max', 'look-alike (q+a) p99 / max'], sep));
+  console.log(`\n### Threshold sweep (detection with ${DEFAULT_BANDING.permutations} / ${DEFAULT_BANDING.bands}, verified at each t): recall by nominal edit rate, false merges (verified pairs)\n`);
+  console.log(table(['shingle', 't', ...EDIT_BUCKETS.map((b) => `recall ${b[2]}`), 'recall formatting', 'FM boilerplate only', 'FM boilerplate + templated', 'FM boilerplate, content near-dup', 'FM look-alike', 'FM other'], sweep));
+  console.log(`\n### Detection (exact dedup, then LSH + verification at ${threshold}): recall by nominal edit rate, false merges (verified pairs), cost\n`);
   console.log(
     table(
-      ['shingle', 'perms / bands', 'r', ...EDIT_BUCKETS.map((b) => `recall ${b[2]}`), 'recall format', 'FM boilerplate', 'FM look-alike', 'FM other', 'candidates/row', 'rows/s'],
+      ['shingle', 'perms / bands', 'r', ...EDIT_BUCKETS.map((b) => `recall ${b[2]}`), 'recall formatting', 'FM boilerplate only', 'FM boilerplate + templated', 'FM boilerplate, content near-dup', 'FM look-alike', 'FM other', 'LSH comparisons/row', 'verify s', 'rows/s'],
       results,
     ),
   );
-  const counts = new Array<number>(KIND_NAMES.length).fill(0);
-  for (const r of rows) counts[r.kind] = (counts[r.kind] as number) + 1;
-  console.log(`\nRows: ${KIND_NAMES.map((name, k) => `${name} ${fmt(counts[k] as number)}`).join(', ')}. rows/s counts signatures + spill + verification + union-find, one process, one run.`);
+  console.log(spillNote(spillWorkaround, spillWrong > 0 ? 1 : 0, spillWrong > 0 ? 1 : 0));
+  console.log(`\nFM = false merges, verified pairs between rows of different content; "boilerplate" columns are pairs sharing a disclaimer, split by the Jaccard of the two rows without it. rows/s = kept rows / (signatures + spill + verification + union-find), one process, one run; load average ${loadavg()[0]?.toFixed(2)} at the end.`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string' },
+      grid: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '20240601' },
+      threshold: { type: 'string', default: '0.8' },
+      shingle: { type: 'string' },
+      permutations: { type: 'string' },
+      bands: { type: 'string' },
+      examples: { type: 'boolean', default: false },
+      'spill-workaround': { type: 'boolean', default: false },
+    },
+  });
+  const options: Options = {
+    seed: Number(values.seed),
+    threshold: Number(values.threshold),
+    params: {
+      shingle: Number(values.shingle ?? DEFAULT_MINHASH.shingle),
+      permutations: Number(values.permutations ?? DEFAULT_MINHASH.permutations),
+      bands: Number(values.bands ?? DEFAULT_MINHASH.bands),
+    },
+    examples: values.examples === true,
+    spillWorkaround: values['spill-workaround'] === true,
+  };
+  if (values.grid) runGrid(Number(values.rows ?? 20_000), options);
+  else runMain(Number(values.rows ?? 200_000), options);
 }
