@@ -127,3 +127,29 @@ describe('manifest', () => {
   });
 });
 
+
+describe('Ctrl-C in the CLI', () => {
+  it('stops the run, exits non-zero with the reason, and leaves outDir as it was', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'big.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) lines.push(JSON.stringify({ question: `What does clause ${i} say?`, answer: `Clause ${i} limits liability to direct loss and excludes lost profit. `.repeat(6) }));
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const outDir = join(dir, 'out');
+    await mkdir(outDir);
+    await writeFile(join(outDir, 'train.jsonl'), '{"old":true}\n');
+    const before = await snapshot(outDir);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'prepare', input, '--out', outDir, '--overwrite', '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    // Interrupt once the run is under way: the temporary folder appears in outDir.
+    const started = Date.now();
+    while (Date.now() - started < 20_000 && !(await readdir(outDir)).some((f) => f.startsWith('.lora-prep-tmp-'))) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/ABORTED/);
+    expect(await snapshot(outDir)).toEqual(before);
+  }, 60_000);
+});
