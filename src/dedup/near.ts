@@ -62,14 +62,15 @@ export class NearIndex {
   /** Adds a row: its normalised comparison text and its MinHash signature. Returns its row index. */
   add(text: string, signature: Uint32Array): number {
     const buf = Buffer.from(text, 'utf8');
-    // Texts are written in batches: one system call per row would cost more than the MinHash.
-    this.#buffer.push(buf);
-    this.#buffered += buf.length;
-    if (this.#buffered >= SPILL_BATCH_BYTES) this.#flush();
     this.#offsets.push(this.#position % 0x100000000);
     this.#offsets.push(Math.floor(this.#position / 0x100000000));
     this.#lengths.push(buf.length);
     this.#position += buf.length;
+    // Texts are written in batches (one system call per row would cost more than the MinHash);
+    // #position already counts this text, so a flush writes the batch where its rows' offsets say.
+    this.#buffer.push(buf);
+    this.#buffered += buf.length;
+    if (this.#buffered >= SPILL_BATCH_BYTES) this.#flush();
     for (const v of signature) this.#signatures.push(v);
     return this.#rows++;
   }
