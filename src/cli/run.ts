@@ -207,7 +207,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'TARGET_UNSUPPORTED', 'OUTPUT_NOT_EMPTY']);
+const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'OUTPUT_NOT_EMPTY']);
 
 type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[K] extends { multiple: true } ? string[] : (typeof PREPARE_ARGS)[K]['type'] extends 'boolean' ? boolean : string };
 
