@@ -7,18 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { prepareDataset } from '../src/index.js';
-import { tempDir } from './helpers/index.js';
+import { snapshot, tempDir } from './helpers/index.js';
 
 const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows, 4 rejected (invalid_json, invalid_record ×2, duplicate)
 
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const p = join(entry.parentPath, entry.name);
-    out[p.slice(dir.length)] = entry.isFile() ? (await readFile(p)).toString('base64') : 'dir';
-  }
-  return out;
-}
 
 describe('failOn', () => {
   it('fails with DATA_FAILED after writing the files and the report, when too many rows are rejected', async () => {

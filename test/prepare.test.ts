@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareDataset, type PrepareOptions } from '../src/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
-import { tempDir } from './helpers/index.js';
+import { snapshot, tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
 type Expected = Record<string, { rows: number; rejected: Array<{ line: number; reason: string; duplicateOf?: number }>; encoding?: string }>;
@@ -220,14 +220,6 @@ describe('accounting under random data (property)', () => {
   });
 });
 
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const p = join(entry.parentPath, entry.name);
-    out[p.slice(dir.length)] = entry.isFile() ? (await readFile(p)).toString('base64') : 'dir';
-  }
-  return out;
-}
 
 async function measureAll(file: string) {
   const { loadTokenizer } = await import('../src/tokenizers/index.js');

@@ -196,15 +196,21 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (io.isTTY) io.stderr('\r\x1b[K');
-    if (isLoraPrepError(e)) {
-      const failed = (e as { result?: Parameters<typeof summarize>[0] }).result;
-      if (e.code === 'DATA_FAILED' && failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
-      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
-    }
-    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.failed;
+    // failOn: the run wrote everything and failed on purpose; show what it did before why it failed.
+    const failed = isLoraPrepError(e) && e.code === 'DATA_FAILED' ? (e as { result?: Parameters<typeof summarize>[0] }).result : undefined;
+    if (failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
+    return failure(io, e);
   }
+}
+
+/** Prints an error the way every command does and returns its exit code. */
+function failure(io: CliIo, e: unknown): number {
+  if (isLoraPrepError(e)) {
+    io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+    return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+  }
+  io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+  return EXIT.failed;
 }
 
 const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'OUTPUT_NOT_EMPTY']);
@@ -356,12 +362,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatLeakage(report, LEAKAGE_SHOWN)}\n`);
     return report.clean ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    if (isLoraPrepError(e)) {
-      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
-    }
-    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.failed;
+    return failure(io, e);
   }
 }
 
@@ -428,12 +429,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     else io.stdout(`${formatValidation(report, VALIDATE_SHOWN)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    if (isLoraPrepError(e)) {
-      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
-    }
-    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.failed;
+    return failure(io, e);
   }
 }
 
@@ -480,11 +476,6 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatVerify(report)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    if (isLoraPrepError(e)) {
-      io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
-      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
-    }
-    io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-    return EXIT.failed;
+    return failure(io, e);
   }
 }

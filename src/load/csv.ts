@@ -17,9 +17,9 @@ import {
   throwIfAborted,
 } from './_common.js';
 import { encodeEscaped } from './_utf8.js';
-import { MAX_CSV_FIELDS, RAW_EXCERPT_CHARS, resolveLimits, type ResolvedLimits } from './limits.js';
+import { MAX_CSV_FIELDS, RAW_EXCERPT_CHARS, type ResolvedLimits } from './limits.js';
 import { formatFromExtension } from './format.js';
-import { readText } from './text.js';
+import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
 /**
@@ -53,19 +53,8 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   const file = sourceName(source);
   const explicit = options.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
   if (explicit !== undefined) checkDelimiter(explicit, file);
-  const limits = resolveLimits(options, file);
-  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
+  const { limits, guard, text } = openDecoded(source, options, ctx, file);
 
-  const text = readText(source, {
-    ...options,
-    signal: ctx.signal,
-    warn: ctx.warn,
-    invalidBytes: guard.rejects ? 'escape' : 'replace',
-    onDecoding: ({ bomBytes }) => {
-      guard.bomBytes = bomBytes;
-    },
-    onEscape: () => guard.arm(),
-  });
   const reader = new CsvRecordReader(file, ctx, limits, guard);
   let prefix: string[] | undefined;
   if (explicit === undefined) prefix = [];

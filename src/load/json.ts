@@ -15,11 +15,11 @@ import {
   throwIfAborted,
   tooDeep,
 } from './_common.js';
-import { MAX_JSON_DEPTH, resolveLimits, type ResolvedLimits } from './limits.js';
+import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
 import { jsonlRows } from './jsonl.js';
-import { readText } from './text.js';
+import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
 /**
@@ -47,18 +47,8 @@ import type { LoadOptions, LoadSource } from './types.js';
  */
 export async function* loadJson(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
-  const limits = resolveLimits(options, file);
-  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
-  const iterator = readText(source, {
-    ...options,
-    signal: ctx.signal,
-    warn: ctx.warn,
-    invalidBytes: guard.rejects ? 'escape' : 'replace',
-    onDecoding: ({ bomBytes }) => {
-      guard.bomBytes = bomBytes;
-    },
-    onEscape: () => guard.arm(),
-  })[Symbol.asyncIterator]();
+  const { limits, guard, text } = openDecoded(source, options, ctx, file);
+  const iterator = text[Symbol.asyncIterator]();
   try {
     // Chunks read while finding out what the file holds; replayed to the reader chosen.
     const seen: string[] = [];

@@ -11,9 +11,9 @@ import {
   throwIfAborted,
   tooDeep,
 } from './_common.js';
-import { MAX_JSON_DEPTH, resolveLimits, type ResolvedLimits } from './limits.js';
+import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { splitLines } from './_lines.js';
-import { readText } from './text.js';
+import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
 /**
@@ -38,18 +38,7 @@ import type { LoadOptions, LoadSource } from './types.js';
  */
 export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
-  const limits = resolveLimits(options, file);
-  const guard = new EncodingGuard(file, ctx, limits.onInvalidEncoding);
-  const text = readText(source, {
-    ...options,
-    signal: ctx.signal,
-    warn: ctx.warn,
-    invalidBytes: guard.rejects ? 'escape' : 'replace',
-    onDecoding: ({ bomBytes }) => {
-      guard.bomBytes = bomBytes;
-    },
-    onEscape: () => guard.arm(),
-  });
+  const { limits, guard, text } = openDecoded(source, options, ctx, file);
   yield* jsonlRows(text, file, ctx, limits, guard);
 }
 

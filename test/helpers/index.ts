@@ -1,5 +1,5 @@
 /** Test helpers: collecting async iterables, temp folders, a recording stage context. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -34,4 +34,14 @@ export async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'lora-prep-test-'));
   dirs.push(d);
   return d;
+}
+
+/** Every file under a folder (relative path → base64 content; folders → 'dir'), to compare before and after. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const p = join(entry.parentPath, entry.name);
+    out[p.slice(dir.length)] = entry.isFile() ? (await readFile(p)).toString('base64') : 'dir';
+  }
+  return out;
 }
