@@ -28,6 +28,8 @@ export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, Reas
 export { loadRecords, loadCsv, loadJsonl, loadJson, detectFormat } from './load/index.js';
 export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load/index.js';
 export { normalizeRecords, resolveMapping, detectPreset, cleanContent } from './normalize/index.js';
+export { DOMAIN_SYSTEM_PROMPTS, systemPromptText } from './normalize/domains.js';
+export type { PromptDomain } from './normalize/domains.js';
 export type { NormalizeOptions } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';

@@ -117,7 +117,10 @@ export interface PrepareOptions {
   outDir: string;
   /** How rows become chat examples. Default `'auto'`. */
   mapping?: Mapping | undefined;
-  /** System message added to examples that have none. */
+  /**
+   * System message added to examples that have none: the text, or `'finance'`, `'legal'`,
+   * `'medical'` for a short neutral prompt of that domain (docs/options.md).
+   */
   systemPrompt?: string | undefined;
   /** Record shape: `'chat'` (default) or `'instruction'` (alpaca / prompt-completion). */
   format?: 'chat' | 'instruction' | undefined;

@@ -22,6 +22,7 @@ import { isLoraPrepError, LoraPrepError } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
+import { systemPromptText } from './normalize/domains.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
@@ -205,7 +206,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           progress.tick('read', input, kept.length, file);
         },
       );
-      const normalizeOptions = { mapping: spec.mapping, systemPrompt: opts.systemPrompt, domain: spec.domain };
+      const normalizeOptions = { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain };
       const examples = normalizeRecords(rows, normalizeOptions, stageCtx);
       const near = nearIndex?.params;
       for await (const counted of countTokens(examples, { tokenizer, budget, pool, near }, stageCtx)) {

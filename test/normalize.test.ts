@@ -225,3 +225,20 @@ describe('resolveMapping', () => {
     }
   });
 });
+
+describe('domain system prompts', () => {
+  it('names stand for the short neutral prompts; other text is kept as written', async () => {
+    const { DOMAIN_SYSTEM_PROMPTS, systemPromptText } = await import('../src/normalize/domains.js');
+    expect(systemPromptText('legal')).toBe(DOMAIN_SYSTEM_PROMPTS.legal);
+    expect(systemPromptText('You are terse.')).toBe('You are terse.');
+    expect(systemPromptText(undefined)).toBeUndefined();
+    for (const text of Object.values(DOMAIN_SYSTEM_PROMPTS)) expect(text.split(' ').length).toBeLessThan(40);
+    const { prepareDataset } = await import('../src/index.js');
+    const { tempDir } = await import('./helpers/index.js');
+    const { readJsonl } = await import('./helpers/output.js');
+    const { join } = await import('node:path');
+    const result = await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir: join(await tempDir(), 'o'), systemPrompt: 'medical', split: { validation: 0 } });
+    const first = (await readJsonl(result.files.train))[0] as { messages: Array<{ role: string; content: string }> };
+    expect(first.messages[0]).toEqual({ role: 'system', content: DOMAIN_SYSTEM_PROMPTS.medical });
+  });
+});
