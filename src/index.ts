@@ -44,6 +44,8 @@ export type { WrittenFile } from './write/jsonl.js';
 export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
 export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/index.js';
 export { verifyOutput, formatVerify } from './verify/index.js';
+export { fileStats, formatStats } from './stats/index.js';
+export type { FileStats } from './stats/index.js';
 export type { VerifyReport, VerifiedFile, VerifyStatus, VerifyOptions } from './verify/index.js';
 export { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_CSV_FIELDS } from './load/index.js';
 export { validateFile, fixFile, defaultFixedPath, guessTarget, VALIDATION_RULES, VALIDATION_TARGETS, MAX_STORED_PROBLEMS, MAX_TYPE_PATHS } from './validate/index.js';

@@ -8,7 +8,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   checkLeakage,
   fixFile,
+  fileStats,
   formatLeakage,
+  formatStats,
   formatVerify,
   isLoraPrepError,
   prepareDataset,
@@ -43,6 +45,8 @@ const USAGE = `Usage:
   lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json]
   lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--fix [--out FILE]]
   lora-prep verify <outDir> [--json]
+  lora-prep stats <file.jsonl> [--tokenizer NAME] [--max-tokens N] [--json]
+                            token statistics and a length histogram of any file
 
 Options of prepare:
   --out DIR                 output folder (required)
@@ -123,6 +127,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (command === 'leakage') return leakageCommand(rest, io);
   if (command === 'validate') return validateCommand(rest, io);
   if (command === 'verify') return verifyCommand(rest, io);
+  if (command === 'stats') return statsCommand(rest, io);
   if (command !== 'prepare') {
     io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -476,6 +481,29 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatVerify(report)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
+    return failure(io, e);
+  }
+}
+
+async function statsCommand(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    if (parsed.positionals.length !== 1) throw new UsageError('give one file');
+  } catch (e) {
+    io.stderr(`lora-prep stats: ${(e as Error).message}\n\nRun lora-prep --help for the options.\n`);
+    return EXIT.usage;
+  }
+  try {
+    const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : num('--max-tokens', parsed.values['max-tokens']);
+    const stats = await fileStats(parsed.positionals[0] as string, { tokenizer: parsed.values.tokenizer, maxTokens, signal: io.signal });
+    io.stdout(`${parsed.values.json ? JSON.stringify(stats, null, 2) : formatStats(stats)}\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`lora-prep stats: ${e.message}\n`);
+      return EXIT.usage;
+    }
     return failure(io, e);
   }
 }

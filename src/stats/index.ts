@@ -1,0 +1,91 @@
+/**
+ * Token statistics of an existing file (`lora-prep stats`): any shape lora-prep reads (messages,
+ * ShareGPT, alpaca, prompt/completion, question/answer), counted with the model's tokenizer.
+ */
+import { GrowableUint32 } from '../_growable.js';
+import { LoraPrepError } from '../errors.js';
+import { loadRecords } from '../load/index.js';
+import { normalizeRecords, resolveMapping } from '../normalize/index.js';
+import { tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from '../report/index.js';
+import { loadTokenizer } from '../tokenizers/index.js';
+import type { SourceRow, StageContext } from '../types.js';
+
+/** What {@link fileStats} reports. */
+export interface FileStats {
+  file: string;
+  tokenizer: string;
+  /** Rows read and counted. */
+  examples: number;
+  /** Rows that could not be read as an example (bad JSON, no answer, ...). */
+  unreadable: number;
+  tokens: TokenStats & { trainable: number };
+  histogram: HistogramBin[];
+  /** Examples over `maxTokens`, when given. */
+  over?: number | undefined;
+}
+
+/**
+ * Counts every example of a file.
+ *
+ * @example
+ * const s = await fileStats('out/v1/train.jsonl', { tokenizer: 'llama-3', maxTokens: 2048 });
+ */
+export async function fileStats(
+  file: string,
+  options: { tokenizer?: string | undefined; maxTokens?: number | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<FileStats> {
+  const tokenizer = await loadTokenizer(options.tokenizer ?? 'o200k_base');
+  let unreadable = 0;
+  const ctx: StageContext = { reject: () => void unreadable++, warn: () => undefined, signal: options.signal };
+  let first: SourceRow | undefined;
+  for await (const row of loadRecords(file, {}, { ...ctx, reject: () => undefined })) {
+    first = row;
+    break;
+  }
+  const mapping = resolveMapping('auto', first?.data, file);
+  const tokens = new GrowableUint32();
+  let trainable = 0;
+  let over = 0;
+  for await (const example of normalizeRecords(loadRecords(file, {}, ctx), { mapping }, ctx)) {
+    if (options.signal?.aborted) throw new LoraPrepError('ABORTED', 'stats was aborted');
+    const m = tokenizer.measure(example.messages, example.tools);
+    tokens.push(m.total);
+    trainable += m.total - m.prompt;
+    if (options.maxTokens !== undefined && m.total > options.maxTokens) over++;
+  }
+  const view = tokens.view();
+  return {
+    file,
+    tokenizer: tokenizer.name,
+    examples: view.length,
+    unreadable,
+    tokens: { ...tokenStats(view), trainable },
+    histogram: tokenHistogram(view),
+    ...(options.maxTokens !== undefined ? { over } : {}),
+  };
+}
+
+/**
+ * The stats as terminal text, with the token-length histogram drawn in block characters.
+ *
+ * @example
+ * console.log(formatStats(await fileStats('train.jsonl')));
+ */
+export function formatStats(s: FileStats, width = 40): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lines = [
+    `${s.file}: ${n(s.examples)} examples${s.unreadable ? `, ${n(s.unreadable)} unreadable rows` : ''} (${s.tokenizer})`,
+    `  tokens: total ${n(s.tokens.total)} · min ${n(s.tokens.min)} · mean ${n(s.tokens.mean)} · p50 ${n(s.tokens.p50)} · p90 ${n(s.tokens.p90)} · p99 ${n(s.tokens.p99)} · max ${n(s.tokens.max)}`,
+    `  trainable (final answers): ${n(s.tokens.trainable)}`,
+  ];
+  if (s.over !== undefined) lines.push(`  over the budget: ${n(s.over)}`);
+  const first = s.histogram.findIndex((b) => b.count > 0);
+  const last = s.histogram.findLastIndex((b) => b.count > 0);
+  const bins = first === -1 ? [] : s.histogram.slice(first, last + 1);
+  const most = Math.max(1, ...bins.map((b) => b.count));
+  for (const b of bins) {
+    const label = `${n(b.from)}–${b.to === null ? '' : n(b.to - 1)}`.padStart(14);
+    lines.push(`  ${label} │${'█'.repeat(Math.round((b.count / most) * width))} ${n(b.count)}`);
+  }
+  return lines.join('\n');
+}

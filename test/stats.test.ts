@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+import { fileStats, loadTokenizer } from '../src/index.js';
+import { readJsonl } from './helpers/output.js';
+
+describe('lora-prep stats', () => {
+  it('counts every readable example of a file in any shape, with a histogram', async () => {
+    const s = await fileStats('fixtures/medical/clinical-qa.jsonl', { maxTokens: 60 });
+    expect(s.examples).toBe(13);
+    expect(s.unreadable).toBe(2);
+    expect(s.histogram.reduce((n, b) => n + b.count, 0)).toBe(13);
+    expect(s.over).toBeGreaterThan(0);
+    const tok = await loadTokenizer('o200k_base');
+    // On our own output (no rejects), the total is the sum of each example's count.
+    const chat = await fileStats('fixtures/targets/no-tools.jsonl');
+    const records = await readJsonl('fixtures/targets/no-tools.jsonl');
+    const counts = records.map((r) => tok.countMessages(r.messages as never));
+    expect(chat.examples).toBe(records.length);
+    expect(chat.tokens.total).toBe(counts.reduce((a, b) => a + b, 0));
+    expect(chat.tokens.max).toBe(Math.max(...counts));
+  });
+
+  it('prints the statistics and exits 0; 2 on usage errors', async () => {
+    let out = '';
+    const io = { stdout: (t: string) => void (out += t), stderr: () => undefined };
+    expect(await runCli(['stats', 'fixtures/legal/case-law-sharegpt.jsonl', '--tokenizer', 'cl100k_base'], io)).toBe(0);
+    expect(out).toMatch(/10 examples, 2 unreadable rows \(cl100k_base\)/);
+    expect(out).toMatch(/│█+ \d+/);
+    expect(await runCli(['stats'], io)).toBe(2);
+    expect(await runCli(['stats', 'fixtures/none.jsonl'], io)).toBe(2);
+  });
+});
