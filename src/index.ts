@@ -21,6 +21,8 @@ export type {
   PricingOptions,
   ExactDedupOptions,
   NearDedupOptions,
+  PiiOptions,
+  FailOnOptions,
 } from './options.js';
 export { LoraPrepError, isLoraPrepError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
@@ -45,6 +47,9 @@ export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
 export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/index.js';
 export { verifyOutput, formatVerify } from './verify/index.js';
 export { fileStats, formatStats } from './stats/index.js';
+export { findPii, redactPii, scanMessages, redactMessages, luhnValid, ibanValid, PII_TYPES, PII_PLACEHOLDERS } from './pii/index.js';
+export type { PiiType, PiiFinding } from './pii/index.js';
+export type { PiiSummary } from './prepare.js';
 export type { FileStats } from './stats/index.js';
 export type { VerifyReport, VerifiedFile, VerifyStatus, VerifyOptions } from './verify/index.js';
 export { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_CSV_FIELDS } from './load/index.js';

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type Target, type TargetName } from './formats/index.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
+import { PII_TYPES, type PiiType } from './pii/index.js';
 import type { Example } from './types.js';
 
 /** Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record. */
@@ -64,6 +65,12 @@ export interface SplitOptions {
   stratifyBy?: string | undefined;
   /** A column (case id, patient id, source document) whose examples always land in the same split. */
   groupBy?: string | undefined;
+}
+
+/** PII settings. */
+export interface PiiOptions {
+  action?: 'report' | 'redact' | 'drop' | undefined;
+  types?: PiiType[] | undefined;
 }
 
 /** When a finished run counts as failed. */
@@ -148,6 +155,12 @@ export interface PrepareOptions {
    * Throws `LoraPrepError('DATA_FAILED')` carrying the result; the CLI exits 1.
    */
   failOn?: FailOnOptions | undefined;
+  /**
+   * Personal data in every message: `'report'` (default when set) counts it per type and split,
+   * `'redact'` replaces it with typed placeholders ([EMAIL], [CARD], ...) consistent within an
+   * example, `'drop'` rejects the example as `pii`. `types` limits the search (default: all).
+   */
+  pii?: PiiOptions | undefined;
   /** Dedup settings, or `false` to keep duplicates. */
   dedup?: DedupOptions | false | undefined;
   /** Split settings. */
@@ -242,6 +255,9 @@ export const prepareOptionsSchema = z.strictObject({
   minTokens: z.number().int().positive().optional(),
   pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
   concurrency: z.number().int().min(1).max(64).default(availableParallelism()),
+  pii: z
+    .strictObject({ action: z.enum(['report', 'redact', 'drop']).default('report'), types: z.array(z.enum(PII_TYPES as [PiiType, ...PiiType[]])).min(1).optional() })
+    .optional(),
   failOn: z.strictObject({ rejectedRatio: z.number().min(0).max(1).optional(), reasons: z.array(z.string().min(1)).optional() }).optional(),
   dedup: z
     .union([z.literal(false), z.strictObject({ exact: exactSchema.optional(), near: nearSchema.optional() })])

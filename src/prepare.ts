@@ -26,11 +26,12 @@ import { systemPromptText } from './normalize/domains.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
+import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/index.js';
 import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
 import { TokenizerPool } from './tokenizers/pool.js';
-import type { Rejection, SourceRow, StageContext } from './types.js';
+import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
@@ -77,6 +78,8 @@ export interface PrepareResult {
   near?: { pairs: number; clusters: number; removed: number };
   /** Split sizes per stratum (with `split.stratifyBy`). */
   strata?: Record<string, Record<SplitName, number>>;
+  /** PII found per type over every example scanned (with `pii`). */
+  pii?: { action: 'report' | 'redact' | 'drop'; found: Partial<Record<PiiType, number>> };
   cost?: CostEstimate;
   warnings: string[];
   /** The tokenizer the counts were made with. */
@@ -98,6 +101,8 @@ export interface PrepareReport {
   cost: CostEstimate | null;
   dedup: { exact: { key: string; duplicates: number } | null; near: NearSummary | null };
   leakage: LeakageCheck;
+  /** PII findings (with `pii` set): per type over every example scanned, and per split over those written. */
+  pii: PiiSummary | null;
   splits: {
     strategy: 'random' | 'hash';
     seed: number;
@@ -154,6 +159,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     const kept = new KeptRows(inputs.map((i) => i.path));
     const truncations = new TruncationLog();
+    const piiLog = new PiiLog();
     const overDefault = { count: 0, max: 0 };
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new ExactIndex() };
     const { stratifyBy, groupBy } = opts.split;
@@ -207,7 +213,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         },
       );
       const normalizeOptions = { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain };
-      const examples = normalizeRecords(rows, normalizeOptions, stageCtx);
+      const normalized = normalizeRecords(rows, normalizeOptions, stageCtx);
+      const examples = opts.pii ? piiStage(normalized, opts.pii, piiLog, stageCtx) : normalized;
       const near = nearIndex?.params;
       for await (const counted of countTokens(examples, { tokenizer, budget, pool, near }, stageCtx)) {
         throwIfAborted(opts.signal);
@@ -241,6 +248,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           group,
         });
         if (nearIndex) nearIndex.add(nearText(example.messages), counted.signature as Uint32Array);
+        piiLog.keep(example, kept.length - 1);
         if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
         if (defaultLimit && tokens > defaultLimit.tokens) {
           overDefault.count++;
@@ -331,6 +339,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       cost,
       plan,
       stratified: stratifyBy !== undefined,
+      pii: opts.pii ? piiLog.summary(opts.pii, assignment) : null,
       warnings: warnings.list(),
     });
     const rel = (name: SplitName) => target.files[name];
@@ -391,6 +400,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       ...(cost ? { cost } : {}),
       ...(plan.near ? { near: { pairs: plan.near.pairs, clusters: plan.near.clusters, removed: plan.near.removed } } : {}),
       ...(stratifyBy !== undefined ? { strata: plan.byStratum } : {}),
+      ...(opts.pii ? { pii: { action: opts.pii.action, found: report.pii?.found ?? {} } } : {}),
       warnings: warnings.list(),
       nextSteps: glue.nextSteps,
       tokenizer: tokenizer.name,
@@ -605,6 +615,7 @@ interface ReportInput {
   cost: CostEstimate | undefined;
   plan: Plan;
   stratified: boolean;
+  pii: PiiSummary | null;
   warnings: string[];
 }
 
@@ -659,8 +670,97 @@ function buildReport(r: ReportInput): PrepareReport {
       byStratum: r.stratified ? sortKeys(r.plan.byStratum) : null,
     },
     leakage: r.plan.leakage,
+    pii: r.pii,
     warnings: r.warnings,
   };
+}
+
+/** PII facts for the report. */
+export interface PiiSummary {
+  action: 'report' | 'redact' | 'drop';
+  types: PiiType[];
+  /** Findings per type over every example scanned (dropped ones included). */
+  found: Partial<Record<PiiType, number>>;
+  /** Findings per type in the examples written, by split. */
+  bySplit: Record<SplitName, Partial<Record<PiiType, number>>>;
+  /** Examples with at least one finding. */
+  examplesWithPii: number;
+  /** A few redacted excerpts (redact only: the report never repeats personal data). */
+  samples: Array<{ source: { file: string; line: number }; text: string }>;
+}
+
+const PII_SAMPLES = 5;
+const PII_SAMPLE_CHARS = 200;
+
+/** Counts PII per example and keeps the counts of kept examples for the per-split figures. */
+class PiiLog {
+  readonly found: Partial<Record<PiiType, number>> = {};
+  examplesWithPii = 0;
+  readonly samples: PiiSummary['samples'] = [];
+  readonly #pending = new WeakMap<Example, Record<PiiType, number>>();
+  readonly #byRow = new Map<number, Record<PiiType, number>>();
+
+  record(example: Example, counts: Record<PiiType, number>, redacted: boolean): void {
+    let any = false;
+    for (const [type, n] of Object.entries(counts) as Array<[PiiType, number]>) {
+      if (n === 0) continue;
+      any = true;
+      this.found[type] = (this.found[type] ?? 0) + n;
+    }
+    if (!any) return;
+    this.examplesWithPii++;
+    this.#pending.set(example, counts);
+    if (redacted && this.samples.length < PII_SAMPLES) {
+      const m = example.messages.find((x) => /\[[A-Z]+(?:_\d+)?\]/.test(x.content));
+      if (m) {
+        const at = Math.max(0, m.content.search(/\[[A-Z]+(?:_\d+)?\]/) - 60);
+        this.samples.push({ source: example.meta.source, text: m.content.slice(at, at + PII_SAMPLE_CHARS) });
+      }
+    }
+  }
+
+  keep(example: Example, row: number): void {
+    const counts = this.#pending.get(example);
+    if (counts) this.#byRow.set(row, counts);
+  }
+
+  summary(o: { action: 'report' | 'redact' | 'drop'; types?: PiiType[] | undefined }, assignment: Uint8Array): PiiSummary {
+    const bySplit: PiiSummary['bySplit'] = { train: {}, validation: {}, test: {} };
+    for (const [row, counts] of this.#byRow) {
+      const a = assignment[row] as number;
+      if (a === NOT_WRITTEN) continue;
+      const split = bySplit[SPLIT_NAMES[a] as SplitName];
+      for (const [type, n] of Object.entries(counts) as Array<[PiiType, number]>) if (n > 0) split[type] = (split[type] ?? 0) + n;
+    }
+    return { action: o.action, types: o.types ?? [...PII_TYPES], found: sortKeys(this.found), bySplit, examplesWithPii: this.examplesWithPii, samples: this.samples };
+  }
+}
+
+/** The PII stage: counts, redacts (typed placeholders) or rejects as `pii`, per `options.pii`. */
+async function* piiStage(
+  examples: AsyncIterable<Example>,
+  o: { action: 'report' | 'redact' | 'drop'; types?: PiiType[] | undefined },
+  log: PiiLog,
+  ctx: StageContext,
+): AsyncIterable<Example> {
+  for await (const example of examples) {
+    if (o.action === 'redact') {
+      const r = redactMessages(example.messages, o.types);
+      example.messages = r.messages;
+      log.record(example, r.counts, true);
+      yield example;
+      continue;
+    }
+    const { counts } = scanMessages(example.messages, o.types);
+    log.record(example, counts, false);
+    const found = (Object.entries(counts) as Array<[PiiType, number]>).filter(([, n]) => n > 0);
+    if (o.action === 'drop' && found.length > 0) {
+      // The message names the types and counts, never the values.
+      ctx.reject({ source: example.meta.source, reason: 'pii', message: `personal data found: ${found.map(([t, n]) => `${t} ${n}`).join(', ')}` });
+      continue;
+    }
+    yield example;
+  }
 }
 
 /** The per-row arrays of the rows written, in spill order. */

@@ -66,6 +66,7 @@ export type ReasonCode =
   | 'too_short'
   | 'template_error'
   | 'tokenizer_error'
+  | 'pii'
   | 'unsupported_shape';
 
 /** One input row that did not make it to the output, with why. */

@@ -76,6 +76,8 @@ Options of prepare:
   --group-by COL            examples sharing a COL value land in the same split
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
+                            birth dates, IP, credentials in URLs, MRN, account numbers)
   --on-invalid-encoding M   reject (default: invalid_encoding) | replace (keep rows, U+FFFD)
   --max-line-bytes N        reject longer lines/records as line_too_long (default 16 MiB)
   --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
@@ -159,6 +161,7 @@ const PREPARE_ARGS = {
   dedup: { type: 'string' },
   'near-threshold': { type: 'string' },
   'on-invalid-encoding': { type: 'string' },
+  pii: { type: 'string' },
   'max-line-bytes': { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   'near-action': { type: 'string' },
@@ -270,6 +273,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
   if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on']);
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
+  if (v.pii !== undefined) o.pii = { action: v.pii };
   if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'];

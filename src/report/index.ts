@@ -72,6 +72,7 @@ export interface SummaryInput {
   tokenizer: string;
   truncated?: number | undefined;
   near?: { pairs: number; clusters: number; removed: number } | undefined;
+  pii?: { action: string; found: Partial<Record<string, number>> } | undefined;
   strata?: Record<string, { train: number; validation: number; test: number }> | undefined;
   cost?: { epochs: number; billedTokens: number; estimated: number; perMillionTokens: number } | undefined;
   files: { train: string; validation?: string | undefined; test?: string | undefined; rejected: string; report: string };
@@ -107,6 +108,11 @@ export function formatSummary(r: SummaryInput): string {
   }
   if (r.near && r.near.clusters > 0) {
     lines.push(`  near-duplicates: ${n(r.near.clusters)} clusters, ${n(r.near.removed)} removed`);
+  }
+  if (r.pii) {
+    const found = Object.entries(r.pii.found).filter(([, v]) => (v ?? 0) > 0);
+    const verb = r.pii.action === 'redact' ? 'redacted' : r.pii.action === 'drop' ? 'examples dropped' : 'reported, not changed';
+    lines.push(`  pii:      ${found.length === 0 ? 'none found' : `${found.map(([k, v]) => `${k} ${n(v ?? 0)}`).join(' · ')} (${verb})`}`);
   }
   if (r.truncated) lines.push(`  truncated: ${n(r.truncated)} examples shortened to fit maxTokens`);
   if (r.cost) {

@@ -1,0 +1,512 @@
+/**
+ * PII detection and redaction: pure, synchronous functions over strings and messages. Text in,
+ * findings (type + span) out; redaction writes typed placeholders that stay consistent within one
+ * example. Every regex is compiled once at module load and built from bounded quantifiers with a
+ * look-behind on its first character, so a scan is linear in the text length.
+ *
+ * Placeholders: the first distinct value of a type in an example becomes `[EMAIL]`, the second
+ * `[EMAIL_2]`, the third `[EMAIL_3]`, and so on, so the common single-value case reads plainly and
+ * the numbering works incrementally (the map is filled as the messages are redacted in order).
+ *
+ * Version numbers: `1.2.3.4` is a valid IPv4 address shape. It is reported as an IP unless a version
+ * word (`v`, `ver`, `version`, `release`, `build`, `firmware`) or a numbering word (`section`,
+ * `clause`, `article`, `chapter`, `§`) stands right before it.
+ */
+import type { Message } from '../types.js';
+
+/** The kinds of personal data {@link findPii} looks for. */
+export type PiiType =
+  | 'email'
+  | 'phone'
+  | 'card'
+  | 'iban'
+  | 'ssn'
+  | 'dob'
+  | 'ip'
+  | 'url_credentials'
+  | 'mrn'
+  | 'account';
+
+/** One piece of personal data found in a text: `text === source.slice(start, end)`. */
+export interface PiiFinding {
+  type: PiiType;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Every PII type, in the order used for counts and reports. */
+export const PII_TYPES: readonly PiiType[] = [
+  'email',
+  'phone',
+  'card',
+  'iban',
+  'ssn',
+  'dob',
+  'ip',
+  'url_credentials',
+  'mrn',
+  'account',
+];
+
+/** The placeholder stem written for each type. */
+export const PII_PLACEHOLDERS: Readonly<Record<PiiType, string>> = {
+  email: 'EMAIL',
+  phone: 'PHONE',
+  card: 'CARD',
+  iban: 'IBAN',
+  ssn: 'SSN',
+  dob: 'DOB',
+  ip: 'IP',
+  url_credentials: 'URL',
+  mrn: 'MRN',
+  account: 'ACCOUNT',
+};
+
+/**
+ * Finds personal data in a text. Findings never overlap and are sorted by `start`; where two
+ * candidates overlap, the more specific type wins (credential URL, e-mail, IBAN, card, SSN, IP,
+ * MRN, account, date of birth, phone).
+ *
+ * @param text the text to scan
+ * @param types the types to look for (default: all)
+ * @returns the findings, sorted by start
+ * @example
+ * findPii('Mail jane.doe@example.com or call +44 20 7946 0958')
+ * // [{ type: 'email', start: 5, end: 25, text: 'jane.doe@example.com' },
+ * //  { type: 'phone', start: 34, end: 50, text: '+44 20 7946 0958' }]
+ */
+export function findPii(text: string, types?: readonly PiiType[]): PiiFinding[] {
+  const wanted = new Set<PiiType>(types ?? PII_TYPES);
+  let accepted: PiiFinding[] = [];
+  for (const type of PRIORITY) {
+    if (!wanted.has(type)) continue;
+    const candidates = DETECTORS[type](text).sort((a, b) => a.start - b.start);
+    if (candidates.length > 0) accepted = mergeFree(accepted, candidates);
+  }
+  return accepted;
+}
+
+/**
+ * Replaces findings with typed placeholders. `placeholders` maps a normalised value to its
+ * placeholder and is filled as it goes: pass one map per example so that the same value gets the
+ * same placeholder in every message and different values get different ones.
+ *
+ * @param text the text the findings came from
+ * @param findings non-overlapping findings of `text` (as {@link findPii} returns them)
+ * @param placeholders the example's value → placeholder map (mutated)
+ * @returns the redacted text
+ * @example
+ * const map = new Map<string, string>();
+ * const t = 'a@x.org, b@x.org, a@x.org';
+ * redactPii(t, findPii(t), map) // '[EMAIL], [EMAIL_2], [EMAIL]'
+ */
+export function redactPii(text: string, findings: PiiFinding[], placeholders: Map<string, string>): string {
+  const sorted = [...findings].sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const f of sorted) {
+    if (f.start < at) continue; // overlapping input: keep the first
+    out += text.slice(at, f.start) + placeholderFor(f, placeholders);
+    at = f.end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * Scans every message's content.
+ *
+ * @example
+ * scanMessages([{ role: 'user', content: 'SSN 123-45-6789' }]).counts.ssn // 1
+ */
+export function scanMessages(
+  messages: Message[],
+  types?: readonly PiiType[],
+): { findings: Array<PiiFinding & { message: number }>; counts: Record<PiiType, number> } {
+  const counts = emptyCounts();
+  const findings: Array<PiiFinding & { message: number }> = [];
+  messages.forEach((m, message) => {
+    for (const f of findPii(m.content, types)) {
+      findings.push({ ...f, message });
+      counts[f.type]++;
+    }
+  });
+  return { findings, counts };
+}
+
+/**
+ * Redacts every message's content with placeholders that are consistent across the messages.
+ * Messages without findings are returned as they are; others are shallow copies.
+ *
+ * @example
+ * redactMessages([
+ *   { role: 'user', content: 'Is a@x.org mine?' },
+ *   { role: 'assistant', content: 'Yes, a@x.org is yours.' },
+ * ]).messages.map((m) => m.content) // ['Is [EMAIL] mine?', 'Yes, [EMAIL] is yours.']
+ */
+export function redactMessages(
+  messages: Message[],
+  types?: readonly PiiType[],
+): { messages: Message[]; counts: Record<PiiType, number> } {
+  const counts = emptyCounts();
+  const placeholders = new Map<string, string>();
+  const out = messages.map((m) => {
+    const found = findPii(m.content, types);
+    if (found.length === 0) return m;
+    for (const f of found) counts[f.type]++;
+    return { ...m, content: redactPii(m.content, found, placeholders) };
+  });
+  return { messages: out, counts };
+}
+
+/** True when the digits pass the Luhn check (payment cards). */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** True when an IBAN (spaces allowed) has a known country length and passes the mod-97 check. */
+export function ibanValid(iban: string): boolean {
+  const s = iban.replace(/ /g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(s)) return false;
+  const len = IBAN_LENGTHS[s.slice(0, 2)];
+  if (len === undefined || s.length !== len) return false;
+  return mod97(s.slice(4) + s.slice(0, 4)) === 1;
+}
+
+// --- internal ---
+
+const PRIORITY: readonly PiiType[] = [
+  'url_credentials',
+  'email',
+  'iban',
+  'card',
+  'ssn',
+  'ip',
+  'mrn',
+  'account',
+  'dob',
+  'phone',
+];
+
+/**
+ * Merges candidates (sorted by start) into accepted findings (sorted, non-overlapping), dropping every
+ * candidate that overlaps an accepted finding or an earlier kept candidate. Linear in both lengths.
+ */
+function mergeFree(accepted: PiiFinding[], candidates: PiiFinding[]): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  let i = 0;
+  let lastEnd = -1; // end of the last kept candidate
+  for (const c of candidates) {
+    while (i < accepted.length && accepted[i]!.start < c.start) out.push(accepted[i++]!);
+    const prev = i > 0 ? accepted[i - 1] : undefined;
+    const next = accepted[i];
+    if (c.start < lastEnd || (prev && prev.end > c.start) || (next && next.start < c.end)) continue;
+    out.push(c);
+    lastEnd = c.end;
+  }
+  while (i < accepted.length) out.push(accepted[i++]!);
+  return out;
+}
+
+function emptyCounts(): Record<PiiType, number> {
+  return { email: 0, phone: 0, card: 0, iban: 0, ssn: 0, dob: 0, ip: 0, url_credentials: 0, mrn: 0, account: 0 };
+}
+
+function placeholderFor(f: PiiFinding, map: Map<string, string>): string {
+  const key = `${f.type}\u0000${normalizeValue(f)}`;
+  const known = map.get(key);
+  if (known !== undefined) return known;
+  const stem = PII_PLACEHOLDERS[f.type];
+  const countKey = `\u0000count\u0000${f.type}`;
+  const n = Number(map.get(countKey) ?? '0') + 1;
+  map.set(countKey, String(n));
+  const placeholder = n === 1 ? `[${stem}]` : `[${stem}_${n}]`;
+  map.set(key, placeholder);
+  return placeholder;
+}
+
+function normalizeValue(f: PiiFinding): string {
+  switch (f.type) {
+    case 'email':
+    case 'ip':
+    case 'url_credentials':
+      return f.text.toLowerCase();
+    case 'phone':
+      return (f.text.trim().startsWith('+') ? '+' : '') + f.text.replace(/\D/g, '');
+    case 'card':
+    case 'ssn':
+      return f.text.replace(/\D/g, '');
+    case 'iban':
+    case 'mrn':
+    case 'account':
+      return f.text.replace(/[\s-]/g, '').toUpperCase();
+    case 'dob':
+      return f.text.toLowerCase().replace(/\s+/g, ' ');
+  }
+}
+
+const finding = (type: PiiType, text: string, start: number, end: number): PiiFinding => ({
+  type,
+  start,
+  end,
+  text: text.slice(start, end),
+});
+
+/** Runs a global regex and maps each match through `check` (which returns a finding or nothing). */
+function scan(re: RegExp, text: string, check: (m: RegExpExecArray) => PiiFinding | undefined): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  re.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const f = check(m);
+    if (f) out.push(f);
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return out;
+}
+
+/** Context before `index`, at most `chars` long. */
+const before = (text: string, index: number, chars: number) => text.slice(Math.max(0, index - chars), index);
+
+// E-mail: a local part and a dotted domain ending in a 2–24 letter TLD; trailing dots are not taken.
+const EMAIL_RE =
+  /(?<![\w.%+-])[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-]|\.[A-Za-z0-9])/g;
+
+function findEmails(text: string): PiiFinding[] {
+  return scan(EMAIL_RE, text, (m) => finding('email', text, m.index, m.index + m[0].length));
+}
+
+// scheme://user:password@host[:port][/path]; the whole URL is one finding.
+const URL_CRED_RE =
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}:\/\/[^\s:/@<>"']{1,64}:[^\s/@<>"']{1,128}@[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#][^\s<>"']{0,2000})?/g;
+
+function findUrlCredentials(text: string): PiiFinding[] {
+  return scan(URL_CRED_RE, text, (m) => {
+    let end = m.index + m[0].length;
+    while (end > m.index && /[.,;:!?)\]}'"]/.test(text[end - 1] ?? '')) end--;
+    return finding('url_credentials', text, m.index, end);
+  });
+}
+
+// IBAN: country + check digits + BBAN, in one block or in groups of four separated by single spaces.
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+
+function findIbans(text: string): PiiFinding[] {
+  return scan(IBAN_RE, text, (m) => {
+    const len = IBAN_LENGTHS[m[0].slice(0, 2)];
+    if (len === undefined) return undefined;
+    // Take exactly `len` alphanumerics, so a following word in capitals is not swallowed.
+    let count = 0;
+    let i = 0;
+    for (; i < m[0].length && count < len; i++) if (m[0][i] !== ' ') count++;
+    if (count < len) return undefined;
+    const end = m.index + i;
+    if (/[A-Za-z0-9]/.test(text[end] ?? '')) return undefined;
+    const f = finding('iban', text, m.index, end);
+    return ibanValid(f.text) ? f : undefined;
+  });
+}
+
+// Payment card: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-checked, IIN 2–6.
+const CARD_RE = /(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d]|[ -]\d)/g;
+
+function findCards(text: string): PiiFinding[] {
+  return scan(CARD_RE, text, (m) => {
+    const digits = m[0].replace(/\D/g, '');
+    if (!luhnValid(digits) || /^(\d)\1+$/.test(digits)) return undefined;
+    if (/[ -]/.test(m[0]) && !/^\d{4}([ -])\d{4,6}\1\d{4,6}(?:\1\d{1,4}(?:\1\d{1,3})?)?$/.test(m[0])) return undefined;
+    return finding('card', text, m.index, m.index + m[0].length);
+  });
+}
+
+// US SSN AAA-GG-SSSS, excluding area 000/666/9xx, group 00 and serial 0000.
+const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
+
+function findSsns(text: string): PiiFinding[] {
+  return scan(SSN_RE, text, (m) => {
+    const [, area = '', group = '', serial = ''] = m;
+    if (area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000') return undefined;
+    return finding('ssn', text, m.index, m.index + m[0].length);
+  });
+}
+
+const IPV4_RE = /(?<![\w.:-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\d)/g;
+// A dotted quad right after one of these words is a version or section number, not an address.
+const VERSION_WORD_RE =
+  /(?:^|[^A-Za-z])(?:v|ver|version|release|build|firmware|update|rev|revision|section|sect|clause|article|art|chapter|para|paragraph|§)\.?\s*$/i;
+const IPV6_RE = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]|\.\d)/g;
+
+function findIps(text: string): PiiFinding[] {
+  const v4 = scan(IPV4_RE, text, (m) => {
+    const octets = m[0].split('.');
+    if (!octets.every((o) => Number(o) <= 255 && !(o.length > 1 && o.startsWith('0')))) return undefined;
+    if (VERSION_WORD_RE.test(before(text, m.index, 20))) return undefined;
+    return finding('ip', text, m.index, m.index + m[0].length);
+  });
+  const v6 = scan(IPV6_RE, text, (m) => (ipv6Valid(m[0]) ? finding('ip', text, m.index, m.index + m[0].length) : undefined));
+  return [...v4, ...v6];
+}
+
+function ipv6Valid(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = (h: string | undefined) => (h === undefined || h === '' ? [] : h.split(':'));
+  const left = groups(halves[0]);
+  const right = groups(halves[1]);
+  const all = [...left, ...right];
+  if (!all.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  if (halves.length === 1) return all.length === 8;
+  // Compressed: at least two groups written (so `::` and `a::` in prose are not addresses).
+  return all.length >= 2 && all.length <= 7;
+}
+
+// Dates of birth: a date right after a birth word (only a short, digit-free connector between).
+const MONTHS =
+  'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?';
+const DATE_RE = new RegExp(
+  String.raw`(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?\s(?:of\s)?(?:${MONTHS})\.?,?\s\d{4}|(?:${MONTHS})\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})(?![\w]|[./-]\d)`,
+  'gi',
+);
+const BIRTH_WORD_RE =
+  /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday|né|née|geb\.|geboren)(?![A-Za-zÀ-ÿ])/gi;
+const DOB_CONNECTOR_RE = /^[\s:,(–-]*(?:(?:on|in|at|is|was|am|le|den|the|:)\s*)*$/i;
+
+function findDobs(text: string): PiiFinding[] {
+  return scan(DATE_RE, text, (m) => {
+    const window = before(text, m.index, 40);
+    let last: RegExpExecArray | undefined;
+    BIRTH_WORD_RE.lastIndex = 0;
+    for (let w = BIRTH_WORD_RE.exec(window); w !== null; w = BIRTH_WORD_RE.exec(window)) last = w;
+    if (!last) return undefined;
+    const between = window.slice(last.index + last[0].length);
+    if (!DOB_CONNECTOR_RE.test(between)) return undefined;
+    return finding('dob', text, m.index, m.index + m[0].length);
+  });
+}
+
+// Medical record numbers and account numbers: a value right after its label.
+const MRN_RE =
+  /(?<![A-Za-z])(?:MRN|medical\s+record(?:\s+(?:number|no\.?|#))?|patient\s+(?:id|identifier|number|no\.?))(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
+const ACCOUNT_RE =
+  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|account)(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
+
+function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
+  return scan(re, text, (m) => {
+    const value = m[1] ?? '';
+    let end = m.index + m[0].length;
+    let start = end - value.length;
+    while (end > start && text[end - 1] === '-') end--;
+    if (start >= end) return undefined;
+    const v = text.slice(start, end);
+    if ((v.match(/\d/g) ?? []).length < 4) return undefined;
+    if (v.startsWith('-')) start++;
+    return finding(type, text, start, end);
+  });
+}
+
+// Phone: a run of digits, spaces, dots, dashes and parentheses, checked in code (see phoneOk).
+const PHONE_RE = /(?<![\w+.,/#$€£¥-])(?:\+|\()?\d[\d() .-]{5,30}\d(?![\w])/g;
+const PHONE_LABEL_RE = /\b(?:tel|phone|mobile|cell|fax|call|ring|whatsapp|contact|reach)\b[^\d]{0,12}$/i;
+const NOT_PHONE_LABEL_RE =
+  /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|isbn|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|id)\b|\bno\.|#)[^\d]{0,12}$/i;
+const IBAN_HEAD_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $/;
+const MONEY_BEFORE_RE = /(?:[$€£¥]|\b(?:usd|eur|gbp|chf|jpy|cad|aud|rs|inr)\.?)\s?$/i;
+const MONEY_AFTER_RE = /^\s?(?:[$€£¥]|(?:usd|eur|gbp|chf|jpy|cad|aud|inr|dollars?|euros?|pounds?|million|billion|bn|m)\b)/i;
+
+function findPhones(text: string): PiiFinding[] {
+  return scan(PHONE_RE, text, (m) => {
+    let s = m[0];
+    let start = m.index;
+    // A leading "(" without its ")" is punctuation, not an area code.
+    if (s.startsWith('(') && !/^\(\d{1,5}\)/.test(s)) {
+      s = s.slice(1);
+      start++;
+    }
+    const end = start + s.length;
+    const ctxBefore = before(text, start, 30);
+    const hasLabel = PHONE_LABEL_RE.test(ctxBefore);
+    if (!phoneOk(s, hasLabel)) return undefined;
+    if (!hasLabel && NOT_PHONE_LABEL_RE.test(ctxBefore)) return undefined;
+    if (IBAN_HEAD_RE.test(ctxBefore)) return undefined; // the tail of an IBAN-shaped string (failed mod-97)
+    if (MONEY_BEFORE_RE.test(before(text, start, 5)) || MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
+    return finding('phone', text, start, end);
+  });
+}
+
+function phoneOk(s: string, labelled: boolean): boolean {
+  const plus = s.startsWith('+');
+  const body = plus ? s.slice(1) : s;
+  if (/[ .-]{2}|\(\)|[.-]\(|\)[.-]/.test(body.replace(/ - /g, '-'))) return false;
+  const opens = (body.match(/\(/g) ?? []).length;
+  const closes = (body.match(/\)/g) ?? []).length;
+  if (opens !== closes || opens > 1) return false;
+  if (opens === 1 && !/\(\d{1,5}\)/.test(body)) return false;
+  if (/^\d{3}-\d{2}-\d{4}$/.test(s)) return false; // SSN-shaped (even an invalid one) is not a phone
+  const digits = body.replace(/\D/g, '');
+  if (digits.length < 9 || digits.length > 15) return false;
+  const groups = body.split(/[^\d]+/).filter((g) => g !== '');
+  const seps = new Set(body.match(/[ .-]/g) ?? []);
+  if (groups.length === 1 && !plus && !labelled) return false; // a bare digit run is an id, not a phone
+  if (groups.some((g) => g.length > 8)) return groups.length === 1 && (plus || labelled);
+  if (groups.filter((g) => g.length > 4).length > 1) return false;
+  // Dotted quad: an IP address or a version number, not a phone.
+  if (seps.size === 1 && seps.has('.') && groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
+  // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count.
+  if (!plus && opens === 0 && groups.length >= 3 && !(groups[0] ?? '').startsWith('0')) {
+    const rest = groups.slice(1);
+    if (rest.every((g) => g.length === 3)) return false;
+  }
+  // ISBN-13 written with dashes.
+  if (!plus && seps.size === 1 && seps.has('-') && /^97[89]/.test(digits) && digits.length === 13 && isbn13Valid(digits))
+    return false;
+  return true;
+}
+
+function isbn13Valid(d: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < 13; i++) sum += (d.charCodeAt(i) - 48) * (i % 2 === 0 ? 1 : 3);
+  return sum % 10 === 0;
+}
+
+function mod97(s: string): number {
+  let rem = 0;
+  for (const ch of s) {
+    const code = ch.charCodeAt(0);
+    const v = code >= 65 ? String(code - 55) : ch;
+    for (const c of v) rem = (rem * 10 + (c.charCodeAt(0) - 48)) % 97;
+  }
+  return rem;
+}
+
+const DETECTORS: Readonly<Record<PiiType, (text: string) => PiiFinding[]>> = {
+  email: findEmails,
+  phone: findPhones,
+  card: findCards,
+  iban: findIbans,
+  ssn: findSsns,
+  dob: findDobs,
+  ip: findIps,
+  url_credentials: findUrlCredentials,
+  mrn: (t) => labelled('mrn', MRN_RE, t),
+  account: (t) => labelled('account', ACCOUNT_RE, t),
+};
+
+/** IBAN length per country (SWIFT IBAN registry). */
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22,
+  CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22,
+  GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30,
+  KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31,
+  MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24,
+  SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+};

@@ -1,0 +1,256 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type LabelledText, scorePii } from '../src/pii/_eval.js';
+import {
+  findPii,
+  ibanValid,
+  luhnValid,
+  PII_TYPES,
+  redactMessages,
+  redactPii,
+  scanMessages,
+  type PiiType,
+} from '../src/pii/index.js';
+import type { Message } from '../src/types.js';
+
+const found = (text: string, types?: PiiType[]) => findPii(text, types).map((f) => [f.type, f.text]);
+
+describe('findPii: true cases', () => {
+  it.each<[string, string, PiiType, string]>([
+    ['email', 'Write to jane.doe@example.com.', 'email', 'jane.doe@example.com'],
+    ['email with plus and subdomain', 'cc k.sato+claims@mail.example.co.uk, thanks', 'email', 'k.sato+claims@mail.example.co.uk'],
+    ['E.164 phone', 'Call +14155550123 now', 'phone', '+14155550123'],
+    ['UK phone', 'Call +44 20 7946 0958 today', 'phone', '+44 20 7946 0958'],
+    ['US phone with parens', 'Phone (415) 555-2671.', 'phone', '(415) 555-2671'],
+    ['dotted US phone', 'Line 415.555.0199 is open', 'phone', '415.555.0199'],
+    ['French phone', 'Tél 01 23 45 67 89', 'phone', '01 23 45 67 89'],
+    ['Visa with spaces', 'card 4111 1111 1111 1111 used', 'card', '4111 1111 1111 1111'],
+    ['Amex grouped 4-6-5', 'amex 3782 822463 10005', 'card', '3782 822463 10005'],
+    ['Mastercard plain', 'card 5555555555554444.', 'card', '5555555555554444'],
+    ['IBAN grouped', 'IBAN DE89 3704 0044 0532 0130 00 please', 'iban', 'DE89 3704 0044 0532 0130 00'],
+    ['IBAN compact, capital word after', 'GB82WEST12345698765432 EUR', 'iban', 'GB82WEST12345698765432'],
+    ['SSN', 'SSN 078-05-1120.', 'ssn', '078-05-1120'],
+    ['DOB after "born on"', 'Patient born on 14 March 1962 presented', 'dob', '14 March 1962'],
+    ['DOB label', 'DOB: 1984-07-23.', 'dob', '1984-07-23'],
+    ['née', 'Marie, née le 12/05/1975, appears', 'dob', '12/05/1975'],
+    ['geb.', 'Jonas Weber, geb. 01.02.1958, Berlin', 'dob', '01.02.1958'],
+    ['IPv4', 'from 192.168.1.20, then', 'ip', '192.168.1.20'],
+    ['IPv6 compressed', 'from 2001:db8::8a2e:370:7334.', 'ip', '2001:db8::8a2e:370:7334'],
+    ['IPv6 full', 'host 2001:0db8:85a3:0000:0000:8a2e:0370:7334 up', 'ip', '2001:0db8:85a3:0000:0000:8a2e:0370:7334'],
+    ['URL with credentials', 'see ftp://bob:s3cret@files.example.com/x.', 'url_credentials', 'ftp://bob:s3cret@files.example.com/x'],
+    ['MRN', 'MRN: 00482913, ward 4', 'mrn', '00482913'],
+    ['patient ID', 'patient ID PT-220381.', 'mrn', 'PT-220381'],
+    ['account number', 'Account number 12345678 overdrawn', 'account', '12345678'],
+    ['acct no.', 'acct no. 9988-776655 frozen', 'account', '9988-776655'],
+  ])('%s', (_name, text, type, value) => {
+    expect(found(text)).toEqual([[type, value]]);
+  });
+});
+
+describe('findPii: look-alikes are not flagged', () => {
+  it.each<[string, string]>([
+    ['order number', 'Order number 0998-603399-96 shipped on 2024-03-10.'],
+    ['ISBN-13', 'See ISBN 978-3-16-148410-0, chapter 12.'],
+    ['ISBN-10', 'See ISBN 0-306-40615-2.'],
+    ['invoice number', 'Invoice no. 4471902281 covers March.'],
+    ['contract date', 'The contract was signed on 12 March 2021.'],
+    ['admission date after a DOB', 'DOB unknown; admitted 2024-01-15.'],
+    ['Luhn-failing 16 digits', 'Reference 4111 1111 1111 1112 is unknown.'],
+    ['IBAN with bad check digits', 'beneficiary DE88 3704 0044 0532 0130 00 failed'],
+    ['IBAN compact with bad check digits', 'beneficiary GB83WEST12345698765432 failed'],
+    ['version number', 'Upgrade to version 1.2.3.4 today.'],
+    ['firmware v-prefix', 'Firmware v10.4.2.1 fixes it.'],
+    ['section number', 'Section 12.3.4.5 covers indemnities.'],
+    ['invalid octet', 'Address 256.1.1.1 is not valid.'],
+    ['price with thousands', 'Settlement of $1,250,000.00 agreed.'],
+    ['large amount in spaces', 'Total 12 500 000 000 EUR.'],
+    ['case number', 'Case No. 2:19-cv-01234 reassigned.'],
+    ['claim number', 'Claim number 2024-118-0042 reassigned.'],
+    ['SSN area 000', 'SSN 000-12-3456'],
+    ['SSN area 666', 'SSN 666-12-3456'],
+    ['SSN area 9xx', 'SSN 987-65-4321'],
+    ['SSN group 00', 'SSN 123-00-4567'],
+    ['SSN serial 0000', 'SSN 123-45-0000'],
+    ['time and ratio', 'ratio 1:2:3, time 12:30:45'],
+    ['C++ scope', 'use std::vector and ::'],
+    ['MAC address', 'MAC 00:1A:2B:3C:4D:5E'],
+    ['URL without credentials', 'https://portal.example.org/login'],
+    ['MRN label without a value', 'The MRN field was left blank.'],
+    ['account without a number', 'Account balance: 12,345.67.'],
+    ['trailing dot not in e-mail', 'foo@bar'],
+    ['birth word far from the date', 'He was born in Ohio and on a trip he signed it on 2024-05-02.'],
+  ])('%s', (_name, text) => {
+    expect(found(text)).toEqual([]);
+  });
+
+  it('takes no trailing punctuation into an e-mail', () => {
+    expect(found('Mail a.b@example.org.')).toEqual([['email', 'a.b@example.org']]);
+  });
+
+  it('honours the types filter', () => {
+    const text = 'a@example.com 078-05-1120';
+    expect(found(text, ['ssn'])).toEqual([['ssn', '078-05-1120']]);
+    expect(found(text, [])).toEqual([]);
+  });
+});
+
+describe('checksums', () => {
+  it.each<[string, boolean]>([
+    ['4111111111111111', true],
+    ['4111111111111112', false],
+    ['378282246310005', true],
+    ['6011111111111117', true],
+    ['79927398713', true],
+    ['79927398710', false],
+    ['12a4', false],
+  ])('luhnValid(%s) = %s', (digits, ok) => {
+    expect(luhnValid(digits)).toBe(ok);
+  });
+
+  it.each<[string, boolean]>([
+    ['DE89370400440532013000', true],
+    ['DE89 3704 0044 0532 0130 00', true],
+    ['GB82WEST12345698765432', true],
+    ['NL91ABNA0417164300', true],
+    ['NO9386011117947', true],
+    ['DE88370400440532013000', false],
+    ['GB82WEST1234569876543', false], // one short for GB
+    ['XX82WEST12345698765432', false], // unknown country
+  ])('ibanValid(%s) = %s', (iban, ok) => {
+    expect(ibanValid(iban)).toBe(ok);
+  });
+});
+
+describe('redaction', () => {
+  it('writes typed placeholders, numbering distinct values of one type', () => {
+    const text = 'a@x.org, b@x.org, A@X.org; card 4111 1111 1111 1111 and 4111-1111-1111-1111';
+    expect(redactPii(text, findPii(text), new Map())).toBe('[EMAIL], [EMAIL_2], [EMAIL]; card [CARD] and [CARD]');
+  });
+
+  it('keeps placeholders consistent across the messages of one example', () => {
+    const messages: Message[] = [
+      { role: 'user', content: 'My IBAN is DE89 3704 0044 0532 0130 00 and SSN 078-05-1120.' },
+      { role: 'assistant', content: 'Noted DE89370400440532013000; the other SSN 219-09-9999 differs.' },
+    ];
+    const { messages: out, counts } = redactMessages(messages);
+    expect(out.map((m) => m.content)).toEqual([
+      'My IBAN is [IBAN] and SSN [SSN].',
+      'Noted [IBAN]; the other SSN [SSN_2] differs.',
+    ]);
+    expect(counts.iban).toBe(2);
+    expect(counts.ssn).toBe(2);
+    expect(out[0]?.role).toBe('user');
+  });
+
+  it('returns a message without findings as it is', () => {
+    const m: Message = { role: 'user', content: 'nothing here' };
+    expect(redactMessages([m]).messages[0]).toBe(m);
+  });
+
+  it('scanMessages reports the message index and counts per type', () => {
+    const r = scanMessages([
+      { role: 'user', content: 'hi' },
+      { role: 'user', content: 'a@x.org, MRN 55102938' },
+    ]);
+    expect(r.findings.map((f) => [f.message, f.type])).toEqual([
+      [1, 'email'],
+      [1, 'mrn'],
+    ]);
+    expect(r.counts).toEqual({ ...Object.fromEntries(PII_TYPES.map((t) => [t, 0])), email: 1, mrn: 1 });
+  });
+});
+
+const piiValues = [
+  'jane.doe@example.com',
+  '+44 20 7946 0958',
+  '(415) 555-2671',
+  '4111 1111 1111 1111',
+  'DE89 3704 0044 0532 0130 00',
+  '078-05-1120',
+  'born on 14 March 1962',
+  '192.168.1.20',
+  '2001:db8::1',
+  'https://u:p@h.example.com/x',
+  'MRN 00482913',
+  'acct no. 9988-776655',
+  'Order 2023-000145-77',
+  'ISBN 978-3-16-148410-0',
+  'version 1.2.3.4',
+];
+const segment = fc.oneof(
+  fc.constantFrom(...piiValues),
+  fc.constantFrom('the claim', 'patient', 'wire', 'Dear counsel', '12', '2024-03-01', 'EUR', '@', ':', '.', '-'),
+  fc.string({ maxLength: 12 }),
+);
+const document = fc.array(segment, { maxLength: 12 }).map((parts) => parts.join(' ; '));
+
+describe('properties', () => {
+  it('findings are sorted, in bounds, match their text and never overlap', () => {
+    fc.assert(
+      fc.property(document, (text) => {
+        const fs = findPii(text);
+        for (let i = 0; i < fs.length; i++) {
+          const f = fs[i]!;
+          expect(text.slice(f.start, f.end)).toBe(f.text);
+          expect(f.end).toBeGreaterThan(f.start);
+          if (i > 0) expect(f.start).toBeGreaterThanOrEqual(fs[i - 1]!.end);
+        }
+      }),
+    );
+  });
+
+  it('redacting twice equals redacting once', () => {
+    fc.assert(
+      fc.property(document, (text) => {
+        const once = redactPii(text, findPii(text), new Map());
+        const twice = redactPii(once, findPii(once), new Map());
+        expect(twice).toBe(once);
+      }),
+    );
+  });
+});
+
+describe('labelled fixture', () => {
+  const lines = readFileSync(new URL('../fixtures/pii/labelled.jsonl', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LabelledText);
+  const { perType, misses } = scorePii(lines);
+
+  it('has every type planted and look-alikes', () => {
+    for (const t of PII_TYPES) expect(lines.some((l) => l.pii.some((p) => p.type === t))).toBe(true);
+    expect(lines.filter((l) => l.pii.length === 0).length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(PII_TYPES)('%s: precision and recall ≥ 0.9', (type) => {
+    const s = perType[type];
+    expect({ type, precision: s.precision, recall: s.recall, misses: misses.filter((m) => m.type === type) }).toMatchObject({
+      precision: expect.toSatisfy((p: number) => p >= 0.9),
+      recall: expect.toSatisfy((r: number) => r >= 0.9),
+    });
+  });
+
+  it.each<PiiType>(['card', 'iban'])('%s (checksum-backed): recall is 1', (type) => {
+    expect(perType[type].recall).toBe(1);
+  });
+});
+
+describe('adversarial input', () => {
+  it.each<[string, string]>([
+    ['digits and spaces', '1 '.repeat(500_000)],
+    ['digit run', '4'.repeat(1_000_000)],
+    ['local parts without a domain', 'a.'.repeat(500_000)],
+    ['at signs and dots', 'a@b.'.repeat(250_000)],
+    ['colons', 'a:'.repeat(500_000)],
+    ['dotted digits', '1.'.repeat(500_000)],
+    ['labels without values', 'MRN: '.repeat(200_000)],
+    ['birth words and digits', 'born 1 '.repeat(140_000)],
+    ['url-ish', 'x://u:p'.repeat(140_000)],
+    ['IBAN-ish', 'DE89 '.repeat(200_000)],
+    ['150k e-mails (many findings to merge)', 'a@b.co '.repeat(150_000)],
+    ['unbalanced parentheses', '(1 '.repeat(350_000)],
+  ])('%s (1 MB) terminates', (_name, text) => {
+    expect(Array.isArray(findPii(text))).toBe(true);
+  });
+});

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+import { findPii, prepareDataset } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
+import { readJsonl } from './helpers/output.js';
+
+const FILE = 'fixtures/pii/clients.jsonl'; // 6 rows: 4 hold personal data, 2 do not (an IBAN format question, a definition)
+const PLANTED = ['jana.novak@example.org', '+44 20 7946 0958', '4111 1111 1111 1111', 'GB82 WEST 1234 5698 7654 32', '12/03/1961', '00482913'];
+
+describe('pii in prepareDataset', () => {
+  it("redact: no planted value reaches the output, placeholders are typed and consistent within an example", async () => {
+    const result = await prepareDataset({ inputs: [FILE], outDir: join(await tempDir(), 'o'), pii: { action: 'redact' }, split: { validation: 0 } });
+    const text = await readFile(result.files.train, 'utf8');
+    for (const value of PLANTED) expect(text).not.toContain(value);
+    const first = (await readJsonl(result.files.train))[0] as { messages: Array<{ content: string }> };
+    expect(first.messages[0]?.content).toBe('Please update my e-mail to [EMAIL] and my phone to [PHONE].');
+    expect(first.messages[1]?.content).toContain('[EMAIL] is now the contact address, and [PHONE] the phone number');
+    expect(text).toContain('order 5580-2231-0098'); // an order number is not a phone or a card
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    expect(report.pii).toMatchObject({ action: 'redact', examplesWithPii: 4 });
+    expect(report.pii.found).toMatchObject({ email: 2, phone: 2, card: 2, iban: 2, dob: 1, mrn: 1 });
+    expect(report.pii.bySplit.train).toEqual(report.pii.found);
+    expect(report.pii.samples.length).toBeGreaterThan(0);
+    for (const s of report.pii.samples) for (const value of PLANTED) expect(s.text).not.toContain(value);
+  });
+
+  it('drop: examples with personal data are rejected as pii, naming types not values', async () => {
+    const result = await prepareDataset({ inputs: [FILE], outDir: join(await tempDir(), 'o'), pii: { action: 'drop', types: ['email', 'card', 'iban', 'phone', 'dob', 'mrn'] }, split: { validation: 0 } });
+    expect(result.counts.byReason.pii).toBe(4);
+    expect(result.counts.kept).toBe(2);
+    const rejected = await readFile(result.files.rejected, 'utf8');
+    for (const value of PLANTED) expect(rejected).not.toContain(value);
+    expect(rejected).toMatch(/personal data found: email 2, phone 2/);
+  });
+
+  it('report: counts per type and per split without changing the text', async () => {
+    const result = await prepareDataset({ inputs: [FILE], outDir: join(await tempDir(), 'o'), pii: {}, split: { validation: 0.5, seed: 3 } });
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    const written = [...(await readJsonl(result.files.train)), ...(await readJsonl(result.files.validation as string))];
+    const recount: Record<string, number> = {};
+    for (const r of written) for (const m of r.messages as Array<{ content: string }>) for (const f of findPii(m.content)) recount[f.type] = (recount[f.type] ?? 0) + 1;
+    const merged: Record<string, number> = {};
+    for (const split of ['train', 'validation', 'test']) for (const [k, v] of Object.entries(report.pii.bySplit[split] as Record<string, number>)) merged[k] = (merged[k] ?? 0) + v;
+    expect(merged).toEqual(recount);
+    expect(report.pii.samples).toEqual([]); // report mode never repeats personal data
+    expect(await readFile(result.files.train, 'utf8')).toMatch(/jana\.novak@example\.org|4111 1111 1111 1111|GB82|00482913/);
+  });
+
+  it('CLI --pii redact prints what was found', async () => {
+    let out = '';
+    const code = await runCli(['prepare', FILE, '--out', join(await tempDir(), 'o'), '--pii', 'redact', '--quiet'], { stdout: (s) => void (out += s), stderr: () => undefined });
+    expect(code).toBe(0);
+    expect(out).toMatch(/pii: {6}.*email 2.*\(redacted\)/);
+  });
+});
