@@ -175,7 +175,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       stats.rejected++;
       byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
       stats.byReason[r.reason] = (stats.byReason[r.reason] ?? 0) + 1;
-      rejectedFile.writeLine(serializeRecord(r));
+      // With pii set, the report must not copy personal data back out: raw excerpts are left out.
+      rejectedFile.writeLine(serializeRecord(opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r));
     };
 
     for (const [fileIndex, spec] of inputs.entries()) {

@@ -35,6 +35,16 @@ describe('pii in prepareDataset', () => {
     expect(rejected).toMatch(/personal data found: email 2, phone 2/);
   });
 
+  it('leaves raw excerpts out of rejected.jsonl when pii is set', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'in.jsonl');
+    await (await import('node:fs/promises')).writeFile(file, '{"question": "mail me at a.b@example.org", "answer": ""}\n{"question": "ok?", "answer": "yes"}\n');
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), pii: { action: 'redact' } });
+    const rejected = await readFile(result.files.rejected, 'utf8');
+    expect(rejected).toMatch(/empty_content/);
+    expect(rejected).not.toContain('a.b@example.org');
+  });
+
   it('report: counts per type and per split without changing the text', async () => {
     const result = await prepareDataset({ inputs: [FILE], outDir: join(await tempDir(), 'o'), pii: {}, split: { validation: 0.5, seed: 3 } });
     const report = JSON.parse(await readFile(result.files.report, 'utf8'));
