@@ -29,4 +29,5 @@ const result = await prepareDataset({
 });
 
 console.log(summarize(result));
-console.log(`\nOpen ${outDir}/train.jsonl and ${outDir}/validation.jsonl; every rejected row is in ${result.files.rejected}.`);
+console.log(`\nOpen ${outDir}/train.jsonl and ${outDir}/validation.jsonl; every rejected row is in ${result.files.rejected}.\n`);
+console.log(result.nextSteps);
