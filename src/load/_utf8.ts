@@ -50,20 +50,10 @@ export class Utf8EscapeDecoder {
  */
 export function firstInvalid(text: string): { index: number; byte: number | undefined } | undefined {
   if (isWellFormed(text)) return undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        i++;
-        continue;
-      }
-      return { index: i, byte: undefined };
-    }
-    return { index: i, byte: c >= 0xdc80 && c <= 0xdcff ? c - 0xdc00 : undefined };
-  }
-  return undefined;
+  const index = nextLoneSurrogate(text, 0);
+  if (index === -1) return undefined;
+  const byte = escapedByte(text.charCodeAt(index));
+  return { index, byte };
 }
 
 /**
@@ -78,18 +68,7 @@ export function utf8Length(text: string): number {
   if (isWellFormed(text)) return bytes;
   // Buffer.byteLength counts an unpaired surrogate as the 3 bytes of U+FFFD.
   let lone = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        i++;
-        continue;
-      }
-    }
-    lone++;
-  }
+  for (let i = nextLoneSurrogate(text, 0); i !== -1; i = nextLoneSurrogate(text, i + 1)) lone++;
   return bytes - 2 * lone;
 }
 
@@ -106,7 +85,24 @@ export function encodeEscaped(text: string, positions?: number[]): Buffer {
   const parts: Buffer[] = [];
   let length = 0;
   let start = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = nextLoneSurrogate(text, 0); i !== -1; i = nextLoneSurrogate(text, i + 1)) {
+    if (i > start) {
+      const valid = Buffer.from(text.slice(start, i), 'utf8');
+      parts.push(valid);
+      length += valid.length;
+    }
+    positions?.push(length);
+    parts.push(Buffer.of(escapedByte(text.charCodeAt(i)) ?? 0xff));
+    length++;
+    start = i + 1;
+  }
+  if (start < text.length) parts.push(Buffer.from(text.slice(start), 'utf8'));
+  return Buffer.concat(parts);
+}
+
+/** The index of the next unpaired surrogate of `text` at or after `from`, or -1. */
+function nextLoneSurrogate(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0xd800 || c > 0xdfff) continue;
     if (c <= 0xdbff) {
@@ -116,18 +112,14 @@ export function encodeEscaped(text: string, positions?: number[]): Buffer {
         continue;
       }
     }
-    if (i > start) {
-      const valid = Buffer.from(text.slice(start, i), 'utf8');
-      parts.push(valid);
-      length += valid.length;
-    }
-    positions?.push(length);
-    parts.push(Buffer.of(c >= 0xdc80 && c <= 0xdcff ? c - 0xdc00 : 0xff));
-    length++;
-    start = i + 1;
+    return i;
   }
-  if (start < text.length) parts.push(Buffer.from(text.slice(start), 'utf8'));
-  return Buffer.concat(parts);
+  return -1;
+}
+
+/** The invalid byte an escape surrogate (U+DC80–U+DCFF) stands for, or undefined for any other. */
+function escapedByte(c: number): number | undefined {
+  return c >= 0xdc80 && c <= 0xdcff ? c - 0xdc00 : undefined;
 }
 
 /**
