@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KeptRows } from './_kept.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
-import { conversationKey, duplicateRejection, ExactIndex, hash64, promptPart } from './dedup/index.js';
+import { conversationKey, duplicateRejection, ExactIndex, hash64, normalizedContents, promptPart } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
@@ -225,7 +225,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           reject(fileIndex, { source: example.meta.source, reason: built.reason, message: built.message });
           continue;
         }
-        const contentHash = hash64(conversationKey(example.messages));
+        const normalized = normalizedContents(example.messages);
+        const contentHash = hash64(conversationKey(example.messages, normalized));
         if (exactDedup) {
           const key = exactDedup.key;
           const dedupHash = key === 'conversation' ? contentHash : hash64(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
@@ -248,7 +249,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,
         });
-        if (nearIndex) nearIndex.add(nearText(example.messages), counted.signature as Uint32Array);
+        if (nearIndex) nearIndex.add(nearText(example.messages, normalized), counted.signature as Uint32Array);
         piiLog.keep(example, kept.length - 1);
         if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
         if (defaultLimit && tokens > defaultLimit.tokens) {

@@ -21,15 +21,26 @@ export function normalizeForDedup(text: string): string {
 }
 
 /**
+ * Every message's content normalised for comparison. The exact key and the near-duplicate text
+ * both read it: compute it once per example and pass it to both.
+ *
+ * @example
+ * normalizedContents([{ role: 'user', content: ' Hi ' }]) // ['hi']
+ */
+export function normalizedContents(messages: readonly Message[]): string[] {
+  return messages.map((m) => normalizeForDedup(m.content));
+}
+
+/**
  * The dedup key of a conversation: every message's role and normalised content.
  *
  * @example
  * conversationKey([{ role: 'user', content: 'Hi' }]) === conversationKey([{ role: 'user', content: ' hi ' }]) // true
  */
-export function conversationKey(messages: readonly Message[]): string {
+export function conversationKey(messages: readonly Message[], normalized: readonly string[] = normalizedContents(messages)): string {
   let key = '';
-  for (const m of messages) {
-    key += `${m.role}\u0000${normalizeForDedup(m.content)}`;
+  for (const [i, m] of messages.entries()) {
+    key += `${m.role}\u0000${normalized[i]}`;
     if (m.tool_calls) key += `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, c.function.arguments]))}`;
     key += '\u0001';
   }

@@ -6,7 +6,7 @@
  * verified by its actual Jaccard similarity on the shingle sets before it counts.
  */
 import type { Message } from '../types.js';
-import { normalizeForDedup } from './index.js';
+import { normalizedContents } from './index.js';
 
 /** Near-duplicate detection parameters. */
 export interface MinHashParams {
@@ -31,9 +31,9 @@ export const DEFAULT_MINHASH: MinHashParams = { shingle: 2, permutations: 100, b
  * @example
  * nearText([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is a Bond?' }]) // 'what is a bond?'
  */
-export function nearText(messages: readonly Message[]): string {
+export function nearText(messages: readonly Message[], normalized: readonly string[] = normalizedContents(messages)): string {
   let text = '';
-  for (const m of messages) if (m.role !== 'system') text += `${normalizeForDedup(m.content)}\n`;
+  for (const [i, m] of messages.entries()) if (m.role !== 'system') text += `${normalized[i]}\n`;
   return text;
 }
 
