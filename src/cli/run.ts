@@ -191,8 +191,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     options = await toOptions(parsed.values, parsed.positionals);
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
-    io.stderr(`lora-prep prepare: ${message}\n\nRun lora-prep --help for the options.\n`);
-    return EXIT.usage;
+    return usageError(io, 'prepare', message);
   }
   if (!flags.quiet) options.onProgress = progressPrinter(io);
   if (io.signal) options.signal = io.signal;
@@ -209,6 +208,12 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     if (failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
     return failure(io, e);
   }
+}
+
+/** Prints a usage problem of a command and returns the usage exit code. */
+function usageError(io: CliIo, command: string, message: string): number {
+  io.stderr(`lora-prep ${command}: ${message}\n\nRun lora-prep --help for the options.\n`);
+  return EXIT.usage;
 }
 
 /** Prints an error the way every command does and returns its exit code. */
@@ -362,8 +367,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
     json = parsed.values.json === true;
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
-    io.stderr(`lora-prep leakage: ${message}\n\nRun lora-prep --help for the options.\n`);
-    return EXIT.usage;
+    return usageError(io, 'leakage', message);
   }
   if (io.signal) options.signal = io.signal;
   try {
@@ -420,8 +424,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     flags = { fix: v.fix === true, out: v.out, json: v.json === true };
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
-    io.stderr(`lora-prep validate: ${message}\n\nRun lora-prep --help for the options.\n`);
-    return EXIT.usage;
+    return usageError(io, 'validate', message);
   }
   try {
     let fix: FixResult | undefined;
@@ -477,8 +480,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     json = parsed.values.json === true;
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
-    io.stderr(`lora-prep verify: ${message}\n\nRun lora-prep --help for the options.\n`);
-    return EXIT.usage;
+    return usageError(io, 'verify', message);
   }
   try {
     const report = await verifyOutput(outDir, io.signal ? { signal: io.signal } : {});
@@ -495,8 +497,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
     parsed = parseArgs({ args: argv, options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
   } catch (e) {
-    io.stderr(`lora-prep stats: ${(e as Error).message}\n\nRun lora-prep --help for the options.\n`);
-    return EXIT.usage;
+    return usageError(io, 'stats', (e as Error).message);
   }
   try {
     const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : num('--max-tokens', parsed.values['max-tokens']);
