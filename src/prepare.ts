@@ -25,6 +25,7 @@ import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type L
 import { systemPromptText } from './normalize/domains.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
+import { renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/index.js';
 import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
@@ -96,7 +97,7 @@ export interface PrepareReport {
   tokenizer: string;
   counts: PrepareCounts;
   inputs: Array<{ file: string; format: InputFormat; mapping: string; rows: number; kept: number; rejected: number; byReason: Record<string, number> }>;
-  tokens: ResultTokens & { maxTokens: number | null; minTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, ResultTokens> };
+  tokens: ResultTokens & { maxTokens: number | null; minTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, ResultTokens & { histogram: HistogramBin[] }> };
   truncated: { count: number; examples: TruncationEntry[] };
   cost: CostEstimate | null;
   dedup: { exact: { key: string; duplicates: number } | null; near: NearSummary | null };
@@ -169,6 +170,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const progress = new Progress(opts.onProgress, started);
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
+    const rejectedSample: Rejection[] = [];
     const reject = (fileIndex: number, r: Rejection): void => {
       const stats = perFile[fileIndex] as (typeof perFile)[number];
       rejected++;
@@ -176,7 +178,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
       stats.byReason[r.reason] = (stats.byReason[r.reason] ?? 0) + 1;
       // With pii set, the report must not copy personal data back out: raw excerpts are left out.
-      rejectedFile.writeLine(serializeRecord(opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r));
+      const written = opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r;
+      rejectedFile.writeLine(serializeRecord(written));
+      if (rejectedSample.length < HTML_REJECTED_ROWS) rejectedSample.push(written);
     };
 
     for (const [fileIndex, spec] of inputs.entries()) {
@@ -293,14 +297,18 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       }
     }
     progress.tick('write', input, keptCount, undefined, true);
+    const showcase = opts.pii?.action === 'report' ? undefined : extremeRows(kept.tokens.view(), assignment, HTML_EXAMPLES);
+    const showcaseLines = new Map<number, string>();
     let index = 0;
     let routed = 0;
     const lines = createInterface({ input: createReadStream(spill.path, 'utf8'), crlfDelay: Infinity });
     for await (const line of lines) {
       throwIfAborted(opts.signal);
-      const a = assignment[index++] as number;
+      const row = index++;
+      const a = assignment[row] as number;
       if (a === NOT_WRITTEN) continue;
       await (writers[a] as JsonlWriter).writeLine(line);
+      if (showcase?.rows.has(row)) showcaseLines.set(row, line);
       routed++;
     }
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
@@ -362,6 +370,19 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     const reportPath = await tx.path('report/report.json');
     const reportFile = await writeJsonFile(reportPath, report);
+    const example = (row: number): HtmlExample => ({
+      source: kept.source(row),
+      split: SPLIT_NAMES[assignment[row] as number] as SplitName,
+      tokens: kept.tokens.view()[row] as number,
+      record: JSON.parse(showcaseLines.get(row) as string) as Record<string, unknown>,
+    });
+    const html = renderReportHtml({
+      report,
+      examples: showcase ? { longest: showcase.longest.map(example), shortest: showcase.shortest.map(example) } : null,
+      examplesNote: showcase ? undefined : 'Examples are not shown: pii.action is "report", so the written files still hold the personal data found. Use "redact" to see them here.',
+      rejected: { rows: rejectedSample, total: rejected },
+    });
+    const htmlFile = await writeTextFile(await tx.path('report/report.html'), html);
     const rejectedWritten = rejectedFile.close();
 
     const outputs = [
@@ -369,6 +390,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       ...glueWritten,
       { file: 'report/rejected.jsonl', lines: rejectedWritten.lines, bytes: rejectedWritten.bytes, sha256: rejectedWritten.sha256 },
       { file: 'report/report.json', lines: reportFile.lines, bytes: reportFile.bytes, sha256: reportFile.sha256 },
+      { file: 'report/report.html', lines: htmlFile.lines, bytes: htmlFile.bytes, sha256: htmlFile.sha256 },
     ];
     const manifest = {
       tool: LIBRARY,
@@ -380,7 +402,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     };
     await writeJsonFile(await tx.path('report/manifest.json'), manifest);
 
-    const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+    const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
     const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
     await tx.commit(writtenRel, owned);
 
@@ -572,7 +594,36 @@ function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
 }
 
 /** Files lora-prep owns besides the split files: replaced on overwrite, removed when not written again. */
-const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md', 'report/rejected.jsonl', 'report/report.json', 'report/manifest.json'];
+const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md', 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
+
+/** Rejected rows shown in report.html (all of them are in rejected.jsonl). */
+const HTML_REJECTED_ROWS = 500;
+/** Longest and shortest written examples shown in report.html. */
+const HTML_EXAMPLES = 3;
+
+/**
+ * The `n` longest and `n` shortest written rows by tokens (ties: earlier row first), for the
+ * report page. One pass, no sort of the whole input.
+ */
+function extremeRows(tokens: Uint32Array, assignment: Uint8Array, n: number): { longest: number[]; shortest: number[]; rows: Set<number> } {
+  const longest: number[] = [];
+  const shortest: number[] = [];
+  const insert = (list: number[], row: number, before: (a: number, b: number) => boolean) => {
+    let i = list.length;
+    while (i > 0 && before(row, list[i - 1] as number)) i--;
+    if (i < n) {
+      list.splice(i, 0, row);
+      if (list.length > n) list.pop();
+    }
+  };
+  for (let row = 0; row < assignment.length; row++) {
+    if (assignment[row] === NOT_WRITTEN) continue;
+    const t = tokens[row] as number;
+    insert(longest, row, (a, b) => t > (tokens[b] as number) || (t === tokens[b] && a < b));
+    insert(shortest, row, (a, b) => t < (tokens[b] as number) || (t === tokens[b] && a < b));
+  }
+  return { longest, shortest, rows: new Set([...longest, ...shortest]) };
+}
 
 /** MLX-LM batches every split: a file under its batch size fails there, so it fails here, before writing. */
 function checkSplitMinimum(target: Target, opts: ResolvedOptions, sizes: Record<SplitName, number>): void {
@@ -635,9 +686,11 @@ function buildReport(r: ReportInput): PrepareReport {
     (perSplit[s] as number[]).push(tokens[i] as number);
     trainableBySplit[s] = (trainableBySplit[s] as number) + (tokens[i] as number) - (prompt[i] as number);
   }
-  const bySplit: Record<string, ResultTokens> = {};
+  const bySplit: Record<string, ResultTokens & { histogram: HistogramBin[] }> = {};
   for (const [s, list] of perSplit.entries()) {
-    if (list.length > 0) bySplit[SPLIT_NAMES[s] as string] = { ...tokenStats(Uint32Array.from(list)), trainable: trainableBySplit[s] as number };
+    if (list.length === 0) continue;
+    const counts = Uint32Array.from(list);
+    bySplit[SPLIT_NAMES[s] as string] = { ...tokenStats(counts), trainable: trainableBySplit[s] as number, histogram: tokenHistogram(counts) };
   }
   return {
     tool: LIBRARY,

@@ -74,7 +74,7 @@ describe('all fixtures together', () => {
     expect(result.tokens.max).toBeGreaterThanOrEqual(result.tokens.p99);
 
     expect((await readdir(outDir)).sort()).toEqual(['report', 'test.jsonl', 'train.jsonl', 'validation.jsonl']);
-    expect((await readdir(join(outDir, 'report'))).sort()).toEqual(['manifest.json', 'next-steps.md', 'rejected.jsonl', 'report.json']);
+    expect((await readdir(join(outDir, 'report'))).sort()).toEqual(['manifest.json', 'next-steps.md', 'rejected.jsonl', 'report.html', 'report.json']);
 
     const report = JSON.parse(await readFile(result.files.report, 'utf8'));
     expect(report.counts).toEqual(result.counts);
