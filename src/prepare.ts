@@ -9,10 +9,8 @@
  * renamed into `outDir` at the end, so a failed run leaves `outDir` as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { KeptRows } from './_kept.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, ExactIndex, hash64, normalizedContents, promptPart } from './dedup/index.js';
@@ -36,6 +34,7 @@ import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
+import { readLines, routeLines } from './write/route.js';
 
 /** Row accounting of a run. `input === train + validation + test + rejected` always holds. */
 export interface PrepareCounts {
@@ -154,7 +153,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     if (opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES) pool = await TokenizerPool.start(opts.tokenizer, opts.concurrency);
     const byReason: Record<string, number> = {};
     const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
-    const spill = new JsonlWriter(await tx.path('.spill.jsonl'));
+    const spill = new JsonlWriter(await tx.path('.spill.jsonl'), { hash: false });
     openWriters.push(spill);
     nearIndex = opts.dedup.near ? new NearIndex(await tx.path('.near.txt'), DEFAULT_MINHASH) : undefined;
 
@@ -240,7 +239,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             continue;
           }
         }
-        await spill.writeLine(serializeRecord(built.record));
+        const line = serializeRecord(built.record);
+        await spill.writeLine(line);
         const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
         if (groupBy !== undefined && group === undefined) missingGroup.count++;
         kept.push({
@@ -252,6 +252,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           domain: example.meta.domain ?? '(none)',
           stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,
+          lineBytes: Buffer.byteLength(line, 'utf8') + 1,
         });
         if (nearIndex) nearIndex.add(nearText(example.messages, normalized), counted.signature as Uint32Array);
         piiLog.keep(example, kept.length - 1);
@@ -299,18 +300,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     progress.tick('write', input, keptCount, undefined, true);
     const showcase = opts.pii?.action === 'report' ? undefined : extremeRows(kept.tokens.view(), assignment, HTML_EXAMPLES);
     const showcaseLines = new Map<number, string>();
-    let index = 0;
-    let routed = 0;
-    const lines = createInterface({ input: createReadStream(spill.path, 'utf8'), crlfDelay: Infinity });
-    for await (const line of lines) {
-      throwIfAborted(opts.signal);
-      const row = index++;
-      const a = assignment[row] as number;
-      if (a === NOT_WRITTEN) continue;
-      await (writers[a] as JsonlWriter).writeLine(line);
-      if (showcase?.rows.has(row)) showcaseLines.set(row, line);
-      routed++;
-    }
+    const { rows: index, written: routed } = await routeLines(spill.path, kept.lineBytes.view(), assignment, writers, NOT_WRITTEN, () => throwIfAborted(opts.signal));
+    if (showcase) for (const [row, line] of await readLines(spill.path, kept.lineBytes.view(), showcase.rows)) showcaseLines.set(row, line);
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 
