@@ -23,7 +23,7 @@ import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type L
 import { systemPromptText } from './normalize/domains.js';
 import { resolveMapping, normalizeRecords } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
-import { renderReportHtml, type HtmlExample } from './report/html.js';
+import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/index.js';
 import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
@@ -86,6 +86,13 @@ export interface PrepareResult {
   tokenizer: string;
   /** Wall time of the run in milliseconds. */
   elapsedMs: number;
+  /**
+   * Wall time per stage on the main thread, in ms: `read` (read, decode, parse), `normalize`,
+   * `pii`, `count` (tokenizing inline, or handing batches to the workers and waiting for them),
+   * `keep` (target record, exact dedup, spill), `plan` (near-duplicate clusters, split, leakage
+   * gate), `write` (split files and report). For benchmarks; it varies from run to run.
+   */
+  timings: Record<string, number>;
 }
 
 /** The `report/report.json` document. */
@@ -167,6 +174,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     let input = 0;
     let rejected = 0;
     const progress = new Progress(opts.onProgress, started);
+    const clock = new StageClock();
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
     const rejectedSample: Rejection[] = [];
@@ -197,7 +205,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       const stageCtx: StageContext = { reject: (r) => reject(fileIndex, r), warn: (m) => warnings.add(m), signal: opts.signal };
       const inputHash = createHash('sha256');
       let inputBytes = 0;
-      const rows = countRows(
+      const rows = clock.timed('read', countRows(
         loadRecords(file, {
           format: spec.format,
           delimiter: spec.delimiter,
@@ -215,12 +223,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           stats.rows++;
           progress.tick('read', input, kept.length, file);
         },
-      );
+      ));
       const normalizeOptions = { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain };
-      const normalized = normalizeRecords(rows, normalizeOptions, stageCtx);
-      const examples = opts.pii ? piiStage(normalized, opts.pii, piiLog, stageCtx) : normalized;
+      const normalized = clock.timed('normalize', normalizeRecords(rows, normalizeOptions, stageCtx));
+      const examples = opts.pii ? clock.timed('pii', piiStage(normalized, opts.pii, piiLog, stageCtx)) : normalized;
       const near = nearIndex?.params;
-      for await (const counted of countTokens(examples, { tokenizer, budget, pool, near }, stageCtx)) {
+      const loopStarted = performance.now();
+      const counting = clock.timed('count', countTokens(examples, { tokenizer, budget, pool, near }, stageCtx));
+      for await (const counted of counting) {
         throwIfAborted(opts.signal);
         const { example, tokens, prompt } = counted;
         const built = toRecord(example);
@@ -263,6 +273,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         }
         stats.kept++;
       }
+      clock.add('keep', performance.now() - loopStarted - clock.inclusive('count'));
+      clock.resetInclusive();
       inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
     }
     await spill.close();
@@ -276,6 +288,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
 
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
+    const planStarted = performance.now();
     const plan = planOutput(kept, nearIndex, { split: opts.split, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
     nearIndex?.close();
     for (const w of plan.warnings) warnings.add(w);
@@ -284,6 +297,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
     }
     const assignment = plan.assignment;
+    clock.add('plan', performance.now() - planStarted);
+    const writeStarted = performance.now();
     const sizes = { train: 0, validation: 0, test: 0 };
     for (const a of assignment) if (a !== NOT_WRITTEN) sizes[SPLIT_NAMES[a] as SplitName]++;
     const keptCount = sizes.train + sizes.validation + sizes.test;
@@ -396,6 +411,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
     const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
     await tx.commit(writtenRel, owned);
+    clock.add('write', performance.now() - writeStarted);
 
     const files: PrepareResult['files'] = {
       train: join(opts.outDir, rel('train')),
@@ -420,6 +436,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       nextSteps: glue.nextSteps,
       tokenizer: tokenizer.name,
       elapsedMs: Date.now() - started,
+      timings: clock.summary(),
     };
     progress.tick('done', input, keptCount, undefined, true);
     failIfWorse(opts, result);
@@ -588,7 +605,7 @@ function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
 const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md', 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
 
 /** Rejected rows shown in report.html (all of them are in rejected.jsonl). */
-const HTML_REJECTED_ROWS = 500;
+const HTML_REJECTED_ROWS = HTML_REJECTED_SHOWN;
 /** Longest and shortest written examples shown in report.html. */
 const HTML_EXAMPLES = 3;
 
@@ -915,3 +932,57 @@ async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile>
   return w.close();
 }
 
+/**
+ * Per-stage wall time of a chain of async iterables. `timed` measures the time spent inside each
+ * `next()` of a stage, which includes the stages upstream of it; a stage's own time is its
+ * inclusive time less the inclusive time of the stage before it in the chain.
+ */
+class StageClock {
+  readonly #self: Record<string, number> = {};
+  #inclusive = new Map<string, number>();
+
+  timed<T>(name: string, source: AsyncIterable<T>): AsyncIterable<T> {
+    this.#inclusive.set(name, this.#inclusive.get(name) ?? 0);
+    const inclusive = this.#inclusive;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const it = source[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const t0 = performance.now();
+            const r = await it.next();
+            inclusive.set(name, (inclusive.get(name) as number) + performance.now() - t0);
+            if (r.done) return;
+            yield r.value;
+          }
+        } finally {
+          await it.return?.();
+        }
+      },
+    };
+  }
+
+  inclusive(name: string): number {
+    return this.#inclusive.get(name) ?? 0;
+  }
+
+  add(name: string, ms: number): void {
+    this.#self[name] = (this.#self[name] ?? 0) + Math.max(0, ms);
+  }
+
+  /** Turns one file's inclusive times (in chain order) into own times. */
+  resetInclusive(): void {
+    let before = 0;
+    for (const [name, ms] of this.#inclusive) {
+      this.add(name, ms - before);
+      before = ms;
+    }
+    this.#inclusive = new Map();
+  }
+
+  summary(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.#self)) out[k] = Math.round(v);
+    return out;
+  }
+}

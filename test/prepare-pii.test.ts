@@ -24,6 +24,8 @@ describe('pii in prepareDataset', () => {
     expect(report.pii.bySplit.train).toEqual(report.pii.found);
     expect(report.pii.samples.length).toBeGreaterThan(0);
     for (const s of report.pii.samples) for (const value of PLANTED) expect(s.text).not.toContain(value);
+    const html = await readFile(join(result.outDir, 'report', 'report.html'), 'utf8');
+    for (const value of PLANTED) expect(html).not.toContain(value);
   });
 
   it('drop: examples with personal data are rejected as pii, naming types not values', async () => {
@@ -56,6 +58,10 @@ describe('pii in prepareDataset', () => {
     expect(merged).toEqual(recount);
     expect(report.pii.samples).toEqual([]); // report mode never repeats personal data
     expect(await readFile(result.files.train, 'utf8')).toMatch(/jana\.novak@example\.org|4111 1111 1111 1111|GB82|00482913/);
+    // Nor does the HTML page: it shows no example texts in report mode, and says why.
+    const html = await readFile(join(result.outDir, 'report', 'report.html'), 'utf8');
+    for (const value of PLANTED) expect(html).not.toContain(value);
+    expect(html).toMatch(/pii\.action is (&#34;|&quot;|")report/);
   });
 
   it('CLI --pii redact prints what was found', async () => {
