@@ -1,17 +1,21 @@
 /**
- * `npm run bench -- [--rows N] [--format jsonl|csv] [--tokenizer NAME] [--only a,b]`
+ * `npm run bench -- [--rows N] [--format jsonl|csv] [--tokenizer NAME] [--near-dedup] [--only a,b]`
  *
  * Generates a deterministic synthetic domain corpus, then runs each scenario in its own process
- * (so peak RSS is the scenario's own) and prints time, rows/s, MB/s, tokens/s and peak RSS, plus
- * ratios that hold on a noisy machine: each figure against the raw floor and the tokenizer alone.
+ * (so peak RSS is the scenario's own) and prints time, rows/s, MB/s, tokens/s, CPU seconds and
+ * peak RSS, plus ratios that hold on a noisy machine: each figure against the raw floor and the
+ * tokenizer alone; then prepareDataset's own time per stage.
  *
  * Scenarios:
- *   floor        read + JSON.parse + JSON.stringify + write (no tokenizer, no dedup)
+ *   floor        read + parse (JSON.parse, or csv-parse for CSV) + JSON.stringify + write
  *   tokenizer    tokenizer alone, inline: time spent counting only
- *   workers-1/2  the counting stage with a pool of 1 / 2 worker threads
- *   prepare-1/2  prepareDataset end to end, concurrency 1 (inline) / 2 (worker threads)
+ *   workers-1/2  the counting stage with a pool of 1 / 2 worker threads (read + parse + count)
+ *   prepare-1/2  prepareDataset end to end, concurrency 1 (inline) / 2 (worker threads), with exact
+ *                dedup and a split stratified by domain; near-dedup only with --near-dedup
  */
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { parse } from 'csv-parse';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -34,6 +38,7 @@ const { values } = parseArgs({
     scenario: { type: 'string' },
     file: { type: 'string' },
     seed: { type: 'string', default: '20240601' },
+    'near-dedup': { type: 'boolean', default: false },
   },
 });
 
@@ -44,10 +49,12 @@ interface Figures {
   tokens: number;
   bytes: number;
   rssMb: number;
+  cpuSeconds: number;
+  timings?: Record<string, number>;
 }
 
 if (values.scenario) {
-  const figures = await runScenario(values.scenario, values.file as string, values.tokenizer as string);
+  const figures = await runScenario(values.scenario, values.file as string, values.tokenizer as string, values['near-dedup'] === true);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } else {
   await main();
@@ -62,11 +69,16 @@ async function main(): Promise<void> {
   if (!existsSync(file)) await writeCorpus(file, format, rows, Number(values.seed));
   const bytes = statSync(file).size;
   const all = ['floor', 'tokenizer', 'workers-1', 'workers-2', 'prepare-1', 'prepare-2'];
-  const chosen = values.only ? values.only.split(',') : format === 'csv' ? ['prepare-1', 'prepare-2'] : all;
-  console.log(`lora-prep bench: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, ${cpus().length} cores, Node ${process.version}`);
+  const chosen = values.only ? values.only.split(',') : all;
+  const near = values['near-dedup'] === true;
+  console.log(
+    `lora-prep bench: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, near-dedup ${near ? 'on' : 'off'}, ${cpus().length} cores, Node ${process.version}`,
+  );
   const results: Figures[] = [];
   for (const scenario of chosen) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string], {
+    const args = ['--import', 'tsx', 'scripts/bench.ts', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string];
+    if (near) args.push('--near-dedup');
+    const out = execFileSync(process.execPath, args, {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
@@ -75,13 +87,13 @@ async function main(): Promise<void> {
   const floor = results.find((r) => r.scenario === 'floor');
   const tok = results.find((r) => r.scenario === 'tokenizer');
   const rate = (r: Figures) => r.rows / r.seconds;
-  console.log('\n| scenario | time s | rows/s | MB/s | tokens/s | peak RSS MB | vs floor | vs tokenizer alone |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('\n| scenario | time s | rows/s | MB/s | tokens/s | CPU s | peak RSS MB | vs floor | vs tokenizer alone |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const vsFloor = floor ? `${(rate(r) / rate(floor)).toFixed(3)}×` : '–';
     const vsTok = tok ? `${(rate(r) / rate(tok)).toFixed(2)}×` : '–';
     console.log(
-      `| ${r.scenario} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r)).toLocaleString('en-US')} | ${(r.bytes / 1e6 / r.seconds).toFixed(2)} | ${r.tokens ? Math.round(r.tokens / r.seconds).toLocaleString('en-US') : '–'} | ${r.rssMb.toFixed(0)} | ${vsFloor} | ${vsTok} |`,
+      `| ${r.scenario} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r)).toLocaleString('en-US')} | ${(r.bytes / 1e6 / r.seconds).toFixed(2)} | ${r.tokens ? Math.round(r.tokens / r.seconds).toLocaleString('en-US') : '–'} | ${r.cpuSeconds.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${vsFloor} | ${vsTok} |`,
     );
   }
   const w1 = results.find((r) => r.scenario === 'workers-1');
@@ -90,22 +102,38 @@ async function main(): Promise<void> {
   const p2 = results.find((r) => r.scenario === 'prepare-2');
   if (w1 && w2) console.log(`\ncounting stage, 2 workers vs 1: ${(rate(w2) / rate(w1)).toFixed(2)}×`);
   if (p1 && p2) console.log(`prepareDataset, concurrency 2 vs 1: ${(rate(p2) / rate(p1)).toFixed(2)}×`);
+  if (w1 && p1) console.log(`prepareDataset (inline) vs tokenizer alone: ${((rate(p1) / rate(tok ?? w1)) * 100).toFixed(0)}%`);
   if (w2 && p2) console.log(`prepareDataset (2 workers) vs counting stage alone (2 workers): ${((rate(p2) / rate(w2)) * 100).toFixed(0)}%`);
+  for (const p of [p1, p2]) {
+    if (!p?.timings) continue;
+    console.log(`\n${p.scenario}: time per stage on the main thread (count = tokenizing inline, or feeding and waiting for the workers)`);
+    console.log('| stage | time s | rows/s | MB/s |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const [stage, ms] of Object.entries(p.timings)) {
+      const sec = ms / 1000;
+      console.log(`| ${stage} | ${sec.toFixed(2)} | ${sec > 0 ? Math.round(p.rows / sec).toLocaleString('en-US') : '–'} | ${sec > 0 ? (p.bytes / 1e6 / sec).toFixed(1) : '–'} |`);
+    }
+    const rest = Object.entries(p.timings).reduce((t, [k, v]) => t + (k === 'count' ? 0 : v), 0) / 1000;
+    if (floor && p === p1 && rest > 0) {
+      console.log(`everything but tokenizing (${rest.toFixed(2)} s): ${Math.round(p.rows / rest).toLocaleString('en-US')} rows/s = ${((p.rows / rest / rate(floor)) * 100).toFixed(0)}% of the raw floor`);
+    }
+  }
 }
 
-async function runScenario(scenario: string, file: string, tokenizerName: string): Promise<Figures> {
+async function runScenario(scenario: string, file: string, tokenizerName: string, near: boolean): Promise<Figures> {
   const bytes = statSync(file).size;
   const out = join(tmpdir(), 'lora-prep-bench', `out-${scenario}`);
   await rm(out, { recursive: true, force: true });
   let rows = 0;
   let tokens = 0;
   let seconds: number;
+  let timings: Record<string, number> | undefined;
   if (scenario === 'floor') {
     const start = performance.now();
     const sink = createWriteStream(join(tmpdir(), 'lora-prep-bench', 'floor.jsonl'));
-    for await (const line of lines(file)) {
-      const r = JSON.parse(line) as { question: string; answer: string };
-      sink.write(`${JSON.stringify({ messages: [{ role: 'user', content: r.question }, { role: 'assistant', content: r.answer }] })}\n`);
+    for await (const r of parsed(file)) {
+      const line = `${JSON.stringify({ messages: [{ role: 'user', content: r.question }, { role: 'assistant', content: r.answer }] })}\n`;
+      if (!sink.write(line)) await once(sink, 'drain');
       rows++;
     }
     await new Promise((resolve) => sink.end(resolve));
@@ -135,14 +163,32 @@ async function runScenario(scenario: string, file: string, tokenizerName: string
   } else if (scenario.startsWith('prepare-')) {
     const concurrency = Number(scenario.slice('prepare-'.length));
     const start = performance.now();
-    const result = await prepareDataset({ inputs: [file], outDir: out, tokenizer: tokenizerName, concurrency, split: { validation: 0.05 } });
+    const result = await prepareDataset({
+      inputs: [file],
+      outDir: out,
+      tokenizer: tokenizerName,
+      concurrency,
+      split: { validation: 0.05, stratifyBy: 'domain' },
+      dedup: { exact: true, near },
+    });
     seconds = (performance.now() - start) / 1000;
     rows = result.counts.input;
     tokens = result.tokens.total;
+    timings = result.timings;
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
-  return { scenario, seconds, rows, tokens, bytes, rssMb: process.resourceUsage().maxRSS / 1024 };
+  const cpu = process.cpuUsage();
+  return { scenario, seconds, rows, tokens, bytes, rssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(timings ? { timings } : {}) };
+}
+
+/** Rows of the corpus, from JSONL or (with csv-parse, as the loader uses) CSV. */
+async function* parsed(file: string): AsyncIterable<{ question: string; answer: string }> {
+  if (file.endsWith('.csv')) {
+    yield* createReadStream(file).pipe(parse({ columns: true })) as AsyncIterable<{ question: string; answer: string }>;
+    return;
+  }
+  for await (const line of lines(file)) yield JSON.parse(line) as { question: string; answer: string };
 }
 
 function lines(file: string): AsyncIterable<string> {
@@ -150,8 +196,7 @@ function lines(file: string): AsyncIterable<string> {
 }
 
 async function* chats(file: string): AsyncIterable<Message[]> {
-  for await (const line of lines(file)) {
-    const r = JSON.parse(line) as { question: string; answer: string };
+  for await (const r of parsed(file)) {
     yield [
       { role: 'user', content: r.question },
       { role: 'assistant', content: r.answer },

@@ -937,6 +937,8 @@ async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile>
  * `next()` of a stage, which includes the stages upstream of it; a stage's own time is its
  * inclusive time less the inclusive time of the stage before it in the chain.
  */
+const STAGE_ORDER = ['read', 'normalize', 'pii', 'count', 'keep', 'plan', 'write'] as const;
+
 class StageClock {
   readonly #self: Record<string, number> = {};
   #inclusive = new Map<string, number>();
@@ -980,9 +982,10 @@ class StageClock {
     this.#inclusive = new Map();
   }
 
+  /** Own times in pipeline order, rounded to ms. */
   summary(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(this.#self)) out[k] = Math.round(v);
+    for (const k of STAGE_ORDER) if (this.#self[k] !== undefined) out[k] = Math.round(this.#self[k]);
     return out;
   }
 }
