@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLoraPrepError, type LoraPrepError } from '../../src/errors.js';
 import { loadCsv, readText, READ_CHUNK_BYTES, type LoadSource, type ReadTextOptions } from '../../src/load/index.js';
@@ -89,6 +90,35 @@ describe('readText decoding', () => {
     const split = Buffer.from('a\uFFFDb');
     await textOf(chunked('ok.csv', split.subarray(0, 2), split.subarray(2)), { warn: (m) => none.push(m) });
     expect(none).toEqual([]);
+  });
+
+  it('decodes UTF-8 cut anywhere into chunks exactly as one pass would, counting only the bad sequences', async () => {
+    // Pieces: ASCII, 2/3/4-byte characters, a real U+FFFD, and invalid bytes (a lone continuation,
+    // a truncated sequence, an overlong lead, 0xFF).
+    const piece = fc.constantFrom(
+      Buffer.from('a'), Buffer.from('\n'), Buffer.from('é'), Buffer.from('€'), Buffer.from('😀'), Buffer.from('\uFFFD'),
+      Uint8Array.of(0x80), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0xc0), Uint8Array.of(0xff), Uint8Array.of(0xf0, 0x9f),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), async (pieces, cutsRaw) => {
+        const bytes = Buffer.concat([Buffer.from('x'), ...pieces.map((p) => Buffer.from(p))]);
+        const cuts = [...new Set(cutsRaw.map((c) => c % bytes.length))].sort((a, b) => a - b);
+        const chunks: Uint8Array[] = [];
+        let at = 0;
+        for (const c of [...cuts, bytes.length]) {
+          if (c > at) chunks.push(bytes.subarray(at, c));
+          at = Math.max(at, c);
+        }
+        const warnings: string[] = [];
+        const text = await textOf(chunked('p.txt', ...chunks), { warn: (m) => warnings.push(m) });
+        const want = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+        expect(text).toBe(want);
+        const realIn = bytes.toString('latin1').split('\xEF\xBF\xBD').length - 1;
+        const bad = want.split('\uFFFD').length - 1 - realIn;
+        expect(warnings).toEqual(bad > 0 ? [expect.stringContaining(`p.txt: ${bad} byte sequence`)] : []);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
