@@ -4,6 +4,7 @@
  * whitespace collapse and case folding, so copies that differ only in case or spacing count.
  * Memory: one 64-bit hash and one location per kept example, never the texts.
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { Example, Message, SourceLocation, StageContext } from '../types.js';
 
@@ -49,8 +50,11 @@ export function conversationKey(messages: readonly Message[], normalized: readon
 
 /** A 64-bit hash of a key as 16 hex digits (32-bit hashes collide at 200k rows; PERF-NOTES). */
 export function hash64(key: string): string {
-  return createHash('sha1').update(key).digest('hex').slice(0, 16);
+  return oneShot ? oneShot('sha1', key, 'hex').slice(0, 16) : createHash('sha1').update(key).digest('hex').slice(0, 16);
 }
+
+/** `crypto.hash` (Node 20.12+): one call instead of three, about 1.5x the rows/s (PERF-NOTES). */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /**
  * Remembers the first location of each key hash.

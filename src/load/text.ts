@@ -19,7 +19,7 @@ import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
  * @example
  * readText(path, { onBytes: (c) => assert(c.length <= READ_CHUNK_BYTES) });
  */
-export const READ_CHUNK_BYTES = 64 * 1024;
+export const READ_CHUNK_BYTES = 256 * 1024;
 
 /**
  * The text of `source`, decoded chunk by chunk. A UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
