@@ -50,7 +50,7 @@ export { fileStats, formatStats } from './stats/index.js';
 export { findPii, redactPii, scanMessages, redactMessages, luhnValid, ibanValid, PII_TYPES, PII_PLACEHOLDERS } from './pii/index.js';
 export type { PiiType, PiiFinding } from './pii/index.js';
 export type { PiiSummary } from './prepare.js';
-export type { FileStats } from './stats/index.js';
+export type { FileStats, FileStatsOptions } from './stats/index.js';
 export type { VerifyReport, VerifiedFile, VerifyStatus, VerifyOptions } from './verify/index.js';
 export { DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_FIELD_CHARS, MAX_JSON_DEPTH, MAX_CSV_FIELDS } from './load/index.js';
 export { validateFile, fixFile, defaultFixedPath, guessTarget, VALIDATION_RULES, VALIDATION_TARGETS, MAX_STORED_PROBLEMS, MAX_TYPE_PATHS } from './validate/index.js';
@@ -62,3 +62,5 @@ export { nearKeys, nearSignature, nearText, shingles, jaccard, DEFAULT_MINHASH }
 export type { MinHashParams } from './dedup/minhash.js';
 export type { LeakageCheck, NearSummary } from './plan.js';
 export type { TokenStats, HistogramBin } from './report/index.js';
+export { defineConfig } from './config.js';
+export type { LoraPrepConfig } from './config.js';

@@ -93,7 +93,8 @@ describe('lora-prep prepare', () => {
   it('reads options from --config, with flags taking precedence', async () => {
     const dir = await tempDir();
     const config = join(dir, 'cfg.json');
-    await writeFile(config, JSON.stringify({ inputs: ['fixtures/medical/patient-faq.json'], outDir: join(dir, 'from-config'), split: { validation: 0.5 } }));
+    // Relative paths in a config are relative to its folder: this one is elsewhere, so absolute.
+    await writeFile(config, JSON.stringify({ inputs: [join(process.cwd(), 'fixtures/medical/patient-faq.json')], outDir: join(dir, 'from-config'), split: { validation: 0.5 } }));
     const io = fakeIo();
     const code = await runCli(['prepare', '--config', config, '--out', join(dir, 'from-flag'), '--json', '--quiet'], io);
     expect(code).toBe(0);

@@ -3,7 +3,6 @@
  * through its public entry. Exit codes: 0 done, 1 the run failed (a write error, an abort), 2 bad
  * usage, options or input files.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   checkLeakage,
@@ -25,7 +24,9 @@ import {
   type ValidationOptions,
   type ValidationReport,
 } from '../index.js';
+import { loadConfigFile } from '../config.js';
 import { LIBRARY } from '../version.js';
+import { DEFAULT_CONFIG_FILE, writeStarterConfig } from './init.js';
 
 /** Where the CLI writes, so tests can capture it. */
 export interface CliIo {
@@ -35,6 +36,8 @@ export interface CliIo {
   isTTY?: boolean | undefined;
   /** Aborts the run (Ctrl-C). */
   signal?: AbortSignal | undefined;
+  /** Least time between two plain progress lines when stderr is not a terminal (default 5 s). */
+  progressEveryMs?: number | undefined;
 }
 
 /** Exit codes. */
@@ -42,15 +45,22 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const USAGE = `Usage:
   lora-prep prepare <input...> --out DIR [options]
-  lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json]
-  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--fix [--out FILE]]
+  lora-prep prepare --config lora-prep.config.ts [options]
+  lora-prep init [--force] [FILE]  write a commented starter config (default lora-prep.config.ts)
+  lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json] [--quiet]
+  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--quiet] [--fix [--out FILE]]
   lora-prep verify <outDir> [--json]
-  lora-prep stats <file.jsonl> [--tokenizer NAME] [--max-tokens N] [--json]
+  lora-prep stats <file.jsonl> [--tokenizer NAME] [--max-tokens N] [--json] [--quiet]
                             token statistics and a length histogram of any file
 
 Options of prepare:
   --out DIR                 output folder (required)
-  --mapping NAME            auto | messages | sharegpt | alpaca | prompt-completion | qa (default auto)
+  --mapping NAME            auto | messages | sharegpt | alpaca | prompt-completion | qa | mcq |
+                            classification | template (default auto; see docs/presets.md)
+  --labels LIST|JSON        classification label names: negative,neutral,positive (ids are positions)
+                            or a JSON map such as {"0":"negative","1":"neutral","2":"positive"}
+  --prompt-file FILE        template: a task prompt with {{column}} placeholders; the answer is the
+                            answer column
   --user TPL --assistant TPL
                             custom mapping: templates with {{column}} placeholders
   --system TEXT             system prompt for examples without one
@@ -83,15 +93,23 @@ Options of prepare:
   --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
                             rejected=0.05 (more than 5% of rows rejected) or reasons=pii,invalid_json;
                             repeatable
-  --config FILE             JSON file with prepareDataset options; flags override it
+  --config FILE             options from a config file: lora-prep.config.ts (.mts .cts .js .mjs
+                            .cjs: the default export) or .json; flags and input files given on the
+                            command line override it; its relative paths (inputs, outDir,
+                            mapping.promptFile, a ./ tokenizer folder) are relative to the config
+                            file's folder
   --overwrite               replace the files of an earlier run in --out
   --json                    print the result object as JSON on stdout
   --quiet                   no progress on stderr
+
+Options of init:
+  --force                   replace an existing config file
 
 Options of leakage (exit 0 when no conversation is in two files, 1 when some are):
   --threshold J             least Jaccard similarity of a near overlap, above 0, at most 1 (default 0.8)
   --exact-only              report exact overlaps only
   --json                    print the report object as JSON on stdout
+  --quiet                   no progress on stderr
 
 Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when it does):
   --target NAME|auto        openai | together | mistral | mlx-lm | trl | axolotl | llama-factory |
@@ -104,6 +122,7 @@ Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when 
                             ShareGPT role names, missing alpaca input, weights 1.0/0.0), then validate it
   --out FILE                where --fix writes (default <name>.fixed.jsonl; never overwritten)
   --json                    print the report (and the fix) as JSON on stdout
+  --quiet                   no progress on stderr
 
 Options of verify (exit 0 when every file listed in outDir/report/manifest.json still has its sha256, 1 when not):
   --json                    print the report as JSON on stdout
@@ -130,6 +149,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (command === 'validate') return validateCommand(rest, io);
   if (command === 'verify') return verifyCommand(rest, io);
   if (command === 'stats') return statsCommand(rest, io);
+  if (command === 'init') return initCommand(rest, io);
   if (command !== 'prepare') {
     io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -142,6 +162,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 const PREPARE_ARGS = {
   out: { type: 'string' },
   mapping: { type: 'string' },
+  labels: { type: 'string' },
+  'prompt-file': { type: 'string' },
   user: { type: 'string' },
   assistant: { type: 'string' },
   system: { type: 'string' },
@@ -233,29 +255,23 @@ type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[
 async function toOptions(v: PrepareValues, positionals: string[]): Promise<PrepareOptions> {
   let base: Record<string, unknown> = {};
   if (v.config !== undefined) {
-    let text: string;
     try {
-      text = await readFile(v.config, 'utf8');
+      base = (await loadConfigFile(v.config)) as Record<string, unknown>;
     } catch (e) {
-      throw new UsageError(`cannot read --config ${v.config}: ${(e as Error).message}`);
+      throw new UsageError(`--config ${isLoraPrepError(e) ? e.message : String(e)}`);
     }
-    try {
-      base = JSON.parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw new UsageError(`--config ${v.config} is not valid JSON: ${(e as Error).message}`);
-    }
-    if (base === null || typeof base !== 'object' || Array.isArray(base)) throw new UsageError(`--config ${v.config} must hold a JSON object of options`);
   }
   const o: Record<string, unknown> = { ...base };
   if (positionals.length > 0) o.inputs = positionals;
-  if (o.inputs === undefined) throw new UsageError('give at least one input file');
+  if (o.inputs === undefined) throw new UsageError(`give at least one input file${v.config === undefined ? ' (or --config FILE with inputs)' : `: ${v.config} has no inputs`}`);
   if (v.out !== undefined) o.outDir = v.out;
-  if (o.outDir === undefined) throw new UsageError('--out DIR is required');
+  if (o.outDir === undefined) throw new UsageError(`--out DIR is required${v.config === undefined ? '' : ` (or outDir in ${v.config})`}`);
   if (v.user !== undefined || v.assistant !== undefined) {
     if (v.user === undefined || v.assistant === undefined) throw new UsageError('--user and --assistant go together');
     if (v.mapping !== undefined) throw new UsageError('use either --mapping or --user/--assistant, not both');
+    if (v.labels !== undefined || v['prompt-file'] !== undefined) throw new UsageError('--labels and --prompt-file are not for --user/--assistant templates');
     o.mapping = { user: v.user, assistant: v.assistant };
-  } else if (v.mapping !== undefined) o.mapping = v.mapping;
+  } else if (v.mapping !== undefined || v.labels !== undefined || v['prompt-file'] !== undefined) o.mapping = mappingFlags(v.mapping, v.labels, v['prompt-file']);
   if (v.system !== undefined) o.systemPrompt = v.system;
   if (v.format !== undefined) o.format = v.format;
   if (v.target !== undefined) o.target = v.target;
@@ -318,24 +334,35 @@ function num(flag: string, value: string): number {
 
 const PLAIN_PROGRESS_EVERY_MS = 5_000;
 
-function progressPrinter(io: CliIo): (e: ProgressEvent) => void {
+/**
+ * Progress on stderr: one redrawn line on a terminal, a plain line at most every few seconds
+ * otherwise (logs, CI). `kept` names what the command's `kept` counts.
+ */
+function progressPrinter(io: CliIo, kept = 'kept'): (e: ProgressEvent) => void {
   let lastPlain = 0;
+  const every = io.progressEveryMs ?? PLAIN_PROGRESS_EVERY_MS;
   return (e) => {
     const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
-    const line = `lora-prep: ${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} kept · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
+    const line = `lora-prep: ${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
     if (io.isTTY) {
       io.stderr(`\r\x1b[K${line}`);
-    } else if (e.stage !== 'done' && e.elapsedMs - lastPlain >= PLAIN_PROGRESS_EVERY_MS) {
+    } else if (e.stage !== 'done' && e.elapsedMs - lastPlain >= every) {
       lastPlain = e.elapsedMs;
       io.stderr(`${line}\n`);
     }
   };
 }
 
+/** Clears the progress line on a terminal before the command prints its result. */
+function clearProgress(io: CliIo, quiet: boolean): void {
+  if (!quiet && io.isTTY) io.stderr('\r\x1b[K');
+}
+
 const LEAKAGE_ARGS = {
   threshold: { type: 'string' },
   'exact-only': { type: 'boolean' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -346,6 +373,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
   const options: LeakageOptions = {};
   let files: string[];
   let json: boolean;
+  let quiet: boolean;
   try {
     const parsed = parseArgs({ args: argv, options: LEAKAGE_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
@@ -365,13 +393,15 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
       options.threshold = t;
     }
     json = parsed.values.json === true;
+    quiet = parsed.values.quiet === true;
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
     return usageError(io, 'leakage', message);
   }
   if (io.signal) options.signal = io.signal;
+  if (!quiet) options.onProgress = progressPrinter(io, 'compared');
   try {
-    const report = await checkLeakage(files, options);
+    const report = await checkLeakage(files, options).finally(() => clearProgress(io, quiet));
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatLeakage(report, LEAKAGE_SHOWN)}\n`);
     return report.clean ? EXIT.ok : EXIT.failed;
   } catch (e) {
@@ -388,6 +418,7 @@ const VALIDATE_ARGS = {
   fix: { type: 'boolean' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -397,7 +428,7 @@ const VALIDATE_SHOWN = 50;
 async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   let file: string;
   let options: ValidationOptions;
-  let flags: { fix: boolean; out: string | undefined; json: boolean };
+  let flags: { fix: boolean; out: string | undefined; json: boolean; quiet: boolean };
   try {
     const parsed = parseArgs({ args: argv, options: VALIDATE_ARGS, allowPositionals: true, strict: true });
     const v = parsed.values;
@@ -421,7 +452,8 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
       if (options.maxTokens === undefined) throw new UsageError('--tokenizer goes with --max-tokens (tokens are counted only against a limit)');
       options.tokenizer = v.tokenizer;
     }
-    flags = { fix: v.fix === true, out: v.out, json: v.json === true };
+    flags = { fix: v.fix === true, out: v.out, json: v.json === true, quiet: v.quiet === true };
+    if (!flags.quiet) options.onProgress = progressPrinter(io, 'without problems');
   } catch (e) {
     const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
     return usageError(io, 'validate', message);
@@ -436,7 +468,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
       }
       file = fix.outPath;
     }
-    const report = await validateFile(file, options);
+    const report = await validateFile(file, options).finally(() => clearProgress(io, flags.quiet));
     if (flags.json) io.stdout(`${JSON.stringify(fix ? { fix, report } : report, null, 2)}\n`);
     else io.stdout(`${formatValidation(report, VALIDATE_SHOWN)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
@@ -494,14 +526,25 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
 async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
   } catch (e) {
     return usageError(io, 'stats', (e as Error).message);
   }
   try {
     const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : num('--max-tokens', parsed.values['max-tokens']);
-    const stats = await fileStats(parsed.positionals[0] as string, { tokenizer: parsed.values.tokenizer, maxTokens, signal: io.signal });
+    const quiet = parsed.values.quiet === true;
+    const stats = await fileStats(parsed.positionals[0] as string, {
+      tokenizer: parsed.values.tokenizer,
+      maxTokens,
+      signal: io.signal,
+      ...(quiet ? {} : { onProgress: progressPrinter(io, 'counted') }),
+    }).finally(() => clearProgress(io, quiet));
     io.stdout(`${parsed.values.json ? JSON.stringify(stats, null, 2) : formatStats(stats)}\n`);
     return EXIT.ok;
   } catch (e) {
@@ -511,4 +554,56 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return failure(io, e);
   }
+}
+
+const INIT_ARGS = {
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+async function initCommand(argv: string[], io: CliIo): Promise<number> {
+  let file: string;
+  let force: boolean;
+  try {
+    const parsed = parseArgs({ args: argv, options: INIT_ARGS, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (parsed.positionals.length > 1) throw new UsageError(`give at most one file name, got ${parsed.positionals.length}`);
+    file = parsed.positionals[0] ?? DEFAULT_CONFIG_FILE;
+    force = parsed.values.force === true;
+  } catch (e) {
+    return usageError(io, 'init', (e as Error).message);
+  }
+  let outcome: 'written' | 'exists';
+  try {
+    outcome = await writeStarterConfig(file, force);
+  } catch (e) {
+    return usageError(io, 'init', `cannot write ${file}: ${(e as Error).message}`);
+  }
+  if (outcome === 'exists') return usageError(io, 'init', `${file} already exists; pass --force to replace it`);
+  io.stdout(`wrote ${file}: edit its inputs and outDir, then run\n  lora-prep prepare --config ${file}\n`);
+  return EXIT.ok;
+}
+
+/** `--mapping`, `--labels` and `--prompt-file` as one mapping option. */
+function mappingFlags(name: string | undefined, labels: string | undefined, promptFile: string | undefined): unknown {
+  if (promptFile !== undefined) {
+    if (name !== undefined && name !== 'template') throw new UsageError(`--prompt-file goes with --mapping template, not --mapping ${name}`);
+    if (labels !== undefined) throw new UsageError('--labels goes with --mapping classification, not with --prompt-file');
+    return { preset: 'template', promptFile };
+  }
+  if (name === 'template') throw new UsageError('--mapping template needs --prompt-file FILE (the task prompt with {{column}} placeholders)');
+  if (labels === undefined) return name;
+  if (name !== undefined && name !== 'classification') throw new UsageError(`--labels goes with --mapping classification, not --mapping ${name}`);
+  let parsed: unknown;
+  if (/^\s*[[{]/.test(labels)) {
+    try {
+      parsed = JSON.parse(labels);
+    } catch (e) {
+      throw new UsageError(`--labels is not valid JSON: ${(e as Error).message}`);
+    }
+  } else parsed = labels.split(',').map((l) => l.trim());
+  return { preset: 'classification', labels: parsed };
 }

@@ -11,12 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
+import { ProgressTicker } from '../_progress.js';
 import { conversationKey, hash64 } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
 import { NearIndex } from '../dedup/near.js';
 import { LoraPrepError, preview } from '../errors.js';
 import { loadRecords } from '../load/index.js';
 import { normalizeRecords, resolveMapping } from '../normalize/index.js';
+import type { ProgressEvent } from '../options.js';
 import type { SourceLocation, SourceRow, StageContext } from '../types.js';
 
 /**
@@ -32,6 +34,11 @@ export interface LeakageOptions {
   near?: boolean | undefined;
   /** Aborts the check (throws `ABORTED`). */
   signal?: AbortSignal | undefined;
+  /**
+   * Called about every 10,000 rows (`stage: 'read'`, with the file being read) and once at the end
+   * (`'done'`): `rows` is the rows read so far over every file, `kept` those compared (readable).
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 /**
@@ -137,6 +144,9 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const rowLine = new GrowableUint32();
   const rowHashHi = new GrowableUint32();
   const rowHashLo = new GrowableUint32();
+  const progress = new ProgressTicker(options.onProgress);
+  let rowsBefore = 0;
+  let compared = 0;
   try {
     if (checkNear) {
       spillDir = await mkdtemp(join(tmpdir(), 'lora-prep-leakage-'));
@@ -168,7 +178,10 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
           rowHashHi.push(Number.parseInt(hash.slice(0, 8), 16));
           rowHashLo.push(Number.parseInt(hash.slice(8, 16), 16));
         }
+        compared++;
+        progress.tick(rowsBefore + summary.rows, compared, file);
       }
+      rowsBefore += summary.rows;
     }
     throwIfAborted(signal);
 
@@ -192,6 +205,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
         });
       }
     }
+    progress.done(rowsBefore, compared);
     return {
       files: summaries,
       exact: exact.listed(),

@@ -3,9 +3,11 @@
  * ShareGPT, alpaca, prompt/completion, question/answer), counted with the model's tokenizer.
  */
 import { GrowableUint32 } from '../_growable.js';
+import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
 import { loadRecords } from '../load/index.js';
 import { normalizeRecords, resolveMapping } from '../normalize/index.js';
+import type { ProgressEvent } from '../options.js';
 import { tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from '../report/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { SourceRow, StageContext } from '../types.js';
@@ -24,18 +26,32 @@ export interface FileStats {
   over?: number | undefined;
 }
 
+/** Options of {@link fileStats}. */
+export interface FileStatsOptions {
+  /** Tokenizer to count with (default `o200k_base`). */
+  tokenizer?: string | undefined;
+  /** Also count the examples over this many tokens. */
+  maxTokens?: number | undefined;
+  /** Aborts the count (throws `ABORTED`). */
+  signal?: AbortSignal | undefined;
+  /**
+   * Called about every 10,000 rows (`stage: 'read'`) and once at the end (`'done'`): `rows` is the
+   * rows read so far, unreadable ones included, `kept` the examples counted.
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+}
+
 /**
  * Counts every example of a file.
  *
  * @example
  * const s = await fileStats('out/v1/train.jsonl', { tokenizer: 'llama-3', maxTokens: 2048 });
  */
-export async function fileStats(
-  file: string,
-  options: { tokenizer?: string | undefined; maxTokens?: number | undefined; signal?: AbortSignal | undefined } = {},
-): Promise<FileStats> {
+export async function fileStats(file: string, options: FileStatsOptions = {}): Promise<FileStats> {
   const tokenizer = await loadTokenizer(options.tokenizer ?? 'o200k_base');
   let unreadable = 0;
+  let rows = 0;
+  const progress = new ProgressTicker(options.onProgress);
   const ctx: StageContext = { reject: () => void unreadable++, warn: () => undefined, signal: options.signal };
   let first: SourceRow | undefined;
   for await (const row of loadRecords(file, {}, { ...ctx, reject: () => undefined })) {
@@ -46,14 +62,18 @@ export async function fileStats(
   const tokens = new GrowableUint32();
   let trainable = 0;
   let over = 0;
-  for await (const example of normalizeRecords(loadRecords(file, {}, ctx), { mapping }, ctx)) {
+  // A row the loader rejects never reaches the normaliser: count it as read here.
+  const loadCtx: StageContext = { ...ctx, reject: () => void (unreadable++, rows++) };
+  for await (const example of normalizeRecords(counted(loadRecords(file, {}, loadCtx), () => void rows++), { mapping }, ctx)) {
     if (options.signal?.aborted) throw new LoraPrepError('ABORTED', 'stats was aborted');
     const m = tokenizer.measure(example.messages, example.tools);
     tokens.push(m.total);
     trainable += m.total - m.prompt;
     if (options.maxTokens !== undefined && m.total > options.maxTokens) over++;
+    progress.tick(rows, tokens.length, file);
   }
   const view = tokens.view();
+  progress.done(rows, view.length);
   return {
     file,
     tokenizer: tokenizer.name,
@@ -88,4 +108,13 @@ export function formatStats(s: FileStats, width = 40): string {
     lines.push(`  ${label} │${'█'.repeat(Math.round((b.count / most) * width))} ${n(b.count)}`);
   }
   return lines.join('\n');
+}
+
+// --- internal ---
+
+async function* counted(rows: AsyncIterable<SourceRow>, onRow: () => void): AsyncIterable<SourceRow> {
+  for await (const row of rows) {
+    onRow();
+    yield row;
+  }
 }

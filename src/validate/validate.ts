@@ -4,7 +4,9 @@
  * a raw U+2028 is seen as it is; memory holds one line plus the type of each key path.
  */
 import { stat } from 'node:fs/promises';
+import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
+import type { ProgressEvent } from '../options.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import { entryOf, isFloatLiteral, parseJsonNode } from './_json-ast.js';
@@ -34,6 +36,11 @@ export interface ValidationOptions {
   tokenizer?: string | undefined;
   /** Most problems kept in `problems` (default 1000); `problemCount` counts them all. */
   maxProblems?: number | undefined;
+  /**
+   * Called about every 10,000 records (`stage: 'read'`) and once at the end (`'done'`): `rows` is
+   * the records read so far, `kept` those without a problem on their line.
+   */
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 /** What {@link validateFile} found. */
@@ -97,12 +104,18 @@ export async function validateFile(path: string, options: ValidationOptions): Pr
   const size = await fileSize(path);
   const tokenizer = options.maxTokens === undefined ? undefined : await loadTokenizer(options.tokenizer ?? 'o200k_base');
   const v = new Validator(path, options, tokenizer);
+  const progress = new ProgressTicker(options.onProgress);
   try {
-    for await (const raw of rawLines(path)) v.line(raw.line, raw.bytes, raw.terminated, raw.overlong);
+    for await (const raw of rawLines(path)) {
+      v.line(raw.line, raw.bytes, raw.terminated, raw.overlong);
+      progress.tick(v.records, v.cleanRecords, path);
+    }
   } catch (e) {
     throw new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
   }
-  return v.finish(size);
+  const report = v.finish(size);
+  progress.done(v.records, v.cleanRecords);
+  return report;
 }
 
 /**
@@ -202,7 +215,22 @@ class Validator {
     if (force || this.#problems.length < this.#max) this.#problems.push({ line, rule, message });
   }
 
+  /** Records (non-blank lines) read so far. */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Records without a problem on their own line. */
+  cleanRecords = 0;
+
   line(n: number, raw: Buffer, terminated: boolean, overlong: number | undefined): void {
+    const records = this.#records;
+    const problems = this.#count;
+    this.#line(n, raw, terminated, overlong);
+    if (this.#records > records && this.#count === problems) this.cleanRecords++;
+  }
+
+  #line(n: number, raw: Buffer, terminated: boolean, overlong: number | undefined): void {
     this.#lines = n;
     this.#lastTerminated = terminated;
     if (overlong !== undefined) {

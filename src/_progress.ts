@@ -1,0 +1,32 @@
+/**
+ * Progress facts for the file commands (`validateFile`, `fileStats`, `checkLeakage`), throttled as
+ * `prepareDataset()` throttles them: one `read` event every {@link PROGRESS_EVERY_ROWS} rows, then
+ * one `done` event with the final counts.
+ */
+import type { ProgressEvent } from './options.js';
+
+/** Rows between two `read` events; calling back more often would cost more than it tells. */
+export const PROGRESS_EVERY_ROWS = 10_000;
+
+/** Emits throttled {@link ProgressEvent}s; does nothing without a callback. */
+export class ProgressTicker {
+  #last = 0;
+  readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
+  readonly #started = Date.now();
+
+  constructor(onProgress: ((event: ProgressEvent) => void) | undefined) {
+    this.#onProgress = onProgress;
+  }
+
+  /** `rows` read so far (over every file), `kept` of them usable; emits once per interval. */
+  tick(rows: number, kept: number, file?: string): void {
+    if (!this.#onProgress || rows - this.#last < PROGRESS_EVERY_ROWS) return;
+    this.#last = rows;
+    this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started });
+  }
+
+  /** The final counts, always emitted. */
+  done(rows: number, kept: number): void {
+    this.#onProgress?.({ stage: 'done', rows, kept, elapsedMs: Date.now() - this.#started });
+  }
+}

@@ -1,0 +1,142 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROGRESS_EVERY_ROWS } from '../src/_progress.js';
+import { runCli, type CliIo } from '../src/cli/run.js';
+import { checkLeakage, fileStats, validateFile, type ProgressEvent } from '../src/index.js';
+
+/** Enough rows for two `read` events. */
+const ROWS = 2 * PROGRESS_EVERY_ROWS + 500;
+const LEFT = 12_000;
+
+let dir: string;
+let whole: string;
+let left: string;
+let right: string;
+
+function lines(from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) {
+    text += `${JSON.stringify({ messages: [{ role: 'user', content: `What is item ${i} of the ledger?` }, { role: 'assistant', content: `Item ${i} is entry number ${i * 7}.` }] })}\n`;
+  }
+  return text;
+}
+
+// One folder for the whole file (the helpers' tempDir() is emptied after each test).
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lora-prep-progress-'));
+  whole = join(dir, 'whole.jsonl');
+  left = join(dir, 'left.jsonl');
+  right = join(dir, 'right.jsonl');
+  await writeFile(whole, lines(0, ROWS));
+  await writeFile(left, lines(0, LEFT));
+  await writeFile(right, lines(LEFT, ROWS));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function fakeIo(isTTY: boolean): CliIo & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    isTTY,
+    progressEveryMs: 0,
+    stdout: (s: string) => void (io.out += s),
+    stderr: (s: string) => void (io.err += s),
+  };
+  return io;
+}
+
+/** `read` events with strictly increasing rows, then one `done` with the totals. */
+function expectEvents(events: ProgressEvent[], rows: number, kept: number): void {
+  const reads = events.filter((e) => e.stage === 'read');
+  expect(reads.length).toBeGreaterThanOrEqual(2);
+  for (let i = 1; i < reads.length; i++) expect((reads[i] as ProgressEvent).rows).toBeGreaterThan((reads[i - 1] as ProgressEvent).rows);
+  for (const e of reads) {
+    expect(e.kept).toBeLessThanOrEqual(e.rows);
+    expect(e.file).toEqual(expect.any(String));
+  }
+  expect(events.at(-1)).toMatchObject({ stage: 'done', rows, kept });
+  expect(events.filter((e) => e.stage === 'done')).toHaveLength(1);
+  expect((events.at(-1) as ProgressEvent).elapsedMs).toBeGreaterThanOrEqual(0);
+}
+
+describe('onProgress of the file commands', () => {
+  it('validateFile reports records read and records without problems', async () => {
+    const events: ProgressEvent[] = [];
+    const report = await validateFile(whole, { target: 'openai', onProgress: (e) => void events.push(e) });
+    expect(report.ok).toBe(true);
+    expectEvents(events, ROWS, ROWS);
+    expect(events[0]).toMatchObject({ stage: 'read', rows: PROGRESS_EVERY_ROWS, file: whole });
+  });
+
+  it('validateFile counts records with problems as read, not as kept', async () => {
+    const file = join(dir, 'some-bad.jsonl');
+    await writeFile(file, `${lines(0, PROGRESS_EVERY_ROWS)}{not json\n${lines(PROGRESS_EVERY_ROWS, ROWS)}`);
+    const events: ProgressEvent[] = [];
+    await validateFile(file, { target: 'openai', onProgress: (e) => void events.push(e) });
+    expectEvents(events, ROWS + 1, ROWS);
+  });
+
+  it('fileStats reports rows read and examples counted', async () => {
+    const events: ProgressEvent[] = [];
+    const stats = await fileStats(whole, { onProgress: (e) => void events.push(e) });
+    expect(stats.examples).toBe(ROWS);
+    expectEvents(events, ROWS, ROWS);
+  });
+
+  it('checkLeakage reports rows over every file, with the file being read', async () => {
+    const events: ProgressEvent[] = [];
+    const report = await checkLeakage([left, right], { near: false, onProgress: (e) => void events.push(e) });
+    expect(report.clean).toBe(true);
+    expectEvents(events, ROWS, ROWS);
+    const reads = events.filter((e) => e.stage === 'read');
+    expect(reads[0]).toMatchObject({ rows: PROGRESS_EVERY_ROWS, file: left });
+    expect(reads.at(-1)).toMatchObject({ rows: 2 * PROGRESS_EVERY_ROWS, file: right });
+  });
+
+  it('emits nothing without a callback and a single done event for a small file', async () => {
+    const small = join(dir, 'small.jsonl');
+    await writeFile(small, lines(0, 12));
+    const events: ProgressEvent[] = [];
+    await validateFile(small, { target: 'openai', onProgress: (e) => void events.push(e) });
+    expect(events).toEqual([expect.objectContaining({ stage: 'done', rows: 12, kept: 12 })]);
+  });
+});
+
+describe('CLI progress of validate, stats and leakage', () => {
+  const commands: Array<[string, () => string[], RegExp]> = [
+    ['validate', () => ['validate', whole, '--target', 'openai'], /without problems/],
+    ['stats', () => ['stats', whole], /counted/],
+    ['leakage', () => ['leakage', left, right, '--exact-only'], /compared/],
+  ];
+
+  it.each(commands)('%s redraws one line on a terminal, and clears it before the result', async (_name, argv, label) => {
+    const io = fakeIo(true);
+    expect(await runCli(argv(), io)).toBe(0);
+    const draws = io.err.split('\r\x1b[K').filter(Boolean);
+    expect(draws.length).toBeGreaterThanOrEqual(3);
+    expect(io.err).not.toContain('\n');
+    expect(io.err.endsWith('\r\x1b[K')).toBe(true);
+    expect(draws[0]).toMatch(/^lora-prep: read · 10,000 rows · 10,000 /);
+    expect(draws[0]).toMatch(label);
+    expect(draws.at(-1)).toMatch(/^lora-prep: done · 20,500 rows · 20,500 .* rows\/s/);
+  }, 60_000);
+
+  it.each(commands)('%s writes plain lines when stderr is not a terminal', async (_name, argv, label) => {
+    const io = fakeIo(false);
+    expect(await runCli(argv(), io)).toBe(0);
+    const printed = io.err.trimEnd().split('\n');
+    expect(printed).toEqual([expect.stringMatching(/^lora-prep: read · 10,000 rows · 10,000 /), expect.stringMatching(/^lora-prep: read · 20,000 rows · 20,000 /)]);
+    expect(printed[0]).toMatch(label);
+    expect(io.err).not.toContain('\r');
+  }, 60_000);
+
+  it.each(commands)('%s prints no progress with --quiet', async (_name, argv) => {
+    const io = fakeIo(true);
+    expect(await runCli([...argv(), '--quiet'], io)).toBe(0);
+    expect(io.err).toBe('');
+  }, 60_000);
+});
