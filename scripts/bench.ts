@@ -74,9 +74,22 @@ async function main(): Promise<void> {
   console.log(
     `lora-prep bench: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, near-dedup ${near ? 'on' : 'off'}, ${cpus().length} cores, Node ${process.version}`,
   );
+  // Scenarios run compiled, as users run the package: this script and the worker thread are
+  // bundled into .bench/ first (from source under tsx, every worker would compile src/ again).
+  const { build } = await import('tsup'); // here only: the scenario processes must not load it
+  await build({
+    entry: { bench: 'scripts/bench.ts', 'tokenize-worker': 'src/tokenizers/tokenize-worker.ts' },
+    outDir: '.bench',
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    config: false,
+    silent: true,
+    clean: true,
+  });
   const results: Figures[] = [];
   for (const scenario of chosen) {
-    const args = ['--import', 'tsx', 'scripts/bench.ts', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string];
+    const args = ['.bench/bench.js', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string];
     if (near) args.push('--near-dedup');
     const out = execFileSync(process.execPath, args, {
       encoding: 'utf8',
