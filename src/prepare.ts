@@ -29,7 +29,7 @@ import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/ind
 import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
-import { TokenizerPool } from './tokenizers/pool.js';
+import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
 import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
@@ -140,24 +140,30 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   throwIfAborted(opts.signal);
   const inputs = await resolveInputs(opts);
   await checkOutDir(opts.outDir, opts.overwrite);
-  const tokenizer = await loadTokenizer(opts.tokenizer);
   const toRecord = recordBuilder(opts.target, opts.format);
   const target: Target = targets[opts.target];
   const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
-  throwIfAborted(opts.signal);
-
-  const tx = await OutputTransaction.begin(opts.outDir);
+  // With workers, only they load the tokenizer (its tables are tens of MB per copy).
+  const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
+  const pool = opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES ? await TokenizerPool.start(opts.tokenizer, opts.concurrency) : undefined;
+  let tx: OutputTransaction;
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = pool ? countedInWorkers(pool.tokenizer) : await loadTokenizer(opts.tokenizer);
+    throwIfAborted(opts.signal);
+    tx = await OutputTransaction.begin(opts.outDir);
+  } catch (e) {
+    await pool?.close();
+    throw e;
+  }
   const openWriters: JsonlWriter[] = [];
-  let pool: TokenizerPool | undefined;
   let nearIndex: NearIndex | undefined;
   try {
     const warnings = new WarningList();
     if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
       warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
     }
-    const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
-    if (opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES) pool = await TokenizerPool.start(opts.tokenizer, opts.concurrency);
     const byReason: Record<string, number> = {};
     const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const spill = new JsonlWriter(await tx.path('.spill.jsonl'), { hash: false });
@@ -538,6 +544,14 @@ function mappingName(mapping: Exclude<Mapping, 'auto'>): string {
 
 // Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
+
+/** The main thread's view of a tokenizer that only the workers loaded: its name, never a count. */
+function countedInWorkers(info: TokenizerInfo): Tokenizer {
+  const never = (): never => {
+    throw new LoraPrepError('INTERNAL', 'the tokenizer runs in the worker threads only; please report this bug');
+  };
+  return { ...info, count: never, encode: never, decode: never, countMessages: never, measure: never };
+}
 
 const MAX_WARNINGS = 200; // a file with a problem on every row must not flood the report
 

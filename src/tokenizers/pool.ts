@@ -11,8 +11,15 @@ import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
 import type { Message } from '../types.js';
 
+/** What a worker tells of the tokenizer it loaded. */
+export interface TokenizerInfo {
+  name: string;
+  source: string;
+  chatTemplate?: string | undefined;
+}
+
 type Reply =
-  | { type: 'ready' }
+  | { type: 'ready'; info: TokenizerInfo }
   | { type: 'result'; id: number; results: MeasuredExample[] }
   | { type: 'error'; id: number; message: string; code?: string };
 
@@ -31,31 +38,35 @@ interface Slot {
  */
 export class TokenizerPool {
   readonly size: number;
+  /** The tokenizer the workers loaded (the main thread need not load it too). */
+  readonly tokenizer: TokenizerInfo;
   #slots: Slot[];
   #nextId = 0;
   #closed = false;
 
-  private constructor(slots: Slot[]) {
+  private constructor(slots: Slot[], tokenizer: TokenizerInfo) {
     this.#slots = slots;
     this.size = slots.length;
+    this.tokenizer = tokenizer;
   }
 
   /** Starts `size` workers and waits until each has loaded the tokenizer. */
   static async start(spec: string, size: number): Promise<TokenizerPool> {
     const script = workerScript();
     const slots: Slot[] = [];
+    let infos: TokenizerInfo[];
     try {
       for (let i = 0; i < size; i++) {
         // The parent's flags (--input-type, --eval, loaders) are for the parent: workers start clean.
         const worker = script.eval ? new Worker(script.eval, { eval: true, execArgv: [] }) : new Worker(script.url, { execArgv: [] });
         slots.push({ worker, pending: new Map() });
       }
-      await Promise.all(slots.map((slot) => init(slot, spec)));
+      infos = await Promise.all(slots.map((slot) => init(slot, spec)));
     } catch (e) {
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw e;
     }
-    const pool = new TokenizerPool(slots);
+    const pool = new TokenizerPool(slots, infos[0] as TokenizerInfo);
     for (const slot of slots) pool.#listen(slot);
     return pool;
   }
@@ -100,12 +111,12 @@ export class TokenizerPool {
 
 // --- internal ---
 
-function init(slot: Slot, spec: string): Promise<void> {
+function init(slot: Slot, spec: string): Promise<TokenizerInfo> {
   return new Promise((resolve, reject) => {
     const onMessage = (reply: Reply) => {
       slot.worker.off('message', onMessage);
       slot.worker.off('error', onError);
-      if (reply.type === 'ready') resolve();
+      if (reply.type === 'ready') resolve(reply.info);
       else if (reply.type === 'error') reject(new LoraPrepError((reply.code as ErrorCode | undefined) ?? 'TOKENIZER_UNAVAILABLE', reply.message));
     };
     const onError = (e: Error) => {

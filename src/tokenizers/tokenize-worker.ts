@@ -25,7 +25,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === 'init') {
       tokenizer = await loadTokenizer(msg.spec);
-      port.postMessage({ type: 'ready' });
+      port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate } });
       return;
     }
     if (!tokenizer) throw new Error('batch before init');
