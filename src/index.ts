@@ -15,6 +15,11 @@ export type {
   Mapping,
   MappingPreset,
   TemplateMapping,
+  QaMapping,
+  McqMapping,
+  ClassificationMapping,
+  TemplatePresetMapping,
+  PresetMapping,
   SplitOptions,
   DedupOptions,
   ProgressEvent,
@@ -29,10 +34,10 @@ export type { ErrorCode, ErrorLocation } from './errors.js';
 export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, ReasonCode, StageContext } from './types.js';
 export { loadRecords, loadCsv, loadJsonl, loadJson, detectFormat } from './load/index.js';
 export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load/index.js';
-export { normalizeRecords, resolveMapping, detectPreset, cleanContent } from './normalize/index.js';
+export { normalizeRecords, resolveMapping, detectPreset, cleanContent, naturalKeys, mappingName } from './normalize/index.js';
 export { DOMAIN_SYSTEM_PROMPTS, systemPromptText } from './normalize/domains.js';
 export type { PromptDomain } from './normalize/domains.js';
-export type { NormalizeOptions } from './normalize/index.js';
+export type { NormalizeOptions, ResolvedMapping } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
 export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';

@@ -7,37 +7,120 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type Target, type TargetName } from './formats/index.js';
+import { loadPromptTemplate } from './normalize/_presets.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
 import { PII_TYPES, type PiiType } from './pii/index.js';
 import type { Example } from './types.js';
 
-/** Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record. */
-export type MappingPreset = 'auto' | 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'qa';
+/**
+ * Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record.
+ * `'mcq'` and `'classification'` find their columns in the first record; give the object forms
+ * ({@link McqMapping}, {@link ClassificationMapping}) to name them. See docs/presets.md.
+ */
+export type MappingPreset = 'auto' | 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'qa' | 'mcq' | 'classification';
 
 /** A custom mapping: message templates with `{{column}}` placeholders (dot paths reach nested keys). */
 export interface TemplateMapping {
+  /** Template of the system message; none when unset (then `systemPrompt` applies). */
   system?: string | undefined;
+  /** Template of the user message, e.g. `'Q: {{question}}'`. */
   user: string;
+  /** Template of the assistant's answer, e.g. `'{{answer}}'`. */
   assistant: string;
 }
 
-/** How rows become chat examples: a preset name or templates. */
-export type Mapping = MappingPreset | TemplateMapping;
+/**
+ * Question answering: a question (with an optional context) and its answer. Flat `context` text
+ * (FiQA), a list of passages, or PubMedQA's `{ contexts, labels }` object; PubMedQA's
+ * `long_answer` + `final_decision` become the answer when there is no `answer` column.
+ */
+export interface QaMapping {
+  /** Names the preset. */
+  preset: 'qa';
+  /** Question column. Default `question`. */
+  question?: string | undefined;
+  /** Answer column. Default `answer`, else PubMedQA's `long_answer` + `final_decision`. */
+  answer?: string | undefined;
+  /** Context column (optional per row). Default `context`. */
+  context?: string | undefined;
+  /** PubMedQA: write `Answer: yes.` before the long answer instead of after it. Default false. */
+  decisionFirst?: boolean | undefined;
+}
 
+/**
+ * Multiple choice: a question, two or more options, and the key. The user message lists the
+ * options as `A. ...`; the answer is `B. <option text>`, then the explanation, if any.
+ */
+export interface McqMapping {
+  /** Names the preset. */
+  preset: 'mcq';
+  /** Question column, or columns joined with a space (`['sent1', 'sent2']`). Default: detected. */
+  question?: string | string[] | undefined;
+  /** One column holding a list or an object of options, or one column per option. Default: detected. */
+  options?: string | string[] | undefined;
+  /** Key column: a letter, an index (see `indexBase`), or the option text. Default: detected. */
+  answer?: string | undefined;
+  /** A column with the answer text, checked against the option the key picks (MedQA `answer`). */
+  answerText?: string | undefined;
+  /** First number of a numeric key. Default 0 (the Hugging Face exports of MedMCQA, CaseHOLD, MMLU, SWAG). */
+  indexBase?: 0 | 1 | undefined;
+  /** Explanation column written after the answer, or `false` for none. Default: `exp`, `explanation` or `rationale` when present. */
+  explanation?: string | false | undefined;
+}
+
+/** Text classification: a text column and a label column, answered with the label's name. */
+export interface ClassificationMapping {
+  /** Names the preset. */
+  preset: 'classification';
+  /** Text column. Default `text`, else `sentence`. */
+  text?: string | undefined;
+  /** Label column. Default `label`. */
+  label?: string | undefined;
+  /**
+   * Names of the classes: a list (ids are positions, as a Hugging Face `ClassLabel`) or a map from
+   * id to name. Listed in every prompt; a label outside them is a rejected row. Without it, labels
+   * must be names already, and the prompt cannot list them.
+   */
+  labels?: string[] | Record<string, string> | undefined;
+  /** The instruction that opens every prompt. Default `Classify the text. Answer with the label only.` */
+  instruction?: string | undefined;
+}
+
+/** A task prompt read from a file, with `{{column}}` placeholders filled from each row (LegalBench). */
+export interface TemplatePresetMapping {
+  /** Names the preset. */
+  preset: 'template';
+  /** The prompt file (UTF-8), read once when options are resolved. */
+  promptFile: string;
+  /** Answer column. Default `answer`. */
+  answer?: string | undefined;
+}
+
+/** A preset with settings. */
+export type PresetMapping = QaMapping | McqMapping | ClassificationMapping | TemplatePresetMapping;
+
+/** How rows become chat examples: a preset name, a preset with settings, or templates. */
+export type Mapping = MappingPreset | TemplateMapping | PresetMapping;
 
 /** One input file, with per-file settings that override the job-wide ones. */
 export interface InputSpec {
+  /** The file to read; `source.file` in the report is this path as given. */
   path: string;
   /** Domain stamped on every example of this file (`finance`, `legal`, ...); else a `domain` column is used. */
   domain?: string | undefined;
+  /** Input format; else from the extension. */
   format?: InputFormat | undefined;
+  /** CSV delimiter for this file; else the job's, the extension's, or sniffed. */
   delimiter?: string | undefined;
+  /** Encoding of this file; a BOM wins. */
   encoding?: InputEncoding | undefined;
+  /** Mapping for this file; else the job's. */
   mapping?: Mapping | undefined;
 }
 
 /** Progress facts, emitted about every 10,000 rows and at each stage change. */
 export interface ProgressEvent {
+  /** `read` while inputs are read and checked, `write` while files are written, then `done`. */
   stage: 'read' | 'write' | 'done';
   /** Input rows read so far. */
   rows: number;
@@ -45,6 +128,7 @@ export interface ProgressEvent {
   kept: number;
   /** The file being read, during `read`. */
   file?: string | undefined;
+  /** Milliseconds since the run started. */
   elapsedMs: number;
 }
 
@@ -61,15 +145,25 @@ export interface SplitOptions {
    * group) goes by a seeded hash of its key, so appending rows later never moves an old one.
    */
   strategy?: 'random' | 'hash' | undefined;
-  /** A column (or `domain`) whose values each keep the split fractions. Any value type. */
-  stratifyBy?: string | undefined;
-  /** A column (case id, patient id, source document) whose examples always land in the same split. */
-  groupBy?: string | undefined;
+  /**
+   * A column (or `domain`) whose values each keep the split fractions. Any value type. Unset: the
+   * preset's natural stratify key when every input has it (PubMedQA `final_decision`, MedMCQA
+   * `subject_name`, a classification label); `false`: none.
+   */
+  stratifyBy?: string | false | undefined;
+  /**
+   * A column (case id, patient id, source document) whose examples always land in the same split.
+   * Unset: the preset's natural group key when every input has it (PubMedQA `pubid`, an mcq
+   * `case_id`); `false`: none.
+   */
+  groupBy?: string | false | undefined;
 }
 
 /** PII settings. */
 export interface PiiOptions {
+  /** `report` (default) counts, `redact` writes typed placeholders, `drop` rejects the example as `pii`. */
   action?: 'report' | 'redact' | 'drop' | undefined;
+  /** The kinds of personal data to look for; all of them when unset. */
   types?: PiiType[] | undefined;
 }
 
@@ -187,13 +281,57 @@ const formatSchema = z.enum(['csv', 'tsv', 'jsonl', 'json']);
 const encodingSchema = z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']);
 const delimiterSchema = z.string().length(1, 'a delimiter is one character');
 const templateSchema = z.strictObject({
+  // No `preset` key: it lets the object forms share one discriminated union, so an error names
+  // the bad setting of the mapping meant rather than every form that failed.
+  preset: z.undefined().optional(),
   system: z.string().optional(),
   user: z.string().min(1),
   assistant: z.string().min(1),
 });
+const column = z.string().min(1);
+const objectMappingSchema = z.discriminatedUnion(
+  'preset',
+  [
+    templateSchema,
+    z.strictObject({
+      preset: z.literal('qa'),
+      question: column.optional(),
+      answer: column.optional(),
+      context: column.optional(),
+      decisionFirst: z.boolean().optional(),
+    }),
+    z.strictObject({
+      preset: z.literal('mcq'),
+      question: z.union([column, z.array(column).min(1)]).optional(),
+      options: z.union([column, z.array(column).min(2, 'give two or more option columns')]).optional(),
+      answer: column.optional(),
+      answerText: column.optional(),
+      indexBase: z.literal([0, 1], 'expected 0 or 1').optional(),
+      explanation: z.union([column, z.literal(false)]).optional(),
+    }),
+    z.strictObject({
+      preset: z.literal('classification'),
+      text: column.optional(),
+      label: column.optional(),
+      labels: z
+        .union([
+          z.array(z.string().trim().min(1)).min(2, 'name two or more labels'),
+          z.record(z.string(), z.string().trim().min(1)).refine((r) => Object.keys(r).length >= 2, 'name two or more labels'),
+        ])
+        .optional(),
+      instruction: z.string().trim().min(1).optional(),
+    }),
+    z.strictObject({
+      preset: z.literal('template'),
+      promptFile: column,
+      answer: column.optional(),
+    }),
+  ],
+  { error: 'expected a preset: "qa", "mcq", "classification" or "template" (or no preset, with user and assistant templates)' },
+);
 const mappingSchema = z.union([
-  z.enum(['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'qa']),
-  templateSchema,
+  z.enum(['auto', 'messages', 'sharegpt', 'alpaca', 'prompt-completion', 'qa', 'mcq', 'classification']),
+  objectMappingSchema,
 ]);
 const inputSchema = z.union([
   z.string().min(1),
@@ -210,6 +348,7 @@ const fraction = z.number().min(0).max(0.9);
 const exactSchema = z.union([
   z.boolean(),
   z.strictObject({
+    /** What counts as the same: the whole conversation, the prompt, or a key function. */
     key: z
       .union([z.enum(['conversation', 'prompt']), z.custom<(example: Example) => string>((v) => typeof v === 'function', 'expected "conversation", "prompt" or a function')])
       .optional(),
@@ -272,8 +411,8 @@ export const prepareOptionsSchema = z.strictObject({
       test: fraction.default(0),
       seed: z.number().int().default(42),
       strategy: z.enum(['random', 'hash']).default('random'),
-      stratifyBy: z.string().min(1).optional(),
-      groupBy: z.string().min(1).optional(),
+      stratifyBy: z.union([z.string().min(1), z.literal(false)]).optional(),
+      groupBy: z.union([z.string().min(1), z.literal(false)]).optional(),
     })
     .default({ validation: 0.1, test: 0, seed: 42, strategy: 'random' }),
   encoding: encodingSchema.default('utf-8'),
@@ -282,6 +421,7 @@ export const prepareOptionsSchema = z.strictObject({
   maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),
   overwrite: z.boolean().default(false),
+  /** Called with a {@link ProgressEvent} about every 10,000 rows and at each stage change. */
   onProgress: z.custom<(event: ProgressEvent) => void>((v) => typeof v === 'function', 'expected a function').optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'expected an AbortSignal').optional(),
 });
@@ -301,7 +441,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     const lines = parsed.error.issues.flatMap((issue) => specific(issue).map((i) => formatIssue(i, options)));
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
   }
-  const resolved = parsed.data;
+  const resolved = loadPromptFiles(parsed.data);
   const { validation, test } = resolved.split;
   if (validation + test >= 1) {
     throw new LoraPrepError(
@@ -333,6 +473,21 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 }
 
 // --- internal ---
+
+/**
+ * Reads every `template` preset's prompt file once (a file named twice is read once) and puts its
+ * templates in place, so a missing file stops the job before any input is opened.
+ */
+function loadPromptFiles(opts: ResolvedOptions): ResolvedOptions {
+  const cache = new Map<string, string>();
+  const load = <M extends Mapping | undefined>(m: M): M | TemplateMapping =>
+    m !== undefined && typeof m === 'object' && 'preset' in m && m.preset === 'template' ? loadPromptTemplate(m, cache) : m;
+  return {
+    ...opts,
+    mapping: load(opts.mapping),
+    inputs: opts.inputs.map((i) => (typeof i === 'string' || i.mapping === undefined ? i : { ...i, mapping: load(i.mapping) })),
+  };
+}
 
 /**
  * A union that fails reports every branch; name the branch the value meant (the one whose problems

@@ -21,7 +21,7 @@ import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
-import { resolveMapping, normalizeRecords } from './normalize/index.js';
+import { mappingName, naturalKeys, normalizeRecords, resolveMapping, type ResolvedMapping } from './normalize/index.js';
 import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
@@ -118,6 +118,8 @@ export interface PrepareReport {
     byDomain: Record<SplitName, Record<string, number>>;
     stratifyBy: string | null;
     groupBy: string | null;
+    /** Which of stratifyBy / groupBy came from the input's preset (natural keys), not from options. */
+    keysFromPreset: string[];
     /** Units split whole: groups, near-duplicate clusters kept together, single examples. */
     units: number;
     byStratum: Record<string, Record<SplitName, number>> | null;
@@ -175,7 +177,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const piiLog = new PiiLog();
     const overDefault = { count: 0, max: 0 };
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new ExactIndex() };
-    const { stratifyBy, groupBy } = opts.split;
+    const keys = splitKeys(opts, inputs);
+    const { stratifyBy, groupBy } = keys;
     const missingGroup = { count: 0 };
     let input = 0;
     let rejected = 0;
@@ -295,7 +298,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
-    const plan = planOutput(kept, nearIndex, { split: opts.split, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
+    const plan = planOutput(kept, nearIndex, { split: { ...opts.split, groupBy }, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
     nearIndex?.close();
     for (const w of plan.warnings) warnings.add(w);
     for (const { row, rejection } of plan.rejections) {
@@ -344,7 +347,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const inputReports: PrepareReport['inputs'] = inputs.map((spec, i) => ({
       file: spec.path,
       format: spec.format,
-      mapping: mappingName(spec.mapping),
+      mapping: mappingName(spec.mapping as ResolvedMapping),
       ...(perFile[i] as (typeof perFile)[number]),
     }));
     const report = buildReport({
@@ -361,6 +364,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       cost,
       plan,
       stratified: stratifyBy !== undefined,
+      keys,
       pii: opts.pii ? piiLog.summary(opts.pii, assignment) : null,
       warnings: warnings.list(),
     });
@@ -477,6 +481,35 @@ interface ResolvedInput {
   delimiter: string | undefined;
   encoding: InputEncoding;
   mapping: Exclude<Mapping, 'auto'>;
+  /** The preset's natural split keys found in the first row; undefined for an empty file. */
+  natural: { groupBy?: string; stratifyBy?: string } | undefined;
+}
+
+/**
+ * The split columns in effect: the user's, else the presets' natural keys when every input with
+ * rows names the same one (a PubMedQA file beside a FiQA file gets no `pubid` grouping, since
+ * every FiQA row would be a group of its own). `false` turns a key off.
+ */
+function splitKeys(opts: ResolvedOptions, inputs: ResolvedInput[]): { stratifyBy?: string; groupBy?: string; fromPreset: string[] } {
+  const withRows = inputs.filter((i) => i.natural !== undefined);
+  const agreed = (key: 'groupBy' | 'stratifyBy'): string | undefined => {
+    const first = withRows[0]?.natural?.[key];
+    return first !== undefined && withRows.every((i) => i.natural?.[key] === first) ? first : undefined;
+  };
+  const out: { stratifyBy?: string; groupBy?: string; fromPreset: string[] } = { fromPreset: [] };
+  for (const key of ['stratifyBy', 'groupBy'] as const) {
+    const set = opts.split[key];
+    if (set === false) continue;
+    if (set !== undefined) out[key] = set;
+    else {
+      const natural = agreed(key);
+      if (natural !== undefined) {
+        out[key] = natural;
+        out.fromPreset.push(key);
+      }
+    }
+  }
+  return out;
 }
 
 async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
@@ -502,12 +535,13 @@ async function resolveInputs(opts: ResolvedOptions): Promise<ResolvedInput[]> {
     // before any row of any file is processed.
     const first = await firstRow(spec.path, { format, delimiter, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
-    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping });
+    const natural = first ? naturalKeys(mapping, first.data) : undefined;
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping, natural });
     if (first) firstRows.push(first);
   }
   // A split column that no input has is a typo, not data: say so before reading anything.
   for (const [option, column] of [['split.stratifyBy', opts.split.stratifyBy], ['split.groupBy', opts.split.groupBy]] as const) {
-    if (column === undefined || column === 'domain' || firstRows.length === 0) continue;
+    if (column === undefined || column === false || column === 'domain' || firstRows.length === 0) continue;
     if (!firstRows.some((r) => Object.hasOwn(r.data, column))) {
       const columns = [...new Set(firstRows.flatMap((r) => Object.keys(r.data)))];
       throw new LoraPrepError(
@@ -536,10 +570,6 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new LoraPrepError('ABORTED', 'the run was aborted; outDir was left as it was', { cause: signal.reason });
   }
-}
-
-function mappingName(mapping: Exclude<Mapping, 'auto'>): string {
-  return typeof mapping === 'string' ? mapping : 'template';
 }
 
 // Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
@@ -690,6 +720,7 @@ interface ReportInput {
   cost: CostEstimate | undefined;
   plan: Plan;
   stratified: boolean;
+  keys: ReturnType<typeof splitKeys>;
   pii: PiiSummary | null;
   warnings: string[];
 }
@@ -739,8 +770,9 @@ function buildReport(r: ReportInput): PrepareReport {
       strategy: opts.split.strategy,
       seed: opts.split.seed,
       fractions: { validation: opts.split.validation, test: opts.split.test },
-      stratifyBy: opts.split.stratifyBy ?? null,
-      groupBy: opts.split.groupBy ?? null,
+      stratifyBy: r.keys.stratifyBy ?? null,
+      groupBy: r.keys.groupBy ?? null,
+      keysFromPreset: r.keys.fromPreset,
       units: r.plan.units,
       sizes: { train: counts.train, validation: counts.validation, test: counts.test },
       byDomain: { train: sortKeys(byDomain.train), validation: sortKeys(byDomain.validation), test: sortKeys(byDomain.test) },

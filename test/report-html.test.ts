@@ -58,6 +58,7 @@ function makeReport(over: Partial<PrepareReport> = {}): PrepareReport {
       byDomain: { train: { finance: 500, [HOSTILE]: 400 }, validation: { finance: 50, [HOSTILE]: 30 }, test: { finance: 20 } },
       stratifyBy: 'topic',
       groupBy: null,
+      keysFromPreset: [],
       units: 990,
       byStratum: { tax: { train: 600, validation: 50, test: 10 }, [HOSTILE]: { train: 300, validation: 30, test: 10 } },
     },

@@ -7,12 +7,19 @@ import { LoraPrepError } from '../errors.js';
 import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
 import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolCall } from '../types.js';
+import { cleanContent, missing, optionalText, text, withSystem, type Converted, type Converter } from './_fields.js';
+import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset } from './_presets.js';
 import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
+
+export { cleanContent };
+
+/** A mapping ready to apply: anything but `'auto'`. */
+export type ResolvedMapping = Exclude<Mapping, 'auto'>;
 
 /** Options of {@link normalizeRecords}. */
 export interface NormalizeOptions {
   /** A preset (not `'auto'`: resolve it first with {@link resolveMapping}) or templates. */
-  mapping: Exclude<MappingPreset, 'auto'> | TemplateMapping;
+  mapping: ResolvedMapping;
   /** System message for examples without one. */
   systemPrompt?: string | undefined;
   /** Domain stamped on every example (else a `domain` column is used). */
@@ -20,18 +27,21 @@ export interface NormalizeOptions {
 }
 
 /**
- * Resolves `'auto'` from a file's first row and checks a template mapping's columns against it.
+ * Resolves `'auto'` from a file's first row, names the columns of `mcq` and `classification`, reads
+ * a `template` preset's prompt file, and checks a template mapping's columns against the first row.
  * Throws `MAPPING_INVALID` naming the file, the keys found and what to do.
  *
  * @example
  * resolveMapping('auto', { instruction: 'Sum', input: '', output: '3' }, 'a.json') // 'alpaca'
+ * resolveMapping('auto', { question: 'q', opa: 'x', opb: 'y', cop: 1 }, 'm.csv')
+ * // { preset: 'mcq', question: 'question', options: ['opa', 'opb'], answer: 'cop', indexBase: 0 }
  */
-export function resolveMapping(
-  mapping: Mapping,
-  first: Record<string, unknown> | undefined,
-  file: string,
-): Exclude<MappingPreset, 'auto'> | TemplateMapping {
+export function resolveMapping(mapping: Mapping, first: Record<string, unknown> | undefined, file: string): ResolvedMapping {
   if (typeof mapping !== 'string') {
+    if ('preset' in mapping) {
+      if (mapping.preset === 'template') return resolveMapping(loadPromptTemplate(mapping), first, file);
+      return resolvePreset(mapping, first, file);
+    }
     if (first) {
       const paths = [mapping.user, mapping.assistant, mapping.system ?? ''].flatMap((t) => placeholders(parseTemplate(t)));
       if (paths.length === 0) {
@@ -41,27 +51,35 @@ export function resolveMapping(
     }
     return mapping;
   }
+  if (mapping === 'mcq' || mapping === 'classification') return first ? resolvePreset({ preset: mapping }, first, file) : mapping;
   if (mapping !== 'auto') return mapping;
   if (!first) return 'messages'; // an empty file: nothing to map
   const detected = detectPreset(first);
   if (!detected) {
     const keys = Object.keys(first);
+    const hint = looksLikeClassification(first)
+      ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
+      : '';
     throw new LoraPrepError(
       'MAPPING_INVALID',
       `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
-        'Recognised: messages; conversations (ShareGPT); instruction/output (alpaca); prompt/completion; question/answer. ' +
-        'Name a preset with `mapping`, or give templates such as { user: "{{col1}}", assistant: "{{col2}}" }.',
+        'Recognised: messages; conversations (ShareGPT); instruction/output (alpaca); prompt/completion; question/answer (qa, PubMedQA); ' +
+        'a question with options and a key (mcq: MedMCQA, MedQA, CaseHOLD, MMLU, SWAG).' +
+        hint +
+        ' Name a preset with `mapping`, or give templates such as { user: "{{col1}}", assistant: "{{col2}}" }.',
       { location: { file, line: 1 } },
     );
   }
-  return detected;
+  return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
 }
 
 /**
- * The preset that fits a record, from its keys, or undefined.
+ * The preset that fits a record, from its keys, or undefined. `classification` and `template` are
+ * never detected: their meaning (label names, the task prompt) is not in the file.
  *
  * @example
  * detectPreset({ prompt: 'a', completion: 'b' }) // 'prompt-completion'
+ * detectPreset({ question: 'q', opa: 'x', opb: 'y', opc: 'z', opd: 'w', cop: 2 }) // 'mcq'
  */
 export function detectPreset(record: Record<string, unknown>): Exclude<MappingPreset, 'auto'> | undefined {
   const has = (k: string) => Object.hasOwn(record, k);
@@ -69,8 +87,52 @@ export function detectPreset(record: Record<string, unknown>): Exclude<MappingPr
   if (has('conversations') && Array.isArray(record.conversations)) return 'sharegpt';
   if (has('instruction') && has('output')) return 'alpaca';
   if (has('prompt') && has('completion')) return 'prompt-completion';
+  if (isPubMedQa(record)) return 'qa';
+  // Before question/answer: MedQA has both, plus its options and answer_idx.
+  if (isMcq(record)) return 'mcq';
   if (has('question') && has('answer')) return 'qa';
   return undefined;
+}
+
+/**
+ * The columns a preset's data names for splitting, when the first row has them: a group key (rows
+ * that must share a split) and a stratify key (whose values keep the split fractions). They stay in
+ * `example.meta`. PubMedQA: `pubid` / `final_decision`; mcq: `case_id` / `subject_name`
+ * (MedMCQA), `meta_info` (MedQA) or `subject` (MMLU); classification: the label column. Meant as
+ * defaults for `split.groupBy` / `split.stratifyBy` when the user sets neither.
+ *
+ * @example
+ * naturalKeys('auto', { pubid: 1, question: 'q', context: { contexts: ['c'] }, long_answer: 'a', final_decision: 'yes' })
+ * // { groupBy: 'pubid', stratifyBy: 'final_decision' }
+ */
+export function naturalKeys(mapping: Mapping, first: Record<string, unknown> | undefined): { groupBy?: string; stratifyBy?: string } {
+  if (!first) return {};
+  const preset = typeof mapping === 'string' ? (mapping === 'auto' ? detectPreset(first) : mapping) : 'preset' in mapping ? mapping.preset : undefined;
+  const present = (cols: string[]) => cols.find((c) => Object.hasOwn(first, c));
+  let groupBy: string | undefined;
+  let stratifyBy: string | undefined;
+  if (preset === 'qa') {
+    groupBy = present(['pubid']);
+    stratifyBy = present(['final_decision']);
+  } else if (preset === 'mcq') {
+    groupBy = present(['case_id']);
+    stratifyBy = present(['subject_name', 'meta_info', 'subject']);
+  } else if (preset === 'classification') {
+    const label = typeof mapping === 'object' && 'preset' in mapping && mapping.preset === 'classification' ? mapping.label : undefined;
+    stratifyBy = present([label ?? 'label']);
+  }
+  return { ...(groupBy === undefined ? {} : { groupBy }), ...(stratifyBy === undefined ? {} : { stratifyBy }) };
+}
+
+/**
+ * A short name of a resolved mapping for reports: the preset's name, or `'template'`.
+ *
+ * @example
+ * mappingName({ preset: 'mcq', question: 'question', options: 'options', answer: 'answer_idx', indexBase: 0 }) // 'mcq'
+ */
+export function mappingName(mapping: ResolvedMapping): string {
+  if (typeof mapping === 'string') return mapping;
+  return 'preset' in mapping ? mapping.preset : 'template';
 }
 
 /**
@@ -112,19 +174,7 @@ export async function* normalizeRecords(
   }
 }
 
-/**
- * Content as written: CRLF becomes LF and surrounding whitespace is trimmed; nothing else changes.
- */
-export function cleanContent(text: string): string {
-  return text.replace(/\r\n?/g, '\n').trim();
-}
-
 // --- internal ---
-
-type Converted = { messages: Message[]; used: string[] } | { reason: ReasonCode; message: string };
-type Converter = (data: Record<string, unknown>) => Converted;
-
-
 
 function excerpt(data: Record<string, unknown>): unknown {
   const json = JSON.stringify(data);
@@ -132,7 +182,10 @@ function excerpt(data: Record<string, unknown>): unknown {
 }
 
 function converterFor(mapping: NormalizeOptions['mapping']): Converter {
-  if (typeof mapping !== 'string') return templateConverter(mapping);
+  if (typeof mapping !== 'string') {
+    if (!('preset' in mapping)) return templateConverter(mapping);
+    return mapping.preset === 'template' ? templateConverter(loadPromptTemplate(mapping)) : presetConverter(mapping);
+  }
   switch (mapping) {
     case 'messages':
       return fromMessages;
@@ -143,37 +196,10 @@ function converterFor(mapping: NormalizeOptions['mapping']): Converter {
     case 'prompt-completion':
       return fields('prompt', 'completion');
     case 'qa':
-      return fromQa;
+    case 'mcq':
+    case 'classification':
+      return presetConverter(mapping);
   }
-}
-
-function missing(key: string): Converted {
-  return { reason: 'missing_field', message: `field "${key}" is missing or null` };
-}
-
-/** A required text field: missing/null → missing_field, blank → empty_content. */
-function text(data: Record<string, unknown>, key: string): string | Converted {
-  const v = data[key];
-  if (!Object.hasOwn(data, key) || v === undefined || v === null) return missing(key);
-  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-    return { reason: 'invalid_record', message: `field "${key}" must be text, got ${Array.isArray(v) ? 'an array' : 'an object'}` };
-  }
-  const s = cleanContent(String(v));
-  if (s === '') return { reason: 'empty_content', message: `field "${key}" is blank` };
-  return s;
-}
-
-/** An optional text field: absent, null or blank → undefined. */
-function optionalText(data: Record<string, unknown>, key: string): string | undefined {
-  const v = data[key];
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const s = cleanContent(String(v));
-  return s === '' ? undefined : s;
-}
-
-function withSystem(data: Record<string, unknown>, messages: Message[]): Message[] {
-  const system = optionalText(data, 'system');
-  return system === undefined ? messages : [{ role: 'system', content: system }, ...messages];
 }
 
 function fields(userKey: string, assistantKey: string): Converter {
@@ -190,18 +216,6 @@ function fields(userKey: string, assistantKey: string): Converter {
       used: [userKey, assistantKey, 'system'],
     };
   };
-}
-
-function fromQa(data: Record<string, unknown>): Converted {
-  const base = fields('question', 'answer')(data);
-  if ('reason' in base) return base;
-  const context = optionalText(data, 'context');
-  if (context !== undefined) {
-    const user = base.messages.find((m) => m.role === 'user') as Message;
-    user.content = `Context:\n${context}\n\nQuestion: ${user.content}`;
-  }
-  base.used.push('context');
-  return base;
 }
 
 function fromAlpaca(data: Record<string, unknown>): Converted {

@@ -426,8 +426,8 @@ function splitsSection(r: PrepareReport): Html {
 <tr><th>fractions</th><td>validation ${s.fractions.validation}${s.fractions.test > 0 ? html`, test ${s.fractions.test}` : ''}</td></tr>
 <tr><th>sizes</th><td data-testid="split-sizes">${splits.map((k, i) => html`${i > 0 ? ' · ' : ''}${k} <b>${num(s.sizes[k])}</b>`)}</td></tr>
 <tr><th>units</th><td>${num(s.units)} <span class="muted">(groups, near-duplicate clusters kept together, single examples)</span></td></tr>
-${s.stratifyBy !== null ? html`<tr><th>stratified by</th><td>${s.stratifyBy}</td></tr>` : ''}
-${s.groupBy !== null ? html`<tr><th>grouped by</th><td>${s.groupBy}</td></tr>` : ''}
+${s.stratifyBy !== null ? html`<tr><th>stratified by</th><td>${s.stratifyBy}${(s.keysFromPreset ?? []).includes('stratifyBy') ? ' (the preset\'s natural key)' : ''}</td></tr>` : ''}
+${s.groupBy !== null ? html`<tr><th>grouped by</th><td>${s.groupBy}${(s.keysFromPreset ?? []).includes('groupBy') ? ' (the preset\'s natural key)' : ''}</td></tr>` : ''}
 <tr><th>leakage check</th><td data-testid="leakage">${num(r.leakage.exact)} exact and ${r.leakage.near === null ? 'unchecked' : num(r.leakage.near)} near copies across splits, over ${num(r.leakage.rows)} rows</td></tr>
 </tbody></table>`;
   return html`${kv}
