@@ -271,7 +271,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
     if (v.mapping !== undefined) throw new UsageError('use either --mapping or --user/--assistant, not both');
     if (v.labels !== undefined || v['prompt-file'] !== undefined) throw new UsageError('--labels and --prompt-file are not for --user/--assistant templates');
     o.mapping = { user: v.user, assistant: v.assistant };
-  } else if (v.mapping !== undefined || v.labels !== undefined || v['prompt-file'] !== undefined) o.mapping = mappingFlags(v.mapping, v.labels, v['prompt-file']);
+  } else if (v.mapping !== undefined || v.labels !== undefined || v['prompt-file'] !== undefined) o.mapping = mappingFlags(v.mapping, v.labels, v['prompt-file'], o.mapping);
   if (v.system !== undefined) o.systemPrompt = v.system;
   if (v.format !== undefined) o.format = v.format;
   if (v.target !== undefined) o.target = v.target;
@@ -587,12 +587,17 @@ async function initCommand(argv: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-/** `--mapping`, `--labels` and `--prompt-file` as one mapping option. */
-function mappingFlags(name: string | undefined, labels: string | undefined, promptFile: string | undefined): unknown {
+/**
+ * `--mapping`, `--labels` and `--prompt-file` as one mapping option. The flags override a config
+ * file's mapping, but keep its other settings of the same preset (named columns, `answer`).
+ */
+function mappingFlags(name: string | undefined, labels: string | undefined, promptFile: string | undefined, configured: unknown): unknown {
+  const same = (preset: string) =>
+    configured !== null && typeof configured === 'object' && (configured as { preset?: unknown }).preset === preset ? (configured as Record<string, unknown>) : {};
   if (promptFile !== undefined) {
     if (name !== undefined && name !== 'template') throw new UsageError(`--prompt-file goes with --mapping template, not --mapping ${name}`);
     if (labels !== undefined) throw new UsageError('--labels goes with --mapping classification, not with --prompt-file');
-    return { preset: 'template', promptFile };
+    return { ...same('template'), preset: 'template', promptFile };
   }
   if (name === 'template') throw new UsageError('--mapping template needs --prompt-file FILE (the task prompt with {{column}} placeholders)');
   if (labels === undefined) return name;
@@ -605,5 +610,5 @@ function mappingFlags(name: string | undefined, labels: string | undefined, prom
       throw new UsageError(`--labels is not valid JSON: ${(e as Error).message}`);
     }
   } else parsed = labels.split(',').map((l) => l.trim());
-  return { preset: 'classification', labels: parsed };
+  return { ...same('classification'), preset: 'classification', labels: parsed };
 }
