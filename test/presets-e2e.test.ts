@@ -118,7 +118,7 @@ describe('preset fixtures through prepareDataset', () => {
 describe('natural split keys', () => {
   it("are the user's to override or turn off, and are used only when every input agrees", async () => {
     const dir = await tempDir();
-    const base = { inputs: ['fixtures/medical/pubmedqa.jsonl'], split: { validation: 0.2 }, concurrency: 1 } as const;
+    const base = { inputs: ['fixtures/medical/pubmedqa.jsonl'], split: { validation: 0.2 }, concurrency: 1 };
     const report = async (o: object) => JSON.parse(await readFile((await prepareDataset({ ...base, ...o, outDir: join(dir, String(Math.random())) })).files.report, 'utf8')).splits;
     expect(await report({ split: { validation: 0.2, groupBy: false, stratifyBy: false } })).toMatchObject({ groupBy: null, stratifyBy: null, keysFromPreset: [] });
     expect(await report({ split: { validation: 0.2, stratifyBy: 'domain' } })).toMatchObject({ groupBy: 'pubid', stratifyBy: 'domain', keysFromPreset: ['groupBy'] });
