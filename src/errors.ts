@@ -20,8 +20,11 @@ export type ErrorCode =
 
 /** Where a problem is: a file, and a 1-based line when one applies. */
 export interface ErrorLocation {
+  /** The input or output path concerned. */
   file?: string | undefined;
+  /** 1-based line, where one applies. */
   line?: number | undefined;
+  /** The column, key or option concerned. */
   field?: string | undefined;
 }
 
@@ -33,10 +36,20 @@ export interface ErrorLocation {
  * try { await prepareDataset(opts) } catch (e) { if (isLoraPrepError(e) && e.code === 'OUTPUT_NOT_EMPTY') ... }
  */
 export class LoraPrepError extends Error {
+  /** Always `'LoraPrepError'` (what {@link isLoraPrepError} checks). */
   override readonly name = 'LoraPrepError';
+  /** Stable code of the failure (see docs/errors.md). */
   readonly code: ErrorCode;
+  /** The file, line or field concerned, when there is one. */
   readonly location: ErrorLocation | undefined;
 
+  /**
+   * Creates the error; `cause` is kept as the standard `Error.cause`.
+   *
+   * @param code - stable code of the failure.
+   * @param message - what failed and what to do, naming the file and line where relevant.
+   * @param options - `location` of the problem and the underlying `cause`.
+   */
   constructor(code: ErrorCode, message: string, options: { location?: ErrorLocation; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -13,24 +13,31 @@ import type { Rejection, SourceLocation } from './types.js';
 
 /** Near-duplicate facts for the report. */
 export interface NearSummary {
+  /** `dedup.near.threshold`: the Jaccard similarity at which rows are near-duplicates. */
   threshold: number;
+  /** `dedup.near.action`: remove all but one row per cluster, or keep a cluster in one split. */
   action: 'remove' | 'group';
+  /** `dedup.near.keep`: which row of a cluster `remove` keeps. */
   keep: 'first' | 'longest';
   /** Verified pairs (exact Jaccard at or over the threshold). */
   pairs: number;
   /** Clusters of two or more examples. */
   clusters: number;
+  /** Examples in the largest cluster. */
   largestCluster: number;
   /** Examples rejected as `near_duplicate` (action `remove`). */
   removed: number;
+  /** A few verified pairs with their comparison texts and exact similarity, to check what was merged. */
   samples: Array<{ a: { source: SourceLocation; text: string }; b: { source: SourceLocation; text: string }; similarity: number }>;
 }
 
 /** The leakage gate's findings on what is written (always zero unless a bug let one through). */
 export interface LeakageCheck {
+  /** Exact copies found in two splits. */
   exact: number;
   /** `null` when near-dedup is off (near copies were not looked for). */
   near: number | null;
+  /** Rows checked (every row written). */
   rows: number;
 }
 

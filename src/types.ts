@@ -5,18 +5,23 @@ export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
 /** A function call made by an assistant turn. `arguments` is JSON text (as OpenAI writes it). */
 export interface ToolCall {
+  /** The call's id, answered by a `tool` message's `tool_call_id`. */
   id: string;
+  /** Always `'function'`. */
   type: 'function';
+  /** The function called and its arguments as JSON text. */
   function: { name: string; arguments: string };
 }
 
 /** One message of a canonical example. */
 export interface Message {
+  /** Who speaks: `system`, `user`, `assistant` or `tool`. */
   role: Role;
   /** May be empty on an assistant turn that only calls tools. */
   content: string;
   /** 0 = do not train on this turn, 1 = train (targets that support it). */
   weight?: 0 | 1;
+  /** A participant name (OpenAI's `name` field). */
   name?: string;
   /** Calls made by an assistant turn. */
   tool_calls?: ToolCall[];
@@ -26,13 +31,17 @@ export interface Message {
 
 /** Where a row came from: the path as given in `inputs` and the 1-based line where it starts. */
 export interface SourceLocation {
+  /** The path as given in `inputs`. */
   file: string;
+  /** 1-based line where the row starts (for CSV the physical line; the header is line 1). */
   line: number;
 }
 
 /** A row as read by a loader, before normalising. */
 export interface SourceRow {
+  /** The row's fields: CSV columns by header name, or a JSON object's keys. */
   data: Record<string, unknown>;
+  /** Where the row starts. */
   source: SourceLocation;
 }
 
@@ -40,9 +49,14 @@ export interface SourceRow {
 export interface Example {
   /** Stable: an `id` column when the input has one, else `file:line`. */
   id: string;
+  /** The conversation, ending with the assistant's answer. */
   messages: Message[];
   /** Tool (function) definitions offered to the model, as OpenAI writes them. */
   tools?: unknown[];
+  /**
+   * Where the row came from, its `domain`, and every input column the mapping did not use, under
+   * its own name (what `split.groupBy` and `split.stratifyBy` name).
+   */
   meta: { source: SourceLocation; domain?: string; [key: string]: unknown };
 }
 
@@ -71,9 +85,13 @@ export type ReasonCode =
 
 /** One input row that did not make it to the output, with why. */
 export interface Rejection {
+  /** Where the rejected row starts. */
   source: SourceLocation;
+  /** Why, as a stable code (see docs/errors.md). */
   reason: ReasonCode;
+  /** The same in words, naming what to fix. */
   message: string;
+  /** For `duplicate` and `near_duplicate`: the row that was kept. */
   duplicateOf?: SourceLocation;
   /** For `near_duplicate`: the exact Jaccard similarity to the example kept. */
   similarity?: number;
@@ -86,7 +104,10 @@ export interface Rejection {
  * signal. Stages never throw for a bad row; they call `reject` and move on.
  */
 export interface StageContext {
+  /** Records a row that does not go on, with its reason and location. */
   reject(rejection: Rejection): void;
+  /** Adds a warning for the report (a job-level remark, not a row). */
   warn(message: string): void;
+  /** Aborts the stage when signalled. */
   signal?: AbortSignal | undefined;
 }

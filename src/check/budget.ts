@@ -7,8 +7,11 @@ import type { Message, ReasonCode } from '../types.js';
 
 /** The budget settings. */
 export interface Budget {
+  /** Most tokens an example may have; unset, no limit. */
   maxTokens?: number | undefined;
+  /** Fewest tokens an example may have (`too_short` below). */
   minTokens?: number | undefined;
+  /** What happens over `maxTokens`: reject, truncate, or write anyway. */
   overlong: 'drop' | 'truncate' | 'keep';
 }
 

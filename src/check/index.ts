@@ -18,10 +18,15 @@ export type { MeasuredExample } from './measure.js';
 
 /** An example that passed the budget, with its counts (and messages possibly truncated). */
 export interface CountedExample {
+  /** The example, truncated when `overlong: 'truncate'` cut it. */
   example: Example;
+  /** Tokens of the whole example as the trainer sees it. */
   tokens: number;
+  /** Tokens before the final answer. */
   prompt: number;
+  /** How it was shortened, when it was. */
   truncated?: Truncation | undefined;
+  /** Over `maxTokens` but written anyway (`overlong: 'keep'`). */
   overBudget?: boolean | undefined;
   /** MinHash signature, when near-dedup is on. */
   signature?: Uint32Array | undefined;
@@ -29,7 +34,9 @@ export interface CountedExample {
 
 /** Options of {@link countTokens}. */
 export interface CountOptions {
+  /** The tokenizer of the model being trained. */
   tokenizer: Tokenizer;
+  /** Token limits and the `overlong` policy. */
   budget: Budget;
   /** Worker threads to count in; without one, counting runs inline. */
   pool?: TokenizerPool | undefined;

@@ -20,6 +20,7 @@ export type RecordResult =
 
 /** One trainer's writer. */
 export interface Target {
+  /** The `target` option's value for this trainer. */
   name: string;
   /** Record builder per supported format. */
   formats: Partial<Record<RecordFormat, (example: Example) => RecordResult>>;
@@ -45,6 +46,7 @@ export interface Target {
 
 /** A trainer's default sequence limit. */
 export interface DefaultLimit {
+  /** The limit, in tokens. */
   tokens: number;
   /** E.g. "Axolotl's default sequence_len". */
   label: string;

@@ -29,9 +29,13 @@ export type PiiType =
 
 /** One piece of personal data found in a text: `text === source.slice(start, end)`. */
 export interface PiiFinding {
+  /** What kind of personal data. */
   type: PiiType;
+  /** UTF-16 offset of the first character in the text searched. */
   start: number;
+  /** UTF-16 offset just after the last character. */
   end: number;
+  /** The matched text, `text.slice(start, end)`. */
   text: string;
 }
 

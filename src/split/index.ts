@@ -13,12 +13,16 @@ export const VALIDATION = 1;
 export const TEST = 2;
 /** The split names, indexed by split id. */
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
+/** A split's name: `'train'`, `'validation'` or `'test'`. */
 export type SplitName = (typeof SPLIT_NAMES)[number];
 
 /** Fractions and seed. */
 export interface SplitFractions {
+  /** Fraction of examples for validation, in [0, 0.9]. */
   validation: number;
+  /** Fraction of examples for test, in [0, 0.9]. */
   test: number;
+  /** Seed of the shuffle or the hash. */
   seed: number;
 }
 
@@ -82,6 +86,7 @@ export function assignByHash(key: string, f: SplitFractions): number {
 export interface SplitUnits {
   /** Unit of each row, `-1` for a row that is not written (a removed near-duplicate). */
   unitOf: Int32Array;
+  /** Number of units (a unit is a group, a near-duplicate cluster kept together, or one row). */
   unitCount: number;
   /** Stratum index of each unit. */
   unitStratum: Uint32Array;
@@ -95,7 +100,9 @@ export interface SplitUnits {
 export interface SplitPlan {
   /** Split id per row (`TRAIN`, `VALIDATION`, `TEST`), `NOT_WRITTEN` for rows with unit -1. */
   assignment: Uint8Array;
+  /** Rows per split, for each stratum (`(none)` without `stratifyBy`). */
   byStratum: Record<string, Record<SplitName, number>>;
+  /** E.g. a stratum too small to split, sent to train. */
   warnings: string[];
 }
 

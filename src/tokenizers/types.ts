@@ -19,7 +19,9 @@ export interface Tokenizer {
   chatTemplate?: string | undefined;
   /** Tokens of a plain text. */
   count(text: string): number;
+  /** Token ids of a plain text (no special tokens added). */
   encode(text: string): number[];
+  /** Text of token ids (used to cut an answer on a token boundary). */
   decode(ids: number[]): string;
   /** Tokens of a chat example as the trainer sees it (with its tool definitions, if any). */
   countMessages(messages: readonly Message[], tools?: readonly unknown[]): number;

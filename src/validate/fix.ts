@@ -20,6 +20,7 @@ import { checkOptions, fileSize, type ValidationOptions } from './validate.js';
 export interface FixResult {
   /** The rules whose problems were fixed, with how many lines (or records, or messages) changed, in order of first change. */
   changes: Array<{ rule: RuleId; count: number }>;
+  /** Where the repaired copy was written. */
   outPath: string;
 }
 

@@ -27,7 +27,9 @@ export type VerifyStatus = 'ok' | 'changed' | 'missing';
 export interface VerifiedFile {
   /** The path as the manifest writes it: relative to the output folder for outputs, as given in `inputs` for inputs. */
   file: string;
+  /** `ok`, `changed` or `missing`. */
   status: VerifyStatus;
+  /** Size, sha256 (and lines, for outputs) as the manifest records them. */
   expected: { bytes: number; sha256: string; lines?: number };
   /** What the file holds now; absent when it is missing. */
   actual?: { bytes: number; sha256: string };
@@ -42,10 +44,13 @@ export interface VerifiedFile {
 export interface VerifyReport {
   /** True when every output is unchanged and no input that still exists changed (missing inputs are only listed). */
   ok: boolean;
+  /** The folder checked. */
   outDir: string;
   /** The manifest read. */
   manifest: string;
+  /** Every output the manifest lists. */
   outputs: VerifiedFile[];
+  /** Every input the manifest lists. */
   inputs: VerifiedFile[];
 }
 
@@ -58,6 +63,7 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Folder the manifest's input paths are relative to (they are written as given to `prepareDataset`). Default: `process.cwd()`. */
   cwd?: string | undefined;
+  /** Stops the check (`ABORTED`). */
   signal?: AbortSignal | undefined;
 }
 
