@@ -67,7 +67,7 @@ export interface CostEstimate {
 /** What `prepareDataset()` returns. */
 export interface PrepareResult {
   outDir: string;
-  files: { train: string; validation?: string; test?: string; rejected: string; report: string; manifest: string; nextSteps: string };
+  files: { train: string; validation?: string; test?: string; rejected: string; report: string; reportHtml: string; manifest: string; nextSteps: string };
   counts: PrepareCounts;
   tokens: ResultTokens;
   /** How to start training on the files (also in `report/next-steps.md`). */
@@ -427,6 +427,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       train: join(opts.outDir, rel('train')),
       rejected: join(opts.outDir, 'report', 'rejected.jsonl'),
       report: join(opts.outDir, 'report', 'report.json'),
+      reportHtml: join(opts.outDir, 'report', 'report.html'),
       manifest: join(opts.outDir, 'report', 'manifest.json'),
       nextSteps: join(opts.outDir, 'report', 'next-steps.md'),
     };

@@ -105,6 +105,8 @@ describe('file layout and glue', () => {
     // LLaMA-Factory is pointed at its dataset_info.json, which names the files; the others name them.
     expect(result.nextSteps).toContain(target === 'llama-factory' ? 'dataset_info.json' : 'train.jsonl');
     expect(await readFile(result.files.nextSteps, 'utf8')).toBe(result.nextSteps);
+    // Every trainer that can evaluate is told where the validation file is.
+    if (target !== 'llama-factory') expect(result.nextSteps).toContain(target === 'mlx-lm' ? outDir : (result.files.validation as string));
   });
 
   it('overwrite removes glue an earlier run wrote for another target', async () => {

@@ -65,7 +65,8 @@ Options of prepare:
                             custom mapping: templates with {{column}} placeholders
   --system TEXT             system prompt for examples without one
   --format chat|instruction record shape (default chat)
-  --target NAME             openai | axolotl (default openai)
+  --target NAME             openai | together | mistral | mlx-lm | trl | axolotl | llama-factory |
+                            unsloth | torchtune (default openai)
   --tokenizer NAME          o200k_base | cl100k_base | an OpenAI model name (default o200k_base)
   --tokenizer DIR           or a folder with a Hugging Face tokenizer.json + tokenizer_config.json,
                             or llama-3 | llama-3.1 | qwen3 | gemma3 | deepseek-v3 (optional packages)
@@ -82,8 +83,10 @@ Options of prepare:
   --dedup near|exact|none   near: exact + near-duplicates (default); exact: exact only; none
   --near-threshold X        Jaccard similarity of near-duplicates (default 0.8)
   --near-action A           remove (default) | group: keep near-copies, in the same split
-  --stratify-by COL         keep the split fractions within each value of COL (or domain)
-  --group-by COL            examples sharing a COL value land in the same split
+  --stratify-by COL|none    keep the split fractions within each value of COL (or domain);
+                            default: the preset's natural key (PubMedQA final_decision, ...)
+  --group-by COL|none       examples sharing a COL value land in the same split;
+                            default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
@@ -296,8 +299,8 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
   if (v.pii !== undefined) o.pii = { action: v.pii };
   if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
-  if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'];
-  if (v['group-by'] !== undefined) split.groupBy = v['group-by'];
+  if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'] === 'none' ? false : v['stratify-by'];
+  if (v['group-by'] !== undefined) split.groupBy = v['group-by'] === 'none' ? false : v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
   if (v.dedup !== undefined && !['near', 'exact', 'none'].includes(v.dedup)) {
     throw new UsageError(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);

@@ -169,7 +169,9 @@ export function trainerGlue(g: GlueInput): Glue {
         g.format === 'chat'
           ? ['  _component_: torchtune.datasets.chat_dataset', '  source: json', `  data_files: ${train}`, '  conversation_column: messages', '  conversation_style: openai', '  split: train']
           : ['  _component_: torchtune.datasets.alpaca_dataset', '  source: json', `  data_files: ${train}`, '  split: train'];
-      steps.push('In your torchtune config:', '', '```yaml', 'dataset:', ...dataset, `tokenizer:\n  max_seq_len: ${g.sequenceLength}`, '```');
+      // Recipes with validation read a second dataset block and run it every N steps.
+      const val = validation ? ['run_val_every_n_steps: 100', 'dataset_val:', ...dataset.map((l) => l.replace(`data_files: ${train}`, `data_files: ${validation}`)), 'batch_size_val: ${batch_size}'] : [];
+      steps.push('In your torchtune config:', '', '```yaml', 'dataset:', ...dataset, ...val, `tokenizer:\n  max_seq_len: ${g.sequenceLength}`, '```');
       break;
     }
   }

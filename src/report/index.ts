@@ -75,7 +75,7 @@ export interface SummaryInput {
   pii?: { action: string; found: Partial<Record<string, number>> } | undefined;
   strata?: Record<string, { train: number; validation: number; test: number }> | undefined;
   cost?: { epochs: number; billedTokens: number; estimated: number; perMillionTokens: number } | undefined;
-  files: { train: string; validation?: string | undefined; test?: string | undefined; rejected: string; report: string };
+  files: { train: string; validation?: string | undefined; test?: string | undefined; rejected: string; report: string; reportHtml?: string | undefined };
   warnings: string[];
   elapsedMs?: number | undefined;
 }
@@ -120,6 +120,6 @@ export function formatSummary(r: SummaryInput): string {
   }
   for (const w of r.warnings) lines.push(`  warning:  ${w}`);
   lines.push(`  wrote:    ${r.outDir}`);
-  lines.push(`  see:      ${r.files.report} and ${r.files.rejected}`);
+  lines.push(`  see:      ${r.files.reportHtml ? `${r.files.reportHtml} (open in a browser), ` : ''}${r.files.report} and ${r.files.rejected}`);
   return lines.join('\n');
 }
