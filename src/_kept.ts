@@ -28,8 +28,9 @@ export interface KeptRow {
   prompt: number;
   file: number;
   line: number;
-  /** 64-bit content hash as 16 hex digits (the conversation key). */
-  contentHash: string;
+  /** 64-bit content hash (the conversation key), high and low halves. */
+  hashHi: number;
+  hashLo: number;
   domain: string;
   /** Stratum label, when stratifying. */
   stratum: string;
@@ -70,8 +71,8 @@ export class KeptRows {
     this.prompt.push(r.prompt);
     this.file.push(r.file);
     this.line.push(r.line);
-    this.hashHi.push(Number.parseInt(r.contentHash.slice(0, 8), 16));
-    this.hashLo.push(Number.parseInt(r.contentHash.slice(8, 16), 16));
+    this.hashHi.push(r.hashHi);
+    this.hashLo.push(r.hashLo);
     this.domain.push(this.domains.id(r.domain));
     this.stratum.push(this.strata.id(r.stratum));
     this.group.push(r.group === undefined ? 0 : this.groups.id(r.group) + 1);

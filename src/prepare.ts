@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeptRows } from './_kept.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
-import { conversationKey, duplicateRejection, ExactIndex, hash64, normalizedContents, promptPart } from './dedup/index.js';
+import { conversationKey, duplicateRejection, FirstRows, hash64Parts, normalizedContents, promptPart } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
@@ -176,7 +176,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const truncations = new TruncationLog();
     const piiLog = new PiiLog();
     const overDefault = { count: 0, max: 0 };
-    const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new ExactIndex() };
+    const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows() };
     const keys = splitKeys(opts, inputs);
     const { stratifyBy, groupBy } = keys;
     const missingGroup = { count: 0 };
@@ -248,13 +248,13 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           continue;
         }
         const normalized = normalizedContents(example.messages);
-        const contentHash = hash64(conversationKey(example.messages, normalized));
+        const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages, normalized));
         if (exactDedup) {
           const key = exactDedup.key;
-          const dedupHash = key === 'conversation' ? contentHash : hash64(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
-          const first = exactDedup.index.firstOf(dedupHash, example.meta.source);
-          if (first) {
-            reject(fileIndex, duplicateRejection(example.meta.source, first, key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key'));
+          const [hi, lo] = key === 'conversation' ? [hashHi, hashLo] : hash64Parts(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
+          const first = exactDedup.index.firstOf(hi, lo, kept.length);
+          if (first >= 0) {
+            reject(fileIndex, duplicateRejection(example.meta.source, kept.source(first), key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key'));
             continue;
           }
         }
@@ -267,7 +267,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           prompt,
           file: fileIndex,
           line: example.meta.source.line,
-          contentHash,
+          hashHi,
+          hashLo,
           domain: example.meta.domain ?? '(none)',
           stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { conversationKey, dedupe, hash64, normalizeForDedup } from '../src/dedup/index.js';
+import { conversationKey, dedupe, FirstRows, hash64, hash64Parts, normalizeForDedup } from '../src/dedup/index.js';
 import type { Example } from '../src/types.js';
 import { collect, fromArray, recordingContext } from './helpers/index.js';
 
@@ -76,5 +76,34 @@ describe('hash64', () => {
     expect(hash64('abc')).toMatch(/^[0-9a-f]{16}$/);
     expect(hash64('abc')).toBe(hash64('abc'));
     expect(hash64('abc')).not.toBe(hash64('abd'));
+  });
+});
+
+describe('FirstRows', () => {
+  it('answers like a Map from hash to first row, through every growth, colliding slots included', () => {
+    fc.assert(
+      fc.property(
+        // Few distinct values per half so that equal halves and shared slots are common.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 3000 })), { maxLength: 4000 }),
+        (pairs) => {
+          const table = new FirstRows();
+          const map = new Map<string, number>();
+          for (const [row, [hi, lo]] of pairs.entries()) {
+            const want = map.get(`${hi}:${lo}`) ?? -1;
+            if (want < 0) map.set(`${hi}:${lo}`, row);
+            expect(table.firstOf(hi * 0x01000193, lo, row)).toBe(want);
+          }
+          expect(table.size).toBe(map.size);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('hash64Parts holds the same bits as hash64', () => {
+    for (const key of ['', 'user\u0000hi\u0001', 'é€😀'.repeat(50)]) {
+      const [hi, lo] = hash64Parts(key);
+      expect(`${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`).toBe(hash64(key));
+    }
   });
 });

@@ -55,6 +55,7 @@ export function hash64(key: string): string {
 
 /** `crypto.hash` (Node 20.12+): one call instead of three, about 1.5x the rows/s (PERF-NOTES). */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShotBuffer = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
 
 /**
  * Remembers the first location of each key hash.
@@ -76,6 +77,74 @@ export class ExactIndex {
   get size(): number {
     return this.#first.size;
   }
+}
+
+/**
+ * The first row of each 64-bit hash, in flat typed arrays: 24 bytes a row at most (a Map of hex
+ * strings to locations takes about 90), so a million rows of exact-dedup state fit in 24 MB.
+ * Open addressing with linear probing, kept at most half full.
+ *
+ * @example
+ * const t = new FirstRows(); t.firstOf(hi, lo, 0) // -1, and row 0 is remembered; t.firstOf(hi, lo, 9) // 0
+ */
+export class FirstRows {
+  #hi = new Uint32Array(1024);
+  #lo = new Uint32Array(1024);
+  /** Row + 1; 0 marks an empty slot. */
+  #row = new Uint32Array(1024);
+  #size = 0;
+
+  /** The row that first had this hash, or -1 (and `row` is remembered as the first). */
+  firstOf(hi: number, lo: number, row: number): number {
+    const mask = this.#row.length - 1;
+    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    for (;;) {
+      const r = this.#row[i] as number;
+      if (r === 0) break;
+      if (this.#lo[i] === lo && this.#hi[i] === hi) return r - 1;
+      i = (i + 1) & mask;
+    }
+    this.#hi[i] = hi;
+    this.#lo[i] = lo;
+    this.#row[i] = row + 1;
+    if (++this.#size * 2 > this.#row.length) this.#grow();
+    return -1;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #grow(): void {
+    const [hi, lo, rows] = [this.#hi, this.#lo, this.#row];
+    const n = rows.length * 2;
+    this.#hi = new Uint32Array(n);
+    this.#lo = new Uint32Array(n);
+    this.#row = new Uint32Array(n);
+    const mask = n - 1;
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j] as number;
+      if (r === 0) continue;
+      const h = hi[j] as number;
+      const l = lo[j] as number;
+      let i = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
+      while (this.#row[i] !== 0) i = (i + 1) & mask;
+      this.#hi[i] = h;
+      this.#lo[i] = l;
+      this.#row[i] = r;
+    }
+  }
+}
+
+/**
+ * The 64-bit hash of a key as two unsigned 32-bit halves (the same bits as {@link hash64}).
+ *
+ * @example
+ * const [hi, lo] = hash64Parts('user\u0000hi\u0001');
+ */
+export function hash64Parts(key: string): [number, number] {
+  const digest = oneShotBuffer ? oneShotBuffer('sha1', key, 'buffer') : createHash('sha1').update(key).digest();
+  return [digest.readUInt32BE(0), digest.readUInt32BE(4)];
 }
 
 /**
