@@ -36,8 +36,6 @@ export interface KeptRow {
   stratum: string;
   /** Group label, or undefined when the row has no group value. */
   group: string | undefined;
-  /** Bytes of its line in the spill file, newline included. */
-  lineBytes: number;
 }
 
 /** The kept rows, in spill order. */
@@ -52,7 +50,6 @@ export class KeptRows {
   readonly stratum = new GrowableUint32();
   /** Group id + 1; 0 = no group. */
   readonly group = new GrowableUint32();
-  readonly lineBytes = new GrowableUint32();
   readonly domains = new Interner();
   readonly strata = new Interner();
   readonly groups = new Interner();
@@ -76,7 +73,6 @@ export class KeptRows {
     this.domain.push(this.domains.id(r.domain));
     this.stratum.push(this.strata.id(r.stratum));
     this.group.push(r.group === undefined ? 0 : this.groups.id(r.group) + 1);
-    this.lineBytes.push(r.lineBytes);
     return this.tokens.length - 1;
   }
 

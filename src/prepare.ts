@@ -272,7 +272,6 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           domain: example.meta.domain ?? '(none)',
           stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
           group,
-          lineBytes: Buffer.byteLength(line, 'utf8') + 1,
         });
         if (nearIndex) nearIndex.add(nearText(example.messages, normalized), counted.signature as Uint32Array);
         piiLog.keep(example, kept.length - 1);
@@ -325,8 +324,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     progress.tick('write', input, keptCount, undefined, true);
     const showcase = opts.pii?.action === 'report' ? undefined : extremeRows(kept.tokens.view(), assignment, HTML_EXAMPLES);
     const showcaseLines = new Map<number, string>();
-    const { rows: index, written: routed } = await routeLines(spill.path, kept.lineBytes.view(), assignment, writers, NOT_WRITTEN, () => throwIfAborted(opts.signal));
-    if (showcase) for (const [row, line] of await readLines(spill.path, kept.lineBytes.view(), showcase.rows)) showcaseLines.set(row, line);
+    const { rows: index, written: routed } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, () => throwIfAborted(opts.signal));
+    if (showcase) for (const [row, line] of await readLines(spill.path, showcase.rows)) showcaseLines.set(row, line);
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter } from '../src/write/jsonl.js';
+import { readLines, routeLines } from '../src/write/route.js';
 import { tempDir } from './helpers/index.js';
 
 describe('serializeRecord', () => {
@@ -46,5 +47,37 @@ describe('JsonlWriter', () => {
     first.close();
     const w = new JsonlWriter(join(dir, 'r.jsonl'));
     await expect(w.writeLine('{}').then(() => w.close())).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+  });
+});
+
+describe('routeLines', () => {
+  it('copies each line to the file its target names, byte for byte, long lines and skipped rows included', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.oneof(fc.string(), fc.constant('é€😀'.repeat(300_000))), fc.constantFrom(0, 1, 2, 255)), { maxLength: 30 }),
+        async (rows) => {
+          const dir = await tempDir();
+          const spill = new JsonlWriter(join(dir, 'spill.jsonl'), { hash: false });
+          for (const [text] of rows) await spill.writeLine(serializeRecord({ text }));
+          await spill.close();
+          const writers = [0, 1, 2].map((i) => new JsonlWriter(join(dir, `${i}.jsonl`)));
+          const target = Uint8Array.from(rows.map(([, t]) => t));
+          const routed = await routeLines(join(dir, 'spill.jsonl'), target, writers, 255);
+          expect(routed).toEqual({ rows: rows.length, written: rows.filter(([, t]) => t !== 255).length });
+          for (const [i, w] of writers.entries()) {
+            const info = await w.close();
+            const want = rows.filter(([, t]) => t === i).map(([text]) => `${serializeRecord({ text })}\n`).join('');
+            const got = await readFile(join(dir, `${i}.jsonl`), 'utf8');
+            expect(got).toBe(want);
+            expect(info.lines).toBe(rows.filter(([, t]) => t === i).length);
+            expect(info.sha256).toBe(createHash('sha256').update(got).digest('hex'));
+          }
+          const picked = new Set(rows.length === 0 ? [] : [0, rows.length - 1]);
+          const lines = await readLines(join(dir, 'spill.jsonl'), picked);
+          for (const r of picked) expect(lines.get(r)).toBe(serializeRecord({ text: (rows[r] as [string, number])[0] }));
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });

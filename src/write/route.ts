@@ -1,12 +1,14 @@
 /**
  * Routing the spill file into the split files: each row's line is copied as bytes to the file its
- * split assignment names, without decoding or re-encoding the text.
+ * split assignment names, without decoding or re-encoding the text. Lines are found by their
+ * `\n` (JSON text never holds a raw newline), so no per-row length needs to be kept.
  */
 import { open } from 'node:fs/promises';
 import { LoraPrepError } from '../errors.js';
 import type { JsonlWriter } from './jsonl.js';
 
 const READ_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
 
 /** What {@link routeLines} copied. */
 export interface Routed {
@@ -17,84 +19,83 @@ export interface Routed {
 }
 
 /**
- * Copies row `i` of `path` (a file of lines whose byte lengths, newline included, are
- * `lineBytes[i]`) to `writers[target[i]]`; rows whose target is `skip` are left out.
+ * Calls `each(row, bytes)` for every line of a JSONL file, `bytes` ending in its `\n`. The bytes
+ * stay valid until `each`'s promise settles and after (a fresh buffer backs every read).
+ */
+async function forEachLine(path: string, each: (row: number, bytes: Buffer) => Promise<void> | void, checkpoint?: () => void): Promise<number> {
+  const file = await open(path, 'r');
+  let rows = 0;
+  try {
+    let buf = Buffer.alloc(0);
+    let pos = 0;
+    let end = 0;
+    for (;;) {
+      const nl = buf.indexOf(NEWLINE, pos);
+      if (nl !== -1 && nl < end) {
+        await each(rows++, buf.subarray(pos, nl + 1));
+        pos = nl + 1;
+        continue;
+      }
+      checkpoint?.();
+      // A fresh buffer, twice as large when one line fills the whole of the last one.
+      const next = Buffer.allocUnsafe(Math.max(READ_BYTES, (end - pos) * 2));
+      buf.copy(next, 0, pos, end);
+      const kept = end - pos;
+      const { bytesRead } = await file.read(next, kept, next.length - kept, null);
+      buf = next.subarray(0, kept + bytesRead);
+      pos = 0;
+      end = buf.length;
+      if (bytesRead === 0) {
+        if (end > 0) throw new LoraPrepError('INTERNAL', `${path} ends without a newline after row ${rows}; please report this bug`);
+        return rows;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Copies row `i` of the JSONL file `path` to `writers[target[i]]`; rows whose target is `skip`
+ * are left out.
  *
  * @example
- * await routeLines('.spill.jsonl', lengths, assignment, [train, validation, test], 255);
+ * await routeLines('.spill.jsonl', assignment, [train, validation, test], 255);
  */
 export async function routeLines(
   path: string,
-  lineBytes: Uint32Array,
   target: Uint8Array,
   writers: ReadonlyArray<JsonlWriter | undefined>,
   skip: number,
   /** Called before each read; throws to stop (an abort). */
   checkpoint?: () => void,
 ): Promise<Routed> {
-  const file = await open(path, 'r');
-  let rows = 0;
   let written = 0;
-  try {
-    // `buf[pos..end)` holds bytes read but not yet routed. A fresh buffer per read: the slices
-    // handed to the writers may still be waiting in their chunks.
-    let buf = Buffer.alloc(0);
-    let pos = 0;
-    let end = 0;
-    let eof = false;
-    while (rows < lineBytes.length) {
-      const need = lineBytes[rows] as number;
-      if (end - pos < need) {
-        if (eof) throw new LoraPrepError('INTERNAL', `${path} ended before row ${rows + 1}; please report this bug`);
-        checkpoint?.();
-        const next = Buffer.allocUnsafe(Math.max(READ_BYTES, need));
-        buf.copy(next, 0, pos, end);
-        let filled = end - pos;
-        const { bytesRead } = await file.read(next, filled, next.length - filled, null);
-        if (bytesRead === 0) eof = true;
-        filled += bytesRead;
-        buf = next;
-        pos = 0;
-        end = filled;
-        continue;
-      }
-      const a = target[rows] as number;
-      if (a !== skip) {
-        await (writers[a] as JsonlWriter).writeBytes(buf.subarray(pos, pos + need), 1);
-        written++;
-      }
-      pos += need;
-      rows++;
-    }
-  } finally {
-    await file.close();
-  }
+  const rows = await forEachLine(
+    path,
+    async (row, bytes) => {
+      const a = target[row];
+      if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
+      if (a === skip) return;
+      await (writers[a] as JsonlWriter).writeBytes(bytes, 1);
+      written++;
+    },
+    checkpoint,
+  );
   return { rows, written };
 }
 
 /**
- * Reads a few rows of a file of lines with known byte lengths (for the report page's examples).
+ * Reads a few rows of a JSONL file (for the report page's examples).
  *
  * @example
- * const lines = await readLines('.spill.jsonl', lengths, new Set([0, 41]));
+ * const lines = await readLines('.spill.jsonl', new Set([0, 41]));
  */
-export async function readLines(path: string, lineBytes: Uint32Array, rows: ReadonlySet<number>): Promise<Map<number, string>> {
+export async function readLines(path: string, rows: ReadonlySet<number>): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   if (rows.size === 0) return out;
-  const file = await open(path, 'r');
-  try {
-    let offset = 0;
-    for (let row = 0; row < lineBytes.length; row++) {
-      const n = lineBytes[row] as number;
-      if (rows.has(row)) {
-        const buf = Buffer.allocUnsafe(n);
-        await file.read(buf, 0, n, offset);
-        out.set(row, buf.toString('utf8', 0, n - 1));
-      }
-      offset += n;
-    }
-  } finally {
-    await file.close();
-  }
+  await forEachLine(path, (row, bytes) => {
+    if (rows.has(row)) out.set(row, bytes.toString('utf8', 0, bytes.length - 1));
+  });
   return out;
 }
