@@ -13,20 +13,29 @@ export class ProgressTicker {
   #last = 0;
   readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
   readonly #started = Date.now();
+  /** Input bytes read so far and in all (0: unknown), for a progress bar's fraction. */
+  bytes = 0;
+  readonly totalBytes: number;
 
-  constructor(onProgress: ((event: ProgressEvent) => void) | undefined) {
+  constructor(onProgress: ((event: ProgressEvent) => void) | undefined, totalBytes = 0) {
     this.#onProgress = onProgress;
+    this.totalBytes = totalBytes;
+  }
+
+  #sizes(): { bytes?: number; totalBytes?: number } {
+    return this.totalBytes > 0 ? { bytes: this.bytes, totalBytes: this.totalBytes } : {};
   }
 
   /** `rows` read so far (over every file), `kept` of them usable; emits once per interval. */
   tick(rows: number, kept: number, file?: string): void {
     if (!this.#onProgress || rows - this.#last < PROGRESS_EVERY_ROWS) return;
     this.#last = rows;
-    this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started });
+    this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 
   /** The final counts, always emitted. */
   done(rows: number, kept: number): void {
-    this.#onProgress?.({ stage: 'done', rows, kept, elapsedMs: Date.now() - this.#started });
+    this.bytes = this.totalBytes;
+    this.#onProgress?.({ stage: 'done', rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 }

@@ -130,6 +130,10 @@ export interface ProgressEvent {
   file?: string | undefined;
   /** Milliseconds since the run started. */
   elapsedMs: number;
+  /** Input bytes read so far, when known (with `totalBytes`, a progress bar's fraction). */
+  bytes?: number | undefined;
+  /** Input bytes in all, when known. */
+  totalBytes?: number | undefined;
 }
 
 /** Split settings. */

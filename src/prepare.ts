@@ -183,6 +183,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     let input = 0;
     let rejected = 0;
     const progress = new Progress(opts.onProgress, started);
+    progress.totalBytes = inputBytes;
     const clock = new StageClock();
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
@@ -225,6 +226,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           onBytes: (chunk) => {
             inputHash.update(chunk);
             inputBytes += chunk.length;
+            progress.bytes += chunk.length;
           },
         }, loadCtx),
         () => {
@@ -618,11 +620,15 @@ class Progress {
     this.#started = started;
   }
 
+  /** Input bytes read so far and in all, for the fraction done. */
+  bytes = 0;
+  totalBytes = 0;
+
   tick(stage: 'read' | 'write' | 'done', rows: number, kept: number, file?: string, force = false): void {
     if (!this.#onProgress) return;
     if (!force && rows - this.#last < PROGRESS_EVERY_ROWS) return;
     this.#last = rows;
-    this.#onProgress({ stage, rows, kept, file, elapsedMs: Date.now() - this.#started });
+    this.#onProgress({ stage, rows, kept, file, elapsedMs: Date.now() - this.#started, bytes: this.bytes, totalBytes: this.totalBytes });
   }
 }
 

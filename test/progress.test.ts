@@ -120,16 +120,16 @@ describe('CLI progress of validate, stats and leakage', () => {
     expect(draws.length).toBeGreaterThanOrEqual(3);
     expect(io.err).not.toContain('\n');
     expect(io.err.endsWith('\r\x1b[K')).toBe(true);
-    expect(draws[0]).toMatch(/^lora-prep: read · 10,000 rows · 10,000 /);
+    expect(draws[0]).toMatch(/^lora-prep: (?:\[[█░]{20}\] )?\d+% · read · 10,000 rows · 10,000 /);
     expect(draws[0]).toMatch(label);
-    expect(draws.at(-1)).toMatch(/^lora-prep: done · 20,500 rows · 20,500 .* rows\/s/);
+    expect(draws.at(-1)).toMatch(/^lora-prep: \[█{20}\] 100% · done · 20,500 rows · 20,500 .* rows\/s/);
   }, 60_000);
 
   it.each(commands)('%s writes plain lines when stderr is not a terminal', async (_name, argv, label) => {
     const io = fakeIo(false);
     expect(await runCli(argv(), io)).toBe(0);
     const printed = io.err.trimEnd().split('\n');
-    expect(printed).toEqual([expect.stringMatching(/^lora-prep: read · 10,000 rows · 10,000 /), expect.stringMatching(/^lora-prep: read · 20,000 rows · 20,000 /)]);
+    expect(printed).toEqual([expect.stringMatching(/^lora-prep: (?:\[[█░]{20}\] )?\d+% · read · 10,000 rows · 10,000 /), expect.stringMatching(/^lora-prep: (?:\[[█░]{20}\] )?\d+% · read · 20,000 rows · 20,000 /)]);
     expect(printed[0]).toMatch(label);
     expect(io.err).not.toContain('\r');
   }, 60_000);
@@ -139,4 +139,43 @@ describe('CLI progress of validate, stats and leakage', () => {
     expect(await runCli([...argv(), '--quiet'], io)).toBe(0);
     expect(io.err).toBe('');
   }, 60_000);
+});
+
+describe('progress fractions of the file commands', () => {
+  it.each([
+    ['validate', (on: (e: ProgressEvent) => void) => validateFile(whole, { target: 'openai', onProgress: on })],
+    ['stats', (on: (e: ProgressEvent) => void) => fileStats(whole, { onProgress: on })],
+    ['leakage', (on: (e: ProgressEvent) => void) => checkLeakage([left, right], { onProgress: on })],
+  ] as const)('%s: bytes rise to the size of the input, which every event names', async (_name, run) => {
+    const { stat } = await import('node:fs/promises');
+    const events: ProgressEvent[] = [];
+    await run((e) => events.push(e));
+    const total = _name === 'leakage' ? (await stat(left)).size + (await stat(right)).size : (await stat(whole)).size;
+    for (const e of events) expect(e.totalBytes).toBe(total);
+    const bytes = events.map((e) => e.bytes as number);
+    for (let i = 1; i < bytes.length; i++) expect(bytes[i]).toBeGreaterThanOrEqual(bytes[i - 1] as number);
+    expect(bytes.at(-1)).toBe(total);
+    expect(bytes[0]).toBeLessThan(total);
+  });
+});
+
+describe('prepare progress bar', () => {
+  it('events carry the bytes read, rising to the input size, and a terminal shows a bar with the percentage', async () => {
+    const { stat } = await import('node:fs/promises');
+    const { prepareDataset } = await import('../src/index.js');
+    const events: ProgressEvent[] = [];
+    await prepareDataset({ inputs: [whole], outDir: join(dir, 'p1'), concurrency: 1, dedup: { near: false }, onProgress: (e) => events.push(e) });
+    const size = (await stat(whole)).size;
+    const reads = events.filter((e) => e.stage === 'read');
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    for (const e of events) expect(e.totalBytes).toBe(size);
+    for (let i = 1; i < reads.length; i++) expect((reads[i] as ProgressEvent).bytes).toBeGreaterThan((reads[i - 1] as ProgressEvent).bytes as number);
+    expect(events.at(-1)?.bytes).toBe(size);
+
+    const io = fakeIo(true);
+    expect(await runCli(['prepare', whole, '--out', join(dir, 'p2'), '--dedup', 'exact', '--concurrency', '1'], io)).toBe(0);
+    const draws = io.err.split('\r\x1b[K').filter(Boolean);
+    expect(draws.some((d) => /^lora-prep: \[█*░+\] \d+% · read · [\d,]+ rows/.test(d))).toBe(true);
+    expect(draws.some((d) => /^lora-prep: \[█{20}\] 100% · done · 20,500 rows/.test(d))).toBe(true);
+  });
 });

@@ -346,14 +346,23 @@ function progressPrinter(io: CliIo, kept = 'kept'): (e: ProgressEvent) => void {
   const every = io.progressEveryMs ?? PLAIN_PROGRESS_EVERY_MS;
   return (e) => {
     const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
-    const line = `lora-prep: ${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
+    const fraction = e.totalBytes ? Math.min(1, (e.stage === 'read' ? (e.bytes ?? 0) : e.totalBytes) / e.totalBytes) : undefined;
+    const facts = `${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
+    const percent = fraction === undefined ? '' : `${Math.floor(fraction * 100)}% · `;
+    const line = `lora-prep: ${percent}${facts}`;
     if (io.isTTY) {
-      io.stderr(`\r\x1b[K${line}`);
+      io.stderr(`\r\x1b[K${fraction === undefined ? line : `lora-prep: ${progressBar(fraction)} ${percent}${facts}`}`);
     } else if (e.stage !== 'done' && e.elapsedMs - lastPlain >= every) {
       lastPlain = e.elapsedMs;
       io.stderr(`${line}\n`);
     }
   };
+}
+
+/** A 20-cell bar of block characters: `[██████░░░░░░░░░░░░░░]`. */
+export function progressBar(fraction: number, cells = 20): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * cells);
+  return `[${'█'.repeat(full)}${'░'.repeat(cells - full)}]`;
 }
 
 /** Clears the progress line on a terminal before the command prints its result. */

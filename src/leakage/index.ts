@@ -7,7 +7,7 @@
  * rows from different files count: copies inside one file are dedup's business, not leakage.
  * Memory: per row a 64-bit hash, a location and the MinHash signature; the texts go to a spill file.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
@@ -144,7 +144,10 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const rowLine = new GrowableUint32();
   const rowHashHi = new GrowableUint32();
   const rowHashLo = new GrowableUint32();
-  const progress = new ProgressTicker(options.onProgress);
+  let totalBytes = 0;
+  for (const file of files) totalBytes += (await stat(file).catch(() => undefined))?.size ?? 0;
+  const progress = new ProgressTicker(options.onProgress, totalBytes);
+  const onBytes = (chunk: Uint8Array): void => void (progress.bytes += chunk.length);
   let rowsBefore = 0;
   let compared = 0;
   try {
@@ -165,7 +168,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
         signal,
       };
       const normalizeCtx: StageContext = { reject: () => void summary.unreadable++, warn, signal };
-      const rows = counted(loadRecords(file, {}, loadCtx), () => void summary.rows++);
+      const rows = counted(loadRecords(file, { onBytes }, loadCtx), () => void summary.rows++);
       const mapping = mappings[fileIndex] as ReturnType<typeof resolveMapping>;
       for await (const example of normalizeRecords(rows, { mapping }, normalizeCtx)) {
         const hash = hash64(conversationKey(example.messages));

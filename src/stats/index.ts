@@ -2,6 +2,7 @@
  * Token statistics of an existing file (`lora-prep stats`): any shape lora-prep reads (messages,
  * ShareGPT, alpaca, prompt/completion, question/answer), counted with the model's tokenizer.
  */
+import { stat } from 'node:fs/promises';
 import { GrowableUint32 } from '../_growable.js';
 import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
@@ -51,7 +52,7 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
   const tokenizer = await loadTokenizer(options.tokenizer ?? 'o200k_base');
   let unreadable = 0;
   let rows = 0;
-  const progress = new ProgressTicker(options.onProgress);
+  const progress = new ProgressTicker(options.onProgress, (await stat(file).catch(() => undefined))?.size ?? 0);
   const ctx: StageContext = { reject: () => void unreadable++, warn: () => undefined, signal: options.signal };
   let first: SourceRow | undefined;
   for await (const row of loadRecords(file, {}, { ...ctx, reject: () => undefined })) {
@@ -64,7 +65,8 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
   let over = 0;
   // A row the loader rejects never reaches the normaliser: count it as read here.
   const loadCtx: StageContext = { ...ctx, reject: () => void (unreadable++, rows++) };
-  for await (const example of normalizeRecords(counted(loadRecords(file, {}, loadCtx), () => void rows++), { mapping }, ctx)) {
+  const onBytes = (chunk: Uint8Array): void => void (progress.bytes += chunk.length);
+  for await (const example of normalizeRecords(counted(loadRecords(file, { onBytes }, loadCtx), () => void rows++), { mapping }, ctx)) {
     if (options.signal?.aborted) throw new LoraPrepError('ABORTED', 'stats was aborted');
     const m = tokenizer.measure(example.messages, example.tools);
     tokens.push(m.total);

@@ -104,10 +104,11 @@ export async function validateFile(path: string, options: ValidationOptions): Pr
   const size = await fileSize(path);
   const tokenizer = options.maxTokens === undefined ? undefined : await loadTokenizer(options.tokenizer ?? 'o200k_base');
   const v = new Validator(path, options, tokenizer);
-  const progress = new ProgressTicker(options.onProgress);
+  const progress = new ProgressTicker(options.onProgress, size);
   try {
     for await (const raw of rawLines(path)) {
       v.line(raw.line, raw.bytes, raw.terminated, raw.overlong);
+      progress.bytes += (raw.overlong ?? raw.bytes.length) + (raw.terminated ? 1 : 0);
       progress.tick(v.records, v.cleanRecords, path);
     }
   } catch (e) {
