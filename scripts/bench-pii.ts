@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/bench-pii.ts [--mb 20]`
+ * `npx tsx scripts/bench-pii.ts [--file fixtures/pii/heldout.jsonl] [--mb 20]`
  *
  * PII detection measured two ways:
  * 1. Precision and recall per type on fixtures/pii/labelled.jsonl (planted PII plus look-alikes),
@@ -16,14 +16,16 @@ const args = process.argv.slice(2);
 const mbArg = args.indexOf('--mb');
 const targetMb = mbArg >= 0 ? Number(args[mbArg + 1]) : 20;
 
-const lines = readFileSync(new URL('../fixtures/pii/labelled.jsonl', import.meta.url), 'utf8')
+const fileArg = args.indexOf('--file');
+const labelled = fileArg >= 0 ? (args[fileArg + 1] as string) : 'fixtures/pii/labelled.jsonl';
+const lines = readFileSync(labelled, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as LabelledText);
 
 const { perType, overall, misses } = scorePii(lines);
 const pct = (x: number) => x.toFixed(3);
-console.log(`## PII detection on fixtures/pii/labelled.jsonl (${lines.length} lines)\n`);
+console.log(`## PII detection on ${labelled} (${lines.length} lines)\n`);
 console.log('| type | planted | found | TP | FP | FN | precision | recall |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const t of PII_TYPES) {

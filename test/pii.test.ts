@@ -236,6 +236,24 @@ describe('labelled fixture', () => {
   });
 });
 
+describe('the held-out set (fixtures/pii/heldout.jsonl, written without sight of the rules)', () => {
+  const lines = readFileSync(new URL('../fixtures/pii/heldout.jsonl', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LabelledText);
+  const { perType, overall } = scorePii(lines);
+
+  it.each<PiiType>(['card', 'iban'])('%s (checksum-backed): recall is 1', (type) => {
+    expect(perType[type].recall).toBe(1);
+  });
+
+  it('no look-alike card, IBAN or SSN is redacted, and overall precision and recall stay at or above 0.95', () => {
+    for (const type of ['card', 'iban', 'ssn'] as const) expect({ type, fp: perType[type].fp }).toEqual({ type, fp: 0 });
+    expect(overall.precision).toBeGreaterThanOrEqual(0.95);
+    expect(overall.recall).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
 describe('adversarial input', () => {
   it.each<[string, string]>([
     ['digits and spaces', '1 '.repeat(500_000)],

@@ -322,7 +322,7 @@ function findIbans(text: string): PiiFinding[] {
 }
 
 // Payment card: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-checked, IIN 2–6.
-const CARD_RE = /(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d]|[ -]\d)/g;
+const CARD_RE = /(?<![\dA-Za-z-])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z]|[ -]\d)/g;
 
 function findCards(text: string): PiiFinding[] {
   return scan(CARD_RE, text, (m) => {
@@ -336,12 +336,36 @@ function findCards(text: string): PiiFinding[] {
 // US SSN AAA-GG-SSSS, excluding area 000/666/9xx, group 00 and serial 0000.
 const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
 
+// After its label, an SSN may also be written with spaces or as 9 bare digits.
+const SSN_LABELLED_RE =
+  /(?<![A-Za-z])(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|soc\.?\s*sec\.?(?:\s+(?:number|no\.?|#))?|ss#)(?:\s*(?:is|was|:|#|no\.?|number|\(|of))*\s*(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/gi;
+// The label of another kind of number right before an SSN-shaped value: it is that number.
+const NOT_SSN_LABEL_RE =
+  /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|mrn|record|patient|account|acct)\b|\bno\.|#)[^\d]{0,12}$/i;
+
+const SSN_WORD_RE = /(?<![A-Za-z])(?:ssn|social\s+security|soc\.?\s*sec\.?)(?![A-Za-z])/i;
+
+function ssnValid(area: string, group: string, serial: string): boolean {
+  return !(area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000');
+}
+
 function findSsns(text: string): PiiFinding[] {
-  return scan(SSN_RE, text, (m) => {
+  const dashed = scan(SSN_RE, text, (m) => {
     const [, area = '', group = '', serial = ''] = m;
-    if (area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000') return undefined;
+    if (!ssnValid(area, group, serial)) return undefined;
+    const ctx = before(text, m.index, 30);
+    if (NOT_SSN_LABEL_RE.test(ctx) && !SSN_WORD_RE.test(ctx)) return undefined;
     return finding('ssn', text, m.index, m.index + m[0].length);
   });
+  const labelledSsns = scan(SSN_LABELLED_RE, text, (m) => {
+    const [, area = '', sep = '', group = '', serial = ''] = m;
+    if (!ssnValid(area, group, serial)) return undefined;
+    const length = area.length + group.length + serial.length + 2 * sep.length;
+    const end = m.index + m[0].length;
+    return finding('ssn', text, end - length, end);
+  });
+  const seen = new Set(dashed.map((f) => f.start));
+  return [...dashed, ...labelledSsns.filter((f) => !seen.has(f.start))].sort((a, b) => a.start - b.start);
 }
 
 const IPV4_RE = /(?<![\w.:-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\d)/g;
@@ -376,13 +400,17 @@ function ipv6Valid(s: string): boolean {
 
 // Dates of birth: a date right after a birth word (only a short, digit-free connector between).
 const MONTHS =
-  'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?';
+  'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?' +
+  // French, Spanish and German month names, for the birth words in those languages below.
+  '|janv(?:ier)?|f[ée]vr(?:ier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|ao[uû]t|sept(?:embre)?|oct(?:obre)?|nov(?:embre)?|d[ée]c(?:embre)?' +
+  '|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre' +
+  '|januar|februar|m[äa]rz|juni|juli|oktober|dezember';
 const DATE_RE = new RegExp(
-  String.raw`(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?\s(?:of\s)?(?:${MONTHS})\.?,?\s\d{4}|(?:${MONTHS})\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})(?![\w]|[./-]\d)`,
+  String.raw`(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|\d{1,2}-(?:${MONTHS})-\d{4}|\d{1,2}\s(?:de\s)?(?:${MONTHS})\s(?:de\s)?\d{4}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?\s(?:of\s)?(?:${MONTHS})\.?,?\s\d{4}|(?:${MONTHS})\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})(?![\w]|[./-]\d)`,
   'gi',
 );
 const BIRTH_WORD_RE =
-  /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday|né|née|geb\.|geboren)(?![A-Za-zÀ-ÿ])/gi;
+  /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday|né|née|geb\.|geboren|geburtsdatum|date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa])(?![A-Za-zÀ-ÿ])/gi;
 const DOB_CONNECTOR_RE = /^[\s:,(–-]*(?:(?:on|in|at|is|was|am|le|den|the|:)\s*)*$/i;
 
 function findDobs(text: string): PiiFinding[] {
@@ -400,9 +428,9 @@ function findDobs(text: string): PiiFinding[] {
 
 // Medical record numbers and account numbers: a value right after its label.
 const MRN_RE =
-  /(?<![A-Za-z])(?:MRN|medical\s+record(?:\s+(?:number|no\.?|#))?|patient\s+(?:id|identifier|number|no\.?))(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:MRN|medical\s+record(?:\s+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?))(?:\s*(?:is|was|:|#|no\.?|number|\))){0,3}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
 const ACCOUNT_RE =
-  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|account)(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|account)(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
 
 function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
   return scan(re, text, (m) => {
@@ -456,6 +484,7 @@ function phoneOk(s: string, labelled: boolean): boolean {
   if (opens !== closes || opens > 1) return false;
   if (opens === 1 && !/\(\d{1,5}\)/.test(body)) return false;
   if (/^\d{3}-\d{2}-\d{4}$/.test(s)) return false; // SSN-shaped (even an invalid one) is not a phone
+  if (/^\d{5}-\d{4}$/.test(s)) return false; // a US ZIP+4 code
   const digits = body.replace(/\D/g, '');
   if (digits.length < 9 || digits.length > 15) return false;
   const groups = body.split(/[^\d]+/).filter((g) => g !== '');
