@@ -6,11 +6,13 @@ export { prepareDataset, summarize } from './prepare.js';
 export type { PrepareResult, PrepareCounts, PrepareReport, ResultTokens, CostEstimate, TruncationEntry } from './prepare.js';
 export { openAiDefaultEpochs } from './prepare.js';
 export { countTokens, applyBudget } from './check/index.js';
-export type { Budget, Measured, Truncation, CountedExample, CountOptions } from './check/index.js';
+export type { Budget, Measured, Truncation, CountedExample, CountOptions, MeasuredExample } from './check/index.js';
 export { resolveOptions, prepareOptionsSchema } from './options.js';
 export type {
   PrepareOptions,
   ResolvedOptions,
+  ResolvedExact,
+  ResolvedNear,
   InputSpec,
   Mapping,
   MappingPreset,
@@ -31,7 +33,7 @@ export type {
 } from './options.js';
 export { LoraPrepError, isLoraPrepError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
-export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, ReasonCode, StageContext } from './types.js';
+export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, ReasonCode, StageContext, ToolCall } from './types.js';
 export { loadRecords, loadCsv, loadJsonl, loadJson, detectFormat } from './load/index.js';
 export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load/index.js';
 export { normalizeRecords, resolveMapping, detectPreset, cleanContent, naturalKeys, mappingName } from './normalize/index.js';
@@ -40,15 +42,17 @@ export type { PromptDomain } from './normalize/domains.js';
 export type { NormalizeOptions, ResolvedMapping } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
+export { TokenizerPool } from './tokenizers/pool.js';
+export type { TokenizerInfo } from './tokenizers/pool.js';
 export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 export { dedupe, conversationKey, normalizeForDedup, promptPart } from './dedup/index.js';
-export { assignRandom, assignByHash, splitSizes } from './split/index.js';
+export { assignRandom, assignByHash, splitSizes, SPLIT_NAMES } from './split/index.js';
 export type { SplitFractions, SplitName } from './split/index.js';
 export { targets, recordBuilder } from './formats/index.js';
-export type { TargetName, RecordFormat, RecordResult, Target } from './formats/index.js';
+export type { TargetName, RecordFormat, RecordResult, Target, DefaultLimit } from './formats/index.js';
 export { serializeRecord, JsonlWriter } from './write/jsonl.js';
 export type { WrittenFile } from './write/jsonl.js';
-export { formatSummary, tokenStats, tokenHistogram } from './report/index.js';
+export { formatSummary, tokenStats, tokenHistogram, HISTOGRAM_EDGES } from './report/index.js';
 export { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS } from './leakage/index.js';
 export { verifyOutput, formatVerify } from './verify/index.js';
 export { fileStats, formatStats } from './stats/index.js';
@@ -66,6 +70,6 @@ export type { SplitUnits, SplitPlan } from './split/index.js';
 export { nearKeys, nearSignature, nearText, shingles, jaccard, DEFAULT_MINHASH } from './dedup/minhash.js';
 export type { MinHashParams } from './dedup/minhash.js';
 export type { LeakageCheck, NearSummary } from './plan.js';
-export type { TokenStats, HistogramBin } from './report/index.js';
+export type { TokenStats, HistogramBin, SummaryInput } from './report/index.js';
 export { defineConfig } from './config.js';
 export type { LoraPrepConfig } from './config.js';

@@ -368,7 +368,12 @@ const nearSchema = z.union([
 ]);
 
 /** Resolved exact dedup: off, or the key. */
-export type ResolvedExact = false | { key: 'conversation' | 'prompt' | ((example: Example) => string) };
+export type ResolvedExact =
+  | false
+  | {
+      /** What counts as the same: see {@link ExactDedupOptions.key}. */
+      key: 'conversation' | 'prompt' | ((example: Example) => string);
+    };
 /** Resolved near dedup: off, or every setting. */
 export type ResolvedNear = false | { threshold: number; action: 'remove' | 'group'; keep: 'first' | 'longest' };
 
