@@ -114,16 +114,20 @@ export class TokenizerPool {
 // --- internal ---
 
 /**
- * A worker's heap limit. V8 lets a busy isolate's old generation grow far past what it keeps
- * alive: with an OpenAI encoding a worker holds about 40 MB, yet grew to 170 MB before its first
- * full collection (peak RSS of a 200,000-row run with 2 workers: 596 MB uncapped, 462 MB capped).
- * Hugging Face tokenizers hold more and vary by model, so they keep V8's default.
+ * A worker's heap limits. V8 sizes a worker's heap from the machine's memory and lets a busy
+ * isolate grow far past what it keeps alive: with an OpenAI encoding a worker holds about 40 MB,
+ * yet its old generation grew to 170 MB before the first full collection, and its nursery is
+ * sized for throughput, not footprint. Peak RSS of a 200,000-row run with 2 workers: 596 MB with
+ * V8's defaults, 462 MB with the old generation capped, about 330 MB with the nursery at 8 MB too,
+ * at the same speed within this machine's noise. Hugging Face tokenizers hold more and vary by
+ * model, so they keep V8's defaults.
  */
-function workerLimits(spec: string): { resourceLimits?: { maxOldGenerationSizeMb: number } } {
-  return openAiEncodingFor(spec) ? { resourceLimits: { maxOldGenerationSizeMb: OPENAI_WORKER_OLD_MB } } : {};
+function workerLimits(spec: string): { resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } } {
+  return openAiEncodingFor(spec) ? { resourceLimits: { maxOldGenerationSizeMb: OPENAI_WORKER_OLD_MB, maxYoungGenerationSizeMb: OPENAI_WORKER_YOUNG_MB } } : {};
 }
 
 const OPENAI_WORKER_OLD_MB = 128;
+const OPENAI_WORKER_YOUNG_MB = 8;
 
 function init(slot: Slot, spec: string): Promise<TokenizerInfo> {
   return new Promise((resolve, reject) => {
