@@ -452,6 +452,9 @@ const PHONE_LABEL_RE = /\b(?:tel|phone|mobile|cell|fax|call|ring|whatsapp|contac
 const NOT_PHONE_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|isbn|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|id)\b|\bno\.|#)[^\d]{0,12}$/i;
 const IBAN_HEAD_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $/;
+// Right before the digits, a token that mixes letters and digits (a parcel or part code) with only
+// a space between: the digits continue that code.
+const CODE_HEAD_RE = /(?:^|\s)(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{2,} $/;
 const MONEY_BEFORE_RE = /(?:[$€£¥]|\b(?:usd|eur|gbp|chf|jpy|cad|aud|rs|inr)\.?)\s?$/i;
 const MONEY_AFTER_RE = /^\s?(?:[$€£¥]|(?:usd|eur|gbp|chf|jpy|cad|aud|inr|dollars?|euros?|pounds?|million|billion|bn|m)\b)/i;
 
@@ -470,6 +473,7 @@ function findPhones(text: string): PiiFinding[] {
     if (!phoneOk(s, hasLabel)) return undefined;
     if (!hasLabel && NOT_PHONE_LABEL_RE.test(ctxBefore)) return undefined;
     if (IBAN_HEAD_RE.test(ctxBefore)) return undefined; // the tail of an IBAN-shaped string (failed mod-97)
+    if (CODE_HEAD_RE.test(ctxBefore)) return undefined; // the tail of a code such as "1Z 4F8 803 61 2231"
     if (MONEY_BEFORE_RE.test(before(text, start, 5)) || MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
     return finding('phone', text, start, end);
   });
@@ -492,6 +496,9 @@ function phoneOk(s: string, labelled: boolean): boolean {
   if (groups.length === 1 && !plus && !labelled) return false; // a bare digit run is an id, not a phone
   if (groups.some((g) => g.length > 8)) return groups.length === 1 && (plus || labelled);
   if (groups.filter((g) => g.length > 4).length > 1) return false;
+  // More than five dotted groups: an object identifier or a version, not a phone (French numbers
+  // written with dots have five).
+  if (seps.size === 1 && seps.has('.') && groups.length > 5) return false;
   // Dotted quad: an IP address or a version number, not a phone.
   if (seps.size === 1 && seps.has('.') && groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
   // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count.
