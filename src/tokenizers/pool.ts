@@ -118,8 +118,8 @@ export class TokenizerPool {
  * isolate grow far past what it keeps alive: with an OpenAI encoding a worker holds about 40 MB,
  * yet its old generation grew to 170 MB before the first full collection, and its nursery is
  * sized for throughput, not footprint. Peak RSS of a 200,000-row run with 2 workers: 596 MB with
- * V8's defaults, 462 MB with the old generation capped, about 330 MB with the nursery at 8 MB too,
- * at the same speed within this machine's noise. Hugging Face tokenizers hold more and vary by
+ * V8's defaults, 462 MB with the old generation capped; with the nursery capped too, about 315 MB
+ * at 8 MB but some 15% slower, about 345 MB at 16 MB at V8's default speed (two runs each). Hugging Face tokenizers hold more and vary by
  * model, so they keep V8's defaults.
  */
 function workerLimits(spec: string): { resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } } {
@@ -127,7 +127,7 @@ function workerLimits(spec: string): { resourceLimits?: { maxOldGenerationSizeMb
 }
 
 const OPENAI_WORKER_OLD_MB = 128;
-const OPENAI_WORKER_YOUNG_MB = 8;
+const OPENAI_WORKER_YOUNG_MB = 16;
 
 function init(slot: Slot, spec: string): Promise<TokenizerInfo> {
   return new Promise((resolve, reject) => {
