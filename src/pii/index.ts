@@ -338,12 +338,14 @@ const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
 
 // After its label, an SSN may also be written with spaces or as 9 bare digits.
 const SSN_LABELLED_RE =
-  /(?<![A-Za-z])(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|soc\.?\s*sec\.?(?:\s+(?:number|no\.?|#))?|ss#)(?:\s*(?:is|was|:|#|no\.?|number|\(|of))*\s*(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/gi;
+  /(?<![A-Za-z[])(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|soc\.?\s*sec\.?(?:\s+(?:number|no\.?|#))?|ss#)(?:\s*(?:is|was|:|#|no\.?|number|\(|of))*\s*(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/gi;
 // The label of another kind of number right before an SSN-shaped value: it is that number.
 const NOT_SSN_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|mrn|record|patient|account|acct)\b|\bno\.|#)[^\d]{0,12}$/i;
 
-const SSN_WORD_RE = /(?<![A-Za-z])(?:ssn|social\s+security|soc\.?\s*sec\.?)(?![A-Za-z])/i;
+// Not inside a placeholder: "[SSN]" left by an earlier redaction is no label (redacting twice must
+// equal redacting once).
+const SSN_WORD_RE = /(?<![A-Za-z[])(?:ssn|social\s+security|soc\.?\s*sec\.?)(?![A-Za-z])/i;
 
 function ssnValid(area: string, group: string, serial: string): boolean {
   return !(area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000');
