@@ -222,8 +222,9 @@ describe('properties', () => {
         const twice = redactPii(once, findPii(once), new Map());
         expect(twice).toBe(once);
       }),
-      // Found by this property: a "[SSN]" placeholder must not count as an SSN label.
-      { examples: [['078-05-1120 ; the claim ; 078-05-1120']] },
+      // Found by this property: a placeholder must never count as a label ("[SSN]" as an SSN word,
+      // "[PHONE]" as a phone label, "[DOB]" as a birth word).
+      { examples: [['078-05-1120 ; the claim ; 078-05-1120'], ['+44 20 7946 0958 ; Order 2023-000145-77'], ['DOB 12/03/1961 ; admitted 14/03/2024']] },
     );
   });
 });

@@ -280,7 +280,13 @@ function scan(re: RegExp, text: string, check: (m: RegExpExecArray) => PiiFindin
 }
 
 /** Context before `index`, at most `chars` long. */
-const before = (text: string, index: number, chars: number) => text.slice(Math.max(0, index - chars), index);
+/**
+ * The `chars` characters before `index`, for label and context checks, with placeholders left by
+ * an earlier redaction (`[PHONE]`, `[SSN_2]`) blanked: a placeholder is never a label, so redacting
+ * redacted text changes nothing.
+ */
+const before = (text: string, index: number, chars: number) => text.slice(Math.max(0, index - chars), index).replace(PLACEHOLDER_RE, (p) => ' '.repeat(p.length));
+const PLACEHOLDER_RE = /\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]/g;
 
 // E-mail: a local part and a dotted domain ending in a 2–24 letter TLD; trailing dots are not taken.
 const EMAIL_RE =
