@@ -4,23 +4,15 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/cli/run.js';
+import { runCli } from '../src/cli/run.js';
 import { loadConfigFile } from '../src/config.js';
 import { defineConfig } from '../src/index.js';
 import { tempDir } from './helpers/index.js';
+import { fakeIo } from './helpers/cli.js';
 
 const REPO = process.cwd();
 const FAQ = join(REPO, 'fixtures/medical/patient-faq.json'); // 15 rows: 14 kept, 1 rejected
 
-function fakeIo(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (io.out += s),
-    stderr: (s: string) => void (io.err += s),
-  };
-  return io;
-}
 
 /** A folder with `data/patient-faq.json` and the given config file. */
 async function project(name: string, text: string): Promise<{ dir: string; config: string }> {

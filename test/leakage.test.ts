@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/cli/run.js';
+import { runCli } from '../src/cli/run.js';
 import { conversationKey } from '../src/dedup/index.js';
 import { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS, type Overlap } from '../src/leakage/index.js';
 import type { Message } from '../src/types.js';
 import { tempDir } from './helpers/index.js';
+import { fakeIo } from './helpers/cli.js';
 
 type Chat = { user: string; assistant: string; system?: string };
 
@@ -31,10 +32,6 @@ async function jsonl(dir: string, name: string, lines: Array<Chat | string>, sha
   return path;
 }
 
-function fakeIo(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
-  return io;
-}
 
 const pairs = (list: Overlap[]) => list.map((o) => [o.a.line, o.b.line]);
 

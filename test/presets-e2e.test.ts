@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/cli/run.js';
+import { runCli } from '../src/cli/run.js';
 import { loadRecords } from '../src/load/index.js';
 import { naturalKeys } from '../src/normalize/index.js';
 import type { Mapping } from '../src/options.js';
@@ -9,6 +9,7 @@ import { prepareDataset } from '../src/prepare.js';
 import type { StageContext } from '../src/types.js';
 import { tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
+import { fakeIo } from './helpers/cli.js';
 
 /** The preset fixtures, as fixtures/README.md describes them. */
 const FIXTURES: Array<{ file: string; mapping: Mapping; rows: number; rejected: Array<{ line: number; reason: string; message: RegExp }>; keys: object; first: string }> = [
@@ -151,10 +152,6 @@ describe('natural split keys', () => {
 });
 
 describe('CLI mapping flags', () => {
-  function fakeIo(): CliIo & { out: string; err: string } {
-    const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
-    return io;
-  }
 
   it.each([
     ['--labels as a list', ['fixtures/finance/phrasebank.csv', '--labels', 'negative, neutral, positive']],

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROGRESS_EVERY_ROWS } from '../src/_progress.js';
-import { runCli, type CliIo } from '../src/cli/run.js';
+import { runCli } from '../src/cli/run.js';
 import { checkLeakage, fileStats, validateFile, type ProgressEvent } from '../src/index.js';
+import { fakeIo } from './helpers/cli.js';
 
 /** Enough rows for two `read` events. */
 const ROWS = 2 * PROGRESS_EVERY_ROWS + 500;
@@ -37,17 +38,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function fakeIo(isTTY: boolean): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    isTTY,
-    progressEveryMs: 0,
-    stdout: (s: string) => void (io.out += s),
-    stderr: (s: string) => void (io.err += s),
-  };
-  return io;
-}
 
 /** `read` events with strictly increasing rows, then one `done` with the totals. */
 function expectEvents(events: ProgressEvent[], rows: number, kept: number): void {
@@ -114,7 +104,7 @@ describe('CLI progress of validate, stats and leakage', () => {
   ];
 
   it.each(commands)('%s redraws one line on a terminal, and clears it before the result', async (_name, argv, label) => {
-    const io = fakeIo(true);
+    const io = fakeIo({ isTTY: true, progressEveryMs: 0 });
     expect(await runCli(argv(), io)).toBe(0);
     const draws = io.err.split('\r\x1b[K').filter(Boolean);
     expect(draws.length).toBeGreaterThanOrEqual(3);
@@ -126,7 +116,7 @@ describe('CLI progress of validate, stats and leakage', () => {
   }, 60_000);
 
   it.each(commands)('%s writes plain lines when stderr is not a terminal', async (_name, argv, label) => {
-    const io = fakeIo(false);
+    const io = fakeIo({ isTTY: false, progressEveryMs: 0 });
     expect(await runCli(argv(), io)).toBe(0);
     const printed = io.err.trimEnd().split('\n');
     expect(printed).toEqual([expect.stringMatching(/^lora-prep: (?:\[[█░]{20}\] )?\d+% · read · 10,000 rows · 10,000 /), expect.stringMatching(/^lora-prep: (?:\[[█░]{20}\] )?\d+% · read · 20,000 rows · 20,000 /)]);
@@ -135,7 +125,7 @@ describe('CLI progress of validate, stats and leakage', () => {
   }, 60_000);
 
   it.each(commands)('%s prints no progress with --quiet', async (_name, argv) => {
-    const io = fakeIo(true);
+    const io = fakeIo({ isTTY: true, progressEveryMs: 0 });
     expect(await runCli([...argv(), '--quiet'], io)).toBe(0);
     expect(io.err).toBe('');
   }, 60_000);
@@ -172,7 +162,7 @@ describe('prepare progress bar', () => {
     for (let i = 1; i < reads.length; i++) expect((reads[i] as ProgressEvent).bytes).toBeGreaterThan((reads[i - 1] as ProgressEvent).bytes as number);
     expect(events.at(-1)?.bytes).toBe(size);
 
-    const io = fakeIo(true);
+    const io = fakeIo({ isTTY: true, progressEveryMs: 0 });
     expect(await runCli(['prepare', whole, '--out', join(dir, 'p2'), '--dedup', 'exact', '--concurrency', '1'], io)).toBe(0);
     const draws = io.err.split('\r\x1b[K').filter(Boolean);
     expect(draws.some((d) => /^lora-prep: \[█*░+\] \d+% · read · [\d,]+ rows/.test(d))).toBe(true);

@@ -10,7 +10,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/cli/run.js';
+import { runCli } from '../src/cli/run.js';
 import { prepareDataset } from '../src/index.js';
 import {
   defaultFixedPath,
@@ -25,6 +25,7 @@ import {
 } from '../src/validate/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
 import { tempDir } from './helpers/index.js';
+import { fakeIo } from './helpers/cli.js';
 
 const INVALID = 'fixtures/invalid';
 const REFEREE = resolve('..', 'shared', 'tools', 'conform.py');
@@ -575,10 +576,6 @@ describe('property: random valid OpenAI files', () => {
 
 // --- CLI ---
 
-function fakeIo(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
-  return io;
-}
 
 describe('lora-prep validate', () => {
   it('exits 0 on a clean file, with a summary', async () => {
