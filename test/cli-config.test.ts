@@ -92,6 +92,17 @@ describe('lora-prep init', () => {
     expect(config.inputs).toHaveLength(2);
   }, 30_000);
 
+  it('writes the same options in every flavour (the JSON one has its own copy of the values)', async () => {
+    const dir = await tempDir();
+    const loaded = [];
+    for (const name of ['a.config.ts', 'a.config.cjs', 'a.config.json']) {
+      expect(await runCli(['init', join(dir, name)], fakeIo())).toBe(0);
+      loaded.push(await loadConfigFile(join(dir, name)));
+    }
+    expect(loaded[1]).toEqual(loaded[0]);
+    expect(loaded[2]).toEqual(loaded[0]);
+  }, 30_000);
+
   it('refuses to replace an existing file without --force (exit 2), and replaces it with --force', async () => {
     const file = join(await tempDir(), 'lora-prep.config.ts');
     await writeFile(file, '// mine\n');
