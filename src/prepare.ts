@@ -34,7 +34,7 @@ import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
-import { readLines, routeLines } from './write/route.js';
+import { routeLines } from './write/route.js';
 
 /** Row accounting of a run. `input === train + validation + test + rejected` always holds. */
 export interface PrepareCounts {
@@ -325,9 +325,11 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     progress.tick('write', input, keptCount, undefined, true);
     const showcase = opts.pii?.action === 'report' ? undefined : extremeRows(kept.tokens.view(), assignment, HTML_EXAMPLES);
-    const showcaseLines = new Map<number, string>();
-    const { rows: index, written: routed } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, () => throwIfAborted(opts.signal));
-    if (showcase) for (const [row, line] of await readLines(spill.path, showcase.rows)) showcaseLines.set(row, line);
+    const {
+      rows: index,
+      written: routed,
+      kept: showcaseLines,
+    } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, { checkpoint: () => throwIfAborted(opts.signal), keep: showcase?.rows });
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 

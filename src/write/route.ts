@@ -16,6 +16,8 @@ export interface Routed {
   rows: number;
   /** Rows written to a split file. */
   written: number;
+  /** The lines of the rows asked for in `options.keep`, without their newline. */
+  kept: Map<number, string>;
 }
 
 /**
@@ -57,45 +59,36 @@ async function forEachLine(path: string, each: (row: number, bytes: Buffer) => P
 
 /**
  * Copies row `i` of the JSONL file `path` to `writers[target[i]]`; rows whose target is `skip`
- * are left out.
+ * are left out. The lines of the rows in `keep` are also returned as text, in the same pass.
  *
  * @example
- * await routeLines('.spill.jsonl', assignment, [train, validation, test], 255);
+ * await routeLines('.spill.jsonl', assignment, [train, validation, test], 255, { keep: new Set([0]) });
  */
 export async function routeLines(
   path: string,
   target: Uint8Array,
   writers: ReadonlyArray<JsonlWriter | undefined>,
   skip: number,
-  /** Called before each read; throws to stop (an abort). */
-  checkpoint?: () => void,
+  options: {
+    /** Called before each read; throws to stop (an abort). */
+    checkpoint?: (() => void) | undefined;
+    /** Rows whose line to return as text. */
+    keep?: ReadonlySet<number> | undefined;
+  } = {},
 ): Promise<Routed> {
   let written = 0;
+  const kept = new Map<number, string>();
   const rows = await forEachLine(
     path,
     async (row, bytes) => {
+      if (options.keep?.has(row)) kept.set(row, bytes.toString('utf8', 0, bytes.length - 1));
       const a = target[row];
       if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
       if (a === skip) return;
       await (writers[a] as JsonlWriter).writeBytes(bytes, 1);
       written++;
     },
-    checkpoint,
+    options.checkpoint,
   );
-  return { rows, written };
-}
-
-/**
- * Reads a few rows of a JSONL file (for the report page's examples).
- *
- * @example
- * const lines = await readLines('.spill.jsonl', new Set([0, 41]));
- */
-export async function readLines(path: string, rows: ReadonlySet<number>): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  if (rows.size === 0) return out;
-  await forEachLine(path, (row, bytes) => {
-    if (rows.has(row)) out.set(row, bytes.toString('utf8', 0, bytes.length - 1));
-  });
-  return out;
+  return { rows, written, kept };
 }
