@@ -1,7 +1,7 @@
 /**
- * Progress facts for the file commands (`validateFile`, `fileStats`, `checkLeakage`), throttled as
- * `prepareDataset()` throttles them: one `read` event every {@link PROGRESS_EVERY_ROWS} rows, then
- * one `done` event with the final counts.
+ * Progress facts for `prepareDataset()` and the file commands (`validateFile`, `fileStats`,
+ * `checkLeakage`): one `read` event every {@link PROGRESS_EVERY_ROWS} rows, stage changes as they
+ * happen, then one `done` event with the final counts.
  */
 import type { ProgressEvent } from './options.js';
 
@@ -12,14 +12,16 @@ export const PROGRESS_EVERY_ROWS = 10_000;
 export class ProgressTicker {
   #last = 0;
   readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
-  readonly #started = Date.now();
+  readonly #started: number;
   /** Input bytes read so far and in all (0: unknown), for a progress bar's fraction. */
   bytes = 0;
   readonly totalBytes: number;
 
-  constructor(onProgress: ((event: ProgressEvent) => void) | undefined, totalBytes = 0) {
+  /** `started`: when the run began (`Date.now()`), if before this ticker was made. */
+  constructor(onProgress: ((event: ProgressEvent) => void) | undefined, totalBytes = 0, started = Date.now()) {
     this.#onProgress = onProgress;
     this.totalBytes = totalBytes;
+    this.#started = started;
   }
 
   #sizes(): { bytes?: number; totalBytes?: number } {
@@ -33,9 +35,14 @@ export class ProgressTicker {
     this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 
+  /** A stage change (`write`), always emitted. */
+  stage(stage: ProgressEvent['stage'], rows: number, kept: number): void {
+    this.#onProgress?.({ stage, rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
+  }
+
   /** The final counts, always emitted. */
   done(rows: number, kept: number): void {
     this.bytes = this.totalBytes;
-    this.#onProgress?.({ stage: 'done', rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
+    this.stage('done', rows, kept);
   }
 }

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeptRows } from './_kept.js';
+import { ProgressTicker } from './_progress.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, FirstRows, hash64Parts, normalizedContents, promptPart } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
@@ -182,8 +183,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const missingGroup = { count: 0 };
     let input = 0;
     let rejected = 0;
-    const progress = new Progress(opts.onProgress, started);
-    progress.totalBytes = inputBytes;
+    const progress = new ProgressTicker(opts.onProgress, inputBytes, started);
     const clock = new StageClock();
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
@@ -197,7 +197,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       // With pii set, the report must not copy personal data back out: raw excerpts are left out.
       const written = opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r;
       rejectedFile.writeLine(serializeRecord(written));
-      if (rejectedSample.length < HTML_REJECTED_ROWS) rejectedSample.push(written);
+      if (rejectedSample.length < HTML_REJECTED_SHOWN) rejectedSample.push(written);
     };
 
     for (const [fileIndex, spec] of inputs.entries()) {
@@ -232,7 +232,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         () => {
           input++;
           stats.rows++;
-          progress.tick('read', input, kept.length, file);
+          progress.tick(input, kept.length, file);
         },
       ));
       const normalizeOptions = { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain };
@@ -323,7 +323,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         openWriters.push(w);
       }
     }
-    progress.tick('write', input, keptCount, undefined, true);
+    progress.stage('write', input, keptCount);
     const showcase = opts.pii?.action === 'report' ? undefined : extremeRows(kept.tokens.view(), assignment, HTML_EXAMPLES);
     const {
       rows: index,
@@ -453,7 +453,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       elapsedMs: Date.now() - started,
       timings: clock.summary(),
     };
-    progress.tick('done', input, keptCount, undefined, true);
+    progress.done(input, keptCount);
     failIfWorse(opts, result);
     return result;
   } catch (e) {
@@ -610,30 +610,6 @@ class WarningList {
   }
 }
 
-const PROGRESS_EVERY_ROWS = 10_000;
-
-class Progress {
-  #last = 0;
-  readonly #onProgress: ResolvedOptions['onProgress'];
-  readonly #started: number;
-
-  constructor(onProgress: ResolvedOptions['onProgress'], started: number) {
-    this.#onProgress = onProgress;
-    this.#started = started;
-  }
-
-  /** Input bytes read so far and in all, for the fraction done. */
-  bytes = 0;
-  totalBytes = 0;
-
-  tick(stage: 'read' | 'write' | 'done', rows: number, kept: number, file?: string, force = false): void {
-    if (!this.#onProgress) return;
-    if (!force && rows - this.#last < PROGRESS_EVERY_ROWS) return;
-    this.#last = rows;
-    this.#onProgress({ stage, rows, kept, file, elapsedMs: Date.now() - this.#started, bytes: this.bytes, totalBytes: this.totalBytes });
-  }
-}
-
 /**
  * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
  */
@@ -657,8 +633,6 @@ function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
 /** Files lora-prep owns besides the split files: replaced on overwrite, removed when not written again. */
 const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md', 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
 
-/** Rejected rows shown in report.html (all of them are in rejected.jsonl). */
-const HTML_REJECTED_ROWS = HTML_REJECTED_SHOWN;
 /** Longest and shortest written examples shown in report.html. */
 const HTML_EXAMPLES = 3;
 
