@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeptRows } from './_kept.js';
+import { InputOrder } from './_order.js';
 import { ProgressTicker } from './_progress.js';
 import { countTokens, type Budget, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, FirstRows, hash64Parts, normalizedContents, promptPart } from './dedup/index.js';
@@ -22,8 +23,8 @@ import { trainerGlue } from './formats/glue.js';
 import { recordBuilder, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
-import { mappingName, naturalKeys, normalizeRecords, resolveMapping, type ResolvedMapping } from './normalize/index.js';
-import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
+import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
+import { resolveOptions, type Mapping, type ResolvedExact, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/index.js';
@@ -188,104 +189,195 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
     const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
     const rejectedSample: Rejection[] = [];
-    const reject = (fileIndex: number, r: Rejection): void => {
+    const tally = (fileIndex: number, r: Rejection): void => {
       const stats = perFile[fileIndex] as (typeof perFile)[number];
       rejected++;
       stats.rejected++;
       byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
       stats.byReason[r.reason] = (stats.byReason[r.reason] ?? 0) + 1;
+    };
+    const writeRejection = (r: Rejection): void => {
       // With pii set, the report must not copy personal data back out: raw excerpts are left out.
       const written = opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r;
       rejectedFile.writeLine(serializeRecord(written));
       if (rejectedSample.length < HTML_REJECTED_SHOWN) rejectedSample.push(written);
     };
+    const reject = (fileIndex: number, r: Rejection): void => {
+      tally(fileIndex, r);
+      writeRejection(r);
+    };
 
     for (const [fileIndex, spec] of inputs.entries()) {
       const file = spec.path;
       const stats = perFile[fileIndex] as (typeof perFile)[number];
+      // Rows rejected while reading wait for the rows before them still being counted, so that
+      // rejected.jsonl is in input order with any number of threads.
+      const order = new InputOrder<Rejection>(writeRejection);
+      const early = (r: Rejection): void => {
+        tally(fileIndex, r);
+        order.early(r.source.line, r);
+      };
+      const late = (r: Rejection): void => {
+        tally(fileIndex, r);
+        order.late(r);
+      };
       const loadCtx: StageContext = {
         reject: (r) => {
           input++;
           stats.rows++;
-          reject(fileIndex, r);
+          early(r);
         },
         warn: (m) => warnings.add(m),
         signal: opts.signal,
       };
-      const stageCtx: StageContext = { reject: (r) => reject(fileIndex, r), warn: (m) => warnings.add(m), signal: opts.signal };
+      const stageCtx: StageContext = { reject: early, warn: (m) => warnings.add(m), signal: opts.signal };
+      const countCtx: StageContext = {
+        reject: (r) => {
+          order.settling(r.source.line);
+          late(r);
+          order.settled(r.source.line);
+        },
+        warn: (m) => warnings.add(m),
+        signal: opts.signal,
+      };
       const inputHash = createHash('sha256');
       let inputBytes = 0;
-      const rows = clock.timed('read', countRows(
-        loadRecords(file, {
-          format: spec.format,
-          delimiter: spec.delimiter,
-          encoding: spec.encoding,
-          onInvalidEncoding: opts.onInvalidEncoding,
-          maxLineBytes: opts.maxLineBytes,
-          maxFieldChars: opts.maxFieldChars,
-          onBytes: (chunk) => {
-            inputHash.update(chunk);
-            inputBytes += chunk.length;
-            progress.bytes += chunk.length;
-          },
-        }, loadCtx),
-        () => {
-          input++;
-          stats.rows++;
-          progress.tick(input, kept.length, file);
+      const rows = loadRecords(file, {
+        format: spec.format,
+        delimiter: spec.delimiter,
+        encoding: spec.encoding,
+        onInvalidEncoding: opts.onInvalidEncoding,
+        maxLineBytes: opts.maxLineBytes,
+        maxFieldChars: opts.maxFieldChars,
+        onBytes: (chunk) => {
+          inputHash.update(chunk);
+          inputBytes += chunk.length;
+          progress.bytes += chunk.length;
         },
-      ));
-      const normalizeOptions = { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain };
-      const normalized = clock.timed('normalize', normalizeRecords(rows, normalizeOptions, stageCtx));
-      const examples = opts.pii ? clock.timed('pii', piiStage(normalized, opts.pii, piiLog, stageCtx)) : normalized;
-      const near = nearIndex?.params;
-      const loopStarted = performance.now();
-      const counting = clock.timed('count', countTokens(examples, { tokenizer, budget, pool, near }, stageCtx));
-      for await (const counted of counting) {
-        throwIfAborted(opts.signal);
-        const { example, tokens, prompt } = counted;
-        const built = toRecord(example);
-        if (!built.ok) {
-          reject(fileIndex, { source: example.meta.source, reason: built.reason, message: built.message });
-          continue;
+      }, loadCtx);
+      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain });
+      const keysOf = (example: Example): RowKeys => rowKeys(example, exactDedup?.key, nearIndex !== undefined);
+      const keys = new WeakMap<Example, RowKeys>();
+      // Read, normalise, PII and the exact-dedup look-up run per row in this one generator (each
+      // async layer costs every row a promise). A copy of a row already kept is rejected here,
+      // before it costs a tokenizer pass.
+      const time = { read: 0, normalize: 0, pii: 0, look: 0 };
+      async function* ready(): AsyncGenerator<Example> {
+        const it = rows[Symbol.asyncIterator]();
+        let done = false;
+        try {
+          for (;;) {
+            let t = performance.now();
+            const next = await it.next();
+            let now = performance.now();
+            time.read += now - t;
+            if (next.done) {
+              done = true;
+              return;
+            }
+            input++;
+            stats.rows++;
+            progress.tick(input, kept.length, file);
+            t = now;
+            let example = normalize(next.value, stageCtx);
+            now = performance.now();
+            time.normalize += now - t;
+            if (!example) continue;
+            if (opts.pii) {
+              t = now;
+              example = piiCheck(example, opts.pii, piiLog, stageCtx);
+              now = performance.now();
+              time.pii += now - t;
+              if (!example) continue;
+            }
+            t = now;
+            const k = keysOf(example);
+            const first = exactDedup ? exactDedup.index.find(k.keyHi, k.keyLo) : -1;
+            if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactKeyName(exactDedup?.key)));
+            else keys.set(example, k);
+            time.look += performance.now() - t;
+            if (first < 0) {
+              order.sent(example.meta.source.line);
+              yield example;
+            }
+          }
+        } finally {
+          if (!done) await it.return?.();
         }
-        const normalized = normalizedContents(example.messages);
-        const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages, normalized));
-        if (exactDedup) {
-          const key = exactDedup.key;
-          const [hi, lo] = key === 'conversation' ? [hashHi, hashLo] : hash64Parts(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
-          const first = exactDedup.index.firstOf(hi, lo, kept.length);
-          if (first >= 0) {
-            reject(fileIndex, duplicateRejection(example.meta.source, kept.source(first), key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key'));
-            continue;
+      }
+      const near = nearIndex?.params;
+      const counting = countTokens(ready(), { tokenizer, budget, pool, near }, countCtx)[Symbol.asyncIterator]();
+      let countMs = 0;
+      let keepMs = 0;
+      let finished = false;
+      try {
+        for (;;) {
+          const t0 = performance.now();
+          const step = await counting.next();
+          const t1 = performance.now();
+          countMs += t1 - t0;
+          if (step.done) {
+            finished = true;
+            break;
+          }
+          throwIfAborted(opts.signal);
+          const counted = step.value;
+          const { example, tokens, prompt } = counted;
+          const row = example.meta.source.line;
+          order.settling(row);
+          try {
+            const built = toRecord(example);
+            if (!built.ok) {
+              late({ source: example.meta.source, reason: built.reason, message: built.message });
+              continue;
+            }
+            // A truncated example is compared (and hashed for the split) as it will be written.
+            const k = counted.truncated ? keysOf(example) : (keys.get(example) as RowKeys);
+            if (exactDedup) {
+              const first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
+              if (first >= 0) {
+                late(duplicateRejection(example.meta.source, kept.source(first), exactKeyName(exactDedup.key)));
+                continue;
+              }
+            }
+            const line = serializeRecord(built.record);
+            await spill.writeLine(line);
+            const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
+            if (groupBy !== undefined && group === undefined) missingGroup.count++;
+            kept.push({
+              tokens,
+              prompt,
+              file: fileIndex,
+              line: example.meta.source.line,
+              hashHi: k.hashHi,
+              hashLo: k.hashLo,
+              domain: example.meta.domain ?? '(none)',
+              stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
+              group,
+            });
+            if (nearIndex) nearIndex.add(nearText(example.messages, k.normalized ?? normalizedContents(example.messages)), counted.signature as Uint32Array);
+            piiLog.keep(example, kept.length - 1);
+            if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
+            if (defaultLimit && tokens > defaultLimit.tokens) {
+              overDefault.count++;
+              overDefault.max = Math.max(overDefault.max, tokens);
+            }
+            stats.kept++;
+          } finally {
+            order.settled(row);
+            keepMs += performance.now() - t1;
           }
         }
-        const line = serializeRecord(built.record);
-        await spill.writeLine(line);
-        const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
-        if (groupBy !== undefined && group === undefined) missingGroup.count++;
-        kept.push({
-          tokens,
-          prompt,
-          file: fileIndex,
-          line: example.meta.source.line,
-          hashHi,
-          hashLo,
-          domain: example.meta.domain ?? '(none)',
-          stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
-          group,
-        });
-        if (nearIndex) nearIndex.add(nearText(example.messages, normalized), counted.signature as Uint32Array);
-        piiLog.keep(example, kept.length - 1);
-        if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
-        if (defaultLimit && tokens > defaultLimit.tokens) {
-          overDefault.count++;
-          overDefault.max = Math.max(overDefault.max, tokens);
-        }
-        stats.kept++;
+      } finally {
+        if (!finished) await counting.return?.();
       }
-      clock.add('keep', performance.now() - loopStarted - clock.inclusive('count'));
-      clock.resetInclusive();
+      order.finish();
+      // ready() runs inside counting.next(): its time is taken out of the count stage's.
+      clock.add('read', time.read);
+      clock.add('normalize', time.normalize);
+      if (opts.pii) clock.add('pii', time.pii);
+      clock.add('count', countMs - time.read - time.normalize - time.pii - time.look);
+      clock.add('keep', keepMs + time.look);
       inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
     }
     await spill.close();
@@ -564,12 +656,6 @@ async function firstRow(path: string, options: LoadOptions): Promise<SourceRow |
   return undefined;
 }
 
-async function* countRows(rows: AsyncIterable<SourceRow>, onRow: () => void): AsyncIterable<SourceRow> {
-  for await (const row of rows) {
-    onRow();
-    yield row;
-  }
-}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
@@ -829,30 +915,52 @@ class PiiLog {
 }
 
 /** The PII stage: counts, redacts (typed placeholders) or rejects as `pii`, per `options.pii`. */
-async function* piiStage(
-  examples: AsyncIterable<Example>,
+/** What dedup and the split need of an example, computed once before counting. */
+interface RowKeys {
+  /** The conversation's 64-bit hash (the split's hash and the leakage check read it). */
+  hashHi: number;
+  hashLo: number;
+  /** The exact-dedup key's hash: the conversation's, unless `dedup.exact.key` says otherwise. */
+  keyHi: number;
+  keyLo: number;
+  /** Normalised contents, kept for the near-duplicate text only when near-dedup is on. */
+  normalized?: string[] | undefined;
+}
+
+function rowKeys(example: Example, key: Exclude<ResolvedExact, false>['key'] | undefined, keepNormalized: boolean): RowKeys {
+  const normalized = normalizedContents(example.messages);
+  const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages, normalized));
+  const [keyHi, keyLo] =
+    key === undefined || key === 'conversation' ? [hashHi, hashLo] : hash64Parts(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
+  return { hashHi, hashLo, keyHi, keyLo, normalized: keepNormalized ? normalized : undefined };
+}
+
+function exactKeyName(key: unknown): 'conversation' | 'prompt' | 'key' {
+  return key === undefined || key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key';
+}
+
+/** The PII stage for one example: scans or redacts it; undefined when `drop` rejected it. */
+function piiCheck(
+  example: Example,
   o: { action: 'report' | 'redact' | 'drop'; types?: PiiType[] | undefined },
   log: PiiLog,
   ctx: StageContext,
-): AsyncIterable<Example> {
-  for await (const example of examples) {
-    if (o.action === 'redact') {
-      const r = redactMessages(example.messages, o.types);
-      example.messages = r.messages;
-      log.record(example, r.counts, true);
-      yield example;
-      continue;
-    }
-    const { counts } = scanMessages(example.messages, o.types);
-    log.record(example, counts, false);
-    const found = (Object.entries(counts) as Array<[PiiType, number]>).filter(([, n]) => n > 0);
-    if (o.action === 'drop' && found.length > 0) {
-      // The message names the types and counts, never the values.
-      ctx.reject({ source: example.meta.source, reason: 'pii', message: `personal data found: ${found.map(([t, n]) => `${t} ${n}`).join(', ')}` });
-      continue;
-    }
-    yield example;
+): Example | undefined {
+  if (o.action === 'redact') {
+    const r = redactMessages(example.messages, o.types);
+    example.messages = r.messages;
+    log.record(example, r.counts, true);
+    return example;
   }
+  const { counts } = scanMessages(example.messages, o.types);
+  log.record(example, counts, false);
+  const found = (Object.entries(counts) as Array<[PiiType, number]>).filter(([, n]) => n > 0);
+  if (o.action === 'drop' && found.length > 0) {
+    // The message names the types and counts, never the values.
+    ctx.reject({ source: example.meta.source, reason: 'pii', message: `personal data found: ${found.map(([t, n]) => `${t} ${n}`).join(', ')}` });
+    return undefined;
+  }
+  return example;
 }
 
 /** The per-row arrays of the rows written, in spill order. */
@@ -961,54 +1069,14 @@ async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile>
   return w.close();
 }
 
-/**
- * Per-stage wall time of a chain of async iterables. `timed` measures the time spent inside each
- * `next()` of a stage, which includes the stages upstream of it; a stage's own time is its
- * inclusive time less the inclusive time of the stage before it in the chain.
- */
 const STAGE_ORDER = ['read', 'normalize', 'pii', 'count', 'keep', 'plan', 'write'] as const;
 
+/** Main-thread wall time per stage, summed over the input files. */
 class StageClock {
   readonly #self: Record<string, number> = {};
-  #inclusive = new Map<string, number>();
-
-  timed<T>(name: string, source: AsyncIterable<T>): AsyncIterable<T> {
-    this.#inclusive.set(name, this.#inclusive.get(name) ?? 0);
-    const inclusive = this.#inclusive;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const it = source[Symbol.asyncIterator]();
-        try {
-          for (;;) {
-            const t0 = performance.now();
-            const r = await it.next();
-            inclusive.set(name, (inclusive.get(name) as number) + performance.now() - t0);
-            if (r.done) return;
-            yield r.value;
-          }
-        } finally {
-          await it.return?.();
-        }
-      },
-    };
-  }
-
-  inclusive(name: string): number {
-    return this.#inclusive.get(name) ?? 0;
-  }
 
   add(name: string, ms: number): void {
     this.#self[name] = (this.#self[name] ?? 0) + Math.max(0, ms);
-  }
-
-  /** Turns one file's inclusive times (in chain order) into own times. */
-  resetInclusive(): void {
-    let before = 0;
-    for (const [name, ms] of this.#inclusive) {
-      this.add(name, ms - before);
-      before = ms;
-    }
-    this.#inclusive = new Map();
   }
 
   /** Own times in pipeline order, rounded to ms. */

@@ -80,7 +80,7 @@ describe('hash64', () => {
 });
 
 describe('FirstRows', () => {
-  it('answers like a Map from hash to first row, through every growth, colliding slots included', () => {
+  it('answers like a Map from hash to first row (firstOf and find), through every growth, colliding slots included', () => {
     fc.assert(
       fc.property(
         // Few distinct values per half so that equal halves and shared slots are common.
@@ -90,8 +90,11 @@ describe('FirstRows', () => {
           const map = new Map<string, number>();
           for (const [row, [hi, lo]] of pairs.entries()) {
             const want = map.get(`${hi}:${lo}`) ?? -1;
+            // find() answers the same without remembering anything.
+            expect(table.find(hi * 0x01000193, lo)).toBe(want);
             if (want < 0) map.set(`${hi}:${lo}`, row);
             expect(table.firstOf(hi * 0x01000193, lo, row)).toBe(want);
+            expect(table.find(hi * 0x01000193, lo)).toBe(map.get(`${hi}:${lo}`));
           }
           expect(table.size).toBe(map.size);
         },

@@ -66,17 +66,28 @@ describe('prepareDataset with worker threads', () => {
     const file = join(dir, 'big.jsonl');
     const lines: string[] = [];
     let bytes = 0;
+    let copies = 0;
     for (let i = 0; bytes < 4.5 * 1024 * 1024; i++) {
       const e = example(i);
       const line = JSON.stringify({ question: e.messages[0]?.content, answer: `${e.messages[1]?.content} ${i}` });
       lines.push(line);
       bytes += line.length + 1;
+      // Copies at every distance: the row just before (still in flight to a worker when the copy
+      // is read) and rows long kept (caught before counting).
+      if (i % 97 === 0 && i > 0) {
+        lines.push(lines[lines.length - 1 - (i % 5 === 0 ? 1 : Math.min(lines.length - 1, i))] as string);
+        copies++;
+      }
     }
     await writeFile(file, `${lines.join('\n')}\n`);
     const base = { inputs: [file], maxTokens: 160, overlong: 'truncate' as const, overwrite: true };
     const one = await prepareDataset({ ...base, outDir: join(dir, 'one'), concurrency: 1 });
     const two = await prepareDataset({ ...base, outDir: join(dir, 'two'), concurrency: 2 });
     expect(two.counts).toEqual(one.counts);
+    expect(one.counts.byReason.duplicate).toBe(copies);
+    // Rejections are listed in input order although copies of kept rows are caught before counting.
+    const rejectedLines = (await readFile(join(dir, 'two', 'report/rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { source: { line: number } }).source.line);
+    expect(rejectedLines).toEqual([...rejectedLines].sort((a, b) => a - b));
     expect(two.truncated).toBe(one.truncated);
     expect(one.truncated).toBeGreaterThan(0);
     for (const f of ['train.jsonl', 'validation.jsonl', 'report/rejected.jsonl', 'report/report.json']) {

@@ -38,6 +38,19 @@ describe('token budgets in prepareDataset', () => {
     for (const r of await readJsonl(result.files.train)) expect(tok.countMessages(r.messages as Message[])).toBeLessThanOrEqual(120);
   });
 
+  it('rejects a copy of a kept example as a duplicate before counting it, even where its own count is over the limit', async () => {
+    const a = qa('what is the notice period for termination?', words('notice', 40));
+    const shouted = a.map((m) => ({ ...m, content: m.content.toUpperCase().replace(/ /g, '   ') }));
+    const tok = await loadTokenizer('o200k_base');
+    const [small, big] = [tok.countMessages(a), tok.countMessages(shouted)];
+    expect(big).toBeGreaterThan(small); // the copy differs only in case and spacing, yet counts more
+    const file = await chatFile([a, shouted]);
+    const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), maxTokens: small, split: { validation: 0 } });
+    expect(result.counts.kept).toBe(1);
+    const [rejected] = await readJsonl(result.files.rejected);
+    expect(rejected).toMatchObject({ source: { line: 2 }, reason: 'duplicate', duplicateOf: { line: 1 } });
+  });
+
   it("warns against the trainer's default limit when maxTokens is unset", async () => {
     const rows = [qa('A?', words('x', 700)), qa('B?', words('y', 900)), qa('C?', 'Short.')];
     const file = await chatFile(rows);

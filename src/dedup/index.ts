@@ -88,7 +88,7 @@ export class ExactIndex {
  * Open addressing with linear probing, kept at most half full.
  *
  * @example
- * const t = new FirstRows(); t.firstOf(hi, lo, 0) // -1, and row 0 is remembered; t.firstOf(hi, lo, 9) // 0
+ * const t = new FirstRows(); t.firstOf(hi, lo, 0) // -1, and row 0 is remembered; t.firstOf(hi, lo, 9) // 0; t.find(hi, lo) // 0
  */
 export class FirstRows {
   #hi = new Uint32Array(1024);
@@ -96,6 +96,16 @@ export class FirstRows {
   /** Row + 1; 0 marks an empty slot. */
   #row = new Uint32Array(1024);
   #size = 0;
+
+  /** The row that first had this hash, or -1; remembers nothing. */
+  find(hi: number, lo: number): number {
+    const mask = this.#row.length - 1;
+    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask; ; i = (i + 1) & mask) {
+      const r = this.#row[i] as number;
+      if (r === 0) return -1;
+      if (this.#lo[i] === lo && this.#hi[i] === hi) return r - 1;
+    }
+  }
 
   /** The row that first had this hash, or -1 (and `row` is remembered as the first). */
   firstOf(hi: number, lo: number, row: number): number {

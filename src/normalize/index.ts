@@ -147,31 +147,46 @@ export async function* normalizeRecords(
   options: NormalizeOptions,
   ctx: StageContext,
 ): AsyncIterable<Example> {
-  const convert = converterFor(options.mapping);
+  const normalize = rowNormalizer(options);
   for await (const row of rows) {
+    const example = normalize(row, ctx);
+    if (example) yield example;
+  }
+}
+
+/**
+ * The per-row function behind {@link normalizeRecords}: an example, or undefined when the row
+ * went to `ctx.reject`. `prepareDataset` calls it directly, one async step fewer per row.
+ *
+ * @example
+ * const normalize = rowNormalizer({ mapping: 'qa' });
+ * const ex = normalize({ data: { question: 'q', answer: 'a' }, source: { file: 'a.csv', line: 2 } }, ctx);
+ */
+export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: StageContext) => Example | undefined {
+  const convert = converterFor(options.mapping);
+  const system = options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' ? cleanContent(options.systemPrompt) : undefined;
+  return (row, ctx) => {
     const result = convert(row.data);
     if ('reason' in result) {
       ctx.reject({ source: row.source, reason: result.reason, message: result.message, raw: excerpt(row.data) });
-      continue;
+      return undefined;
     }
     const messages = result.messages;
-    if (options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' && !messages.some((m) => m.role === 'system')) {
-      messages.unshift({ role: 'system', content: cleanContent(options.systemPrompt) });
-    }
+    if (system !== undefined && !messages.some((m) => m.role === 'system')) messages.unshift({ role: 'system', content: system });
     const problem = checkConversation(messages);
     if (problem) {
       ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(row.data) });
-      continue;
+      return undefined;
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
     const tools = result.used.includes('tools') ? row.data.tools : undefined;
     if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
     else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
       ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions', raw: excerpt(row.data) });
-      continue;
+      return undefined;
     }
-    yield example;
-  }
+    return example;
+  };
 }
 
 // --- internal ---
