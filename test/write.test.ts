@@ -40,6 +40,45 @@ describe('JsonlWriter', () => {
     expect(info).toEqual({ path: join(dir, 'x.jsonl'), lines: 2, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
   });
 
+  it('writes exactly the lines and byte runs given, in order, across chunk and size boundaries (property)', async () => {
+    const dir = await tempDir();
+    let n = 0;
+    // Lines from empty to past the point where the worst case (3 bytes a unit) exceeds a chunk.
+    const text = fc.oneof(
+      { weight: 8, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+      { weight: 2, arbitrary: fc.tuple(fc.constantFrom('a', 'é', '€', '😀', '\ud800'), fc.integer({ min: 1, max: 100_000 })).map(([c, k]) => c.repeat(k)) },
+    );
+    const op = fc.oneof({ weight: 5, arbitrary: text.map((line) => ({ line })) }, { weight: 1, arbitrary: fc.array(text, { maxLength: 3 }).map((lines) => ({ lines })) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+        const path = join(dir, `p${n++}.jsonl`);
+        const w = new JsonlWriter(path, { hash: n % 2 === 0 });
+        const expected: Buffer[] = [];
+        let lines = 0;
+        for (const o of ops) {
+          if ('line' in o) {
+            await w.writeLine(o.line);
+            expected.push(Buffer.from(`${o.line}\n`, 'utf8'));
+            lines++;
+          } else {
+            const bytes = Buffer.from(o.lines.map((l) => `${l}\n`).join(''), 'utf8');
+            await w.writeBytes(bytes, o.lines.length);
+            expected.push(bytes);
+            lines += o.lines.length;
+          }
+        }
+        const info = await w.close();
+        const want = Buffer.concat(expected);
+        const got = await readFile(path);
+        expect(got.equals(want)).toBe(true);
+        expect(info.lines).toBe(lines);
+        expect(info.bytes).toBe(want.length);
+        expect(info.sha256).toBe(n % 2 === 0 ? createHash('sha256').update(want).digest('hex') : '');
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('refuses to overwrite an existing file', async () => {
     const dir = await tempDir();
     const first = new SyncJsonlWriter(join(dir, 'r.jsonl'));

@@ -22,6 +22,13 @@ import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
 export const READ_CHUNK_BYTES = 256 * 1024;
 
 /**
+ * Bytes decoded into one string. Strings over about 128 KB go to V8's large-object space, which
+ * only a full collection frees; at 32 KiB (64 KB as UTF-16 at most) they die young, as most of
+ * the text read does.
+ */
+const DECODE_SLICE_BYTES = 32 * 1024;
+
+/**
  * The text of `source`, decoded chunk by chunk. A UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
  * picks the encoding by itself and is dropped; otherwise `options.encoding` (default `utf-8`)
  * applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
@@ -57,8 +64,12 @@ export async function* readText(source: LoadSource, options: ReadTextOptions = {
       if (text !== '') yield text;
     } else {
       options.onBytes?.(chunk);
-      const text = decoder.bytes(chunk);
-      if (text !== '') yield text;
+      // Decoded in slices: a 256 KiB read as one string (up to 512 KB as UTF-16) would be
+      // allocated outside V8's young generation and linger until a full collection.
+      for (let at = 0; at < chunk.length; at += DECODE_SLICE_BYTES) {
+        const text = decoder.bytes(at === 0 && chunk.length <= DECODE_SLICE_BYTES ? chunk : chunk.subarray(at, at + DECODE_SLICE_BYTES));
+        if (text !== '') yield text;
+      }
     }
   }
   const rest = decoder.end();

@@ -433,20 +433,21 @@ function exampleId(row: SourceRow): string {
   return `${row.source.file}:${row.source.line}`;
 }
 
-const RESERVED_META = new Set(['source']);
+function define(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 function buildMeta(row: SourceRow, used: string[], domain: string | undefined): Example['meta'] {
-  const usedSet = new Set(used);
-  usedSet.add('id');
   const meta: Example['meta'] = { source: row.source };
-  for (const [key, value] of Object.entries(row.data)) {
-    if (usedSet.has(key)) continue;
-    if (RESERVED_META.has(key)) {
-      // `meta.source` is the row's location; keep the column under another name.
-      Object.defineProperty(meta, `${key}_column`, { value, enumerable: true, writable: true, configurable: true });
-      continue;
-    }
-    Object.defineProperty(meta, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const key in row.data) {
+    // `used` is the few columns the mapping read: a scan beats building a Set per row.
+    if (key === 'id' || used.includes(key) || !Object.hasOwn(row.data, key)) continue;
+    const value = row.data[key];
+    // `meta.source` is the row's location: the column keeps another name. A `__proto__` column
+    // must become a property, not the object's prototype.
+    if (key === 'source') define(meta, 'source_column', value);
+    else if (key === '__proto__') define(meta, key, value);
+    else meta[key] = value;
   }
   if (domain !== undefined) meta.domain = domain;
   else if (typeof row.data.domain === 'string' && row.data.domain.trim() !== '') meta.domain = row.data.domain.trim();

@@ -33,13 +33,18 @@ export interface WrittenFile {
   sha256: string;
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** The synchronous writer's chunk, in UTF-16 characters. */
+const SYNC_CHUNK_CHARS = 16 * 1024;
+
 /** Lines are gathered and handed to the file in chunks of about this many bytes. */
 const CHUNK_BYTES = 256 * 1024;
 
 /**
- * A line writer with backpressure that hashes what it writes. Lines are gathered into chunks of
- * about 256 KiB before they are encoded, hashed and written: one buffer and one write per chunk
- * instead of per line.
+ * A line writer with backpressure that hashes what it writes. Lines are encoded straight into a
+ * 256 KiB buffer, which is hashed and written when the next line may not fit: one write per chunk
+ * instead of per line, and no large intermediate string.
  *
  * @example
  * const w = new JsonlWriter('out/x.jsonl'); await w.writeLine(serializeRecord(r)); const info = await w.close();
@@ -51,7 +56,10 @@ export class JsonlWriter {
   #hash: Hash | undefined;
   #lines = 0;
   #bytes = 0;
-  #text = '';
+  /** Lines being gathered: `#buf[0, #used)`. A new buffer after each hand-over (the stream keeps the old one). */
+  #buf: Buffer | undefined;
+  #used = 0;
+  /** Bytes handed over, waiting to be written together. */
   #chunks: Buffer[] = [];
   #chunkBytes = 0;
   #error: Error | undefined;
@@ -80,12 +88,25 @@ export class JsonlWriter {
   }
 
   /** Writes one line (a newline is added); waits when the OS buffer is full. */
-  async writeLine(line: string): Promise<void> {
+  writeLine(line: string): Promise<void> {
     this.#throwIfFailed();
-    this.#text += `${line}\n`;
     this.#lines++;
-    // UTF-16 length is at most the UTF-8 byte length / 1, at least / 3: a cheap trigger.
-    if (this.#text.length >= CHUNK_BYTES) await this.#flush();
+    // A UTF-16 unit is at most 3 UTF-8 bytes: room for the worst case, or the chunk is done.
+    const worst = line.length * 3 + 1;
+    if (worst > CHUNK_BYTES) {
+      this.#takeLines();
+      const bytes = Buffer.from(`${line}\n`, 'utf8');
+      this.#chunks.push(bytes);
+      this.#chunkBytes += bytes.length;
+      return this.#flush();
+    }
+    let flushed: Promise<void> | undefined;
+    if (this.#buf !== undefined && this.#used + worst > this.#buf.length) flushed = this.#flush();
+    const buf = (this.#buf ??= Buffer.allocUnsafe(CHUNK_BYTES));
+    this.#used += buf.write(line, this.#used, 'utf8');
+    buf[this.#used++] = 0x0a;
+    // Most lines only gather: they share one settled promise instead of an async call's own.
+    return flushed ?? SETTLED;
   }
 
   /**
@@ -94,7 +115,7 @@ export class JsonlWriter {
    */
   async writeBytes(bytes: Buffer, lines: number): Promise<void> {
     this.#throwIfFailed();
-    this.#takeText();
+    this.#takeLines();
     this.#chunks.push(bytes);
     this.#chunkBytes += bytes.length;
     this.#lines += lines;
@@ -117,16 +138,16 @@ export class JsonlWriter {
     this.#stream.destroy();
   }
 
-  #takeText(): void {
-    if (this.#text === '') return;
-    const buf = Buffer.from(this.#text, 'utf8');
-    this.#text = '';
-    this.#chunks.push(buf);
-    this.#chunkBytes += buf.length;
+  #takeLines(): void {
+    if (this.#buf === undefined || this.#used === 0) return;
+    this.#chunks.push(this.#buf.subarray(0, this.#used));
+    this.#chunkBytes += this.#used;
+    this.#buf = undefined;
+    this.#used = 0;
   }
 
   async #flush(): Promise<void> {
-    this.#takeText();
+    this.#takeLines();
     if (this.#chunks.length === 0) return;
     const buf = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#chunkBytes);
     this.#chunks = [];
@@ -153,7 +174,8 @@ export class JsonlWriter {
 
 /**
  * A small synchronous line writer, for streams of rejections that stages report from synchronous
- * callbacks: each line goes to the file at once, so nothing piles up in memory.
+ * callbacks. Lines are gathered up to about 64 KiB and written with one synchronous call, so
+ * little piles up in memory and a file of many rejections does not cost a system call each.
  */
 export class SyncJsonlWriter {
   readonly path: string;
@@ -161,6 +183,7 @@ export class SyncJsonlWriter {
   #hash: Hash = createHash('sha256');
   #lines = 0;
   #bytes = 0;
+  #text = '';
 
   constructor(path: string) {
     this.path = path;
@@ -173,20 +196,31 @@ export class SyncJsonlWriter {
 
   /** Writes one line (a newline is added). */
   writeLine(line: string): void {
-    const buf = Buffer.from(`${line}\n`, 'utf8');
+    this.#text += `${line}\n`;
+    this.#lines++;
+    if (this.#text.length >= SYNC_CHUNK_CHARS) this.#flush();
+  }
+
+  /** Closes the file and returns what was written. */
+  close(): WrittenFile {
+    try {
+      this.#flush();
+    } finally {
+      closeSync(this.#fd);
+    }
+    return { path: this.path, lines: this.#lines, bytes: this.#bytes, sha256: this.#hash.digest('hex') };
+  }
+
+  #flush(): void {
+    if (this.#text === '') return;
+    const buf = Buffer.from(this.#text, 'utf8');
+    this.#text = '';
     try {
       writeSync(this.#fd, buf);
     } catch (e) {
       throw new LoraPrepError('WRITE_FAILED', `cannot write ${this.path}: ${(e as Error).message}. Check free space and permissions.`, { cause: e });
     }
     this.#hash.update(buf);
-    this.#lines++;
     this.#bytes += buf.length;
-  }
-
-  /** Closes the file and returns what was written. */
-  close(): WrittenFile {
-    closeSync(this.#fd);
-    return { path: this.path, lines: this.#lines, bytes: this.#bytes, sha256: this.#hash.digest('hex') };
   }
 }
