@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- [--rows N] [--format jsonl|csv] [--tokenizer NAME] [--near-dedup] [--only a,b]`
+ * `npm run bench -- [--rows N] [--format jsonl|csv] [--tokenizer NAME] [--near-dedup] [--only a,b] [--repeat N]`
  *
  * Generates a deterministic synthetic domain corpus, then runs each scenario in its own process
  * (so peak RSS is the scenario's own) and prints time, rows/s, MB/s, tokens/s, CPU seconds and
  * peak RSS, plus ratios that hold on a noisy machine: each figure against the raw floor and the
- * tokenizer alone; then prepareDataset's own time per stage.
+ * tokenizer alone; then prepareDataset's own time per stage. `--repeat N` runs the scenarios N times
+ * in turn (round-robin, so a slow spell of a shared machine hits each alike) and reports the median
+ * run of each, with the range, and the ratios of each round.
  *
  * Scenarios:
  *   floor        read + parse (JSON.parse, or csv-parse for CSV) + JSON.stringify + write
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     file: { type: 'string' },
     seed: { type: 'string', default: '20240601' },
     'near-dedup': { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -50,6 +53,8 @@ interface Figures {
   bytes: number;
   rssMb: number;
   cpuSeconds: number;
+  /** Seconds the main thread's event loop was busy (not waiting): its share of the CPU work. */
+  mainBusySeconds: number;
   timings?: Record<string, number>;
 }
 
@@ -87,26 +92,43 @@ async function main(): Promise<void> {
     silent: true,
     clean: true,
   });
-  const results: Figures[] = [];
-  for (const scenario of chosen) {
-    const args = ['.bench/bench.js', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string];
-    if (near) args.push('--near-dedup');
-    const out = execFileSync(process.execPath, args, {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    });
-    results.push(JSON.parse(out.trim().split('\n').at(-1) as string) as Figures);
+  const repeat = Math.max(1, Number(values.repeat));
+  const runs = new Map<string, Figures[]>(chosen.map((c) => [c, []]));
+  for (let round = 0; round < repeat; round++) {
+    for (const scenario of chosen) {
+      const args = ['.bench/bench.js', '--scenario', scenario, '--file', file, '--tokenizer', values.tokenizer as string];
+      if (near) args.push('--near-dedup');
+      const out = execFileSync(process.execPath, args, {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+      runs.get(scenario)?.push(JSON.parse(out.trim().split('\n').at(-1) as string) as Figures);
+    }
+  }
+  // Each scenario's median run (by time) stands for it; the range shows the machine's noise.
+  const results: Figures[] = chosen.map((c) => {
+    const sorted = [...(runs.get(c) as Figures[])].sort((a, b) => a.seconds - b.seconds);
+    return sorted[Math.floor((sorted.length - 1) / 2)] as Figures;
+  });
+  if (repeat > 1) {
+    console.log(`\n${repeat} rounds; each row below is the scenario's median run. Time and peak RSS over the rounds:`);
+    for (const c of chosen) {
+      const r = runs.get(c) as Figures[];
+      const t = r.map((x) => x.seconds);
+      const m = r.map((x) => x.rssMb);
+      console.log(`  ${c}: ${Math.min(...t).toFixed(1)}–${Math.max(...t).toFixed(1)} s, ${Math.min(...m).toFixed(0)}–${Math.max(...m).toFixed(0)} MB`);
+    }
   }
   const floor = results.find((r) => r.scenario === 'floor');
   const tok = results.find((r) => r.scenario === 'tokenizer');
   const rate = (r: Figures) => r.rows / r.seconds;
-  console.log('\n| scenario | time s | rows/s | MB/s | tokens/s | CPU s | peak RSS MB | vs floor | vs tokenizer alone |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('\n| scenario | time s | rows/s | MB/s | tokens/s | CPU s | main thread busy s | peak RSS MB | vs floor | vs tokenizer alone |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const vsFloor = floor ? `${(rate(r) / rate(floor)).toFixed(3)}×` : '–';
     const vsTok = tok ? `${(rate(r) / rate(tok)).toFixed(2)}×` : '–';
     console.log(
-      `| ${r.scenario} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r)).toLocaleString('en-US')} | ${(r.bytes / 1e6 / r.seconds).toFixed(2)} | ${r.tokens ? Math.round(r.tokens / r.seconds).toLocaleString('en-US') : '–'} | ${r.cpuSeconds.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${vsFloor} | ${vsTok} |`,
+      `| ${r.scenario} | ${r.seconds.toFixed(2)} | ${Math.round(rate(r)).toLocaleString('en-US')} | ${(r.bytes / 1e6 / r.seconds).toFixed(2)} | ${r.tokens ? Math.round(r.tokens / r.seconds).toLocaleString('en-US') : '–'} | ${r.cpuSeconds.toFixed(1)} | ${r.mainBusySeconds.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${vsFloor} | ${vsTok} |`,
     );
   }
   const w1 = results.find((r) => r.scenario === 'workers-1');
@@ -117,6 +139,24 @@ async function main(): Promise<void> {
   if (p1 && p2) console.log(`prepareDataset, concurrency 2 vs 1: ${(rate(p2) / rate(p1)).toFixed(2)}×`);
   if (w1 && p1) console.log(`prepareDataset (inline) vs tokenizer alone: ${((rate(p1) / rate(tok ?? w1)) * 100).toFixed(0)}%`);
   if (w2 && p2) console.log(`prepareDataset (2 workers) vs counting stage alone (2 workers): ${((rate(p2) / rate(w2)) * 100).toFixed(0)}%`);
+  if (repeat > 1) {
+    const rounds = (a: string, b: string): string | undefined => {
+      const ra = runs.get(a);
+      const rb = runs.get(b);
+      if (!ra || !rb) return undefined;
+      const ratios = ra.map((x, i) => (rb[i] as Figures).seconds / x.seconds).sort((x, y) => x - y);
+      return `median ${(ratios[Math.floor((ratios.length - 1) / 2)] as number).toFixed(2)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`;
+    };
+    const pairs: Array<[string, string, string]> = [
+      ['workers-2', 'workers-1', 'counting stage, 2 workers vs 1, per round'],
+      ['prepare-2', 'prepare-1', 'prepareDataset, concurrency 2 vs 1, per round'],
+      ['prepare-2', 'workers-2', 'prepareDataset (2 workers) vs counting stage alone (2 workers), per round'],
+    ];
+    for (const [a, b, label] of pairs) {
+      const r = rounds(a, b);
+      if (r) console.log(`${label}: ${r}`);
+    }
+  }
   for (const p of [p1, p2]) {
     if (!p?.timings) continue;
     console.log(`\n${p.scenario}: time per stage on the main thread (count = tokenizing inline, or feeding and waiting for the workers)`);
@@ -135,6 +175,7 @@ async function main(): Promise<void> {
 
 async function runScenario(scenario: string, file: string, tokenizerName: string, near: boolean): Promise<Figures> {
   const bytes = statSync(file).size;
+  const loop = performance.eventLoopUtilization();
   const out = join(tmpdir(), 'lora-prep-bench', `out-${scenario}`);
   await rm(out, { recursive: true, force: true });
   let rows = 0;
@@ -192,7 +233,17 @@ async function runScenario(scenario: string, file: string, tokenizerName: string
     throw new Error(`unknown scenario ${scenario}`);
   }
   const cpu = process.cpuUsage();
-  return { scenario, seconds, rows, tokens, bytes, rssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(timings ? { timings } : {}) };
+  return {
+    scenario,
+    seconds,
+    rows,
+    tokens,
+    bytes,
+    rssMb: process.resourceUsage().maxRSS / 1024,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    mainBusySeconds: performance.eventLoopUtilization(loop).active / 1000,
+    ...(timings ? { timings } : {}),
+  };
 }
 
 /** Rows of the corpus, from JSONL or (with csv-parse, as the loader uses) CSV. */

@@ -5,6 +5,7 @@
  * that proves no exact or near copy straddles two splits.
  */
 import type { KeptRows } from './_kept.js';
+import { FirstRows } from './dedup/index.js';
 import { NearIndex, UnionFind, type NearPair } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
 import type { ResolvedNear } from './options.js';
@@ -189,19 +190,21 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
  * Checks the plan: no two written rows with the same content, and no verified near pair, in
  * different splits. A finding is a bug, never a data problem: the run fails loudly.
  */
-function leakageGate(kept: KeptRows, assignment: Uint8Array, pairs: NearPair[], nearChecked: boolean): LeakageCheck {
+export function leakageGate(kept: KeptRows, assignment: Uint8Array, pairs: NearPair[], nearChecked: boolean): LeakageCheck {
   let exact = 0;
   let near = 0;
   let rows = 0;
-  const splitOfContent = new Map<string, number>();
+  // The first written row of each content hash, in typed arrays (hex keys in a Map cost about
+  // 100 bytes a row at the end of the run, when the other state is largest).
+  const firstOfContent = new FirstRows();
+  const hi = kept.hashHi.view();
+  const lo = kept.hashLo.view();
   for (let row = 0; row < assignment.length; row++) {
     const split = assignment[row] as number;
     if (split === NOT_WRITTEN) continue;
     rows++;
-    const key = kept.contentKey(row);
-    const seen = splitOfContent.get(key);
-    if (seen === undefined) splitOfContent.set(key, split);
-    else if (seen !== split) exact++;
+    const first = firstOfContent.firstOf(hi[row] as number, lo[row] as number, row);
+    if (first >= 0 && assignment[first] !== split) exact++;
   }
   for (const p of pairs) {
     const a = assignment[p.a] as number;
