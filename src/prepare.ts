@@ -162,6 +162,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     throw e;
   }
   const openWriters: JsonlWriter[] = [];
+  let rejectedFile: SyncJsonlWriter | undefined;
   let nearIndex: NearIndex | undefined;
   try {
     const warnings = new WarningList();
@@ -169,7 +170,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
     }
     const byReason: Record<string, number> = {};
-    const rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
+    rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
+    const rejections = rejectedFile;
     const spill = new JsonlWriter(await tx.path('.spill.jsonl'), { hash: false });
     openWriters.push(spill);
     nearIndex = opts.dedup.near ? new NearIndex(await tx.path('.near.txt'), DEFAULT_MINHASH) : undefined;
@@ -199,7 +201,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const writeRejection = (r: Rejection): void => {
       // With pii set, the report must not copy personal data back out: raw excerpts are left out.
       const written = opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r;
-      rejectedFile.writeLine(serializeRecord(written));
+      rejections.writeLine(serializeRecord(written));
       if (rejectedSample.length < HTML_REJECTED_SHOWN) rejectedSample.push(written);
     };
     const reject = (fileIndex: number, r: Rejection): void => {
@@ -495,7 +497,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       rejected: { rows: rejectedSample, total: rejected },
     });
     const htmlFile = await writeTextFile(await tx.path('report/report.html'), html);
-    const rejectedWritten = rejectedFile.close();
+    const rejectedWritten = rejections.close();
+    rejectedFile = undefined;
 
     const outputs = [
       ...[...written.entries()].map(([name, w]) => ({ file: rel(name), lines: w.lines, bytes: w.bytes, sha256: w.sha256 })),
@@ -551,6 +554,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   } catch (e) {
     if (isLoraPrepError(e) && e.code === 'DATA_FAILED') throw e; // the files are written; the run failed on purpose
     for (const w of openWriters) w.destroy();
+    rejectedFile?.destroy();
     nearIndex?.close();
     await pool?.close();
     await tx.rollback();

@@ -186,6 +186,7 @@ export class SyncJsonlWriter {
   #lines = 0;
   #bytes = 0;
   #text = '';
+  #closed = false;
 
   constructor(path: string) {
     this.path = path;
@@ -208,9 +209,18 @@ export class SyncJsonlWriter {
     try {
       this.#flush();
     } finally {
+      this.#closed = true;
       closeSync(this.#fd);
     }
     return { path: this.path, lines: this.#lines, bytes: this.#bytes, sha256: this.#hash.digest('hex') };
+  }
+
+  /** Closes without writing what is gathered (the run failed). */
+  destroy(): void {
+    this.#text = '';
+    if (this.#closed) return; // the descriptor may belong to another file by now
+    this.#closed = true;
+    closeSync(this.#fd);
   }
 
   #flush(): void {
