@@ -18,19 +18,23 @@ describe('NearIndex', () => {
     index.close();
   });
 
-  it('finds a planted near-copy after more than 1 MiB of other rows', async () => {
+  it('finds a planted near-copy after more than 1 MiB of other rows, its signature in another block', async () => {
     const index = new NearIndex(join(await tempDir(), 'spill.txt'));
-    const words = (i: number) => Array.from({ length: 60 }, (_, j) => `w${(i * 131 + j * 17) % 5003}`).join(' ');
+    const words = (i: number) => Array.from({ length: 60 }, (_, j) => `w${(Math.imul(i * 60 + j, 0x9e3779b1) >>> 0) % 1000003}`).join(' ');
     const original = words(1);
     index.add(nearText([{ role: 'user', content: original }]), nearSignature([{ role: 'user', content: original }]));
-    for (let i = 2; i < 4000; i++) {
+    // Past 4096 rows, so the pair's signatures sit in different blocks of the signature table.
+    for (let i = 2; i < 9000; i++) {
       const t = words(i);
       index.add(nearText([{ role: 'user', content: t }]), nearSignature([{ role: 'user', content: t }]));
     }
-    const copy = original.replace('w131', 'changed');
+    const copy = original.replace(/^w\d+/, 'changed');
     const last = index.add(nearText([{ role: 'user', content: copy }]), nearSignature([{ role: 'user', content: copy }]));
     const pairs = index.verifiedPairs(0.8);
+    expect(last).toBeGreaterThan(8192);
     expect(pairs.map((p) => [p.a, p.b])).toContainEqual([0, last]);
+    // The distinct rows are not paired with each other.
+    expect(pairs.filter((p) => !(p.a === 0 && p.b === last))).toEqual([]);
     index.close();
   });
 });

@@ -38,7 +38,8 @@ const SHINGLE_CACHE_ROWS = 4096;
  */
 export class NearIndex {
   readonly params: MinHashParams;
-  readonly #signatures = new GrowableUint32();
+  /** Signatures, SIGNATURE_BLOCK_ROWS rows a block: no doubling copy (a 64 MB array and its 128 MB successor at once), no slack. */
+  readonly #signatures: Uint32Array[] = [];
   #buffer: Buffer[] = [];
   #buffered = 0;
   readonly #offsets = new GrowableUint32(); // two entries per row: start (low, high)
@@ -71,7 +72,9 @@ export class NearIndex {
     this.#buffer.push(buf);
     this.#buffered += buf.length;
     if (this.#buffered >= SPILL_BATCH_BYTES) this.#flush();
-    for (const v of signature) this.#signatures.push(v);
+    const at = this.#rows % SIGNATURE_BLOCK_ROWS;
+    if (at === 0) this.#signatures.push(new Uint32Array(SIGNATURE_BLOCK_ROWS * this.params.permutations));
+    (this.#signatures.at(-1) as Uint32Array).set(signature.subarray(0, this.params.permutations), at * this.params.permutations);
     return this.#rows++;
   }
 
@@ -101,7 +104,9 @@ export class NearIndex {
   verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean): NearPair[] {
     this.#flush();
     const { bands, permutations } = this.params;
-    const sigs = this.#signatures.view();
+    const blocks = this.#signatures;
+    const sigs = (row: number): Uint32Array => blocks[Math.floor(row / SIGNATURE_BLOCK_ROWS)] as Uint32Array;
+    const at = (row: number): number => (row % SIGNATURE_BLOCK_ROWS) * permutations;
     const n = this.#rows;
     const rows = Math.floor(permutations / bands);
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
@@ -110,7 +115,7 @@ export class NearIndex {
     const seconds = new GrowableUint32();
     const keyOf = new Uint32Array(n);
     for (let band = 0; band < bands; band++) {
-      for (let row = 0; row < n; row++) keyOf[row] = bandKey(sigs, row * permutations, band, rows);
+      for (let row = 0; row < n; row++) keyOf[row] = bandKey(sigs(row), at(row), band, rows);
       // One band at a time: a bucket map the size of the input, dropped before the next band.
       const buckets = new Map<number, number[]>();
       for (let row = 0; row < n; row++) {
@@ -124,7 +129,7 @@ export class NearIndex {
         for (let i = from; i < bucket.length; i++) {
           const a = bucket[i] as number;
           if (keep && !keep(a, row)) continue;
-          if (agreement(sigs, a, row, permutations, minAgree) < minAgree) continue;
+          if (agreement(sigs(a), at(a), sigs(row), at(row), permutations, minAgree) < minAgree) continue;
           firsts.push(a);
           seconds.push(row);
         }
@@ -182,16 +187,17 @@ export class NearIndex {
 /**
  * How many permutations two signatures agree on, stopping early once `needed` is out of reach.
  */
-function agreement(sigs: Uint32Array, a: number, b: number, permutations: number, needed: number): number {
-  const sa = a * permutations;
-  const sb = b * permutations;
+function agreement(sigsA: Uint32Array, sa: number, sigsB: Uint32Array, sb: number, permutations: number, needed: number): number {
   let agree = 0;
   for (let p = 0; p < permutations; p++) {
-    if (sigs[sa + p] === sigs[sb + p]) agree++;
+    if (sigsA[sa + p] === sigsB[sb + p]) agree++;
     else if (permutations - p - 1 + agree < needed) return agree;
   }
   return agree;
 }
+
+// Signature rows per block: 4096 × 100 permutations × 4 bytes = 1.6 MB.
+const SIGNATURE_BLOCK_ROWS = 4096;
 
 // Spill texts are written in batches of this size.
 const SPILL_BATCH_BYTES = 1 << 20;
