@@ -5,7 +5,8 @@
  * the threshold is dropped (the estimate's error is small: see below), each remaining pair is
  * verified by its exact Jaccard similarity (texts read back from the spill), and verified pairs are
  * joined into clusters by union-find.
- * Memory: `permutations × 4` bytes (400 by default) plus 12 bytes of spill offset per row; never the texts.
+ * Memory per row: `bands × 4` bytes of band keys plus `permutations` bytes of sketch (180 by
+ * default) and 12 bytes of spill offset; never the texts.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
@@ -25,7 +26,9 @@ const MAX_BUCKET_COMPARISONS = 16;
 // A candidate goes on to exact verification when its signatures agree on at least
 // threshold − ESTIMATE_MARGIN of the permutations. With 100 permutations the estimate's standard
 // error at J = 0.8 is 0.04, so a margin of 0.15 (3.75 errors) loses fewer than 1 in 10,000 true
-// pairs, while it spares the spill reads for the many pairs that only share boilerplate.
+// pairs, while it spares the spill reads for the many pairs that only share boilerplate. The
+// estimate compares 8 bits of each minimum, so unequal minima agree by chance 1 time in 256: it
+// reads at most (1 − J) / 256 high, which only lets more candidates through to exact verification.
 const ESTIMATE_MARGIN = 0.15;
 // Shingle sets of recently verified rows, kept to avoid re-reading the spill.
 const SHINGLE_CACHE_ROWS = 4096;
@@ -38,8 +41,11 @@ const SHINGLE_CACHE_ROWS = 4096;
  */
 export class NearIndex {
   readonly params: MinHashParams;
-  /** Signatures, SIGNATURE_BLOCK_ROWS rows a block: no doubling copy (a 64 MB array and its 128 MB successor at once), no slack. */
-  readonly #signatures: Uint32Array[] = [];
+  // Per row, in blocks of BLOCK_ROWS rows (no doubling copy, no slack): the LSH band keys, and the
+  // low 8 bits of each permutation's minimum for the agreement prefilter. 180 bytes a row with the
+  // defaults, against 400 for the whole signature.
+  readonly #bandKeys: Uint32Array[] = [];
+  readonly #sketches: Uint8Array[] = [];
   #buffer: Buffer[] = [];
   #buffered = 0;
   readonly #offsets = new GrowableUint32(); // two entries per row: start (low, high)
@@ -72,9 +78,17 @@ export class NearIndex {
     this.#buffer.push(buf);
     this.#buffered += buf.length;
     if (this.#buffered >= SPILL_BATCH_BYTES) this.#flush();
-    const at = this.#rows % SIGNATURE_BLOCK_ROWS;
-    if (at === 0) this.#signatures.push(new Uint32Array(SIGNATURE_BLOCK_ROWS * this.params.permutations));
-    (this.#signatures.at(-1) as Uint32Array).set(signature.subarray(0, this.params.permutations), at * this.params.permutations);
+    const { permutations, bands } = this.params;
+    const at = this.#rows % BLOCK_ROWS;
+    if (at === 0) {
+      this.#bandKeys.push(new Uint32Array(BLOCK_ROWS * bands));
+      this.#sketches.push(new Uint8Array(BLOCK_ROWS * permutations));
+    }
+    const keys = this.#bandKeys.at(-1) as Uint32Array;
+    const sketch = this.#sketches.at(-1) as Uint8Array;
+    const perBand = Math.floor(permutations / bands);
+    for (let band = 0; band < bands; band++) keys[at * bands + band] = bandKey(signature, 0, band, perBand);
+    for (let p = 0; p < permutations; p++) sketch[at * permutations + p] = (signature[p] as number) & 0xff;
     return this.#rows++;
   }
 
@@ -104,18 +118,18 @@ export class NearIndex {
   verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean): NearPair[] {
     this.#flush();
     const { bands, permutations } = this.params;
-    const blocks = this.#signatures;
-    const sigs = (row: number): Uint32Array => blocks[Math.floor(row / SIGNATURE_BLOCK_ROWS)] as Uint32Array;
-    const at = (row: number): number => (row % SIGNATURE_BLOCK_ROWS) * permutations;
+    const keyBlocks = this.#bandKeys;
+    const sketchBlocks = this.#sketches;
+    const sketchOf = (row: number): Uint8Array => sketchBlocks[Math.floor(row / BLOCK_ROWS)] as Uint8Array;
+    const at = (row: number): number => (row % BLOCK_ROWS) * permutations;
     const n = this.#rows;
-    const rows = Math.floor(permutations / bands);
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const firsts = new GrowableUint32();
     const seconds = new GrowableUint32();
     const keyOf = new Uint32Array(n);
     for (let band = 0; band < bands; band++) {
-      for (let row = 0; row < n; row++) keyOf[row] = bandKey(sigs(row), at(row), band, rows);
+      for (let row = 0; row < n; row++) keyOf[row] = (keyBlocks[Math.floor(row / BLOCK_ROWS)] as Uint32Array)[(row % BLOCK_ROWS) * bands + band] as number;
       // One band at a time: a bucket map the size of the input, dropped before the next band.
       const buckets = new Map<number, number[]>();
       for (let row = 0; row < n; row++) {
@@ -129,7 +143,7 @@ export class NearIndex {
         for (let i = from; i < bucket.length; i++) {
           const a = bucket[i] as number;
           if (keep && !keep(a, row)) continue;
-          if (agreement(sigs(a), at(a), sigs(row), at(row), permutations, minAgree) < minAgree) continue;
+          if (agreement(sketchOf(a), at(a), sketchOf(row), at(row), permutations, minAgree) < minAgree) continue;
           firsts.push(a);
           seconds.push(row);
         }
@@ -187,7 +201,7 @@ export class NearIndex {
 /**
  * How many permutations two signatures agree on, stopping early once `needed` is out of reach.
  */
-function agreement(sigsA: Uint32Array, sa: number, sigsB: Uint32Array, sb: number, permutations: number, needed: number): number {
+function agreement(sigsA: Uint8Array, sa: number, sigsB: Uint8Array, sb: number, permutations: number, needed: number): number {
   let agree = 0;
   for (let p = 0; p < permutations; p++) {
     if (sigsA[sa + p] === sigsB[sb + p]) agree++;
@@ -196,8 +210,8 @@ function agreement(sigsA: Uint32Array, sa: number, sigsB: Uint32Array, sb: numbe
   return agree;
 }
 
-// Signature rows per block: 4096 × 100 permutations × 4 bytes = 1.6 MB.
-const SIGNATURE_BLOCK_ROWS = 4096;
+// Rows per block of band keys and sketches: 4096 × 180 bytes = 720 KB with the defaults.
+const BLOCK_ROWS = 4096;
 
 // Spill texts are written in batches of this size.
 const SPILL_BATCH_BYTES = 1 << 20;
