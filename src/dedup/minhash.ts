@@ -84,16 +84,16 @@ export function signature(set: Uint32Array, permutations: number): Uint32Array {
 }
 
 /**
- * One 32-bit key per band of a signature. Rows that share any band key are candidates.
+ * One 32-bit key per band of a signature. Rows that share any band key are candidates. Written to
+ * `out` from `at` when given (a table of many rows' keys), else to a new array.
  *
  * @example
  * bandKeys(signature(set, 100), 20) // Uint32Array(20)
  */
-export function bandKeys(sig: Uint32Array, bands: number): Uint32Array {
+export function bandKeys(sig: Uint32Array, bands: number, out: Uint32Array = new Uint32Array(bands), at = 0): Uint32Array {
   const rows = Math.floor(sig.length / bands);
-  const keys = new Uint32Array(bands);
-  for (let band = 0; band < bands; band++) keys[band] = bandKey(sig, 0, band, rows);
-  return keys;
+  for (let band = 0; band < bands; band++) out[at + band] = bandKey(sig, 0, band, rows);
+  return out;
 }
 
 /** The key of one band of the signature starting at `offset` in `sigs` (`rows` values a band). */

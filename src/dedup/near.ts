@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
-import { bandKey, DEFAULT_MINHASH, jaccard, shingles, type MinHashParams } from './minhash.js';
+import { bandKeys, DEFAULT_MINHASH, jaccard, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
 export interface NearPair {
@@ -84,10 +84,8 @@ export class NearIndex {
       this.#bandKeys.push(new Uint32Array(BLOCK_ROWS * bands));
       this.#sketches.push(new Uint8Array(BLOCK_ROWS * permutations));
     }
-    const keys = this.#bandKeys.at(-1) as Uint32Array;
+    bandKeys(signature.subarray(0, permutations), bands, this.#bandKeys.at(-1) as Uint32Array, at * bands);
     const sketch = this.#sketches.at(-1) as Uint8Array;
-    const perBand = Math.floor(permutations / bands);
-    for (let band = 0; band < bands; band++) keys[at * bands + band] = bandKey(signature, 0, band, perBand);
     for (let p = 0; p < permutations; p++) sketch[at * permutations + p] = (signature[p] as number) & 0xff;
     return this.#rows++;
   }
