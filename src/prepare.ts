@@ -295,7 +295,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             t = now;
             const k = keysOf(example);
             const first = exactDedup ? exactDedup.index.find(k.keyHi, k.keyLo) : -1;
-            if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactKeyName(exactDedup?.key)));
+            if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactDedup?.key));
             else keys.set(example, k);
             time.look += performance.now() - t;
             if (first < 0) {
@@ -338,7 +338,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             if (exactDedup) {
               const first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
               if (first >= 0) {
-                late(duplicateRejection(example.meta.source, kept.source(first), exactKeyName(exactDedup.key)));
+                late(duplicateRejection(example.meta.source, kept.source(first), exactDedup.key));
                 continue;
               }
             }
@@ -937,10 +937,6 @@ function rowKeys(example: Example, key: Exclude<ResolvedExact, false>['key'] | u
   const [keyHi, keyLo] =
     key === undefined || key === 'conversation' ? [hashHi, hashLo] : hash64Parts(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
   return { hashHi, hashLo, keyHi, keyLo, normalized: keepNormalized ? normalized : undefined };
-}
-
-function exactKeyName(key: unknown): 'conversation' | 'prompt' | 'key' {
-  return key === undefined || key === 'conversation' ? 'conversation' : key === 'prompt' ? 'prompt' : 'key';
 }
 
 /** The PII stage for one example: scans or redacts it; undefined when `drop` rejected it. */

@@ -99,29 +99,27 @@ export class FirstRows {
 
   /** The row that first had this hash, or -1; remembers nothing. */
   find(hi: number, lo: number): number {
-    const mask = this.#row.length - 1;
-    for (let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask; ; i = (i + 1) & mask) {
-      const r = this.#row[i] as number;
-      if (r === 0) return -1;
-      if (this.#lo[i] === lo && this.#hi[i] === hi) return r - 1;
-    }
+    return (this.#row[this.#slot(hi, lo)] as number) - 1;
   }
 
   /** The row that first had this hash, or -1 (and `row` is remembered as the first). */
   firstOf(hi: number, lo: number, row: number): number {
-    const mask = this.#row.length - 1;
-    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
-    for (;;) {
-      const r = this.#row[i] as number;
-      if (r === 0) break;
-      if (this.#lo[i] === lo && this.#hi[i] === hi) return r - 1;
-      i = (i + 1) & mask;
-    }
+    const i = this.#slot(hi, lo);
+    const r = this.#row[i] as number;
+    if (r !== 0) return r - 1;
     this.#hi[i] = hi;
     this.#lo[i] = lo;
     this.#row[i] = row + 1;
     if (++this.#size * 2 > this.#row.length) this.#grow();
     return -1;
+  }
+
+  /** The slot holding this hash, or the empty slot where it would go. */
+  #slot(hi: number, lo: number): number {
+    const mask = this.#row.length - 1;
+    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    while (this.#row[i] !== 0 && (this.#lo[i] !== lo || this.#hi[i] !== hi)) i = (i + 1) & mask;
+    return i;
   }
 
   get size(): number {
@@ -178,8 +176,8 @@ export async function* dedupe(examples: AsyncIterable<Example>, ctx: StageContex
   }
 }
 
-/** The rejection of a later copy. */
-export function duplicateRejection(source: SourceLocation, first: SourceLocation, key: 'conversation' | 'prompt' | 'key' = 'conversation') {
+/** The rejection of a later copy; `key` is what was compared (`dedup.exact.key`: a function is a key of the user's). */
+export function duplicateRejection(source: SourceLocation, first: SourceLocation, key: 'conversation' | 'prompt' | 'key' | ((example: Example) => string) = 'conversation') {
   const what = key === 'conversation' ? 'same conversation' : key === 'prompt' ? 'same prompt' : 'same dedup key';
   return {
     source,
