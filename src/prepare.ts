@@ -934,8 +934,13 @@ interface RowKeys {
 function rowKeys(example: Example, key: Exclude<ResolvedExact, false>['key'] | undefined, keepNormalized: boolean): RowKeys {
   const normalized = normalizedContents(example.messages);
   const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages, normalized));
-  const [keyHi, keyLo] =
-    key === undefined || key === 'conversation' ? [hashHi, hashLo] : hash64Parts(key === 'prompt' ? conversationKey(promptPart(example.messages)) : key(example));
+  let keyHash: [number, number] = [hashHi, hashLo];
+  if (key === 'prompt') {
+    // The prompt is the leading messages: their normalised contents are already at hand.
+    const prompt = promptPart(example.messages);
+    keyHash = hash64Parts(conversationKey(prompt, normalized.slice(0, prompt.length)));
+  } else if (typeof key === 'function') keyHash = hash64Parts(key(example));
+  const [keyHi, keyLo] = keyHash;
   return { hashHi, hashLo, keyHi, keyLo, normalized: keepNormalized ? normalized : undefined };
 }
 
