@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearSignature, nearText } from '../src/dedup/minhash.js';
-import { NearIndex, UnionFind } from '../src/dedup/near.js';
+import { NearIndex, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -9,7 +10,8 @@ describe('NearIndex', () => {
     const index = new NearIndex(join(await tempDir(), 'spill.txt'));
     const texts: string[] = [];
     for (let i = 0; i < 6000; i++) {
-      const t = `row ${i} — ${'clause liability équité 合同 '.repeat(1 + (i % 37))}\n`;
+      // Every 1000th text is longer than a third of the spill batch, so it is written on its own.
+      const t = i % 1000 === 500 ? `long ${i} ${'équité 合同 '.repeat(40_000)}\n` : `row ${i} — ${'clause liability équité 合同 '.repeat(1 + (i % 37))}\n`;
       texts.push(t);
       index.add(t, nearSignature([{ role: 'user', content: t }]));
     }
@@ -35,6 +37,48 @@ describe('NearIndex', () => {
     expect(pairs.map((p) => [p.a, p.b])).toContainEqual([0, last]);
     // The distinct rows are not paired with each other.
     expect(pairs.filter((p) => !(p.a === 0 && p.b === last))).toEqual([]);
+    index.close();
+  });
+});
+
+describe('sortByKey', () => {
+  it('sorts rows by key, stably, like a comparison sort on (key, row)', () => {
+    const key = fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0xff, 0xff00, 0xff0000, 0xff000000));
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 300 }), (input) => {
+        const keys = Uint32Array.from(input);
+        const rows = Uint32Array.from(input.keys());
+        sortByKey(keys, rows, new Uint32Array(keys.length), new Uint32Array(keys.length));
+        const expected = input.map((k, row) => [k, row]).sort((x, y) => (x[0] as number) - (y[0] as number) || (x[1] as number) - (y[1] as number));
+        expect([...keys]).toEqual(expected.map((e) => e[0]));
+        expect([...rows]).toEqual(expected.map((e) => e[1]));
+      }),
+    );
+  });
+});
+
+describe('NearIndex buckets', () => {
+  it('compares each row with the 16 rows before it under the same band key, no more, and skips pairs keep() refuses', async () => {
+    const index = new NearIndex(join(await tempDir(), 'spill.txt'));
+    const text = 'the lessee shall keep the premises in good repair and condition throughout the term';
+    const other = 'interest accrues daily on the outstanding principal at the default rate from the due date';
+    // 40 copies of one text with copies of another between them: each text is one bucket in every band.
+    const ofText: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t = i % 3 === 2 ? other : text;
+      const row = index.add(nearText([{ role: 'user', content: t }]), nearSignature([{ role: 'user', content: t }]));
+      if (t === text) ofText.push(row);
+    }
+    const refused = (a: number, b: number) => a === 0 && b === 1;
+    const pairs = index.verifiedPairs(0.8, (a, b) => !refused(a, b));
+    const got = pairs.filter((p) => ofText.includes(p.a)).map((p) => [p.a, p.b]);
+    const expected: number[][] = [];
+    for (let j = 0; j < ofText.length; j++)
+      for (let i = Math.max(0, j - 16); i < j; i++) if (!refused(ofText[i] as number, ofText[j] as number)) expected.push([ofText[i] as number, ofText[j] as number]);
+    expected.sort((x, y) => (x[0] as number) - (y[0] as number) || (x[1] as number) - (y[1] as number));
+    expect(expected.length).toBeGreaterThan(300);
+    expect(got).toEqual(expected);
+    expect(pairs.every((p) => p.similarity === 1)).toBe(true);
     index.close();
   });
 });

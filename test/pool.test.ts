@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens, type CountedExample } from '../src/check/index.js';
 import { applyBudget } from '../src/check/budget.js';
+import { DEFAULT_MINHASH, nearSignature } from '../src/dedup/minhash.js';
 import { prepareDataset } from '../src/index.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { TokenizerPool } from '../src/tokenizers/pool.js';
@@ -47,6 +48,21 @@ describe('TokenizerPool', () => {
     expect(pooledCtx.rejected).toEqual(inlineCtx.rejected);
     expect(inlineCtx.rejected.length).toBeGreaterThan(0);
     expect(inline.length).toBeGreaterThan(0);
+  });
+
+  it('returns the same MinHash signatures as inline (the worker packs a batch's into one table)', async () => {
+    const input = Array.from({ length: 300 }, (_, i) => example(i));
+    const budget = { maxTokens: 150, overlong: 'drop' as const };
+    const near = DEFAULT_MINHASH;
+    const inline = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, near }, recordingContext()));
+    const pooled = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, pool, near }, recordingContext()));
+    expect(pooled.length).toBe(inline.length);
+    expect(pooled.length).toBeLessThan(input.length);
+    for (const [i, c] of pooled.entries()) {
+      expect(c.signature?.length).toBe(near.permutations);
+      expect([...(c.signature as Uint32Array)]).toEqual([...(inline[i]?.signature as Uint32Array)]);
+      expect([...(c.signature as Uint32Array)]).toEqual([...nearSignature(c.example.messages)]);
+    }
   });
 
   it('runs the same budget code as inline (truncation included)', async () => {

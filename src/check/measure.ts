@@ -9,13 +9,20 @@ export type MeasuredExample = Measured & { signature?: Uint32Array | undefined }
 
 /**
  * Applies the budget and, for an example that passes, computes its MinHash signature (on the messages as
- * they will be written, after any truncation).
+ * they will be written, after any truncation), into `signatureOut` when given.
  *
  * @example
  * measureExample(tok, messages, { overlong: 'drop' }, DEFAULT_MINHASH)
  */
-export function measureExample(tokenizer: Tokenizer, messages: Message[], budget: Budget, near?: MinHashParams, tools?: readonly unknown[]): MeasuredExample {
+export function measureExample(
+  tokenizer: Tokenizer,
+  messages: Message[],
+  budget: Budget,
+  near?: MinHashParams,
+  tools?: readonly unknown[],
+  signatureOut?: Uint32Array,
+): MeasuredExample {
   const m = applyBudget(tokenizer, messages, budget, tools);
   if (!m.ok || !near) return m;
-  return { ...m, signature: nearSignature(m.messages ?? messages, near) };
+  return { ...m, signature: nearSignature(m.messages ?? messages, near, signatureOut) };
 }

@@ -46,16 +46,26 @@ export function nearText(messages: readonly Message[], normalized: readonly stri
  */
 export function shingles(text: string, n: number): Uint32Array {
   const wordHashes = wordHashesOf(text);
+  const out = new Uint32Array(Math.max(1, wordHashes.length - n + 1));
+  return sortedShingles(wordHashes, n, out);
+}
+
+/** The shingles of `wordHashes` written to the start of `out` (long enough), sorted and distinct: a view of `out`. */
+function sortedShingles(wordHashes: readonly number[], n: number, out: Uint32Array): Uint32Array {
   const count = Math.max(1, wordHashes.length - n + 1);
-  const out = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     let h = 0x811c9dc5;
     for (let j = i; j < Math.min(i + n, wordHashes.length); j++) h = mix(h ^ (wordHashes[j] as number));
     out[i] = h >>> 0;
   }
-  out.sort();
-  return dedupeSorted(out);
+  const view = out.length === count ? out : out.subarray(0, count);
+  view.sort();
+  return dedupeSorted(view);
 }
+
+// Shingles computed only to be signed go to this reused array: a typed array over 64 bytes is
+// allocated outside V8's heap, and one per row churned the allocator (tens of MB of RSS).
+let scratch = new Uint32Array(4096);
 
 /**
  * The MinHash signature of a shingle set: for each permutation, the least value of a seeded
@@ -64,8 +74,8 @@ export function shingles(text: string, n: number): Uint32Array {
  * @example
  * signature(shingles(text, 2), 100) // Uint32Array(100)
  */
-export function signature(set: Uint32Array, permutations: number): Uint32Array {
-  const sig = new Uint32Array(permutations).fill(0xffffffff);
+export function signature(set: Uint32Array, permutations: number, out: Uint32Array = new Uint32Array(permutations)): Uint32Array {
+  const sig = out;
   // Permutation-outer loop over a small typed array: the fastest form measured here.
   for (let p = 0; p < permutations; p++) {
     const a = PERM_A[p] as number;
@@ -104,13 +114,17 @@ export function bandKey(sigs: Uint32Array, offset: number, band: number, rows: n
 }
 
 /**
- * The MinHash signature of an example, straight from its messages.
+ * The MinHash signature of an example, straight from its messages; written to `out` when given
+ * (a slice of a batch's table).
  *
  * @example
  * nearSignature(example.messages) // Uint32Array(100)
  */
-export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH): Uint32Array {
-  return signature(shingles(nearText(messages), params.shingle), params.permutations);
+export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array): Uint32Array {
+  const wordHashes = wordHashesOf(nearText(messages));
+  const count = Math.max(1, wordHashes.length - params.shingle + 1);
+  if (scratch.length < count) scratch = new Uint32Array(Math.max(count, 2 * scratch.length));
+  return signature(sortedShingles(wordHashes, params.shingle, scratch), params.permutations, out);
 }
 
 /**

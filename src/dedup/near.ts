@@ -5,8 +5,10 @@
  * the threshold is dropped (the estimate's error is small: see below), each remaining pair is
  * verified by its exact Jaccard similarity (texts read back from the spill), and verified pairs are
  * joined into clusters by union-find.
- * Memory per row: `bands × 4` bytes of band keys plus `permutations` bytes of sketch (180 by
- * default) and 12 bytes of spill offset; never the texts.
+ * Memory per row while rows stream in: 12 bytes (the text's spill offset and length). The band keys
+ * (`bands × 4` bytes) and the sketch (`permutations` bytes; 180 bytes a row with the defaults) go to
+ * a second spill in blocks of 4,096 rows, and come back only for `verifiedPairs()`, when the
+ * tokenizer workers have finished: then 196 bytes a row, one band of keys at a time.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
@@ -41,24 +43,35 @@ const SHINGLE_CACHE_ROWS = 4096;
  */
 export class NearIndex {
   readonly params: MinHashParams;
-  // Per row, in blocks of BLOCK_ROWS rows (no doubling copy, no slack): the LSH band keys, and the
-  // low 8 bits of each permutation's minimum for the agreement prefilter. 180 bytes a row with the
-  // defaults, against 400 for the whole signature.
-  readonly #bandKeys: Uint32Array[] = [];
-  readonly #sketches: Uint8Array[] = [];
-  #buffer: Buffer[] = [];
+  // The block being filled: band keys band-major (band × BLOCK_ROWS + row), then the sketch
+  // row-major (row × permutations + p). A full block is written to the signature spill at
+  // block × #blockBytes and the same arrays are reused.
+  readonly #blockKeys: Uint32Array;
+  readonly #blockSketch: Uint8Array;
+  readonly #rowKeys: Uint32Array;
+  readonly #blockBytes: number;
+  readonly #buffer = Buffer.allocUnsafe(SPILL_BATCH_BYTES);
+  /** Bytes in #buffer not yet written; they belong at #position − #buffered. */
   #buffered = 0;
   readonly #offsets = new GrowableUint32(); // two entries per row: start (low, high)
   readonly #lengths = new GrowableUint32();
   readonly #path: string;
   #fd: number;
+  #sigFd: number;
   #position = 0;
   #rows = 0;
 
+  /** Texts go to `spillPath`, band keys and sketches to `spillPath` + `.sig`. */
   constructor(spillPath: string, params: MinHashParams = DEFAULT_MINHASH) {
     this.params = params;
     this.#path = spillPath;
+    const { bands, permutations } = params;
+    this.#blockKeys = new Uint32Array(BLOCK_ROWS * bands);
+    this.#blockSketch = new Uint8Array(BLOCK_ROWS * permutations);
+    this.#rowKeys = new Uint32Array(bands);
+    this.#blockBytes = this.#blockKeys.byteLength + this.#blockSketch.byteLength;
     this.#fd = openSync(spillPath, 'w+');
+    this.#sigFd = openSync(`${spillPath}.sig`, 'w+');
   }
 
   /** Rows added so far. */
@@ -68,33 +81,45 @@ export class NearIndex {
 
   /** Adds a row: its normalised comparison text and its MinHash signature. Returns its row index. */
   add(text: string, signature: Uint32Array): number {
-    const buf = Buffer.from(text, 'utf8');
+    // Texts are encoded straight into one reused batch buffer, written when full (one system call
+    // per row would cost more than the MinHash; a Buffer per row churned the allocator).
+    if (this.#buffered + 3 * text.length > this.#buffer.length) this.#flush();
+    let length: number;
+    if (3 * text.length > this.#buffer.length) {
+      const big = Buffer.from(text, 'utf8');
+      writeAll(this.#fd, big, this.#position);
+      length = big.length;
+    } else {
+      length = this.#buffer.write(text, this.#buffered, 'utf8');
+      this.#buffered += length;
+    }
     this.#offsets.push(this.#position % 0x100000000);
     this.#offsets.push(Math.floor(this.#position / 0x100000000));
-    this.#lengths.push(buf.length);
-    this.#position += buf.length;
-    // Texts are written in batches (one system call per row would cost more than the MinHash);
-    // #position already counts this text, so a flush writes the batch where its rows' offsets say.
-    this.#buffer.push(buf);
-    this.#buffered += buf.length;
-    if (this.#buffered >= SPILL_BATCH_BYTES) this.#flush();
+    this.#lengths.push(length);
+    this.#position += length;
     const { permutations, bands } = this.params;
     const at = this.#rows % BLOCK_ROWS;
-    if (at === 0) {
-      this.#bandKeys.push(new Uint32Array(BLOCK_ROWS * bands));
-      this.#sketches.push(new Uint8Array(BLOCK_ROWS * permutations));
-    }
-    bandKeys(signature.subarray(0, permutations), bands, this.#bandKeys.at(-1) as Uint32Array, at * bands);
-    const sketch = this.#sketches.at(-1) as Uint8Array;
+    const keys = bandKeys(signature.subarray(0, permutations), bands, this.#rowKeys);
+    for (let band = 0; band < bands; band++) this.#blockKeys[band * BLOCK_ROWS + at] = keys[band] as number;
+    const sketch = this.#blockSketch;
     for (let p = 0; p < permutations; p++) sketch[at * permutations + p] = (signature[p] as number) & 0xff;
-    return this.#rows++;
+    this.#rows++;
+    if (at === BLOCK_ROWS - 1) this.#writeBlock();
+    return this.#rows - 1;
+  }
+
+  /** Writes the block holding the last row added (whole: rows past the last are never read). */
+  #writeBlock(): void {
+    const block = Math.floor((this.#rows - 1) / BLOCK_ROWS);
+    const keys = this.#blockKeys;
+    const sketch = this.#blockSketch;
+    writeAll(this.#sigFd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength), block * this.#blockBytes);
+    writeAll(this.#sigFd, sketch, block * this.#blockBytes + keys.byteLength);
   }
 
   #flush(): void {
     if (this.#buffered === 0) return;
-    const all = Buffer.concat(this.#buffer, this.#buffered);
-    writeSync(this.#fd, all, 0, all.length, this.#position - this.#buffered);
-    this.#buffer = [];
+    writeAll(this.#fd, this.#buffer.subarray(0, this.#buffered), this.#position - this.#buffered);
     this.#buffered = 0;
   }
 
@@ -105,7 +130,7 @@ export class NearIndex {
     const start = (offsets[2 * row] as number) + (offsets[2 * row + 1] as number) * 0x100000000;
     const length = this.#lengths.view()[row] as number;
     const buf = Buffer.allocUnsafe(length);
-    readSync(this.#fd, buf, 0, length, start);
+    readAll(this.#fd, buf, start);
     return buf.toString('utf8');
   }
 
@@ -116,37 +141,48 @@ export class NearIndex {
   verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean): NearPair[] {
     this.#flush();
     const { bands, permutations } = this.params;
-    const keyBlocks = this.#bandKeys;
-    const sketchBlocks = this.#sketches;
+    const n = this.#rows;
+    if (n % BLOCK_ROWS !== 0) this.#writeBlock();
+    const blocks = Math.ceil(n / BLOCK_ROWS);
+    const keyBytes = BLOCK_ROWS * bands * 4;
+    const sketchBlocks: Uint8Array[] = [];
+    for (let block = 0; block < blocks; block++) {
+      const sketch = new Uint8Array(BLOCK_ROWS * permutations);
+      readAll(this.#sigFd, sketch, block * this.#blockBytes + keyBytes);
+      sketchBlocks.push(sketch);
+    }
     const sketchOf = (row: number): Uint8Array => sketchBlocks[Math.floor(row / BLOCK_ROWS)] as Uint8Array;
     const at = (row: number): number => (row % BLOCK_ROWS) * permutations;
-    const n = this.#rows;
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const firsts = new GrowableUint32();
     const seconds = new GrowableUint32();
-    const keyOf = new Uint32Array(n);
+    // One band at a time, rows sorted by band key (stable, so rows stay in input order within a
+    // key): each row is compared with the rows just before it under the same key. Four typed arrays
+    // of n entries, where a Map of buckets cost about 180 bytes a row per band.
+    const keys = new Uint32Array(n);
+    const rows = new Uint32Array(n);
+    const keysTmp = new Uint32Array(n);
+    const rowsTmp = new Uint32Array(n);
     for (let band = 0; band < bands; band++) {
-      for (let row = 0; row < n; row++) keyOf[row] = (keyBlocks[Math.floor(row / BLOCK_ROWS)] as Uint32Array)[(row % BLOCK_ROWS) * bands + band] as number;
-      // One band at a time: a bucket map the size of the input, dropped before the next band.
-      const buckets = new Map<number, number[]>();
-      for (let row = 0; row < n; row++) {
-        const k = keyOf[row] as number;
-        const bucket = buckets.get(k);
-        if (!bucket) {
-          buckets.set(k, [row]);
-          continue;
-        }
-        const from = Math.max(0, bucket.length - MAX_BUCKET_COMPARISONS);
-        for (let i = from; i < bucket.length; i++) {
-          const a = bucket[i] as number;
+      for (let block = 0; block < blocks; block++) {
+        const from = block * BLOCK_ROWS;
+        const count = Math.min(BLOCK_ROWS, n - from);
+        readAll(this.#sigFd, new Uint8Array(keys.buffer, from * 4, count * 4), block * this.#blockBytes + band * BLOCK_ROWS * 4);
+      }
+      for (let row = 0; row < n; row++) rows[row] = row;
+      sortByKey(keys, rows, keysTmp, rowsTmp);
+      let start = 0;
+      for (let j = 0; j < n; j++) {
+        if (j > 0 && keys[j] !== keys[j - 1]) start = j;
+        const row = rows[j] as number;
+        for (let i = Math.max(start, j - MAX_BUCKET_COMPARISONS); i < j; i++) {
+          const a = rows[i] as number;
           if (keep && !keep(a, row)) continue;
           if (agreement(sketchOf(a), at(a), sketchOf(row), at(row), permutations, minAgree) < minAgree) continue;
           firsts.push(a);
           seconds.push(row);
         }
-        bucket.push(row);
-        if (bucket.length > 2 * MAX_BUCKET_COMPARISONS) bucket.splice(0, MAX_BUCKET_COMPARISONS);
       }
     }
     // A pair found in several bands is verified once.
@@ -156,12 +192,6 @@ export class NearIndex {
     const fb = seconds.view();
     for (let i = 0; i < count; i++) order[i] = (fa[i] as number) * n + (fb[i] as number);
     order.sort();
-    const candidates: Array<[number, number]> = [];
-    for (let i = 0; i < count; i++) {
-      if (i > 0 && order[i] === order[i - 1]) continue;
-      const id = order[i] as number;
-      candidates.push([Math.floor(id / n), id % n]);
-    }
     const cache = new Map<number, Uint32Array>();
     const setOf = (row: number): Uint32Array => {
       let s = cache.get(row);
@@ -173,7 +203,11 @@ export class NearIndex {
       return s;
     };
     const pairs: NearPair[] = [];
-    for (const [a, b] of candidates) {
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && order[i] === order[i - 1]) continue;
+      const id = order[i] as number;
+      const a = Math.floor(id / n);
+      const b = id % n;
       const similarity = jaccard(setOf(a), setOf(b));
       if (similarity >= threshold) pairs.push({ a, b, similarity });
     }
@@ -188,7 +222,9 @@ export class NearIndex {
   /** Closes the spill (the caller removes the file with its temporary folder). */
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
+    if (this.#sigFd >= 0) closeSync(this.#sigFd);
     this.#fd = -1;
+    this.#sigFd = -1;
   }
 
   get path(): string {
@@ -208,8 +244,60 @@ function agreement(sigsA: Uint8Array, sa: number, sigsB: Uint8Array, sb: number,
   return agree;
 }
 
+/**
+ * Sorts `keys` and `rows` together by key, stably (least significant byte first, four passes), so
+ * rows given in ascending order stay ascending within a key. `keysTmp` and `rowsTmp` are scratch
+ * arrays of the same length; the result is back in `keys` and `rows`.
+ */
+export function sortByKey(keys: Uint32Array, rows: Uint32Array, keysTmp: Uint32Array, rowsTmp: Uint32Array): void {
+  const n = keys.length;
+  const counts = new Uint32Array(256);
+  let fromK = keys;
+  let fromR = rows;
+  let toK = keysTmp;
+  let toR = rowsTmp;
+  for (let shift = 0; shift < 32; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const d = ((fromK[i] as number) >>> shift) & 0xff;
+      counts[d] = (counts[d] as number) + 1;
+    }
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = counts[d] as number;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = fromK[i] as number;
+      const d = (k >>> shift) & 0xff;
+      const pos = counts[d] as number;
+      counts[d] = pos + 1;
+      toK[pos] = k;
+      toR[pos] = fromR[i] as number;
+    }
+    [fromK, toK] = [toK, fromK];
+    [fromR, toR] = [toR, fromR];
+  }
+  // Four passes: the sorted data is back in the arrays the caller passed as keys and rows.
+}
+
 // Rows per block of band keys and sketches: 4096 × 180 bytes = 720 KB with the defaults.
 const BLOCK_ROWS = 4096;
+
+/** Writes all of `data` at `position` (a single write may write less). */
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/** Fills `into` from `position`; the bytes are there, as this process wrote them. */
+function readAll(fd: number, into: Uint8Array, position: number): void {
+  for (let done = 0; done < into.length; ) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new Error(`near-dedup spill: ${into.length - done} bytes missing at ${position + done}`);
+    done += n;
+  }
+}
 
 // Spill texts are written in batches of this size.
 const SPILL_BATCH_BYTES = 1 << 20;

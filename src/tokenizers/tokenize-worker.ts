@@ -30,7 +30,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
     if (!tokenizer) throw new Error('batch before init');
     const t = tokenizer;
-    port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((item) => measureExample(t, item.messages, msg.budget, msg.near, item.tools)) });
+    const near = msg.near;
+    if (!near) {
+      port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((item) => measureExample(t, item.messages, msg.budget, undefined, item.tools)) });
+      return;
+    }
+    // The batch's signatures share one table, handed over without a copy: one allocation a batch
+    // instead of one a row, on both threads.
+    const k = near.permutations;
+    const table = new Uint32Array(msg.items.length * k);
+    const results = msg.items.map((item, i) => measureExample(t, item.messages, msg.budget, near, item.tools, table.subarray(i * k, (i + 1) * k)));
+    port.postMessage({ type: 'result', id: msg.id, results }, [table.buffer]);
   } catch (e) {
     const err = e as Error & { code?: string };
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });
