@@ -50,7 +50,7 @@ describe('TokenizerPool', () => {
     expect(inline.length).toBeGreaterThan(0);
   });
 
-  it('returns the same MinHash signatures as inline (the worker packs a batch's into one table)', async () => {
+  it('returns the same MinHash signatures as inline (packed one table a batch in the worker)', async () => {
     const input = Array.from({ length: 300 }, (_, i) => example(i));
     const budget = { maxTokens: 150, overlong: 'drop' as const };
     const near = DEFAULT_MINHASH;

@@ -4,6 +4,7 @@
  * docs/performance.md); js-tiktoken stays in the test suite as the oracle.
  */
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
@@ -38,8 +39,7 @@ export async function loadTokenizer(spec: string): Promise<Tokenizer> {
         'of an installed tokenizer package, or a folder with tokenizer.json and tokenizer_config.json.',
     );
   }
-  const api = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
-  return openAiTokenizer(encoding, api);
+  return openAiTokenizer(encoding, await openAiEncoding(encoding));
 }
 
 /**
@@ -57,6 +57,56 @@ export function openAiEncodingFor(spec: string): OpenAiEncoding | undefined {
 }
 
 // --- internal ---
+
+/**
+ * gpt-tokenizer's encoding, built from the package's own `.tiktoken` rank file. Its encoding
+ * modules hold the same ranks as a JavaScript array literal of 200k strings: compiling that costs
+ * each thread about 15 MB of memory that stays with the process, where reading the rank file
+ * does not. A test checks that the ranks read are the module's, entry for entry.
+ */
+export function openAiEncoding(encoding: OpenAiEncoding): Promise<GptTokenizerApi> {
+  // Built once per thread, as an imported module would be.
+  let api = encodings.get(encoding);
+  if (!api) {
+    api = buildOpenAiEncoding(encoding);
+    encodings.set(encoding, api);
+    api.catch(() => encodings.delete(encoding));
+  }
+  return api;
+}
+
+const encodings = new Map<OpenAiEncoding, Promise<GptTokenizerApi>>();
+
+async function buildOpenAiEncoding(encoding: OpenAiEncoding): Promise<GptTokenizerApi> {
+  const require = createRequire(import.meta.url);
+  const { GptEncoding } = (await import('gpt-tokenizer/GptEncoding')) as unknown as {
+    GptEncoding: { getEncodingApi(name: string, ranks: () => Array<string | number[]>): GptTokenizerApi };
+  };
+  const ranks = ranksFromTiktoken(readFileSync(require.resolve(`gpt-tokenizer/data/${encoding}.tiktoken`), 'latin1'));
+  return GptEncoding.getEncodingApi(encoding, () => ranks);
+}
+
+/**
+ * The ranks of a `.tiktoken` file (a base64 token and its rank per line) as gpt-tokenizer holds
+ * them: the token's text where its bytes are valid UTF-8 and do not start with a byte-order mark
+ * (its build decoded with BOM stripping and kept those as bytes), else the bytes.
+ */
+export function ranksFromTiktoken(text: string): Array<string | number[]> {
+  const ranks: Array<string | number[]> = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const space = text.indexOf(' ', at);
+    if (space > at && space < end) {
+      const bytes = Buffer.from(text.slice(at, space), 'base64');
+      const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+      ranks[Number(text.slice(space + 1, end))] = isUtf8(bytes) && !bom ? bytes.toString('utf8') : [...bytes];
+    }
+    at = end + 1;
+  }
+  return ranks;
+}
 
 /** The installed gpt-tokenizer's version, for the manifest (its package.json is not exported). */
 const GPT_TOKENIZER_VERSION = ((): string => {
