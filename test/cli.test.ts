@@ -71,6 +71,49 @@ describe('lora-prep prepare', () => {
     expect(io.out).toMatch(/\(none\): train \d+ · validation \d+/);
   });
 
+  it('passes --dedup-key, --near-keep, --pii-types and --max-field-chars through', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'rows.csv');
+    const words = (from: number, n: number) => Array.from({ length: n }, (_, i) => `term${from + i}`).join(' ');
+    const base = `The indemnity clause ${words(0, 40)}.`;
+    const rows = [
+      { question: 'What does clause 4 cover?', answer: 'Losses from third-party claims.' },
+      { question: 'What does clause 4 cover?', answer: 'Only direct losses, not consequential ones.' },
+      { question: 'Explain the indemnity.', answer: base },
+      { question: 'Explain the indemnity clause.', answer: `${base} It survives termination of the agreement.` },
+      { question: 'Who is the contact?', answer: 'Write to jane.doe@example.com or call +1 415 555 0100.' },
+      { question: 'Too long?', answer: 'x'.repeat(500) },
+    ];
+    const cell = (v: string) => `"${v.replaceAll('"', '""')}"`;
+    await writeFile(input, ['question,answer', ...rows.map((r) => `${cell(r.question)},${cell(r.answer)}`)].join('\n'));
+    const run = async (flags: string[]) => {
+      const out = join(dir, `o${Math.random().toString(36).slice(2)}`);
+      expect(await runCli(['prepare', input, '--out', out, '--mapping', 'qa', '--validation', '0', '--quiet', ...flags], fakeIo())).toBe(0);
+      const report = JSON.parse(await readFile(join(out, 'report', 'report.json'), 'utf8'));
+      const rejected = (await readFile(join(out, 'report', 'rejected.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const kept = (await readFile(join(out, 'train.jsonl'), 'utf8')).split('\n').filter(Boolean);
+      return { report, rejected, kept };
+    };
+    const defaults = await run(['--pii', 'report']);
+    expect(defaults.rejected.map((r) => r.reason)).toEqual(['near_duplicate']);
+    expect(defaults.kept.some((l) => l.includes('survives termination'))).toBe(false);
+    expect(Object.keys(defaults.report.pii.found).sort()).toEqual(['email', 'phone']);
+
+    const flagged = await run(['--dedup-key', 'prompt', '--near-keep', 'longest', '--pii', 'report', '--pii-types', 'email', '--max-field-chars', '400']);
+    expect(flagged.report.dedup.exact).toMatchObject({ key: 'prompt' });
+    expect(flagged.rejected.map((r) => r.reason).sort()).toEqual(['duplicate', 'field_too_long', 'near_duplicate']);
+    expect(flagged.kept.some((l) => l.includes('survives termination'))).toBe(true);
+    expect(Object.keys(flagged.report.pii.found)).toEqual(['email']);
+  });
+
+  it('refuses --pii-types without --pii, and --near-keep or --dedup-key with --dedup none', async () => {
+    for (const flags of [['--pii-types', 'email'], ['--dedup', 'none', '--near-keep', 'longest'], ['--dedup', 'none', '--dedup-key', 'prompt']]) {
+      const io = fakeIo();
+      expect(await runCli(['prepare', 'fixtures/medical/patient-faq.json', '--out', join(await tempDir(), 'o'), '--quiet', ...flags], io)).toBe(2);
+      expect(io.err).toMatch(/--pii-types goes with --pii|need near dedup|needs dedup/);
+    }
+  });
+
   it.each([
     [['--dedup', 'none'], { exact: null, near: null }],
     [['--dedup', 'exact'], { exact: { key: 'conversation' }, near: null }],

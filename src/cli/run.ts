@@ -83,6 +83,9 @@ Options of prepare:
   --dedup near|exact|none   near: exact + near-duplicates (default); exact: exact only; none
   --near-threshold X        Jaccard similarity of near-duplicates (default 0.8)
   --near-action A           remove (default) | group: keep near-copies, in the same split
+  --near-keep K             first (default) | longest: the row of a near-duplicate cluster that stays
+  --dedup-key K             conversation (default) | prompt: what counts as an exact copy (prompt:
+                            the same question with another answer is a copy too)
   --stratify-by COL|none    keep the split fractions within each value of COL (or domain);
                             default: the preset's natural key (PubMedQA final_decision, ...)
   --group-by COL|none       examples sharing a COL value land in the same split;
@@ -91,8 +94,11 @@ Options of prepare:
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
                             birth dates, IP, credentials in URLs, MRN, account numbers)
+  --pii-types LIST          with --pii: only these types (default all): email, phone, card, iban,
+                            ssn, dob, ip, url_credentials, mrn, account
   --on-invalid-encoding M   reject (default: invalid_encoding) | replace (keep rows, U+FFFD)
   --max-line-bytes N        reject longer lines/records as line_too_long (default 16 MiB)
+  --max-field-chars N       reject CSV/TSV rows with a longer cell as field_too_long (default 4 Mi)
   --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
                             rejected=0.05 (more than 5% of rows rejected) or reasons=pii,invalid_json;
                             repeatable
@@ -190,6 +196,10 @@ const PREPARE_ARGS = {
   'max-line-bytes': { type: 'string' },
   'fail-on': { type: 'string', multiple: true },
   'near-action': { type: 'string' },
+  'near-keep': { type: 'string' },
+  'dedup-key': { type: 'string' },
+  'pii-types': { type: 'string' },
+  'max-field-chars': { type: 'string' },
   'stratify-by': { type: 'string' },
   'group-by': { type: 'string' },
   encoding: { type: 'string' },
@@ -297,23 +307,32 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
   if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on']);
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
-  if (v.pii !== undefined) o.pii = { action: v.pii };
+  if (v['pii-types'] !== undefined && v.pii === undefined) throw new UsageError('--pii-types goes with --pii report|redact|drop');
+  if (v.pii !== undefined) {
+    const types = v['pii-types']?.split(',').map((t) => t.trim()).filter(Boolean);
+    o.pii = { action: v.pii, ...(types === undefined ? {} : { types }) };
+  }
   if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
+  if (v['max-field-chars'] !== undefined) o.maxFieldChars = num('--max-field-chars', v['max-field-chars']);
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'] === 'none' ? false : v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'] === 'none' ? false : v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
   if (v.dedup !== undefined && !['near', 'exact', 'none'].includes(v.dedup)) {
     throw new UsageError(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);
   }
+  const nearFlags = v['near-threshold'] !== undefined || v['near-action'] !== undefined || v['near-keep'] !== undefined;
   if (v.dedup === 'none') {
-    if (v['near-threshold'] !== undefined || v['near-action'] !== undefined) throw new UsageError('--near-threshold and --near-action need near dedup (not --dedup none)');
+    if (nearFlags) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup none)');
+    if (v['dedup-key'] !== undefined) throw new UsageError('--dedup-key needs dedup (not --dedup none)');
     o.dedup = false;
-  } else if (v.dedup !== undefined || v['near-threshold'] !== undefined || v['near-action'] !== undefined) {
+  } else if (v.dedup !== undefined || nearFlags || v['dedup-key'] !== undefined) {
     const near: Record<string, unknown> = {};
     if (v['near-threshold'] !== undefined) near.threshold = num('--near-threshold', v['near-threshold']);
     if (v['near-action'] !== undefined) near.action = v['near-action'];
-    if (v.dedup === 'exact' && Object.keys(near).length > 0) throw new UsageError('--near-threshold and --near-action need near dedup (not --dedup exact)');
-    o.dedup = { exact: true, near: v.dedup === 'exact' ? false : Object.keys(near).length > 0 ? near : true };
+    if (v['near-keep'] !== undefined) near.keep = v['near-keep'];
+    if (v.dedup === 'exact' && Object.keys(near).length > 0) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup exact)');
+    const exact = v['dedup-key'] === undefined ? true : { key: v['dedup-key'] };
+    o.dedup = { exact, near: v.dedup === 'exact' ? false : Object.keys(near).length > 0 ? near : true };
   }
   return o as unknown as PrepareOptions;
 }
