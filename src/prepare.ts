@@ -32,7 +32,7 @@ import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './pl
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
-import type { Example, Rejection, SourceRow, StageContext } from './types.js';
+import type { Example, Message, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
@@ -357,7 +357,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
               group,
             });
-            if (nearIndex) nearIndex.add(nearText(example.messages, k.normalized ?? normalizedContents(example.messages)), counted.signature as Uint32Array);
+            if (nearIndex) nearIndex.add(nearText(example.messages, k.normalized ?? normalizedContents(example.messages), example.nearUser), counted.signature as Uint32Array);
             piiLog.keep(example, kept.length - 1);
             if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
             if (defaultLimit && tokens > defaultLimit.tokens) {
@@ -954,6 +954,8 @@ function piiCheck(
   if (o.action === 'redact') {
     const r = redactMessages(example.messages, o.types);
     example.messages = r.messages;
+    // The near-dedup text is spilled and sampled in the report: it is redacted too.
+    if (example.nearUser !== undefined) example.nearUser = (redactMessages([{ role: 'user', content: example.nearUser }], o.types).messages[0] as Message).content;
     log.record(example, r.counts, true);
     return example;
   }

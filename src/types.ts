@@ -54,6 +54,13 @@ export interface Example {
   /** Tool (function) definitions offered to the model, as OpenAI writes them. */
   tools?: unknown[];
   /**
+   * What near-duplicate detection compares in place of the user message, when only part of it
+   * varies from row to row. A template mapping sets it to the values its placeholders took, so two
+   * rows that share a long fixed prompt (instructions, few-shot examples) are not near-duplicates
+   * for that alone. Never written to the output.
+   */
+  nearUser?: string;
+  /**
    * Where the row came from, its `domain`, and every input column the mapping did not use, under
    * its own name (what `split.groupBy` and `split.stratifyBy` name).
    */

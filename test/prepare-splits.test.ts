@@ -123,6 +123,51 @@ describe('near-duplicates', () => {
   });
 });
 
+describe('near-duplicates under a template with a long fixed prompt', () => {
+  // 120 words of instructions and worked examples, the same in every row, around short inputs.
+  const instructions = `You are a contracts analyst. ${answer(50)} ${answer(51)} ${answer(52)}`;
+  const mapping = { user: `${instructions}\n\nClause: {{clause}}\nParty: {{party}}\n\nLabel:`, assistant: '{{label}}' };
+  const rows = [
+    { clause: 'The supplier shall indemnify and hold harmless the buyer and its affiliates against all losses arising from third-party claims for infringement of intellectual property rights.', party: 'supplier', label: 'indemnity' },
+    { clause: 'Either party may terminate on ninety days written notice.', party: 'either', label: 'termination' },
+    { clause: 'Payment is due within thirty days of the invoice date.', party: 'buyer', label: 'payment' },
+    // A near-copy of the first row's varying part: one word changed.
+    { clause: 'The supplier shall indemnify and hold harmless the buyer and its affiliates against any losses arising from third-party claims for infringement of intellectual property rights.', party: 'supplier', label: 'indemnity' },
+  ];
+
+  async function run(input: string, near: boolean | { threshold: number }) {
+    return prepareDataset({ inputs: [input], mapping, outDir: join(await tempDir(), 'o'), split: { validation: 0 }, dedup: { exact: true, near } });
+  }
+
+  it('compares the values that vary, not the shared prompt: distinct rows stay, a near-copy of the values goes', async () => {
+    const file = join(await tempDir(), 'in.jsonl');
+    await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const result = await run(file, true);
+    expect(result.counts.byReason).toEqual({ near_duplicate: 1 });
+    const rejected = await readJsonl(result.files.rejected);
+    expect(rejected.map((r) => [(r.source as { line: number }).line, (r.duplicateOf as { line: number }).line])).toEqual([[4, 1]]);
+    // The report's sample shows the compared text: the values, not the instructions.
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    expect(report.dedup.near.samples[0].b.text).toContain('against any losses');
+    expect(report.dedup.near.samples[0].b.text).not.toContain('contracts analyst');
+    // Whole rendered prompts are over 90% alike: compared whole, all four rows would be one cluster.
+    const written = (await readJsonl(result.files.train)).map((r) => (r.messages as Array<{ content: string }>)[0]?.content as string);
+    expect(written.every((t) => t.startsWith('You are a contracts analyst.'))).toBe(true);
+    expect(written).toHaveLength(3);
+  });
+
+  it('redacts the compared values too when pii.action is redact (the report samples them)', async () => {
+    const withEmail = rows.map((r, i) => (i === 0 || i === 3 ? { ...r, party: 'supplier, contact jane.doe@example.com' } : r));
+    const file = join(await tempDir(), 'in.jsonl');
+    await writeFile(file, `${withEmail.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const result = await prepareDataset({ inputs: [file], mapping, outDir: join(await tempDir(), 'o'), split: { validation: 0 }, pii: { action: 'redact' } });
+    expect(result.counts.byReason).toEqual({ near_duplicate: 1 });
+    const report = await readFile(result.files.report, 'utf8');
+    expect(report).not.toContain('jane.doe@example.com');
+    expect(JSON.parse(report).dedup.near.samples[0].a.text).toContain('[email]');
+  });
+});
+
 describe('exact dedup keys', () => {
   it("key 'prompt' treats the same question with another answer as a duplicate", async () => {
     const rows = [

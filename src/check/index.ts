@@ -64,7 +64,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
   const { pool, tokenizer, budget, near } = options;
   if (!pool) {
     for await (const example of examples) {
-      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near, example.tools), ctx);
+      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near, example.tools, undefined, example.nearUser), ctx);
       if (counted) yield counted;
     }
     return;
@@ -88,7 +88,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           for (const m of next.value.messages) chars += m.content.length;
         }
         if (batch.length > 0) {
-          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools })), budget, near);
+          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser })), budget, near);
           results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
           queue.push({ batch, results });
         }

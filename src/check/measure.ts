@@ -9,7 +9,8 @@ export type MeasuredExample = Measured & { signature?: Uint32Array | undefined }
 
 /**
  * Applies the budget and, for an example that passes, computes its MinHash signature (on the messages as
- * they will be written, after any truncation), into `signatureOut` when given.
+ * they will be written, after any truncation, with `nearUser` standing for the user messages when
+ * given), into `signatureOut` when given.
  *
  * @example
  * measureExample(tok, messages, { overlong: 'drop' }, DEFAULT_MINHASH)
@@ -21,8 +22,9 @@ export function measureExample(
   near?: MinHashParams,
   tools?: readonly unknown[],
   signatureOut?: Uint32Array,
+  nearUser?: string,
 ): MeasuredExample {
   const m = applyBudget(tokenizer, messages, budget, tools);
   if (!m.ok || !near) return m;
-  return { ...m, signature: nearSignature(m.messages ?? messages, near, signatureOut) };
+  return { ...m, signature: nearSignature(m.messages ?? messages, near, signatureOut, nearUser) };
 }

@@ -6,7 +6,7 @@
  * verified by its actual Jaccard similarity on the shingle sets before it counts.
  */
 import type { Message } from '../types.js';
-import { normalizedContents } from './index.js';
+import { normalizedContents, normalizeForDedup } from './index.js';
 
 /** Near-duplicate detection parameters. */
 export interface MinHashParams {
@@ -26,14 +26,25 @@ export interface MinHashParams {
 export const DEFAULT_MINHASH: MinHashParams = { shingle: 2, permutations: 100, bands: 20 };
 
 /**
- * The text compared for near-duplicates: user, assistant and tool contents, normalised.
+ * The text compared for near-duplicates: user, assistant and tool contents, normalised; with
+ * `nearUser` (see `Example.nearUser`), that text in place of the user messages.
  *
  * @example
  * nearText([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is a Bond?' }]) // 'what is a bond?'
  */
-export function nearText(messages: readonly Message[], normalized: readonly string[] = normalizedContents(messages)): string {
+export function nearText(messages: readonly Message[], normalized: readonly string[] = normalizedContents(messages), nearUser?: string): string {
   let text = '';
-  for (const [i, m] of messages.entries()) if (m.role !== 'system') text += `${normalized[i]}\n`;
+  let userDone = false;
+  for (const [i, m] of messages.entries()) {
+    if (m.role === 'system') continue;
+    if (m.role === 'user' && nearUser !== undefined) {
+      // The varying part of the user message stands for it (Example.nearUser), once.
+      if (!userDone) text += `${normalizeForDedup(nearUser)}\n`;
+      userDone = true;
+      continue;
+    }
+    text += `${normalized[i]}\n`;
+  }
   return text;
 }
 
@@ -120,8 +131,8 @@ export function bandKey(sigs: Uint32Array, offset: number, band: number, rows: n
  * @example
  * nearSignature(example.messages) // Uint32Array(100)
  */
-export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array): Uint32Array {
-  const wordHashes = wordHashesOf(nearText(messages));
+export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array, nearUser?: string): Uint32Array {
+  const wordHashes = wordHashesOf(nearText(messages, undefined, nearUser));
   const count = Math.max(1, wordHashes.length - params.shingle + 1);
   if (scratch.length < count) scratch = new Uint32Array(Math.max(count, 2 * scratch.length));
   return signature(sortedShingles(wordHashes, params.shingle, scratch), params.permutations, out);

@@ -1,6 +1,6 @@
 /**
- * Near-duplicate clustering over a whole input. While rows stream through, each kept row's MinHash
- * signature goes into a compact table and its comparison text into a spill file; at the end, rows
+ * Near-duplicate clustering over a whole input. While rows stream through, each kept row's LSH band
+ * keys and signature sketch go to one spill file and its comparison text to another; at the end, rows
  * sharing an LSH band key become candidates, a candidate whose signatures agree too little to reach
  * the threshold is dropped (the estimate's error is small: see below), each remaining pair is
  * verified by its exact Jaccard similarity (texts read back from the spill), and verified pairs are
@@ -39,7 +39,7 @@ const SHINGLE_CACHE_ROWS = 4096;
  * Collects band keys and comparison texts of kept rows, then finds verified near-duplicate pairs.
  *
  * @example
- * const index = new NearIndex(spillPath); index.add(nearText(messages), keys); ... const pairs = index.verifiedPairs(0.8);
+ * const index = new NearIndex(spillPath); index.add(nearText(messages), nearSignature(messages)); ... const pairs = index.verifiedPairs(0.8);
  */
 export class NearIndex {
   readonly params: MinHashParams;
@@ -71,7 +71,12 @@ export class NearIndex {
     this.#rowKeys = new Uint32Array(bands);
     this.#blockBytes = this.#blockKeys.byteLength + this.#blockSketch.byteLength;
     this.#fd = openSync(spillPath, 'w+');
-    this.#sigFd = openSync(`${spillPath}.sig`, 'w+');
+    try {
+      this.#sigFd = openSync(`${spillPath}.sig`, 'w+');
+    } catch (e) {
+      closeSync(this.#fd);
+      throw e;
+    }
   }
 
   /** Rows added so far. */

@@ -175,7 +175,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
         const line = example.meta.source.line;
         exact.add(hash, fileIndex, line);
         if (index) {
-          index.add(nearText(example.messages), nearSignature(example.messages, index.params));
+          index.add(nearText(example.messages, undefined, example.nearUser), nearSignature(example.messages, index.params, undefined, example.nearUser));
           rowFile.push(fileIndex);
           rowLine.push(line);
           rowHashHi.push(Number.parseInt(hash.slice(0, 8), 16));

@@ -64,8 +64,11 @@ export function checkColumns(paths: string[], first: Record<string, unknown>, fi
 /** Why a value cannot fill a placeholder, or its text. */
 export type RenderResult = { ok: true; text: string } | { ok: false; reason: 'missing_field' | 'empty_content'; field: string };
 
-/** Renders a parsed template against one row. Missing or null values and blank strings fail. */
-export function render(parts: TemplatePart[], data: Record<string, unknown>): RenderResult {
+/**
+ * Renders a parsed template against one row. Missing or null values and blank strings fail. The
+ * text of each placeholder is also pushed to `values` when given.
+ */
+export function render(parts: TemplatePart[], data: Record<string, unknown>, values?: string[]): RenderResult {
   let out = '';
   for (const part of parts) {
     if ('text' in part) {
@@ -76,6 +79,7 @@ export function render(parts: TemplatePart[], data: Record<string, unknown>): Re
     if (value === undefined || value === null) return { ok: false, reason: 'missing_field', field: part.path };
     const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
     if (text.trim() === '') return { ok: false, reason: 'empty_content', field: part.path };
+    values?.push(text);
     out += text;
   }
   return { ok: true, text: out };

@@ -179,6 +179,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
       return undefined;
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
+    if (result.nearUser !== undefined) example.nearUser = result.nearUser;
     const tools = result.used.includes('tools') ? row.data.tools : undefined;
     if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
     else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
@@ -388,8 +389,12 @@ function templateConverter(mapping: TemplateMapping): Converter {
   const assistant = parseTemplate(mapping.assistant);
   const system = mapping.system === undefined ? undefined : parseTemplate(mapping.system);
   const paths = [user, assistant, system ?? []].flatMap(placeholders);
+  // Fixed text around the user placeholders (instructions, few-shot examples) is the same in every
+  // row: near-dedup then compares the placeholders' values instead (Example.nearUser).
+  const fixedUserText = user.some((part) => 'text' in part && part.text.trim() !== '');
   return (data) => {
     const messages: Message[] = [];
+    let userValues: string[] | undefined;
     if (system) {
       // A system template is optional content: a blank or missing value leaves it out (and
       // `systemPrompt` fills in) rather than rejecting the row.
@@ -400,7 +405,8 @@ function templateConverter(mapping: TemplateMapping): Converter {
       ['user', user],
       ['assistant', assistant],
     ] as Array<[Role, TemplatePart[]]>) {
-      const r = render(parts, data);
+      if (role === 'user' && fixedUserText) userValues = [];
+      const r = render(parts, data, role === 'user' ? userValues : undefined);
       if (!r.ok) {
         return {
           reason: r.reason,
@@ -409,7 +415,8 @@ function templateConverter(mapping: TemplateMapping): Converter {
       }
       messages.push({ role, content: cleanContent(r.text) });
     }
-    return { messages, used: paths.map((p) => topColumn(data, p)) };
+    const used = paths.map((p) => topColumn(data, p));
+    return userValues ? { messages, used, nearUser: userValues.join('\n') } : { messages, used };
   };
 }
 

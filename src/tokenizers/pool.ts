@@ -74,7 +74,7 @@ export class TokenizerPool {
   }
 
   /** Measures a batch of examples on the least busy worker. */
-  run(items: Array<{ messages: Message[]; tools?: unknown[] | undefined }>, budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
+  run(items: Array<{ messages: Message[]; tools?: unknown[] | undefined; nearUser?: string | undefined }>, budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;

@@ -11,7 +11,9 @@ import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
 
 /** Messages the pool sends. */
-export type WorkerRequest = { type: 'init'; spec: string } | { type: 'batch'; id: number; items: Array<{ messages: Message[]; tools?: unknown[] | undefined }>; budget: Budget; near?: MinHashParams | undefined };
+export type WorkerRequest =
+  | { type: 'init'; spec: string }
+  | { type: 'batch'; id: number; items: Array<{ messages: Message[]; tools?: unknown[] | undefined; nearUser?: string | undefined }>; budget: Budget; near?: MinHashParams | undefined };
 
 let tokenizer: Tokenizer | undefined;
 
@@ -39,7 +41,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     // instead of one a row, on both threads.
     const k = near.permutations;
     const table = new Uint32Array(msg.items.length * k);
-    const results = msg.items.map((item, i) => measureExample(t, item.messages, msg.budget, near, item.tools, table.subarray(i * k, (i + 1) * k)));
+    const results = msg.items.map((item, i) => measureExample(t, item.messages, msg.budget, near, item.tools, table.subarray(i * k, (i + 1) * k), item.nearUser));
     port.postMessage({ type: 'result', id: msg.id, results }, [table.buffer]);
   } catch (e) {
     const err = e as Error & { code?: string };
