@@ -918,7 +918,6 @@ class PiiLog {
   }
 }
 
-/** The PII stage: counts, redacts (typed placeholders) or rejects as `pii`, per `options.pii`. */
 /** What dedup and the split need of an example, computed once before counting. */
 interface RowKeys {
   /** The conversation's 64-bit hash (the split's hash and the leakage check read it). */
