@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ranksFromTiktoken } from '../src/tokenizers/index.js';
 
 const require = createRequire(import.meta.url);
@@ -25,4 +25,24 @@ describe('ranksFromTiktoken', () => {
       expect(fromFile.filter((t) => typeof t === 'string').length).toBeGreaterThan(fromFile.length * 0.9);
     });
   }
+});
+
+describe('loading the OpenAI encodings', () => {
+  it('falls back to gpt-tokenizer\'s encoding module, same counts, when its rank file layout is not there', async () => {
+    const text = 'Clause 4.2: the lessee’s liability is capped at €1,000,000 — see 合同 §7.';
+    const normal = await (await import('../src/tokenizers/index.js')).loadTokenizer('o200k_base');
+    vi.resetModules();
+    vi.doMock('gpt-tokenizer/GptEncoding', () => {
+      throw new Error('moved');
+    });
+    try {
+      const { loadTokenizer } = await import('../src/tokenizers/index.js');
+      const fallback = await loadTokenizer('o200k_base');
+      expect(fallback.count(text)).toBe(normal.count(text));
+      expect(fallback.count(text)).toBeGreaterThan(10);
+    } finally {
+      vi.doUnmock('gpt-tokenizer/GptEncoding');
+      vi.resetModules();
+    }
+  });
 });

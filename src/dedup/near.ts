@@ -12,6 +12,7 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
+import { LoraPrepError } from '../errors.js';
 import { bandKeys, DEFAULT_MINHASH, jaccard, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
@@ -299,7 +300,9 @@ function writeAll(fd: number, data: Uint8Array, position: number): void {
 function readAll(fd: number, into: Uint8Array, position: number): void {
   for (let done = 0; done < into.length; ) {
     const n = readSync(fd, into, done, into.length - done, position + done);
-    if (n === 0) throw new Error(`near-dedup spill: ${into.length - done} bytes missing at ${position + done}`);
+    if (n === 0) {
+      throw new LoraPrepError('INTERNAL', `near-dedup spill: ${into.length - done} bytes missing at ${position + done}; was the temporary folder changed during the run?`);
+    }
     done += n;
   }
 }

@@ -78,11 +78,17 @@ export function openAiEncoding(encoding: OpenAiEncoding): Promise<GptTokenizerAp
 const encodings = new Map<OpenAiEncoding, Promise<GptTokenizerApi>>();
 
 async function buildOpenAiEncoding(encoding: OpenAiEncoding): Promise<GptTokenizerApi> {
-  const require = createRequire(import.meta.url);
-  const { GptEncoding } = (await import('gpt-tokenizer/GptEncoding')) as unknown as {
-    GptEncoding: { getEncodingApi(name: string, ranks: () => Array<string | number[]>): GptTokenizerApi };
-  };
-  const ranks = ranksFromTiktoken(readFileSync(require.resolve(`gpt-tokenizer/data/${encoding}.tiktoken`), 'latin1'));
+  let ranks: Array<string | number[]>;
+  let GptEncoding: { getEncodingApi(name: string, ranks: () => Array<string | number[]>): GptTokenizerApi };
+  try {
+    const require = createRequire(import.meta.url);
+    ({ GptEncoding } = (await import('gpt-tokenizer/GptEncoding')) as unknown as { GptEncoding: typeof GptEncoding });
+    ranks = ranksFromTiktoken(readFileSync(require.resolve(`gpt-tokenizer/data/${encoding}.tiktoken`), 'latin1'));
+  } catch {
+    // Another gpt-tokenizer layout (the rank file or GptEncoding moved): its encoding module gives
+    // the same counts, at the memory cost described above.
+    return encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
+  }
   return GptEncoding.getEncodingApi(encoding, () => ranks);
 }
 
