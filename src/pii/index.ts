@@ -380,13 +380,17 @@ const IPV4_RE = /(?<![\w.:-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\d)/g;
 // A dotted quad right after one of these words is a version or section number, not an address.
 const VERSION_WORD_RE =
   /(?:^|[^A-Za-z])(?:v|ver|version|release|build|firmware|update|rev|revision|section|sect|clause|article|art|chapter|para|paragraph|§)\.?\s*$/i;
+// "Upgrade the client to 10.4.2.1": a dotted quad that something is upgraded or downgraded to, in
+// the same clause, is a version. Nothing is upgraded to an address; "update the gateway to
+// 192.168.1.1" or "move the server to 10.0.0.5" stay addresses.
+const UPGRADE_TO_RE = /\b(?:upgrad|downgrad)(?:e|es|ed|ing)\b[^.;\n]{0,40}\bto\s*$/i;
 const IPV6_RE = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]|\.\d)/g;
 
 function findIps(text: string): PiiFinding[] {
   const v4 = scan(IPV4_RE, text, (m) => {
     const octets = m[0].split('.');
     if (!octets.every((o) => Number(o) <= 255 && !(o.length > 1 && o.startsWith('0')))) return undefined;
-    if (VERSION_WORD_RE.test(before(text, m.index, 20))) return undefined;
+    if (VERSION_WORD_RE.test(before(text, m.index, 20)) || UPGRADE_TO_RE.test(before(text, m.index, 60))) return undefined;
     return finding('ip', text, m.index, m.index + m[0].length);
   });
   const v6 = scan(IPV6_RE, text, (m) => (ipv6Valid(m[0]) ? finding('ip', text, m.index, m.index + m[0].length) : undefined));
