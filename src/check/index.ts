@@ -64,7 +64,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
   const { pool, tokenizer, budget, near } = options;
   if (!pool) {
     for await (const example of examples) {
-      const counted = settle(example, measureExample(tokenizer, example.messages, budget, near, example.tools, undefined, example.nearUser), ctx);
+      const counted = settle(example, measureExample(tokenizer, example, budget, near), ctx);
       if (counted) yield counted;
     }
     return;

@@ -7,24 +7,23 @@ import { applyBudget, type Budget, type Measured } from './budget.js';
 /** {@link Measured} plus the example's MinHash signature when near-dedup is on. */
 export type MeasuredExample = Measured & { signature?: Uint32Array | undefined };
 
+/** What is measured of an example: an `Example` is one, and so is what the pool sends a worker. */
+export interface MeasureItem {
+  messages: Message[];
+  tools?: unknown[] | undefined;
+  nearUser?: string | undefined;
+}
+
 /**
  * Applies the budget and, for an example that passes, computes its MinHash signature (on the messages as
- * they will be written, after any truncation, with `nearUser` standing for the user messages when
- * given), into `signatureOut` when given.
+ * they will be written, after any truncation, with the item's `nearUser` standing for the user
+ * messages), into `signatureOut` when given.
  *
  * @example
- * measureExample(tok, messages, { overlong: 'drop' }, DEFAULT_MINHASH)
+ * measureExample(tok, example, { overlong: 'drop' }, DEFAULT_MINHASH)
  */
-export function measureExample(
-  tokenizer: Tokenizer,
-  messages: Message[],
-  budget: Budget,
-  near?: MinHashParams,
-  tools?: readonly unknown[],
-  signatureOut?: Uint32Array,
-  nearUser?: string,
-): MeasuredExample {
-  const m = applyBudget(tokenizer, messages, budget, tools);
+export function measureExample(tokenizer: Tokenizer, item: MeasureItem, budget: Budget, near?: MinHashParams, signatureOut?: Uint32Array): MeasuredExample {
+  const m = applyBudget(tokenizer, item.messages, budget, item.tools);
   if (!m.ok || !near) return m;
-  return { ...m, signature: nearSignature(m.messages ?? messages, near, signatureOut, nearUser) };
+  return { ...m, signature: nearSignature(m.messages ?? item.messages, near, signatureOut, item.nearUser) };
 }

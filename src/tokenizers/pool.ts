@@ -6,11 +6,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import type { MeasuredExample } from '../check/measure.js';
+import type { MeasuredExample, MeasureItem } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
 import { openAiEncodingFor } from './index.js';
-import type { Message } from '../types.js';
 
 /** What a worker tells of the tokenizer it loaded. */
 export interface TokenizerInfo {
@@ -74,7 +73,7 @@ export class TokenizerPool {
   }
 
   /** Measures a batch of examples on the least busy worker. */
-  run(items: Array<{ messages: Message[]; tools?: unknown[] | undefined; nearUser?: string | undefined }>, budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
+  run(items: MeasureItem[], budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;

@@ -4,16 +4,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import { measureExample } from '../check/measure.js';
+import { measureExample, type MeasureItem } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
-import type { Message } from '../types.js';
 import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
 
 /** Messages the pool sends. */
 export type WorkerRequest =
   | { type: 'init'; spec: string }
-  | { type: 'batch'; id: number; items: Array<{ messages: Message[]; tools?: unknown[] | undefined; nearUser?: string | undefined }>; budget: Budget; near?: MinHashParams | undefined };
+  | { type: 'batch'; id: number; items: MeasureItem[]; budget: Budget; near?: MinHashParams | undefined };
 
 let tokenizer: Tokenizer | undefined;
 
@@ -33,16 +32,12 @@ async function handle(msg: WorkerRequest): Promise<void> {
     if (!tokenizer) throw new Error('batch before init');
     const t = tokenizer;
     const near = msg.near;
-    if (!near) {
-      port.postMessage({ type: 'result', id: msg.id, results: msg.items.map((item) => measureExample(t, item.messages, msg.budget, undefined, item.tools)) });
-      return;
-    }
-    // The batch's signatures share one table, handed over without a copy: one allocation a batch
-    // instead of one a row, on both threads.
-    const k = near.permutations;
-    const table = new Uint32Array(msg.items.length * k);
-    const results = msg.items.map((item, i) => measureExample(t, item.messages, msg.budget, near, item.tools, table.subarray(i * k, (i + 1) * k), item.nearUser));
-    port.postMessage({ type: 'result', id: msg.id, results }, [table.buffer]);
+    // With near-dedup, the batch's signatures share one table, handed over without a copy: one
+    // allocation a batch instead of one a row, on both threads.
+    const k = near?.permutations ?? 0;
+    const table = near ? new Uint32Array(msg.items.length * k) : undefined;
+    const results = msg.items.map((item, i) => measureExample(t, item, msg.budget, near, table?.subarray(i * k, (i + 1) * k)));
+    port.postMessage({ type: 'result', id: msg.id, results }, table ? [table.buffer] : []);
   } catch (e) {
     const err = e as Error & { code?: string };
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });
