@@ -27,12 +27,12 @@ import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedM
 import { resolveOptions, type Mapping, type ResolvedExact, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
-import { PII_TYPES, redactMessages, scanMessages, type PiiType } from './pii/index.js';
+import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiType } from './pii/index.js';
 import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
-import type { Example, Message, Rejection, SourceRow, StageContext } from './types.js';
+import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
@@ -954,7 +954,7 @@ function piiCheck(
     const r = redactMessages(example.messages, o.types);
     example.messages = r.messages;
     // The near-dedup text is spilled and sampled in the report: it is redacted too.
-    if (example.nearUser !== undefined) example.nearUser = (redactMessages([{ role: 'user', content: example.nearUser }], o.types).messages[0] as Message).content;
+    if (example.nearUser !== undefined) example.nearUser = redactPii(example.nearUser, findPii(example.nearUser, o.types), new Map());
     log.record(example, r.counts, true);
     return example;
   }

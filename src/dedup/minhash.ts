@@ -57,13 +57,13 @@ export function nearText(messages: readonly Message[], normalized: readonly stri
  */
 export function shingles(text: string, n: number): Uint32Array {
   const wordHashes = wordHashesOf(text);
-  const out = new Uint32Array(Math.max(1, wordHashes.length - n + 1));
+  const out = new Uint32Array(shingleCount(wordHashes.length, n));
   return sortedShingles(wordHashes, n, out);
 }
 
 /** The shingles of `wordHashes` written to the start of `out` (long enough), sorted and distinct: a view of `out`. */
 function sortedShingles(wordHashes: readonly number[], n: number, out: Uint32Array): Uint32Array {
-  const count = Math.max(1, wordHashes.length - n + 1);
+  const count = shingleCount(wordHashes.length, n);
   for (let i = 0; i < count; i++) {
     let h = 0x811c9dc5;
     for (let j = i; j < Math.min(i + n, wordHashes.length); j++) h = mix(h ^ (wordHashes[j] as number));
@@ -72,6 +72,11 @@ function sortedShingles(wordHashes: readonly number[], n: number, out: Uint32Arr
   const view = out.length === count ? out : out.subarray(0, count);
   view.sort();
   return dedupeSorted(view);
+}
+
+/** Shingles of `words` words, `n` words each: one of all the words when there are fewer than `n`. */
+function shingleCount(words: number, n: number): number {
+  return Math.max(1, words - n + 1);
 }
 
 // Shingles computed only to be signed go to this reused array: a typed array over 64 bytes is
@@ -133,7 +138,7 @@ export function bandKey(sigs: Uint32Array, offset: number, band: number, rows: n
  */
 export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array, nearUser?: string): Uint32Array {
   const wordHashes = wordHashesOf(nearText(messages, undefined, nearUser));
-  const count = Math.max(1, wordHashes.length - params.shingle + 1);
+  const count = shingleCount(wordHashes.length, params.shingle);
   if (scratch.length < count) scratch = new Uint32Array(Math.max(count, 2 * scratch.length));
   return signature(sortedShingles(wordHashes, params.shingle, scratch), params.permutations, out);
 }
