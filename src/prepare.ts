@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { ProgressTicker } from './_progress.js';
-import { countTokens, type Budget, type Truncation } from './check/index.js';
+import { countTokens, type Budget, type RecordLine, type Truncation } from './check/index.js';
 import { conversationKey, duplicateRejection, FirstRows, hash64Parts, normalizedContents, promptPart } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
-import { recordBuilder, targets, type Target } from './formats/index.js';
+import { targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
 import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
@@ -144,7 +144,6 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   throwIfAborted(opts.signal);
   const inputs = await resolveInputs(opts);
   await checkOutDir(opts.outDir, opts.overwrite);
-  const toRecord = recordBuilder(opts.target, opts.format);
   const target: Target = targets[opts.target];
   const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
@@ -308,7 +307,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         }
       }
       const near = nearIndex?.params;
-      const counting = countTokens(ready(), { tokenizer, budget, pool, near }, countCtx)[Symbol.asyncIterator]();
+      const record = { target: opts.target, format: opts.format };
+      const counting = countTokens(ready(), { tokenizer, budget, pool, near, record }, countCtx)[Symbol.asyncIterator]();
       let countMs = 0;
       let keepMs = 0;
       let finished = false;
@@ -328,7 +328,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           const row = example.meta.source.line;
           order.settling(row);
           try {
-            const built = toRecord(example);
+            // Built and serialised beside the count (in the workers, when there are some).
+            const built = counted.record as RecordLine;
             if (!built.ok) {
               late({ source: example.meta.source, reason: built.reason, message: built.message });
               continue;
@@ -342,8 +343,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
                 continue;
               }
             }
-            const line = serializeRecord(built.record);
-            await spill.writeLine(line);
+            await spill.writeEncoded(built.line);
             const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
             if (groupBy !== undefined && group === undefined) missingGroup.count++;
             kept.push({

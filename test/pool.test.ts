@@ -1,10 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countTokens, type CountedExample } from '../src/check/index.js';
+import { countTokens, type CountedExample, type RecordLine } from '../src/check/index.js';
 import { applyBudget } from '../src/check/budget.js';
 import { DEFAULT_MINHASH, nearSignature } from '../src/dedup/minhash.js';
 import { prepareDataset } from '../src/index.js';
+import { recordBuilder, targets, type RecordFormat, type TargetName } from '../src/formats/index.js';
+import { serializeRecord } from '../src/write/jsonl.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { TokenizerPool } from '../src/tokenizers/pool.js';
 import type { Tokenizer } from '../src/tokenizers/types.js';
@@ -69,6 +71,39 @@ describe('TokenizerPool', () => {
     const items = Array.from({ length: 20 }, (_, i) => example(i).messages);
     const budget = { maxTokens: 60, overlong: 'truncate' as const };
     expect(await pool.run(items.map((messages) => ({ messages })), budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
+  });
+
+  it('builds each record line in the workers exactly as inline and as serializeRecord writes it, for every target and format', async () => {
+    // Non-ASCII, a U+2028 that must be escaped, truncated answers, multi-turn chats that the
+    // instruction formats refuse, and conversations that break a target's rules.
+    const input: Example[] = Array.from({ length: 120 }, (_, i) => {
+      const e = example(i);
+      const messages = [...e.messages];
+      if (i % 3 === 0) messages.unshift({ role: 'system', content: 'Réponds en\u2028français.' });
+      if (i % 4 === 0) messages.push({ role: 'user', content: `Et ensuite ${i} ?` }, { role: 'assistant', content: 'Voir ci-dessus.' });
+      if (i % 11 === 0) messages.push({ role: 'user', content: 'A trailing user turn.' });
+      return { ...e, messages };
+    });
+    const budget = { maxTokens: 120, overlong: 'truncate' as const };
+    let refused = 0;
+    for (const [name, t] of Object.entries(targets)) {
+      for (const format of Object.keys(t.formats) as RecordFormat[]) {
+        const record = { target: name as TargetName, format };
+        const inline = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, record }, recordingContext()));
+        const pooled = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, pool, record }, recordingContext()));
+        const build = recordBuilder(record.target, format);
+        expect(pooled.length, `${name} ${format}`).toBe(inline.length);
+        for (const [i, c] of pooled.entries()) {
+          const want = build(c.example);
+          const expected = want.ok ? { ok: true, line: `${serializeRecord(want.record)}\n` } : { ok: false, reason: want.reason, message: want.message };
+          const text = (r: RecordLine | undefined) => (r?.ok ? { ok: true, line: Buffer.from(r.line).toString('utf8') } : r);
+          expect(text(c.record), `${name} ${format} #${c.example.id}`).toEqual(expected);
+          expect(text(inline[i]?.record)).toEqual(expected);
+          if (!want.ok) refused++;
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

@@ -9,12 +9,12 @@ import type { TokenizerPool } from '../tokenizers/pool.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
-import { measureExample, type MeasuredExample } from './measure.js';
+import { builderFor, measureExample, recordText, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
 export { measureExample } from './measure.js';
-export type { MeasuredExample } from './measure.js';
+export type { MeasuredExample, RecordLine, RecordSpec } from './measure.js';
 
 /** An example that passed the budget, with its counts (and messages possibly truncated). */
 export interface CountedExample {
@@ -30,6 +30,8 @@ export interface CountedExample {
   overBudget?: boolean | undefined;
   /** MinHash signature, when near-dedup is on. */
   signature?: Uint32Array | undefined;
+  /** The example's record as its JSONL line, or why the target refuses it: when `record` was asked for. */
+  record?: RecordLine | undefined;
 }
 
 /** Options of {@link countTokens}. */
@@ -42,6 +44,12 @@ export interface CountOptions {
   pool?: TokenizerPool | undefined;
   /** MinHash parameters: computes signatures for near-dedup alongside the counts. */
   near?: MinHashParams | undefined;
+  /**
+   * Also builds each passing example's record for this target and format, serialised as its
+   * JSONL line (in the worker threads, with a pool: the main thread, which every row passes
+   * through, is then left only the copy into the file).
+   */
+  record?: RecordSpec | undefined;
 }
 
 // A batch is cut at this many examples or characters, whichever comes first: large enough that
@@ -61,10 +69,16 @@ const IN_FLIGHT_PER_WORKER = 2;
  * for await (const c of countTokens(examples, { tokenizer, budget: { maxTokens: 4096, overlong: 'drop' } }, ctx)) ...
  */
 export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
-  const { pool, tokenizer, budget, near } = options;
+  const { pool, tokenizer, budget, near, record } = options;
   if (!pool) {
+    const toRecord = record ? builderFor(record) : undefined;
     for await (const example of examples) {
-      const counted = settle(example, measureExample(tokenizer, example, budget, near), ctx);
+      const m = measureExample(tokenizer, example, budget, near);
+      if (toRecord && m.ok) {
+        const r = recordText(toRecord, example, m);
+        m.record = r.ok ? { ok: true, line: Buffer.from(`${r.text}\n`, 'utf8') } : r;
+      }
+      const counted = settle(example, m, ctx);
       if (counted) yield counted;
     }
     return;
@@ -88,7 +102,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           for (const m of next.value.messages) chars += m.content.length;
         }
         if (batch.length > 0) {
-          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser })), budget, near);
+          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser })), budget, near, record);
           results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
           queue.push({ batch, results });
         }
@@ -114,5 +128,5 @@ function settle(example: Example, m: MeasuredExample, ctx: StageContext): Counte
     return undefined;
   }
   if (m.truncated && m.messages) example.messages = m.messages;
-  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, signature: m.signature };
+  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, signature: m.signature, record: m.record };
 }

@@ -1,6 +1,6 @@
 /** The alpaca instruction record `{"instruction","input","output"}` (+ `system`, `history`). */
-import type { Example, Message } from '../types.js';
-import type { RecordResult } from './index.js';
+import type { Message } from '../types.js';
+import type { RecordResult, RecordSource } from './index.js';
 
 /** Settings of the alpaca writer. */
 export interface AlpacaOptions {
@@ -17,7 +17,7 @@ export interface AlpacaOptions {
  * @example
  * alpacaRecord({ target: 'axolotl', history: false })(example) // { ok: true, record: { instruction, input: '', output } }
  */
-export function alpacaRecord(options: AlpacaOptions): (example: Example) => RecordResult {
+export function alpacaRecord(options: AlpacaOptions): (example: RecordSource) => RecordResult {
   const reject = (message: string): RecordResult => ({ ok: false, reason: 'unsupported_shape', message: `${options.target} alpaca: ${message}` });
   return (example) => {
     if (example.tools || example.messages.some((m) => m.tool_calls || m.role === 'tool')) return reject('has no place for tool calls: use format "chat"');

@@ -13,6 +13,12 @@ import { sharegptRecord } from './sharegpt.js';
 /** Record shape: a chat (`messages`) or an instruction record (alpaca / prompt-completion). */
 export type RecordFormat = 'chat' | 'instruction';
 
+/**
+ * What a record is built from: the messages and tools of an example. Nothing else of it reaches
+ * the file, so the worker threads can build records from what they tokenized.
+ */
+export type RecordSource = Pick<Example, 'messages' | 'tools'>;
+
 /** What a writer returns for one example. */
 export type RecordResult =
   | { ok: true; record: Record<string, unknown> }
@@ -23,7 +29,7 @@ export interface Target {
   /** The `target` option's value for this trainer. */
   name: string;
   /** Record builder per supported format. */
-  formats: Partial<Record<RecordFormat, (example: Example) => RecordResult>>;
+  formats: Partial<Record<RecordFormat, (example: RecordSource) => RecordResult>>;
   /** File names in `outDir`. */
   files: { train: string; validation: string; test: string };
   /**
@@ -149,7 +155,7 @@ export type TargetName = keyof typeof targets;
  * const toRecord = recordBuilder('axolotl', 'instruction');
  * const r = toRecord(example); if (r.ok) write(r.record);
  */
-export function recordBuilder(target: TargetName, format: RecordFormat): (example: Example) => RecordResult {
+export function recordBuilder(target: TargetName, format: RecordFormat): (example: RecordSource) => RecordResult {
   const t: Target = targets[target];
   const build = t.formats[format];
   if (!build) throw new Error(`target ${target} has no ${format} format`); // options validation prevents this

@@ -1,6 +1,5 @@
 /** `{"messages":[...]}`: OpenAI, Together, Mistral, MLX-LM, TRL, Axolotl, Unsloth and torchtune chat. */
-import type { Example } from '../types.js';
-import type { RecordResult } from './index.js';
+import type { RecordResult, RecordSource } from './index.js';
 import { firstProblem, type Rule } from './_rules.js';
 
 /** How a target treats per-message `weight`. */
@@ -34,7 +33,7 @@ export interface MessagesOptions {
  * @example
  * messagesRecord({ target: 'openai', weights: 'assistant' })(example) // { ok: true, record: { messages: [...] } }
  */
-export function messagesRecord(options: MessagesOptions): (example: Example) => RecordResult {
+export function messagesRecord(options: MessagesOptions): (example: RecordSource) => RecordResult {
   return (example) => {
     const problem = firstProblem(example.messages, options.rules ?? []);
     if (problem) return { ok: false, reason: 'unsupported_shape', message: `${options.target}: ${problem}` };
@@ -93,7 +92,7 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
  * Mistral needs tool-call ids of exactly 9 letters or digits: other ids are renamed, the same way
  * in the call and in the tool message that answers it (a mechanical change, never of meaning).
  */
-function mistralIds(example: Example): Map<string, string> | string {
+function mistralIds(example: RecordSource): Map<string, string> | string {
   const ids = new Map<string, string>();
   for (const m of example.messages) {
     for (const c of m.tool_calls ?? []) {

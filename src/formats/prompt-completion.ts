@@ -1,6 +1,5 @@
 /** `{"prompt","completion"}`: Together, MLX-LM and TRL instruction data. */
-import type { Example } from '../types.js';
-import type { RecordResult } from './index.js';
+import type { RecordResult, RecordSource } from './index.js';
 
 /**
  * One prompt and its completion, as plain strings. These files have no system field and no
@@ -9,7 +8,7 @@ import type { RecordResult } from './index.js';
  * @example
  * promptCompletionRecord('trl')(example) // { ok: true, record: { prompt: 'Q', completion: 'A' } }
  */
-export function promptCompletionRecord(target: string): (example: Example) => RecordResult {
+export function promptCompletionRecord(target: string): (example: RecordSource) => RecordResult {
   return (example) => {
     if (example.tools || example.messages.some((m) => m.tool_calls || m.role === 'tool')) {
       return { ok: false, reason: 'unsupported_shape', message: `${target} prompt/completion has no place for tool calls: use format "chat"` };

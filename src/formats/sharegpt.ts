@@ -1,6 +1,5 @@
 /** ShareGPT `{"conversations":[{"from","value"}], "system"?}`, as LLaMA-Factory reads it. */
-import type { Example } from '../types.js';
-import type { RecordResult } from './index.js';
+import type { RecordResult, RecordSource } from './index.js';
 
 /**
  * Roles become `human` / `gpt`; the system prompt goes in the `system` column (never also as a
@@ -10,7 +9,7 @@ import type { RecordResult } from './index.js';
  * @example
  * sharegptRecord(example) // { ok: true, record: { conversations: [{ from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] } }
  */
-export function sharegptRecord(example: Example): RecordResult {
+export function sharegptRecord(example: RecordSource): RecordResult {
   const system = example.messages.filter((m) => m.role === 'system');
   if (system.length > 1) return reject(`${system.length} system messages: ShareGPT holds one system prompt`);
   if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');

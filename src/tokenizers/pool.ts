@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import type { MeasuredExample, MeasureItem } from '../check/measure.js';
+import type { MeasuredExample, MeasureItem, RecordSpec } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
 import { openAiEncodingFor } from './index.js';
+import type { BatchLines } from './tokenize-worker.js';
 
 /** What a worker tells of the tokenizer it loaded. */
 export interface TokenizerInfo {
@@ -20,7 +21,7 @@ export interface TokenizerInfo {
 
 type Reply =
   | { type: 'ready'; info: TokenizerInfo }
-  | { type: 'result'; id: number; results: MeasuredExample[] }
+  | { type: 'result'; id: number; results: MeasuredExample[]; lines?: BatchLines | undefined }
   | { type: 'error'; id: number; message: string; code?: string };
 
 interface Slot {
@@ -73,13 +74,13 @@ export class TokenizerPool {
   }
 
   /** Measures a batch of examples on the least busy worker. */
-  run(items: MeasureItem[], budget: Budget, near?: MinHashParams): Promise<MeasuredExample[]> {
+  run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ type: 'batch', id, items, budget, near });
+      slot.worker.postMessage({ type: 'batch', id, items, budget, near, record });
     });
   }
 
@@ -96,7 +97,10 @@ export class TokenizerPool {
       const job = slot.pending.get(reply.id);
       if (!job) return;
       slot.pending.delete(reply.id);
-      if (reply.type === 'result') job.resolve(reply.results);
+      if (reply.type === 'result') {
+        if (reply.lines) attachLines(reply.results, reply.lines);
+        job.resolve(reply.results);
+      }
       else job.reject(new LoraPrepError('INTERNAL', `tokenizer worker failed: ${reply.message}`));
     });
     const fail = (e: Error) => {
@@ -111,6 +115,17 @@ export class TokenizerPool {
 }
 
 // --- internal ---
+
+/** Gives each result its record line, a view of the batch's one buffer. */
+function attachLines(results: MeasuredExample[], { bytes, ends }: BatchLines): void {
+  let start = 0;
+  for (const [i, m] of results.entries()) {
+    const end = ends[i] as number;
+    if (end < 0) continue;
+    m.record = { ok: true, line: bytes.subarray(start, end) };
+    start = end;
+  }
+}
 
 /**
  * A worker's heap limits. V8 sizes a worker's heap from the machine's memory and lets a busy

@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import { measureExample, type MeasureItem } from '../check/measure.js';
+import { builderFor, measureExample, recordText, type MeasureItem, type RecordSpec } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
@@ -12,7 +12,16 @@ import type { Tokenizer } from './types.js';
 /** Messages the pool sends. */
 export type WorkerRequest =
   | { type: 'init'; spec: string }
-  | { type: 'batch'; id: number; items: MeasureItem[]; budget: Budget; near?: MinHashParams | undefined };
+  | { type: 'batch'; id: number; items: MeasureItem[]; budget: Budget; near?: MinHashParams | undefined; record?: RecordSpec | undefined };
+
+/**
+ * The record lines of a batch, in one buffer handed over without a copy: line `i` ends at
+ * `ends[i]` and starts where the previous line ended; -1 where example `i` has no line.
+ */
+export interface BatchLines {
+  bytes: Uint8Array;
+  ends: Int32Array;
+}
 
 let tokenizer: Tokenizer | undefined;
 
@@ -37,7 +46,37 @@ async function handle(msg: WorkerRequest): Promise<void> {
     const k = near?.permutations ?? 0;
     const table = near ? new Uint32Array(msg.items.length * k) : undefined;
     const results = msg.items.map((item, i) => measureExample(t, item, msg.budget, near, table?.subarray(i * k, (i + 1) * k)));
-    port.postMessage({ type: 'result', id: msg.id, results }, table ? [table.buffer] : []);
+    const transfer: ArrayBuffer[] = table ? [table.buffer] : [];
+    let lines: BatchLines | undefined;
+    if (msg.record) {
+      // Serialising here takes that work off the main thread, which every row passes through.
+      const toRecord = builderFor(msg.record);
+      const texts: Array<string | undefined> = [];
+      let total = 0;
+      for (const [i, m] of results.entries()) {
+        if (!m.ok) continue;
+        const r = recordText(toRecord, msg.items[i] as MeasureItem, m);
+        if (!r.ok) {
+          m.record = r;
+          continue;
+        }
+        texts[i] = r.text;
+        total += Buffer.byteLength(r.text, 'utf8') + 1;
+      }
+      const bytes = new Uint8Array(total);
+      const buf = Buffer.from(bytes.buffer, 0, total);
+      const ends = new Int32Array(results.length).fill(-1);
+      let pos = 0;
+      for (const [i, text] of texts.entries()) {
+        if (text === undefined) continue;
+        pos += buf.write(text, pos, 'utf8');
+        buf[pos++] = 0x0a;
+        ends[i] = pos;
+      }
+      lines = { bytes, ends };
+      transfer.push(bytes.buffer, ends.buffer);
+    }
+    port.postMessage({ type: 'result', id: msg.id, results, lines }, transfer);
   } catch (e) {
     const err = e as Error & { code?: string };
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });

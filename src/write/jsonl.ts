@@ -112,6 +112,27 @@ export class JsonlWriter {
   }
 
   /**
+   * Writes one line already encoded: its UTF-8 bytes, ending in `\n` (a record serialised in a
+   * worker thread). The bytes are copied; the caller may reuse them.
+   */
+  writeEncoded(line: Uint8Array): Promise<void> {
+    this.#throwIfFailed();
+    this.#lines++;
+    if (line.length > CHUNK_BYTES) {
+      this.#takeLines();
+      this.#chunks.push(Buffer.from(line));
+      this.#chunkBytes += line.length;
+      return this.#flush();
+    }
+    let flushed: Promise<void> | undefined;
+    if (this.#buf !== undefined && this.#used + line.length > this.#buf.length) flushed = this.#flush();
+    const buf = (this.#buf ??= Buffer.allocUnsafe(CHUNK_BYTES));
+    buf.set(line, this.#used);
+    this.#used += line.length;
+    return flushed ?? SETTLED;
+  }
+
+  /**
    * Writes bytes that already hold `lines` whole lines, each ending in `\n` (lines copied from
    * another JSONL file without decoding them).
    */
