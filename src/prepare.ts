@@ -15,7 +15,7 @@ import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { ProgressTicker } from './_progress.js';
 import { countTokens, type Budget, type RecordLine, type Truncation } from './check/index.js';
-import { conversationKey, duplicateRejection, FirstRows, hash64Parts, normalizedContents, promptPart } from './dedup/index.js';
+import { duplicateRejection, exampleKeys, FirstRows, hash64Parts, normalizedContents, type ExampleKeys } from './dedup/index.js';
 import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
@@ -24,7 +24,7 @@ import { targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
 import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
-import { resolveOptions, type Mapping, type ResolvedExact, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
+import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiType } from './pii/index.js';
@@ -179,7 +179,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const truncations = new TruncationLog();
     const piiLog = new PiiLog();
     const overDefault = { count: 0, max: 0 };
-    const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows() };
+    // Shared with the workers, which skip tokenizing a copy of a row already kept.
+    const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows({ shared: pool !== undefined }) };
+    // The keys are computed beside the count (in the workers, with a pool), unless the key is the
+    // user's function: that runs here, before counting.
+    const userKey = typeof exactDedup?.key === 'function' ? exactDedup.key : undefined;
+    const keyMode = userKey ? undefined : exactDedup?.key === 'prompt' ? ('prompt' as const) : ('conversation' as const);
     const keys = splitKeys(opts, inputs);
     const { stratifyBy, groupBy } = keys;
     const missingGroup = { count: 0 };
@@ -257,7 +262,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         },
       }, loadCtx);
       const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain });
-      const keysOf = (example: Example): RowKeys => rowKeys(example, exactDedup?.key, nearIndex !== undefined);
+      const keysOf = (example: Example): RowKeys => rowKeys(example, userKey as (example: Example) => string, nearIndex !== undefined);
       const keys = new WeakMap<Example, RowKeys>();
       // Read, normalise, PII and the exact-dedup look-up run per row in this one generator (each
       // async layer costs every row a promise). A copy of a row already kept is rejected here,
@@ -291,12 +296,15 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               time.pii += now - t;
               if (!example) continue;
             }
-            t = now;
-            const k = keysOf(example);
-            const first = exactDedup ? exactDedup.index.find(k.keyHi, k.keyLo) : -1;
-            if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactDedup?.key));
-            else keys.set(example, k);
-            time.look += performance.now() - t;
+            let first = -1;
+            if (keyMode === undefined) {
+              t = now;
+              const k = keysOf(example);
+              first = exactDedup ? exactDedup.index.find(k.keyHi, k.keyLo) : -1;
+              if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactDedup?.key));
+              else keys.set(example, k);
+              time.look += performance.now() - t;
+            }
             if (first < 0) {
               order.sent(example.meta.source.line);
               yield example;
@@ -308,7 +316,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       }
       const near = nearIndex?.params;
       const record = { target: opts.target, format: opts.format };
-      const counting = countTokens(ready(), { tokenizer, budget, pool, near, record }, countCtx)[Symbol.asyncIterator]();
+      const keySpec = keyMode && { key: keyMode, seen: exactDedup?.index };
+      const counting = countTokens(ready(), { tokenizer, budget, pool, near, record, keys: keySpec }, countCtx)[Symbol.asyncIterator]();
       let countMs = 0;
       let keepMs = 0;
       let finished = false;
@@ -328,6 +337,11 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           const row = example.meta.source.line;
           order.settling(row);
           try {
+            if (counted.duplicateOf !== undefined) {
+              // A copy of a row already kept: the count skipped it.
+              late(duplicateRejection(example.meta.source, kept.source(counted.duplicateOf), exactDedup?.key));
+              continue;
+            }
             // Built and serialised beside the count (in the workers, when there are some).
             const built = counted.record as RecordLine;
             if (!built.ok) {
@@ -335,7 +349,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               continue;
             }
             // A truncated example is compared (and hashed for the split) as it will be written.
-            const k = counted.truncated ? keysOf(example) : (keys.get(example) as RowKeys);
+            const k = counted.keys ?? (counted.truncated ? keysOf(example) : (keys.get(example) as RowKeys));
             if (exactDedup) {
               const first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
               if (first >= 0) {
@@ -357,7 +371,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
               group,
             });
-            if (nearIndex) nearIndex.add(nearText(example.messages, k.normalized ?? normalizedContents(example.messages), example.nearUser), counted.signature as Uint32Array);
+            if (nearIndex) {
+              const text = counted.nearText ?? nearText(example.messages, (k as RowKeys).normalized ?? normalizedContents(example.messages), example.nearUser);
+              nearIndex.add(text, counted.signature as Uint32Array);
+            }
             piiLog.keep(example, kept.length - 1);
             if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
             if (defaultLimit && tokens > defaultLimit.tokens) {
@@ -919,27 +936,16 @@ class PiiLog {
 }
 
 /** What dedup and the split need of an example, computed once before counting. */
-interface RowKeys {
-  /** The conversation's 64-bit hash (the split's hash and the leakage check read it). */
-  hashHi: number;
-  hashLo: number;
-  /** The exact-dedup key's hash: the conversation's, unless `dedup.exact.key` says otherwise. */
-  keyHi: number;
-  keyLo: number;
+/** An example's hashes when the dedup key is the user's function (computed here, not beside the count). */
+interface RowKeys extends ExampleKeys {
   /** Normalised contents, kept for the near-duplicate text only when near-dedup is on. */
   normalized?: string[] | undefined;
 }
 
-function rowKeys(example: Example, key: Exclude<ResolvedExact, false>['key'] | undefined, keepNormalized: boolean): RowKeys {
+function rowKeys(example: Example, key: (example: Example) => string, keepNormalized: boolean): RowKeys {
   const normalized = normalizedContents(example.messages);
-  const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages, normalized));
-  let keyHash: [number, number] = [hashHi, hashLo];
-  if (key === 'prompt') {
-    // The prompt is the leading messages: their normalised contents are already at hand.
-    const prompt = promptPart(example.messages);
-    keyHash = hash64Parts(conversationKey(prompt, normalized.slice(0, prompt.length)));
-  } else if (typeof key === 'function') keyHash = hash64Parts(key(example));
-  const [keyHi, keyLo] = keyHash;
+  const { hashHi, hashLo } = exampleKeys(example.messages, 'conversation', normalized);
+  const [keyHi, keyLo] = hash64Parts(key(example));
   return { hashHi, hashLo, keyHi, keyLo, normalized: keepNormalized ? normalized : undefined };
 }
 

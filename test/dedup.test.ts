@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { conversationKey, dedupe, FirstRows, hash64, hash64Parts, normalizeForDedup } from '../src/dedup/index.js';
+import { conversationKey, dedupe, findShared, FirstRows, hash64, hash64Parts, normalizeForDedup, type SharedFirstRows } from '../src/dedup/index.js';
 import type { Example } from '../src/types.js';
 import { collect, fromArray, recordingContext } from './helpers/index.js';
 
@@ -100,6 +100,29 @@ describe('FirstRows', () => {
         },
       ),
       { numRuns: 50 },
+    );
+  });
+
+  it('shared: other threads read the same answers from its tables, and a table from before a growth never answers wrongly', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 3000 })), { maxLength: 3000 }), (pairs) => {
+        const table = new FirstRows({ shared: true });
+        const map = new Map<string, number>();
+        let old = table.tables as SharedFirstRows;
+        expect(old.row.buffer).toBeInstanceOf(SharedArrayBuffer);
+        for (const [row, [hi, lo]] of pairs.entries()) {
+          table.firstOf(hi * 0x01000193, lo, row);
+          if (!map.has(`${hi}:${lo}`)) map.set(`${hi}:${lo}`, row);
+          const now = table.tables as SharedFirstRows;
+          expect(findShared(now, hi * 0x01000193, lo)).toBe(map.get(`${hi}:${lo}`));
+          // A reader still holding the arrays from before a growth may miss rows, never invent one.
+          const stale = findShared(old, hi * 0x01000193, lo);
+          expect(stale === -1 || stale === map.get(`${hi}:${lo}`)).toBe(true);
+          if (row % 97 === 0) old = now;
+        }
+        expect(new FirstRows().tables).toBeUndefined();
+      }),
+      { numRuns: 30 },
     );
   });
 

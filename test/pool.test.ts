@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens, type CountedExample, type RecordLine } from '../src/check/index.js';
 import { applyBudget } from '../src/check/budget.js';
-import { DEFAULT_MINHASH, nearSignature } from '../src/dedup/minhash.js';
+import { DEFAULT_MINHASH, nearSignature, nearText } from '../src/dedup/minhash.js';
+import { exampleKeys, FirstRows } from '../src/dedup/index.js';
 import { prepareDataset } from '../src/index.js';
 import { recordBuilder, targets, type RecordFormat, type TargetName } from '../src/formats/index.js';
 import { serializeRecord } from '../src/write/jsonl.js';
@@ -104,6 +105,37 @@ describe('TokenizerPool', () => {
       }
     }
     expect(refused).toBeGreaterThan(0);
+  });
+
+  it('computes the dedup keys in the workers as inline, and does not tokenize a copy of a row already kept', async () => {
+    const input = Array.from({ length: 400 }, (_, i) => example(i % 250));
+    // Rows 0-99 are "kept" before counting starts; rows 250-399 copy rows 0-149.
+    const run = async (withPool: boolean, key: 'conversation' | 'prompt') => {
+      const seen = new FirstRows({ shared: withPool });
+      for (let r = 0; r < 100; r++) {
+        const k = exampleKeys((input[r] as Example).messages, key);
+        seen.firstOf(k.keyHi, k.keyLo, r);
+      }
+      const opts = { tokenizer: tok, budget: { maxTokens: 150, overlong: 'truncate' as const }, near: DEFAULT_MINHASH, keys: { key, seen } };
+      return collect(countTokens(fromArray(input.map((e) => structuredClone(e))), withPool ? { ...opts, pool } : opts, recordingContext()));
+    };
+    for (const key of ['conversation', 'prompt'] as const) {
+      const inline = await run(false, key);
+      const pooled = await run(true, key);
+      expect(pooled.map((c) => [c.example.id, c.tokens, c.duplicateOf, c.keys, c.nearText])).toEqual(inline.map((c) => [c.example.id, c.tokens, c.duplicateOf, c.keys, c.nearText]));
+      for (const [i, c] of pooled.entries()) {
+        const copied = i < 100 || i >= 250 && i < 350;
+        expect(c.duplicateOf, `row ${i}`).toBe(copied ? i % 250 : undefined);
+        if (copied) expect(c.tokens).toBe(0);
+        else {
+          // Keys and near text are those of the messages as written (truncated or not).
+          expect(c.keys).toEqual(exampleKeys(c.example.messages, key));
+          expect(c.nearText).toBe(nearText(c.example.messages));
+          expect([...(c.signature as Uint32Array)]).toEqual([...nearSignature(c.example.messages)]);
+        }
+      }
+      expect(pooled.some((c) => c.truncated)).toBe(true);
+    }
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

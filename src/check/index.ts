@@ -9,6 +9,7 @@ import type { TokenizerPool } from '../tokenizers/pool.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
+import type { ExampleKeys, FirstRows } from '../dedup/index.js';
 import { builderFor, measureExample, recordText, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
@@ -32,6 +33,15 @@ export interface CountedExample {
   signature?: Uint32Array | undefined;
   /** The example's record as its JSONL line, or why the target refuses it: when `record` was asked for. */
   record?: RecordLine | undefined;
+  /** Its hashes, when `keys` was asked for (of the messages as written, when truncated). */
+  keys?: ExampleKeys | undefined;
+  /** The near-dedup text its signature was computed from, when `keys` and `near` were both asked for. */
+  nearText?: string | undefined;
+  /**
+   * The row of `keys.seen` that this example copies: it was not tokenized (`tokens` is 0) and
+   * the caller rejects it as a duplicate.
+   */
+  duplicateOf?: number | undefined;
 }
 
 /** Options of {@link countTokens}. */
@@ -50,6 +60,12 @@ export interface CountOptions {
    * through, is then left only the copy into the file).
    */
   record?: RecordSpec | undefined;
+  /**
+   * Dedup keys, computed beside the count (in the worker threads, with a pool). With `seen`, the
+   * caller's table of kept rows, a copy of a kept row is not tokenized but yielded with
+   * `duplicateOf`. With a pool, `seen` must be made with `shared: true`.
+   */
+  keys?: { key: 'conversation' | 'prompt'; seen?: FirstRows | undefined } | undefined;
 }
 
 // A batch is cut at this many examples or characters, whichever comes first: large enough that
@@ -69,11 +85,13 @@ const IN_FLIGHT_PER_WORKER = 2;
  * for await (const c of countTokens(examples, { tokenizer, budget: { maxTokens: 4096, overlong: 'drop' } }, ctx)) ...
  */
 export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
-  const { pool, tokenizer, budget, near, record } = options;
+  const { pool, tokenizer, budget, near, record, keys } = options;
+  const seen = keys?.seen;
   if (!pool) {
     const toRecord = record ? builderFor(record) : undefined;
+    const measure = { budget, near, keys: keys && { key: keys.key, seen: seen && ((hi: number, lo: number) => seen.find(hi, lo)) } };
     for await (const example of examples) {
-      const m = measureExample(tokenizer, example, budget, near);
+      const m = measureExample(tokenizer, example, measure);
       if (toRecord && m.ok) {
         const r = recordText(toRecord, example, m);
         m.record = r.ok ? { ok: true, line: Buffer.from(`${r.text}\n`, 'utf8') } : r;
@@ -102,7 +120,9 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           for (const m of next.value.messages) chars += m.content.length;
         }
         if (batch.length > 0) {
-          const results = pool.run(batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser })), budget, near, record);
+          const items = batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
+          // The table as it is now: a worker keeps the last one it was handed.
+          const results = pool.run(items, budget, near, record, keys && { key: keys.key, seen: seen?.tables });
           results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
           queue.push({ batch, results });
         }
@@ -123,10 +143,21 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
 // --- internal ---
 
 function settle(example: Example, m: MeasuredExample, ctx: StageContext): CountedExample | undefined {
+  if ('duplicateOf' in m) return { example, tokens: 0, prompt: 0, duplicateOf: m.duplicateOf };
   if (!m.ok) {
     ctx.reject({ source: example.meta.source, reason: m.reason, message: m.message });
     return undefined;
   }
   if (m.truncated && m.messages) example.messages = m.messages;
-  return { example, tokens: m.tokens, prompt: m.prompt, truncated: m.truncated, overBudget: m.overBudget, signature: m.signature, record: m.record };
+  return {
+    example,
+    tokens: m.tokens,
+    prompt: m.prompt,
+    truncated: m.truncated,
+    overBudget: m.overBudget,
+    signature: m.signature,
+    record: m.record,
+    keys: m.keys,
+    nearText: m.nearText,
+  };
 }

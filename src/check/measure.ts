@@ -2,7 +2,8 @@
  * One example's measurements, the same inline and in a worker: budget, then its MinHash signature,
  * then (when asked) its record for the target, serialised as its JSONL line.
  */
-import { nearSignature, type MinHashParams } from '../dedup/minhash.js';
+import { exampleKeys, normalizedContents, type ExampleKeys } from '../dedup/index.js';
+import { nearText, textSignature, type MinHashParams } from '../dedup/minhash.js';
 import { recordBuilder, type RecordFormat, type RecordResult, type RecordSource, type TargetName } from '../formats/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Message, ReasonCode } from '../types.js';
@@ -18,8 +19,28 @@ export interface RecordSpec {
 /** An example's record as its JSONL line (UTF-8, ending in `\n`), or why the target cannot take it. */
 export type RecordLine = { ok: true; line: Uint8Array } | { ok: false; reason: ReasonCode; message: string };
 
-/** {@link Measured} plus the example's MinHash signature when near-dedup is on, and its record line when asked. */
-export type MeasuredExample = Measured & { signature?: Uint32Array | undefined; record?: RecordLine | undefined };
+/** The dedup keys to compute beside the count. */
+export interface KeySpec {
+  /** What exact dedup compares: the whole conversation or its prompt. */
+  key: 'conversation' | 'prompt';
+  /**
+   * The row already kept with the same key, or -1: a copy of a kept row is not tokenized (the
+   * main thread's exact-dedup table, read from shared memory in a worker).
+   */
+  seen?: ((hi: number, lo: number) => number) | undefined;
+}
+
+/**
+ * {@link Measured} plus what else was asked of the example: its MinHash signature (and the text it
+ * was computed from, when keys were asked too), its record line, its dedup keys; or, instead of a
+ * count, the kept row it copies.
+ */
+export type MeasuredExample = (Measured | { ok: false; reason: 'duplicate'; message: string; duplicateOf: number }) & {
+  signature?: Uint32Array | undefined;
+  record?: RecordLine | undefined;
+  keys?: ExampleKeys | undefined;
+  nearText?: string | undefined;
+};
 
 /** What is measured of an example: an `Example` is one, and so is what the pool sends a worker. */
 export interface MeasureItem {
@@ -28,18 +49,47 @@ export interface MeasureItem {
   nearUser?: string | undefined;
 }
 
+/** What {@link measureExample} does besides counting. */
+export interface MeasureOptions {
+  budget: Budget;
+  /** MinHash parameters: a signature for near-dedup. */
+  near?: MinHashParams | undefined;
+  /** Dedup keys, and the look-up that skips copies of kept rows. */
+  keys?: KeySpec | undefined;
+}
+
 /**
  * Applies the budget and, for an example that passes, computes its MinHash signature (on the messages as
  * they will be written, after any truncation, with the item's `nearUser` standing for the user
- * messages), into `signatureOut` when given.
+ * messages), into `signatureOut` when given. With `keys`, the example's hashes come first: a copy
+ * of a row already kept is answered with that row and not tokenized; the hashes of a truncated
+ * example are those of the messages as written.
  *
  * @example
- * measureExample(tok, example, { overlong: 'drop' }, DEFAULT_MINHASH)
+ * measureExample(tok, example, { budget: { overlong: 'drop' }, near: DEFAULT_MINHASH })
  */
-export function measureExample(tokenizer: Tokenizer, item: MeasureItem, budget: Budget, near?: MinHashParams, signatureOut?: Uint32Array): MeasuredExample {
-  const m = applyBudget(tokenizer, item.messages, budget, item.tools);
-  if (!m.ok || !near) return m;
-  return { ...m, signature: nearSignature(m.messages ?? item.messages, near, signatureOut, item.nearUser) };
+export function measureExample(tokenizer: Tokenizer, item: MeasureItem, options: MeasureOptions, signatureOut?: Uint32Array): MeasuredExample {
+  const { budget, near, keys } = options;
+  let normalized = keys ? normalizedContents(item.messages) : undefined;
+  let k = keys ? exampleKeys(item.messages, keys.key, normalized) : undefined;
+  if (k && keys?.seen) {
+    const first = keys.seen(k.keyHi, k.keyLo);
+    if (first >= 0) return { ok: false, reason: 'duplicate', message: '', duplicateOf: first };
+  }
+  const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools);
+  if (!m.ok) return m;
+  const messages = m.messages ?? item.messages;
+  if (keys && m.messages) {
+    normalized = normalizedContents(messages);
+    k = exampleKeys(messages, keys.key, normalized);
+  }
+  m.keys = k;
+  if (near) {
+    const text = nearText(messages, normalized, item.nearUser);
+    m.signature = textSignature(text, near, signatureOut);
+    if (keys) m.nearText = text;
+  }
+  return m;
 }
 
 /**

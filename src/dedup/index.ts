@@ -83,19 +83,43 @@ export class ExactIndex {
 }
 
 /**
+ * A {@link FirstRows} table as other threads read it: the same arrays, over shared memory. The
+ * owner only ever adds to them, and publishes an entry by storing its row last (atomically), so a
+ * reader sees an entry whole or not at all; it may miss the newest ones, never invent one.
+ */
+export interface SharedFirstRows {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  row: Uint32Array;
+}
+
+/**
  * The first row of each 64-bit hash, in flat typed arrays: 24 bytes a row at most (a Map of hex
  * strings to locations takes about 90), so a million rows of exact-dedup state fit in 24 MB.
- * Open addressing with linear probing, kept at most half full.
+ * Open addressing with linear probing, kept at most half full. With `shared: true` the arrays
+ * live in shared memory and worker threads can look rows up ({@link findShared}) while this
+ * thread adds to them.
  *
  * @example
  * const t = new FirstRows(); t.firstOf(hi, lo, 0) // -1, and row 0 is remembered; t.firstOf(hi, lo, 9) // 0; t.find(hi, lo) // 0
  */
 export class FirstRows {
-  #hi = new Uint32Array(1024);
-  #lo = new Uint32Array(1024);
+  readonly #shared: boolean;
+  #hi: Uint32Array;
+  #lo: Uint32Array;
   /** Row + 1; 0 marks an empty slot. */
-  #row = new Uint32Array(1024);
+  #row: Uint32Array;
   #size = 0;
+
+  constructor(options: { shared?: boolean } = {}) {
+    this.#shared = options.shared === true;
+    [this.#hi, this.#lo, this.#row] = [this.#array(1024), this.#array(1024), this.#array(1024)];
+  }
+
+  /** The arrays as they are now, for other threads (shared tables only; a new set after each growth). */
+  get tables(): SharedFirstRows | undefined {
+    return this.#shared ? { hi: this.#hi, lo: this.#lo, row: this.#row } : undefined;
+  }
 
   /** The row that first had this hash, or -1; remembers nothing. */
   find(hi: number, lo: number): number {
@@ -109,9 +133,14 @@ export class FirstRows {
     if (r !== 0) return r - 1;
     this.#hi[i] = hi;
     this.#lo[i] = lo;
-    this.#row[i] = row + 1;
+    if (this.#shared) Atomics.store(this.#row, i, row + 1);
+    else this.#row[i] = row + 1;
     if (++this.#size * 2 > this.#row.length) this.#grow();
     return -1;
+  }
+
+  #array(n: number): Uint32Array {
+    return this.#shared ? new Uint32Array(new SharedArrayBuffer(n * 4)) : new Uint32Array(n);
   }
 
   /** The slot holding this hash, or the empty slot where it would go. */
@@ -129,9 +158,10 @@ export class FirstRows {
   #grow(): void {
     const [hi, lo, rows] = [this.#hi, this.#lo, this.#row];
     const n = rows.length * 2;
-    this.#hi = new Uint32Array(n);
-    this.#lo = new Uint32Array(n);
-    this.#row = new Uint32Array(n);
+    // Readers keep the old arrays until they are handed the new ones; the old are never written again.
+    this.#hi = this.#array(n);
+    this.#lo = this.#array(n);
+    this.#row = this.#array(n);
     const mask = n - 1;
     for (let j = 0; j < rows.length; j++) {
       const r = rows[j] as number;
@@ -145,6 +175,49 @@ export class FirstRows {
       this.#row[i] = r;
     }
   }
+}
+
+/**
+ * The row a shared {@link FirstRows} table holds for this hash, or -1 (also when the entry is
+ * being added right now).
+ *
+ * @example
+ * findShared(index.tables, hi, lo) // in a worker thread
+ */
+export function findShared(t: SharedFirstRows, hi: number, lo: number): number {
+  const mask = t.row.length - 1;
+  let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+  for (;;) {
+    const r = Atomics.load(t.row, i);
+    if (r === 0) return -1;
+    if (t.lo[i] === lo && t.hi[i] === hi) return r - 1;
+    i = (i + 1) & mask;
+  }
+}
+
+/** The hashes of an example that exact dedup, the split and the leakage check read. */
+export interface ExampleKeys {
+  /** The conversation's 64-bit hash (the split's hash and the leakage check read it). */
+  hashHi: number;
+  hashLo: number;
+  /** The exact-dedup key's hash: the conversation's, or the prompt's with `key: 'prompt'`. */
+  keyHi: number;
+  keyLo: number;
+}
+
+/**
+ * An example's hashes, from its messages' normalised contents (computed when not given).
+ *
+ * @example
+ * exampleKeys(example.messages, 'prompt') // { hashHi, hashLo, keyHi, keyLo }
+ */
+export function exampleKeys(messages: readonly Message[], key: 'conversation' | 'prompt', normalized: readonly string[] = normalizedContents(messages)): ExampleKeys {
+  const [hashHi, hashLo] = hash64Parts(conversationKey(messages, normalized));
+  if (key === 'conversation') return { hashHi, hashLo, keyHi: hashHi, keyLo: hashLo };
+  // The prompt is the leading messages: their normalised contents are already at hand.
+  const prompt = promptPart(messages);
+  const [keyHi, keyLo] = hash64Parts(conversationKey(prompt, normalized.slice(0, prompt.length)));
+  return { hashHi, hashLo, keyHi, keyLo };
 }
 
 /**

@@ -137,7 +137,17 @@ export function bandKey(sigs: Uint32Array, offset: number, band: number, rows: n
  * nearSignature(example.messages) // Uint32Array(100)
  */
 export function nearSignature(messages: readonly Message[], params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array, nearUser?: string): Uint32Array {
-  const wordHashes = wordHashesOf(nearText(messages, undefined, nearUser));
+  return textSignature(nearText(messages, undefined, nearUser), params, out);
+}
+
+/**
+ * The MinHash signature of a text already made by {@link nearText}.
+ *
+ * @example
+ * textSignature(nearText(example.messages)) // the same as nearSignature(example.messages)
+ */
+export function textSignature(text: string, params: MinHashParams = DEFAULT_MINHASH, out?: Uint32Array): Uint32Array {
+  const wordHashes = wordHashesOf(text);
   const count = shingleCount(wordHashes.length, params.shingle);
   if (scratch.length < count) scratch = new Uint32Array(Math.max(count, 2 * scratch.length));
   return signature(sortedShingles(wordHashes, params.shingle, scratch), params.permutations, out);

@@ -10,7 +10,7 @@ import type { MeasuredExample, MeasureItem, RecordSpec } from '../check/measure.
 import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
 import { openAiEncodingFor } from './index.js';
-import type { BatchLines } from './tokenize-worker.js';
+import type { BatchLines, WorkerKeys } from './tokenize-worker.js';
 
 /** What a worker tells of the tokenizer it loaded. */
 export interface TokenizerInfo {
@@ -74,13 +74,13 @@ export class TokenizerPool {
   }
 
   /** Measures a batch of examples on the least busy worker. */
-  run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec): Promise<MeasuredExample[]> {
+  run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec, keys?: WorkerKeys): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ type: 'batch', id, items, budget, near, record });
+      slot.worker.postMessage({ type: 'batch', id, items, budget, near, record, keys });
     });
   }
 

@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import { builderFor, measureExample, recordText, type MeasureItem, type RecordSpec } from '../check/measure.js';
+import { builderFor, measureExample, recordText, type KeySpec, type MeasureItem, type RecordSpec } from '../check/measure.js';
+import { findShared, type SharedFirstRows } from '../dedup/index.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { loadTokenizer } from './index.js';
 import type { Tokenizer } from './types.js';
@@ -12,7 +13,21 @@ import type { Tokenizer } from './types.js';
 /** Messages the pool sends. */
 export type WorkerRequest =
   | { type: 'init'; spec: string }
-  | { type: 'batch'; id: number; items: MeasureItem[]; budget: Budget; near?: MinHashParams | undefined; record?: RecordSpec | undefined };
+  | {
+      type: 'batch';
+      id: number;
+      items: MeasureItem[];
+      budget: Budget;
+      near?: MinHashParams | undefined;
+      record?: RecordSpec | undefined;
+      keys?: WorkerKeys | undefined;
+    };
+
+/** Dedup keys as a worker is asked for them: the key, and the main thread's table of kept rows. */
+export interface WorkerKeys {
+  key: KeySpec['key'];
+  seen?: SharedFirstRows | undefined;
+}
 
 /**
  * The record lines of a batch, in one buffer handed over without a copy: line `i` ends at
@@ -45,7 +60,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
     // allocation a batch instead of one a row, on both threads.
     const k = near?.permutations ?? 0;
     const table = near ? new Uint32Array(msg.items.length * k) : undefined;
-    const results = msg.items.map((item, i) => measureExample(t, item, msg.budget, near, table?.subarray(i * k, (i + 1) * k)));
+    const seen = msg.keys?.seen;
+    const keys: KeySpec | undefined = msg.keys && { key: msg.keys.key, seen: seen && ((hi, lo) => findShared(seen, hi, lo)) };
+    const options = { budget: msg.budget, near, keys };
+    const results = msg.items.map((item, i) => measureExample(t, item, options, table?.subarray(i * k, (i + 1) * k)));
     const transfer: ArrayBuffer[] = table ? [table.buffer] : [];
     let lines: BatchLines | undefined;
     if (msg.record) {
