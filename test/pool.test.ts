@@ -74,7 +74,7 @@ describe('TokenizerPool', () => {
     expect(await pool.run(items.map((messages) => ({ messages })), budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
   });
 
-  it('builds each record line in the workers exactly as inline and as serializeRecord writes it, for every target and format', async () => {
+  it('builds each record line exactly as inline and as serializeRecord writes it, in the workers or on the main thread, for every target and format', async () => {
     // Non-ASCII, a U+2028 that must be escaped, truncated answers, multi-turn chats that the
     // instruction formats refuse, and conversations that break a target's rules.
     const input: Example[] = Array.from({ length: 120 }, (_, i) => {
@@ -91,37 +91,39 @@ describe('TokenizerPool', () => {
       for (const format of Object.keys(t.formats) as RecordFormat[]) {
         const record = { target: name as TargetName, format };
         const inline = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, record }, recordingContext()));
-        const pooled = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, pool, record }, recordingContext()));
         const build = recordBuilder(record.target, format);
-        expect(pooled.length, `${name} ${format}`).toBe(inline.length);
-        for (const [i, c] of pooled.entries()) {
-          const want = build(c.example);
-          const expected = want.ok ? { ok: true, line: `${serializeRecord(want.record)}\n` } : { ok: false, reason: want.reason, message: want.message };
-          const text = (r: RecordLine | undefined) => (r?.ok ? { ok: true, line: Buffer.from(r.line).toString('utf8') } : r);
-          expect(text(c.record), `${name} ${format} #${c.example.id}`).toEqual(expected);
-          expect(text(inline[i]?.record)).toEqual(expected);
-          if (!want.ok) refused++;
+        for (const balance of ['workers', 'main', 'auto'] as const) {
+          const pooled = await collect(countTokens(fromArray(input.map((e) => structuredClone(e))), { tokenizer: tok, budget, pool, record, balance }, recordingContext()));
+          expect(pooled.length, `${name} ${format}`).toBe(inline.length);
+          for (const [i, c] of pooled.entries()) {
+            const want = build(c.example);
+            const expected = want.ok ? { ok: true, line: `${serializeRecord(want.record)}\n` } : { ok: false, reason: want.reason, message: want.message };
+            const text = (r: RecordLine | undefined) => (r?.ok ? { ok: true, line: Buffer.from(r.line).toString('utf8') } : r);
+            expect(text(c.record), `${name} ${format} ${balance} #${c.example.id}`).toEqual(expected);
+            expect(text(inline[i]?.record)).toEqual(expected);
+            if (!want.ok) refused++;
+          }
         }
       }
     }
     expect(refused).toBeGreaterThan(0);
   });
 
-  it('computes the dedup keys in the workers as inline, and does not tokenize a copy of a row already kept', async () => {
+  it('computes the dedup keys as inline, in the workers or on the main thread, and does not tokenize a copy of a row already kept', async () => {
     const input = Array.from({ length: 400 }, (_, i) => example(i % 250));
     // Rows 0-99 are "kept" before counting starts; rows 250-399 copy rows 0-149.
-    const run = async (withPool: boolean, key: 'conversation' | 'prompt') => {
+    const run = async (withPool: boolean, key: 'conversation' | 'prompt', balance?: 'workers' | 'main' | 'auto') => {
       const seen = new FirstRows({ shared: withPool });
       for (let r = 0; r < 100; r++) {
         const k = exampleKeys((input[r] as Example).messages, key);
         seen.firstOf(k.keyHi, k.keyLo, r);
       }
       const opts = { tokenizer: tok, budget: { maxTokens: 150, overlong: 'truncate' as const }, near: DEFAULT_MINHASH, keys: { key, seen } };
-      return collect(countTokens(fromArray(input.map((e) => structuredClone(e))), withPool ? { ...opts, pool } : opts, recordingContext()));
+      return collect(countTokens(fromArray(input.map((e) => structuredClone(e))), withPool ? { ...opts, pool, balance } : opts, recordingContext()));
     };
-    for (const key of ['conversation', 'prompt'] as const) {
+    for (const [key, balance] of [['conversation', 'workers'], ['prompt', 'workers'], ['conversation', 'main'], ['prompt', 'main'], ['conversation', 'auto']] as const) {
       const inline = await run(false, key);
-      const pooled = await run(true, key);
+      const pooled = await run(true, key, balance);
       expect(pooled.map((c) => [c.example.id, c.tokens, c.duplicateOf, c.keys, c.nearText])).toEqual(inline.map((c) => [c.example.id, c.tokens, c.duplicateOf, c.keys, c.nearText]));
       for (const [i, c] of pooled.entries()) {
         const copied = i < 100 || i >= 250 && i < 350;

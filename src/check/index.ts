@@ -10,7 +10,7 @@ import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
 import type { ExampleKeys, FirstRows } from '../dedup/index.js';
-import { builderFor, measureExample, recordText, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
+import { attachRecord, builderFor, keysAfter, keysBefore, measureExample, type KeySpec, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
@@ -66,6 +66,12 @@ export interface CountOptions {
    * `duplicateOf`. With a pool, `seen` must be made with `shared: true`.
    */
   keys?: { key: 'conversation' | 'prompt'; seen?: FirstRows | undefined } | undefined;
+  /**
+   * With a pool, where `keys` and `record` are computed: `'auto'` (the default) on the main thread
+   * while every worker is busy and in the workers once one waits; `'workers'` or `'main'` always
+   * there. The results are the same.
+   */
+  balance?: 'auto' | 'workers' | 'main' | undefined;
 }
 
 // A batch is cut at this many examples or characters, whichever comes first: large enough that
@@ -87,21 +93,19 @@ const IN_FLIGHT_PER_WORKER = 2;
 export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
   const { pool, tokenizer, budget, near, record, keys } = options;
   const seen = keys?.seen;
+  const toRecord = record ? builderFor(record) : undefined;
+  const keySpec: KeySpec | undefined = keys && { key: keys.key, seen: seen && ((hi: number, lo: number) => seen.find(hi, lo)) };
   if (!pool) {
-    const toRecord = record ? builderFor(record) : undefined;
-    const measure = { budget, near, keys: keys && { key: keys.key, seen: seen && ((hi: number, lo: number) => seen.find(hi, lo)) } };
     for await (const example of examples) {
-      const m = measureExample(tokenizer, example, measure);
-      if (toRecord && m.ok) {
-        const r = recordText(toRecord, example, m);
-        m.record = r.ok ? { ok: true, line: Buffer.from(`${r.text}\n`, 'utf8') } : r;
-      }
+      const m = measureExample(tokenizer, example, { budget, near, keys: keySpec });
+      if (toRecord && m.ok) attachRecord(toRecord, example, m);
       const counted = settle(example, m, ctx);
       if (counted) yield counted;
     }
     return;
   }
-  const queue: Array<{ batch: Example[]; results: Promise<MeasuredExample[]> }> = [];
+  const balance = keys || record ? (options.balance ?? 'auto') : 'workers';
+  const queue: InFlight[] = [];
   const maxInFlight = pool.size * IN_FLIGHT_PER_WORKER;
   const iterator = examples[Symbol.asyncIterator]();
   let done = false;
@@ -119,13 +123,41 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           batch.push(next.value);
           for (const m of next.value.messages) chars += m.content.length;
         }
-        if (batch.length > 0) {
+        if (batch.length === 0) continue;
+        // Keys and records are work every row needs on one thread or another. While every worker
+        // is busy, the main thread has time for them; once one waits, the main thread is the
+        // bottleneck and they go with the batch (on many cores the main thread would otherwise
+        // cap the run, whatever the number of workers).
+        const busy = queue.reduce((n, f) => n + (f.done ? 0 : 1), 0);
+        const here = balance === 'main' || (balance === 'auto' && busy >= pool.size);
+        const flight: InFlight = { batch, results: Promise.resolve([]), done: false };
+        if (here) {
+          const before = keySpec ? batch.map((e) => keysBefore(e, keySpec)) : undefined;
+          const sent = batch.filter((_, i) => !before || !('duplicateOf' in (before[i] as object)));
+          const items = sent.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
+          const counted = items.length > 0 ? pool.run(items, budget, near) : Promise.resolve([]);
+          flight.results = counted.then((results) => {
+            let r = 0;
+            return batch.map((example, i) => {
+              const b = before?.[i];
+              if (b && 'duplicateOf' in b) return b;
+              const m = results[r++] as MeasuredExample;
+              if (!m.ok) return m;
+              if (keySpec && b) keysAfter(example, m, keySpec, b, near !== undefined);
+              if (toRecord) attachRecord(toRecord, example, m);
+              return m;
+            });
+          });
+        } else {
           const items = batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
           // The table as it is now: a worker keeps the last one it was handed.
-          const results = pool.run(items, budget, near, record, keys && { key: keys.key, seen: seen?.tables });
-          results.catch(() => undefined); // awaited below, in order; avoid an unhandled rejection meanwhile
-          queue.push({ batch, results });
+          flight.results = pool.run(items, budget, near, record, keys && { key: keys.key, seen: seen?.tables });
         }
+        flight.results.then(
+          () => (flight.done = true),
+          () => undefined, // awaited below, in order; avoid an unhandled rejection meanwhile
+        );
+        queue.push(flight);
       }
       const head = queue.shift();
       if (!head) continue;
@@ -138,6 +170,14 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
   } finally {
     if (!done) await iterator.return?.();
   }
+}
+
+/** A batch with the workers. */
+interface InFlight {
+  batch: Example[];
+  results: Promise<MeasuredExample[]>;
+  /** The worker has answered. */
+  done: boolean;
 }
 
 // --- internal ---

@@ -70,26 +70,61 @@ export interface MeasureOptions {
  */
 export function measureExample(tokenizer: Tokenizer, item: MeasureItem, options: MeasureOptions, signatureOut?: Uint32Array): MeasuredExample {
   const { budget, near, keys } = options;
-  let normalized = keys ? normalizedContents(item.messages) : undefined;
-  let k = keys ? exampleKeys(item.messages, keys.key, normalized) : undefined;
-  if (k && keys?.seen) {
-    const first = keys.seen(k.keyHi, k.keyLo);
-    if (first >= 0) return { ok: false, reason: 'duplicate', message: '', duplicateOf: first };
-  }
+  const before = keys ? keysBefore(item, keys) : undefined;
+  if (before && 'duplicateOf' in before) return before;
   const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools);
   if (!m.ok) return m;
-  const messages = m.messages ?? item.messages;
-  if (keys && m.messages) {
-    normalized = normalizedContents(messages);
-    k = exampleKeys(messages, keys.key, normalized);
-  }
-  m.keys = k;
-  if (near) {
-    const text = nearText(messages, normalized, item.nearUser);
-    m.signature = textSignature(text, near, signatureOut);
-    if (keys) m.nearText = text;
-  }
+  if (keys && before) keysAfter(item, m, keys, before, near !== undefined);
+  if (near) m.signature = textSignature(m.nearText ?? nearText(m.messages ?? item.messages, undefined, item.nearUser), near, signatureOut);
   return m;
+}
+
+/** An example's hashes before counting, with the normalised contents they came from. */
+export interface KeysBefore {
+  keys: ExampleKeys;
+  normalized: string[];
+}
+
+/**
+ * Before counting: the example's hashes, or (when `spec.seen` knows its key) the kept row it
+ * copies, as the result that stands for its count.
+ *
+ * @example
+ * keysBefore(example, { key: 'conversation' }) // { keys, normalized }
+ */
+export function keysBefore(item: MeasureItem, spec: KeySpec): KeysBefore | { ok: false; reason: 'duplicate'; message: string; duplicateOf: number } {
+  const normalized = normalizedContents(item.messages);
+  const keys = exampleKeys(item.messages, spec.key, normalized);
+  const first = spec.seen ? spec.seen(keys.keyHi, keys.keyLo) : -1;
+  return first >= 0 ? { ok: false, reason: 'duplicate', message: '', duplicateOf: first } : { keys, normalized };
+}
+
+/**
+ * After counting: gives a passing example its hashes and, with near-dedup, its near text, both of
+ * the messages as written (computed again only when truncation changed them).
+ *
+ * @example
+ * keysAfter(example, measured, { key: 'conversation' }, keysBefore(example, spec), true)
+ */
+export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, spec: KeySpec, before: KeysBefore, near: boolean): void {
+  let { keys, normalized } = before;
+  if (m.messages) {
+    normalized = normalizedContents(m.messages);
+    keys = exampleKeys(m.messages, spec.key, normalized);
+  }
+  m.keys = keys;
+  if (near) m.nearText = nearText(m.messages ?? item.messages, normalized, item.nearUser);
+}
+
+/**
+ * Gives a passing example its record line (a fresh buffer), or the writer's reason for refusing it.
+ *
+ * @example
+ * attachRecord(builderFor({ target: 'openai', format: 'chat' }), example, measured)
+ */
+export function attachRecord(toRecord: (source: RecordSource) => RecordResult, item: MeasureItem, m: MeasuredExample & { ok: true }): void {
+  const r = recordText(toRecord, item, m);
+  m.record = r.ok ? { ok: true, line: Buffer.from(`${r.text}\n`, 'utf8') } : r;
 }
 
 /**
