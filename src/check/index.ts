@@ -10,7 +10,7 @@ import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
 import type { ExampleKeys, FirstRows } from '../dedup/index.js';
-import { attachRecord, builderFor, keysAfter, keysBefore, measureExample, type KeySpec, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
+import { attachRecord, builderFor, keysAfter, keysBefore, measureExample, type DuplicateResult, type KeySpec, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
@@ -56,14 +56,14 @@ export interface CountOptions {
   near?: MinHashParams | undefined;
   /**
    * Also builds each passing example's record for this target and format, serialised as its
-   * JSONL line (in the worker threads, with a pool: the main thread, which every row passes
-   * through, is then left only the copy into the file).
+   * JSONL line (with a pool, on the side that has time for it: see `balance`).
    */
   record?: RecordSpec | undefined;
   /**
-   * Dedup keys, computed beside the count (in the worker threads, with a pool). With `seen`, the
-   * caller's table of kept rows, a copy of a kept row is not tokenized but yielded with
-   * `duplicateOf`. With a pool, `seen` must be made with `shared: true`.
+   * Dedup keys, computed beside the count (with a pool, on the side that has time for them: see
+   * `balance`). With `seen`, the caller's table of kept rows, a copy of a kept row is not
+   * tokenized but yielded with `duplicateOf`; made with `shared: true`, the workers can read it
+   * too (else only the main thread skips copies).
    */
   keys?: { key: 'conversation' | 'prompt'; seen?: FirstRows | undefined } | undefined;
   /**
@@ -133,14 +133,14 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
         const flight: InFlight = { batch, results: Promise.resolve([]), done: false };
         if (here) {
           const before = keySpec ? batch.map((e) => keysBefore(e, keySpec)) : undefined;
-          const sent = batch.filter((_, i) => !before || !('duplicateOf' in (before[i] as object)));
+          const sent = before ? batch.filter((_, i) => !isDuplicate(before[i])) : batch;
           const items = sent.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
           const counted = items.length > 0 ? pool.run(items, budget, near) : Promise.resolve([]);
           flight.results = counted.then((results) => {
             let r = 0;
             return batch.map((example, i) => {
               const b = before?.[i];
-              if (b && 'duplicateOf' in b) return b;
+              if (isDuplicate(b)) return b;
               const m = results[r++] as MeasuredExample;
               if (!m.ok) return m;
               if (keySpec && b) keysAfter(example, m, keySpec, b, near !== undefined);
@@ -150,7 +150,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           });
         } else {
           const items = batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
-          // The table as it is now: a worker keeps the last one it was handed.
+          // The table as it is now (a new one after each growth).
           flight.results = pool.run(items, budget, near, record, keys && { key: keys.key, seen: seen?.tables });
         }
         flight.results.then(
@@ -172,6 +172,8 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
   }
 }
 
+// --- internal ---
+
 /** A batch with the workers. */
 interface InFlight {
   batch: Example[];
@@ -180,10 +182,12 @@ interface InFlight {
   done: boolean;
 }
 
-// --- internal ---
+function isDuplicate(x: object | undefined): x is DuplicateResult {
+  return x !== undefined && 'duplicateOf' in x;
+}
 
 function settle(example: Example, m: MeasuredExample, ctx: StageContext): CountedExample | undefined {
-  if ('duplicateOf' in m) return { example, tokens: 0, prompt: 0, duplicateOf: m.duplicateOf };
+  if (isDuplicate(m)) return { example, tokens: 0, prompt: 0, duplicateOf: m.duplicateOf };
   if (!m.ok) {
     ctx.reject({ source: example.meta.source, reason: m.reason, message: m.message });
     return undefined;

@@ -1,6 +1,7 @@
 /**
- * One example's measurements, the same inline and in a worker: budget, then its MinHash signature,
- * then (when asked) its record for the target, serialised as its JSONL line.
+ * One example's measurements, the same inline, on the main thread beside a worker, and in a
+ * worker: its dedup keys (and whether it copies a kept row), the budget, its MinHash signature,
+ * and its record for the target, serialised as its JSONL line, each when asked.
  */
 import { exampleKeys, normalizedContents, type ExampleKeys } from '../dedup/index.js';
 import { nearText, textSignature, type MinHashParams } from '../dedup/minhash.js';
@@ -19,6 +20,15 @@ export interface RecordSpec {
 /** An example's record as its JSONL line (UTF-8, ending in `\n`), or why the target cannot take it. */
 export type RecordLine = { ok: true; line: Uint8Array } | { ok: false; reason: ReasonCode; message: string };
 
+/** What stands for the count of a copy of a kept row, which is not tokenized. */
+export interface DuplicateResult {
+  ok: false;
+  reason: 'duplicate';
+  message: string;
+  /** The kept row it copies. */
+  duplicateOf: number;
+}
+
 /** The dedup keys to compute beside the count. */
 export interface KeySpec {
   /** What exact dedup compares: the whole conversation or its prompt. */
@@ -35,7 +45,7 @@ export interface KeySpec {
  * was computed from, when keys were asked too), its record line, its dedup keys; or, instead of a
  * count, the kept row it copies.
  */
-export type MeasuredExample = (Measured | { ok: false; reason: 'duplicate'; message: string; duplicateOf: number }) & {
+export type MeasuredExample = (Measured | DuplicateResult) & {
   signature?: Uint32Array | undefined;
   record?: RecordLine | undefined;
   keys?: ExampleKeys | undefined;
@@ -92,7 +102,7 @@ export interface KeysBefore {
  * @example
  * keysBefore(example, { key: 'conversation' }) // { keys, normalized }
  */
-export function keysBefore(item: MeasureItem, spec: KeySpec): KeysBefore | { ok: false; reason: 'duplicate'; message: string; duplicateOf: number } {
+export function keysBefore(item: MeasureItem, spec: KeySpec): KeysBefore | DuplicateResult {
   const normalized = normalizedContents(item.messages);
   const keys = exampleKeys(item.messages, spec.key, normalized);
   const first = spec.seen ? spec.seen(keys.keyHi, keys.keyLo) : -1;
