@@ -6,7 +6,8 @@ export { prepareDataset, summarize } from './prepare.js';
 export type { PrepareResult, PrepareCounts, PrepareReport, ResultTokens, CostEstimate, TruncationEntry } from './prepare.js';
 export { openAiDefaultEpochs } from './prepare.js';
 export { countTokens, applyBudget } from './check/index.js';
-export type { Budget, Measured, Truncation, CountedExample, CountOptions, MeasuredExample } from './check/index.js';
+export type { Budget, Measured, Truncation, CountedExample, CountOptions, MeasuredExample, RecordLine, RecordSpec } from './check/index.js';
+export type { DuplicateResult, KeySpec, MeasureItem } from './check/measure.js';
 export { resolveOptions, prepareOptionsSchema } from './options.js';
 export type {
   PrepareOptions,
@@ -44,11 +45,14 @@ export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
 export { TokenizerPool } from './tokenizers/pool.js';
 export type { TokenizerInfo } from './tokenizers/pool.js';
+export type { WorkerKeys } from './tokenizers/tokenize-worker.js';
 export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
-export { dedupe, conversationKey, normalizeForDedup, promptPart } from './dedup/index.js';
+export { dedupe, conversationKey, normalizeForDedup, promptPart, exampleKeys, FirstRows, findShared } from './dedup/index.js';
+export type { ExampleKeys, SharedFirstRows } from './dedup/index.js';
 export { assignRandom, assignByHash, splitSizes, SPLIT_NAMES } from './split/index.js';
 export type { SplitFractions, SplitName } from './split/index.js';
 export { targets, recordBuilder } from './formats/index.js';
+export type { RecordSource } from './formats/index.js';
 export type { TargetName, RecordFormat, RecordResult, Target, DefaultLimit } from './formats/index.js';
 export { serializeRecord, JsonlWriter } from './write/jsonl.js';
 export type { WrittenFile } from './write/jsonl.js';

@@ -181,8 +181,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const overDefault = { count: 0, max: 0 };
     // Shared with the workers, which skip tokenizing a copy of a row already kept.
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows({ shared: pool !== undefined }) };
-    // The keys are computed beside the count (in the workers, with a pool), unless the key is the
-    // user's function: that runs here, before counting.
+    // The keys are computed beside the count (on the main thread or in the workers, wherever
+    // there is time), unless the key is the user's function: that runs on this thread, before counting.
     const userKey = typeof exactDedup?.key === 'function' ? exactDedup.key : undefined;
     const keyMode = userKey ? undefined : exactDedup?.key === 'prompt' ? ('prompt' as const) : ('conversation' as const);
     const keys = splitKeys(opts, inputs);
@@ -264,9 +264,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain });
       const keysOf = (example: Example): RowKeys => rowKeys(example, userKey as (example: Example) => string, nearIndex !== undefined);
       const keys = new WeakMap<Example, RowKeys>();
-      // Read, normalise, PII and the exact-dedup look-up run per row in this one generator (each
-      // async layer costs every row a promise). A copy of a row already kept is rejected here,
-      // before it costs a tokenizer pass.
+      // Read, normalise and PII run per row in this one generator (each async layer costs every
+      // row a promise). With the user's dedup key function, its key and the look-up run here too,
+      // so that a copy of a row already kept is rejected before it costs a tokenizer pass; the
+      // other keys are computed, and looked up, in the count.
       const time = { read: 0, normalize: 0, pii: 0, look: 0 };
       async function* ready(): AsyncGenerator<Example> {
         const it = rows[Symbol.asyncIterator]();
@@ -342,7 +343,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               late(duplicateRejection(example.meta.source, kept.source(counted.duplicateOf), exactDedup?.key));
               continue;
             }
-            // Built and serialised beside the count (in the workers, when there are some).
+            // Built and serialised beside the count (on whichever thread had time).
             const built = counted.record as RecordLine;
             if (!built.ok) {
               late({ source: example.meta.source, reason: built.reason, message: built.message });
@@ -935,7 +936,6 @@ class PiiLog {
   }
 }
 
-/** What dedup and the split need of an example, computed once before counting. */
 /** An example's hashes when the dedup key is the user's function (computed here, not beside the count). */
 interface RowKeys extends ExampleKeys {
   /** Normalised contents, kept for the near-duplicate text only when near-dedup is on. */

@@ -111,6 +111,7 @@ export class FirstRows {
   #row: Uint32Array;
   #size = 0;
 
+  /** An empty table; `shared: true` puts its arrays in shared memory for worker threads to read. */
   constructor(options: { shared?: boolean } = {}) {
     this.#shared = options.shared === true;
     [this.#hi, this.#lo, this.#row] = [this.#array(1024), this.#array(1024), this.#array(1024)];
@@ -151,6 +152,7 @@ export class FirstRows {
     return i;
   }
 
+  /** Hashes held. */
   get size(): number {
     return this.#size;
   }
