@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearSignature, nearText } from '../src/dedup/minhash.js';
-import { NearIndex, sortByKey, UnionFind } from '../src/dedup/near.js';
+import { agreement, NearIndex, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -38,6 +38,38 @@ describe('NearIndex', () => {
     // The distinct rows are not paired with each other.
     expect(pairs.filter((p) => !(p.a === 0 && p.b === last))).toEqual([]);
     index.close();
+  });
+});
+
+describe('agreement', () => {
+  it('is the number of equal bytes when that reaches `needed`, and under `needed` otherwise, four at a time or one, at any offset', () => {
+    fc.assert(
+      fc.property(
+        // A small alphabet so that many bytes agree; offsets aligned or not; any number of permutations.
+        fc.integer({ min: 1, max: 130 }).chain((permutations) =>
+          fc.record({
+            permutations: fc.constant(permutations),
+            a: fc.uint8Array({ minLength: permutations + 8, maxLength: permutations + 8, max: 2 }),
+            b: fc.uint8Array({ minLength: permutations + 8, maxLength: permutations + 8, max: 2 }),
+            sa: fc.integer({ min: 0, max: 8 }),
+            sb: fc.integer({ min: 0, max: 8 }),
+            needed: fc.integer({ min: 0, max: permutations + 1 }),
+          }),
+        ),
+        ({ permutations, a, b, sa, sb, needed }) => {
+          let naive = 0;
+          for (let p = 0; p < permutations; p++) if (a[sa + p] === b[sb + p]) naive++;
+          const got = agreement(a, sketchWords(a), sa, b, sketchWords(b), sb, permutations, needed);
+          if (naive >= needed) expect(got).toBe(naive);
+          else expect(got).toBeLessThan(needed);
+          // Without the word views the answer is the same.
+          const bytewise = agreement(a, undefined, sa, b, undefined, sb, permutations, needed);
+          if (naive >= needed) expect(bytewise).toBe(naive);
+          else expect(bytewise).toBeLessThan(needed);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

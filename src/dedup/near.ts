@@ -157,7 +157,9 @@ export class NearIndex {
       readAll(this.#sigFd, sketch, block * this.#blockBytes + keyBytes);
       sketchBlocks.push(sketch);
     }
+    const wordBlocks = sketchBlocks.map(sketchWords);
     const sketchOf = (row: number): Uint8Array => sketchBlocks[Math.floor(row / BLOCK_ROWS)] as Uint8Array;
+    const wordsOf = (row: number): Uint32Array | undefined => wordBlocks[Math.floor(row / BLOCK_ROWS)];
     const at = (row: number): number => (row % BLOCK_ROWS) * permutations;
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
@@ -185,7 +187,7 @@ export class NearIndex {
         for (let i = Math.max(start, j - MAX_BUCKET_COMPARISONS); i < j; i++) {
           const a = rows[i] as number;
           if (keep && !keep(a, row)) continue;
-          if (agreement(sketchOf(a), at(a), sketchOf(row), at(row), permutations, minAgree) < minAgree) continue;
+          if (agreement(sketchOf(a), wordsOf(a), at(a), sketchOf(row), wordsOf(row), at(row), permutations, minAgree) < minAgree) continue;
           firsts.push(a);
           seconds.push(row);
         }
@@ -239,15 +241,57 @@ export class NearIndex {
 }
 
 /**
- * How many permutations two signatures agree on, stopping early once `needed` is out of reach.
+ * How many permutations two sketches agree on (8 bits each, `permutations` of them from byte `sa`
+ * of `sigsA` and `sb` of `sigsB`), stopping early once `needed` is out of reach: the count when it
+ * is at least `needed`, else some number below `needed`. With `wordsA` and `wordsB`, 32-bit views
+ * of the same bytes ({@link sketchWords}), four permutations are compared at a time where both
+ * sketches start on a 4-byte boundary: this is the inner loop of candidate verification, tens of
+ * millions of calls at 200,000 rows.
+ *
+ * @example
+ * agreement(sk, sketchWords(sk), 0, sk, sketchWords(sk), 100, 100, 65) // >= 65 when they agree on 65 or more
  */
-function agreement(sigsA: Uint8Array, sa: number, sigsB: Uint8Array, sb: number, permutations: number, needed: number): number {
+export function agreement(
+  sigsA: Uint8Array,
+  wordsA: Uint32Array | undefined,
+  sa: number,
+  sigsB: Uint8Array,
+  wordsB: Uint32Array | undefined,
+  sb: number,
+  permutations: number,
+  needed: number,
+): number {
   let agree = 0;
-  for (let p = 0; p < permutations; p++) {
+  let p = 0;
+  if (wordsA && wordsB && (sa & 3) === 0 && (sb & 3) === 0) {
+    const wa = sa >> 2;
+    const wb = sb >> 2;
+    const words = permutations >> 2;
+    for (let w = 0; w < words; w++) {
+      // The zero bytes of x are the permutations that agree; y keeps bit 7 of each such byte.
+      const x = (wordsA[wa + w] as number) ^ (wordsB[wb + w] as number);
+      const y = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+      agree += Math.imul(y >>> 7, 0x01010101) >>> 24;
+      p += 4;
+      if (permutations - p + agree < needed) return agree;
+    }
+  }
+  for (; p < permutations; p++) {
     if (sigsA[sa + p] === sigsB[sb + p]) agree++;
     else if (permutations - p - 1 + agree < needed) return agree;
   }
   return agree;
+}
+
+/**
+ * A 32-bit view of a sketch block's bytes for {@link agreement}, or undefined when the block does
+ * not start on a 4-byte boundary.
+ *
+ * @example
+ * sketchWords(new Uint8Array(400)) // Uint32Array(100)
+ */
+export function sketchWords(bytes: Uint8Array): Uint32Array | undefined {
+  return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2) : undefined;
 }
 
 /**
