@@ -90,8 +90,9 @@ export interface PrepareResult {
   elapsedMs: number;
   /**
    * Wall time per stage on the main thread, in ms: `read` (read, decode, parse), `normalize`,
-   * `pii`, `count` (tokenizing inline, or handing batches to the workers and waiting for them),
-   * `keep` (target record, exact dedup, spill), `plan` (near-duplicate clusters, split, leakage
+   * `pii`, `count` (tokenizing inline, or handing batches to the workers and waiting for them;
+   * either way with the dedup keys and target records computed on the main thread), `keep` (the
+   * exact-dedup table, spill, per-row state), `plan` (near-duplicate clusters, split, leakage
    * gate), `write` (split files and report). For benchmarks; it varies from run to run.
    */
   timings: Record<string, number>;
