@@ -85,7 +85,8 @@ const IN_FLIGHT_PER_WORKER = 2;
 
 /**
  * Yields the examples that fit the budget with their token counts; the others go to
- * `ctx.reject` (`overlong`, `prompt_overflow`, `too_short`, `template_error`).
+ * `ctx.reject` (`overlong`, `prompt_overflow`, `too_short`, `template_error`). With `keys.seen`, a
+ * copy of a row already kept is yielded uncounted, with `duplicateOf`, for the caller to reject.
  *
  * @example
  * for await (const c of countTokens(examples, { tokenizer, budget: { maxTokens: 4096, overlong: 'drop' } }, ctx)) ...
