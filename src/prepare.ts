@@ -359,7 +359,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
                 continue;
               }
             }
-            await spill.writeEncoded(built.line);
+            await (built.line ? spill.writeEncoded(built.line) : spill.writeLine(built.text));
             const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
             if (groupBy !== undefined && group === undefined) missingGroup.count++;
             kept.push({

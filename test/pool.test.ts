@@ -98,7 +98,7 @@ describe('TokenizerPool', () => {
           for (const [i, c] of pooled.entries()) {
             const want = build(c.example);
             const expected = want.ok ? { ok: true, line: `${serializeRecord(want.record)}\n` } : { ok: false, reason: want.reason, message: want.message };
-            const text = (r: RecordLine | undefined) => (r?.ok ? { ok: true, line: Buffer.from(r.line).toString('utf8') } : r);
+            const text = (r: RecordLine | undefined) => (r?.ok ? { ok: true, line: r.line ? Buffer.from(r.line).toString('utf8') : `${r.text}\n` } : r);
             expect(text(c.record), `${name} ${format} ${balance} #${c.example.id}`).toEqual(expected);
             expect(text(inline[i]?.record)).toEqual(expected);
             if (!want.ok) refused++;

@@ -17,8 +17,15 @@ export interface RecordSpec {
   format: RecordFormat;
 }
 
-/** An example's record as its JSONL line (UTF-8, ending in `\n`), or why the target cannot take it. */
-export type RecordLine = { ok: true; line: Uint8Array } | { ok: false; reason: ReasonCode; message: string };
+/**
+ * An example's record as its JSONL line, or why the target cannot take it. The line is UTF-8
+ * bytes ending in `\n` (`line`) when a worker serialised it, and text without the newline
+ * (`text`) when this thread did: encoding it here would only be copied again into the file.
+ */
+export type RecordLine =
+  | { ok: true; line: Uint8Array; text?: undefined }
+  | { ok: true; text: string; line?: undefined }
+  | { ok: false; reason: ReasonCode; message: string };
 
 /** What stands for the count of a copy of a kept row, which is not tokenized. */
 export interface DuplicateResult {
@@ -127,14 +134,13 @@ export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, 
 }
 
 /**
- * Gives a passing example its record line (a fresh buffer), or the writer's reason for refusing it.
+ * Gives a passing example its record line (as text), or the writer's reason for refusing it.
  *
  * @example
  * attachRecord(builderFor({ target: 'openai', format: 'chat' }), example, measured)
  */
 export function attachRecord(toRecord: (source: RecordSource) => RecordResult, item: MeasureItem, m: MeasuredExample & { ok: true }): void {
-  const r = recordText(toRecord, item, m);
-  m.record = r.ok ? { ok: true, line: Buffer.from(`${r.text}\n`, 'utf8') } : r;
+  m.record = recordText(toRecord, item, m);
 }
 
 /**
