@@ -10,7 +10,8 @@ import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
 import type { ExampleKeys, FirstRows } from '../dedup/index.js';
-import { attachRecord, builderFor, keysAfter, keysBefore, measureExample, type DuplicateResult, type KeySpec, type MeasuredExample, type RecordLine, type RecordSpec } from './measure.js';
+import { recordBuilder } from '../formats/index.js';
+import { isDuplicate, keysAfter, keysBefore, measureExample, recordText, type KeySpec, type MeasuredExample, type MeasureItem, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
@@ -94,12 +95,12 @@ const IN_FLIGHT_PER_WORKER = 2;
 export async function* countTokens(examples: AsyncIterable<Example>, options: CountOptions, ctx: StageContext): AsyncIterable<CountedExample> {
   const { pool, tokenizer, budget, near, record, keys } = options;
   const seen = keys?.seen;
-  const toRecord = record ? builderFor(record) : undefined;
+  const toRecord = record ? recordBuilder(record.target, record.format) : undefined;
   const keySpec: KeySpec | undefined = keys && { key: keys.key, seen: seen && ((hi: number, lo: number) => seen.find(hi, lo)) };
   if (!pool) {
     for await (const example of examples) {
       const m = measureExample(tokenizer, example, { budget, near, keys: keySpec });
-      if (toRecord && m.ok) attachRecord(toRecord, example, m);
+      if (toRecord && m.ok) m.record = recordText(toRecord, example, m);
       const counted = settle(example, m, ctx);
       if (counted) yield counted;
     }
@@ -135,8 +136,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
         if (here) {
           const before = keySpec ? batch.map((e) => keysBefore(e, keySpec)) : undefined;
           const sent = before ? batch.filter((_, i) => !isDuplicate(before[i])) : batch;
-          const items = sent.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
-          const counted = items.length > 0 ? pool.run(items, budget, near) : Promise.resolve([]);
+          const counted = sent.length > 0 ? pool.run(sent.map(itemOf), budget, near) : Promise.resolve([]);
           flight.results = counted.then((results) => {
             let r = 0;
             return batch.map((example, i) => {
@@ -145,14 +145,13 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
               const m = results[r++] as MeasuredExample;
               if (!m.ok) return m;
               if (keySpec && b) keysAfter(example, m, keySpec, b, near !== undefined);
-              if (toRecord) attachRecord(toRecord, example, m);
+              if (toRecord) m.record = recordText(toRecord, example, m);
               return m;
             });
           });
         } else {
-          const items = batch.map((e) => ({ messages: e.messages, tools: e.tools, nearUser: e.nearUser }));
           // The table as it is now (a new one after each growth).
-          flight.results = pool.run(items, budget, near, record, keys && { key: keys.key, seen: seen?.tables });
+          flight.results = pool.run(batch.map(itemOf), budget, near, record, keys && { key: keys.key, seen: seen?.tables });
         }
         flight.results.then(
           () => (flight.done = true),
@@ -183,8 +182,9 @@ interface InFlight {
   done: boolean;
 }
 
-function isDuplicate(x: object | undefined): x is DuplicateResult {
-  return x !== undefined && 'duplicateOf' in x;
+/** What a worker is sent of an example. */
+function itemOf(e: Example): MeasureItem {
+  return { messages: e.messages, tools: e.tools, nearUser: e.nearUser };
 }
 
 function settle(example: Example, m: MeasuredExample, ctx: StageContext): CountedExample | undefined {

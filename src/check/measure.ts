@@ -5,7 +5,7 @@
  */
 import { exampleKeys, normalizedContents, type ExampleKeys } from '../dedup/index.js';
 import { nearText, textSignature, type MinHashParams } from '../dedup/minhash.js';
-import { recordBuilder, type RecordFormat, type RecordResult, type RecordSource, type TargetName } from '../formats/index.js';
+import type { RecordFormat, RecordResult, RecordSource, TargetName } from '../formats/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Message, ReasonCode } from '../types.js';
 import { serializeRecord } from '../write/jsonl.js';
@@ -88,7 +88,7 @@ export interface MeasureOptions {
 export function measureExample(tokenizer: Tokenizer, item: MeasureItem, options: MeasureOptions, signatureOut?: Uint32Array): MeasuredExample {
   const { budget, near, keys } = options;
   const before = keys ? keysBefore(item, keys) : undefined;
-  if (before && 'duplicateOf' in before) return before;
+  if (isDuplicate(before)) return before;
   const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools);
   if (!m.ok) return m;
   if (keys && before) keysAfter(item, m, keys, before, near !== undefined);
@@ -134,16 +134,6 @@ export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, 
 }
 
 /**
- * Gives a passing example its record line (as text), or the writer's reason for refusing it.
- *
- * @example
- * attachRecord(builderFor({ target: 'openai', format: 'chat' }), example, measured)
- */
-export function attachRecord(toRecord: (source: RecordSource) => RecordResult, item: MeasureItem, m: MeasuredExample & { ok: true }): void {
-  m.record = recordText(toRecord, item, m);
-}
-
-/**
  * The record of a measured example (its messages as they will be written, after any truncation)
  * as JSON text without the newline, or the writer's reason for refusing it.
  *
@@ -160,15 +150,12 @@ export function recordText(
   return built.ok ? { ok: true, text: serializeRecord(built.record) } : built;
 }
 
-const builders = new Map<string, (source: RecordSource) => RecordResult>();
-
-/** The record builder of a spec, made once per thread. */
-export function builderFor(spec: RecordSpec): (source: RecordSource) => RecordResult {
-  const key = `${spec.target}\u0000${spec.format}`;
-  let build = builders.get(key);
-  if (!build) {
-    build = recordBuilder(spec.target, spec.format);
-    builders.set(key, build);
-  }
-  return build;
+/**
+ * Whether a measurement, or what stands for one, is the answer for a copy of a kept row.
+ *
+ * @example
+ * isDuplicate(keysBefore(example, spec)) // true when spec.seen knows its key
+ */
+export function isDuplicate(x: object | undefined): x is DuplicateResult {
+  return x !== undefined && 'duplicateOf' in x;
 }

@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
-import { builderFor, measureExample, recordText, type KeySpec, type MeasureItem, type RecordSpec } from '../check/measure.js';
+import { recordBuilder } from '../formats/index.js';
+import { measureExample, recordText, type KeySpec, type MeasureItem, type RecordSpec } from '../check/measure.js';
 import { findShared, type SharedFirstRows } from '../dedup/index.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { loadTokenizer } from './index.js';
@@ -68,7 +69,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
     let lines: BatchLines | undefined;
     if (msg.record) {
       // Serialising here takes that work off the main thread, which every row passes through.
-      const toRecord = builderFor(msg.record);
+      const toRecord = recordBuilder(msg.record.target, msg.record.format);
       const texts: Array<string | undefined> = [];
       let total = 0;
       for (const [i, m] of results.entries()) {
@@ -79,10 +80,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
           continue;
         }
         texts[i] = r.text;
-        total += Buffer.byteLength(r.text, 'utf8') + 1;
+        // Room for the worst case (3 bytes a UTF-16 unit) instead of measuring each text first.
+        total += r.text.length * 3 + 1;
       }
-      const bytes = new Uint8Array(total);
-      const buf = Buffer.from(bytes.buffer, 0, total);
+      const buf = Buffer.from(new ArrayBuffer(total));
       const ends = new Int32Array(results.length).fill(-1);
       let pos = 0;
       for (const [i, text] of texts.entries()) {
@@ -91,8 +92,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
         buf[pos++] = 0x0a;
         ends[i] = pos;
       }
-      lines = { bytes, ends };
-      transfer.push(bytes.buffer, ends.buffer);
+      lines = { bytes: new Uint8Array(buf.buffer, 0, pos), ends };
+      transfer.push(buf.buffer, ends.buffer);
     }
     port.postMessage({ type: 'result', id: msg.id, results, lines }, transfer);
   } catch (e) {
