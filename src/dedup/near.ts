@@ -158,9 +158,6 @@ export class NearIndex {
       sketchBlocks.push(sketch);
     }
     const wordBlocks = sketchBlocks.map(sketchWords);
-    const sketchOf = (row: number): Uint8Array => sketchBlocks[Math.floor(row / BLOCK_ROWS)] as Uint8Array;
-    const wordsOf = (row: number): Uint32Array | undefined => wordBlocks[Math.floor(row / BLOCK_ROWS)];
-    const at = (row: number): number => (row % BLOCK_ROWS) * permutations;
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const firsts = new GrowableUint32();
@@ -183,11 +180,20 @@ export class NearIndex {
       let start = 0;
       for (let j = 0; j < n; j++) {
         if (j > 0 && keys[j] !== keys[j - 1]) start = j;
+        const from = Math.max(start, j - MAX_BUCKET_COMPARISONS);
+        if (from === j) continue; // alone under this key so far: most rows
         const row = rows[j] as number;
-        for (let i = Math.max(start, j - MAX_BUCKET_COMPARISONS); i < j; i++) {
+        // The row's sketch, found once for all the rows it is compared with.
+        const rb = Math.floor(row / BLOCK_ROWS);
+        const sketchB = sketchBlocks[rb] as Uint8Array;
+        const wordsB = wordBlocks[rb];
+        const atB = (row % BLOCK_ROWS) * permutations;
+        for (let i = from; i < j; i++) {
           const a = rows[i] as number;
           if (keep && !keep(a, row)) continue;
-          if (agreement(sketchOf(a), wordsOf(a), at(a), sketchOf(row), wordsOf(row), at(row), permutations, minAgree) < minAgree) continue;
+          const ab = Math.floor(a / BLOCK_ROWS);
+          const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
+          if (agree < minAgree) continue;
           firsts.push(a);
           seconds.push(row);
         }
