@@ -95,16 +95,9 @@ export class JsonlWriter {
     this.#lines++;
     // A UTF-16 unit is at most 3 UTF-8 bytes: room for the worst case, or the chunk is done.
     const worst = line.length * 3 + 1;
-    if (worst > CHUNK_BYTES) {
-      this.#takeLines();
-      const bytes = Buffer.from(`${line}\n`, 'utf8');
-      this.#chunks.push(bytes);
-      this.#chunkBytes += bytes.length;
-      return this.#flush();
-    }
-    let flushed: Promise<void> | undefined;
-    if (this.#buf !== undefined && this.#used + worst > this.#buf.length) flushed = this.#flush();
-    const buf = (this.#buf ??= Buffer.allocUnsafe(CHUNK_BYTES));
+    if (worst > CHUNK_BYTES) return this.#writeAlone(Buffer.from(`${line}\n`, 'utf8'));
+    const flushed = this.#makeRoom(worst);
+    const buf = this.#buf as Buffer;
     this.#used += buf.write(line, this.#used, 'utf8');
     buf[this.#used++] = 0x0a;
     // Most lines only gather: they share one settled promise instead of an async call's own.
@@ -118,16 +111,9 @@ export class JsonlWriter {
   writeEncoded(line: Uint8Array): Promise<void> {
     this.#throwIfFailed();
     this.#lines++;
-    if (line.length > CHUNK_BYTES) {
-      this.#takeLines();
-      this.#chunks.push(Buffer.from(line));
-      this.#chunkBytes += line.length;
-      return this.#flush();
-    }
-    let flushed: Promise<void> | undefined;
-    if (this.#buf !== undefined && this.#used + line.length > this.#buf.length) flushed = this.#flush();
-    const buf = (this.#buf ??= Buffer.allocUnsafe(CHUNK_BYTES));
-    buf.set(line, this.#used);
+    if (line.length > CHUNK_BYTES) return this.#writeAlone(Buffer.from(line));
+    const flushed = this.#makeRoom(line.length);
+    (this.#buf as Buffer).set(line, this.#used);
     this.#used += line.length;
     return flushed ?? SETTLED;
   }
@@ -159,6 +145,24 @@ export class JsonlWriter {
   /** Closes without caring about the content (the run failed). */
   destroy(): void {
     this.#stream.destroy();
+  }
+
+  /** A line too long for a chunk: handed over on its own, after the lines gathered before it. */
+  #writeAlone(bytes: Buffer): Promise<void> {
+    this.#takeLines();
+    this.#chunks.push(bytes);
+    this.#chunkBytes += bytes.length;
+    return this.#flush();
+  }
+
+  /**
+   * Room for `bytes` more in the gathering buffer: when they would not fit, the chunk is handed
+   * over (the promise to wait for) and a new buffer begins.
+   */
+  #makeRoom(bytes: number): Promise<void> | undefined {
+    const flushed = this.#buf !== undefined && this.#used + bytes > this.#buf.length ? this.#flush() : undefined;
+    this.#buf ??= Buffer.allocUnsafe(CHUNK_BYTES);
+    return flushed;
   }
 
   #takeLines(): void {
