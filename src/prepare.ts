@@ -15,8 +15,8 @@ import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { ProgressTicker } from './_progress.js';
 import { countTokens, type Budget, type RecordLine, type Truncation } from './check/index.js';
-import { duplicateRejection, exampleKeys, FirstRows, hash64Parts, normalizedContents, type ExampleKeys } from './dedup/index.js';
-import { DEFAULT_MINHASH, nearText } from './dedup/minhash.js';
+import { duplicateRejection, FirstRows, type ExampleKeys } from './dedup/index.js';
+import { DEFAULT_MINHASH } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
@@ -182,10 +182,6 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const overDefault = { count: 0, max: 0 };
     // Shared with the workers, which skip tokenizing a copy of a row already kept.
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows({ shared: pool !== undefined }) };
-    // The keys are computed beside the count (on the main thread or in the workers, wherever
-    // there is time), unless the key is the user's function: that runs on this thread, before counting.
-    const userKey = typeof exactDedup?.key === 'function' ? exactDedup.key : undefined;
-    const keyMode = userKey ? undefined : exactDedup?.key === 'prompt' ? ('prompt' as const) : ('conversation' as const);
     const keys = splitKeys(opts, inputs);
     const { stratifyBy, groupBy } = keys;
     const missingGroup = { count: 0 };
@@ -263,13 +259,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         },
       }, loadCtx);
       const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain });
-      const keysOf = (example: Example): RowKeys => rowKeys(example, userKey as (example: Example) => string, nearIndex !== undefined);
-      const keys = new WeakMap<Example, RowKeys>();
       // Read, normalise and PII run per row in this one generator (each async layer costs every
-      // row a promise). With the user's dedup key function, its key and the look-up run here too,
-      // so that a copy of a row already kept is rejected before it costs a tokenizer pass; the
-      // other keys are computed, and looked up, in the count.
-      const time = { read: 0, normalize: 0, pii: 0, look: 0 };
+      // row a promise); the dedup keys and the look-up of kept rows come with the count.
+      const time = { read: 0, normalize: 0, pii: 0 };
       async function* ready(): AsyncGenerator<Example> {
         const it = rows[Symbol.asyncIterator]();
         let done = false;
@@ -298,19 +290,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               time.pii += now - t;
               if (!example) continue;
             }
-            let first = -1;
-            if (keyMode === undefined) {
-              t = now;
-              const k = keysOf(example);
-              first = exactDedup ? exactDedup.index.find(k.keyHi, k.keyLo) : -1;
-              if (first >= 0) early(duplicateRejection(example.meta.source, kept.source(first), exactDedup?.key));
-              else keys.set(example, k);
-              time.look += performance.now() - t;
-            }
-            if (first < 0) {
-              order.sent(example.meta.source.line);
-              yield example;
-            }
+            order.sent(example.meta.source.line);
+            yield example;
           }
         } finally {
           if (!done) await it.return?.();
@@ -318,7 +299,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       }
       const near = nearIndex?.params;
       const record = { target: opts.target, format: opts.format };
-      const keySpec = keyMode && { key: keyMode, seen: exactDedup?.index };
+      // The keys are computed beside the count, on the main thread or in the workers, wherever
+      // there is time (a key function of the user's always here); so is the check that spares a
+      // copy of a kept row the tokenizer.
+      const keySpec = { key: exactDedup?.key ?? ('conversation' as const), seen: exactDedup?.index };
       const counting = countTokens(ready(), { tokenizer, budget, pool, near, record, keys: keySpec }, countCtx)[Symbol.asyncIterator]();
       let countMs = 0;
       let keepMs = 0;
@@ -351,7 +335,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               continue;
             }
             // A truncated example is compared (and hashed for the split) as it will be written.
-            const k = counted.keys ?? (counted.truncated ? keysOf(example) : (keys.get(example) as RowKeys));
+            const k = counted.keys as ExampleKeys;
             if (exactDedup) {
               const first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
               if (first >= 0) {
@@ -374,8 +358,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               group,
             });
             if (nearIndex) {
-              const text = counted.nearText ?? nearText(example.messages, (k as RowKeys).normalized ?? normalizedContents(example.messages), example.nearUser);
-              nearIndex.add(text, counted.signature as Uint32Array);
+              nearIndex.add(counted.nearText as string, counted.signature as Uint32Array);
             }
             piiLog.keep(example, kept.length - 1);
             if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
@@ -397,8 +380,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       clock.add('read', time.read);
       clock.add('normalize', time.normalize);
       if (opts.pii) clock.add('pii', time.pii);
-      clock.add('count', countMs - time.read - time.normalize - time.pii - time.look);
-      clock.add('keep', keepMs + time.look);
+      clock.add('count', countMs - time.read - time.normalize - time.pii);
+      clock.add('keep', keepMs);
       inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
     }
     await spill.close();
@@ -935,19 +918,6 @@ class PiiLog {
     }
     return { action: o.action, types: o.types ?? [...PII_TYPES], found: sortKeys(this.found), bySplit, examplesWithPii: this.examplesWithPii, samples: this.samples };
   }
-}
-
-/** An example's hashes when the dedup key is the user's function (computed here, not beside the count). */
-interface RowKeys extends ExampleKeys {
-  /** Normalised contents, kept for the near-duplicate text only when near-dedup is on. */
-  normalized?: string[] | undefined;
-}
-
-function rowKeys(example: Example, key: (example: Example) => string, keepNormalized: boolean): RowKeys {
-  const normalized = normalizedContents(example.messages);
-  const { hashHi, hashLo } = exampleKeys(example.messages, 'conversation', normalized);
-  const [keyHi, keyLo] = hash64Parts(key(example));
-  return { hashHi, hashLo, keyHi, keyLo, normalized: keepNormalized ? normalized : undefined };
 }
 
 /** The PII stage for one example: scans or redacts it; undefined when `drop` rejected it. */

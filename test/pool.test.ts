@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens, type CountedExample, type RecordLine } from '../src/check/index.js';
 import { applyBudget } from '../src/check/budget.js';
 import { DEFAULT_MINHASH, nearSignature, nearText } from '../src/dedup/minhash.js';
-import { exampleKeys, FirstRows } from '../src/dedup/index.js';
+import { exampleKeys, FirstRows, hash64Parts } from '../src/dedup/index.js';
 import { prepareDataset } from '../src/index.js';
 import { recordBuilder, targets, type RecordFormat, type TargetName } from '../src/formats/index.js';
 import { serializeRecord } from '../src/write/jsonl.js';
@@ -138,6 +138,27 @@ describe('TokenizerPool', () => {
       }
       expect(pooled.some((c) => c.truncated)).toBe(true);
     }
+  });
+
+  it('takes a dedup key function on the main thread, whatever the balance asked for', async () => {
+    // The key is the question's number modulo 50: rows 50-999 copy an earlier row by that key
+    // (the first 256 rows are all in flight before any is kept).
+    const key = (e: Example) => String(Number(/\d+/.exec(e.messages[0]?.content ?? '')?.[0]) % 50);
+    const input = Array.from({ length: 1000 }, (_, i) => example(i));
+    const seen = new FirstRows({ shared: true });
+    const out: CountedExample[] = [];
+    for await (const c of countTokens(fromArray(input), { tokenizer: tok, budget: { overlong: 'keep' as const }, pool, keys: { key, seen }, balance: 'workers' }, recordingContext())) {
+      // As a caller does: a row that is not a copy is kept.
+      if (c.duplicateOf === undefined) seen.firstOf(c.keys?.keyHi as number, c.keys?.keyLo as number, Number(c.example.id));
+      out.push(c);
+    }
+    for (const c of out) {
+      const [keyHi, keyLo] = hash64Parts(key(c.example));
+      if (c.duplicateOf === undefined) expect(c.keys).toMatchObject({ keyHi, keyLo });
+      else expect(key(input[c.duplicateOf] as Example)).toBe(key(c.example));
+    }
+    // Rows read while their first copy was still being counted are not caught early; the rest are.
+    expect(out.filter((c) => c.duplicateOf !== undefined).length).toBeGreaterThan(0);
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

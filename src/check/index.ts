@@ -64,9 +64,16 @@ export interface CountOptions {
    * Dedup keys, computed beside the count (with a pool, on the side that has time for them: see
    * `balance`). With `seen`, the caller's table of kept rows, a copy of a kept row is not
    * tokenized but yielded with `duplicateOf`; made with `shared: true`, the workers can read it
-   * too (else only the main thread skips copies).
+   * too (else only the main thread skips copies). A key function always runs on the main thread.
    */
-  keys?: { key: 'conversation' | 'prompt'; seen?: FirstRows | undefined } | undefined;
+  keys?:
+    | {
+        /** What exact dedup compares: `'conversation'`, `'prompt'`, or a function of the example. */
+        key: KeySpec['key'];
+        /** The caller's table of kept rows. */
+        seen?: FirstRows | undefined;
+      }
+    | undefined;
   /**
    * With a pool, where `keys` and `record` are computed: `'auto'` (the default) on the main thread
    * while every worker is busy and in the workers once one waits; `'workers'` or `'main'` always
@@ -106,7 +113,9 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
     }
     return;
   }
-  const balance = keys || record ? (options.balance ?? 'auto') : 'workers';
+  const workerKey = keys && typeof keys.key !== 'function' ? keys.key : undefined;
+  // A key function cannot go to a worker: then the keys, and the records with them, stay here.
+  const balance = keys && !workerKey ? 'main' : keys || record ? (options.balance ?? 'auto') : 'workers';
   const queue: InFlight[] = [];
   const maxInFlight = pool.size * IN_FLIGHT_PER_WORKER;
   const iterator = examples[Symbol.asyncIterator]();
@@ -151,7 +160,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           });
         } else {
           // The table as it is now (a new one after each growth).
-          flight.results = pool.run(batch.map(itemOf), budget, near, record, keys && { key: keys.key, seen: seen?.tables });
+          flight.results = pool.run(batch.map(itemOf), budget, near, record, workerKey && { key: workerKey, seen: seen?.tables });
         }
         flight.results.then(
           () => (flight.done = true),

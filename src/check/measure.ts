@@ -3,11 +3,11 @@
  * worker: its dedup keys (and whether it copies a kept row), the budget, its MinHash signature,
  * and its record for the target, serialised as its JSONL line, each when asked.
  */
-import { exampleKeys, normalizedContents, type ExampleKeys } from '../dedup/index.js';
+import { exampleKeys, hash64Parts, normalizedContents, type ExampleKeys } from '../dedup/index.js';
 import { nearText, textSignature, type MinHashParams } from '../dedup/minhash.js';
 import type { RecordFormat, RecordResult, RecordSource, TargetName } from '../formats/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
-import type { Message, ReasonCode } from '../types.js';
+import type { Example, Message, ReasonCode } from '../types.js';
 import { serializeRecord } from '../write/jsonl.js';
 import { applyBudget, type Budget, type Measured } from './budget.js';
 
@@ -38,8 +38,11 @@ export interface DuplicateResult {
 
 /** The dedup keys to compute beside the count. */
 export interface KeySpec {
-  /** What exact dedup compares: the whole conversation or its prompt. */
-  key: 'conversation' | 'prompt';
+  /**
+   * What exact dedup compares: the whole conversation, its prompt, or the string a function of
+   * the user's makes of the example (on the main thread only: a function cannot go to a worker).
+   */
+  key: 'conversation' | 'prompt' | ((example: Example) => string);
   /**
    * The row already kept with the same key, or -1: a copy of a kept row is not tokenized (the
    * main thread's exact-dedup table, read from shared memory in a worker).
@@ -111,7 +114,7 @@ export interface KeysBefore {
  */
 export function keysBefore(item: MeasureItem, spec: KeySpec): KeysBefore | DuplicateResult {
   const normalized = normalizedContents(item.messages);
-  const keys = exampleKeys(item.messages, spec.key, normalized);
+  const keys = keysOf(item, item.messages, spec, normalized);
   const first = spec.seen ? spec.seen(keys.keyHi, keys.keyLo) : -1;
   return first >= 0 ? { ok: false, reason: 'duplicate', message: '', duplicateOf: first } : { keys, normalized };
 }
@@ -127,10 +130,20 @@ export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, 
   let { keys, normalized } = before;
   if (m.messages) {
     normalized = normalizedContents(m.messages);
-    keys = exampleKeys(m.messages, spec.key, normalized);
+    keys = keysOf(item, m.messages, spec, normalized);
   }
   m.keys = keys;
   if (near) m.nearText = nearText(m.messages ?? item.messages, normalized, item.nearUser);
+}
+
+/** The hashes of `messages` (the item's own, or as truncated); a user's key function is given the example with them. */
+function keysOf(item: MeasureItem, messages: Message[], spec: KeySpec, normalized: readonly string[]): ExampleKeys {
+  if (typeof spec.key !== 'function') return exampleKeys(messages, spec.key, normalized);
+  const { hashHi, hashLo } = exampleKeys(messages, 'conversation', normalized);
+  // With a key function, items are the caller's examples (countTokens keeps the keys on its thread).
+  const example = item as Example;
+  const [keyHi, keyLo] = hash64Parts(spec.key(messages === example.messages ? example : { ...example, messages }));
+  return { hashHi, hashLo, keyHi, keyLo };
 }
 
 /**

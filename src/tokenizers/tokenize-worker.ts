@@ -26,7 +26,7 @@ export type WorkerRequest =
 
 /** Dedup keys as a worker is asked for them: the key, and the main thread's table of kept rows. */
 export interface WorkerKeys {
-  key: KeySpec['key'];
+  key: 'conversation' | 'prompt';
   seen?: SharedFirstRows | undefined;
 }
 
