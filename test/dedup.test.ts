@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conversationKey, dedupe, findShared, FirstRows, hash64, hash64Parts, normalizeForDedup, type SharedFirstRows } from '../src/dedup/index.js';
@@ -76,6 +77,20 @@ describe('hash64', () => {
     expect(hash64('abc')).toMatch(/^[0-9a-f]{16}$/);
     expect(hash64('abc')).toBe(hash64('abc'));
     expect(hash64('abc')).not.toBe(hash64('abd'));
+  });
+
+  // The split's hash strategy and the leakage check read these bits: they must not change between
+  // versions, whatever the code that computes them.
+  it('is the first 64 bits of the UTF-8 SHA-1 of the key, for any text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (key) => {
+        const oracle = createHash('sha1').update(key, 'utf8').digest('hex').slice(0, 16);
+        expect(hash64(key)).toBe(oracle);
+        const [hi, lo] = hash64Parts(key);
+        expect(`${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`).toBe(oracle);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
