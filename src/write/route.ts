@@ -21,45 +21,10 @@ export interface Routed {
 }
 
 /**
- * Calls `each(row, bytes)` for every line of a JSONL file, `bytes` ending in its `\n`. The bytes
- * stay valid until `each`'s promise settles and after (a fresh buffer backs every read).
- */
-async function forEachLine(path: string, each: (row: number, bytes: Buffer) => Promise<void> | void, checkpoint?: () => void): Promise<number> {
-  const file = await open(path, 'r');
-  let rows = 0;
-  try {
-    let buf = Buffer.alloc(0);
-    let pos = 0;
-    let end = 0;
-    for (;;) {
-      const nl = buf.indexOf(NEWLINE, pos);
-      if (nl !== -1 && nl < end) {
-        await each(rows++, buf.subarray(pos, nl + 1));
-        pos = nl + 1;
-        continue;
-      }
-      checkpoint?.();
-      // A fresh buffer, twice as large when one line fills the whole of the last one.
-      const next = Buffer.allocUnsafe(Math.max(READ_BYTES, (end - pos) * 2));
-      buf.copy(next, 0, pos, end);
-      const kept = end - pos;
-      const { bytesRead } = await file.read(next, kept, next.length - kept, null);
-      buf = next.subarray(0, kept + bytesRead);
-      pos = 0;
-      end = buf.length;
-      if (bytesRead === 0) {
-        if (end > 0) throw new LoraPrepError('INTERNAL', `${path} ends without a newline after row ${rows}; please report this bug`);
-        return rows;
-      }
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/**
  * Copies row `i` of the JSONL file `path` to `writers[target[i]]`; rows whose target is `skip`
  * are left out. The lines of the rows in `keep` are also returned as text, in the same pass.
+ * Consecutive rows bound for the same file go to it as one slice (most rows are train rows): one
+ * hand-over a run instead of one a row.
  *
  * @example
  * await routeLines('.spill.jsonl', assignment, [train, validation, test], 255, { keep: new Set([0]) });
@@ -76,19 +41,55 @@ export async function routeLines(
     keep?: ReadonlySet<number> | undefined;
   } = {},
 ): Promise<Routed> {
+  let rows = 0;
   let written = 0;
   const kept = new Map<number, string>();
-  const rows = await forEachLine(
-    path,
-    async (row, bytes) => {
-      if (options.keep?.has(row)) kept.set(row, bytes.toString('utf8', 0, bytes.length - 1));
-      const a = target[row];
-      if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
-      if (a === skip) return;
-      await (writers[a] as JsonlWriter).writeBytes(bytes, 1);
-      written++;
-    },
-    options.checkpoint,
-  );
-  return { rows, written, kept };
+  const file = await open(path, 'r');
+  try {
+    // A fresh buffer backs every read: the writers hold on to the slices they are given.
+    let buf = Buffer.alloc(0);
+    let pos = 0;
+    for (;;) {
+      // The whole lines in buf[pos, ...), as runs of rows with one target.
+      let runStart = pos;
+      let runTarget = skip;
+      let runRows = 0;
+      for (let nl = buf.indexOf(NEWLINE, pos); nl !== -1; nl = buf.indexOf(NEWLINE, pos)) {
+        const a = target[rows];
+        if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
+        if (options.keep?.has(rows)) kept.set(rows, buf.toString('utf8', pos, nl));
+        if (a !== runTarget) {
+          if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
+          runStart = pos;
+          runTarget = a;
+          runRows = 0;
+        }
+        runRows++;
+        rows++;
+        pos = nl + 1;
+      }
+      if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
+      options.checkpoint?.();
+      // The part line left over, then as much more as fits; twice as large when one line fills the whole of the last one.
+      const left = buf.length - pos;
+      const next = Buffer.allocUnsafe(Math.max(READ_BYTES, left * 2));
+      buf.copy(next, 0, pos);
+      const { bytesRead } = await file.read(next, left, next.length - left, null);
+      buf = next.subarray(0, left + bytesRead);
+      pos = 0;
+      if (bytesRead === 0) {
+        if (left > 0) throw new LoraPrepError('INTERNAL', `${path} ends without a newline after row ${rows}; please report this bug`);
+        return { rows, written, kept };
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Hands a run of whole lines to its writer (none for `skip`); returns the rows written. */
+async function copyRun(writers: ReadonlyArray<JsonlWriter | undefined>, target: number, skip: number, bytes: Buffer, rows: number): Promise<number> {
+  if (target === skip) return 0;
+  await (writers[target] as JsonlWriter).writeBytes(bytes, rows);
+  return rows;
 }
