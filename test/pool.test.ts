@@ -53,6 +53,21 @@ describe('TokenizerPool', () => {
     expect(inline.length).toBeGreaterThan(0);
   });
 
+  it('knows which workers have a batch in hand, from their own counts, before their replies are read', async () => {
+    expect(pool.working).toBe(0);
+    const budget = { overlong: 'keep' as const };
+    // Large batches (some 40,000 words each): both are still being tokenized when `working` is read.
+    const big = (k: number) => Array.from({ length: 200 }, (_, i) => example(k * 1000 + i)).map((e) => ({ messages: e.messages }));
+    const first = pool.run(big(1), budget);
+    expect(pool.working).toBe(1);
+    // The second batch goes to the other worker, the one with nothing in hand.
+    const second = pool.run(big(2), budget);
+    expect(pool.working).toBe(2);
+    // A worker counts its batch as finished before it replies: once both replies are in, none counts.
+    await Promise.all([first, second]);
+    expect(pool.working).toBe(0);
+  });
+
   it('returns the same MinHash signatures as inline (packed one table a batch in the worker)', async () => {
     const input = Array.from({ length: 300 }, (_, i) => example(i));
     const budget = { maxTokens: 150, overlong: 'drop' as const };

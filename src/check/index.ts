@@ -138,10 +138,10 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
         // Keys and records are work every row needs on one thread or another. While every worker
         // is busy, the main thread has time for them; once one waits, the main thread is the
         // bottleneck and they go with the batch (on many cores the main thread would otherwise
-        // cap the run, whatever the number of workers).
-        const busy = queue.reduce((n, f) => n + (f.done ? 0 : 1), 0);
-        const here = balance === 'main' || (balance === 'auto' && busy >= pool.size);
-        const flight: InFlight = { batch, results: Promise.resolve([]), done: false };
+        // cap the run, whatever the number of workers). The pool counts what the workers have
+        // finished from their own counts: a busy main thread reads their replies late.
+        const here = balance === 'main' || (balance === 'auto' && pool.working >= pool.size);
+        const flight: InFlight = { batch, results: Promise.resolve([]) };
         if (here) {
           const before = keySpec ? batch.map((e) => keysBefore(e, keySpec)) : undefined;
           const sent = before ? batch.filter((_, i) => !isDuplicate(before[i])) : batch;
@@ -162,10 +162,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           // The table as it is now (a new one after each growth).
           flight.results = pool.run(batch.map(itemOf), budget, near, record, workerKey && { key: workerKey, seen: seen?.tables });
         }
-        flight.results.then(
-          () => (flight.done = true),
-          () => undefined, // awaited below, in order; avoid an unhandled rejection meanwhile
-        );
+        flight.results.catch(() => undefined); // awaited below, in order; no unhandled rejection meanwhile
         queue.push(flight);
       }
       const head = queue.shift();
@@ -187,8 +184,6 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
 interface InFlight {
   batch: Example[];
   results: Promise<MeasuredExample[]>;
-  /** The worker has answered. */
-  done: boolean;
 }
 
 /** What a worker is sent of an example. */

@@ -1,6 +1,8 @@
 /**
  * A pool of tokenizer worker threads. Each worker loads the tokenizer once; batches go to the
  * least busy worker and come back as promises, so callers keep input order by awaiting in order.
+ * Each worker counts the batches it has finished in shared memory, so the pool knows which
+ * workers have work in hand even while the main thread is too busy to read their replies.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,8 @@ type Reply =
 interface Slot {
   worker: Worker;
   pending: Map<number, { resolve: (r: MeasuredExample[]) => void; reject: (e: Error) => void }>;
+  /** Batches sent to it; `finished[i]` is how many it has finished (its reply may still wait). */
+  sent: number;
 }
 
 /**
@@ -42,33 +46,48 @@ export class TokenizerPool {
   /** The tokenizer the workers loaded (the main thread need not load it too). */
   readonly tokenizer: TokenizerInfo;
   #slots: Slot[];
+  /** Batches each worker has finished, counted by the worker itself (shared memory). */
+  #finished: Int32Array;
   #nextId = 0;
   #closed = false;
 
-  private constructor(slots: Slot[], tokenizer: TokenizerInfo) {
+  private constructor(slots: Slot[], finished: Int32Array, tokenizer: TokenizerInfo) {
     this.#slots = slots;
+    this.#finished = finished;
     this.size = slots.length;
     this.tokenizer = tokenizer;
+  }
+
+  /**
+   * How many workers have a batch in hand now: sent and not yet finished. Read from the workers'
+   * own counts, so it is current even when their replies wait for the main thread; a batch a
+   * worker has finished no longer counts, whether or not its promise has settled.
+   */
+  get working(): number {
+    let n = 0;
+    for (const [i, slot] of this.#slots.entries()) if (slot.sent > Atomics.load(this.#finished, i)) n++;
+    return n;
   }
 
   /** Starts `size` workers and waits until each has loaded the tokenizer. */
   static async start(spec: string, size: number): Promise<TokenizerPool> {
     const script = workerScript();
     const slots: Slot[] = [];
+    const finished = new Int32Array(new SharedArrayBuffer(4 * size));
     let infos: TokenizerInfo[];
     try {
       for (let i = 0; i < size; i++) {
         // The parent's flags (--input-type, --eval, loaders) are for the parent: workers start clean.
         const limits = workerLimits(spec);
         const worker = script.eval ? new Worker(script.eval, { eval: true, execArgv: [], ...limits }) : new Worker(script.url, { execArgv: [], ...limits });
-        slots.push({ worker, pending: new Map() });
+        slots.push({ worker, pending: new Map(), sent: 0 });
       }
-      infos = await Promise.all(slots.map((slot) => init(slot, spec)));
+      infos = await Promise.all(slots.map((slot, i) => init(slot, spec, finished, i)));
     } catch (e) {
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw e;
     }
-    const pool = new TokenizerPool(slots, infos[0] as TokenizerInfo);
+    const pool = new TokenizerPool(slots, finished, infos[0] as TokenizerInfo);
     for (const slot of slots) pool.#listen(slot);
     return pool;
   }
@@ -76,7 +95,14 @@ export class TokenizerPool {
   /** Measures a batch of examples on the least busy worker. */
   run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec, keys?: WorkerKeys): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
-    const slot = this.#slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    // The worker with the fewest batches in hand, by the workers' own counts.
+    let slot = this.#slots[0] as Slot;
+    let least = Infinity;
+    for (const [i, s] of this.#slots.entries()) {
+      const inHand = s.sent - Atomics.load(this.#finished, i);
+      if (inHand < least) [slot, least] = [s, inHand];
+    }
+    slot.sent++;
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -143,7 +169,7 @@ function workerLimits(spec: string): { resourceLimits?: { maxOldGenerationSizeMb
 const OPENAI_WORKER_OLD_MB = 128;
 const OPENAI_WORKER_YOUNG_MB = 16;
 
-function init(slot: Slot, spec: string): Promise<TokenizerInfo> {
+function init(slot: Slot, spec: string, finished: Int32Array, index: number): Promise<TokenizerInfo> {
   return new Promise((resolve, reject) => {
     const onMessage = (reply: Reply) => {
       slot.worker.off('message', onMessage);
@@ -157,7 +183,7 @@ function init(slot: Slot, spec: string): Promise<TokenizerInfo> {
     };
     slot.worker.on('message', onMessage);
     slot.worker.on('error', onError);
-    slot.worker.postMessage({ type: 'init', spec });
+    slot.worker.postMessage({ type: 'init', spec, finished, index });
   });
 }
 

@@ -13,7 +13,13 @@ import type { Tokenizer } from './types.js';
 
 /** Messages the pool sends. */
 export type WorkerRequest =
-  | { type: 'init'; spec: string }
+  | {
+      type: 'init';
+      spec: string;
+      /** Batches finished per worker, in shared memory: this worker adds 1 to `finished[index]` as it finishes each. */
+      finished?: Int32Array | undefined;
+      index?: number | undefined;
+    }
   | {
       type: 'batch';
       id: number;
@@ -40,6 +46,7 @@ export interface BatchLines {
 }
 
 let tokenizer: Tokenizer | undefined;
+let finished: { counts: Int32Array; index: number } | undefined;
 
 parentPort?.on('message', (msg: WorkerRequest) => {
   void handle(msg);
@@ -48,9 +55,11 @@ parentPort?.on('message', (msg: WorkerRequest) => {
 async function handle(msg: WorkerRequest): Promise<void> {
   const port = parentPort;
   if (!port) return;
+  let counted = false;
   try {
     if (msg.type === 'init') {
       tokenizer = await loadTokenizer(msg.spec);
+      if (msg.finished && msg.index !== undefined) finished = { counts: msg.finished, index: msg.index };
       port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate } });
       return;
     }
@@ -95,9 +104,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       lines = { bytes: new Uint8Array(buf.buffer, 0, pos), ends };
       transfer.push(buf.buffer, ends.buffer);
     }
+    counted = done(msg);
     port.postMessage({ type: 'result', id: msg.id, results, lines }, transfer);
   } catch (e) {
     const err = e as Error & { code?: string };
+    if (!counted) done(msg);
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });
   }
+}
+
+/** Counts a finished batch where the pool can read it at once, before the reply is sent. */
+function done(msg: WorkerRequest): boolean {
+  if (msg.type === 'batch' && finished) Atomics.add(finished.counts, finished.index, 1);
+  return true;
 }
