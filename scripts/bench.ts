@@ -172,6 +172,22 @@ async function main(): Promise<void> {
       const r = rounds(a, b);
       if (r) console.log(`${label}: ${r}`);
     }
+    // Everything but tokenizing, per round: prepare-1 less the same round's tokenizer time for its
+    // tokens, against the same round's floor (the difference of two long runs drifts with the machine).
+    const [rf, rt, rp1] = [runs.get('floor'), runs.get('tokenizer'), runs.get('prepare-1')];
+    if (rf && rt && rp1) {
+      const shares = rp1
+        .map((p, i) => {
+          const t = rt[i] as Figures;
+          const f = rf[i] as Figures;
+          const rest = p.seconds - (t.seconds * p.tokens) / t.tokens;
+          return rest > 0 ? p.rows / rest / (f.rows / f.seconds) : Number.NaN;
+        })
+        .sort((a, b) => a - b);
+      console.log(
+        `everything but tokenizing vs the raw floor, per round: median ${((shares[Math.floor((shares.length - 1) / 2)] as number) * 100).toFixed(0)}% (rounds: ${shares.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')})`,
+      );
+    }
     // The stricter comparison per round: the counting stage's time without starting its workers.
     for (const c of chosen) {
       const n = /^prepare-(\d+)$/.exec(c)?.[1];
