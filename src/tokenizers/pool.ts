@@ -100,7 +100,10 @@ export class TokenizerPool {
     let least = Infinity;
     for (const [i, s] of this.#slots.entries()) {
       const inHand = s.sent - Atomics.load(this.#finished, i);
-      if (inHand < least) [slot, least] = [s, inHand];
+      if (inHand < least) {
+        slot = s;
+        least = inHand;
+      }
     }
     slot.sent++;
     const id = this.#nextId++;

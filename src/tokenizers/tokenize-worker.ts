@@ -104,17 +104,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       lines = { bytes: new Uint8Array(buf.buffer, 0, pos), ends };
       transfer.push(buf.buffer, ends.buffer);
     }
-    counted = done(msg);
+    countFinished(msg);
+    counted = true;
     port.postMessage({ type: 'result', id: msg.id, results, lines }, transfer);
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (!counted) done(msg);
+    if (!counted) countFinished(msg);
     port.postMessage({ type: 'error', id: msg.type === 'batch' ? msg.id : -1, message: err.message, code: err.code });
   }
 }
 
 /** Counts a finished batch where the pool can read it at once, before the reply is sent. */
-function done(msg: WorkerRequest): boolean {
+function countFinished(msg: WorkerRequest): void {
   if (msg.type === 'batch' && finished) Atomics.add(finished.counts, finished.index, 1);
-  return true;
 }
