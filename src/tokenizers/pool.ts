@@ -65,7 +65,7 @@ export class TokenizerPool {
    */
   get working(): number {
     let n = 0;
-    for (const [i, slot] of this.#slots.entries()) if (slot.sent > Atomics.load(this.#finished, i)) n++;
+    for (let i = 0; i < this.#slots.length; i++) if (this.#inHand(i) > 0) n++;
     return n;
   }
 
@@ -96,15 +96,9 @@ export class TokenizerPool {
   run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec, keys?: WorkerKeys): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     // The worker with the fewest batches in hand, by the workers' own counts.
-    let slot = this.#slots[0] as Slot;
-    let least = Infinity;
-    for (const [i, s] of this.#slots.entries()) {
-      const inHand = s.sent - Atomics.load(this.#finished, i);
-      if (inHand < least) {
-        slot = s;
-        least = inHand;
-      }
-    }
+    let best = 0;
+    for (let i = 1; i < this.#slots.length; i++) if (this.#inHand(i) < this.#inHand(best)) best = i;
+    const slot = this.#slots[best] as Slot;
     slot.sent++;
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -118,6 +112,11 @@ export class TokenizerPool {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  }
+
+  /** Batches worker `i` has been sent and not yet finished. */
+  #inHand(i: number): number {
+    return (this.#slots[i] as Slot).sent - Atomics.load(this.#finished, i);
   }
 
   #listen(slot: Slot): void {

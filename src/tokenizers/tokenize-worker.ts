@@ -17,8 +17,8 @@ export type WorkerRequest =
       type: 'init';
       spec: string;
       /** Batches finished per worker, in shared memory: this worker adds 1 to `finished[index]` as it finishes each. */
-      finished?: Int32Array | undefined;
-      index?: number | undefined;
+      finished: Int32Array;
+      index: number;
     }
   | {
       type: 'batch';
@@ -59,7 +59,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === 'init') {
       tokenizer = await loadTokenizer(msg.spec);
-      if (msg.finished && msg.index !== undefined) finished = { counts: msg.finished, index: msg.index };
+      finished = { counts: msg.finished, index: msg.index };
       port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate } });
       return;
     }
