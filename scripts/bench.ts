@@ -153,12 +153,19 @@ async function main(): Promise<void> {
     console.log(`  with the workers' start (${(w.startSeconds ?? 0).toFixed(2)} s) left out of the counting stage's time: ${((rate(p) / steady) * 100).toFixed(0)}%`);
   }
   if (repeat > 1) {
-    const rounds = (a: string, b: string): string | undefined => {
+    const perRound = (values: number[], show: (x: number) => string): string => {
+      const sorted = [...values].sort((x, y) => x - y);
+      return `median ${show(sorted[Math.floor((sorted.length - 1) / 2)] as number)} (rounds: ${sorted.map(show).join(', ')})`;
+    };
+    // b's time over a's, per round; `time` picks what of b's run counts.
+    const rounds = (a: string, b: string, time = (f: Figures) => f.seconds): string | undefined => {
       const ra = runs.get(a);
       const rb = runs.get(b);
       if (!ra || !rb) return undefined;
-      const ratios = ra.map((x, i) => (rb[i] as Figures).seconds / x.seconds).sort((x, y) => x - y);
-      return `median ${(ratios[Math.floor((ratios.length - 1) / 2)] as number).toFixed(2)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`;
+      return perRound(
+        ra.map((x, i) => time(rb[i] as Figures) / x.seconds),
+        (x) => x.toFixed(2),
+      );
     };
     const pairs: Array<[string, string, string]> = [
       ['workers-2', 'workers-1', 'counting stage, 2 workers vs 1, per round'],
@@ -171,33 +178,21 @@ async function main(): Promise<void> {
     for (const [a, b, label] of pairs) {
       const r = rounds(a, b);
       if (r) console.log(`${label}: ${r}`);
+      // The stricter comparison: the counting stage's time without starting its workers.
+      const strict = a.startsWith('prepare-') && b.startsWith('workers-') ? rounds(a, b, (f) => f.seconds - (f.startSeconds ?? 0)) : undefined;
+      if (strict) console.log(`  the same, the workers' start left out of the counting stage's time: ${strict}`);
     }
     // Everything but tokenizing, per round: prepare-1 less the same round's tokenizer time for its
     // tokens, against the same round's floor (the difference of two long runs drifts with the machine).
     const [rf, rt, rp1] = [runs.get('floor'), runs.get('tokenizer'), runs.get('prepare-1')];
     if (rf && rt && rp1) {
-      const shares = rp1
-        .map((p, i) => {
-          const t = rt[i] as Figures;
-          const f = rf[i] as Figures;
-          const rest = p.seconds - (t.seconds * p.tokens) / t.tokens;
-          return rest > 0 ? p.rows / rest / (f.rows / f.seconds) : Number.NaN;
-        })
-        .sort((a, b) => a - b);
-      console.log(
-        `everything but tokenizing vs the raw floor, per round: median ${((shares[Math.floor((shares.length - 1) / 2)] as number) * 100).toFixed(0)}% (rounds: ${shares.map((x) => `${(x * 100).toFixed(0)}%`).join(', ')})`,
-      );
-    }
-    // The stricter comparison per round: the counting stage's time without starting its workers.
-    for (const c of chosen) {
-      const n = /^prepare-(\d+)$/.exec(c)?.[1];
-      const rp = runs.get(c);
-      const rw = runs.get(`workers-${n}`);
-      if (n === undefined || n === '1' || !rp || !rw) continue;
-      const ratios = rp.map((x, i) => ((rw[i] as Figures).seconds - ((rw[i] as Figures).startSeconds ?? 0)) / x.seconds).sort((x, y) => x - y);
-      console.log(
-        `  the same, the workers' start left out of the counting stage's time: median ${(ratios[Math.floor((ratios.length - 1) / 2)] as number).toFixed(2)} (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
-      );
+      const shares = rp1.map((p, i) => {
+        const t = rt[i] as Figures;
+        const f = rf[i] as Figures;
+        const rest = p.seconds - (t.seconds * p.tokens) / t.tokens;
+        return rest > 0 ? p.rows / rest / (f.rows / f.seconds) : Number.NaN;
+      });
+      console.log(`everything but tokenizing vs the raw floor, per round: ${perRound(shares, (x) => `${(x * 100).toFixed(0)}%`)}`);
     }
   }
   for (const p of [p1, p2]) {
