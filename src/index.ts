@@ -44,7 +44,7 @@ export type { NormalizeOptions, ResolvedMapping } from './normalize/index.js';
 export { loadTokenizer, openAiEncodingFor } from './tokenizers/index.js';
 export type { Tokenizer, Measure, OpenAiEncoding } from './tokenizers/index.js';
 export { TokenizerPool } from './tokenizers/pool.js';
-export type { TokenizerInfo } from './tokenizers/pool.js';
+export type { BatchOptions, TokenizerInfo } from './tokenizers/pool.js';
 export type { WorkerKeys } from './tokenizers/tokenize-worker.js';
 export { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 export { dedupe, conversationKey, normalizeForDedup, promptPart, exampleKeys, FirstRows, findShared } from './dedup/index.js';

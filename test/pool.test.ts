@@ -58,10 +58,10 @@ describe('TokenizerPool', () => {
     const budget = { overlong: 'keep' as const };
     // Large batches (some 40,000 words each): both are still being tokenized when `working` is read.
     const big = (k: number) => Array.from({ length: 200 }, (_, i) => example(k * 1000 + i)).map((e) => ({ messages: e.messages }));
-    const first = pool.run(big(1), budget);
+    const first = pool.run(big(1), { budget });
     expect(pool.working).toBe(1);
     // The second batch goes to the other worker, the one with nothing in hand.
-    const second = pool.run(big(2), budget);
+    const second = pool.run(big(2), { budget });
     expect(pool.working).toBe(2);
     // A worker counts its batch as finished before it replies: once both replies are in, none counts.
     await Promise.all([first, second]);
@@ -86,7 +86,7 @@ describe('TokenizerPool', () => {
   it('runs the same budget code as inline (truncation included)', async () => {
     const items = Array.from({ length: 20 }, (_, i) => example(i).messages);
     const budget = { maxTokens: 60, overlong: 'truncate' as const };
-    expect(await pool.run(items.map((messages) => ({ messages })), budget)).toEqual(items.map((m) => applyBudget(tok, m, budget)));
+    expect(await pool.run(items.map((messages) => ({ messages })), { budget })).toEqual(items.map((m) => applyBudget(tok, m, budget)));
   });
 
   it('builds each record line exactly as inline and as serializeRecord writes it, in the workers or on the main thread, for every target and format', async () => {

@@ -145,7 +145,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
         if (here) {
           const before = keySpec ? batch.map((e) => keysBefore(e, keySpec)) : undefined;
           const sent = before ? batch.filter((_, i) => !isDuplicate(before[i])) : batch;
-          const counted = sent.length > 0 ? pool.run(sent.map(itemOf), budget, near) : Promise.resolve([]);
+          const counted = sent.length > 0 ? pool.run(sent.map(itemOf), { budget, near }) : Promise.resolve([]);
           flight.results = counted.then((results) => {
             let r = 0;
             return batch.map((example, i) => {
@@ -160,7 +160,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
           });
         } else {
           // The table as it is now (a new one after each growth).
-          flight.results = pool.run(batch.map(itemOf), budget, near, record, workerKey && { key: workerKey, seen: seen?.tables });
+          flight.results = pool.run(batch.map(itemOf), { budget, near, record, keys: workerKey && { key: workerKey, seen: seen?.tables } });
         }
         flight.results.catch(() => undefined); // awaited below, in order; no unhandled rejection meanwhile
         queue.push(flight);

@@ -21,6 +21,18 @@ export interface TokenizerInfo {
   chatTemplate?: string | undefined;
 }
 
+/** What {@link TokenizerPool.run} computes for each example of a batch, besides its counts. */
+export interface BatchOptions {
+  /** Token limits and the `overlong` policy. */
+  budget: Budget;
+  /** MinHash parameters: each passing example's near-dedup signature. */
+  near?: MinHashParams | undefined;
+  /** Each passing example's record line for this target and format. */
+  record?: RecordSpec | undefined;
+  /** Each example's dedup keys, and the table of kept rows whose copies are not tokenized. */
+  keys?: WorkerKeys | undefined;
+}
+
 type Reply =
   | { type: 'ready'; info: TokenizerInfo }
   | { type: 'result'; id: number; results: MeasuredExample[]; lines?: BatchLines | undefined }
@@ -38,7 +50,7 @@ interface Slot {
  *
  * @example
  * const pool = await TokenizerPool.start('o200k_base', 2);
- * const results = await pool.run([messages], { overlong: 'drop', maxTokens: 4096 });
+ * const results = await pool.run([{ messages }], { budget: { overlong: 'drop', maxTokens: 4096 } });
  * await pool.close();
  */
 export class TokenizerPool {
@@ -92,8 +104,8 @@ export class TokenizerPool {
     return pool;
   }
 
-  /** Measures a batch of examples on the least busy worker. */
-  run(items: MeasureItem[], budget: Budget, near?: MinHashParams, record?: RecordSpec, keys?: WorkerKeys): Promise<MeasuredExample[]> {
+  /** Measures a batch of examples on the least busy worker, in the batch's order. */
+  run(items: MeasureItem[], options: BatchOptions): Promise<MeasuredExample[]> {
     if (this.#closed) return Promise.reject(new LoraPrepError('INTERNAL', 'tokenizer pool used after close'));
     // The worker with the fewest batches in hand, by the workers' own counts.
     let best = 0;
@@ -103,6 +115,7 @@ export class TokenizerPool {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
+      const { budget, near, record, keys } = options;
       slot.worker.postMessage({ type: 'batch', id, items, budget, near, record, keys });
     });
   }
