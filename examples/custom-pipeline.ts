@@ -1,6 +1,6 @@
 /**
  * A custom pipeline built from lora-prep's stage functions instead of `prepareDataset()`: load →
- * normalise → dedupe → count tokens → split → build the trainer's records → write JSONL. Every
+ * normalise → dedupe (exact, then near) → count tokens → split → build the trainer's records → write JSONL. Every
  * stage is an async iterable, so rows stream through one at a time; rejected rows go to the
  * context with a reason and a location, exactly as in `prepareDataset()`.
  *
@@ -14,6 +14,7 @@ import {
   assignByHash,
   countTokens,
   dedupe,
+  dedupeNear,
   JsonlWriter,
   loadRecords,
   loadTokenizer,
@@ -50,8 +51,9 @@ console.log(`${file}: mapping ${typeof mapping === 'string' ? mapping : 'templat
 // 2. Normalise rows into chat examples, with a domain and a system prompt for those without one.
 const examples = normalizeRecords(loadRecords(file, {}, ctx), { mapping, domain: 'legal', systemPrompt: systemPromptText('legal') }, ctx);
 
-// 3. Drop exact duplicates (the first copy stays).
-const unique = dedupe(examples, ctx);
+// 3. Drop exact duplicates as they come (the first copy stays), then near-duplicates: those are
+//    judged over the whole input, so the examples wait in a spill on disk until it ends.
+const unique = dedupeNear(dedupe(examples, ctx), ctx, { threshold: 0.8 });
 
 // 4. Count tokens with the model's tokenizer; drop examples over the budget.
 const tokenizer = await loadTokenizer('o200k_base');

@@ -71,6 +71,8 @@ export type { Problem, ValidationOptions, ValidationReport, FixResult, RuleId, R
 export type { LeakageOptions, LeakageReport, LeakageFile, Overlap } from './leakage/index.js';
 export { planSplits, NOT_WRITTEN } from './split/index.js';
 export type { SplitUnits, SplitPlan } from './split/index.js';
+export { dedupeNear } from './dedup/near-stage.js';
+export type { DedupeNearOptions } from './dedup/near-stage.js';
 export { nearKeys, nearSignature, nearText, shingles, jaccard, DEFAULT_MINHASH } from './dedup/minhash.js';
 export type { MinHashParams } from './dedup/minhash.js';
 export type { LeakageCheck, NearSummary } from './plan.js';

@@ -6,7 +6,7 @@
  */
 import type { KeptRows } from './_kept.js';
 import { FirstRows } from './dedup/index.js';
-import { NearIndex, UnionFind, type NearPair } from './dedup/near.js';
+import { nearClusters, NearIndex, nearRejection, UnionFind, type NearPair } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
 import type { ResolvedNear } from './options.js';
 import { NOT_WRITTEN, planSplits, SPLIT_NAMES, type SplitFractions, type SplitName } from './split/index.js';
@@ -80,21 +80,10 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
 
   if (o.near && nearIndex) {
     pairs = nearIndex.verifiedPairs(o.near.threshold);
-    const clusters = new UnionFind(n);
-    for (const p of pairs) clusters.union(p.a, p.b);
-    const members = new Map<number, number[]>();
-    for (const p of pairs) {
-      for (const row of [p.a, p.b]) {
-        const root = clusters.find(row);
-        const list = members.get(root) ?? [];
-        if (!list.includes(row)) list.push(row);
-        members.set(root, list);
-      }
-    }
+    const clusters = nearClusters(pairs, n);
     let largest = 0;
     const tokens = kept.tokens.view();
-    for (const list of members.values()) {
-      list.sort((a, b) => a - b);
+    for (const list of clusters) {
       largest = Math.max(largest, list.length);
       if (o.near.action === 'group') {
         for (const row of list) together.union(list[0] as number, row);
@@ -105,17 +94,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
       for (const row of list) {
         if (row === rep) continue;
         removed[row] = 1;
-        const similarity = round3(nearIndex.similarity(row, rep));
-        rejections.push({
-          row,
-          rejection: {
-            source: kept.source(row),
-            reason: 'near_duplicate',
-            message: `near-duplicate of ${repSource.file}:${repSource.line} (Jaccard ${similarity} on word bigrams; threshold ${o.near.threshold}; cluster of ${list.length})`,
-            duplicateOf: repSource,
-            similarity,
-          },
-        });
+        rejections.push({ row, rejection: nearRejection(kept.source(row), repSource, nearIndex.similarity(row, rep), o.near.threshold, list.length) });
       }
     }
     rejections.sort((a, b) => a.row - b.row);
@@ -124,7 +103,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
       action: o.near.action,
       keep: o.near.keep,
       pairs: pairs.length,
-      clusters: members.size,
+      clusters: clusters.length,
       largestCluster: largest,
       removed: rejections.length,
       samples: pairs.slice(0, SAMPLE_PAIRS).map((p) => ({

@@ -13,6 +13,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
 import { LoraPrepError } from '../errors.js';
+import type { Rejection, SourceLocation } from '../types.js';
 import { bandKeys, DEFAULT_MINHASH, jaccard, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
@@ -355,6 +356,48 @@ function readAll(fd: number, into: Uint8Array, position: number): void {
     }
     done += n;
   }
+}
+
+/**
+ * The clusters that verified pairs join (union-find: transitive), each as its rows in input
+ * order; rows in no pair are in none.
+ *
+ * @example
+ * nearClusters([{ a: 0, b: 2, similarity: 0.9 }, { a: 2, b: 5, similarity: 0.85 }], 6) // [[0, 2, 5]]
+ */
+export function nearClusters(pairs: readonly NearPair[], rows: number): number[][] {
+  const clusters = new UnionFind(rows);
+  for (const p of pairs) clusters.union(p.a, p.b);
+  const members = new Map<number, number[]>();
+  for (const p of pairs) {
+    for (const row of [p.a, p.b]) {
+      const root = clusters.find(row);
+      const list = members.get(root) ?? [];
+      if (!list.includes(row)) list.push(row);
+      members.set(root, list);
+    }
+  }
+  const lists = [...members.values()];
+  for (const list of lists) list.sort((a, b) => a - b);
+  return lists;
+}
+
+/**
+ * The rejection of a near-duplicate in favour of the row its cluster keeps: `similarity` is their
+ * exact Jaccard (under the threshold for a row that joined the cluster through another).
+ *
+ * @example
+ * nearRejection(source, keptSource, 0.91, 0.8, 2).reason // 'near_duplicate'
+ */
+export function nearRejection(source: SourceLocation, kept: SourceLocation, similarity: number, threshold: number, clusterSize: number): Rejection {
+  const rounded = Math.round(similarity * 1000) / 1000;
+  return {
+    source,
+    reason: 'near_duplicate',
+    message: `near-duplicate of ${kept.file}:${kept.line} (Jaccard ${rounded} on word bigrams; threshold ${threshold}; cluster of ${clusterSize})`,
+    duplicateOf: kept,
+    similarity: rounded,
+  };
 }
 
 // Spill texts are written in batches of this size.

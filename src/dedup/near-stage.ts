@@ -1,0 +1,121 @@
+/**
+ * Near dedup as a stage of its own, for pipelines composed by hand: the same comparison, clusters
+ * and choice of the row kept as `prepareDataset`'s `dedup.near` with `action: 'remove'`.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LoraPrepError } from '../errors.js';
+import type { Example, Rejection, SourceLocation, StageContext } from '../types.js';
+import { JsonlWriter } from '../write/jsonl.js';
+import { DEFAULT_MINHASH, nearText, textSignature, type MinHashParams } from './minhash.js';
+import { nearClusters, NearIndex, nearRejection } from './near.js';
+
+/** Options of {@link dedupeNear}. */
+export interface DedupeNearOptions {
+  /** Jaccard similarity of word bigrams at which two examples are near-duplicates: 0.5–1, default 0.8. */
+  threshold?: number | undefined;
+  /**
+   * The example a cluster keeps: `'first'` (the default), the earliest; `'longest'`, the one
+   * with the most characters of message content (`prepareDataset` counts tokens instead; this
+   * stage has no tokenizer).
+   */
+  keep?: 'first' | 'longest' | undefined;
+  /** MinHash permutations, bands and shingle size; default {@link DEFAULT_MINHASH}, as `prepareDataset` uses. */
+  params?: MinHashParams | undefined;
+  /** Folder for the spill (the examples and their comparison texts), removed at the end; default the OS's. */
+  tmpDir?: string | undefined;
+}
+
+/**
+ * Stage form of near dedup: yields, in input order, every example that is not a near-duplicate
+ * of an example kept, and rejects the others as `near_duplicate` with the example kept
+ * (`duplicateOf`) and their exact similarity. Near-duplicates are judged over the whole input,
+ * so nothing is yielded until the input ends: meanwhile the examples wait in a JSONL spill on
+ * disk (their `meta` must be JSON values, as the loaders make it), and memory holds about 12
+ * bytes a row, then 196 while the pairs are verified. See docs/dedup.md for what is compared.
+ *
+ * @example
+ * for await (const ex of dedupeNear(dedupe(examples, ctx), ctx, { threshold: 0.85 })) write(ex);
+ */
+export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageContext, options: DedupeNearOptions = {}): AsyncIterable<Example> {
+  const threshold = options.threshold ?? 0.8;
+  if (!(threshold >= 0.5 && threshold <= 1)) {
+    throw new LoraPrepError('OPTION_INVALID', `dedupeNear: threshold must be between 0.5 and 1, got ${threshold}. 0.8 catches copies with about 4% of their words edited.`);
+  }
+  const params = options.params ?? DEFAULT_MINHASH;
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lora-prep-near-'));
+  let index: NearIndex | undefined;
+  try {
+    index = new NearIndex(join(dir, 'near-texts'), params);
+    const spill = new JsonlWriter(join(dir, 'examples.jsonl'), { hash: false });
+    const lengths: number[] = [];
+    try {
+      for await (const example of examples) {
+        throwIfAborted(ctx);
+        const text = nearText(example.messages, undefined, example.nearUser);
+        index.add(text, textSignature(text, params));
+        if (options.keep === 'longest') lengths.push(contentLength(example));
+        await spill.writeLine(JSON.stringify(example));
+      }
+      await spill.close();
+    } catch (e) {
+      spill.destroy();
+      throw e;
+    }
+
+    // What happens to each row: undefined, kept; else its rejection, given when its turn comes.
+    const rejected = new Map<number, Rejection>();
+    const clusters = nearClusters(index.verifiedPairs(threshold), index.size);
+    // The sources of clustered rows (the only ones a rejection names), read in one pass over the spill.
+    const clustered = new Set(clusters.flat());
+    const sources = new Map<number, SourceLocation>();
+    if (clustered.size > 0) {
+      for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) if (clustered.has(row)) sources.set(row, (JSON.parse(line) as Example).meta.source);
+    }
+    for (const list of clusters) {
+      const rep = options.keep === 'longest' ? list.reduce((best, row) => ((lengths[row] as number) > (lengths[best] as number) ? row : best)) : (list[0] as number);
+      for (const row of list) {
+        if (row === rep) continue;
+        rejected.set(row, nearRejection(sources.get(row) as SourceLocation, sources.get(rep) as SourceLocation, index.similarity(row, rep), threshold, list.length));
+      }
+    }
+    index.close();
+    index = undefined;
+
+    for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {
+      throwIfAborted(ctx);
+      const rejection = rejected.get(row);
+      if (rejection) ctx.reject(rejection);
+      else yield JSON.parse(line) as Example;
+    }
+  } finally {
+    index?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// --- internal ---
+
+/** The spilled examples' lines, numbered in input order. */
+async function* spillLines(path: string): AsyncIterable<[number, string]> {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let row = 0;
+  try {
+    for await (const line of lines) yield [row++, line];
+  } finally {
+    lines.close();
+  }
+}
+
+function contentLength(example: Example): number {
+  let n = 0;
+  for (const m of example.messages) n += m.content.length;
+  return n;
+}
+
+function throwIfAborted(ctx: StageContext): void {
+  if (ctx.signal?.aborted) throw new LoraPrepError('ABORTED', 'near dedup stopped because the run was aborted.', { cause: ctx.signal.reason });
+}

@@ -1,0 +1,121 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dedupeNear, prepareDataset, type Example, type Rejection } from '../src/index.js';
+import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
+import { readJsonl } from './helpers/output.js';
+
+const WORDS = ['bond', 'yield', 'equity', 'tort', 'clause', 'dosage', 'patient', 'liability', 'contract', 'margin', 'hedge', 'audit', 'claim', 'dose', 'renal', 'court'];
+
+/** A distinct 40-word text for seed `i`. */
+function text(i: number): string {
+  return Array.from({ length: 40 }, (_, j) => `${WORDS[(i * 7 + j * 3) % WORDS.length]}${(i * 31 + j) % 97}`).join(' ');
+}
+
+/** `base` with the words at `edits` replaced (one substitution moves Jaccard on bigrams to about 0.9). */
+function edited(base: string, edits: number[]): string {
+  const words = base.split(' ');
+  for (const at of edits) words[at % words.length] = `edit${at}`;
+  return words.join(' ');
+}
+
+function example(line: number, question: string, answer: string): Example {
+  return {
+    id: `in.jsonl:${line}`,
+    messages: [
+      { role: 'user', content: question },
+      { role: 'assistant', content: answer },
+    ],
+    meta: { source: { file: 'in.jsonl', line }, domain: 'finance', case: { id: line } },
+  };
+}
+
+describe('dedupeNear', () => {
+  const rows = [
+    example(1, 'Q0?', text(0)),
+    example(2, 'Q1?', text(1)),
+    example(3, 'Q0?', edited(text(0), [20])), // near-copy of line 1
+    example(4, 'Q2?', text(2)),
+    example(5, 'Q2?', edited(text(2), [7])), // near-copy of line 4
+    example(6, 'Q3?', text(3)),
+  ];
+
+  it('yields the first of each cluster and every other example, in input order, and rejects the rest with the example kept', async () => {
+    const ctx = recordingContext();
+    const kept = await collect(dedupeNear(fromArray(rows), ctx));
+    expect(kept.map((e) => e.meta.source.line)).toEqual([1, 2, 4, 6]);
+    // Examples come back whole: messages and meta as they went in.
+    expect(kept).toEqual([rows[0], rows[1], rows[3], rows[5]]);
+    expect(ctx.rejected.map((r) => [r.reason, r.source.line, r.duplicateOf?.line])).toEqual([
+      ['near_duplicate', 3, 1],
+      ['near_duplicate', 5, 4],
+    ]);
+    for (const r of ctx.rejected) {
+      expect(r.similarity).toBeGreaterThanOrEqual(0.8);
+      expect(r.similarity).toBeLessThan(1);
+      expect(r.message).toContain(`near-duplicate of in.jsonl:${r.duplicateOf?.line}`);
+    }
+  });
+
+  it("keeps the example with the most content with keep: 'longest', and none under a higher threshold", async () => {
+    const short = example(1, 'Q?', text(5));
+    const long = example(2, 'Q?', `${text(5)} extra`);
+    const longest = recordingContext();
+    expect((await collect(dedupeNear(fromArray([short, long]), longest, { keep: 'longest' }))).map((e) => e.meta.source.line)).toEqual([2]);
+    expect(longest.rejected.map((r) => [r.source.line, r.duplicateOf?.line])).toEqual([[1, 2]]);
+    const first = recordingContext();
+    expect((await collect(dedupeNear(fromArray([short, long]), first))).map((e) => e.meta.source.line)).toEqual([1]);
+    const strict = recordingContext();
+    expect(await collect(dedupeNear(fromArray(rows), strict, { threshold: 0.99 }))).toHaveLength(rows.length);
+    expect(strict.rejected).toEqual([]);
+  });
+
+  it('finds the same near-duplicates as prepareDataset, and accounts for every example', async () => {
+    // Rows drawn from a few base texts, each with a few substituted words: clusters of near and
+    // not-so-near copies, chained through each other at times.
+    const row = fc.record({ base: fc.integer({ min: 0, max: 4 }), edits: fc.array(fc.integer({ min: 0, max: 39 }), { maxLength: 5 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 14 }), fc.constantFrom(0.7, 0.8, 0.9), async (drawn, threshold) => {
+        const examples = drawn.map((r, i) => example(i + 1, `Q${r.base}?`, edited(text(r.base), r.edits)));
+        const ctx = recordingContext();
+        const kept = await collect(dedupeNear(fromArray(examples), ctx, { threshold }));
+        // Every example is yielded or rejected, once, and the yielded keep their order.
+        const lines = [...kept.map((e) => e.meta.source.line), ...ctx.rejected.map((r) => r.source.line)].sort((a, b) => a - b);
+        expect(lines).toEqual(examples.map((e) => e.meta.source.line));
+        expect(kept.map((e) => e.meta.source.line)).toEqual([...kept.map((e) => e.meta.source.line)].sort((a, b) => a - b));
+
+        const dir = await tempDir();
+        const input = join(dir, 'in.jsonl');
+        await writeFile(input, `${examples.map((e) => JSON.stringify({ messages: e.messages })).join('\n')}\n`);
+        const result = await prepareDataset({ inputs: [input], outDir: join(dir, 'o'), split: { validation: 0 }, dedup: { exact: false, near: { threshold } } });
+        const expected = (await readJsonl(result.files.rejected)) as unknown as Rejection[];
+        const summary = (r: Rejection) => [r.source.line, r.duplicateOf?.line, r.similarity];
+        expect(ctx.rejected.map(summary)).toEqual(expected.map(summary));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('removes its spill folder when the input ends, when the consumer stops early, and when the input fails', async () => {
+    const tmp = await tempDir();
+    await collect(dedupeNear(fromArray(rows), recordingContext(), { tmpDir: tmp }));
+    expect(await readdir(tmp)).toEqual([]);
+    for await (const _ of dedupeNear(fromArray(rows), recordingContext(), { tmpDir: tmp })) break;
+    expect(await readdir(tmp)).toEqual([]);
+    async function* failing(): AsyncIterable<Example> {
+      yield rows[0] as Example;
+      throw new Error('disk gone');
+    }
+    await expect(collect(dedupeNear(failing(), recordingContext(), { tmpDir: tmp }))).rejects.toThrow('disk gone');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('stops with ABORTED when the signal fires, and refuses a threshold out of range', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const ctx = { ...recordingContext(), signal: controller.signal };
+    await expect(collect(dedupeNear(fromArray(rows), ctx))).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(collect(dedupeNear(fromArray(rows), recordingContext(), { threshold: 0.3 }))).rejects.toMatchObject({ code: 'OPTION_INVALID' });
+  });
+});
