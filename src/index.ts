@@ -52,6 +52,8 @@ export type { ExampleKeys, SharedFirstRows } from './dedup/index.js';
 export { assignRandom, assignByHash, splitSizes, SPLIT_NAMES } from './split/index.js';
 export type { SplitFractions, SplitName } from './split/index.js';
 export { targets, recordBuilder } from './formats/index.js';
+export { trainerGlue } from './formats/glue.js';
+export type { Glue, GlueInput } from './formats/glue.js';
 export type { RecordSource } from './formats/index.js';
 export type { TargetName, RecordFormat, RecordResult, Target, DefaultLimit } from './formats/index.js';
 export { serializeRecord, JsonlWriter } from './write/jsonl.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prepareDataset, targets, type PrepareOptions, type RecordFormat, type TargetName } from '../src/index.js';
+import { prepareDataset, targets, trainerGlue, type PrepareOptions, type RecordFormat, type TargetName } from '../src/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
 import { tempDir } from './helpers/index.js';
 
@@ -88,6 +88,15 @@ describe('file layout and glue', () => {
     const steps = await readFile(join(outDir, 'report', 'next-steps.md'), 'utf8');
     expect(steps).toContain(`dataset_dir: ${outDir}`);
     expect(steps).toContain('dataset: lf_data_train');
+  });
+
+  it('trainerGlue gives a pipeline of stage functions the glue prepareDataset writes', async () => {
+    const outDir = join(await tempDir(), 'lf-data');
+    const result = await prepareDataset({ inputs: all, outDir, target: 'llama-factory', maxTokens: 2048, split: { validation: 0.1 } });
+    const glue = trainerGlue({ target: 'llama-factory', format: 'chat', outDir, files: { train: 'train.jsonl', validation: 'validation.jsonl' }, sequenceLength: 2048, tokenizer: 'o200k_base' });
+    expect(glue.files.map((f) => f.path)).toEqual(['dataset_info.json']);
+    expect(glue.files[0]?.content).toBe(await readFile(join(outDir, 'dataset_info.json'), 'utf8'));
+    expect(glue.nextSteps).toBe(result.nextSteps);
   });
 
   it('axolotl writes a datasets block next to the data', async () => {

@@ -5,24 +5,31 @@
  * which the CLI prints.
  */
 import { basename, join, resolve } from 'node:path';
-import type { RecordFormat } from './index.js';
+import type { RecordFormat, TargetName } from './index.js';
 
 /** The facts glue is written from. */
 export interface GlueInput {
-  target: string;
+  /** The trainer the files are for. */
+  target: TargetName;
+  /** The record format written. */
   format: RecordFormat;
+  /** The folder the files are in (the glue names them under it). */
   outDir: string;
   /** Relative file names written, by split. */
   files: { train: string; validation?: string | undefined; test?: string | undefined };
   /** A sequence length that fits every example (`maxTokens`, else the longest example). */
   sequenceLength: number;
+  /** The tokenizer the examples were counted with, named in the next steps. */
   tokenizer: string;
 }
 
 /** Glue files for the top of `outDir`, and the next-steps text. */
 export interface Glue {
+  /** Files for the trainer to read, each a path relative to `outDir` and its content. */
   files: Array<{ path: string; content: string }>;
+  /** Markdown: what starts training on the folder (lora-prep writes it to report/next-steps.md). */
   nextSteps: string;
+  /** Anything the user must settle before training. */
   warnings: string[];
 }
 
