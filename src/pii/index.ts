@@ -342,16 +342,24 @@ function findCards(text: string): PiiFinding[] {
 // US SSN AAA-GG-SSSS, excluding area 000/666/9xx, group 00 and serial 0000.
 const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
 
-// After its label, an SSN may also be written with spaces or as 9 bare digits.
-const SSN_LABELLED_RE =
-  /(?<![A-Za-z[])(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|soc\.?\s*sec\.?(?:\s+(?:number|no\.?|#))?|ss#)(?:\s*(?:is|was|:|#|no\.?|number|\(|of))*\s*(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/gi;
+// After its label, in the same clause, an SSN may also be written with spaces or as 9 bare digits.
+const SSN_SHAPE_RE = /(?<![\w-])(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/g;
+// Not inside a placeholder: "[SSN]" left by an earlier redaction is no label (redacting twice must
+// equal redacting once).
+const SSN_LABEL_RE = /(?<![A-Za-z[])(?:ssn|social\s+security|soc\.?\s*sec\.?|ss#)(?![A-Za-z])/gi;
+// How far before the number its label may be ("SSN, which she gave at intake, is 421812392").
+const SSN_LABEL_REACH = 60;
+// What may not stand between the label and the number: the end of a sentence or clause, another
+// number (the label is that one's), or the name of another kind of number ("SSN on file and phone
+// 421 81 2392"). "patient", "file" and "record" are not names here: "SSN on file: 421 81 2392".
+const SSN_CONNECTOR_BREAK_RE =
+  /[;!?\n]|\.\s+[A-Z]|\d(?:[ -]?\d){4}|\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|batch|lot|receipt|transaction|txn|mrn|account|acct|routing|phone|tel|telephone|fax|mobile|cell|passport|licen[cs]e|ein|tin|itin)\b/i;
 // The label of another kind of number right before an SSN-shaped value: it is that number.
 const NOT_SSN_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|mrn|record|patient|account|acct)\b|\bno\.|#)[^\d]{0,12}$/i;
 
-// Not inside a placeholder: "[SSN]" left by an earlier redaction is no label (redacting twice must
-// equal redacting once).
-const SSN_WORD_RE = /(?<![A-Za-z[])(?:ssn|social\s+security|soc\.?\s*sec\.?)(?![A-Za-z])/i;
+// The same words, tested anywhere in a window.
+const SSN_WORD_RE = new RegExp(SSN_LABEL_RE.source, 'i');
 
 function ssnValid(area: string, group: string, serial: string): boolean {
   return !(area === '000' || area === '666' || area.startsWith('9') || group === '00' || serial === '0000');
@@ -365,12 +373,17 @@ function findSsns(text: string): PiiFinding[] {
     if (NOT_SSN_LABEL_RE.test(ctx) && !SSN_WORD_RE.test(ctx)) return undefined;
     return finding('ssn', text, m.index, m.index + m[0].length);
   });
-  const labelledSsns = scan(SSN_LABELLED_RE, text, (m) => {
+  const labelledSsns = scan(SSN_SHAPE_RE, text, (m) => {
     const [, area = '', sep = '', group = '', serial = ''] = m;
     if (!ssnValid(area, group, serial)) return undefined;
-    const length = area.length + group.length + serial.length + 2 * sep.length;
-    const end = m.index + m[0].length;
-    return finding('ssn', text, end - length, end);
+    const window = before(text, m.index, SSN_LABEL_REACH);
+    let label: RegExpExecArray | undefined;
+    for (const w of window.matchAll(SSN_LABEL_RE)) label = w;
+    if (!label) return undefined;
+    const connector = window.slice(label.index + label[0].length);
+    // Nine bare digits are a less certain shape: nothing numeric between them and the label.
+    if (SSN_CONNECTOR_BREAK_RE.test(connector) || (sep === '' && /\d/.test(connector))) return undefined;
+    return finding('ssn', text, m.index, m.index + m[0].length);
   });
   const seen = new Set(dashed.map((f) => f.start));
   return [...dashed, ...labelledSsns.filter((f) => !seen.has(f.start))].sort((a, b) => a.start - b.start);
