@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LoraPrepError } from '../errors.js';
-import type { Example, Rejection, SourceLocation, StageContext } from '../types.js';
+import { GrowableUint32 } from '../_growable.js';
+import type { Example, SourceLocation, StageContext } from '../types.js';
 import { JsonlWriter } from '../write/jsonl.js';
 import { DEFAULT_MINHASH, nearText, textSignature, type MinHashParams } from './minhash.js';
 import { nearClusters, NearIndex, nearRejection } from './near.js';
@@ -34,8 +35,9 @@ export interface DedupeNearOptions {
  * of an example kept, and rejects the others as `near_duplicate` with the example kept
  * (`duplicateOf`) and their exact similarity. Near-duplicates are judged over the whole input,
  * so nothing is yielded until the input ends: meanwhile the examples wait in a JSONL spill on
- * disk (their `meta` must be JSON values, as the loaders make it), and memory holds about 12
- * bytes a row, then 196 while the pairs are verified. See docs/dedup.md for what is compared.
+ * disk (their `meta` must be JSON values, as the loaders make it). Memory holds about 12 bytes
+ * a row (16 with `keep: 'longest'`), 196 while the pairs are verified, then 4 a row and one
+ * entry per cluster while the examples are yielded. See docs/dedup.md for what is compared.
  *
  * @example
  * for await (const ex of dedupeNear(dedupe(examples, ctx), ctx, { threshold: 0.85 })) write(ex);
@@ -51,7 +53,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
   try {
     index = new NearIndex(join(dir, 'near-texts'), params);
     const spill = new JsonlWriter(join(dir, 'examples.jsonl'), { hash: false });
-    const lengths: number[] = [];
+    const lengths = new GrowableUint32();
     try {
       for await (const example of examples) {
         throwIfAborted(ctx);
@@ -66,30 +68,30 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
       throw e;
     }
 
-    // What happens to each row: undefined, kept; else its rejection, given when its turn comes.
-    const rejected = new Map<number, Rejection>();
-    const clusters = nearClusters(index.verifiedPairs(threshold), index.size);
-    // The sources of clustered rows (the only ones a rejection names), read in one pass over the spill.
-    const clustered = new Set(clusters.flat());
-    const sources = new Map<number, SourceLocation>();
-    if (clustered.size > 0) {
-      for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) if (clustered.has(row)) sources.set(row, (JSON.parse(line) as Example).meta.source);
+    // Each row's fate, 4 bytes a row: -1 kept, else the row kept in its place. Per cluster, the
+    // kept row's size and source (read back from the spill); a rejection is made when its turn comes.
+    const keptFor = new Int32Array(index.size).fill(-1);
+    const clusterSize = new Map<number, number>();
+    const length = lengths.view();
+    for (const list of nearClusters(index.verifiedPairs(threshold), index.size)) {
+      const rep = options.keep === 'longest' ? list.reduce((best, row) => ((length[row] as number) > (length[best] as number) ? row : best)) : (list[0] as number);
+      clusterSize.set(rep, list.length);
+      for (const row of list) if (row !== rep) keptFor[row] = rep;
     }
-    for (const list of clusters) {
-      const rep = options.keep === 'longest' ? list.reduce((best, row) => ((lengths[row] as number) > (lengths[best] as number) ? row : best)) : (list[0] as number);
-      for (const row of list) {
-        if (row === rep) continue;
-        rejected.set(row, nearRejection(sources.get(row) as SourceLocation, sources.get(rep) as SourceLocation, index.similarity(row, rep), threshold, list.length));
-      }
+    const repSource = new Map<number, SourceLocation>();
+    if (clusterSize.size > 0) {
+      for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) if (clusterSize.has(row)) repSource.set(row, (JSON.parse(line) as Example).meta.source);
     }
-    index.close();
-    index = undefined;
 
     for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {
       throwIfAborted(ctx);
-      const rejection = rejected.get(row);
-      if (rejection) ctx.reject(rejection);
-      else yield JSON.parse(line) as Example;
+      const example = JSON.parse(line) as Example;
+      const rep = keptFor[row] as number;
+      if (rep < 0) {
+        yield example;
+        continue;
+      }
+      ctx.reject(nearRejection(example.meta.source, repSource.get(rep) as SourceLocation, index.similarity(row, rep), threshold, clusterSize.get(rep) as number));
     }
   } finally {
     index?.close();
