@@ -3,8 +3,8 @@
  * default, and `resolveOptions()`, which validates once and turns every bad option into one
  * `LoraPrepError('OPTION_INVALID')` that names each problem.
  */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { defaultConcurrency } from './_cpus.js';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type Target, type TargetName } from './formats/index.js';
 import { loadPromptTemplate } from './normalize/_presets.js';
@@ -245,7 +245,10 @@ export interface PrepareOptions {
   minTokens?: number | undefined;
   /** Estimate the training cost: price per million training tokens, and epochs (else OpenAI's default heuristic). */
   pricing?: PricingOptions | undefined;
-  /** Tokenizer worker threads for large inputs. Default: the number of cores; 1 counts inline. */
+  /**
+   * Tokenizer worker threads for large inputs. Default: the CPUs this process may use (a
+   * container's CPU quota counts), at most 16; 1 counts inline.
+   */
   concurrency?: number | undefined;
   /**
    * Fail the run (after writing everything, report included) when the data got worse: more than
@@ -402,7 +405,7 @@ export const prepareOptionsSchema = z.strictObject({
   overlong: z.enum(['drop', 'keep', 'truncate']).default('drop'),
   minTokens: z.number().int().positive().optional(),
   pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
-  concurrency: z.number().int().min(1).max(64).default(availableParallelism()),
+  concurrency: z.number().int().min(1).max(64).default(defaultConcurrency),
   pii: z
     .strictObject({ action: z.enum(['report', 'redact', 'drop']).default('report'), types: z.array(z.enum(PII_TYPES as [PiiType, ...PiiType[]])).min(1).optional() })
     .optional(),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultConcurrency } from '../src/_cpus.js';
 import { resolveOptions } from '../src/options.js';
 import { isLoraPrepError, type LoraPrepError } from '../src/errors.js';
 
@@ -28,7 +29,7 @@ describe('resolveOptions', () => {
     expect(o.overwrite).toBe(false);
     expect(o.maxTokens).toBeUndefined();
     expect(o.minTokens).toBeUndefined();
-    expect(o.concurrency).toBeGreaterThanOrEqual(1);
+    expect(o.concurrency).toBe(defaultConcurrency());
   });
 
   it.each([

@@ -75,7 +75,7 @@ Options of prepare:
   --min-tokens N            reject examples under N tokens as too_short
   --price P                 estimate the training cost at P per million training tokens
   --epochs N                epochs for the cost estimate (default: OpenAI's heuristic)
-  --concurrency N           tokenizer threads for large inputs (default: the number of cores)
+  --concurrency N           tokenizer threads for large inputs (default: the CPUs available, at most 16)
   --validation F            validation fraction (default 0.1)
   --test F                  test fraction (default 0)
   --seed N                  split seed (default 42)

@@ -1,0 +1,37 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY } from '../src/_cpus.js';
+
+/** A reader of the given files only; any other path is missing, as on a machine without them. */
+function files(contents: Record<string, string>): (path: string) => string {
+  return (path) => {
+    const text = contents[path];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return text;
+  };
+}
+
+describe('cpuQuota', () => {
+  it.each<[string, Record<string, string>, number | undefined]>([
+    ['cgroup v2, 2 CPUs', { '/sys/fs/cgroup/cpu.max': '200000 100000\n' }, 2],
+    ['cgroup v2, 2.5 CPUs (rounded down, as libuv does)', { '/sys/fs/cgroup/cpu.max': '250000 100000\n' }, 2],
+    ['cgroup v2, a quarter CPU (at least 1)', { '/sys/fs/cgroup/cpu.max': '25000 100000\n' }, 1],
+    ['cgroup v2, no quota', { '/sys/fs/cgroup/cpu.max': 'max 100000\n' }, undefined],
+    ['cgroup v1, 4 CPUs', { '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }, 4],
+    ['cgroup v1 under cpu,cpuacct', { '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '300000\n', '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000\n' }, 3],
+    ['cgroup v1, no quota (-1)', { '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' }, undefined],
+    ['no cgroup files (another system)', {}, undefined],
+    ['an unreadable value', { '/sys/fs/cgroup/cpu.max': 'garbage\n' }, undefined],
+  ])('%s', (_name, contents, expected) => {
+    expect(cpuQuota(files(contents))).toBe(expected);
+  });
+});
+
+describe('defaultConcurrency', () => {
+  it('is this machine\'s CPUs under its quota, between 1 and the cap', () => {
+    const n = defaultConcurrency();
+    expect(n).toBe(Math.max(1, Math.min(availableParallelism(), cpuQuota() ?? Number.POSITIVE_INFINITY, MAX_DEFAULT_CONCURRENCY)));
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(MAX_DEFAULT_CONCURRENCY);
+  });
+});
