@@ -1,9 +1,9 @@
 /**
  * How many tokenizer workers to start when the user does not say: the CPUs this process may
- * use, at most {@link MAX_DEFAULT_CONCURRENCY}.
+ * use, as many as its memory holds, at most {@link MAX_DEFAULT_CONCURRENCY}.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
 /**
  * The most workers started by default. Each holds its own tokenizer (about 55 MB with an OpenAI
@@ -13,17 +13,47 @@ import { availableParallelism } from 'node:os';
  */
 export const MAX_DEFAULT_CONCURRENCY = 16;
 
+/** What the default is chosen from. */
+export interface Machine {
+  /** CPUs the scheduler gives this process (`os.availableParallelism()`). */
+  cpus: number;
+  /** The container's CPU quota in whole CPUs, if one is set. */
+  cpuQuota?: number | undefined;
+  /** Memory this process may use: the container's limit where one is set, else the machine's. */
+  memoryBytes: number;
+}
+
+// Memory reckoned per worker (an OpenAI encoding's worker peaks near 55 MB) and for the main
+// thread (200–300 MB at 200,000 rows), when the memory limits the default.
+const WORKER_BYTES = 64 * 2 ** 20;
+const MAIN_BYTES = 320 * 2 ** 20;
+
 /**
  * The default `concurrency`: the CPUs available to this process, where a container's CPU quota
  * counts (Node 20's `availableParallelism()` counts the host's CPUs under a quota, so a container
- * limited to 2 CPUs on a 64-core host would start 64 workers), at most
- * {@link MAX_DEFAULT_CONCURRENCY}.
+ * limited to 2 CPUs on a 64-core host would start 64 workers); no more workers than its memory
+ * holds at about 64 MB each beside 320 MB for the main thread (a container limited to 1 GiB
+ * gets 11, not one per CPU); at most {@link MAX_DEFAULT_CONCURRENCY}.
  *
  * @example
- * defaultConcurrency() // 2 in a container run with --cpus=2, whatever the host has
+ * defaultConcurrency({ cpus: 64, cpuQuota: 2, memoryBytes: 2 ** 34 }) // 2
  */
-export function defaultConcurrency(): number {
-  return Math.max(1, Math.min(availableParallelism(), cpuQuota() ?? Number.POSITIVE_INFINITY, MAX_DEFAULT_CONCURRENCY));
+export function defaultConcurrency(machine: Machine = thisMachine()): number {
+  const byMemory = Math.floor((machine.memoryBytes - MAIN_BYTES) / WORKER_BYTES);
+  return Math.max(1, Math.min(machine.cpus, machine.cpuQuota ?? Number.POSITIVE_INFINITY, byMemory, MAX_DEFAULT_CONCURRENCY));
+}
+
+/**
+ * This process's CPUs, CPU quota and memory limit.
+ *
+ * @example
+ * thisMachine() // { cpus: 16, cpuQuota: 4, memoryBytes: 8589934592 } in a container run with --cpus=4 --memory=8g
+ */
+export function thisMachine(): Machine {
+  const total = totalmem();
+  // No limit reads as 0, or as a huge number (cgroup v1's "unlimited").
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return { cpus: availableParallelism(), cpuQuota: cpuQuota(), memoryBytes: constrained > 0 && constrained < total ? constrained : total };
 }
 
 /**

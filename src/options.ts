@@ -405,7 +405,7 @@ export const prepareOptionsSchema = z.strictObject({
   overlong: z.enum(['drop', 'keep', 'truncate']).default('drop'),
   minTokens: z.number().int().positive().optional(),
   pricing: z.strictObject({ perMillionTokens: z.number().nonnegative(), epochs: z.number().int().positive().optional() }).optional(),
-  concurrency: z.number().int().min(1).max(64).default(defaultConcurrency),
+  concurrency: z.number().int().min(1).max(64).default(() => defaultConcurrency()),
   pii: z
     .strictObject({ action: z.enum(['report', 'redact', 'drop']).default('report'), types: z.array(z.enum(PII_TYPES as [PiiType, ...PiiType[]])).min(1).optional() })
     .optional(),

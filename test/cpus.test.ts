@@ -1,6 +1,6 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY } from '../src/_cpus.js';
+import { cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY, thisMachine } from '../src/_cpus.js';
 
 /** A reader of the given files only; any other path is missing, as on a machine without them. */
 function files(contents: Record<string, string>): (path: string) => string {
@@ -28,10 +28,22 @@ describe('cpuQuota', () => {
 });
 
 describe('defaultConcurrency', () => {
-  it('is this machine\'s CPUs under its quota, between 1 and the cap', () => {
-    const n = defaultConcurrency();
-    expect(n).toBe(Math.max(1, Math.min(availableParallelism(), cpuQuota() ?? Number.POSITIVE_INFINITY, MAX_DEFAULT_CONCURRENCY)));
-    expect(n).toBeGreaterThanOrEqual(1);
-    expect(n).toBeLessThanOrEqual(MAX_DEFAULT_CONCURRENCY);
+  const GiB = 2 ** 30;
+  it.each<[string, Parameters<typeof defaultConcurrency>[0], number]>([
+    ['one per CPU on an ordinary machine', { cpus: 8, memoryBytes: 16 * GiB }, 8],
+    ['the container\'s CPU quota, not the host\'s CPUs', { cpus: 64, cpuQuota: 2, memoryBytes: 64 * GiB }, 2],
+    ['no more than 16 on a big machine', { cpus: 96, memoryBytes: 256 * GiB }, MAX_DEFAULT_CONCURRENCY],
+    ['what a 1 GiB memory limit holds', { cpus: 32, memoryBytes: 1 * GiB }, 11],
+    ['at least one, however little memory', { cpus: 4, memoryBytes: 256 * 2 ** 20 }, 1],
+  ])('%s', (_name, machine, expected) => {
+    expect(defaultConcurrency(machine)).toBe(expected);
+  });
+
+  it('reads this machine: its CPUs, its quota where one is set, and a memory limit no larger than its memory', () => {
+    const machine = thisMachine();
+    expect(machine.cpus).toBe(availableParallelism());
+    expect(machine.cpuQuota).toBe(cpuQuota());
+    expect(machine.memoryBytes).toBeGreaterThan(0);
+    expect(machine.memoryBytes).toBeLessThanOrEqual(totalmem());
   });
 });
