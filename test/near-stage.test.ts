@@ -97,9 +97,11 @@ describe('dedupeNear', () => {
     );
   });
 
-  it('removes its spill folder when the input ends, when the consumer stops early, and when the input fails', async () => {
+  it('removes its spill folder when the input ends (empty or not), when the consumer stops early, and when the input fails', async () => {
     const tmp = await tempDir();
     await collect(dedupeNear(fromArray(rows), recordingContext(), { tmpDir: tmp }));
+    expect(await readdir(tmp)).toEqual([]);
+    expect(await collect(dedupeNear(fromArray([]), recordingContext(), { tmpDir: tmp }))).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
     for await (const _ of dedupeNear(fromArray(rows), recordingContext(), { tmpDir: tmp })) break;
     expect(await readdir(tmp)).toEqual([]);
