@@ -45,7 +45,14 @@ export interface LeakageCheck {
 /** The outcome of planning. */
 export interface Plan {
   assignment: Uint8Array;
-  rejections: Array<{ row: number; rejection: Rejection }>;
+  /**
+   * The near-duplicates removed: for each kept row, the row kept in its place, or -1. Four bytes
+   * a row, where a rejection each would grow with every near-duplicate ({@link nearRejections}
+   * makes them one at a time).
+   */
+  nearKeptFor: Int32Array;
+  /** The size of the cluster of each row kept in place of others. */
+  nearClusterSize: Map<number, number>;
   near: NearSummary | null;
   byStratum: Record<string, Record<SplitName, number>>;
   units: number;
@@ -72,8 +79,9 @@ const SAMPLE_CHARS = 300;
  */
 export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: PlanOptions): Plan {
   const n = kept.length;
-  const removed = new Uint8Array(n);
-  const rejections: Plan['rejections'] = [];
+  const keptFor = new Int32Array(n).fill(-1);
+  const clusterSize = new Map<number, number>();
+  let removed = 0;
   let pairs: NearPair[] = [];
   let near: NearSummary | null = null;
   const together = new UnionFind(n);
@@ -90,14 +98,13 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
         continue;
       }
       const rep = o.near.keep === 'longest' ? list.reduce((best, row) => ((tokens[row] as number) > (tokens[best] as number) ? row : best)) : (list[0] as number);
-      const repSource = kept.source(rep);
+      clusterSize.set(rep, list.length);
       for (const row of list) {
         if (row === rep) continue;
-        removed[row] = 1;
-        rejections.push({ row, rejection: nearRejection(kept.source(row), repSource, nearIndex.similarity(row, rep), o.near.threshold, list.length) });
+        keptFor[row] = rep;
+        removed++;
       }
     }
-    rejections.sort((a, b) => a.row - b.row);
     near = {
       threshold: o.near.threshold,
       action: o.near.action,
@@ -105,7 +112,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
       pairs: pairs.length,
       clusters: clusters.length,
       largestCluster: largest,
-      removed: rejections.length,
+      removed,
       samples: pairs.slice(0, SAMPLE_PAIRS).map((p) => ({
         a: { source: kept.source(p.a), text: excerpt(nearIndex.text(p.a)) },
         b: { source: kept.source(p.b), text: excerpt(nearIndex.text(p.b)) },
@@ -142,7 +149,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   const unitFirstRow: number[] = [];
   const stratum = kept.stratum.view();
   for (let row = 0; row < n; row++) {
-    if (removed[row]) continue;
+    if ((keptFor[row] as number) >= 0) continue;
     const root = together.find(row);
     let unit = unitOfRoot.get(root);
     if (unit === undefined) {
@@ -160,7 +167,23 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   };
   const split = planSplits({ unitOf, unitCount: unitFirstRow.length, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
-  return { assignment: split.assignment, rejections, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
+  return { assignment: split.assignment, nearKeptFor: keptFor, nearClusterSize: clusterSize, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
+}
+
+/**
+ * The rejections of the near-duplicates a plan removes, in row order, each made as it is asked
+ * for (its exact similarity to the row kept read back from the near-dedup spill).
+ *
+ * @example
+ * for (const { row, rejection } of nearRejections(plan, kept, nearIndex, 0.8)) reject(row, rejection);
+ */
+export function* nearRejections(plan: Plan, kept: KeptRows, nearIndex: NearIndex, threshold: number): Iterable<{ row: number; rejection: Rejection }> {
+  const keptFor = plan.nearKeptFor;
+  for (let row = 0; row < keptFor.length; row++) {
+    const rep = keptFor[row] as number;
+    if (rep < 0) continue;
+    yield { row, rejection: nearRejection(kept.source(row), kept.source(rep), nearIndex.similarity(row, rep), threshold, plan.nearClusterSize.get(rep) as number) };
+  }
 }
 
 // --- internal ---

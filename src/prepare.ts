@@ -28,7 +28,7 @@ import { resolveOptions, type Mapping, type PrepareOptions, type PricingOptions,
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiType } from './pii/index.js';
-import { planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
+import { nearRejections, planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
@@ -397,12 +397,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
     const plan = planOutput(kept, nearIndex, { split: { ...opts.split, groupBy }, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
-    nearIndex?.close();
     for (const w of plan.warnings) warnings.add(w);
-    for (const { row, rejection } of plan.rejections) {
-      reject(kept.file.view()[row] as number, rejection);
-      (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
+    if (nearIndex && opts.dedup.near) {
+      for (const { row, rejection } of nearRejections(plan, kept, nearIndex, opts.dedup.near.threshold)) {
+        reject(kept.file.view()[row] as number, rejection);
+        (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
+      }
     }
+    nearIndex?.close();
     const assignment = plan.assignment;
     clock.add('plan', performance.now() - planStarted);
     const writeStarted = performance.now();
