@@ -6,7 +6,7 @@
  */
 import type { KeptRows } from './_kept.js';
 import { FirstRows } from './dedup/index.js';
-import { nearClusters, NearIndex, nearRejection, UnionFind, type NearPair } from './dedup/near.js';
+import { nearClusters, NearIndex, nearRejection, nearRemovals, UnionFind, type NearPair, type NearRemovals } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
 import type { ResolvedNear } from './options.js';
 import { NOT_WRITTEN, planSplits, SPLIT_NAMES, type SplitFractions, type SplitName } from './split/index.js';
@@ -79,9 +79,7 @@ const SAMPLE_CHARS = 300;
  */
 export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: PlanOptions): Plan {
   const n = kept.length;
-  const keptFor = new Int32Array(n).fill(-1);
-  const clusterSize = new Map<number, number>();
-  let removed = 0;
+  let removals: NearRemovals = { keptFor: new Int32Array(n).fill(-1), clusterSize: new Map(), removed: 0 };
   let pairs: NearPair[] = [];
   let near: NearSummary | null = null;
   const together = new UnionFind(n);
@@ -89,21 +87,11 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   if (o.near && nearIndex) {
     pairs = nearIndex.verifiedPairs(o.near.threshold);
     const clusters = nearClusters(pairs, n);
-    let largest = 0;
-    const tokens = kept.tokens.view();
-    for (const list of clusters) {
-      largest = Math.max(largest, list.length);
-      if (o.near.action === 'group') {
-        for (const row of list) together.union(list[0] as number, row);
-        continue;
-      }
-      const rep = o.near.keep === 'longest' ? list.reduce((best, row) => ((tokens[row] as number) > (tokens[best] as number) ? row : best)) : (list[0] as number);
-      clusterSize.set(rep, list.length);
-      for (const row of list) {
-        if (row === rep) continue;
-        keptFor[row] = rep;
-        removed++;
-      }
+    const largest = clusters.reduce((most, list) => Math.max(most, list.length), 0);
+    if (o.near.action === 'group') {
+      for (const list of clusters) for (const row of list) together.union(list[0] as number, row);
+    } else {
+      removals = nearRemovals(clusters, n, o.near.keep, kept.tokens.view());
     }
     near = {
       threshold: o.near.threshold,
@@ -112,7 +100,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
       pairs: pairs.length,
       clusters: clusters.length,
       largestCluster: largest,
-      removed,
+      removed: removals.removed,
       samples: pairs.slice(0, SAMPLE_PAIRS).map((p) => ({
         a: { source: kept.source(p.a), text: excerpt(nearIndex.text(p.a)) },
         b: { source: kept.source(p.b), text: excerpt(nearIndex.text(p.b)) },
@@ -149,7 +137,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   const unitFirstRow: number[] = [];
   const stratum = kept.stratum.view();
   for (let row = 0; row < n; row++) {
-    if ((keptFor[row] as number) >= 0) continue;
+    if ((removals.keptFor[row] as number) >= 0) continue;
     const root = together.find(row);
     let unit = unitOfRoot.get(root);
     if (unit === undefined) {
@@ -167,7 +155,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   };
   const split = planSplits({ unitOf, unitCount: unitFirstRow.length, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
-  return { assignment: split.assignment, nearKeptFor: keptFor, nearClusterSize: clusterSize, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
+  return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
 }
 
 /**

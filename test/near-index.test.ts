@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearSignature, nearText } from '../src/dedup/minhash.js';
-import { agreement, NearIndex, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
+import { agreement, nearClusters, NearIndex, nearRemovals, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -124,5 +124,34 @@ describe('UnionFind', () => {
     expect(uf.find(0)).toBe(uf.find(3));
     expect(uf.find(2)).not.toBe(uf.find(0));
     expect(uf.sizeOf(4)).toBe(4);
+  });
+});
+
+describe('nearClusters and nearRemovals', () => {
+  const pairs = [
+    { a: 0, b: 2, similarity: 0.9 },
+    { a: 2, b: 5, similarity: 0.85 },
+    { a: 3, b: 4, similarity: 0.95 },
+  ];
+
+  it('joins pairs transitively into clusters, rows in input order', () => {
+    expect(nearClusters(pairs, 6).map((c) => [...c].sort((x, y) => x - y))).toEqual([
+      [0, 2, 5],
+      [3, 4],
+    ]);
+  });
+
+  it("keeps the first row of each cluster, or the largest with 'longest' (the earliest of equals)", () => {
+    const clusters = nearClusters(pairs, 6);
+    const first = nearRemovals(clusters, 6, 'first');
+    expect([...first.keptFor]).toEqual([-1, -1, 0, -1, 3, 0]);
+    expect([...first.clusterSize]).toEqual([
+      [0, 3],
+      [3, 2],
+    ]);
+    expect(first.removed).toBe(3);
+    const longest = nearRemovals(clusters, 6, 'longest', [10, 0, 30, 7, 7, 30]);
+    expect([...longest.keptFor]).toEqual([2, -1, -1, -1, 3, 2]);
+    expect(longest.removed).toBe(3);
   });
 });

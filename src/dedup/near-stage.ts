@@ -12,7 +12,7 @@ import { GrowableUint32 } from '../_growable.js';
 import type { Example, SourceLocation, StageContext } from '../types.js';
 import { JsonlWriter } from '../write/jsonl.js';
 import { DEFAULT_MINHASH, nearText, textSignature, type MinHashParams } from './minhash.js';
-import { nearClusters, NearIndex, nearRejection } from './near.js';
+import { nearClusters, NearIndex, nearRejection, nearRemovals } from './near.js';
 
 /** Options of {@link dedupeNear}. */
 export interface DedupeNearOptions {
@@ -68,16 +68,9 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
       throw e;
     }
 
-    // Each row's fate, 4 bytes a row: -1 kept, else the row kept in its place. Per cluster, the
-    // kept row's size and source (read back from the spill); a rejection is made when its turn comes.
-    const keptFor = new Int32Array(index.size).fill(-1);
-    const clusterSize = new Map<number, number>();
-    const length = lengths.view();
-    for (const list of nearClusters(index.verifiedPairs(threshold), index.size)) {
-      const rep = options.keep === 'longest' ? list.reduce((best, row) => ((length[row] as number) > (length[best] as number) ? row : best)) : (list[0] as number);
-      clusterSize.set(rep, list.length);
-      for (const row of list) if (row !== rep) keptFor[row] = rep;
-    }
+    // Each row's fate, 4 bytes a row, and per cluster the kept row's size and source (read back
+    // from the spill); a rejection is made when its turn comes.
+    const { keptFor, clusterSize } = nearRemovals(nearClusters(index.verifiedPairs(threshold), index.size), index.size, options.keep ?? 'first', lengths.view());
     const repSource = new Map<number, SourceLocation>();
     if (clusterSize.size > 0) {
       for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) if (clusterSize.has(row)) repSource.set(row, (JSON.parse(line) as Example).meta.source);

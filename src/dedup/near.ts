@@ -382,6 +382,39 @@ export function nearClusters(pairs: readonly NearPair[], rows: number): number[]
   return lists;
 }
 
+/** What near dedup removes: the row each cluster keeps in place of the others. */
+export interface NearRemovals {
+  /** For each row, the row kept in its place, or -1 (4 bytes a row). */
+  keptFor: Int32Array;
+  /** The size of the cluster of each row kept in place of others. */
+  clusterSize: Map<number, number>;
+  /** Rows removed. */
+  removed: number;
+}
+
+/**
+ * Keeps one row of each cluster and removes the others: with `'first'` the earliest, with
+ * `'longest'` the one of largest `size` (the earliest of equals).
+ *
+ * @example
+ * nearRemovals([[0, 2, 5]], 6, 'first').keptFor // Int32Array [-1, -1, 0, -1, -1, 0]
+ */
+export function nearRemovals(clusters: readonly number[][], rows: number, keep: 'first' | 'longest', size: ArrayLike<number> = []): NearRemovals {
+  const keptFor = new Int32Array(rows).fill(-1);
+  const clusterSize = new Map<number, number>();
+  let removed = 0;
+  for (const list of clusters) {
+    const rep = keep === 'longest' ? list.reduce((best, row) => ((size[row] as number) > (size[best] as number) ? row : best)) : (list[0] as number);
+    clusterSize.set(rep, list.length);
+    for (const row of list) {
+      if (row === rep) continue;
+      keptFor[row] = rep;
+      removed++;
+    }
+  }
+  return { keptFor, clusterSize, removed };
+}
+
 /**
  * The rejection of a near-duplicate in favour of the row its cluster keeps: `similarity` is their
  * exact Jaccard (under the threshold for a row that joined the cluster through another).
