@@ -151,6 +151,8 @@ async function main(): Promise<void> {
     // Both times include starting the workers; without it in the counting stage's (the stricter comparison):
     const steady = w.rows / (w.seconds - (w.startSeconds ?? 0));
     console.log(`  with the workers' start (${(w.startSeconds ?? 0).toFixed(2)} s) left out of the counting stage's time: ${((rate(p) / steady) * 100).toFixed(0)}%`);
+    // With no core to spare, each run takes about its CPU over the cores: the time ratio follows this one.
+    console.log(`  CPU seconds, counting stage vs prepareDataset: ${w.cpuSeconds.toFixed(1)} vs ${p.cpuSeconds.toFixed(1)} (${((w.cpuSeconds / p.cpuSeconds) * 100).toFixed(0)}%)`);
   }
   if (repeat > 1) {
     const perRound = (values: number[], show: (x: number) => string): string => {
@@ -181,6 +183,11 @@ async function main(): Promise<void> {
       // The stricter comparison: the counting stage's time without starting its workers.
       const strict = a.startsWith('prepare-') && b.startsWith('workers-') ? rounds(a, b, (f) => f.seconds - (f.startSeconds ?? 0)) : undefined;
       if (strict) console.log(`  the same, the workers' start left out of the counting stage's time: ${strict}`);
+      const [ra, rb] = [runs.get(a), runs.get(b)];
+      if (strict && ra && rb) {
+        const cpu = ra.map((x, i) => (rb[i] as Figures).cpuSeconds / x.cpuSeconds);
+        console.log(`  CPU seconds of the counting stage over prepareDataset's: ${perRound(cpu, (x) => `${(x * 100).toFixed(0)}%`)}`);
+      }
     }
     // Everything but tokenizing, per round: prepare-1 less the same round's tokenizer time for its
     // tokens, against the same round's floor (the difference of two long runs drifts with the machine).
