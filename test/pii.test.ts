@@ -32,6 +32,7 @@ describe('findPii: true cases', () => {
     ['SSN a clause after its label, with spaces', 'Social Security number, as listed on the intake form, 421 81 2392', 'ssn', '421 81 2392'],
     ['SSN a clause after its label, bare digits', 'her SSN, which she gave at intake, is 421812392', 'ssn', '421812392'],
     ['SSN on file', 'SSN on file: 421 81 2392', 'ssn', '421 81 2392'],
+    ['SSN after an abbreviation with a full stop', 'SSN, i.e. the number on her card: 421 81 2392', 'ssn', '421 81 2392'],
     ['SSN after a year, with spaces', 'SSN (last verified 2023): 421 81 2392', 'ssn', '421 81 2392'],
     ['DOB as day-Mon-year', 'Date of Birth: 30-Jan-1947; admitted', 'dob', '30-Jan-1947'],
     ['DOB compact', 'caller gave DOB 19550812 and postcode', 'dob', '19550812'],

@@ -352,8 +352,9 @@ const SSN_LABEL_REACH = 60;
 // What may not stand between the label and the number: the end of a sentence or clause, another
 // number (the label is that one's), or the name of another kind of number ("SSN on file and phone
 // 421 81 2392"). "patient", "file" and "record" are not names here: "SSN on file: 421 81 2392".
-const SSN_CONNECTOR_BREAK_RE =
-  /[;!?\n]|\.\s+[A-Z]|\d(?:[ -]?\d){4}|\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|batch|lot|receipt|transaction|txn|mrn|account|acct|routing|phone|tel|telephone|fax|mobile|cell|passport|licen[cs]e|ein|tin|itin)\b/i;
+const CLAUSE_BREAK_RE = /[;!?\n]|\.\s+[A-Z]|\d(?:[ -]?\d){4}/;
+const OTHER_NUMBER_NAME_RE =
+  /\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|batch|lot|receipt|transaction|txn|mrn|account|acct|routing|phone|tel|telephone|fax|mobile|cell|passport|licen[cs]e|ein|tin|itin)\b/i;
 // The label of another kind of number right before an SSN-shaped value: it is that number.
 const NOT_SSN_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|mrn|record|patient|account|acct)\b|\bno\.|#)[^\d]{0,12}$/i;
@@ -382,7 +383,7 @@ function findSsns(text: string): PiiFinding[] {
     if (!label) return undefined;
     const connector = window.slice(label.index + label[0].length);
     // Nine bare digits are a less certain shape: nothing numeric between them and the label.
-    if (SSN_CONNECTOR_BREAK_RE.test(connector) || (sep === '' && /\d/.test(connector))) return undefined;
+    if (CLAUSE_BREAK_RE.test(connector) || OTHER_NUMBER_NAME_RE.test(connector) || (sep === '' && /\d/.test(connector))) return undefined;
     return finding('ssn', text, m.index, m.index + m[0].length);
   });
   const seen = new Set(dashed.map((f) => f.start));
