@@ -1,8 +1,10 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import o200k from 'js-tiktoken/ranks/o200k_base';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadTokenizer, openAiEncodingFor } from '../src/tokenizers/index.js';
+import { fastCounter } from '../src/tokenizers/_count.js';
+import { loadTokenizer, openAiEncoding, openAiEncodingFor } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
 
 // js-tiktoken is the oracle: the engine we ship must give the same ids and counts.
@@ -29,6 +31,28 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('%s', (name) => {
       expect(tok.encode(s)).toEqual(expected);
       expect(tok.count(s)).toBe(expected.length);
     }
+  });
+
+  it('counts any text as js-tiktoken does, again from its cache of merged pieces (property)', async () => {
+    // The direct counter is in use with the gpt-tokenizer installed, so this tests it.
+    expect(fastCounter(await openAiEncoding(name))).toBeTypeOf('function');
+    const tok = await loadTokenizer(name);
+    // Words in and out of the vocabulary, numbers, punctuation, spacing, other scripts, emoji and
+    // lone surrogates, in any order.
+    const part = fc.oneof(
+      fc.constantFrom('the', ' income', "n't", 'EBITDA', 'xqzvjk', 'Überweisung', '12345', '3.14', '$', '…', '  ', '\n\n', '\t', '合同', 'عقد', '👩‍⚕️', '\uD800', '<|endoftext|>'),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 30 }), (parts) => {
+        const text = parts.join('');
+        const expected = oracles[name].encode(text, [], []).length;
+        expect(tok.count(text)).toBe(expected);
+        expect(tok.count(text)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("counts a chat by OpenAI's published formula", async () => {
@@ -64,5 +88,15 @@ describe('tokenizer names', () => {
 
   it('throws TOKENIZER_UNAVAILABLE for an unknown name, saying what works', async () => {
     await expect(loadTokenizer('bert')).rejects.toMatchObject({ code: 'TOKENIZER_UNAVAILABLE', message: expect.stringMatching(/o200k_base/) });
+  });
+});
+
+describe('fastCounter', () => {
+  it("is not used where gpt-tokenizer's tables are not where it reads them, or where it would count otherwise", () => {
+    const countTokens = (text: string) => text.length;
+    expect(fastCounter({ countTokens })).toBeUndefined();
+    // Tables of the expected shape whose merges disagree with the library's own count.
+    const core = { tokenSplitRegex: /\S+|\s+/gu, bytePairStringRankEncoder: new Map<string, number>(), bytePairMerge: () => [1] };
+    expect(fastCounter({ countTokens, bytePairEncodingCoreProcessor: core } as never)).toBeUndefined();
   });
 });

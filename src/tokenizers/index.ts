@@ -11,6 +11,7 @@ import { LoraPrepError } from '../errors.js';
 import type { Message } from '../types.js';
 import { findTokenizerFiles, loadHuggingFaceTokenizer, TOKENIZER_PACKAGES } from './huggingface.js';
 import type { Measure, Tokenizer } from './types.js';
+import { fastCounter } from './_count.js';
 
 export type { Measure, Tokenizer } from './types.js';
 
@@ -146,10 +147,14 @@ const REPLY_PRIMING = 3;
 
 function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer {
   let calls = 0;
-  const count = (text: string): number => {
-    if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
-    return text === '' ? 0 : api.countTokens(text, PLAIN);
-  };
+  // Counting over gpt-tokenizer's tables directly (1.2–1.6× its countTokens here, the same
+  // counts), unless this gpt-tokenizer does not hold them as expected.
+  const count =
+    fastCounter(api) ??
+    ((text: string): number => {
+      if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
+      return text === '' ? 0 : api.countTokens(text, PLAIN);
+    });
   // Roles are a handful of short strings: count each once.
   const roleTokens = new Map<string, number>();
   const countRole = (role: string): number => {
