@@ -21,6 +21,8 @@ const SAMPLES = [
   'x'.repeat(5000),
   'Literal <|endoftext|> and <|im_start|> in user data',
   '  leading and trailing spaces\n\n\ttabs  ',
+  // Over 64 Ki characters: counted one piece at a time rather than split in one call.
+  Array.from({ length: 2500 }, (_, i) => `Clause ${i}: the lessee's deposit of €${i * 37}.50 — 合同第${i}条 xqzv${i % 13}\n`).join(''),
 ];
 
 describe.each(['o200k_base', 'cl100k_base'] as const)('%s', (name) => {

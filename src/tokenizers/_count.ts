@@ -19,6 +19,11 @@ export interface CountableApi {
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
 }
 
+// Texts up to this many characters are split in one `match` call (an array of every piece);
+// longer ones (a message may hold megabytes) one piece at a time, so the pieces of one text never
+// fill a worker's heap.
+const WHOLE_TEXT_CHARS = 1 << 16;
+
 // Pieces outside the vocabulary whose token counts are kept, at most; the cache starts over when
 // full. A key is a copy of the piece (a regex match can be a slice that keeps its whole message
 // alive), so the cache holds about 60 bytes an entry: some 3 MB per thread.
@@ -48,30 +53,36 @@ export function fastCounter(api: CountableApi): ((text: string) => number) | und
   const core = (api as { bytePairEncodingCoreProcessor?: Partial<BpeCore> }).bytePairEncodingCoreProcessor;
   if (!core || !(core.tokenSplitRegex instanceof RegExp) || !core.tokenSplitRegex.global) return undefined;
   if (!(core.bytePairStringRankEncoder instanceof Map) || typeof core.bytePairMerge !== 'function') return undefined;
-  const split = core.tokenSplitRegex;
+  // A copy, so that stepping through a long text never moves the library's own regex.
+  const split = new RegExp(core.tokenSplitRegex.source, core.tokenSplitRegex.flags);
   const ranks = core.bytePairStringRankEncoder;
   const merge = (piece: Uint8Array): number => (core as BpeCore).bytePairMerge(piece).length;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const merged = new Map<string, number>();
 
+  const countPiece = (piece: string): number => {
+    if (ranks.has(piece)) return 1;
+    let tokens = merged.get(piece);
+    if (tokens === undefined) {
+      const bytes = encoder.encode(piece);
+      tokens = merge(bytes);
+      if (merged.size >= MERGED_PIECES) merged.clear();
+      merged.set(decoder.decode(bytes), tokens);
+    }
+    return tokens;
+  };
+
   const count = (text: string): number => {
-    const pieces = text.match(split);
-    if (pieces === null) return 0;
     let n = 0;
-    for (const piece of pieces) {
-      if (ranks.has(piece)) {
-        n++;
-        continue;
-      }
-      let tokens = merged.get(piece);
-      if (tokens === undefined) {
-        const bytes = encoder.encode(piece);
-        tokens = merge(bytes);
-        if (merged.size >= MERGED_PIECES) merged.clear();
-        merged.set(decoder.decode(bytes), tokens);
-      }
-      n += tokens;
+    if (text.length <= WHOLE_TEXT_CHARS) {
+      for (const piece of text.match(split) ?? []) n += countPiece(piece);
+      return n;
+    }
+    split.lastIndex = 0;
+    for (let m = split.exec(text); m !== null; m = split.exec(text)) {
+      if (m[0] === '') split.lastIndex++;
+      else n += countPiece(m[0]);
     }
     return n;
   };
