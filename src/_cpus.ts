@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { openAiEncodingFor } from './tokenizers/index.js';
 
 /**
  * The most workers started by default. Each holds its own tokenizer (about 55 MB with an OpenAI
@@ -23,24 +24,40 @@ export interface Machine {
   memoryBytes: number;
 }
 
-// Memory reckoned per worker (an OpenAI encoding's worker peaks near 55 MB) and for the main
-// thread (200–300 MB at 200,000 rows), when the memory limits the default.
-const WORKER_BYTES = 64 * 2 ** 20;
+/**
+ * Memory reckoned per worker when the memory limits the default: an OpenAI encoding's worker
+ * peaks near 55 MB; a Hugging Face tokenizer holds more (Llama 3's took 170 MB of one thread's
+ * RSS, 85 MB of it heap), and its workers keep V8's default heap limits.
+ */
+export const WORKER_BYTES = { openai: 64 * 2 ** 20, huggingface: 192 * 2 ** 20 } as const;
+// Memory reckoned for the main thread (200–300 MB at 200,000 rows).
 const MAIN_BYTES = 320 * 2 ** 20;
 
 /**
  * The default `concurrency`: the CPUs available to this process, where a container's CPU quota
  * counts (Node 20's `availableParallelism()` counts the host's CPUs under a quota, so a container
  * limited to 2 CPUs on a 64-core host would start 64 workers); no more workers than its memory
- * holds at about 64 MB each beside 320 MB for the main thread (a container limited to 1 GiB
- * gets 11, not one per CPU); at most {@link MAX_DEFAULT_CONCURRENCY}.
+ * holds at `workerBytes` each beside 320 MB for the main thread (a container limited to 1 GiB
+ * gets 11 workers for an OpenAI encoding, 3 for a Hugging Face tokenizer); at most
+ * {@link MAX_DEFAULT_CONCURRENCY}.
  *
  * @example
  * defaultConcurrency({ cpus: 64, cpuQuota: 2, memoryBytes: 2 ** 34 }) // 2
  */
-export function defaultConcurrency(machine: Machine = thisMachine()): number {
-  const byMemory = Math.floor((machine.memoryBytes - MAIN_BYTES) / WORKER_BYTES);
+export function defaultConcurrency(machine: Machine = thisMachine(), workerBytes: number = WORKER_BYTES.openai): number {
+  const byMemory = Math.floor((machine.memoryBytes - MAIN_BYTES) / workerBytes);
   return Math.max(1, Math.min(machine.cpus, machine.cpuQuota ?? Number.POSITIVE_INFINITY, byMemory, MAX_DEFAULT_CONCURRENCY));
+}
+
+/**
+ * The default `concurrency` for a tokenizer: {@link defaultConcurrency} with the memory its
+ * workers take ({@link WORKER_BYTES}).
+ *
+ * @example
+ * concurrencyFor('llama-3', { cpus: 32, memoryBytes: 2 ** 30 }) // 3, where o200k_base gets 11
+ */
+export function concurrencyFor(tokenizer: string, machine: Machine = thisMachine()): number {
+  return defaultConcurrency(machine, openAiEncodingFor(tokenizer) ? WORKER_BYTES.openai : WORKER_BYTES.huggingface);
 }
 
 /**

@@ -4,7 +4,7 @@
  * `LoraPrepError('OPTION_INVALID')` that names each problem.
  */
 import { z } from 'zod';
-import { defaultConcurrency } from './_cpus.js';
+import { concurrencyFor, defaultConcurrency } from './_cpus.js';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type Target, type TargetName } from './formats/index.js';
 import { loadPromptTemplate } from './normalize/_presets.js';
@@ -247,7 +247,8 @@ export interface PrepareOptions {
   pricing?: PricingOptions | undefined;
   /**
    * Tokenizer worker threads for large inputs. Default: the CPUs this process may use (a
-   * container's CPU quota counts), at most 16; 1 counts inline.
+   * container's CPU quota counts), as many as its memory holds (a Hugging Face tokenizer needs
+   * about three times an OpenAI encoding's memory per worker), at most 16; 1 counts inline.
    */
   concurrency?: number | undefined;
   /**
@@ -454,6 +455,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
   }
   const resolved = loadPromptFiles(parsed.data);
+  // The default's memory reckoning depends on the tokenizer, which the schema's default cannot see.
+  if ((options as { concurrency?: unknown }).concurrency === undefined) resolved.concurrency = concurrencyFor(resolved.tokenizer);
   const { validation, test } = resolved.split;
   if (validation + test >= 1) {
     throw new LoraPrepError(

@@ -1,6 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY, thisMachine } from '../src/_cpus.js';
+import { concurrencyFor, cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY, thisMachine, WORKER_BYTES } from '../src/_cpus.js';
 
 /** A reader of the given files only; any other path is missing, as on a machine without them. */
 function files(contents: Record<string, string>): (path: string) => string {
@@ -37,6 +37,14 @@ describe('defaultConcurrency', () => {
     ['at least one, however little memory', { cpus: 4, memoryBytes: 256 * 2 ** 20 }, 1],
   ])('%s', (_name, machine, expected) => {
     expect(defaultConcurrency(machine)).toBe(expected);
+  });
+
+  it('reckons more memory per worker for a Hugging Face tokenizer', () => {
+    expect(defaultConcurrency({ cpus: 32, memoryBytes: 1 * GiB }, WORKER_BYTES.huggingface)).toBe(3);
+    expect(concurrencyFor('fixtures/tokenizers/tiny-chatml', { cpus: 32, memoryBytes: 1 * GiB })).toBe(3);
+    expect(concurrencyFor('llama-3', { cpus: 32, memoryBytes: 1 * GiB })).toBe(3);
+    expect(concurrencyFor('o200k_base', { cpus: 32, memoryBytes: 1 * GiB })).toBe(11);
+    expect(concurrencyFor('gpt-4o-mini', { cpus: 8, memoryBytes: 64 * GiB })).toBe(8);
   });
 
   it('reads this machine: its CPUs, its quota where one is set, and a memory limit no larger than its memory', () => {

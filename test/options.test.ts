@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConcurrency } from '../src/_cpus.js';
+import { concurrencyFor, defaultConcurrency } from '../src/_cpus.js';
 import { resolveOptions } from '../src/options.js';
 import { isLoraPrepError, type LoraPrepError } from '../src/errors.js';
 
@@ -30,6 +30,13 @@ describe('resolveOptions', () => {
     expect(o.maxTokens).toBeUndefined();
     expect(o.minTokens).toBeUndefined();
     expect(o.concurrency).toBe(defaultConcurrency());
+  });
+
+  it("defaults concurrency by the tokenizer's memory, and keeps the number given", () => {
+    const hf = resolveOptions({ ...base, tokenizer: 'fixtures/tokenizers/tiny-chatml' });
+    expect(hf.concurrency).toBe(concurrencyFor('fixtures/tokenizers/tiny-chatml'));
+    expect(resolveOptions({ ...base, tokenizer: 'fixtures/tokenizers/tiny-chatml', concurrency: 5 }).concurrency).toBe(5);
+    expect(resolveOptions({ ...base, tokenizer: 'gpt-4o', concurrency: 3 }).concurrency).toBe(3);
   });
 
   it.each([
