@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraPrepError } from '../errors.js';
+import { fasterByteLevel } from './_byte-level.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
 
@@ -86,6 +87,8 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   } catch (e) {
     throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer: cannot load ${files.tokenizerJson}: ${(e as Error).message}`, { cause: e });
   }
+  // GPT-2-style byte-level BPE (Llama 3, Qwen, DeepSeek): the same pieces, mapped faster.
+  fasterByteLevel(hf);
   const templateSource = chatTemplate(files, config);
   let template: Template;
   try {
