@@ -116,6 +116,19 @@ describe('findPii: look-alikes are not flagged', () => {
     expect(found('Mail a.b@example.org.')).toEqual([['email', 'a.b@example.org']]);
   });
 
+  it('reads a list of SSNs after one label whole, and no number of another kind in it', () => {
+    expect(found("Update my tax profile: my SSN is 219099999 and my wife's is 078051120.")).toEqual([
+      ['ssn', '219099999'],
+      ['ssn', '078051120'],
+    ]);
+    expect(found('SSNs on file: 078-05-1120, 219 09 9999')).toEqual([
+      ['ssn', '078-05-1120'],
+      ['ssn', '219 09 9999'],
+    ]);
+    // A year is no SSN, so nine digits after it are not read as one.
+    expect(found('SSN checks since 2019 and 219099999 more')).toEqual([]);
+  });
+
   it('honours the types filter', () => {
     const text = 'a@example.com 078-05-1120';
     expect(found(text, ['ssn'])).toEqual([['ssn', '078-05-1120']]);

@@ -346,7 +346,7 @@ const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
 const SSN_SHAPE_RE = /(?<![\w-])(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/g;
 // Not inside a placeholder: "[SSN]" left by an earlier redaction is no label (redacting twice must
 // equal redacting once).
-const SSN_LABEL_RE = /(?<![A-Za-z[])(?:ssn|social\s+security|soc\.?\s*sec\.?|ss#)(?![A-Za-z])/gi;
+const SSN_LABEL_RE = /(?<![A-Za-z[])(?:ssns?|social\s+security|soc\.?\s*sec\.?|ss#)(?![A-Za-z])/gi;
 // How far before the number its label may be ("SSN, which she gave at intake, is 421812392").
 const SSN_LABEL_REACH = 60;
 // What may not stand between the label and the number: the end of a sentence or clause, another
@@ -374,17 +374,28 @@ function findSsns(text: string): PiiFinding[] {
     if (NOT_SSN_LABEL_RE.test(ctx) && !SSN_WORD_RE.test(ctx)) return undefined;
     return finding('ssn', text, m.index, m.index + m[0].length);
   });
+  // SSNs found so far are no other number between a label and the next SSN: a list after one
+  // label ("my SSN is 866731931 and my spouse's is 263929999") is read whole.
+  const found = [...dashed];
   const labelledSsns = scan(SSN_SHAPE_RE, text, (m) => {
     const [, area = '', sep = '', group = '', serial = ''] = m;
     if (!ssnValid(area, group, serial)) return undefined;
-    const window = before(text, m.index, SSN_LABEL_REACH);
+    const from = Math.max(0, m.index - SSN_LABEL_REACH);
+    let window = before(text, m.index, SSN_LABEL_REACH);
+    for (const f of found) {
+      if (f.end <= from || f.start >= m.index) continue;
+      const [a, b] = [Math.max(f.start, from) - from, Math.min(f.end, m.index) - from];
+      window = window.slice(0, a) + ' '.repeat(b - a) + window.slice(b);
+    }
     let label: RegExpExecArray | undefined;
     for (const w of window.matchAll(SSN_LABEL_RE)) label = w;
     if (!label) return undefined;
     const connector = window.slice(label.index + label[0].length);
     // Nine bare digits are a less certain shape: nothing numeric between them and the label.
     if (CLAUSE_BREAK_RE.test(connector) || OTHER_NUMBER_NAME_RE.test(connector) || (sep === '' && /\d/.test(connector))) return undefined;
-    return finding('ssn', text, m.index, m.index + m[0].length);
+    const f = finding('ssn', text, m.index, m.index + m[0].length);
+    found.push(f);
+    return f;
   });
   const seen = new Set(dashed.map((f) => f.start));
   return [...dashed, ...labelledSsns.filter((f) => !seen.has(f.start))].sort((a, b) => a.start - b.start);
