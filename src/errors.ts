@@ -86,3 +86,18 @@ export function preview(value: unknown, max = 80): string {
   }
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+/**
+ * Throws `ABORTED` once `signal` has fired, saying what `stopped` (a fixed text, so nothing is
+ * built while the run goes on); with `file`, the message names it and the error's location is it.
+ *
+ * @example
+ * throwIfAborted(ctx.signal, 'loading stopped because the run was aborted.', 'data/a.csv');
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, stopped: string, file?: string): void {
+  if (!signal?.aborted) return;
+  throw new LoraPrepError('ABORTED', file === undefined ? stopped : `${file}: ${stopped}`, {
+    ...(file === undefined ? {} : { location: { file } }),
+    cause: signal.reason,
+  });
+}

@@ -18,7 +18,7 @@ import { countTokens, type Budget, type RecordLine, type Truncation } from './ch
 import { duplicateRejection, FirstRows, type ExampleKeys } from './dedup/index.js';
 import { DEFAULT_MINHASH } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
-import { isLoraPrepError, LoraPrepError } from './errors.js';
+import { isLoraPrepError, LoraPrepError, throwIfAborted } from './errors.js';
 import { trainerGlue } from './formats/glue.js';
 import { targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
@@ -142,7 +142,7 @@ export interface PrepareReport {
 export async function prepareDataset(options: PrepareOptions): Promise<PrepareResult> {
   const started = Date.now();
   const opts = resolveOptions(options);
-  throwIfAborted(opts.signal);
+  throwIfAborted(opts.signal, RUN_ABORTED);
   const inputs = await resolveInputs(opts);
   await checkOutDir(opts.outDir, opts.overwrite);
   const target: Target = targets[opts.target];
@@ -155,7 +155,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   let tokenizer: Tokenizer;
   try {
     tokenizer = pool ? countedInWorkers(pool.tokenizer) : await loadTokenizer(opts.tokenizer);
-    throwIfAborted(opts.signal);
+    throwIfAborted(opts.signal, RUN_ABORTED);
     tx = await OutputTransaction.begin(opts.outDir);
   } catch (e) {
     await pool?.close();
@@ -317,7 +317,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             finished = true;
             break;
           }
-          throwIfAborted(opts.signal);
+          throwIfAborted(opts.signal, RUN_ABORTED);
           const counted = step.value;
           const { example, tokens, prompt } = counted;
           const row = example.meta.source.line;
@@ -427,7 +427,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       rows: index,
       written: routed,
       kept: showcaseLines,
-    } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, { checkpoint: () => throwIfAborted(opts.signal), keep: showcase?.rows });
+    } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, { checkpoint: () => throwIfAborted(opts.signal, RUN_ABORTED), keep: showcase?.rows });
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 
@@ -665,11 +665,7 @@ async function firstRow(path: string, options: LoadOptions): Promise<SourceRow |
 }
 
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new LoraPrepError('ABORTED', 'the run was aborted; outDir was left as it was', { cause: signal.reason });
-  }
-}
+const RUN_ABORTED = 'the run was aborted; outDir was left as it was';
 
 // Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LoraPrepError } from '../errors.js';
+import { LoraPrepError, throwIfAborted } from '../errors.js';
 import { GrowableUint32 } from '../_growable.js';
 import type { Example, SourceLocation, StageContext } from '../types.js';
 import { JsonlWriter } from '../write/jsonl.js';
@@ -56,7 +56,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
     const lengths = new GrowableUint32();
     try {
       for await (const example of examples) {
-        throwIfAborted(ctx);
+        throwIfAborted(ctx.signal, NEAR_ABORTED);
         const text = nearText(example.messages, undefined, example.nearUser);
         index.add(text, textSignature(text, params));
         if (options.keep === 'longest') lengths.push(contentLength(example));
@@ -77,7 +77,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
     }
 
     for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {
-      throwIfAborted(ctx);
+      throwIfAborted(ctx.signal, NEAR_ABORTED);
       const example = JSON.parse(line) as Example;
       const rep = keptFor[row] as number;
       if (rep < 0) {
@@ -94,6 +94,8 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
 
 // --- internal ---
 
+const NEAR_ABORTED = 'near dedup stopped because the run was aborted.';
+
 /** The spilled examples' lines, numbered in input order. */
 async function* spillLines(path: string): AsyncIterable<[number, string]> {
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
@@ -109,8 +111,4 @@ function contentLength(example: Example): number {
   let n = 0;
   for (const m of example.messages) n += m.content.length;
   return n;
-}
-
-function throwIfAborted(ctx: StageContext): void {
-  if (ctx.signal?.aborted) throw new LoraPrepError('ABORTED', 'near dedup stopped because the run was aborted.', { cause: ctx.signal.reason });
 }

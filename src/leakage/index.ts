@@ -15,7 +15,7 @@ import { ProgressTicker } from '../_progress.js';
 import { conversationKey, hash64 } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
 import { NearIndex } from '../dedup/near.js';
-import { LoraPrepError, preview } from '../errors.js';
+import { LoraPrepError, preview, throwIfAborted } from '../errors.js';
 import { loadRecords } from '../load/index.js';
 import { normalizeRecords, resolveMapping } from '../normalize/index.js';
 import type { ProgressEvent } from '../options.js';
@@ -128,7 +128,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const checkNear = options.near ?? true;
   const signal = options.signal;
   validate(files, threshold);
-  throwIfAborted(signal);
+  throwIfAborted(signal, 'leakage check stopped because it was aborted.');
 
   // Every file's shape is settled (and a missing file reported) before any row is compared.
   const mappings: Array<ReturnType<typeof resolveMapping>> = [];
@@ -186,7 +186,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       }
       rowsBefore += summary.rows;
     }
-    throwIfAborted(signal);
+    throwIfAborted(signal, 'leakage check stopped because it was aborted.');
 
     const near: Overlap[] = [];
     let nearCount = 0;
@@ -287,9 +287,6 @@ function twoDecimalsDown(x: number): string {
   return (Math.floor(x * 100 + 1e-9) / 100).toFixed(2);
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new LoraPrepError('ABORTED', 'leakage check stopped because it was aborted.', { cause: signal.reason });
-}
 
 /** The first row the loader yields (bad rows before it are skipped), to detect the shape from. */
 async function firstRow(file: string, signal: AbortSignal | undefined): Promise<SourceRow | undefined> {

@@ -1,5 +1,5 @@
 /** Helpers shared by the loaders (not re-exported). */
-import { LoraPrepError } from '../errors.js';
+import { throwIfAborted as abortCheck } from '../errors.js';
 import type { SourceLocation, StageContext } from '../types.js';
 import { describeInvalid, firstInvalid, isWellFormed, toWellFormed, utf8Length } from './_utf8.js';
 import { MAX_JSON_DEPTH, RAW_EXCERPT_CHARS } from './limits.js';
@@ -54,12 +54,7 @@ export function excerptOf(pieces: readonly string[]): string {
  * throwIfAborted(ctx.signal, 'data/a.csv');
  */
 export function throwIfAborted(signal: AbortSignal | undefined, file: string): void {
-  if (signal?.aborted) {
-    throw new LoraPrepError('ABORTED', `${file}: loading stopped because the run was aborted.`, {
-      location: { file },
-      cause: signal.reason,
-    });
-  }
+  abortCheck(signal, 'loading stopped because the run was aborted.', file);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { LoraPrepError } from '../errors.js';
+import { LoraPrepError, throwIfAborted } from '../errors.js';
 
 /**
  * How a listed file compares with the manifest: same bytes (`ok`), different bytes (`changed`),
@@ -200,7 +200,7 @@ async function check(expected: ManifestEntry, path: string, signal: AbortSignal 
 
 /** sha256 and size of a file, or undefined when there is no file at `path` (a folder there counts as changed). */
 async function hashFile(path: string, signal: AbortSignal | undefined): Promise<{ bytes: number; sha256: string } | undefined> {
-  throwIfAborted(signal, path);
+  throwIfAborted(signal, 'verifying stopped because it was aborted.', path);
   let handle;
   try {
     handle = await open(path, 'r');
@@ -214,7 +214,7 @@ async function hashFile(path: string, signal: AbortSignal | undefined): Promise<
     const buffer = Buffer.allocUnsafe(READ_BYTES);
     let bytes = 0;
     for (;;) {
-      throwIfAborted(signal, path);
+      throwIfAborted(signal, 'verifying stopped because it was aborted.', path);
       let bytesRead: number;
       try {
         ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, null));
@@ -240,11 +240,6 @@ function unreadable(path: string, error: unknown): LoraPrepError {
   });
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, file: string): void {
-  if (signal?.aborted) {
-    throw new LoraPrepError('ABORTED', `${file}: verifying stopped because it was aborted.`, { location: { file }, cause: signal.reason });
-  }
-}
 
 function describeChange(f: VerifiedFile): string {
   if (f.actual === undefined) return '';
