@@ -14,11 +14,6 @@ interface BpeCore {
   bytePairMerge(piece: Uint8Array): unknown[];
 }
 
-/** What gpt-tokenizer's encoding API offers that this module uses. */
-export interface CountableApi {
-  countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
-}
-
 // Texts up to this many characters are split in one `match` call (an array of every piece);
 // longer ones (a message may hold megabytes) one piece at a time, so the pieces of one text never
 // fill a worker's heap.
@@ -38,18 +33,16 @@ const SELF_CHECK = [
   'pneumonoultramicroscopicsilicovolcanoconiosis xqzvjkwpl ZZZZZZZZZZ 99999999999 ....!!!???',
 ];
 
-const PLAIN = { disallowedSpecial: new Set<string>() };
-
 /**
- * A token counter over `api`'s tables, with the counts of `api.countTokens(text, { disallowedSpecial:
- * new Set() })` (special-token text counted as plain text), or `undefined` when this
- * gpt-tokenizer does not hold its tables as expected or the counter disagrees with it on the
- * self-check text: the caller then counts with `api.countTokens`.
+ * A token counter over `api`'s tables with the counts of `reference` (the library's own count,
+ * special-token text counted as plain text), or `undefined` when this gpt-tokenizer does not hold
+ * its tables as expected or the counter disagrees with `reference` on the self-check text: the
+ * caller then counts with `reference`.
  *
  * @example
- * const count = fastCounter(api) ?? ((text) => api.countTokens(text, PLAIN));
+ * const count = fastCounter(api, libraryCount) ?? libraryCount;
  */
-export function fastCounter(api: CountableApi): ((text: string) => number) | undefined {
+export function fastCounter(api: unknown, reference: (text: string) => number): ((text: string) => number) | undefined {
   const core = (api as { bytePairEncodingCoreProcessor?: Partial<BpeCore> }).bytePairEncodingCoreProcessor;
   if (!core || !(core.tokenSplitRegex instanceof RegExp) || !core.tokenSplitRegex.global) return undefined;
   if (!(core.bytePairStringRankEncoder instanceof Map) || typeof core.bytePairMerge !== 'function') return undefined;
@@ -88,7 +81,7 @@ export function fastCounter(api: CountableApi): ((text: string) => number) | und
   };
 
   try {
-    for (const text of SELF_CHECK) if (count(text) !== api.countTokens(text, PLAIN)) return undefined;
+    for (const text of SELF_CHECK) if (count(text) !== reference(text)) return undefined;
   } catch {
     return undefined;
   }

@@ -149,12 +149,11 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
   let calls = 0;
   // Counting over gpt-tokenizer's tables directly (1.2–1.6× its countTokens here, the same
   // counts), unless this gpt-tokenizer does not hold them as expected.
-  const count =
-    fastCounter(api) ??
-    ((text: string): number => {
-      if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
-      return text === '' ? 0 : api.countTokens(text, PLAIN);
-    });
+  const libraryCount = (text: string): number => {
+    if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
+    return text === '' ? 0 : api.countTokens(text, PLAIN);
+  };
+  const count = fastCounter(api, libraryCount) ?? libraryCount;
   // Roles are a handful of short strings: count each once.
   const roleTokens = new Map<string, number>();
   const countRole = (role: string): number => {
