@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LoraPrepError, throwIfAborted } from '../errors.js';
 import { GrowableUint32 } from '../_growable.js';
+import { Interner } from '../_kept.js';
 import type { Example, SourceLocation, StageContext } from '../types.js';
 import { JsonlWriter } from '../write/jsonl.js';
 import { DEFAULT_MINHASH, nearText, textSignature, type MinHashParams } from './minhash.js';
@@ -35,9 +36,9 @@ export interface DedupeNearOptions {
  * of an example kept, and rejects the others as `near_duplicate` with the example kept
  * (`duplicateOf`) and their exact similarity. Near-duplicates are judged over the whole input,
  * so nothing is yielded until the input ends: meanwhile the examples wait in a JSONL spill on
- * disk (their `meta` must be JSON values, as the loaders make it). Memory holds about 12 bytes
- * a row (16 with `keep: 'longest'`), 196 while the pairs are verified, then 4 a row and one
- * entry per cluster while the examples are yielded. See docs/dedup.md for what is compared.
+ * disk (their `meta` must be JSON values, as the loaders make it). Memory holds about 20 bytes
+ * a row (24 with `keep: 'longest'`), 196 more while the pairs are verified, then 4 more a row and
+ * one entry per cluster while the examples are yielded. See docs/dedup.md for what is compared.
  *
  * @example
  * for await (const ex of dedupeNear(dedupe(examples, ctx), ctx, { threshold: 0.85 })) write(ex);
@@ -54,11 +55,17 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
     index = new NearIndex(join(dir, 'near-texts'), params);
     const spill = new JsonlWriter(join(dir, 'examples.jsonl'), { hash: false });
     const lengths = new GrowableUint32();
+    // Each row's source, 8 bytes a row: a rejection names the row kept, which may come later.
+    const files = new Interner();
+    const fileOf = new GrowableUint32();
+    const lineOf = new GrowableUint32();
     try {
       for await (const example of examples) {
         throwIfAborted(ctx.signal, NEAR_ABORTED);
         const text = nearText(example.messages, undefined, example.nearUser);
         index.add(text, textSignature(text, params));
+        fileOf.push(files.id(example.meta.source.file));
+        lineOf.push(example.meta.source.line);
         if (options.keep === 'longest') lengths.push(contentLength(example));
         await spill.writeLine(JSON.stringify(example));
       }
@@ -68,13 +75,9 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
       throw e;
     }
 
-    // Each row's fate, 4 bytes a row, and per cluster the kept row's size and source (read back
-    // from the spill); a rejection is made when its turn comes.
+    // Each row's fate, 4 bytes a row, and each cluster's size; a rejection is made when its turn comes.
     const { keptFor, clusterSize } = nearRemovals(nearClusters(index.verifiedPairs(threshold), index.size), index.size, options.keep ?? 'first', lengths.view());
-    const repSource = new Map<number, SourceLocation>();
-    if (clusterSize.size > 0) {
-      for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) if (clusterSize.has(row)) repSource.set(row, (JSON.parse(line) as Example).meta.source);
-    }
+    const source = (row: number): SourceLocation => ({ file: files.names[fileOf.view()[row] as number] as string, line: lineOf.view()[row] as number });
 
     for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {
       throwIfAborted(ctx.signal, NEAR_ABORTED);
@@ -84,7 +87,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
         yield example;
         continue;
       }
-      ctx.reject(nearRejection(example.meta.source, repSource.get(rep) as SourceLocation, index.similarity(row, rep), threshold, clusterSize.get(rep) as number));
+      ctx.reject(nearRejection(example.meta.source, source(rep), index.similarity(row, rep), threshold, clusterSize.get(rep) as number));
     }
   } finally {
     index?.close();
