@@ -132,30 +132,36 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   }
 
   // Units: one per root among the rows that are written; its first row gives stratum and key.
+  // Typed arrays indexed by row, not Maps: this runs once every row is read, with only one thread
+  // at work, so its time is the run's own.
   const unitOf = new Int32Array(n).fill(-1);
-  const unitOfRoot = new Map<number, number>();
-  const unitFirstRow: number[] = [];
-  const stratum = kept.stratum.view();
+  const unitOfRoot = new Int32Array(n).fill(-1);
+  const firstRows = new Int32Array(n);
+  let unitCount = 0;
+  const keptFor = removals.keptFor;
   for (let row = 0; row < n; row++) {
-    if ((removals.keptFor[row] as number) >= 0) continue;
+    if ((keptFor[row] as number) >= 0) continue;
     const root = together.find(row);
-    let unit = unitOfRoot.get(root);
-    if (unit === undefined) {
-      unit = unitFirstRow.length;
-      unitOfRoot.set(root, unit);
-      unitFirstRow.push(row);
+    let unit = unitOfRoot[root] as number;
+    if (unit < 0) {
+      unit = unitCount++;
+      unitOfRoot[root] = unit;
+      firstRows[unit] = row;
     }
     unitOf[row] = unit;
   }
-  const unitStratum = Uint32Array.from(unitFirstRow, (row) => stratum[row] as number);
+  const unitFirstRow = firstRows.subarray(0, unitCount);
+  const stratum = kept.stratum.view();
+  const unitStratum = new Uint32Array(unitCount);
+  for (let unit = 0; unit < unitCount; unit++) unitStratum[unit] = stratum[unitFirstRow[unit] as number] as number;
   const unitKey = (unit: number): string => {
     const row = unitFirstRow[unit] as number;
     const g = group[row] as number;
     return g > 0 ? `group\u0000${kept.groups.names[g - 1]}` : `content\u0000${kept.contentKey(row)}`;
   };
-  const split = planSplits({ unitOf, unitCount: unitFirstRow.length, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
+  const split = planSplits({ unitOf, unitCount, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
-  return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitFirstRow.length, leakage, warnings: split.warnings };
+  return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings: split.warnings };
 }
 
 /**
@@ -186,7 +192,7 @@ export function leakageGate(kept: KeptRows, assignment: Uint8Array, pairs: NearP
   let rows = 0;
   // The first written row of each content hash, in typed arrays (hex keys in a Map cost about
   // 100 bytes a row at the end of the run, when the other state is largest).
-  const firstOfContent = new FirstRows();
+  const firstOfContent = new FirstRows({ capacity: assignment.length });
   const hi = kept.hashHi.view();
   const lo = kept.hashLo.view();
   for (let row = 0; row < assignment.length; row++) {

@@ -386,7 +386,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     await spill.close();
     openWriters.length = 0;
-    await pool?.close();
+    // The workers stop while the plan is made (tens of ms); the run waits for them before it returns.
+    const poolClosed = pool?.close();
     if (defaultLimit && overDefault.count > 0) {
       warnings.add(
         `${overDefault.count} examples exceed ${defaultLimit.label} ${defaultLimit.tokens}; set ${defaultLimit.setting} >= ${overDefault.max} or maxTokens`,
@@ -524,6 +525,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
     const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
     await tx.commit(writtenRel, owned);
+    await poolClosed;
     clock.add('write', performance.now() - writeStarted);
 
     const files: PrepareResult['files'] = {

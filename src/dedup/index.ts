@@ -111,10 +111,15 @@ export class FirstRows {
   #row: Uint32Array;
   #size = 0;
 
-  /** An empty table; `shared: true` puts its arrays in shared memory for worker threads to read. */
-  constructor(options: { shared?: boolean } = {}) {
+  /**
+   * An empty table; `shared: true` puts its arrays in shared memory for worker threads to read.
+   * `capacity`: the number of hashes expected, so that the table need not grow on the way there.
+   */
+  constructor(options: { shared?: boolean; capacity?: number } = {}) {
     this.#shared = options.shared === true;
-    [this.#hi, this.#lo, this.#row] = [this.#array(1024), this.#array(1024), this.#array(1024)];
+    let slots = 1024;
+    while (slots < 2 * (options.capacity ?? 0)) slots *= 2;
+    [this.#hi, this.#lo, this.#row] = [this.#array(slots), this.#array(slots), this.#array(slots)];
   }
 
   /** The arrays as they are now, for other threads (shared tables only; a new set after each growth). */

@@ -120,30 +120,51 @@ export const NOT_WRITTEN = 255;
  */
 export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' | 'hash'): SplitPlan {
   const unitSize = new Uint32Array(u.unitCount);
-  for (const unit of u.unitOf) if (unit >= 0) unitSize[unit] = (unitSize[unit] as number) + 1;
+  for (let row = 0; row < u.unitOf.length; row++) {
+    const unit = u.unitOf[row] as number;
+    if (unit >= 0) unitSize[unit] = (unitSize[unit] as number) + 1;
+  }
   const unitSplit = new Uint8Array(u.unitCount);
   const warnings: string[] = [];
   if (strategy === 'hash') {
     for (let unit = 0; unit < u.unitCount; unit++) unitSplit[unit] = assignByHash(u.unitKey(unit), f);
   } else {
-    const byStratum: number[][] = u.strata.map(() => []);
-    for (let unit = 0; unit < u.unitCount; unit++) (byStratum[u.unitStratum[unit] as number] as number[]).push(unit);
+    // Units per stratum in typed arrays: a counting pass, then each stratum's units in one slice.
+    const strata = u.strata.length;
+    const start = new Uint32Array(strata + 1);
+    for (let unit = 0; unit < u.unitCount; unit++) {
+      const next = (u.unitStratum[unit] as number) + 1;
+      start[next] = (start[next] as number) + 1;
+    }
+    for (let s = 0; s < strata; s++) start[s + 1] = (start[s + 1] as number) + (start[s] as number);
+    const order = new Uint32Array(u.unitCount);
+    const fill = start.slice(0, strata);
+    for (let unit = 0; unit < u.unitCount; unit++) {
+      const s = u.unitStratum[unit] as number;
+      order[fill[s] as number] = unit;
+      fill[s] = (fill[s] as number) + 1;
+    }
     const rand = seededRandom(f.seed);
-    for (const [s, units] of byStratum.entries()) {
-      const n = units.reduce((sum, unit) => sum + (unitSize[unit] as number), 0);
+    for (let s = 0; s < strata; s++) {
+      const units = order.subarray(start[s] as number, start[s + 1] as number);
+      let n = 0;
+      for (let i = 0; i < units.length; i++) n += unitSize[units[i] as number] as number;
       if (n === 0) continue;
       const target = splitSizes(n, f);
-      if ((f.validation > 0 || f.test > 0) && target.validation + target.test === 0 && u.strata.length > 1) {
+      if ((f.validation > 0 || f.test > 0) && target.validation + target.test === 0 && strata > 1) {
         warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}: too few to split, all in train`);
       }
       for (let i = units.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
-        [units[i], units[j]] = [units[j] as number, units[i] as number];
+        const tmp = units[i] as number;
+        units[i] = units[j] as number;
+        units[j] = tmp;
       }
       let validation = 0;
       let test = 0;
       let train = 0;
-      for (const [i, unit] of units.entries()) {
+      for (let i = 0; i < units.length; i++) {
+        const unit = units[i] as number;
         const size = unitSize[unit] as number;
         const last = i === units.length - 1;
         // Take a unit when it brings the split closer to its target; never leave train empty.
@@ -161,8 +182,8 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
     }
   }
   const assignment = new Uint8Array(u.unitOf.length);
-  const byStratum: Record<string, Record<SplitName, number>> = {};
-  for (const name of u.strata) byStratum[name] = { train: 0, validation: 0, test: 0 };
+  // Rows per stratum and split, counted in a typed array and named once at the end.
+  const perStratum = new Uint32Array(u.strata.length * 3);
   for (let row = 0; row < u.unitOf.length; row++) {
     const unit = u.unitOf[row] as number;
     if (unit < 0) {
@@ -171,8 +192,12 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
     }
     const split = unitSplit[unit] as number;
     assignment[row] = split;
-    const sizes = byStratum[u.strata[u.unitStratum[unit] as number] as string] as Record<SplitName, number>;
-    sizes[SPLIT_NAMES[split] as SplitName]++;
+    const cell = (u.unitStratum[unit] as number) * 3 + split;
+    perStratum[cell] = (perStratum[cell] as number) + 1;
+  }
+  const byStratum: Record<string, Record<SplitName, number>> = {};
+  for (const [s, name] of u.strata.entries()) {
+    byStratum[name] = { train: perStratum[s * 3] as number, validation: perStratum[s * 3 + 1] as number, test: perStratum[s * 3 + 2] as number };
   }
   return { assignment, byStratum, warnings };
 }

@@ -62,6 +62,7 @@ export class TokenizerPool {
   #finished: Int32Array;
   #nextId = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(slots: Slot[], finished: Int32Array, tokenizer: TokenizerInfo) {
     this.#slots = slots;
@@ -120,11 +121,13 @@ export class TokenizerPool {
     });
   }
 
-  /** Stops every worker. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  /** Stops every worker; a second call waits for the same stop. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closed = true;
+      this.#closing = Promise.all(this.#slots.map((s) => s.worker.terminate())).then(() => undefined);
+    }
+    return this.#closing;
   }
 
   /** Batches worker `i` has been sent and not yet finished. */

@@ -3,7 +3,7 @@
  * split assignment names, without decoding or re-encoding the text. Lines are found by their
  * `\n` (JSON text never holds a raw newline), so no per-row length needs to be kept.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { LoraPrepError } from '../errors.js';
 import type { JsonlWriter } from './jsonl.js';
 
@@ -45,18 +45,48 @@ export async function routeLines(
   let written = 0;
   const kept = new Map<number, string>();
   const file = await open(path, 'r');
+  // The next chunk is read while this one is routed, so the disk and the copying overlap.
+  let pending: Promise<Buffer> | undefined;
   try {
-    // A fresh buffer backs every read: the writers hold on to the slices they are given.
-    let buf = Buffer.alloc(0);
-    let pos = 0;
+    // The pieces of a line begun in earlier chunks.
+    let carry: Buffer[] = [];
+    const targetOf = (row: number): number => {
+      const a = target[row];
+      if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
+      return a;
+    };
+    pending = readChunk(file);
     for (;;) {
+      options.checkpoint?.();
+      const buf = await pending;
+      pending = undefined;
+      if (buf.length === 0) {
+        if (carry.length > 0) throw new LoraPrepError('INTERNAL', `${path} ends without a newline after row ${rows}; please report this bug`);
+        return { rows, written, kept };
+      }
+      pending = readChunk(file);
+      let pos = 0;
+      if (carry.length > 0) {
+        // The line that straddles two chunks is joined and copied on its own.
+        const nl = buf.indexOf(NEWLINE);
+        if (nl === -1) {
+          carry.push(buf);
+          continue;
+        }
+        carry.push(buf.subarray(0, nl + 1));
+        const line = Buffer.concat(carry);
+        carry = [];
+        if (options.keep?.has(rows)) kept.set(rows, line.toString('utf8', 0, line.length - 1));
+        written += await copyRun(writers, targetOf(rows), skip, line, 1);
+        rows++;
+        pos = nl + 1;
+      }
       // The whole lines in buf[pos, ...), as runs of rows with one target.
       let runStart = pos;
       let runTarget = skip;
       let runRows = 0;
       for (let nl = buf.indexOf(NEWLINE, pos); nl !== -1; nl = buf.indexOf(NEWLINE, pos)) {
-        const a = target[rows];
-        if (a === undefined) throw new LoraPrepError('INTERNAL', `${path} has more rows than were planned; please report this bug`);
+        const a = targetOf(rows);
         if (options.keep?.has(rows)) kept.set(rows, buf.toString('utf8', pos, nl));
         if (a !== runTarget) {
           if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
@@ -69,22 +99,20 @@ export async function routeLines(
         pos = nl + 1;
       }
       if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
-      options.checkpoint?.();
-      // The part line left over, then as much more as fits; twice as large when one line fills the whole of the last one.
-      const left = buf.length - pos;
-      const next = Buffer.allocUnsafe(Math.max(READ_BYTES, left * 2));
-      buf.copy(next, 0, pos);
-      const { bytesRead } = await file.read(next, left, next.length - left, null);
-      buf = next.subarray(0, left + bytesRead);
-      pos = 0;
-      if (bytesRead === 0) {
-        if (left > 0) throw new LoraPrepError('INTERNAL', `${path} ends without a newline after row ${rows}; please report this bug`);
-        return { rows, written, kept };
-      }
+      if (pos < buf.length) carry.push(buf.subarray(pos));
     }
   } finally {
+    // A read still in flight finishes before the file is closed under it.
+    await pending?.catch(() => undefined);
     await file.close();
   }
+}
+
+/** The next chunk of the file, in a buffer of its own (the writers keep the slices they are given); empty at the end. */
+async function readChunk(file: FileHandle): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+  const { bytesRead } = await file.read(buf, 0, READ_BYTES, null);
+  return buf.subarray(0, bytesRead);
 }
 
 /** Hands a run of whole lines to its writer (none for `skip`); returns the rows written. */
