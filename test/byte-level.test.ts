@@ -3,54 +3,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fasterByteLevel } from '../src/tokenizers/_byte-level.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
-
-/** GPT-2's byte-to-character table, as byte-level BPE vocabularies spell bytes. */
-function byteChars(): string[] {
-  const bs = [...range(33, 126), ...range(161, 172), ...range(174, 255)];
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const out: string[] = [];
-  bs.forEach((b, i) => (out[b] = String.fromCharCode(cs[i] as number)));
-  return out;
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-/** A small byte-level BPE tokenizer: every byte, a few merges, and the pre-tokenizer given. */
-function byteLevelJson(preTokenizer: object): object {
-  const vocab: Record<string, number> = {};
-  byteChars().forEach((c, b) => (vocab[c] = b));
-  Object.assign(vocab, { 'Ġt': 256, he: 257, 'Ġthe': 258, 'Ã©': 259 });
-  return {
-    version: '1.0',
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: preTokenizer,
-    post_processor: null,
-    decoder: { type: 'ByteLevel' },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: ['Ġ t', 'h e', 'Ġt he', 'Ã ©'] },
-  };
-}
+import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
 
 const PRE_TOKENIZERS = {
   'ByteLevel with its regex': { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
   'ByteLevel with a prefix space': { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
   // As Llama 3 has it: a Split regex, then ByteLevel without its own.
-  'Split, then ByteLevel': {
-    type: 'Sequence',
-    pretokenizers: [
-      { type: 'Split', pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
-      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-    ],
-  },
+  'Split, then ByteLevel': LLAMA3_PRE_TOKENIZER,
 };
 
 describe('fasterByteLevel', () => {

@@ -17,6 +17,9 @@ interface ByteLevelPreTokenizer {
   byte_encoder: Record<number, string>;
 }
 
+/** A space or printable ASCII character, then printable ASCII only. */
+const PRINTABLE_PIECE = /^[ -~][!-~]*$/;
+
 // Text for the self-check: ASCII with every kind of space and control, other scripts, emoji and
 // a lone surrogate, each piece mapped both ways.
 const SELF_CHECK = [
@@ -61,7 +64,12 @@ function speedUp(b: ByteLevelPreTokenizer): boolean {
   const ascii = Array.from({ length: 128 }, (_, byte) => b.byte_encoder[byte] as string);
   const encoder = new TextEncoder();
   const bytes = (piece: string): string => Array.from(encoder.encode(piece), (byte) => b.byte_encoder[byte]).join('');
+  // The table spells printable ASCII (`!` to `~`) as itself: a piece of it, after at most one
+  // leading space, is its own spelling but for that space (most pieces of most text).
+  const printableSelf = Array.from({ length: 94 }, (_, i) => i + 33).every((byte) => b.byte_encoder[byte] === String.fromCharCode(byte));
+  const space = b.byte_encoder[32] as string;
   const map = (piece: string): string => {
+    if (printableSelf && PRINTABLE_PIECE.test(piece)) return piece.charCodeAt(0) === 32 ? space + piece.slice(1) : piece;
     let out = '';
     for (let i = 0; i < piece.length; i++) {
       const c = piece.charCodeAt(i);

@@ -12,6 +12,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraPrepError } from '../errors.js';
 import { fasterByteLevel } from './_byte-level.js';
+import { fastHfCounter } from './_hf-count.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
 
@@ -99,6 +100,8 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const bos = tokenText(config.bos_token);
   const eos = tokenText(config.eos_token);
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
+  // Counting without building the encoding, where the tokenizer allows it (checked as it is made).
+  const count = fastHfCounter(hf) ?? ((text: string): number => encode(text).length);
   const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string => {
     try {
       return template.render({
@@ -118,17 +121,17 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
     name: files.spec,
     source: files.source,
     chatTemplate: templateSource.origin,
-    count: (text) => encode(text).length,
+    count,
     encode,
     decode: (ids) => hf.decode(ids, { skip_special_tokens: false }),
-    countMessages: (messages, tools) => encode(render(messages, false, tools)).length,
+    countMessages: (messages, tools) => count(render(messages, false, tools)),
     measure(messages, tools): Measure {
-      const total = encode(render(messages, false, tools)).length;
+      const total = count(render(messages, false, tools));
       const last = messages.length - 1;
       if (last < 1 || messages[last]?.role !== 'assistant') return { total, prompt: total };
       // The prompt is what precedes the final answer, rendered as the trainer masks it: the
       // history with the generation prompt added (MLX's mask_prompt offset, TRL's prompt part).
-      const prompt = encode(render(messages.slice(0, last), true, tools)).length;
+      const prompt = count(render(messages.slice(0, last), true, tools));
       return { total, prompt: Math.min(prompt, total) };
     },
   };

@@ -1,0 +1,85 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fasterByteLevel } from '../src/tokenizers/_byte-level.js';
+import { fastHfCounter } from '../src/tokenizers/_hf-count.js';
+import { loadTokenizer } from '../src/tokenizers/index.js';
+import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
+
+const added = (id: number, content: string, extra: Record<string, unknown> = {}) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true, ...extra });
+
+// Chat markers as Llama 3 has them, one that eats the spaces around it, and one matched after normalising.
+const ADDED_TOKENS = [
+  added(300, '<|start_header_id|>'),
+  added(301, '<|end_header_id|>'),
+  added(302, '<|eot_id|>'),
+  added(303, '<|begin_of_text|>'),
+  added(304, '<mask>', { lstrip: true, rstrip: true }),
+  added(305, '<|start|>'),
+  added(306, 'hello', { normalized: true, special: false }),
+];
+
+const TOKENIZERS: Record<string, object> = {
+  'Llama 3 style (Split, then ByteLevel), added tokens': byteLevelJson(LLAMA3_PRE_TOKENIZER, { addedTokens: ADDED_TOKENS, model: { ignore_merges: true } }),
+  'GPT-2 style (ByteLevel with its regex, a prefix space)': byteLevelJson({ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }, { addedTokens: ADDED_TOKENS }),
+  'a normalizer, and an added token matched after it': byteLevelJson(LLAMA3_PRE_TOKENIZER, { addedTokens: ADDED_TOKENS, normalizer: { type: 'Lowercase' } }),
+  // No token is matched after normalising, yet a text that normalises to one's spelling is that token.
+  'a normalizer, added tokens matched before it only': byteLevelJson(LLAMA3_PRE_TOKENIZER, { addedTokens: ADDED_TOKENS.slice(0, -1), normalizer: { type: 'Lowercase' } }),
+  // A Split on a string leaves text between its matches: the library's own split is used there.
+  'a Split that leaves gaps': byteLevelJson(
+    { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { String: ' ' }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] },
+    { addedTokens: ADDED_TOKENS },
+  ),
+  'no pre-tokenizer': byteLevelJson(null as unknown as object, { addedTokens: ADDED_TOKENS }),
+};
+
+const libraryCount = (hf: Tokenizer, text: string) => hf.encode(text, { add_special_tokens: false }).ids.length;
+
+describe('fastHfCounter', () => {
+  it.each(Object.entries(TOKENIZERS))('%s: counts what the library encodes, on any text (property)', (_name, json) => {
+    const library = new Tokenizer(json, {});
+    const hf = new Tokenizer(json, {});
+    fasterByteLevel(hf);
+    const count = fastHfCounter(hf);
+    expect(count).toBeDefined();
+    const part = fc.oneof(
+      fc.constantFrom(...ADDED_TOKENS.map((t) => t.content), 'HELLO', '<MASK>', '<|EOT_ID|>', ' world', ' the', 'the', "it's", 'é', ' é', '  ', '\n\n', '\t', '\r\n', '12345', '合同', '😀', '\uD800', '\u00a0', '<|', '|>'),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 10 }),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 25 }), (parts) => {
+        const text = parts.join('');
+        // Twice: the second count comes from the counter's own map of pieces.
+        expect(count?.(text)).toBe(libraryCount(library, text));
+        expect(count?.(text)).toBe(libraryCount(library, text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('declines a tokenizer built otherwise, and one whose parts count otherwise than its encode', () => {
+    // Unknown tokens fused across pieces: counts would not add up piece by piece.
+    const fused = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER, { model: { fuse_unk: true } }), {});
+    expect(fastHfCounter(fused)).toBeUndefined();
+    expect(fastHfCounter({})).toBeUndefined();
+    // A model whose encode disagrees with the tokenizer's: the self-check finds it out.
+    const odd = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER), {}) as unknown as { model: { encode: (t: string[]) => string[] } };
+    const encode = odd.model.encode.bind(odd.model);
+    odd.model.encode = (tokens) => [...encode(tokens), 'x'];
+    const sabotaged = Object.assign(Object.create(Object.getPrototypeOf(odd) as object) as object, odd, {
+      encode: (text: string) => ({ ids: new Array<number>(text.length).fill(0) }),
+    });
+    expect(fastHfCounter(sabotaged)).toBeUndefined();
+  });
+
+  it('gives loadTokenizer the counts of encoding, on a folder tokenizer', async () => {
+    const tok = await loadTokenizer('fixtures/tokenizers/tiny-chatml');
+    const chat = [
+      { role: 'user' as const, content: 'hello world, how are you' },
+      { role: 'assistant' as const, content: 'fine thanks hello' },
+    ];
+    for (const text of ['hello world', '<|im_start|>user\nhello<|im_end|>', '']) expect(tok.count(text)).toBe(tok.encode(text).length);
+    expect(tok.measure(chat).total).toBe(tok.countMessages(chat));
+  });
+});
