@@ -20,7 +20,10 @@ export interface NearSummary {
   action: 'remove' | 'group';
   /** `dedup.near.keep`: which row of a cluster `remove` keeps. */
   keep: 'first' | 'longest';
-  /** Verified pairs (exact Jaccard at or over the threshold). */
+  /**
+   * Verified pairs (exact Jaccard at or over the threshold) that joined rows into clusters: rows
+   * already in one cluster are not compared again, so a cluster of k rows counts k − 1 pairs.
+   */
   pairs: number;
   /** Clusters of two or more examples. */
   clusters: number;
@@ -85,7 +88,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   const together = new UnionFind(n);
 
   if (o.near && nearIndex) {
-    pairs = nearIndex.verifiedPairs(o.near.threshold);
+    pairs = nearIndex.verifiedPairs(o.near.threshold, undefined, { linked: true });
     const clusters = nearClusters(pairs, n);
     const largest = clusters.reduce((most, list) => Math.max(most, list.length), 0);
     if (o.near.action === 'group') {

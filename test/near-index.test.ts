@@ -41,6 +41,51 @@ describe('NearIndex', () => {
   });
 });
 
+describe('NearIndex.verifiedPairs, linked', () => {
+  it('gives the clusters of every verified pair from only the pairs that join them, k − 1 for k rows (property)', async () => {
+    const dir = await tempDir();
+    let run = 0;
+    // Families of near-copies (a base text with a word or two changed) among distinct rows.
+    const base = (f: number) => Array.from({ length: 40 }, (_, j) => `f${f}w${j}`).join(' ');
+    const rowSpec = fc.record({ family: fc.integer({ min: 0, max: 5 }), edit: fc.integer({ min: 0, max: 39 }), alone: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowSpec, { minLength: 1, maxLength: 60 }), async (specs) => {
+        const index = new NearIndex(join(dir, `spill-${run++}.txt`));
+        for (const [i, { family, edit, alone }] of specs.entries()) {
+          const text = alone ? `${base(100 + i)} unique ${i}` : base(family).replace(`w${edit} `, `edited${i} `);
+          index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
+        }
+        const all = index.verifiedPairs(0.8);
+        const linked = index.verifiedPairs(0.8, undefined, { linked: true });
+        index.close();
+        const clusters = nearClusters(all, specs.length);
+        expect(nearClusters(linked, specs.length)).toEqual(clusters);
+        expect(linked).toHaveLength(clusters.reduce((n, c) => n + c.length - 1, 0));
+        // Each linking pair is a verified pair, with its similarity, in order.
+        for (const p of linked) expect(all).toContainEqual(p);
+        expect(linked).toEqual([...linked].sort((x, y) => x.a - y.a || x.b - y.b));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps thousands of templated near-copies to one pair a row', async () => {
+    const index = new NearIndex(join(await tempDir(), 'spill.txt'));
+    const n = 3000;
+    for (let i = 0; i < n; i++) {
+      const text = `Dear customer, regarding your account number ${100000 + i}, please review the attached statement and reply within fourteen days so that we can resolve the matter for you.`;
+      index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
+    }
+    const linked = index.verifiedPairs(0.8, undefined, { linked: true });
+    const all = index.verifiedPairs(0.8);
+    index.close();
+    expect(nearClusters(linked, n)).toEqual([Array.from({ length: n }, (_, i) => i)]);
+    expect(linked).toHaveLength(n - 1);
+    // Every pair: each row with up to 16 earlier rows under each shared key.
+    expect(all.length).toBeGreaterThan(10 * n);
+  });
+});
+
 describe('agreement', () => {
   it('is the number of equal bytes when that reaches `needed`, and under `needed` otherwise, four at a time or one, at any offset', () => {
     fc.assert(

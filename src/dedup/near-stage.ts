@@ -76,7 +76,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
     }
 
     // Each row's fate, 4 bytes a row, and each cluster's size; a rejection is made when its turn comes.
-    const { keptFor, clusterSize } = nearRemovals(nearClusters(index.verifiedPairs(threshold), index.size), index.size, options.keep ?? 'first', lengths.view());
+    const { keptFor, clusterSize } = nearRemovals(nearClusters(index.verifiedPairs(threshold, undefined, { linked: true }), index.size), index.size, options.keep ?? 'first', lengths.view());
     const source = (row: number): SourceLocation => ({ file: files.names[fileOf.view()[row] as number] as string, line: lineOf.view()[row] as number });
 
     for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {

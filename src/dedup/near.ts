@@ -144,8 +144,13 @@ export class NearIndex {
   /**
    * Every pair of rows sharing a band key whose exact Jaccard similarity is at least `threshold`,
    * ordered by `a` then `b`. `keep(a, b)` may exclude pairs (e.g. rows of the same file).
+   *
+   * With `linked: true`, only the pairs that join rows into clusters: a candidate whose rows are
+   * already in one cluster is not compared again, so a cluster of k rows gives k − 1 pairs, and
+   * the clusters (the connected rows) are those of every pair. Templated data, where thousands of
+   * rows are near copies of each other, otherwise gives tens of pairs a row to hold and verify.
    */
-  verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean): NearPair[] {
+  verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean, options: { linked?: boolean } = {}): NearPair[] {
     this.#flush();
     const { bands, permutations } = this.params;
     const n = this.#rows;
@@ -163,6 +168,18 @@ export class NearIndex {
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const firsts = new GrowableUint32();
     const seconds = new GrowableUint32();
+    const cache = new Map<number, Uint32Array>();
+    const setOf = (row: number): Uint32Array => {
+      let s = cache.get(row);
+      if (!s) {
+        s = shingles(this.text(row), this.params.shingle);
+        if (cache.size >= SHINGLE_CACHE_ROWS) cache.delete(cache.keys().next().value as number);
+        cache.set(row, s);
+      }
+      return s;
+    };
+    const clusters = options.linked === true ? new UnionFind(n) : undefined;
+    const linking: NearPair[] = [];
     // One band at a time, rows sorted by band key (stable, so rows stay in input order within a
     // key): each row is compared with the rows just before it under the same key. Four typed arrays
     // of n entries, where a Map of buckets cost about 180 bytes a row per band.
@@ -192,14 +209,28 @@ export class NearIndex {
         for (let i = from; i < j; i++) {
           const a = rows[i] as number;
           if (keep && !keep(a, row)) continue;
+          if (clusters && clusters.find(a) === clusters.find(row)) continue;
           const ab = Math.floor(a / BLOCK_ROWS);
           const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
           if (agree < minAgree) continue;
+          if (clusters) {
+            // Verified at once, so that the next candidate of the same cluster is skipped (a pair
+            // below the threshold may be verified again in another band: a record of those could
+            // grow with the pairs, and the point here is memory that grows with the rows only).
+            // Rows in a key's bucket are in input order, so a < row.
+            const similarity = jaccard(setOf(a), setOf(row));
+            if (similarity >= threshold) {
+              clusters.union(a, row);
+              linking.push({ a, b: row, similarity });
+            }
+            continue;
+          }
           firsts.push(a);
           seconds.push(row);
         }
       }
     }
+    if (clusters) return linking.sort((x, y) => x.a - y.a || x.b - y.b);
     // A pair found in several bands is verified once.
     const count = firsts.length;
     const order = new Float64Array(count);
@@ -207,16 +238,6 @@ export class NearIndex {
     const fb = seconds.view();
     for (let i = 0; i < count; i++) order[i] = (fa[i] as number) * n + (fb[i] as number);
     order.sort();
-    const cache = new Map<number, Uint32Array>();
-    const setOf = (row: number): Uint32Array => {
-      let s = cache.get(row);
-      if (!s) {
-        s = shingles(this.text(row), this.params.shingle);
-        if (cache.size >= SHINGLE_CACHE_ROWS) cache.delete(cache.keys().next().value as number);
-        cache.set(row, s);
-      }
-      return s;
-    };
     const pairs: NearPair[] = [];
     for (let i = 0; i < count; i++) {
       if (i > 0 && order[i] === order[i - 1]) continue;
@@ -367,19 +388,26 @@ function readAll(fd: number, into: Uint8Array, position: number): void {
  */
 export function nearClusters(pairs: readonly NearPair[], rows: number): number[][] {
   const clusters = new UnionFind(rows);
-  for (const p of pairs) clusters.union(p.a, p.b);
-  const members = new Map<number, number[]>();
+  const paired = new Uint8Array(rows);
   for (const p of pairs) {
-    for (const row of [p.a, p.b]) {
-      const root = clusters.find(row);
-      const list = members.get(root) ?? [];
-      if (!list.includes(row)) list.push(row);
+    clusters.union(p.a, p.b);
+    paired[p.a] = 1;
+    paired[p.b] = 1;
+  }
+  // Rows in order, so each list is sorted and the lists come in the order of their first rows
+  // (one pass over the rows: a look-up in each list would be quadratic in a cluster's size).
+  const members = new Map<number, number[]>();
+  for (let row = 0; row < rows; row++) {
+    if (paired[row] === 0) continue;
+    const root = clusters.find(row);
+    let list = members.get(root);
+    if (!list) {
+      list = [];
       members.set(root, list);
     }
+    list.push(row);
   }
-  const lists = [...members.values()];
-  for (const list of lists) list.sort((a, b) => a - b);
-  return lists;
+  return [...members.values()];
 }
 
 /** What near dedup removes: the row each cluster keeps in place of the others. */
