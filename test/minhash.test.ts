@@ -54,3 +54,19 @@ describe('signature', () => {
     expect([...k1].filter((k, i) => k === k3[i])).toHaveLength(0);
   });
 });
+
+describe('shingles into a reused array', () => {
+  it('gives the shingles of a fresh call, whether the array is long enough or not (property)', () => {
+    let reused: Uint32Array | undefined;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('bond', 'debt', 'risk', 'yield', 'é', '合同', 'a'), { maxLength: 80 }), fc.integer({ min: 1, max: 4 }), (words, n) => {
+        const text = words.join(' ');
+        const fresh = shingles(text, n);
+        reused = shingles(text, n, reused);
+        expect([...reused]).toEqual([...fresh]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+

@@ -50,14 +50,18 @@ export function nearText(messages: readonly Message[], normalized: readonly stri
 
 /**
  * Sorted, distinct 32-bit hashes of the word n-grams of a normalised text. A text shorter than `n`
- * words gives one shingle of all its words.
+ * words gives one shingle of all its words. `into`: an array whose whole buffer may be written over
+ * (an earlier result no longer needed), used when it is long enough.
  *
  * @example
  * shingles('a bond is a debt security', 2).length // 5
  */
-export function shingles(text: string, n: number): Uint32Array {
+export function shingles(text: string, n: number, into?: Uint32Array): Uint32Array {
   const wordHashes = wordHashesOf(text);
-  const out = new Uint32Array(shingleCount(wordHashes.length, n));
+  const count = shingleCount(wordHashes.length, n);
+  // Into the caller's array when it is long enough: the verification of near pairs shingles rows
+  // by the hundred thousand, and a typed array each churned the allocator (docs/dedup.md).
+  const out = into !== undefined && into.buffer.byteLength >= count * 4 ? new Uint32Array(into.buffer, 0, count) : new Uint32Array(count);
   return sortedShingles(wordHashes, n, out);
 }
 

@@ -62,6 +62,8 @@ export class NearIndex {
   #sigFd: number;
   #position = 0;
   #rows = 0;
+  #setA: Uint32Array | undefined;
+  #setB: Uint32Array | undefined;
 
   /** Texts go to `spillPath`, band keys and sketches to `spillPath` + `.sig`. */
   constructor(spillPath: string, params: MinHashParams = DEFAULT_MINHASH) {
@@ -168,14 +170,22 @@ export class NearIndex {
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const firsts = new GrowableUint32();
     const seconds = new GrowableUint32();
+    // Least recently used first; a set evicted lends its array to the next row's.
     const cache = new Map<number, Uint32Array>();
     const setOf = (row: number): Uint32Array => {
       let s = cache.get(row);
-      if (!s) {
-        s = shingles(this.text(row), this.params.shingle);
-        if (cache.size >= SHINGLE_CACHE_ROWS) cache.delete(cache.keys().next().value as number);
-        cache.set(row, s);
+      if (s) {
+        cache.delete(row);
+      } else {
+        let spare: Uint32Array | undefined;
+        if (cache.size >= SHINGLE_CACHE_ROWS) {
+          const oldest = cache.keys().next().value as number;
+          spare = cache.get(oldest);
+          cache.delete(oldest);
+        }
+        s = shingles(this.text(row), this.params.shingle, spare);
       }
+      cache.set(row, s);
       return s;
     };
     const clusters = options.linked === true ? new UnionFind(n) : undefined;
@@ -252,7 +262,10 @@ export class NearIndex {
 
   /** Exact similarity of two rows. */
   similarity(a: number, b: number): number {
-    return jaccard(shingles(this.text(a), this.params.shingle), shingles(this.text(b), this.params.shingle));
+    // Two arrays reused from call to call (a rejection each for every near-duplicate removed).
+    this.#setA = shingles(this.text(a), this.params.shingle, this.#setA);
+    this.#setB = shingles(this.text(b), this.params.shingle, this.#setB);
+    return jaccard(this.#setA, this.#setB);
   }
 
   /** Closes the spill (the caller removes the file with its temporary folder). */
