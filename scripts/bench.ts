@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- [--rows N] [--format jsonl|csv] [--tokenizer NAME] [--near-dedup] [--only a,b] [--repeat N]`
+ * `npm run bench -- [--rows N] [--format jsonl|csv] [--corpus domain|templated] [--tokenizer NAME] [--near-dedup] [--only a,b] [--repeat N]`
  *
- * Generates a deterministic synthetic domain corpus, then runs each scenario in its own process
+ * Generates a deterministic synthetic domain corpus (or, with `--corpus templated`, form letters
+ * that are near copies of each other: the stress case of near-dedup), then runs each scenario in its own process
  * (so peak RSS is the scenario's own) and prints time, rows/s, MB/s, tokens/s, CPU seconds and
  * peak RSS, plus ratios that hold on a noisy machine: each figure against the raw floor and the
  * tokenizer alone; then prepareDataset's own time per stage. `--repeat N` runs the scenarios N times
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     file: { type: 'string' },
     seed: { type: 'string', default: '20240601' },
     'near-dedup': { type: 'boolean', default: false },
+    corpus: { type: 'string', default: 'domain' },
     repeat: { type: 'string', default: '1' },
   },
 });
@@ -74,14 +76,15 @@ async function main(): Promise<void> {
   const format = values.format === 'csv' ? 'csv' : 'jsonl';
   const dir = join(tmpdir(), 'lora-prep-bench');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `corpus-${rows}-${values.seed}.${format}`);
-  if (!existsSync(file)) await writeCorpus(file, format, rows, Number(values.seed));
+  const kind = values.corpus === 'templated' ? 'templated' : 'domain';
+  const file = join(dir, `${kind === 'templated' ? 'templated' : 'corpus'}-${rows}-${values.seed}.${format}`);
+  if (!existsSync(file)) await writeCorpus(file, format, rows, Number(values.seed), kind);
   const bytes = statSync(file).size;
   const all = ['floor', 'tokenizer', 'workers-1', 'workers-2', 'prepare-1', 'prepare-2'];
   const chosen = values.only ? values.only.split(',') : all;
   const near = values['near-dedup'] === true;
   console.log(
-    `lora-prep bench: ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, near-dedup ${near ? 'on' : 'off'}, ${cpus().length} cores, Node ${process.version}`,
+    `lora-prep bench: ${rows.toLocaleString('en-US')} rows (${kind} corpus), ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, near-dedup ${near ? 'on' : 'off'}, ${cpus().length} cores, Node ${process.version}`,
   );
   // Scenarios run compiled, as users run the package: this script and the worker thread are
   // bundled into .bench/ first (from source under tsx, every worker would compile src/ again).

@@ -85,12 +85,35 @@ export function* generateCorpus(rows: number, seed: number): Generator<CorpusRow
 }
 
 /**
+ * Templated rows: a handful of customer-service letters with their numbers and a word or two
+ * varied, as form letters and generated reports are. Nearly every row is a near copy of thousands
+ * of others (the stress case of near-dedup: a few clusters of tens of thousands of rows).
+ *
+ * @example
+ * for (const row of generateTemplated(1000, 1)) console.log(row.question);
+ */
+export function* generateTemplated(rows: number, seed: number): Generator<CorpusRow> {
+  const rand = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const subjects = ['account', 'balance', 'statement', 'payment', 'invoice', 'overdue notice', 'credit limit', 'direct debit'];
+  for (let i = 0; i < rows; i++) {
+    const subject = pick(subjects);
+    const question = `Dear customer service, regarding my ${subject} number ${int(100000, 999999)}, what should I do about the letter I received on the ${int(1, 28)}th of the month?`;
+    const answer =
+      `Thank you for contacting us about your ${pick(subjects)}. Please review the attached statement, verify the amount of ${int(10, 9999)} dollars, ` +
+      `and reply within ${pick(['14', '21', '30'])} days so that we can resolve the matter. Your reference is ${int(1000000, 9999999)}.`;
+    yield { id: `t${i}`, domain: 'finance', question, answer };
+  }
+}
+
+/**
  * Writes the corpus as JSONL or CSV (RFC 4180 quoting) and returns the bytes written.
  *
  * @example
- * await writeCorpus('bench.jsonl', 'jsonl', 10_000, 1);
+ * await writeCorpus('bench.jsonl', 'jsonl', 10_000, 1); // or 'templated' as the fifth argument
  */
-export async function writeCorpus(path: string, format: 'jsonl' | 'csv', rows: number, seed: number): Promise<number> {
+export async function writeCorpus(path: string, format: 'jsonl' | 'csv', rows: number, seed: number, kind: 'domain' | 'templated' = 'domain'): Promise<number> {
   const out = createWriteStream(path);
   let bytes = 0;
   const write = async (s: string) => {
@@ -99,7 +122,7 @@ export async function writeCorpus(path: string, format: 'jsonl' | 'csv', rows: n
   };
   const csv = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   if (format === 'csv') await write('id,domain,question,answer\n');
-  for (const r of generateCorpus(rows, seed)) {
+  for (const r of kind === 'templated' ? generateTemplated(rows, seed) : generateCorpus(rows, seed)) {
     await write(format === 'jsonl' ? `${JSON.stringify(r)}\n` : `${[r.id, r.domain, r.question, r.answer].map(csv).join(',')}\n`);
   }
   out.end();
