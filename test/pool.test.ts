@@ -39,6 +39,14 @@ describe('TokenizerPool', () => {
     await pool.close();
   });
 
+  it('stops once: a second close waits for the same stop, and a batch after it is refused', async () => {
+    const own = await TokenizerPool.start('o200k_base', 1);
+    const first = own.close();
+    expect(own.close()).toBe(first);
+    await first;
+    await expect(own.run([{ messages: [{ role: 'user', content: 'hi' }] }], { budget: { overlong: 'keep' } })).rejects.toThrow(/after close/);
+  });
+
   it('gives the same results as counting inline, in input order, with rejections in order too', async () => {
     const input = Array.from({ length: 1500 }, (_, i) => example(i));
     const budget = { maxTokens: 150, overlong: 'drop' as const };
