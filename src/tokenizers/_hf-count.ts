@@ -117,13 +117,10 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
       }
       if (normalizer !== null) section = normalizer(section);
       if (section.length === 0) continue;
-      if (!anyNormalized) {
-        // The port's second split finds nothing here, but still takes a normalised text that
-        // spells an added token as that token.
-        n += addedMap.has(section) ? 1 : countSection(section, i);
-        continue;
-      }
-      const subsections = splitNormalized.split(section);
+      // The port's second split (tokens matched after normalising) walks the text even when it has
+      // no such token; without them the section is its only part. Either way a part that spells an
+      // added token is that token.
+      const subsections = anyNormalized ? splitNormalized.split(section) : [section];
       trimAround(subsections, addedMap);
       for (const sub of subsections) {
         if (sub.length === 0) continue;
