@@ -43,9 +43,7 @@ export interface CorpusRow {
  * for (const row of generateCorpus(1000, 1)) console.log(row.question);
  */
 export function* generateCorpus(rows: number, seed: number): Generator<CorpusRow> {
-  const rand = seededRandom(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const { rand, pick, int } = draws(seed);
   const name = () => `${pick(NAME_PARTS)}${pick(NAME_PARTS).toLowerCase()}${pick(NAME_PARTS).toLowerCase()}`;
   const refId = () => Array.from({ length: int(6, 10) }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'[int(0, 33)]).join('');
   const domains = Object.keys(DOMAINS) as Array<keyof typeof DOMAINS>;
@@ -93,9 +91,7 @@ export function* generateCorpus(rows: number, seed: number): Generator<CorpusRow
  * for (const row of generateTemplated(1000, 1)) console.log(row.question);
  */
 export function* generateTemplated(rows: number, seed: number): Generator<CorpusRow> {
-  const rand = seededRandom(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const { pick, int } = draws(seed);
   const subjects = ['account', 'balance', 'statement', 'payment', 'invoice', 'overdue notice', 'credit limit', 'direct debit'];
   for (let i = 0; i < rows; i++) {
     const subject = pick(subjects);
@@ -105,6 +101,16 @@ export function* generateTemplated(rows: number, seed: number): Generator<Corpus
       `and reply within ${pick(['14', '21', '30'])} days so that we can resolve the matter. Your reference is ${int(1000000, 9999999)}.`;
     yield { id: `t${i}`, domain: 'finance', question, answer };
   }
+}
+
+/** Seeded draws: a number in [0, 1), an element of a list, an integer in [lo, hi]. */
+function draws(seed: number): { rand: () => number; pick: <T>(xs: readonly T[]) => T; int: (lo: number, hi: number) => number } {
+  const rand = seededRandom(seed);
+  return {
+    rand,
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T,
+    int: (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1)),
+  };
 }
 
 /**
