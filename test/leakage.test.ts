@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { conversationKey } from '../src/dedup/index.js';
-import { checkLeakage, formatLeakage, MAX_LISTED_OVERLAPS, type Overlap } from '../src/leakage/index.js';
+import { checkLeakage, FirstPairs, formatLeakage, MAX_LISTED_OVERLAPS, type Overlap } from '../src/leakage/index.js';
 import type { Message } from '../src/types.js';
 import { tempDir } from './helpers/index.js';
 import { fakeIo } from './helpers/cli.js';
@@ -115,6 +115,22 @@ describe('checkLeakage: exact overlaps', () => {
     // Sorted by a, then b.
     expect(report.exact[0]).toMatchObject({ a: { line: 1 }, b: { line: 1 } });
     expect(report.exact.at(-1)).toMatchObject({ a: { line: 2 } });
+  });
+});
+
+describe('FirstPairs', () => {
+  it('keeps the first pairs by a, then b, of any number added in any order (property)', () => {
+    const pair = fc.record({ a: fc.nat(50), b: fc.nat(50), similarity: fc.double({ min: 0.8, max: 1, noNaN: true }) });
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 200 }), fc.integer({ min: 1, max: 30 }), (added, limit) => {
+        const first = new FirstPairs(limit);
+        for (const p of added) first.add(p);
+        const expected = [...added].sort((x, y) => x.a - y.a || x.b - y.b).slice(0, limit);
+        const got = first.sorted();
+        expect(got.map((p) => [p.a, p.b])).toEqual(expected.map((p) => [p.a, p.b]));
+        expect(got).toHaveLength(Math.min(limit, added.length));
+      }),
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bandKeys, jaccard, nearText, shingles, signature } from '../src/dedup/minhash.js';
+import { bandKeys, jaccard, jaccardAtLeast, nearText, shingles, signature } from '../src/dedup/minhash.js';
 
 const word = fc.constantFrom('bond', 'yield', 'tort', 'clause', 'dose', 'renal', 'équité', '合同', 'µg', '2024');
 const text = fc.array(word, { minLength: 1, maxLength: 60 }).map((w) => w.join(' '));
@@ -27,6 +27,37 @@ describe('jaccard', () => {
         expect(jaccard(sa, sb)).toBeCloseTo(inter / (sa.length + sb.length - inter), 10);
       }),
     );
+  });
+});
+
+describe('jaccardAtLeast', () => {
+  it('is jaccard exactly when that reaches the threshold, and below the threshold otherwise (property)', () => {
+    // Sets that overlap a lot (a shared body, a few words changed) so that both sides of every threshold are met.
+    const body = fc.array(word, { minLength: 0, maxLength: 40 });
+    const threshold = fc.oneof(fc.constantFrom(0.5, 0.8, 0.9, 1, 2 / 3, 0.75), fc.double({ min: 0.01, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(body, body, body, threshold, (shared, onlyA, onlyB, t) => {
+        const sa = shingles([...shared, ...onlyA].join(' '), 2);
+        const sb = shingles([...onlyB, ...shared].join(' '), 2);
+        const exact = jaccard(sa, sb);
+        const got = jaccardAtLeast(sa, sb, t);
+        if (exact >= t) expect(got).toBe(exact);
+        else expect(got).toBeLessThan(t);
+        // Equal sets, each size a threshold is exactly reached at.
+        expect(jaccardAtLeast(sa, sa, t)).toBe(1);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('stops at the first element a pair at the threshold cannot spare, and decides exact ties for the pair', () => {
+    // 8 shared, 2 apart: J = 8 / 10 = 0.8, so 0.8 passes and anything above does not.
+    const a = Uint32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9);
+    const b = Uint32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 10);
+    expect(jaccardAtLeast(a, b, 0.8)).toBe(0.8);
+    expect(jaccardAtLeast(a, b, 0.81)).toBeLessThan(0.81);
+    expect(jaccardAtLeast(new Uint32Array(0), new Uint32Array(0), 0.8)).toBe(1);
+    expect(jaccardAtLeast(Uint32Array.of(1), new Uint32Array(0), 0.8)).toBe(0);
   });
 });
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nearSignature, nearText } from '../src/dedup/minhash.js';
-import { agreement, nearClusters, NearIndex, nearRemovals, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
+import { nearSignature, nearText, shingles } from '../src/dedup/minhash.js';
+import { agreement, nearClusters, NearIndex, nearRemovals, ShingleCache, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -85,6 +85,29 @@ describe('NearIndex.verifiedPairs, linked', () => {
     expect(linked).toHaveLength(n - 1);
     // Every pair: each row with up to 16 earlier rows under each shared key.
     expect(all.length).toBeGreaterThan(10 * n);
+  });
+});
+
+describe('ShingleCache', () => {
+  it('gives each row its own set however small the budget, never evicting the pinned row the caller holds', () => {
+    const texts = Array.from({ length: 50 }, (_, i) => `row ${i} ${'clause '.repeat(i)} liability ${i * 7} équité`);
+    let reads = 0;
+    const text = (row: number): string => {
+      reads++;
+      return texts[row] as string;
+    };
+    // A budget of one byte: every new set evicts all but the pinned one, and lends their arrays.
+    const tiny = new ShingleCache(text, 2, 1);
+    const pinned = tiny.get(49, 49);
+    const copy = [...pinned];
+    for (let row = 0; row < 49; row++) expect([...tiny.get(row, 49)]).toEqual([...shingles(texts[row] as string, 2)]);
+    expect([...pinned]).toEqual(copy);
+    expect(tiny.get(49, 49)).toBe(pinned);
+    // Within the budget a set is made once.
+    reads = 0;
+    const roomy = new ShingleCache(text, 2);
+    for (let k = 0; k < 3; k++) for (let row = 0; row < 50; row++) roomy.get(row, 0);
+    expect(reads).toBe(50);
   });
 });
 

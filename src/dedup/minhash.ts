@@ -191,6 +191,44 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
   return both / (a.length + b.length - both);
 }
 
+/**
+ * {@link jaccard} when it is at least `threshold`; otherwise some number below `threshold`, found
+ * as soon as the sets differ in more elements than a pair at the threshold can. Pairs that only
+ * come near the threshold (templated rows, by the million) mostly stop halfway through the merge.
+ *
+ * @example
+ * jaccardAtLeast(Uint32Array.of(1, 2, 3), Uint32Array.of(2, 3, 4), 0.8) // < 0.8
+ */
+export function jaccardAtLeast(a: Uint32Array, b: Uint32Array, threshold: number): number {
+  const na = a.length;
+  const nb = b.length;
+  if (na === 0 && nb === 0) return 1;
+  // J ≥ t ⇔ both ≥ t(na + nb) / (1 + t); every element outside the intersection uses up one of
+  // na + nb − 2·both. The bound is rounded down a little, so float error never stops a pair at t.
+  const need = Math.ceil((threshold * (na + nb)) / (1 + threshold) - 1e-7);
+  // The smaller set whole in the larger is the most there can be.
+  if (Math.min(na, nb) < need) return Math.min(na, nb) / Math.max(na, nb);
+  let spare = na + nb - 2 * need;
+  let i = 0;
+  let j = 0;
+  let both = 0;
+  while (i < na && j < nb) {
+    const x = a[i] as number;
+    const y = b[j] as number;
+    if (x === y) {
+      both++;
+      i++;
+      j++;
+    } else {
+      // Below the threshold already, and the similarity so far is lower still.
+      if (--spare < 0) return both / (na + nb - both);
+      if (x < y) i++;
+      else j++;
+    }
+  }
+  return both / (na + nb - both);
+}
+
 // --- internal ---
 
 // ASCII letters and digits; other characters go through the Unicode test (rare in most data).

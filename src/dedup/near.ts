@@ -14,7 +14,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
 import { LoraPrepError } from '../errors.js';
 import type { Rejection, SourceLocation } from '../types.js';
-import { bandKeys, DEFAULT_MINHASH, jaccard, shingles, type MinHashParams } from './minhash.js';
+import { bandKeys, DEFAULT_MINHASH, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
 export interface NearPair {
@@ -34,8 +34,9 @@ const MAX_BUCKET_COMPARISONS = 16;
 // estimate compares 8 bits of each minimum, so unequal minima agree by chance 1 time in 256: it
 // reads at most (1 − J) / 256 high, which only lets more candidates through to exact verification.
 const ESTIMATE_MARGIN = 0.15;
-// Shingle sets of recently verified rows, kept to avoid re-reading the spill.
-const SHINGLE_CACHE_ROWS = 4096;
+// Shingle sets of recently verified rows, kept to avoid re-reading the spill: 16 MB of them
+// (about 25,000 rows of the bench corpus). On templated rows 4,096 sets read each text 6 times.
+const SHINGLE_CACHE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Collects band keys and comparison texts of kept rows, then finds verified near-duplicate pairs.
@@ -153,6 +154,23 @@ export class NearIndex {
    * rows are near copies of each other, otherwise gives tens of pairs a row to hold and verify.
    */
   verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean, options: { linked?: boolean } = {}): NearPair[] {
+    const pairs: NearPair[] = [];
+    this.visitVerifiedPairs(threshold, (a, b, similarity) => void pairs.push({ a, b, similarity }), keep, options);
+    return pairs.sort((x, y) => x.a - y.a || x.b - y.b);
+  }
+
+  /**
+   * Calls `visit(a, b, similarity)` for each pair {@link verifiedPairs} returns, without holding
+   * them: row by row (`b` ascending), each row's candidates before the next row's. The memory is
+   * the rows' (see the module's comment), however many pairs there are.
+   *
+   * Each row's candidates are the `MAX_BUCKET_COMPARISONS` (16) rows before it under each of its
+   * band keys, gathered from every band at once, so a pair that shares several keys is compared
+   * once; a band at a time, as this was done before, compared it again in each band, and read its
+   * texts again for each, which on templated data (pairs near the threshold by the thousand) cost
+   * most of the run.
+   */
+  visitVerifiedPairs(threshold: number, visit: (a: number, b: number, similarity: number) => void, keep?: (a: number, b: number) => boolean, options: { linked?: boolean } = {}): void {
     this.#flush();
     const { bands, permutations } = this.params;
     const n = this.#rows;
@@ -168,31 +186,46 @@ export class NearIndex {
     const wordBlocks = sketchBlocks.map(sketchWords);
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
-    const firsts = new GrowableUint32();
-    const seconds = new GrowableUint32();
-    // Least recently used first; a set evicted lends its array to the next row's.
-    const cache = new Map<number, Uint32Array>();
-    const setOf = (row: number): Uint32Array => {
-      let s = cache.get(row);
-      if (s) {
-        cache.delete(row);
-      } else {
-        let spare: Uint32Array | undefined;
-        if (cache.size >= SHINGLE_CACHE_ROWS) {
-          const oldest = cache.keys().next().value as number;
-          spare = cache.get(oldest);
-          cache.delete(oldest);
-        }
-        s = shingles(this.text(row), this.params.shingle, spare);
-      }
-      cache.set(row, s);
-      return s;
-    };
+    const sets = new ShingleCache((row) => this.text(row), this.params.shingle);
+    const before = this.#previousUnderKey(n, blocks);
     const clusters = options.linked === true ? new UnionFind(n) : undefined;
-    const linking: NearPair[] = [];
-    // One band at a time, rows sorted by band key (stable, so rows stay in input order within a
-    // key): each row is compared with the rows just before it under the same key. Four typed arrays
-    // of n entries, where a Map of buckets cost about 180 bytes a row per band.
+    // seen[a] === b: row a is already a candidate of row b (0 for none: row 0 has no candidates).
+    const seen = new Uint32Array(n);
+    for (let b = 1; b < n; b++) {
+      const rb = Math.floor(b / BLOCK_ROWS);
+      const sketchB = sketchBlocks[rb] as Uint8Array;
+      const wordsB = wordBlocks[rb];
+      const atB = (b % BLOCK_ROWS) * permutations;
+      let setB: Uint32Array | undefined;
+      for (let band = 0; band < bands; band++) {
+        let a = before[b * bands + band] as number;
+        // Up to MAX_BUCKET_COMPARISONS rows back along this key's chain; nearest first.
+        for (let step = 0; step < MAX_BUCKET_COMPARISONS && a >= 0; step++, a = before[a * bands + band] as number) {
+          if (seen[a] === b) continue;
+          seen[a] = b;
+          if (keep && !keep(a, b)) continue;
+          if (clusters && clusters.find(a) === clusters.find(b)) continue;
+          const ab = Math.floor(a / BLOCK_ROWS);
+          const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
+          if (agree < minAgree) continue;
+          setB ??= sets.get(b, b);
+          const similarity = jaccardAtLeast(sets.get(a, b), setB, threshold);
+          if (similarity < threshold) continue;
+          // Joined at once, so that the next candidate of the same cluster is skipped.
+          clusters?.union(a, b);
+          visit(a, b, similarity);
+        }
+      }
+    }
+  }
+
+  /**
+   * For each row and band (`row * bands + band`), the row before it with the same band key, or
+   * −1: one band at a time, rows sorted by key (stably, so rows stay in input order within a key).
+   */
+  #previousUnderKey(n: number, blocks: number): Int32Array {
+    const { bands } = this.params;
+    const before = new Int32Array(n * bands);
     const keys = new Uint32Array(n);
     const rows = new Uint32Array(n);
     const keysTmp = new Uint32Array(n);
@@ -205,59 +238,9 @@ export class NearIndex {
       }
       for (let row = 0; row < n; row++) rows[row] = row;
       sortByKey(keys, rows, keysTmp, rowsTmp);
-      let start = 0;
-      for (let j = 0; j < n; j++) {
-        if (j > 0 && keys[j] !== keys[j - 1]) start = j;
-        const from = Math.max(start, j - MAX_BUCKET_COMPARISONS);
-        if (from === j) continue; // alone under this key so far: most rows
-        const row = rows[j] as number;
-        // The row's sketch, found once for all the rows it is compared with.
-        const rb = Math.floor(row / BLOCK_ROWS);
-        const sketchB = sketchBlocks[rb] as Uint8Array;
-        const wordsB = wordBlocks[rb];
-        const atB = (row % BLOCK_ROWS) * permutations;
-        for (let i = from; i < j; i++) {
-          const a = rows[i] as number;
-          if (keep && !keep(a, row)) continue;
-          if (clusters && clusters.find(a) === clusters.find(row)) continue;
-          const ab = Math.floor(a / BLOCK_ROWS);
-          const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
-          if (agree < minAgree) continue;
-          if (clusters) {
-            // Verified at once, so that the next candidate of the same cluster is skipped (a pair
-            // below the threshold may be verified again in another band: a record of those could
-            // grow with the pairs, and the point here is memory that grows with the rows only).
-            // Rows in a key's bucket are in input order, so a < row.
-            const similarity = jaccard(setOf(a), setOf(row));
-            if (similarity >= threshold) {
-              clusters.union(a, row);
-              linking.push({ a, b: row, similarity });
-            }
-            continue;
-          }
-          firsts.push(a);
-          seconds.push(row);
-        }
-      }
+      for (let j = 0; j < n; j++) before[(rows[j] as number) * bands + band] = j > 0 && keys[j] === keys[j - 1] ? (rows[j - 1] as number) : -1;
     }
-    if (clusters) return linking.sort((x, y) => x.a - y.a || x.b - y.b);
-    // A pair found in several bands is verified once.
-    const count = firsts.length;
-    const order = new Float64Array(count);
-    const fa = firsts.view();
-    const fb = seconds.view();
-    for (let i = 0; i < count; i++) order[i] = (fa[i] as number) * n + (fb[i] as number);
-    order.sort();
-    const pairs: NearPair[] = [];
-    for (let i = 0; i < count; i++) {
-      if (i > 0 && order[i] === order[i - 1]) continue;
-      const id = order[i] as number;
-      const a = Math.floor(id / n);
-      const b = id % n;
-      const similarity = jaccard(setOf(a), setOf(b));
-      if (similarity >= threshold) pairs.push({ a, b, similarity });
-    }
-    return pairs;
+    return before;
   }
 
   /** Exact similarity of two rows. */
@@ -278,6 +261,53 @@ export class NearIndex {
 
   get path(): string {
     return this.#path;
+  }
+}
+
+/**
+ * The shingle sets of recently compared rows, oldest first, within `budgetBytes` (16 MB unless
+ * given); a set evicted lends its array to the next one made.
+ *
+ * @example
+ * const sets = new ShingleCache((row) => index.text(row), 2);
+ * jaccard(sets.get(a, b), sets.get(b, b));
+ */
+export class ShingleCache {
+  readonly #text: (row: number) => string;
+  readonly #shingle: number;
+  readonly #budget: number;
+  readonly #sets = new Map<number, Uint32Array>();
+  #bytes = 0;
+  #spare: Uint32Array | undefined;
+
+  constructor(text: (row: number) => string, shingle: number, budgetBytes = SHINGLE_CACHE_BYTES) {
+    this.#text = text;
+    this.#shingle = shingle;
+    this.#budget = budgetBytes;
+  }
+
+  /** The set of `row`; `pinned`'s set, which the caller holds, is not evicted to make room. */
+  get(row: number, pinned: number): Uint32Array {
+    const sets = this.#sets;
+    let s = sets.get(row);
+    // First in, first out: moving a set to the back on every hit cost more than the reads it saved.
+    if (s) return s;
+    while (this.#bytes > this.#budget && sets.size > 1) {
+      const oldest = sets.keys().next().value as number;
+      const old = sets.get(oldest) as Uint32Array;
+      sets.delete(oldest);
+      if (oldest === pinned) {
+        sets.set(oldest, old);
+        continue;
+      }
+      this.#bytes -= old.buffer.byteLength;
+      if (!this.#spare || old.buffer.byteLength > this.#spare.buffer.byteLength) this.#spare = old;
+    }
+    s = shingles(this.#text(row), this.#shingle, this.#spare);
+    if (s.buffer === this.#spare?.buffer) this.#spare = undefined;
+    sets.set(row, s);
+    this.#bytes += s.buffer.byteLength;
+    return s;
   }
 }
 

@@ -14,7 +14,7 @@ import { GrowableUint32 } from '../_growable.js';
 import { ProgressTicker } from '../_progress.js';
 import { conversationKey, hash64 } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
-import { NearIndex } from '../dedup/near.js';
+import { NearIndex, type NearPair } from '../dedup/near.js';
 import { LoraPrepError, preview, throwIfAborted } from '../errors.js';
 import { loadRecords } from '../load/index.js';
 import { normalizeRecords, resolveMapping } from '../normalize/index.js';
@@ -197,10 +197,19 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       const lo = rowHashLo.view();
       // Rows of one file are not leakage, and an exact pair is already listed as exact.
       const keep = (a: number, b: number): boolean => fileOf[a] !== fileOf[b] && (hi[a] !== hi[b] || lo[a] !== lo[b]);
-      // Pairs come ordered by row, and rows were added in file order: already sorted by `a`.
-      const pairs = index.verifiedPairs(threshold, keep);
-      nearCount = pairs.length;
-      for (const p of pairs.slice(0, MAX_LISTED_OVERLAPS)) {
+      // Counted as they are found, and only the first MAX_LISTED_OVERLAPS by row kept: templated
+      // files can share millions of near pairs. Rows were added in file order, so row order is
+      // the listing's order.
+      const first = new FirstPairs(MAX_LISTED_OVERLAPS);
+      index.visitVerifiedPairs(
+        threshold,
+        (a, b, similarity) => {
+          nearCount++;
+          first.add({ a, b, similarity });
+        },
+        keep,
+      );
+      for (const p of first.sorted()) {
         near.push({
           a: { file: files[fileOf[p.a] as number] as string, line: lineOf[p.a] as number },
           b: { file: files[fileOf[p.b] as number] as string, line: lineOf[p.b] as number },
@@ -299,6 +308,36 @@ async function* counted(rows: AsyncIterable<SourceRow>, onRow: () => void): Asyn
   for await (const row of rows) {
     onRow();
     yield row;
+  }
+}
+
+/**
+ * The `limit` smallest pairs by `a`, then `b`, of any number added: at most twice `limit` held.
+ *
+ * @example
+ * const first = new FirstPairs(1000); first.add({ a: 3, b: 9, similarity: 0.9 }); first.sorted();
+ */
+export class FirstPairs {
+  readonly #limit: number;
+  #pairs: NearPair[] = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(pair: NearPair): void {
+    this.#pairs.push(pair);
+    if (this.#pairs.length >= 2 * this.#limit) this.#trim();
+  }
+
+  sorted(): NearPair[] {
+    this.#trim();
+    return this.#pairs;
+  }
+
+  #trim(): void {
+    this.#pairs.sort((x, y) => x.a - y.a || x.b - y.b);
+    if (this.#pairs.length > this.#limit) this.#pairs.length = this.#limit;
   }
 }
 
