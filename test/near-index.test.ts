@@ -20,6 +20,25 @@ describe('NearIndex', () => {
     index.close();
   });
 
+  it('reads back every text in any order, and while rows are still being added (the read-ahead window)', async () => {
+    const index = new NearIndex(join(await tempDir(), 'spill.txt'));
+    const texts: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      // Some texts longer than the window reads ahead, some that straddle its end.
+      const t = i % 500 === 7 ? `long ${i} ${'合同 clause '.repeat(30_000)}` : `row ${i} ${'équité bond '.repeat(1 + ((i * 7919) % 200))}`;
+      texts.push(t);
+      const row = index.add(t, nearSignature([{ role: 'user', content: t }]));
+      // Read as rows arrive: the window filled now ends where the spill ends, and more is added after.
+      if (i % 3 === 0) expect(index.text(row)).toBe(t);
+      if (i % 11 === 0) expect(index.text(Math.floor(row / 2))).toBe(texts[Math.floor(row / 2)]);
+    }
+    const order = texts.map((_, i) => (i * 2654435761) % texts.length);
+    for (const row of order) expect(index.text(row)).toBe(texts[row]);
+    for (let row = 0; row < texts.length; row++) expect(index.text(row)).toBe(texts[row]);
+    for (let row = texts.length - 1; row >= 0; row -= 3) expect(index.text(row)).toBe(texts[row]);
+    index.close();
+  });
+
   it('finds a planted near-copy after more than 1 MiB of other rows, its signature in another block', async () => {
     const index = new NearIndex(join(await tempDir(), 'spill.txt'));
     const words = (i: number) => Array.from({ length: 60 }, (_, j) => `w${(Math.imul(i * 60 + j, 0x9e3779b1) >>> 0) % 1000003}`).join(' ');
@@ -97,7 +116,7 @@ describe('ShingleCache', () => {
       return texts[row] as string;
     };
     // A budget of one byte: every new set evicts all but the pinned one, and lends their arrays.
-    const tiny = new ShingleCache(text, 2, 1);
+    const tiny = new ShingleCache(text, 2, texts.length, 1);
     const pinned = tiny.get(49, 49);
     const copy = [...pinned];
     for (let row = 0; row < 49; row++) expect([...tiny.get(row, 49)]).toEqual([...shingles(texts[row] as string, 2)]);
@@ -105,7 +124,7 @@ describe('ShingleCache', () => {
     expect(tiny.get(49, 49)).toBe(pinned);
     // Within the budget a set is made once.
     reads = 0;
-    const roomy = new ShingleCache(text, 2);
+    const roomy = new ShingleCache(text, 2, texts.length);
     for (let k = 0; k < 3; k++) for (let row = 0; row < 50; row++) roomy.get(row, 0);
     expect(reads).toBe(50);
   });

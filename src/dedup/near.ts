@@ -63,6 +63,10 @@ export class NearIndex {
   #sigFd: number;
   #position = 0;
   #rows = 0;
+  /** Spill bytes from `#windowAt` (`#windowBytes` of them), read ahead for rows read in order. */
+  #window: Buffer | undefined;
+  #windowAt = 0;
+  #windowBytes = 0;
   #setA: Uint32Array | undefined;
   #setB: Uint32Array | undefined;
 
@@ -139,6 +143,20 @@ export class NearIndex {
     const offsets = this.#offsets.view();
     const start = (offsets[2 * row] as number) + (offsets[2 * row + 1] as number) * 0x100000000;
     const length = this.#lengths.view()[row] as number;
+    const end = start + length;
+    let window = this.#window;
+    if (window && start >= this.#windowAt && end <= this.#windowAt + this.#windowBytes) {
+      return window.toString('utf8', start - this.#windowAt, end - this.#windowAt);
+    }
+    // Reads that move forward (the rows compared in order, row after row) fill a window of the
+    // spill; a row behind it (an earlier row compared again) is read alone.
+    if (length <= SPILL_BATCH_BYTES / 4 && start >= this.#windowAt) {
+      window ??= this.#window = Buffer.allocUnsafe(SPILL_BATCH_BYTES);
+      this.#windowAt = start;
+      this.#windowBytes = Math.min(window.length, this.#position - start);
+      readAll(this.#fd, window.subarray(0, this.#windowBytes), start);
+      return window.toString('utf8', 0, length);
+    }
     const buf = Buffer.allocUnsafe(length);
     readAll(this.#fd, buf, start);
     return buf.toString('utf8');
@@ -186,7 +204,7 @@ export class NearIndex {
     const wordBlocks = sketchBlocks.map(sketchWords);
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
-    const sets = new ShingleCache((row) => this.text(row), this.params.shingle);
+    const sets = new ShingleCache((row) => this.text(row), this.params.shingle, n);
     const before = this.#previousUnderKey(n, blocks);
     const clusters = options.linked === true ? new UnionFind(n) : undefined;
     // seen[a] === b: row a is already a candidate of row b (0 for none: row 0 has no candidates).
@@ -269,43 +287,65 @@ export class NearIndex {
  * given); a set evicted lends its array to the next one made.
  *
  * @example
- * const sets = new ShingleCache((row) => index.text(row), 2);
+ * const sets = new ShingleCache((row) => index.text(row), 2, index.size);
  * jaccard(sets.get(a, b), sets.get(b, b));
  */
 export class ShingleCache {
   readonly #text: (row: number) => string;
   readonly #shingle: number;
   readonly #budget: number;
-  readonly #sets = new Map<number, Uint32Array>();
+  /** Each row's slot in `#held`, or −1 (4 bytes a row: a Map's look-up cost more than the comparisons). */
+  readonly #slotOf: Int32Array;
+  readonly #held: Uint32Array[] = [];
+  readonly #freeSlots: number[] = [];
+  /**
+   * The rows held, oldest first, from `#head`. Not a Map's own order: a Map deleted from the
+   * front skips every deleted entry on each `keys().next()` until it is rebuilt, which made
+   * eviction cost more than the comparisons at 200,000 rows.
+   */
+  readonly #order: number[] = [];
+  #head = 0;
+  #count = 0;
   #bytes = 0;
   #spare: Uint32Array | undefined;
 
-  constructor(text: (row: number) => string, shingle: number, budgetBytes = SHINGLE_CACHE_BYTES) {
+  constructor(text: (row: number) => string, shingle: number, rows: number, budgetBytes = SHINGLE_CACHE_BYTES) {
     this.#text = text;
     this.#shingle = shingle;
     this.#budget = budgetBytes;
+    this.#slotOf = new Int32Array(rows).fill(-1);
   }
 
   /** The set of `row`; `pinned`'s set, which the caller holds, is not evicted to make room. */
   get(row: number, pinned: number): Uint32Array {
-    const sets = this.#sets;
-    let s = sets.get(row);
+    const slot = this.#slotOf[row] as number;
     // First in, first out: moving a set to the back on every hit cost more than the reads it saved.
-    if (s) return s;
-    while (this.#bytes > this.#budget && sets.size > 1) {
-      const oldest = sets.keys().next().value as number;
-      const old = sets.get(oldest) as Uint32Array;
-      sets.delete(oldest);
+    if (slot >= 0) return this.#held[slot] as Uint32Array;
+    while (this.#bytes > this.#budget && this.#count > 1) {
+      const oldest = this.#order[this.#head++] as number;
       if (oldest === pinned) {
-        sets.set(oldest, old);
+        this.#order.push(oldest);
         continue;
       }
+      const at = this.#slotOf[oldest] as number;
+      const old = this.#held[at] as Uint32Array;
+      this.#slotOf[oldest] = -1;
+      this.#freeSlots.push(at);
+      this.#count--;
       this.#bytes -= old.buffer.byteLength;
       if (!this.#spare || old.buffer.byteLength > this.#spare.buffer.byteLength) this.#spare = old;
     }
-    s = shingles(this.#text(row), this.#shingle, this.#spare);
+    if (this.#head >= 4096 && 2 * this.#head >= this.#order.length) {
+      this.#order.splice(0, this.#head);
+      this.#head = 0;
+    }
+    const s = shingles(this.#text(row), this.#shingle, this.#spare);
     if (s.buffer === this.#spare?.buffer) this.#spare = undefined;
-    sets.set(row, s);
+    const at = this.#freeSlots.pop() ?? this.#held.length;
+    this.#held[at] = s;
+    this.#slotOf[row] = at;
+    this.#order.push(row);
+    this.#count++;
     this.#bytes += s.buffer.byteLength;
     return s;
   }
