@@ -8,7 +8,9 @@
  * Memory per row while rows stream in: 12 bytes (the text's spill offset and length). The band keys
  * (`bands × 4` bytes) and the sketch (`permutations` bytes; 180 bytes a row with the defaults) go to
  * a second spill in blocks of 4,096 rows, and come back only for `verifiedPairs()`, when the
- * tokenizer workers have finished: then 196 bytes a row, one band of keys at a time.
+ * tokenizer workers have finished: then 184 bytes a row (the sketch, for each band the row before
+ * under the same key, a candidate mark), 16 more while those are found, 8 more for the clusters,
+ * and at most 8 MB of shingle sets and a few MB of candidates, however many rows.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
@@ -34,9 +36,10 @@ const MAX_BUCKET_COMPARISONS = 16;
 // estimate compares 8 bits of each minimum, so unequal minima agree by chance 1 time in 256: it
 // reads at most (1 − J) / 256 high, which only lets more candidates through to exact verification.
 const ESTIMATE_MARGIN = 0.15;
-// Shingle sets of recently verified rows, kept to avoid re-reading the spill: 16 MB of them
-// (about 25,000 rows of the bench corpus). On templated rows 4,096 sets read each text 6 times.
-const SHINGLE_CACHE_BYTES = 16 * 1024 * 1024;
+// Shingle sets of recently verified rows, kept to avoid re-reading the spill. On 200,000 templated
+// rows (bench --corpus templated) 8 MB of them read 811,000 texts and 16 MB 504,000, 2 s less
+// verifying but 20 MB more peak RSS.
+const SHINGLE_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Collects band keys and comparison texts of kept rows, then finds verified near-duplicate pairs.
@@ -209,36 +212,102 @@ export class NearIndex {
     const clusters = options.linked === true ? new UnionFind(n) : undefined;
     // seen[a] === b: row a is already a candidate of row b (0 for none: row 0 has no candidates).
     const seen = new Uint32Array(n);
-    for (let b = 1; b < n; b++) {
-      const rb = Math.floor(b / BLOCK_ROWS);
-      const sketchB = sketchBlocks[rb] as Uint8Array;
-      const wordsB = wordBlocks[rb];
-      const atB = (b % BLOCK_ROWS) * permutations;
-      let setB: Uint32Array | undefined;
-      for (let band = 0; band < bands; band++) {
-        let a = before[b * bands + band] as number;
-        // Up to MAX_BUCKET_COMPARISONS rows back along this key's chain; nearest first.
-        for (let step = 0; step < MAX_BUCKET_COMPARISONS && a >= 0; step++, a = before[a * bands + band] as number) {
-          if (seen[a] === b) continue;
-          seen[a] = b;
-          if (keep && !keep(a, b)) continue;
-          if (clusters && clusters.find(a) === clusters.find(b)) continue;
-          const ab = Math.floor(a / BLOCK_ROWS);
-          const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
-          if (agree < minAgree) continue;
-          setB ??= sets.get(b, b);
-          const similarity = jaccardAtLeast(sets.get(a, b), setB, threshold);
-          if (similarity < threshold) continue;
-          // Joined at once, so that the next candidate of the same cluster is skipped.
-          clusters?.union(a, b);
-          visit(a, b, similarity);
+    // Rows are taken a block at a time: their candidates gathered, the sketches compared in order
+    // of the earlier row's block of the sketch table (a candidate's sketch is anywhere in it, and
+    // a cache miss each was most of the comparison's cost), then the pairs that pass are verified
+    // in order of the later row.
+    const blockRows = CANDIDATE_BLOCK_ROWS;
+    // Grown as a block needs: about 200 KB a block of the bench corpus, 2 MB of templated rows,
+    // 17 MB at most (320 candidates a row).
+    const most = blockRows * bands * MAX_BUCKET_COMPARISONS;
+    let candA: Uint32Array = new Uint32Array(1024);
+    let candB: Uint32Array = new Uint32Array(1024);
+    const blockStart = new Uint32Array(blocks + 1);
+    const at = new Int32Array(bands);
+    let order: Uint32Array = new Uint32Array(0);
+    let passed = new Uint8Array(0);
+    for (let first = 1; first < n; first += blockRows) {
+      const last = Math.min(n, first + blockRows);
+      let count = 0;
+      for (let b = first; b < last; b++) {
+        // Up to MAX_BUCKET_COMPARISONS rows back along each band's chain, nearest first, the
+        // bands in step: each step's loads do not wait for each other (one chain at a time, each
+        // load waited for the one before it).
+        let live = 0;
+        for (let band = 0; band < bands; band++) {
+          const a = before[band * n + b] as number;
+          at[band] = a;
+          if (a >= 0) live++;
         }
+        for (let step = 0; step < MAX_BUCKET_COMPARISONS && live > 0; step++) {
+          for (let band = 0; band < bands; band++) {
+            const a = at[band] as number;
+            if (a < 0) continue;
+            const next = before[band * n + a] as number;
+            at[band] = next;
+            if (next < 0) live--;
+            if (seen[a] === b) continue;
+            seen[a] = b;
+            if (keep && !keep(a, b)) continue;
+            if (count === candA.length) {
+              candA = grown(candA, most);
+              candB = grown(candB, most);
+            }
+            candA[count] = a;
+            candB[count] = b;
+            count++;
+          }
+        }
+      }
+      // By the earlier row's block of sketches (one counting pass): the table is read one way,
+      // 400 KB at a time.
+      if (order.length < count) {
+        order = new Uint32Array(candA.length);
+        passed = new Uint8Array(candA.length);
+      }
+      blockStart.fill(0);
+      for (let i = 0; i < count; i++) {
+        const k = Math.floor((candA[i] as number) / BLOCK_ROWS) + 1;
+        blockStart[k] = (blockStart[k] as number) + 1;
+      }
+      for (let k = 1; k <= blocks; k++) blockStart[k] = (blockStart[k] as number) + (blockStart[k - 1] as number);
+      for (let i = 0; i < count; i++) {
+        const k = Math.floor((candA[i] as number) / BLOCK_ROWS);
+        const slot = blockStart[k] as number;
+        blockStart[k] = slot + 1;
+        order[slot] = i;
+      }
+      for (let k = 0; k < count; k++) {
+        const i = order[k] as number;
+        const a = candA[i] as number;
+        const b = candB[i] as number;
+        const ab = Math.floor(a / BLOCK_ROWS);
+        const bb = Math.floor(b / BLOCK_ROWS);
+        const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchBlocks[bb] as Uint8Array, wordBlocks[bb], (b % BLOCK_ROWS) * permutations, permutations, minAgree);
+        passed[i] = agree >= minAgree ? 1 : 0;
+      }
+      let setB: Uint32Array | undefined;
+      let setOf = -1;
+      for (let i = 0; i < count; i++) {
+        if (passed[i] === 0) continue;
+        const a = candA[i] as number;
+        const b = candB[i] as number;
+        // Joined as each pair is verified, so a later candidate of the same cluster is skipped.
+        if (clusters && clusters.find(a) === clusters.find(b)) continue;
+        if (setOf !== b) {
+          setB = sets.get(b, b);
+          setOf = b;
+        }
+        const similarity = jaccardAtLeast(sets.get(a, b), setB as Uint32Array, threshold);
+        if (similarity < threshold) continue;
+        clusters?.union(a, b);
+        visit(a, b, similarity);
       }
     }
   }
 
   /**
-   * For each row and band (`row * bands + band`), the row before it with the same band key, or
+   * For each band and row (`band * rows + row`: a chain is walked within one band), the row before it with the same band key, or
    * −1: one band at a time, rows sorted by key (stably, so rows stay in input order within a key).
    */
   #previousUnderKey(n: number, blocks: number): Int32Array {
@@ -256,7 +325,8 @@ export class NearIndex {
       }
       for (let row = 0; row < n; row++) rows[row] = row;
       sortByKey(keys, rows, keysTmp, rowsTmp);
-      for (let j = 0; j < n; j++) before[(rows[j] as number) * bands + band] = j > 0 && keys[j] === keys[j - 1] ? (rows[j - 1] as number) : -1;
+      const chain = band * n;
+      for (let j = 0; j < n; j++) before[chain + (rows[j] as number)] = j > 0 && keys[j] === keys[j - 1] ? (rows[j - 1] as number) : -1;
     }
     return before;
   }
@@ -283,7 +353,7 @@ export class NearIndex {
 }
 
 /**
- * The shingle sets of recently compared rows, oldest first, within `budgetBytes` (16 MB unless
+ * The shingle sets of recently compared rows, oldest first, within `budgetBytes` (8 MB unless
  * given); a set evicted lends its array to the next one made.
  *
  * @example
@@ -443,8 +513,20 @@ export function sortByKey(keys: Uint32Array, rows: Uint32Array, keysTmp: Uint32A
   // Four passes: the sorted data is back in the arrays the caller passed as keys and rows.
 }
 
+// Rows whose candidates are gathered and compared together. Larger blocks read each sketch for
+// more candidates at once (1,024 rows: 3.1 s to verify the bench corpus; 4,096: 2.7 s; 16,384:
+// 2.6 s), for scratch memory of up to 13 bytes a candidate.
+const CANDIDATE_BLOCK_ROWS = 4096;
+
 // Rows per block of band keys and sketches: 4096 × 180 bytes = 720 KB with the defaults.
 const BLOCK_ROWS = 4096;
+
+/** A copy of `a` in an array twice as long, or `most` long. */
+function grown(a: Uint32Array, most: number): Uint32Array {
+  const next = new Uint32Array(Math.min(a.length * 2, most));
+  next.set(a);
+  return next;
+}
 
 /** Writes all of `data` at `position` (a single write may write less). */
 function writeAll(fd: number, data: Uint8Array, position: number): void {
