@@ -405,7 +405,7 @@ interface Detection {
   spillMs: number;
   verifyMs: number;
   unionMs: number;
-  /** LSH bucket comparisons (calls of verifiedPairs' `keep`), before the estimate filter and the merge of bands. */
+  /** LSH candidate pairs (calls of verifiedPairs' `keep`): each pair once however many bands it shares (before 2026-11-28, once per band), before the estimate filter. */
   comparisons: number;
   /** Verified pairs, in planted row numbers. */
   pairs: Array<{ a: number; b: number; similarity: number }>;
