@@ -18,6 +18,16 @@ export class GrowableUint32 {
     return this.#length;
   }
 
+  /** The value at `i` (below `length`). */
+  get(i: number): number {
+    return this.#data[i] as number;
+  }
+
+  /** Sets the value at `i` (below `length`). */
+  set(i: number, value: number): void {
+    this.#data[i] = value;
+  }
+
   /** A view of the values pushed so far. */
   view(): Uint32Array {
     return this.#data.subarray(0, this.#length);

@@ -134,6 +134,32 @@ describe('FirstPairs', () => {
   });
 });
 
+describe('checkLeakage: exact overlaps against every pair (property)', () => {
+  it('counts and lists exactly the pairs of copies in different files, whatever the files hold', async () => {
+    const dir = await tempDir();
+    const chats = [X, Y, Z, W, LONG];
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(fc.integer({ min: 0, max: chats.length - 1 }), { maxLength: 12 }), { minLength: 2, maxLength: 4 }), async (files) => {
+        run++;
+        const paths = await Promise.all(files.map((ids, f) => jsonl(dir, `r${run}-f${f}.jsonl`, ids.map((id) => chats[id] as Chat))));
+        const report = await checkLeakage(paths, { near: false });
+        // Every pair of rows with the same chat in two different files, a in the earlier file.
+        const expected: Array<[string, number, string, number]> = [];
+        for (let fa = 0; fa < files.length; fa++)
+          for (let fb = fa + 1; fb < files.length; fb++)
+            for (const [ia, ca] of (files[fa] as number[]).entries())
+              for (const [ib, cb] of (files[fb] as number[]).entries()) if (ca === cb) expected.push([paths[fa] as string, ia + 1, paths[fb] as string, ib + 1]);
+        expect(report.exactCount).toBe(expected.length);
+        const order = (p: string) => paths.indexOf(p);
+        const byOrder = (x: [string, number, string, number], y: [string, number, string, number]) => order(x[0]) - order(y[0]) || x[1] - y[1] || order(x[2]) - order(y[2]) || x[3] - y[3];
+        expect(report.exact.map((o) => [o.a.file, o.a.line, o.b.file, o.b.line])).toEqual(expected.sort(byOrder));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('checkLeakage: near overlaps', () => {
   it('finds a copy with one word changed in a forty-word answer', async () => {
     const dir = await tempDir();

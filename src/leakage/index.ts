@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
 import { ProgressTicker } from '../_progress.js';
-import { conversationKey, hash64 } from '../dedup/index.js';
+import { conversationKey, FirstRows, hash64Parts } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
 import { NearIndex, type NearPair } from '../dedup/near.js';
 import { LoraPrepError, preview, throwIfAborted } from '../errors.js';
@@ -171,15 +171,15 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       const rows = counted(loadRecords(file, { onBytes }, loadCtx), () => void summary.rows++);
       const mapping = mappings[fileIndex] as ReturnType<typeof resolveMapping>;
       for await (const example of normalizeRecords(rows, { mapping }, normalizeCtx)) {
-        const hash = hash64(conversationKey(example.messages));
+        const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages));
         const line = example.meta.source.line;
-        exact.add(hash, fileIndex, line);
+        exact.add(hashHi, hashLo, fileIndex, line);
         if (index) {
           index.add(nearText(example.messages, undefined, example.nearUser), nearSignature(example.messages, index.params, undefined, example.nearUser));
           rowFile.push(fileIndex);
           rowLine.push(line);
-          rowHashHi.push(Number.parseInt(hash.slice(0, 8), 16));
-          rowHashLo.push(Number.parseInt(hash.slice(8, 16), 16));
+          rowHashHi.push(hashHi);
+          rowHashLo.push(hashLo);
         }
         compared++;
         progress.tick(rowsBefore + summary.rows, compared, file);
@@ -344,37 +344,64 @@ export class FirstPairs {
 /**
  * Exact overlaps as rows stream in, file after file: a row pairs with every earlier-file row of
  * the same hash. Counting is arithmetic, so a conversation copied thousands of times in two files
- * costs no quadratic work; only the listed pairs are built.
+ * costs no quadratic work; only the listed pairs are built. In typed arrays: a hash table of 12
+ * bytes a slot and 16 bytes a distinct conversation, and 12 bytes a row for the rows a listed pair
+ * may still need (none once MAX_LISTED_OVERLAPS pairs are listed); a Map of objects cost about
+ * 450 bytes a row.
  */
 class ExactOverlaps {
   count = 0;
   readonly #files: readonly string[];
-  readonly #byHash = new Map<string, ExactEntry>();
+  /** Hash → its conversation's number. */
+  readonly #ids = new FirstRows();
+  // Per conversation: the file of its latest row, its rows in files before that one, all its rows,
+  // and its rows kept for listing (the first, chained by #next, the last; row numbers + 1, 0 for none).
+  readonly #file = new GrowableUint32();
+  readonly #before = new GrowableUint32();
+  readonly #total = new GrowableUint32();
+  readonly #head = new GrowableUint32();
+  readonly #tail = new GrowableUint32();
+  readonly #kept = new GrowableUint32();
+  // Per kept row: its file and line, and the next kept row of its conversation (+ 1, 0 for none).
+  readonly #rowFile = new GrowableUint32();
+  readonly #rowLine = new GrowableUint32();
+  readonly #next = new GrowableUint32();
   readonly #pairs: Array<{ aFile: number; aLine: number; bFile: number; bLine: number }> = [];
 
   constructor(files: readonly string[]) {
     this.#files = files;
   }
 
-  add(hash: string, file: number, line: number): void {
-    const entry = this.#byHash.get(hash);
-    if (!entry) {
-      this.#byHash.set(hash, { file, before: 0, total: 1, locations: [file, line] });
-      return;
+  add(hi: number, lo: number, file: number, line: number): void {
+    let id = this.#ids.firstOf(hi, lo, this.#file.length);
+    if (id < 0) {
+      id = this.#file.length;
+      for (const column of [this.#file, this.#before, this.#total, this.#head, this.#tail, this.#kept]) column.push(0);
+      this.#file.set(id, file);
+    } else if (this.#file.get(id) !== file) {
+      // Files arrive in order, so the rows of earlier files are a prefix of the conversation's rows.
+      this.#before.set(id, this.#total.get(id));
+      this.#file.set(id, file);
     }
-    // Files arrive in order, so the rows of earlier files are a prefix of the entry's rows.
-    if (entry.file !== file) {
-      entry.before = entry.total;
-      entry.file = file;
+    const before = this.#before.get(id);
+    this.count += before;
+    for (let r = this.#head.get(id), k = 0; r !== 0 && k < before && this.#pairs.length < MAX_LISTED_OVERLAPS; r = this.#next.get(r - 1), k++) {
+      this.#pairs.push({ aFile: this.#rowFile.get(r - 1), aLine: this.#rowLine.get(r - 1), bFile: file, bLine: line });
     }
-    this.count += entry.before;
-    const stored = entry.locations.length / 2;
-    for (let k = 0; k < Math.min(entry.before, stored) && this.#pairs.length < MAX_LISTED_OVERLAPS; k++) {
-      this.#pairs.push({ aFile: entry.locations[2 * k] as number, aLine: entry.locations[2 * k + 1] as number, bFile: file, bLine: line });
+    this.#total.set(id, this.#total.get(id) + 1);
+    // A pair is only ever listed with one of the first MAX_LISTED_OVERLAPS rows of a conversation,
+    // and only until that many pairs are listed.
+    if (this.#pairs.length < MAX_LISTED_OVERLAPS && this.#kept.get(id) < MAX_LISTED_OVERLAPS) {
+      const row = this.#rowFile.length + 1;
+      this.#rowFile.push(file);
+      this.#rowLine.push(line);
+      this.#next.push(0);
+      const tail = this.#tail.get(id);
+      if (tail === 0) this.#head.set(id, row);
+      else this.#next.set(tail - 1, row);
+      this.#tail.set(id, row);
+      this.#kept.set(id, this.#kept.get(id) + 1);
     }
-    entry.total++;
-    // A pair is only ever listed with one of the first MAX_LISTED_OVERLAPS rows of a hash.
-    if (stored < MAX_LISTED_OVERLAPS) entry.locations.push(file, line);
   }
 
   listed(): Overlap[] {
@@ -386,14 +413,4 @@ class ExactOverlaps {
         similarity: 1,
       }));
   }
-}
-
-interface ExactEntry {
-  /** The file of the latest row with this hash. */
-  file: number;
-  /** Rows with this hash in files before `file`. */
-  before: number;
-  total: number;
-  /** `file, line` of the first rows with this hash, flattened. */
-  locations: number[];
 }
