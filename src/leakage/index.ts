@@ -5,7 +5,9 @@
  * target format compares on the canonical messages, and produces a {@link LeakageReport} of
  * exact overlaps (same dedup key) and near overlaps (verified Jaccard similarity). Only pairs of
  * rows from different files count: copies inside one file are dedup's business, not leakage.
- * Memory: per row a 64-bit hash, a location and the MinHash signature; the texts go to a spill file.
+ * Memory: per row a 64-bit hash and a location in typed arrays, and the near-dedup index's state
+ * (its sketch on disk until verification); the texts go to a spill file, and pairs are counted as
+ * they are found, only the first MAX_LISTED_OVERLAPS of each kind kept.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
