@@ -307,8 +307,9 @@ export class NearIndex {
   }
 
   /**
-   * For each band and row (`band * rows + row`: a chain is walked within one band), the row before it with the same band key, or
-   * −1: one band at a time, rows sorted by key (stably, so rows stay in input order within a key).
+   * For each band and row (at `band * rows + row`, so that a chain is walked within one band),
+   * the row before it with the same band key, or −1. Found one band at a time, rows sorted by key
+   * (stably, so rows stay in input order within a key).
    */
   #previousUnderKey(n: number, blocks: number): Int32Array {
     const { bands } = this.params;
