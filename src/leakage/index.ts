@@ -347,9 +347,9 @@ export class FirstPairs {
  * Exact overlaps as rows stream in, file after file: a row pairs with every earlier-file row of
  * the same hash. Counting is arithmetic, so a conversation copied thousands of times in two files
  * costs no quadratic work; only the listed pairs are built. In typed arrays: a hash table of 12
- * bytes a slot and 16 bytes a distinct conversation, and 12 bytes a row for the rows a listed pair
- * may still need (none once MAX_LISTED_OVERLAPS pairs are listed); a Map of objects cost about
- * 450 bytes a row.
+ * bytes a slot, 24 bytes a distinct conversation, and 12 bytes a row for the rows a listed pair
+ * may still need (none once MAX_LISTED_OVERLAPS pairs are listed). A Map of objects keyed by hex
+ * strings peaked 41 MB higher on two files of 100,000 rows.
  */
 class ExactOverlaps {
   count = 0;
