@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearSignature, nearText, shingles } from '../src/dedup/minhash.js';
-import { agreement, nearClusters, NearIndex, nearRemovals, ShingleCache, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
+import { agreement, nearClusters, NearIndex, nearRemovals, PreviousUnderKey, ShingleCache, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -201,6 +201,31 @@ describe('NearIndex buckets', () => {
     expect(got).toEqual(expected);
     expect(pairs.every((p) => p.similarity === 1)).toBe(true);
     index.close();
+  });
+});
+
+describe('PreviousUnderKey', () => {
+  it('gives each row the row before it with the same key in each band, or -1 (property)', () => {
+    // Few distinct keys so that most rows have one before them; lengths across 32-row words.
+    const band = fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 130, maxLength: 130 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 130 }), fc.array(band, { minLength: 1, maxLength: 3 }), (n, bands) => {
+        const before = new PreviousUnderKey(n, bands.length);
+        for (const [b, all] of bands.entries()) {
+          const keys = Uint32Array.from(all.slice(0, n));
+          const rows = Uint32Array.from(keys.keys());
+          sortByKey(keys, rows, new Uint32Array(n), new Uint32Array(n));
+          before.setBand(b, keys, rows);
+        }
+        for (const [b, all] of bands.entries()) {
+          for (let row = 0; row < n; row++) {
+            const expected = all.slice(0, row).lastIndexOf(all[row] as number);
+            expect(before.get(b, row)).toBe(expected);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

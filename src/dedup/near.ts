@@ -235,7 +235,7 @@ export class NearIndex {
         // load waited for the one before it).
         let live = 0;
         for (let band = 0; band < bands; band++) {
-          const a = before[band * n + b] as number;
+          const a = before.get(band, b);
           at[band] = a;
           if (a >= 0) live++;
         }
@@ -243,7 +243,7 @@ export class NearIndex {
           for (let band = 0; band < bands; band++) {
             const a = at[band] as number;
             if (a < 0) continue;
-            const next = before[band * n + a] as number;
+            const next = before.get(band, a);
             at[band] = next;
             if (next < 0) live--;
             if (seen[a] === b) continue;
@@ -307,13 +307,12 @@ export class NearIndex {
   }
 
   /**
-   * For each band and row (at `band * rows + row`, so that a chain is walked within one band),
-   * the row before it with the same band key, or −1. Found one band at a time, rows sorted by key
-   * (stably, so rows stay in input order within a key).
+   * For each band and row, the row before it with the same band key (or −1): one band at a time,
+   * rows sorted by key (stably, so rows stay in input order within a key).
    */
-  #previousUnderKey(n: number, blocks: number): Int32Array {
+  #previousUnderKey(n: number, blocks: number): PreviousUnderKey {
     const { bands } = this.params;
-    const before = new Int32Array(n * bands);
+    const before = new PreviousUnderKey(n, bands);
     const keys = new Uint32Array(n);
     const rows = new Uint32Array(n);
     const keysTmp = new Uint32Array(n);
@@ -326,8 +325,7 @@ export class NearIndex {
       }
       for (let row = 0; row < n; row++) rows[row] = row;
       sortByKey(keys, rows, keysTmp, rowsTmp);
-      const chain = band * n;
-      for (let j = 0; j < n; j++) before[chain + (rows[j] as number)] = j > 0 && keys[j] === keys[j - 1] ? (rows[j - 1] as number) : -1;
+      before.setBand(band, keys, rows);
     }
     return before;
   }
@@ -351,6 +349,78 @@ export class NearIndex {
   get path(): string {
     return this.#path;
   }
+}
+
+/**
+ * For each band, the row before each row under the same band key, kept sparse: a bit a row says
+ * whether it has one, and only those rows hold it (4 bytes), found through a count of the bits
+ * before each 32-row word. About 31% of rows and bands have one on the bench corpus, 70% on
+ * templated rows: 30 and 61 bytes a row with 20 bands, where a plain table is 80.
+ *
+ * @example
+ * const before = new PreviousUnderKey(rows, 20); before.setBand(0, sortedKeys, sortedRows); before.get(0, row);
+ */
+export class PreviousUnderKey {
+  readonly #words: number;
+  /** Per band: bit `row` set when the row has a row before it under its key. */
+  readonly #has: Uint32Array[] = [];
+  /** Per band: the bits set before each word. */
+  readonly #rank: Uint32Array[] = [];
+  /** Per band: the rows before, in order of the rows that have one. */
+  readonly #values: Int32Array[] = [];
+
+  constructor(rows: number, bands: number) {
+    this.#words = Math.ceil(rows / 32);
+    for (let band = 0; band < bands; band++) {
+      this.#has.push(new Uint32Array(this.#words));
+      this.#rank.push(new Uint32Array(this.#words));
+      this.#values.push(new Int32Array(0));
+    }
+  }
+
+  /** Sets a band from its keys sorted stably with their rows (see {@link sortByKey}). */
+  setBand(band: number, sortedKeys: Uint32Array, sortedRows: Uint32Array): void {
+    const has = this.#has[band] as Uint32Array;
+    const rank = this.#rank[band] as Uint32Array;
+    has.fill(0);
+    const n = sortedRows.length;
+    for (let j = 1; j < n; j++) {
+      if (sortedKeys[j] !== sortedKeys[j - 1]) continue;
+      const row = sortedRows[j] as number;
+      has[row >>> 5] = (has[row >>> 5] as number) | (1 << (row & 31));
+    }
+    let total = 0;
+    for (let w = 0; w < this.#words; w++) {
+      rank[w] = total;
+      total += popcount(has[w] as number);
+    }
+    const values = new Int32Array(total);
+    for (let j = 1; j < n; j++) {
+      if (sortedKeys[j] !== sortedKeys[j - 1]) continue;
+      values[this.#index(has, rank, sortedRows[j] as number)] = sortedRows[j - 1] as number;
+    }
+    this.#values[band] = values;
+  }
+
+  /** The row before `row` under its key in `band`, or −1. */
+  get(band: number, row: number): number {
+    const has = this.#has[band] as Uint32Array;
+    if (((has[row >>> 5] as number) & (1 << (row & 31))) === 0) return -1;
+    return (this.#values[band] as Int32Array)[this.#index(has, this.#rank[band] as Uint32Array, row)] as number;
+  }
+
+  #index(has: Uint32Array, rank: Uint32Array, row: number): number {
+    const w = row >>> 5;
+    const below = (1 << (row & 31)) - 1; // the bits of the rows before it in its word (0 for bit 0)
+    return (rank[w] as number) + popcount((has[w] as number) & below);
+  }
+}
+
+/** Set bits of a 32-bit integer. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /**
