@@ -75,14 +75,18 @@ describe('NearIndex.verifiedPairs, linked', () => {
           index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
         }
         const all = index.verifiedPairs(0.8);
-        const linked = index.verifiedPairs(0.8, undefined, { linked: true });
+        // Band by band (what small inputs get) and row by row (past the budget of exact checks).
+        const byBand = index.verifiedPairs(0.8, undefined, { linked: true, byBand: true });
+        const byRow = index.verifiedPairs(0.8, undefined, { linked: true, byBand: false });
         index.close();
         const clusters = nearClusters(all, specs.length);
-        expect(nearClusters(linked, specs.length)).toEqual(clusters);
-        expect(linked).toHaveLength(clusters.reduce((n, c) => n + c.length - 1, 0));
-        // Each linking pair is a verified pair, with its similarity, in order.
-        for (const p of linked) expect(all).toContainEqual(p);
-        expect(linked).toEqual([...linked].sort((x, y) => x.a - y.a || x.b - y.b));
+        for (const linked of [byBand, byRow]) {
+          expect(nearClusters(linked, specs.length)).toEqual(clusters);
+          expect(linked).toHaveLength(clusters.reduce((n, c) => n + c.length - 1, 0));
+          // Each linking pair is a verified pair, with its similarity, in order.
+          for (const p of linked) expect(all).toContainEqual(p);
+          expect(linked).toEqual([...linked].sort((x, y) => x.a - y.a || x.b - y.b));
+        }
       }),
       { numRuns: 40 },
     );
@@ -104,6 +108,44 @@ describe('NearIndex.verifiedPairs, linked', () => {
     expect(linked).toHaveLength(n - 1);
     // Every pair: each row with up to 16 earlier rows under each shared key.
     expect(all.length).toBeGreaterThan(10 * n);
+  });
+});
+
+describe('NearIndex.verifiedPairs, linked, past the budget of exact checks', () => {
+  it('goes row by row when rows near the threshold would be checked again in every band, with the same clusters', async () => {
+    const index = new NearIndex(join(await tempDir(), 'spill.txt'));
+    // Form letters whose fills differ enough that most pairs fall just under 0.8: band by band
+    // they are checked in every band they share, far past two checks a row.
+    const n = 1500;
+    const fill = (i: number, k: number) => ['account', 'policy', 'invoice', 'order', 'claim', 'ticket', 'case'][(i * (k + 3)) % 7] as string;
+    for (let i = 0; i < n; i++) {
+      const text = `Dear customer, regarding your ${fill(i, 1)} number ${100000 + (i % 40)}, please review the attached ${fill(i, 2)} and the ${fill(i, 3)} summary, then reply within ${7 + (i % 5)} days so that we can resolve the ${fill(i, 4)} for you.`;
+      index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
+    }
+    // keep() is asked once per candidate: counting its calls tells which way each run went.
+    const run = (byBand?: boolean): { pairs: ReturnType<NearIndex['verifiedPairs']>; calls: number } => {
+      let calls = 0;
+      const counting = (): boolean => {
+        calls++;
+        return true;
+      };
+      const pairs = index.verifiedPairs(0.8, counting, byBand === undefined ? { linked: true } : { linked: true, byBand });
+      return { pairs, calls };
+    };
+    const auto = run();
+    const byBand = run(true);
+    const byRow = run(false);
+    const all = index.verifiedPairs(0.8);
+    index.close();
+    // Auto started band by band, gave up part way, and went row by row from the start: the same
+    // linking pairs as row by row (band by band links the same clusters through other pairs).
+    expect(byBand.pairs).not.toEqual(byRow.pairs);
+    expect(auto.pairs).toEqual(byRow.pairs);
+    expect(auto.calls - byRow.calls).toBeGreaterThan(0);
+    expect(auto.calls - byRow.calls).toBeLessThan(byBand.calls);
+    const clusters = nearClusters(all, n);
+    expect(clusters.length).toBeGreaterThan(1);
+    for (const r of [auto, byBand, byRow]) expect(nearClusters(r.pairs, n)).toEqual(clusters);
   });
 });
 
