@@ -8,9 +8,10 @@
  * Memory per row while rows stream in: 12 bytes (the text's spill offset and length). The band keys
  * (`bands × 4` bytes) and the sketch (`permutations` bytes; 180 bytes a row with the defaults) go to
  * a second spill in blocks of 4,096 rows, and come back only for `verifiedPairs()`, when the
- * tokenizer workers have finished: then 184 bytes a row (the sketch, for each band the row before
- * under the same key, a candidate mark), 16 more while those are found, 8 more for the clusters,
- * and at most 8 MB of shingle sets and a few MB of candidates, however many rows.
+ * tokenizer workers have finished: then the sketch (100 bytes a row), 8 for the clusters, 4 to
+ * find cached shingle sets (8 MB of them at most) and 16 while a band's keys are sorted; going
+ * row by row (see `visitVerifiedPairs`), also the rows before each row under each band key, 30 to
+ * 85 bytes a row, a candidate mark (4) and a few MB of candidates, however many rows.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
