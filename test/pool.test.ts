@@ -64,12 +64,23 @@ describe('TokenizerPool', () => {
   it('knows which workers have a batch in hand, from their own counts, before their replies are read', async () => {
     expect(pool.working).toBe(0);
     const budget = { overlong: 'keep' as const };
-    // Large batches (some 40,000 words each): both are still being tokenized when `working` is read.
-    const big = (k: number) => Array.from({ length: 200 }, (_, i) => example(k * 1000 + i)).map((e) => ({ messages: e.messages }));
-    const first = pool.run(big(1), { budget });
+    // Large batches of words never seen before (200,000 a batch, so no cache of the tokenizer's
+    // helps): both are still being tokenized when `working` is read, even if this thread is
+    // descheduled for a while between sending and reading. Repeated words counted from a warm
+    // cache in about a millisecond, and under a loaded machine the first batch was sometimes done.
+    const big = (k: number) =>
+      Array.from({ length: 200 }, (_, i) => ({
+        messages: [
+          { role: 'user' as const, content: `question ${k} ${i}` },
+          { role: 'assistant' as const, content: Array.from({ length: 1000 }, (_, j) => `w${k}x${i}q${j}z${(i * 7919 + j * 104729) % 1000003}`).join(' ') },
+        ],
+      }));
+    // Both made before either is sent, so that nothing slow runs between the two.
+    const [batch1, batch2] = [big(1), big(2)];
+    const first = pool.run(batch1, { budget });
     expect(pool.working).toBe(1);
     // The second batch goes to the other worker, the one with nothing in hand.
-    const second = pool.run(big(2), { budget });
+    const second = pool.run(batch2, { budget });
     expect(pool.working).toBe(2);
     // A worker counts its batch as finished before it replies: once both replies are in, none counts.
     await Promise.all([first, second]);
