@@ -194,14 +194,16 @@ export class NearIndex {
 
   /**
    * Calls `visit(a, b, similarity)` for each pair {@link verifiedPairs} returns, without holding
-   * them: row by row (`b` ascending), each row's candidates before the next row's. The memory is
-   * the rows' (see the module's comment), however many pairs there are.
+   * them (except the linking pairs of a band-by-band pass, at most one a row, visited when it
+   * ends). Row by row, pairs come in order of `b`; band by band, in the order found. The memory
+   * is the rows' (see the module's comment), however many pairs there are.
    *
-   * Each row's candidates are the `MAX_BUCKET_COMPARISONS` (16) rows before it under each of its
-   * band keys, gathered from every band at once, so a pair that shares several keys is compared
-   * once; a band at a time, as this was done before, compared it again in each band, and read its
-   * texts again for each, which on templated data (pairs near the threshold by the thousand) cost
-   * most of the run.
+   * Row by row, each row's candidates are the `MAX_BUCKET_COMPARISONS` (16) rows before it under
+   * each of its band keys, gathered from every band at once, so a pair that shares several keys
+   * is compared once; band by band it is compared again in each band it shares, and its texts
+   * read again, which on templated data (pairs near the threshold by the thousand) cost most of
+   * the run. Band by band keeps a bucket's sketches in the cache, which is faster where few pairs
+   * come near the threshold: linked verification starts that way (see {@link VerifyOptions}).
    */
   visitVerifiedPairs(threshold: number, visit: (a: number, b: number, similarity: number) => void, keep?: (a: number, b: number) => boolean, options: VerifyOptions = {}): void {
     this.#flush();
