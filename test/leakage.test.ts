@@ -161,6 +161,20 @@ describe('checkLeakage: exact overlaps against every pair (property)', () => {
 });
 
 describe('checkLeakage: near overlaps', () => {
+  it('finds every near copy in a file with many near copies of its own, past the 16 comparisons a band key allows', async () => {
+    const dir = await tempDir();
+    // Forty edits of one answer in the second file: under each shared band key, a row's nearest
+    // rows are its own file's, which are not leakage and must not hide the first file's row.
+    const words = LONG_ANSWER.split(' ');
+    const edits = Array.from({ length: 40 }, (_, i): Chat => ({ user: LONG.user, assistant: words.map((w, j) => (j === i % words.length ? `edited${i}` : w)).join(' ') }));
+    const a = await jsonl(dir, 'a.jsonl', [X, LONG]);
+    const b = await jsonl(dir, 'b.jsonl', [Y, ...edits]);
+    const report = await checkLeakage([a, b]);
+    expect(report.exactCount).toBe(0);
+    expect(report.nearCount).toBe(40);
+    expect(report.near.map((o) => [o.a.line, o.b.line])).toEqual(edits.map((_, i) => [2, i + 2]));
+  });
+
   it('finds a copy with one word changed in a forty-word answer', async () => {
     const dir = await tempDir();
     const a = await jsonl(dir, 'a.jsonl', [X, LONG]);

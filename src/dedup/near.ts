@@ -35,6 +35,13 @@ export interface VerifyOptions {
    * band by band until the exact checks pass two a row, then row by row. The clusters are the same.
    */
   byBand?: boolean;
+  /**
+   * Not linked: rows that `keep` refuses do not use up the 16 comparisons a band key allows, so
+   * a row is compared with the 16 nearest rows `keep` accepts (walking at most 128 rows back).
+   * `checkLeakage` sets it: a file's own rows under a key shared by many of them would otherwise
+   * hide the rows of the earlier file.
+   */
+  skipRefused?: boolean;
 }
 
 // A band key shared by very many rows is boilerplate, not similarity; comparing every pair in
@@ -250,6 +257,11 @@ export class NearIndex {
     let candB: Uint32Array = new Uint32Array(1024);
     const blockStart = new Uint32Array(blocks + 1);
     const at = new Int32Array(bands);
+    const taken = new Uint8Array(bands);
+    // Rows keep() refuses may be passed over without using up a key's comparisons (leakage: the
+    // rows of the same file), up to REFUSED_WALK times as many rows.
+    const skipRefused = options.skipRefused === true && keep !== undefined;
+    const walkMost = skipRefused ? MAX_BUCKET_COMPARISONS * REFUSED_WALK : MAX_BUCKET_COMPARISONS;
     let order: Uint32Array = new Uint32Array(0);
     let passed = new Uint8Array(0);
     for (let first = 1; first < n; first += blockRows) {
@@ -263,25 +275,38 @@ export class NearIndex {
         for (let band = 0; band < bands; band++) {
           const a = before.get(band, b);
           at[band] = a;
+          taken[band] = 0;
           if (a >= 0) live++;
         }
-        for (let step = 0; step < MAX_BUCKET_COMPARISONS && live > 0; step++) {
+        for (let step = 0; step < walkMost && live > 0; step++) {
           for (let band = 0; band < bands; band++) {
             const a = at[band] as number;
             if (a < 0) continue;
-            const next = before.get(band, a);
+            let next = before.get(band, a);
+            // Whether this row uses up one of the key's comparisons.
+            let used = true;
+            if (seen[a] !== b) {
+              seen[a] = b;
+              if (keep && !keep(a, b)) {
+                used = !skipRefused;
+              } else {
+                if (count === candA.length) {
+                  candA = grown(candA, most);
+                  candB = grown(candB, most);
+                }
+                candA[count] = a;
+                candB[count] = b;
+                count++;
+              }
+            } else if (skipRefused && keep && !keep(a, b)) {
+              used = false;
+            }
+            if (used) {
+              taken[band] = (taken[band] as number) + 1;
+              if ((taken[band] as number) >= MAX_BUCKET_COMPARISONS) next = -1;
+            }
             at[band] = next;
             if (next < 0) live--;
-            if (seen[a] === b) continue;
-            seen[a] = b;
-            if (keep && !keep(a, b)) continue;
-            if (count === candA.length) {
-              candA = grown(candA, most);
-              candB = grown(candB, most);
-            }
-            candA[count] = a;
-            candB[count] = b;
-            count++;
           }
         }
       }
@@ -676,6 +701,10 @@ export function sortByKey(keys: Uint32Array, rows: Uint32Array, keysTmp: Uint32A
 // by band and goes row by row, where each pair is checked once: the bench corpus needs about 0.5
 // a row, templated rows about 160 band by band and 100 row by row.
 const LINKED_BY_BAND_CHECKS = 2;
+
+// With VerifyOptions.skipRefused, rows walked back along a key's chain, as a multiple of the
+// comparisons it allows.
+const REFUSED_WALK = 8;
 
 // Rows whose candidates are gathered and compared together. Larger blocks read each sketch for
 // more candidates at once (1,024 rows: 3.1 s to verify the bench corpus; 4,096: 2.7 s; 16,384:

@@ -210,6 +210,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
           first.add({ a, b, similarity });
         },
         keep,
+        { skipRefused: true },
       );
       for (const p of first.sorted()) {
         near.push({
