@@ -372,23 +372,12 @@ export class NearIndex {
     blocks: number,
     budget: number,
   ): NearPair[] | undefined {
-    const { bands, permutations } = this.params;
+    const { permutations } = this.params;
     const n = this.#rows;
     let checks = 0;
     const clusters = new UnionFind(n);
     const linking: NearPair[] = [];
-    const keys = new Uint32Array(n);
-    const rows = new Uint32Array(n);
-    const keysTmp = new Uint32Array(n);
-    const rowsTmp = new Uint32Array(n);
-    for (let band = 0; band < bands; band++) {
-      for (let block = 0; block < blocks; block++) {
-        const from = block * BLOCK_ROWS;
-        const count = Math.min(BLOCK_ROWS, n - from);
-        readAll(this.#sigFd, new Uint8Array(keys.buffer, from * 4, count * 4), block * this.#blockBytes + band * BLOCK_ROWS * 4);
-      }
-      for (let row = 0; row < n; row++) rows[row] = row;
-      sortByKey(keys, rows, keysTmp, rowsTmp);
+    for (const { keys, rows } of this.#sortedBands(n, blocks)) {
       let start = 0;
       for (let j = 0; j < n; j++) {
         if (j > 0 && keys[j] !== keys[j - 1]) start = j;
@@ -426,11 +415,21 @@ export class NearIndex {
   #previousUnderKey(n: number, blocks: number): PreviousUnderKey {
     const { bands } = this.params;
     const before = new PreviousUnderKey(n, bands);
+    for (const { band, keys, rows } of this.#sortedBands(n, blocks)) before.setBand(band, keys, rows);
+    return before;
+  }
+
+  /**
+   * Each band's keys, read back from the signature spill, sorted with their row numbers (stably,
+   * so rows stay in input order within a key). The same four arrays of `n` entries serve every
+   * band: 16 bytes a row.
+   */
+  *#sortedBands(n: number, blocks: number): Iterable<{ band: number; keys: Uint32Array; rows: Uint32Array }> {
     const keys = new Uint32Array(n);
     const rows = new Uint32Array(n);
     const keysTmp = new Uint32Array(n);
     const rowsTmp = new Uint32Array(n);
-    for (let band = 0; band < bands; band++) {
+    for (let band = 0; band < this.params.bands; band++) {
       for (let block = 0; block < blocks; block++) {
         const from = block * BLOCK_ROWS;
         const count = Math.min(BLOCK_ROWS, n - from);
@@ -438,9 +437,8 @@ export class NearIndex {
       }
       for (let row = 0; row < n; row++) rows[row] = row;
       sortByKey(keys, rows, keysTmp, rowsTmp);
-      before.setBand(band, keys, rows);
+      yield { band, keys, rows };
     }
-    return before;
   }
 
   /** Exact similarity of two rows. */
