@@ -174,21 +174,8 @@ export function nearKeys(messages: readonly Message[], params: MinHashParams = D
  * jaccard(Uint32Array.of(1, 2, 3), Uint32Array.of(2, 3, 4)) // 0.5
  */
 export function jaccard(a: Uint32Array, b: Uint32Array): number {
-  if (a.length === 0 && b.length === 0) return 1;
-  let i = 0;
-  let j = 0;
-  let both = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i] as number;
-    const y = b[j] as number;
-    if (x === y) {
-      both++;
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return both / (a.length + b.length - both);
+  // At threshold 0 no pair stops early: the merge runs to the end.
+  return jaccardAtLeast(a, b, 0);
 }
 
 /**
