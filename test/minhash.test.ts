@@ -39,7 +39,10 @@ describe('jaccardAtLeast', () => {
       fc.property(body, body, body, threshold, (shared, onlyA, onlyB, t) => {
         const sa = shingles([...shared, ...onlyA].join(' '), 2);
         const sb = shingles([...onlyB, ...shared].join(' '), 2);
-        const exact = jaccard(sa, sb);
+        // From the sets themselves: jaccard is jaccardAtLeast at threshold 0.
+        const inter = [...sa].filter((x) => sb.includes(x)).length;
+        const exact = sa.length + sb.length === 0 ? 1 : inter / (sa.length + sb.length - inter);
+        expect(jaccard(sa, sb)).toBe(exact);
         const got = jaccardAtLeast(sa, sb, t);
         if (exact >= t) expect(got).toBe(exact);
         else expect(got).toBeLessThan(t);
