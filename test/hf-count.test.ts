@@ -58,6 +58,55 @@ describe('fastHfCounter', () => {
     );
   });
 
+  it.each(Object.entries(TOKENIZERS))('%s: counts texts that share sections at the same places as the library does, in any order (property)', (_name, json) => {
+    const library = new Tokenizer(json, {});
+    const hf = new Tokenizer(json, {});
+    fasterByteLevel(hf);
+    const count = fastHfCounter(hf);
+    expect(count).toBeDefined();
+    // Few sections, so texts counted one after another share some at the same place and differ
+    // in others, as a chat and its prompt do, or rows with one system prompt.
+    const section = fc.constantFrom('\n\nhello world', ' the cat', 'hello', '  ', '', "it's 12345", '\n\n', ' é 😀');
+    const marker = fc.constantFrom('<|start_header_id|>', '<|eot_id|>', '<mask>', '<|start|>');
+    const text = fc.array(fc.tuple(section, marker), { maxLength: 6 }).map((pairs) => pairs.flat().join(''));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 2, maxLength: 8 }), (texts) => {
+        for (const t of texts) expect(count?.(t)).toBe(libraryCount(library, t));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('counts only the sections that differ from the text counted before it', () => {
+    const json = TOKENIZERS['a normalizer, added tokens matched before it only'] as object;
+    const hf = new Tokenizer(json, {});
+    const parts = hf as unknown as { normalizer: (text: string) => string };
+    const normalize = parts.normalizer;
+    const seen: string[] = [];
+    parts.normalizer = (text) => {
+      seen.push(text);
+      return normalize(text);
+    };
+    const count = fastHfCounter(hf);
+    expect(count).toBeDefined();
+    const library = new Tokenizer(json, {});
+    const head = '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are careful.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat is due?<|eot_id|><|start_header_id|>assistant<|end_header_id|>';
+    const chat = `${head}\n\nThe rent.<|eot_id|>`;
+    const prompt = `${head}\n\n`;
+    seen.length = 0;
+    expect(count?.(chat)).toBe(libraryCount(library, chat));
+    expect(seen).toHaveLength(6);
+    seen.length = 0;
+    expect(count?.(prompt)).toBe(libraryCount(library, prompt));
+    // The prompt's sections before the answer's place were all counted with the chat.
+    expect(seen).toEqual(['\n\n']);
+    // The next row: the same system prompt, another question.
+    const next = chat.replace('What is due?', 'When?');
+    seen.length = 0;
+    expect(count?.(next)).toBe(libraryCount(library, next));
+    expect(seen).toEqual(['\n\nWhen?', '\n\nThe rent.']);
+  });
+
   it('declines a tokenizer built otherwise, and one whose parts count otherwise than its encode', () => {
     // Unknown tokens fused across pieces: counts would not add up piece by piece.
     const fused = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER, { model: { fuse_unk: true } }), {});

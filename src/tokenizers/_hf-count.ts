@@ -104,28 +104,54 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
     return n;
   };
 
+  // A section after the added-token split: normalised, split again at added tokens matched after
+  // normalising, and its pieces counted.
+  const countText = (section: string, sectionIndex: number): number => {
+    if (normalizer !== null) section = normalizer(section);
+    if (section.length === 0) return 0;
+    // The port's second split (tokens matched after normalising) walks the text even when it has
+    // no such token; without them the section is its only part. Either way a part that spells an
+    // added token is that token.
+    const subsections = anyNormalized ? splitNormalized.split(section) : [section];
+    trimAround(subsections, addedMap);
+    let n = 0;
+    for (const sub of subsections) {
+      if (sub.length === 0) continue;
+      n += addedMap.has(sub) ? 1 : countSection(sub, sectionIndex);
+    }
+    return n;
+  };
+
+  // The sections of the texts counted last and their counts, by place. A chat and its prompt are
+  // rendered and counted one after the other, and the rows one template renders often share a
+  // system prompt: a section found again at its place is not counted again. A section's count
+  // depends only on its text and its place (a pre-tokenizer may treat the first one apart), so a
+  // count from the memo is the one the steps would give. Entries past the last text's sections
+  // are dropped, so the memo keeps no more than the last two texts alive.
+  const memoText: string[] = [];
+  const memoCount: number[] = [];
+
   const count = (text: string): number => {
     const sections = splitAdded(text, addedRegex);
     trimAround(sections, addedMap);
     let n = 0;
     for (let i = 0; i < sections.length; i++) {
-      let section = sections[i] as string;
+      const section = sections[i] as string;
       if (section.length === 0) continue;
       if (addedMap.has(section)) {
         n++;
-        continue;
+      } else if (memoText[i] === section) {
+        n += memoCount[i] as number;
+      } else {
+        const c = countText(section, i);
+        memoText[i] = section;
+        memoCount[i] = c;
+        n += c;
       }
-      if (normalizer !== null) section = normalizer(section);
-      if (section.length === 0) continue;
-      // The port's second split (tokens matched after normalising) walks the text even when it has
-      // no such token; without them the section is its only part. Either way a part that spells an
-      // added token is that token.
-      const subsections = anyNormalized ? splitNormalized.split(section) : [section];
-      trimAround(subsections, addedMap);
-      for (const sub of subsections) {
-        if (sub.length === 0) continue;
-        n += addedMap.has(sub) ? 1 : countSection(sub, i);
-      }
+    }
+    if (memoText.length > sections.length) {
+      memoText.length = sections.length;
+      memoCount.length = sections.length;
     }
     return n;
   };
@@ -139,6 +165,8 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
     return undefined;
   }
   counted.clear();
+  memoText.length = 0;
+  memoCount.length = 0;
   return count;
 }
 
