@@ -73,6 +73,33 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('%s', (name) => {
     }
     expect(tok.countMessages(messages)).toBe(expected);
   });
+
+  it('measures chats one after another as each alone, where they share contents at some places (property)', async () => {
+    const tok = await loadTokenizer(name);
+    const o = oracles[name];
+    const tokens = (text: string) => o.encode(text, [], []).length;
+    // Few contents, so chats in a row share some at the same place (a system prompt) and not others;
+    // two of them as long as each other.
+    const content = fc.constantFrom('You are a careful analyst.', 'What is due?', 'Explain all.', 'The rent.', '', 'x'.repeat(300), 'Explain <|endoftext|>');
+    const role = fc.constantFrom<Message['role']>('system', 'user', 'assistant');
+    const chat = fc.array(fc.record({ role, content }), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(chat, { minLength: 2, maxLength: 6 }), (chats) => {
+        for (const messages of chats) {
+          const last = messages.length - 1;
+          let total = 3;
+          let prompt = 3;
+          for (const [i, m] of messages.entries()) {
+            const n = 3 + tokens(m.role) + tokens(m.content);
+            total += n;
+            prompt += i === last && m.role === 'assistant' ? n - tokens(m.content) : n;
+          }
+          expect(tok.measure(messages)).toEqual({ total, prompt });
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe('tokenizer names', () => {

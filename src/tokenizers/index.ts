@@ -140,6 +140,10 @@ const CLEAR_CACHE_EVERY = 10_000;
 // tiktoken's encode_ordinary does, instead of throwing.
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
+// Messages per chat whose contents are remembered for the next chat (the first few: a system
+// prompt comes first).
+const REMEMBERED_MESSAGES = 4;
+
 // OpenAI's published chat counting: 3 tokens per message, 1 per name, 3 priming the reply.
 const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
@@ -162,6 +166,20 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     return n;
   };
 
+  // The contents of the chat measured last and their counts, by place: rows often share a system
+  // prompt (the `systemPrompt` option gives every row the same one), counted once that way.
+  const lastContent: string[] = [];
+  const lastCount: number[] = [];
+  const countContent = (content: string, i: number): number => {
+    if (lastContent[i] === content) return lastCount[i] as number;
+    const n = count(content);
+    if (i < REMEMBERED_MESSAGES) {
+      lastContent[i] = content;
+      lastCount[i] = n;
+    }
+    return n;
+  };
+
   return {
     name,
     source: `gpt-tokenizer@${GPT_TOKENIZER_VERSION}`,
@@ -181,7 +199,7 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     const last = messages.length - 1;
     for (const [i, m] of messages.entries()) {
       const head = TOKENS_PER_MESSAGE + countRole(m.role) + (m.name === undefined ? 0 : TOKENS_PER_NAME + count(m.name));
-      let content = count(m.content);
+      let content = countContent(m.content, i);
       for (const c of m.tool_calls ?? []) content += TOKENS_PER_MESSAGE + count(c.function.name) + count(c.function.arguments);
       if (m.tool_call_id !== undefined) content += count(m.tool_call_id);
       total += head + content;
