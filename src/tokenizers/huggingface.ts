@@ -13,6 +13,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraPrepError } from '../errors.js';
 import { fasterByteLevel } from './_byte-level.js';
 import { fastHfCounter } from './_hf-count.js';
+import { dropBuildTables } from './_slim.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
 
@@ -90,6 +91,8 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   }
   // GPT-2-style byte-level BPE (Llama 3, Qwen, DeepSeek): the same pieces, mapped faster.
   fasterByteLevel(hf);
+  // What the model was built from and no longer reads (44 MB a thread on Llama 3).
+  dropBuildTables(hf);
   const templateSource = chatTemplate(files, config);
   let template: Template;
   try {

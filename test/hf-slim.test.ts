@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dropBuildTables } from '../src/tokenizers/_slim.js';
+import { loadTokenizer } from '../src/tokenizers/index.js';
+import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
+
+type Parts = { model: { merges: unknown[]; bpe_ranks: Map<string, number>; config: { vocab?: unknown; merges?: unknown } }; tokenizer: { model: { vocab?: unknown; merges?: unknown } } };
+
+describe('dropBuildTables', () => {
+  it('lets go of the merge list and vocabulary it was built from, and encodes and decodes any text as before (property)', () => {
+    const json = byteLevelJson(LLAMA3_PRE_TOKENIZER);
+    const untouched = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER), {});
+    const hf = new Tokenizer(json, {});
+    expect(dropBuildTables(hf)).toBe(true);
+    const parts = hf as unknown as Parts;
+    expect(parts.model.merges).toEqual([]);
+    expect(parts.model.config.vocab).toBeUndefined();
+    expect(parts.model.config.merges).toBeUndefined();
+    expect(parts.tokenizer.model.vocab).toBeUndefined();
+    // The tables encoding reads stay.
+    expect(parts.model.bpe_ranks.size).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (text) => {
+        const ids = untouched.encode(text, { add_special_tokens: false }).ids;
+        expect(hf.encode(text, { add_special_tokens: false }).ids).toEqual(ids);
+        if (ids.length > 0) expect(hf.decode(ids, { skip_special_tokens: false })).toBe(untouched.decode(ids, { skip_special_tokens: false }));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps them where encoding reads them', () => {
+    const hf = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER), {});
+    const parts = hf as unknown as Parts & { encode: (text: string, o: object) => { ids: number[] } };
+    const encode = parts.encode.bind(hf);
+    // An encoder that reads the merge list: without it, it would give other ids.
+    parts.encode = (text, o) => ({ ids: [...encode(text, o).ids, parts.model.merges.length] });
+    const merges = parts.model.merges;
+    const vocab = parts.model.config.vocab;
+    expect(dropBuildTables(hf)).toBe(false);
+    expect(parts.model.merges).toBe(merges);
+    expect(parts.model.config.vocab).toBe(vocab);
+  });
+
+  it('leaves what is not a BPE tokenizer of the port alone', () => {
+    expect(dropBuildTables({})).toBe(false);
+    expect(dropBuildTables({ model: { merges: [], bpe_ranks: {} } })).toBe(false);
+  });
+
+  it('leaves a folder tokenizer counting, encoding and decoding as the port does', async () => {
+    const dir = 'fixtures/tokenizers/tiny-chatml';
+    const tok = await loadTokenizer(dir);
+    const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as object;
+    const untouched = new Tokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+    for (const text of ['hello world, how are you', '<|im_start|>user\nhello<|im_end|>', 'é 😀 12345']) {
+      const ids = untouched.encode(text, { add_special_tokens: false }).ids;
+      expect(tok.encode(text)).toEqual(ids);
+      expect(tok.count(text)).toBe(ids.length);
+      expect(tok.decode(ids)).toBe(untouched.decode(ids, { skip_special_tokens: false }));
+    }
+  });
+});
