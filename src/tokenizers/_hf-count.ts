@@ -11,6 +11,8 @@
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
 
+import { bpeCounter, neverUnknown } from './_bpe.js';
+
 /** The parts of the port's `Tokenizer` that counting reads. */
 interface HfTokenizerParts {
   added_tokens: Array<{ content: string; normalized: boolean; lstrip: boolean; rstrip: boolean }>;
@@ -66,7 +68,8 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
   if (!Array.isArray(hf.added_tokens) || !(hf.added_tokens_map instanceof Map) || typeof hf.encode !== 'function') return undefined;
   if (!model || typeof model.encode !== 'function' || !(model.tokens_to_ids instanceof Map)) return undefined;
   // Options that act across pieces (fusing unknown tokens) or on the whole text are left to the port.
-  if (model.fuse_unk === true || hf.remove_space === true || hf.do_lowercase_and_remove_accent === true) return undefined;
+  if (hf.remove_space === true || hf.do_lowercase_and_remove_accent === true) return undefined;
+  if (model.fuse_unk === true && !neverUnknown(model, hf.added_tokens_map)) return undefined;
   const normalizer = hf.normalizer ?? null;
   if (normalizer !== null && typeof normalizer !== 'function') return undefined;
   const pre = hf.pre_tokenizer ?? null;
@@ -82,12 +85,14 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
   const vocab = model.tokens_to_ids;
   const ignoreMerges = model.ignore_merges === true;
   const counted = new Map<string, number>();
+  // A BPE model's merges on ids (./_bpe.ts), where the model is one it handles.
+  const bpe = bpeCounter(model);
 
   const countPiece = (piece: string): number => {
     if (ignoreMerges && vocab.has(piece)) return 1;
     let n = counted.get(piece);
     if (n === undefined) {
-      n = model.encode([piece]).length;
+      n = bpe ? bpe(piece) : model.encode([piece]).length;
       if (piece.length <= LONGEST_KEPT_PIECE) {
         if (counted.size >= COUNTED_PIECES) counted.clear();
         counted.set(flatCopy(piece), n);

@@ -91,8 +91,7 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   }
   // GPT-2-style byte-level BPE (Llama 3, Qwen, DeepSeek): the same pieces, mapped faster.
   fasterByteLevel(hf);
-  // What the model was built from and no longer reads (44 MB a thread on Llama 3).
-  dropBuildTables(hf);
+
   const templateSource = chatTemplate(files, config);
   let template: Template;
   try {
@@ -105,6 +104,9 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
   // Counting without building the encoding, where the tokenizer allows it (checked as it is made).
   const count = fastHfCounter(hf) ?? ((text: string): number => encode(text).length);
+  // What the model was built from and no longer reads (44 MB a thread on Llama 3); the counter
+  // has built its own table of merges from it.
+  dropBuildTables(hf);
   const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string => {
     try {
       return template.render({
