@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mergeTable } from '../src/tokenizers/_bpe.js';
 import { dropBuildTables } from '../src/tokenizers/_slim.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
@@ -30,6 +31,37 @@ describe('dropBuildTables', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('given the merges as a table, lets go of the map of merges too, and encodes any text as before (property)', () => {
+    const json = byteLevelJson(LLAMA3_PRE_TOKENIZER);
+    const untouched = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER), {});
+    const hf = new Tokenizer(json, {});
+    const parts = hf as unknown as Parts;
+    const table = mergeTable(parts.model);
+    expect(table).toBeDefined();
+    expect(dropBuildTables(hf, table)).toBe(true);
+    expect(parts.model.bpe_ranks.size).toBe(0);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(' the', 'the', 'he', ' t', 'é', 'x', ' world', '😀', '\n'), { maxLength: 20 }), (words) => {
+        const text = words.join('');
+        expect(hf.encode(text, { add_special_tokens: false }).ids).toEqual(untouched.encode(text, { add_special_tokens: false }).ids);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the map of merges where the table would merge otherwise', () => {
+    const hf = new Tokenizer(byteLevelJson(LLAMA3_PRE_TOKENIZER), {});
+    const parts = hf as unknown as Parts;
+    const table = mergeTable(parts.model);
+    expect(table).toBeDefined();
+    // A table that knows no merge: the self-check text would come out in single bytes.
+    const empty = { ...table!, find: () => -1 };
+    const ranks = parts.model.bpe_ranks;
+    expect(dropBuildTables(hf, empty)).toBe(true);
+    expect(parts.model.bpe_ranks).toBe(ranks);
+    expect(hf.encode(' the', { add_special_tokens: false }).ids).toHaveLength(1);
   });
 
   it('keeps them where encoding reads them', () => {

@@ -29,16 +29,13 @@ interface BpeModel {
  * so that no piece ever gives an unknown token.
  *
  * @example
- * const count = bpeCounter(hf.model); // before the merge list is let go of
+ * const count = bpeCounter(hf.model); // before the merge list is let go of (./_slim.ts)
  * count?.('Ġunbelievable') // 3 on Llama 3
  */
-export function bpeCounter(model: unknown): ((piece: string) => number) | undefined {
-  const m = model as Partial<BpeModel>;
-  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(m.merges)) return undefined;
-  if (m.end_of_word_suffix || m.continuing_subword_suffix || (m.config?.dropout !== undefined && m.config.dropout !== null)) return undefined;
-  const ids = m.tokens_to_ids;
-  const table = pairTable(m.merges, ids);
+export function bpeCounter(model: unknown, table: MergeTable | undefined = mergeTable(model)): ((piece: string) => number) | undefined {
   if (!table) return undefined;
+  const m = model as BpeModel;
+  const ids = m.tokens_to_ids;
 
   // A character outside the vocabulary never merges (every merge's parts are in it) and becomes
   // its UTF-8 bytes' tokens with byte fallback, else the unknown token, else nothing.
@@ -176,17 +173,30 @@ export function neverUnknown(model: unknown, added: ReadonlyMap<string, unknown>
   return m.unk_token === null || m.unk_token === undefined || added.has(m.unk_token);
 }
 
-// --- internal ---
-
-interface PairTable {
+/** A BPE model's merges by id pair: each pair's rank and the id of the token it makes. */
+export interface MergeTable {
   rank: Int32Array;
   merged: Int32Array;
-  /** The slot of the merge of `left` and `right`, or -1. */
+  /** The slot of the merge of `left` and `right` (ids), or -1. */
   find(left: number, right: number): number;
 }
 
-/** The merges as an open-addressing table of id pairs: rank and merged id. */
-function pairTable(merges: Array<[string, string] | string>, ids: Map<string, number>): PairTable | undefined {
+/**
+ * The merges of a port's BPE model as an open-addressing table of id pairs (16 bytes a slot, at
+ * most three quarters full: 8 MB for Llama 3's 280,147 merges), or `undefined` where the model is
+ * not one `bpeCounter` handles: suffixes on words, dropout, a merge whose parts or result are not
+ * in the vocabulary. Built from the model's merge list, so before that is let go of.
+ *
+ * @example
+ * const table = mergeTable(hf.model);
+ * table?.find(ids.get('Ġ')!, ids.get('t')!) // the slot of the merge 'Ġ t'
+ */
+export function mergeTable(model: unknown): MergeTable | undefined {
+  const m = model as Partial<BpeModel>;
+  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(m.merges)) return undefined;
+  if (m.end_of_word_suffix || m.continuing_subword_suffix || (m.config?.dropout !== undefined && m.config.dropout !== null)) return undefined;
+  const ids = m.tokens_to_ids;
+  const merges = m.merges;
   let size = 1024;
   while (size * 0.75 < merges.length) size *= 2;
   const mask = size - 1;
@@ -224,6 +234,8 @@ function pairTable(merges: Array<[string, string] | string>, ids: Map<string, nu
     },
   };
 }
+
+// --- internal ---
 
 function grown(a: Int32Array): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);

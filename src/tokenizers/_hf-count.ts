@@ -11,7 +11,7 @@
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
 
-import { bpeCounter, neverUnknown } from './_bpe.js';
+import { bpeCounter, mergeTable, neverUnknown, type MergeTable } from './_bpe.js';
 
 /** The parts of the port's `Tokenizer` that counting reads. */
 interface HfTokenizerParts {
@@ -58,11 +58,13 @@ const SELF_CHECK = [
  * A token counter over `tokenizer`'s own parts with the counts of its `encode` (no special
  * tokens added), or `undefined` when the tokenizer is not built as expected or the counter
  * disagrees with `encode` on the self-check texts (each alone, and between added tokens).
+ * `merges` is the model's merge table (./_bpe.ts) where the caller has built it; else it is built
+ * here, where the model is one it serves.
  *
  * @example
  * const count = fastHfCounter(hf) ?? ((text) => hf.encode(text, { add_special_tokens: false }).ids.length);
  */
-export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | undefined {
+export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: string) => number) | undefined {
   const hf = tokenizer as Partial<HfTokenizerParts>;
   const model = hf.model;
   if (!Array.isArray(hf.added_tokens) || !(hf.added_tokens_map instanceof Map) || typeof hf.encode !== 'function') return undefined;
@@ -86,7 +88,7 @@ export function fastHfCounter(tokenizer: unknown): ((text: string) => number) | 
   const ignoreMerges = model.ignore_merges === true;
   const counted = new Map<string, number>();
   // A BPE model's merges on ids (./_bpe.ts), where the model is one it handles.
-  const bpe = bpeCounter(model);
+  const bpe = bpeCounter(model, merges ?? mergeTable(model));
 
   const countPiece = (piece: string): number => {
     if (ignoreMerges && vocab.has(piece)) return 1;
