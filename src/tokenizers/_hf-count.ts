@@ -5,8 +5,9 @@
  * itself on every hit) for each piece, and builds ids, tokens and an attention mask: on Llama 3
  * that is most of the time of counting an example, the split regex a few per cent. Counting only
  * needs the pieces and how many tokens each gives: the same steps run here on the port's own parts
- * (its normalizer, each of its pre-tokenizers, its model on a piece the count has not seen), with
- * the added tokens found by one native regex, and each piece's count kept in a plain map. Checked
+ * (its normalizer, each of its pre-tokenizers, and for a piece the count has not seen its BPE
+ * merges on ids (./_bpe.ts) or, for another model, the model itself), with the added tokens found
+ * by one native regex, and each piece's count kept in a plain map. Checked
  * against the port's own `encode` when the counter is made; where a tokenizer is built otherwise
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
