@@ -4,9 +4,10 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeTable } from '../src/tokenizers/_bpe.js';
-import { dropBuildTables } from '../src/tokenizers/_slim.js';
+import { buildLean, dropBuildTables } from '../src/tokenizers/_slim.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
+import { ALPHABET, richBpeJson } from './helpers/rich-bpe.js';
 
 type Parts = { model: { merges: unknown[]; bpe_ranks: Map<string, number>; config: { vocab?: unknown; merges?: unknown } }; tokenizer: { model: { vocab?: unknown; merges?: unknown } } };
 
@@ -93,5 +94,37 @@ describe('dropBuildTables', () => {
       expect(tok.count(text)).toBe(ids.length);
       expect(tok.decode(ids)).toBe(untouched.decode(ids, { skip_special_tokens: false }));
     }
+  });
+});
+
+describe('buildLean', () => {
+  const shapes = {
+    'merges that compete, unknown characters as the unknown token': () => richBpeJson({ byteFallback: false, gemmaStyle: false }),
+    'merges that compete, Gemma 3 style': () => richBpeJson({ byteFallback: true, gemmaStyle: true }),
+    'Llama 3 style byte-level BPE': () => byteLevelJson(LLAMA3_PRE_TOKENIZER),
+  };
+
+  it.each(Object.entries(shapes))('%s: builds the model without its map of merges, and it encodes any text as the port built its own way (property)', (_name, json) => {
+    const usual = new Tokenizer(json(), {});
+    const { tokenizer, table } = buildLean(json(), {});
+    expect(table).toBeDefined();
+    expect((tokenizer as unknown as Parts).model.bpe_ranks.size).toBe(0);
+    const text = fc.array(fc.constantFrom(...ALPHABET, ' ', ' the', 'he', 'x', '合'), { maxLength: 40 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(tokenizer.encode(t, { add_special_tokens: false }).ids).toEqual(usual.encode(t, { add_special_tokens: false }).ids);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lets the port build a model whose merges it cannot hold as a table', () => {
+    const json = richBpeJson({ byteFallback: false, gemmaStyle: false }) as { model: { vocab: Record<string, number>; merges: string[][] } };
+    // A merge whose result is not in the vocabulary.
+    const [a, b] = json.model.merges[0] as string[];
+    delete json.model.vocab[`${a}${b}`];
+    const { tokenizer, table } = buildLean(json, {});
+    expect(table).toBeUndefined();
+    expect((tokenizer as unknown as Parts).model.bpe_ranks.size).toBeGreaterThan(0);
   });
 });

@@ -185,18 +185,19 @@ export interface MergeTable {
  * The merges of a port's BPE model as an open-addressing table of id pairs (16 bytes a slot, at
  * most three quarters full: 8 MB for Llama 3's 280,147 merges), or `undefined` where the model is
  * not one `bpeCounter` handles: suffixes on words, dropout, a merge whose parts or result are not
- * in the vocabulary. Built from the model's merge list, so before that is let go of.
+ * in the vocabulary. Built from the model's merge list (before that is let go of), or from
+ * `mergeList`, `tokenizer.json`'s own, where the model was built without it (./_slim.ts).
  *
  * @example
  * const table = mergeTable(hf.model);
  * table?.find(ids.get('Ġ')!, ids.get('t')!) // the slot of the merge 'Ġ t'
  */
-export function mergeTable(model: unknown): MergeTable | undefined {
+export function mergeTable(model: unknown, mergeList: unknown = (model as Partial<BpeModel> | undefined)?.merges): MergeTable | undefined {
   const m = model as Partial<BpeModel>;
-  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(m.merges)) return undefined;
+  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(mergeList)) return undefined;
   if (m.end_of_word_suffix || m.continuing_subword_suffix || (m.config?.dropout !== undefined && m.config.dropout !== null)) return undefined;
   const ids = m.tokens_to_ids;
-  const merges = m.merges;
+  const merges = mergeList as BpeModel['merges'];
   let size = 1024;
   while (size * 0.75 < merges.length) size *= 2;
   const mask = size - 1;

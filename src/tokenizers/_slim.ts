@@ -9,7 +9,8 @@
  * instead. Each change is kept only where encoding and decoding the self-check text afterwards
  * give what they gave before.
  */
-import type { MergeTable } from './_bpe.js';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { mergeTable, type MergeTable } from './_bpe.js';
 
 /** The parts of a port's BPE tokenizer this reads. */
 interface BpeParts {
@@ -91,17 +92,9 @@ export function dropBuildTables(tokenizer: unknown, table?: MergeTable): boolean
     return false;
   }
 
-  if (table && typeof model.add_node === 'function' && model.tokens_to_ids instanceof Map) {
-    const ids = model.tokens_to_ids;
+  if (table && model.bpe_ranks.size > 0) {
     const ranks = model.bpe_ranks;
-    // The port's own step, with the pair looked up by ids instead of as a JSON string.
-    model.add_node = (queue, node) => {
-      const slot = table.find(ids.get(node.token) ?? -1, ids.get(node.next.token) ?? -1);
-      if (slot >= 0) {
-        node.score = (table.rank[slot] as number) + node.bias;
-        queue.push(node);
-      }
-    };
+    if (!mergeBy(model, table)) return true;
     model.bpe_ranks = new Map();
     if (!same()) {
       delete model.add_node;
@@ -111,4 +104,97 @@ export function dropBuildTables(tokenizer: unknown, table?: MergeTable): boolean
     }
   }
   return true;
+}
+
+/**
+ * Builds the port's tokenizer from a parsed `tokenizer.json` without its merges, where it is a BPE
+ * model: the port is given an empty merge list, and the model merges pairs through a table of id
+ * pairs built from the file's own list. The port would otherwise split every merge into a pair,
+ * key a map with each pair as a JSON string, and hold both (59 MB on Llama 3) next to the parsed
+ * file while it builds: a worker's peak while loading. Used only where the installed port merges
+ * a small tokenizer built this way as it merges it built its own way; else, and for any model this
+ * does not handle, the port builds it as usual (the table then comes from its own merge list).
+ *
+ * @example
+ * const { tokenizer, table } = buildLean(JSON.parse(tokenizerJsonText), config);
+ */
+export function buildLean(json: object, config: object): { tokenizer: HfTokenizer; table: MergeTable | undefined } {
+  const usual = () => {
+    const tokenizer = new HfTokenizer(json, config);
+    return { tokenizer, table: mergeTable((tokenizer as unknown as BpeParts).model) };
+  };
+  const model = (json as { model?: { type?: unknown; merges?: unknown } }).model;
+  if (model?.type !== 'BPE' || !Array.isArray(model.merges) || model.merges.length === 0 || !leanBuildWorks()) return usual();
+  const merges = model.merges as unknown[];
+  model.merges = [];
+  let tokenizer: HfTokenizer;
+  try {
+    tokenizer = new HfTokenizer(json, config);
+  } finally {
+    model.merges = merges;
+  }
+  const parts = tokenizer as unknown as BpeParts;
+  const table = mergeTable(parts.model, merges);
+  if (!table || !mergeBy(parts.model, table)) return usual();
+  return { tokenizer, table };
+}
+
+// --- internal ---
+
+/**
+ * Gives a port BPE model the merge step over `table`: its own `add_node`, with the pair looked up
+ * by ids instead of as a JSON string in its map of merges. False where the model has no such step.
+ */
+function mergeBy(model: BpeParts['model'], table: MergeTable): boolean {
+  if (typeof model.add_node !== 'function' || !(model.tokens_to_ids instanceof Map)) return false;
+  const ids = model.tokens_to_ids;
+  model.add_node = (queue, node) => {
+    const slot = table.find(ids.get(node.token) ?? -1, ids.get(node.next.token) ?? -1);
+    if (slot >= 0) {
+      node.score = (table.rank[slot] as number) + node.bias;
+      queue.push(node);
+    }
+  };
+  return true;
+}
+
+let leanChecked: boolean | undefined;
+
+/**
+ * Whether the installed port merges a BPE tokenizer built by `buildLean` as it merges the same
+ * tokenizer built its own way: a small one whose merges compete, on text that needs them, once.
+ */
+function leanBuildWorks(): boolean {
+  if (leanChecked !== undefined) return leanChecked;
+  const json = () => ({
+    version: '1.0',
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: null,
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: { a: 0, b: 1, c: 2, _: 3, ab: 4, bc: 5, abc: 6, _a: 7, _ab: 8, ca: 9 },
+      merges: ['b c', 'a b', 'ab c', '_ a', '_a b', 'c a'],
+    },
+  });
+  const texts = ['abc_abcab_cba', 'aabbcc__a', 'cabcab'];
+  // The probe builds the lean way itself.
+  leanChecked = true;
+  try {
+    const usual = new HfTokenizer(json(), {});
+    const { tokenizer, table } = buildLean(json(), {});
+    leanChecked = table !== undefined && texts.every((t) => JSON.stringify(tokenizer.encode(t, { add_special_tokens: false }).ids) === JSON.stringify(usual.encode(t, { add_special_tokens: false }).ids));
+  } catch {
+    leanChecked = false;
+  }
+  return leanChecked;
 }

@@ -13,8 +13,8 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraPrepError } from '../errors.js';
 import { fasterByteLevel } from './_byte-level.js';
 import { fastHfCounter } from './_hf-count.js';
-import { dropBuildTables } from './_slim.js';
-import { mergeTable } from './_bpe.js';
+import { buildLean, dropBuildTables } from './_slim.js';
+import type { MergeTable } from './_bpe.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
 
@@ -85,8 +85,11 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const tokenizerJson = readJson(files.tokenizerJson, files.spec);
   const config = files.tokenizerConfig ? (readJson(files.tokenizerConfig, files.spec) as Record<string, unknown>) : {};
   let hf: HfTokenizer;
+  // A BPE model's merges by id pair: the port builds the model without its own map of merges
+  // where it can (./_slim.ts), else the table is built from the model's merge list.
+  let merges: MergeTable | undefined;
   try {
-    hf = new HfTokenizer(tokenizerJson as object, config as object);
+    ({ tokenizer: hf, table: merges } = buildLean(tokenizerJson as object, config as object));
   } catch (e) {
     throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer: cannot load ${files.tokenizerJson}: ${(e as Error).message}`, { cause: e });
   }
@@ -102,8 +105,6 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const bos = tokenText(config.bos_token);
   const eos = tokenText(config.eos_token);
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
-  // A BPE model's merges by id pair, built from its merge list before that goes.
-  const merges = mergeTable((hf as unknown as { model: unknown }).model);
   // Counting without building the encoding, where the tokenizer allows it (checked as it is made).
   const count = fastHfCounter(hf, merges) ?? ((text: string): number => encode(text).length);
   // What the model was built from and no longer reads, and its map of merges where the table
