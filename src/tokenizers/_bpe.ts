@@ -194,7 +194,8 @@ export interface MergeTable {
  */
 export function mergeTable(model: unknown, mergeList: unknown = (model as Partial<BpeModel> | undefined)?.merges): MergeTable | undefined {
   const m = model as Partial<BpeModel>;
-  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(mergeList)) return undefined;
+  // (An empty list: no merges, or a model built without them whose table is the caller's.)
+  if (!(m.tokens_to_ids instanceof Map) || !Array.isArray(mergeList) || mergeList.length === 0) return undefined;
   if (m.end_of_word_suffix || m.continuing_subword_suffix || (m.config?.dropout !== undefined && m.config.dropout !== null)) return undefined;
   const ids = m.tokens_to_ids;
   const merges = mergeList as BpeModel['merges'];
