@@ -30,7 +30,7 @@ interface BpeModel {
  *
  * @example
  * const count = bpeCounter(hf.model); // before the merge list is let go of (./_slim.ts)
- * count?.('Ġunbelievable') // 3 on Llama 3
+ * count?.('ĠIocazu') // 3 on Llama 3: 'ĠI', 'oc', 'azu'
  */
 export function bpeCounter(model: unknown, table: MergeTable | undefined = mergeTable(model)): ((piece: string) => number) | undefined {
   if (!table) return undefined;
