@@ -1,12 +1,15 @@
 /**
- * The CSV/TSV loader: text → csv-parse (rows as arrays) → row objects keyed by the header, each
- * stamped with the physical line it starts on. Bad records are rejected and reading goes on.
+ * The CSV/TSV loader: text → whole records (plain ones split here, the rest by csv-parse) → row
+ * objects keyed by the header, each stamped with the physical line it starts on. Bad records are
+ * rejected and reading goes on.
  */
-import { Parser, type CsvError } from 'csv-parse';
+import type { CsvError, Options as CsvParseOptions } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
 import { LoraPrepError } from '../errors.js';
 import type { SourceRow, StageContext } from '../types.js';
 import { CsvLineCursor } from './_csv-cursor.js';
 import { CsvFramer, type BadRecord, type FramedRecord, type FramerOutput } from './_csv-framer.js';
+import { splitRecords } from './_csv-split.js';
 import { sniffDelimiter, SNIFF_CHARS } from './_delimiter.js';
 import { normalizeHeader } from './_header.js';
 import {
@@ -60,32 +63,28 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   if (explicit === undefined) prefix = [];
   else reader.start(explicit);
   let prefixChars = 0;
-  try {
-    for await (const chunk of text) {
-      if (prefix === undefined) {
-        yield* reader.feed(chunk);
-        continue;
-      }
-      // Hold the first characters back until there are enough to sniff the delimiter from.
-      prefix.push(chunk);
-      prefixChars += chunk.length;
-      if (prefixChars >= SNIFF_CHARS) {
-        const head = prefix.join('');
-        prefix = undefined;
-        reader.start(sniffDelimiter(head, false));
-        yield* reader.feed(head);
-      }
+  for await (const chunk of text) {
+    if (prefix === undefined) {
+      yield* reader.feed(chunk);
+      continue;
     }
-    if (prefix !== undefined) {
+    // Hold the first characters back until there are enough to sniff the delimiter from.
+    prefix.push(chunk);
+    prefixChars += chunk.length;
+    if (prefixChars >= SNIFF_CHARS) {
       const head = prefix.join('');
-      reader.start(sniffDelimiter(head, true));
+      prefix = undefined;
+      reader.start(sniffDelimiter(head, false));
       yield* reader.feed(head);
     }
-    yield* reader.end();
-    guard.finish();
-  } finally {
-    reader.close();
   }
+  if (prefix !== undefined) {
+    const head = prefix.join('');
+    reader.start(sniffDelimiter(head, true));
+    yield* reader.feed(head);
+  }
+  yield* reader.end();
+  guard.finish();
 }
 
 // --- internal ---
@@ -94,18 +93,21 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
 type ParserEvent = { fields: string[]; end: number } | { error: CsvError; fed: number };
 
 /**
- * Drives one csv-parse `Parser` as a push parser: bytes go in with `write`, and the `on_record`
- * and `on_skip` hooks (both synchronous, so in file order) fill one event queue; `on_record`
- * returns null so nothing queues up on the stream's readable side. A {@link CsvFramer} stands
- * before the parser: it replaces records over the limits, and says which records hold bytes that
- * are not UTF-8 (the parser itself would only see U+FFFD).
+ * Reads records from the bytes a {@link CsvFramer} passes on: whole records only, with those over
+ * the limits replaced, and word of which hold bytes that are not UTF-8 (a parser would only see
+ * U+FFFD). Plain records are split by `splitRecords` (./_csv-split.ts); from each other one,
+ * csv-parse reads to its first record (or to the end of the batch, where such records come close
+ * together), its `on_record` and `on_skip` hooks (synchronous, so in file order) filling the same
+ * event queue. Each batch holds whole records, so csv-parse starts afresh at a record's start, as
+ * it would be there in one stream.
  */
 class CsvRecordReader {
   readonly #file: string;
   readonly #ctx: StageContext;
   readonly #limits: ResolvedLimits;
   readonly #guard: EncodingGuard;
-  #parser: Parser | undefined;
+  #delimiter: Buffer | undefined;
+  #csvParse: CsvParseOptions | undefined;
   #framer: CsvFramer | undefined;
   readonly #cursor = new CsvLineCursor();
   /** Records the framer replaced, by the offset where the parser will say their placeholder ends. */
@@ -128,8 +130,9 @@ class CsvRecordReader {
   }
 
   start(delimiter: string): void {
-    this.#framer = new CsvFramer(Buffer.from(delimiter, 'utf8'), this.#limits.maxLineBytes, MAX_CSV_FIELDS);
-    this.#parser = new Parser({
+    this.#delimiter = Buffer.from(delimiter, 'utf8');
+    this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS);
+    this.#csvParse = {
       delimiter,
       quote: '"',
       escape: '"',
@@ -141,18 +144,7 @@ class CsvRecordReader {
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
-      on_record: (fields: string[], info) => {
-        this.#events.push({ fields, end: info.bytes });
-        return null;
-      },
-      on_skip: (error) => {
-        if (error !== undefined) this.#events.push({ error, fed: this.#fed });
-        return undefined;
-      },
-    });
-    this.#parser.on('error', (error: Error) => {
-      this.#failure ??= error;
-    });
+    };
   }
 
   async *feed(text: string): AsyncGenerator<SourceRow> {
@@ -165,41 +157,50 @@ class CsvRecordReader {
   }
 
   async *end(): AsyncGenerator<SourceRow> {
-    yield* this.#write((this.#framer as CsvFramer).end());
-    const parser = this.#parser as Parser;
-    await new Promise<void>((resolve) =>
-      parser.end((error?: Error | null) => {
-        if (error) this.#failure ??= error;
-        resolve();
-      }),
-    );
-    this.#throwIfFailed();
-    yield* this.#drain();
+    yield* this.#write((this.#framer as CsvFramer).end(), true);
     if (this.#rows > 0) return;
     if (this.#header === undefined) this.#ctx.warn(`${this.#file}: the file is empty; it holds no header and no rows.`);
     else this.#ctx.warn(`${this.#file}: the file holds a header but no data rows.`);
   }
 
-  /** Stops the parser when reading ends early (a break by the consumer, an error, an abort). */
-  close(): void {
-    this.#parser?.destroy();
-  }
-
-  async *#write({ out: bytes, replaced, invalid }: FramerOutput): AsyncGenerator<SourceRow> {
+  *#write({ out: bytes, replaced, invalid }: FramerOutput, final = false): Generator<SourceRow> {
     for (const record of replaced) this.#replaced.set(record.end, record);
     for (const record of invalid) this.#invalid.set(record.end, record);
     if (bytes.length === 0) return;
     this.#cursor.push(bytes);
+    const base = this.#fed;
     this.#fed += bytes.length;
-    const parser = this.#parser as Parser;
-    await new Promise<void>((resolve) =>
-      parser.write(bytes, (error) => {
-        if (error) this.#failure ??= error;
-        resolve();
-      }),
-    );
+    splitRecords(bytes, this.#delimiter as Buffer, base, final, this.#events, (rest, at, one) => this.#parse(rest, at, one));
     this.#throwIfFailed();
     yield* this.#drain();
+  }
+
+  /**
+   * csv-parse on whole records, from one that is not plain: all of them, or with `one` up to the
+   * first record it gives (offsets counted from `base`); returns the bytes that took, all of them
+   * where it gave none.
+   */
+  #parse(bytes: Buffer, base: number, one: boolean): number {
+    const fed = this.#fed;
+    let end = -1;
+    try {
+      parse(bytes, {
+        ...this.#csvParse,
+        ...(one ? { to: 1 } : {}),
+        on_record: (fields: string[], info) => {
+          this.#events.push({ fields, end: base + info.bytes });
+          end = info.bytes;
+          return null;
+        },
+        on_skip: (error) => {
+          if (error !== undefined) this.#events.push({ error, fed });
+          return undefined;
+        },
+      });
+    } catch (error) {
+      this.#failure ??= error as Error;
+    }
+    return one && end >= 0 ? end : bytes.length;
   }
 
   *#drain(): Generator<SourceRow> {
