@@ -9,7 +9,7 @@ import { LoraPrepError } from '../errors.js';
 import type { SourceRow, StageContext } from '../types.js';
 import { CsvLineCursor } from './_csv-cursor.js';
 import { CsvFramer, type BadRecord, type FramedRecord, type FramerOutput } from './_csv-framer.js';
-import { splitRecords } from './_csv-split.js';
+import { csvParseOptions, splitRecords } from './_csv-split.js';
 import { sniffDelimiter, SNIFF_CHARS } from './_delimiter.js';
 import { normalizeHeader } from './_header.js';
 import {
@@ -132,19 +132,7 @@ class CsvRecordReader {
   start(delimiter: string): void {
     this.#delimiter = Buffer.from(delimiter, 'utf8');
     this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS);
-    this.#csvParse = {
-      delimiter,
-      quote: '"',
-      escape: '"',
-      // All three line endings, always: auto-discovery would fix the first one seen and then glue
-      // together the records of a file whose line endings are mixed.
-      record_delimiter: ['\r\n', '\n', '\r'],
-      relax_quotes: true,
-      // Field counts are checked here, against the header, so the parser must not stop on them.
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-    };
+    this.#csvParse = csvParseOptions(delimiter);
   }
 
   async *feed(text: string): AsyncGenerator<SourceRow> {

@@ -6,22 +6,15 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PLAIN_RUN, splitPlainRecords, splitRecords } from '../../src/load/_csv-split.js';
+import { csvParseOptions, PLAIN_RUN, splitPlainRecords, splitRecords } from '../../src/load/_csv-split.js';
 
 type Event = { fields: string[]; end: number } | { error: string };
 
-/** csv-parse with the loader's options, as events: records with their end offsets, and skipped records. */
+/** csv-parse with the loader's options (the ones the splitter matches), as events: records with their end offsets, and skipped records. */
 function csvParse(bytes: Buffer, delimiter: string, base = 0, to?: number): Event[] {
   const events: Event[] = [];
   parse(bytes, {
-    delimiter,
-    quote: '"',
-    escape: '"',
-    record_delimiter: ['\r\n', '\n', '\r'],
-    relax_quotes: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
+    ...csvParseOptions(delimiter),
     ...(to === undefined ? {} : { to }),
     on_record: (fields: string[], info) => {
       events.push({ fields, end: base + info.bytes });
