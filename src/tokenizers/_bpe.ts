@@ -43,7 +43,8 @@ export function bpeCounter(model: unknown, table: MergeTable | undefined = merge
   const unknown = m.unk_token !== null && m.unk_token !== undefined ? 1 : 0;
   const outside = (codePoint: number): number => {
     if (m.byte_fallback !== true) return unknown;
-    return utf8Bytes(codePoint).every((b) => byteTokens[b]) ? utf8Bytes(codePoint).length : unknown;
+    const bytes = utf8Bytes(codePoint);
+    return bytes.every((b) => byteTokens[b]) ? bytes.length : unknown;
   };
 
   let sym = new Int32Array(64);
