@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   // Scenarios run compiled, as users run the package: this script and the worker thread are
   // bundled into .bench/ first (from source under tsx, every worker would compile src/ again).
   const { build } = await import('tsup'); // here only: the scenario processes must not load it
+  const { jinjaFieldsPlugin } = await import('./jinja-fields.js');
   await build({
     entry: { bench: 'scripts/bench.ts', 'tokenize-worker': 'src/tokenizers/tokenize-worker.ts' },
     outDir: '.bench',
@@ -98,6 +99,9 @@ async function main(): Promise<void> {
     config: false,
     silent: true,
     clean: true,
+    // As the package's bundle carries it (tsup.config.ts).
+    noExternal: ['@huggingface/jinja'],
+    esbuildPlugins: [jinjaFieldsPlugin()],
   });
   const repeat = Math.max(1, Number(values.repeat));
   const runs = new Map<string, Figures[]>(chosen.map((c) => [c, []]));
