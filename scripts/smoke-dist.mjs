@@ -28,4 +28,26 @@ for (const f of ['train.jsonl', 'validation.jsonl', 'report/report.json']) {
     process.exit(1);
   }
 }
-console.log(`smoke: dist ok (${a.counts.input} rows, ${a.truncated} truncated, ESM/CJS/CLI identical; ${b.counts.kept} kept)`);
+// A Hugging Face tokenizer folder: its chat template rendered by the bundled @huggingface/jinja
+// (rewritten at build time, scripts/jinja-fields.ts), in the workers and inline.
+// Bundled, not imported: the package no longer depends on it at run time.
+for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/cli.js', 'dist/tokenize-worker.js']) {
+  if (/(?:from |import\(|require\()["']@huggingface\/jinja["']/.test(readFileSync(f, 'utf8'))) {
+    console.error(`smoke: ${f} imports @huggingface/jinja instead of carrying it`);
+    process.exit(1);
+  }
+}
+const chat = [{ role: 'user', content: 'hello world' }, { role: 'assistant', content: 'a bond.' }];
+for (const lib of [esm, cjs]) {
+  const measured = (await lib.loadTokenizer('fixtures/tokenizers/tiny-chatml')).measure(chat);
+  if (measured.total !== 12 || measured.prompt !== 8) {
+    console.error(`smoke: the tiny ChatML tokenizer measured ${JSON.stringify(measured)}, not { total: 12, prompt: 8 }`);
+    process.exit(1);
+  }
+}
+const hf = await Promise.all([esm, cjs].map((lib, i) => lib.prepareDataset({ inputs: [input], outDir: join(dir, `hf-${i}`), tokenizer: 'fixtures/tokenizers/tiny-chatml', concurrency: 2 - i })));
+if (hf[0].tokens.total !== hf[1].tokens.total || !readFileSync(join(dir, 'hf-0', 'train.jsonl')).equals(readFileSync(join(dir, 'hf-1', 'train.jsonl')))) {
+  console.error('smoke: a Hugging Face tokenizer counts differently with workers (ESM) and inline (CJS)');
+  process.exit(1);
+}
+console.log(`smoke: dist ok (${a.counts.input} rows, ${a.truncated} truncated, ESM/CJS/CLI identical; ${b.counts.kept} kept; tiny ChatML tokenizer ${hf[0].tokens.total} tokens both ways)`);
