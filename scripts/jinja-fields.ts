@@ -11,6 +11,11 @@
  * Nothing in the library enumerates a runtime value's own properties, so renders are unchanged
  * (test/jinja-fields.test.ts compares them with the unchanged package on random chats).
  *
+ * One more rewrite, of the same kind: looking up a variable no scope declares (`tools`,
+ * `enable_thinking` and the like, in every render where the caller passes none) threw an Error
+ * and caught it, with a stack trace each time; the lookup now walks the scopes and answers
+ * `UndefinedValue` itself, as the catch did. Qwen 3's template: 23 -> 13 µs a render.
+ *
  * A release whose runtime values are shaped differently fails the build here, by name, rather
  * than shipping half a rewrite.
  */
@@ -52,8 +57,28 @@ export function rewriteJinjaRuntime(source: string, file: string): string {
         'this @huggingface/jinja release is shaped differently; check scripts/jinja-fields.ts against it',
     );
   }
-  return `${licence()}${source.slice(0, start)}${region}${source.slice(end)}`;
+  const lookups = source.split(THROWING_LOOKUP).length - 1;
+  if (lookups !== 1) throw new Error(`${file}: expected @huggingface/jinja's lookupVariable once as this rewrite knows it, found it ${lookups} times; check scripts/jinja-fields.ts against this release`);
+  return `${licence()}${source.slice(0, start)}${region}${source.slice(end)}`.replace(THROWING_LOOKUP, WALKING_LOOKUP);
 }
+
+/** The variable lookup as published: an undeclared name throws inside `resolve` and is caught. */
+const THROWING_LOOKUP = `  lookupVariable(name) {
+    try {
+      return this.resolve(name).variables.get(name) ?? new UndefinedValue();
+    } catch {
+      return new UndefinedValue();
+    }
+  }`;
+
+/** The same answers without the throw: the nearest scope that declares the name, else undefined. */
+const WALKING_LOOKUP = `  lookupVariable(name) {
+    for (let env = this; env; env = env.parent) {
+      const value = env.variables.get(name);
+      if (value !== undefined || env.variables.has(name)) return value ?? new UndefinedValue();
+    }
+    return new UndefinedValue();
+  }`;
 
 /**
  * An esbuild plugin (tsup's `esbuildPlugins`) that bundles the rewritten package.
