@@ -2,7 +2,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fasterByteLevel } from '../src/tokenizers/_byte-level.js';
-import { fastHfCounter } from '../src/tokenizers/_hf-count.js';
+import { fastHfCounter, STREAMED_CHARS } from '../src/tokenizers/_hf-count.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
 
@@ -74,6 +74,28 @@ describe('fastHfCounter', () => {
         for (const t of texts) expect(count?.(t)).toBe(libraryCount(library, t));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it.each(Object.entries(TOKENIZERS))('%s: counts sections long enough to be split as matches are found as the library does (property)', (_name, json) => {
+    const library = new Tokenizer(json, {});
+    const hf = new Tokenizer(json, {});
+    fasterByteLevel(hf);
+    const count = fastHfCounter(hf);
+    expect(count).toBeDefined();
+    // A long section (of STREAMED_CHARS or more) between added tokens, from a few random parts
+    // repeated: words, spaces and newlines, other scripts, surrogate pairs, lone surrogates.
+    const part = fc.oneof(fc.constantFrom(' the', 'word', '  ', '\n\n', "it's", '12345', '合同', '😀', '\uD800', ' é', '\u00a0'), fc.string({ unit: 'binary', maxLength: 8 }));
+    const long = fc.array(part, { minLength: 1, maxLength: 12 }).map((parts) => {
+      const unit = parts.join('') || 'x';
+      return unit.repeat(Math.ceil(STREAMED_CHARS / unit.length) + 1);
+    });
+    fc.assert(
+      fc.property(long, fc.constantFrom('', '<|eot_id|>', 'hello'), (text, after) => {
+        const t = `${text}${after}${text.slice(0, 100)}`;
+        expect(count?.(t)).toBe(libraryCount(library, t));
+      }),
+      { numRuns: 12 },
     );
   });
 

@@ -104,13 +104,9 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     return n;
   };
 
-  const pieces = pre === null ? undefined : preTokenizer(pre);
-  const countSection = (text: string, sectionIndex: number): number => {
-    if (pieces === undefined) return countPiece(text);
-    let n = 0;
-    for (const piece of pieces(text, { section_index: sectionIndex })) n += countPiece(piece);
-    return n;
-  };
+  const countPieces = pre === null ? undefined : preTokenizer(pre);
+  const countSection = (text: string, sectionIndex: number): number =>
+    countPieces === undefined ? countPiece(text) : countPieces(text, { section_index: sectionIndex }, countPiece);
 
   // A section after the added-token split: normalised, split again at added tokens matched after
   // normalising, and its pieces counted.
@@ -185,35 +181,66 @@ function isPreTokenizer(x: unknown): x is PreTokenizer {
 }
 
 /**
- * The port's pre-tokenizer as one function giving the pieces of a text (its `pre_tokenize`: each
- * step's `pre_tokenize_text`, flattened one level), with a `Sequence` run step by step without the
- * port's `flat()` of every intermediate array, and a `Split` step by one native `match`.
+ * The port's pre-tokenizer as one function that counts the pieces of a text (its `pre_tokenize`:
+ * each step's `pre_tokenize_text`, flattened one level) with `count`, a `Sequence` run step by
+ * step without the port's `flat()` of every intermediate array, and a `Split` step by one native
+ * `match`. A text of {@link STREAMED_CHARS} or more is run piece by piece through all the steps
+ * instead, a `Split` step's matches counted as they are found, so no array of all its pieces is
+ * made: a row of 15 million characters once held every piece twice over, 950 MB in a worker.
+ * (Piece by piece is some 4% slower on ordinary rows, which keep the arrays.)
  */
-function preTokenizer(pre: PreTokenizer): (text: string, options: object) => string[] {
+function preTokenizer(pre: PreTokenizer): (text: string, options: object, count: (piece: string) => number) => number {
   const steps = (Array.isArray(pre.tokenizers) ? pre.tokenizers : [pre]).filter((step): step is PreTokenizer => step !== null && step !== undefined).map(stepFunction);
-  return (text, options) => {
+  const streamed = (text: string, k: number, options: object, count: (piece: string) => number): number => {
+    const step = steps[k];
+    if (step === undefined) return count(text);
+    if (step.each !== undefined && text.length >= STREAMED_CHARS) {
+      const n = step.each(text, (piece) => streamed(piece, k + 1, options, count));
+      if (n !== undefined) return n;
+    }
+    let n = 0;
+    for (const item of step.all(text, options)) {
+      if (typeof item === 'string') n += streamed(item, k + 1, options, count);
+      else for (const piece of item) n += streamed(piece, k + 1, options, count);
+    }
+    return n;
+  };
+  return (text, options, count) => {
+    if (text.length >= STREAMED_CHARS) return streamed(text, 0, options, count);
     let pieces = [text];
     for (const step of steps) {
       const next: string[] = [];
-      for (const piece of pieces) pushFlat(next, step(piece, options));
+      for (const piece of pieces) pushFlat(next, step.all(piece, options));
       pieces = next;
     }
-    return pieces;
+    let n = 0;
+    for (const piece of pieces) n += count(piece);
+    return n;
   };
 }
 
-/** One pre-tokenizer step: the port's own method, or for a `Split` a faster one with its result. */
-function stepFunction(step: PreTokenizer): (text: string, options: object) => Array<string | string[]> {
+/** Texts this long have a `Split` step's matches counted one by one, not gathered first. */
+export const STREAMED_CHARS = 64 * 1024;
+
+/**
+ * One pre-tokenizer step: `all` gives its pieces of a text (the port's own method, or for a
+ * `Split` a faster one with its result); a `Split` also has `each`, which counts its pieces one
+ * by one with `visit` and answers `undefined` where they do not cover the text (then `all`).
+ */
+function stepFunction(step: PreTokenizer): {
+  all: (text: string, options: object) => Array<string | string[]>;
+  each?: (text: string, visit: (piece: string) => number) => number | undefined;
+} {
   const own = (text: string, options: object) => step.pre_tokenize_text(text, options);
   const { config, pattern } = step as PreTokenizer & { config?: { type?: unknown; invert?: unknown; behavior?: unknown }; pattern?: unknown };
   // The port's Split: matches and the text between them, empty ones left out, unless it inverts
   // or removes (any other behaviour splits the same way there).
-  if (config?.type !== 'Split' || config.invert === true || !(pattern instanceof RegExp) || !pattern.global) return own;
-  if (typeof config.behavior === 'string' && config.behavior.toLowerCase() === 'removed') return own;
+  if (config?.type !== 'Split' || config.invert === true || !(pattern instanceof RegExp) || !pattern.global) return { all: own };
+  if (typeof config.behavior === 'string' && config.behavior.toLowerCase() === 'removed') return { all: own };
   const regex = new RegExp(pattern.source, pattern.flags);
-  return (text, options) => {
+  const all = (text: string, options: object): string[] => {
     const pieces = text.match(regex);
-    if (pieces === null) return own(text, options);
+    if (pieces === null) return own(text, options) as string[];
     let length = 0;
     let empty = false;
     for (const piece of pieces) {
@@ -221,9 +248,37 @@ function stepFunction(step: PreTokenizer): (text: string, options: object) => Ar
       if (piece.length === 0) empty = true;
     }
     // Matches that cover the whole text leave nothing between them; otherwise the port's own way.
-    if (length !== text.length) return own(text, options);
+    if (length !== text.length) return own(text, options) as string[];
     return empty ? pieces.filter((piece) => piece.length > 0) : pieces;
   };
+  // The matches `match` finds, in its order: the same search from each last index, an empty
+  // match stepping one character on (one code point with the `u` flag), as the standard says.
+  const stepping = new RegExp(pattern.source, pattern.flags);
+  const unicode = stepping.unicode || stepping.flags.includes('v');
+  const each = (text: string, visit: (piece: string) => number): number | undefined => {
+    let covered = 0;
+    let n = 0;
+    stepping.lastIndex = 0;
+    for (let m = stepping.exec(text); m !== null; m = stepping.exec(text)) {
+      const piece = m[0];
+      if (piece.length === 0) {
+        stepping.lastIndex = nextIndex(text, stepping.lastIndex, unicode);
+        continue;
+      }
+      if (m.index !== covered) return undefined;
+      covered += piece.length;
+      n += visit(piece);
+    }
+    return covered === text.length ? n : undefined;
+  };
+  return { all, each };
+}
+
+/** The index after `i` as the standard's AdvanceStringIndex gives it. */
+function nextIndex(text: string, i: number, unicode: boolean): number {
+  if (!unicode || i + 1 >= text.length) return i + 1;
+  const c = text.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? i + 2 : i + 1;
 }
 
 /** `out.push(...items.flat())` without the intermediate arrays. */
