@@ -195,6 +195,18 @@ describe('TokenizerPool', () => {
     expect(out.filter((c) => c.duplicateOf !== undefined).length).toBeGreaterThan(0);
   });
 
+  it('starts its workers again without a heap cap when one runs out of heap loading a Hugging Face tokenizer', async () => {
+    // 2 MB of old generation cannot load anything: the first workers fail, the pool starts uncapped ones.
+    const hf = await TokenizerPool.start('fixtures/tokenizers/tiny-chatml', 2, { oldGenerationMb: 2 });
+    try {
+      const chat = [{ role: 'user' as const, content: 'hello world' }, { role: 'assistant' as const, content: 'a bond.' }];
+      const results = await hf.run([{ messages: chat }, { messages: chat }], { budget: { overlong: 'keep' } });
+      expect(results.map((r) => r.ok && [r.tokens, r.prompt])).toEqual([[12, 8], [12, 8]]);
+    } finally {
+      await hf.close();
+    }
+  });
+
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {
     await expect(TokenizerPool.start('qwen3', 1)).rejects.toMatchObject({ code: 'TOKENIZER_UNAVAILABLE' });
   });

@@ -4,13 +4,14 @@
  * Each worker counts the batches it has finished in shared memory, so the pool knows which
  * workers have work in hand even while the main thread is too busy to read their replies.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
 import type { MeasuredExample, MeasureItem, RecordSpec } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
+import { findTokenizerFiles } from './huggingface.js';
 import { openAiEncodingFor } from './index.js';
 import type { BatchLines, WorkerKeys } from './tokenize-worker.js';
 
@@ -82,8 +83,25 @@ export class TokenizerPool {
     return n;
   }
 
-  /** Starts `size` workers and waits until each has loaded the tokenizer. */
-  static async start(spec: string, size: number): Promise<TokenizerPool> {
+  /**
+   * Starts `size` workers and waits until each has loaded the tokenizer. Where a worker runs out
+   * of its heap while loading a Hugging Face tokenizer, the workers start again without the cap.
+   * `options.oldGenerationMb` sets the workers' old-generation cap in MB instead of the one chosen
+   * for the tokenizer (see `workerLimits`).
+   */
+  static async start(spec: string, size: number, options: { oldGenerationMb?: number } = {}): Promise<TokenizerPool> {
+    const limits = workerLimits(spec);
+    if (options.oldGenerationMb !== undefined) limits.resourceLimits.maxOldGenerationSizeMb = options.oldGenerationMb;
+    try {
+      return await TokenizerPool.#start(spec, size, limits);
+    } catch (e) {
+      const capped = limits.resourceLimits.maxOldGenerationSizeMb !== undefined && !openAiEncodingFor(spec);
+      if (!capped || (e as { cause?: { code?: unknown } }).cause?.code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
+      return TokenizerPool.#start(spec, size, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+    }
+  }
+
+  static async #start(spec: string, size: number, limits: WorkerLimits): Promise<TokenizerPool> {
     const script = workerScript();
     const slots: Slot[] = [];
     const finished = new Int32Array(new SharedArrayBuffer(4 * size));
@@ -91,7 +109,6 @@ export class TokenizerPool {
     try {
       for (let i = 0; i < size; i++) {
         // The parent's flags (--input-type, --eval, loaders) are for the parent: workers start clean.
-        const limits = workerLimits(spec);
         const worker = script.eval ? new Worker(script.eval, { eval: true, execArgv: [], ...limits }) : new Worker(script.url, { execArgv: [], ...limits });
         slots.push({ worker, pending: new Map(), sent: 0 });
       }
@@ -178,17 +195,46 @@ function attachLines(results: MeasuredExample[], { bytes, ends }: BatchLines): v
  * sized for throughput, not footprint. Peak RSS of a 200,000-row run with 2 workers: 596 MB with
  * V8's defaults, 462 MB with the old generation capped; with the nursery capped too, about 315 MB
  * at 8 MB but some 15% slower, about 345 MB at 16 MB at V8's default speed (two runs each).
- * Hugging Face tokenizers hold more and vary by model (a tokenizer.json of 9 to 33 MB), so their
- * old generation keeps V8's limit; their nursery is capped the same way: building Llama 3's tables
- * ran a thread's RSS up to 216 MB with V8's nursery and 139 MB with a small one, and a 20,000-row
- * run with 2 workers peaked at 476-479 MB uncapped, 407-420 MB capped, in the same time.
+ * Hugging Face tokenizers hold more and vary by model (a tokenizer.json of 9 to 33 MB); their
+ * nursery is capped the same way (building Llama 3's tables ran a thread's RSS up to 216 MB with
+ * V8's nursery and 139 MB with a small one), and their old generation by the size of the file:
+ * {@link HF_WORKER_OLD_MIN_MB}, or {@link HF_WORKER_OLD_BASE_MB} plus
+ * {@link HF_WORKER_OLD_PER_FILE_MB} times the file's size in MB where that is more. Uncapped, a
+ * 200,000-row run with Llama 3 and 2 workers peaked at 383-389 MB, and at 293 MB with a 160 MB
+ * cap in the same time. The smallest old generation that loads each model (one thread, checked by
+ * starting workers with ever larger caps): Llama 3 48 MB (128 MB where the port builds the model
+ * its own way), Qwen 3 and DeepSeek-V3 48 (64), Gemma 3 128 (160): the caps, 192 MB for the
+ * first three and 319 MB for Gemma 3's 32 MiB file, leave at least 1.5 times that, and 2.5 times
+ * or more for the builds lora-prep uses. A cap far below what loading needs can abort the whole
+ * process inside V8 rather than fail the worker, hence the margin; a worker that does fail for
+ * memory while loading makes the pool start again uncapped ({@link TokenizerPool.start}). Counting
+ * a row of the longest line the loaders take (16 MB) fits in 128 MB.
  */
-function workerLimits(spec: string): { resourceLimits: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb: number } } {
-  return openAiEncodingFor(spec)
-    ? { resourceLimits: { maxOldGenerationSizeMb: OPENAI_WORKER_OLD_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } }
-    : { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+function workerLimits(spec: string): WorkerLimits {
+  if (openAiEncodingFor(spec)) return { resourceLimits: { maxOldGenerationSizeMb: OPENAI_WORKER_OLD_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+  const mb = tokenizerJsonMb(spec);
+  if (mb === undefined) return { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+  const old = Math.max(HF_WORKER_OLD_MIN_MB, Math.ceil(HF_WORKER_OLD_BASE_MB + HF_WORKER_OLD_PER_FILE_MB * mb));
+  return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
 }
 
+interface WorkerLimits {
+  resourceLimits: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb: number };
+}
+
+/** The size in MB of the tokenizer.json `spec` names, or undefined (the worker will say what is wrong). */
+function tokenizerJsonMb(spec: string): number | undefined {
+  try {
+    const files = findTokenizerFiles(spec);
+    return files ? statSync(files.tokenizerJson).size / (1024 * 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const HF_WORKER_OLD_MIN_MB = 192;
+const HF_WORKER_OLD_BASE_MB = 64;
+const HF_WORKER_OLD_PER_FILE_MB = 8;
 const OPENAI_WORKER_OLD_MB = 128;
 const WORKER_YOUNG_MB = 16;
 
