@@ -87,7 +87,8 @@ export class TokenizerPool {
    * Starts `size` workers and waits until each has loaded the tokenizer. Where a worker runs out
    * of its heap while loading a Hugging Face tokenizer, the workers start again without the cap.
    * `options.oldGenerationMb` sets the workers' old-generation cap in MB instead of the one chosen
-   * for the tokenizer (see `workerLimits`).
+   * for the tokenizer (see `workerLimits`); for a Hugging Face tokenizer, a cap too small to load
+   * it in is dropped the same way.
    */
   static async start(spec: string, size: number, options: { oldGenerationMb?: number } = {}): Promise<TokenizerPool> {
     const limits = workerLimits(spec);
@@ -199,9 +200,9 @@ function attachLines(results: MeasuredExample[], { bytes, ends }: BatchLines): v
  * nursery is capped the same way (building Llama 3's tables ran a thread's RSS up to 216 MB with
  * V8's nursery and 139 MB with a small one), and their old generation by the size of the file:
  * {@link HF_WORKER_OLD_MIN_MB}, or {@link HF_WORKER_OLD_BASE_MB} plus
- * {@link HF_WORKER_OLD_PER_FILE_MB} times the file's size in MB where that is more. Uncapped, a
- * 200,000-row run with Llama 3 and 2 workers peaked at 383-389 MB, and at 293 MB with a 160 MB
- * cap in the same time. The smallest old generation that loads each model (one thread, checked by
+ * {@link HF_WORKER_OLD_PER_FILE_MB} times the file's size in MB where that is more. A
+ * 200,000-row run with Llama 3 and 2 workers peaked at 378-403 MB uncapped and at 297-301 MB
+ * with the cap (192 MB), in the same time. The smallest old generation that loads each model (one thread, checked by
  * starting workers with ever larger caps): Llama 3 48 MB (128 MB where the port builds the model
  * its own way), Qwen 3 and DeepSeek-V3 48 (64), Gemma 3 128 (160): the caps, 192 MB for the
  * first three and 319 MB for Gemma 3's 32 MiB file, leave at least 1.5 times that, and 2.5 times
