@@ -104,9 +104,9 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     return n;
   };
 
-  const countPieces = pre === null ? undefined : preTokenizer(pre);
+  const countPieces = pre === null ? undefined : preTokenizer(pre, countPiece);
   const countSection = (text: string, sectionIndex: number): number =>
-    countPieces === undefined ? countPiece(text) : countPieces(text, { section_index: sectionIndex }, countPiece);
+    countPieces === undefined ? countPiece(text) : countPieces.count(text, { section_index: sectionIndex });
 
   // A section after the added-token split: normalised, split again at added tokens matched after
   // normalising, and its pieces counted.
@@ -169,6 +169,7 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     return undefined;
   }
   counted.clear();
+  countPieces?.clear();
   memoText.length = 0;
   memoCount.length = 0;
   return count;
@@ -182,57 +183,95 @@ function isPreTokenizer(x: unknown): x is PreTokenizer {
 
 /**
  * The port's pre-tokenizer as one function that counts the pieces of a text (its `pre_tokenize`:
- * each step's `pre_tokenize_text`, flattened one level) with `count`, a `Sequence` run step by
- * step without the port's `flat()` of every intermediate array, and a `Split` step by one native
- * `match`. A text of {@link STREAMED_CHARS} or more is run piece by piece through all the steps
- * instead, a `Split` step's matches counted as they are found, so no array of all its pieces is
- * made: a row of 15 million characters once held every piece twice over, 950 MB in a worker.
- * (Piece by piece is some 4% slower on ordinary rows, which keep the arrays.)
+ * each step's `pre_tokenize_text`, flattened one level) with `countPiece`, a `Sequence` run step
+ * by step without the port's `flat()` of every intermediate array, and a `Split` step by one
+ * native `match`. A text of {@link STREAMED_CHARS} or more is run piece by piece through all the
+ * steps instead, a `Split` step's matches counted as they are found, so no array of all its
+ * pieces is made: a row of 15 million characters once held every piece twice over, 950 MB in a
+ * worker. (Piece by piece is some 4% slower on ordinary rows, which keep the arrays.)
+ *
+ * `ByteLevel` steps at the end of a `Sequence` (Llama 3, Qwen 3, DeepSeek-V3: a `Split`, then
+ * bytes mapped to characters) give each piece's pieces from that piece alone, so what a piece
+ * entering them counts to is kept by the piece as it enters: a word seen before is neither mapped
+ * to its byte characters again nor looked up twice.
  */
-function preTokenizer(pre: PreTokenizer): (text: string, options: object, count: (piece: string) => number) => number {
+function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number): { count: (text: string, options: object) => number; clear: () => void } {
   const steps = (Array.isArray(pre.tokenizers) ? pre.tokenizers : [pre]).filter((step): step is PreTokenizer => step !== null && step !== undefined).map(stepFunction);
-  const streamed = (text: string, k: number, options: object, count: (piece: string) => number): number => {
-    const step = steps[k];
-    if (step === undefined) return count(text);
+  // Where the trailing ByteLevel steps start: pieces are counted by what enters them (none when
+  // a ByteLevel step is the only one: its input is the whole section).
+  let tail = steps.length;
+  while (tail > 1 && steps[tail - 1]?.byteLevel === true) tail--;
+  const entering = new Map<string, number>();
+  const through = (text: string, k: number, options: object): number => {
+    if (k === steps.length) return countPiece(text);
+    if (k === tail) {
+      let n = entering.get(text);
+      if (n === undefined) {
+        n = 0;
+        for (let j = k, pieces = [text]; ; j++) {
+          if (j === steps.length) {
+            for (const piece of pieces) n += countPiece(piece);
+            break;
+          }
+          const next: string[] = [];
+          for (const piece of pieces) pushFlat(next, (steps[j] as Step).all(piece, options));
+          pieces = next;
+        }
+        if (text.length <= LONGEST_KEPT_PIECE) {
+          if (entering.size >= COUNTED_PIECES) entering.clear();
+          entering.set(flatCopy(text), n);
+        }
+      }
+      return n;
+    }
+    const step = steps[k] as Step;
     if (step.each !== undefined && text.length >= STREAMED_CHARS) {
-      const n = step.each(text, (piece) => streamed(piece, k + 1, options, count));
+      const n = step.each(text, (piece) => through(piece, k + 1, options));
       if (n !== undefined) return n;
     }
     let n = 0;
     for (const item of step.all(text, options)) {
-      if (typeof item === 'string') n += streamed(item, k + 1, options, count);
-      else for (const piece of item) n += streamed(piece, k + 1, options, count);
+      if (typeof item === 'string') n += through(item, k + 1, options);
+      else for (const piece of item) n += through(piece, k + 1, options);
     }
     return n;
   };
-  return (text, options, count) => {
-    if (text.length >= STREAMED_CHARS) return streamed(text, 0, options, count);
+  const count = (text: string, options: object): number => {
+    if (text.length >= STREAMED_CHARS) return through(text, 0, options);
     let pieces = [text];
-    for (const step of steps) {
+    for (let k = 0; k < tail; k++) {
       const next: string[] = [];
-      for (const piece of pieces) pushFlat(next, step.all(piece, options));
+      for (const piece of pieces) pushFlat(next, (steps[k] as Step).all(piece, options));
       pieces = next;
     }
     let n = 0;
-    for (const piece of pieces) n += count(piece);
+    for (const piece of pieces) n += through(piece, tail, options);
     return n;
   };
+  return { count, clear: () => entering.clear() };
+}
+
+/**
+ * One pre-tokenizer step: `all` gives its pieces of a text (the port's own method, or for a
+ * `Split` a faster one with its result); a `Split` also has `each`, which counts its pieces one
+ * by one with `visit` and answers `undefined` where they do not cover the text (then `all`);
+ * `byteLevel` marks the port's ByteLevel, whose pieces depend on the piece alone.
+ */
+interface Step {
+  all: (text: string, options: object) => Array<string | string[]>;
+  each?: (text: string, visit: (piece: string) => number) => number | undefined;
+  byteLevel?: boolean;
 }
 
 /** Texts this long have a `Split` step's matches counted one by one, not gathered first. */
 export const STREAMED_CHARS = 64 * 1024;
 
-/**
- * One pre-tokenizer step: `all` gives its pieces of a text (the port's own method, or for a
- * `Split` a faster one with its result); a `Split` also has `each`, which counts its pieces one
- * by one with `visit` and answers `undefined` where they do not cover the text (then `all`).
- */
-function stepFunction(step: PreTokenizer): {
-  all: (text: string, options: object) => Array<string | string[]>;
-  each?: (text: string, visit: (piece: string) => number) => number | undefined;
-} {
+/** One pre-tokenizer step as a {@link Step}. */
+function stepFunction(step: PreTokenizer): Step {
   const own = (text: string, options: object) => step.pre_tokenize_text(text, options);
   const { config, pattern } = step as PreTokenizer & { config?: { type?: unknown; invert?: unknown; behavior?: unknown }; pattern?: unknown };
+  // The port's ByteLevel reads only the piece (and its own settings), never the options.
+  if (config?.type === 'ByteLevel') return { all: own, byteLevel: true };
   // The port's Split: matches and the text between them, empty ones left out, unless it inverts
   // or removes (any other behaviour splits the same way there).
   if (config?.type !== 'Split' || config.invert === true || !(pattern instanceof RegExp) || !pattern.global) return { all: own };
