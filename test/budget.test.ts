@@ -66,6 +66,15 @@ describe('applyBudget', () => {
     expect(r).toMatchObject({ ok: false, reason: 'tokenizer_error', message: expect.stringMatching(/bad id/) });
   });
 
+  it('says what a stack overflow in the tokenizer usually means, and only then', () => {
+    const deep = (n: number): number => (n === 0 ? 0 : 1 + deep(n - 1));
+    const overflowing: Tokenizer = { ...tok, measure: () => ({ total: deep(1e9), prompt: 0 }) };
+    const r = applyBudget(overflowing, turn('Q?', 'A.'), { maxTokens: 100, overlong: 'drop' });
+    expect(r).toMatchObject({ ok: false, reason: 'tokenizer_error', message: expect.stringMatching(/Maximum call stack size exceeded \(with a Hugging Face tokenizer this is usually a run of millions of characters/) });
+    const failing: Tokenizer = { ...tok, measure: () => { throw new TypeError('bad id'); } };
+    expect(applyBudget(failing, turn('Q?', 'A.'), { maxTokens: 100, overlong: 'drop' })).toMatchObject({ message: expect.not.stringMatching(/millions/) });
+  });
+
   describe('truncate', () => {
     it('cuts on the text when the tokenizer does not decode back to it (a lower-casing tokenizer)', async () => {
       const tiny = await loadTokenizer('fixtures/tokenizers/tiny-chatml');

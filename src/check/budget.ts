@@ -48,9 +48,15 @@ export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: B
     if (err.name === 'TemplateError') {
       return { ok: false, reason: 'template_error', message: `the chat template refused this conversation: ${err.message}` };
     }
-    return { ok: false, reason: 'tokenizer_error', message: `the tokenizer (${tokenizer.name}) failed on this example: ${err.message}` };
+    // V8 reports a regular expression that runs out of backtracking room as a stack overflow:
+    // a pre-tokenizer's split does on a run of millions of letters (no space, digit or mark).
+    const hint = err instanceof RangeError && /call stack/i.test(err.message) ? ` ${STACK_HINT}` : '';
+    return { ok: false, reason: 'tokenizer_error', message: `the tokenizer (${tokenizer.name}) failed on this example: ${err.message}${hint}` };
   }
 }
+
+const STACK_HINT =
+  '(with a Hugging Face tokenizer this is usually a run of millions of characters with no space, digit or punctuation, longer than JavaScript regular expressions can split: break or shorten that text, or leave the row out)';
 
 // --- internal ---
 
