@@ -2,21 +2,43 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bpeCounter, neverUnknown } from '../src/tokenizers/_bpe.js';
-import { fastHfCounter } from '../src/tokenizers/_hf-count.js';
+import { fastHfCounter, wordCuts } from '../src/tokenizers/_hf-count.js';
 import { ALPHABET, richBpeJson } from './helpers/rich-bpe.js';
 
 const VARIANTS = {
   'unknown characters as the unknown token': { byteFallback: false, gemmaStyle: false },
   'byte fallback': { byteFallback: true, gemmaStyle: false },
   'Gemma 3 style: spaces as ▁, whole sections merged, byte fallback, fused unknowns': { byteFallback: true, gemmaStyle: true },
+  'Gemma 3 style with SentencePiece words (▁ only leading, but in one token): counted word by word': { byteFallback: true, gemmaStyle: true, words: true },
 };
 
-// Mostly the alphabet, so merges meet and compete; now and then a character outside it.
+// Mostly the alphabet, so merges meet and compete; now and then a character outside it, or the
+// spelling of the words variant's one token with ▁ inside (which no cut may split).
 const text = fc
-  .array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...ALPHABET, ' ') }, { weight: 1, arbitrary: fc.constantFrom('x', '合', '\uD800', '👍🏽', '<unk>') }), { maxLength: 60 })
+  .array(
+    fc.oneof(
+      { weight: 12, arbitrary: fc.constantFrom(...ALPHABET, ' ') },
+      { weight: 1, arbitrary: fc.constantFrom('x', '合', '\uD800', '👍🏽', '<unk>') },
+      { weight: 1, arbitrary: fc.constantFrom('cbé😀béc▁bé😀a😀', 'cbé😀béc bé😀a😀', 'c▁') },
+    ),
+    { maxLength: 60 },
+  )
   .map((parts) => parts.join(''));
 
 type Model = { encode(tokens: string[]): string[] };
+
+describe('wordCuts', () => {
+  it('names the characters a ▁ follows inside some token, and nothing for a vocabulary without ▁', () => {
+    const vocab = (options: { byteFallback: boolean; gemmaStyle: boolean; words?: boolean }) =>
+      (new Tokenizer(richBpeJson(options), {}) as unknown as { model: { tokens_to_ids: Map<string, number> } }).model.tokens_to_ids;
+    const words = vocab({ byteFallback: true, gemmaStyle: true, words: true });
+    // The SentencePiece-style vocabulary: ▁ starts tokens, and one token has 'c▁' inside.
+    expect([...words.keys()].filter((t) => t.startsWith('▁') && t.length > 1).length).toBeGreaterThan(3);
+    expect([...(wordCuts(words) ?? [])].map((c) => String.fromCharCode(c))).toEqual(['c']);
+    expect((wordCuts(vocab({ byteFallback: true, gemmaStyle: true }))?.size ?? 0) > 1).toBe(true);
+    expect(wordCuts(new Map([['Ġthe', 1], ['a', 2]]))).toBeUndefined();
+  });
+});
 
 describe('bpeCounter', () => {
   it.each(Object.entries(VARIANTS))('%s: gives as many tokens as the port merges a piece into (property)', (_name, options) => {

@@ -91,7 +91,7 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
   // A BPE model's merges on ids (./_bpe.ts), where the model is one it handles.
   const bpe = bpeCounter(model, merges ?? mergeTable(model));
 
-  const countPiece = (piece: string): number => {
+  const countWhole = (piece: string): number => {
     if (ignoreMerges && vocab.has(piece)) return 1;
     let n = counted.get(piece);
     if (n === undefined) {
@@ -103,6 +103,23 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     }
     return n;
   };
+  // A SentencePiece-style BPE (Gemma 3) merges whole sections as one piece; where no merge can
+  // join across a word's leading ▁, the piece is counted word by word (see `wordCuts`).
+  const cutsAfter = bpe ? wordCuts(vocab) : undefined;
+  const countPiece =
+    cutsAfter === undefined
+      ? countWhole
+      : (piece: string): number => {
+          let start = 0;
+          let n = 0;
+          for (let i = piece.indexOf(META, 1); i !== -1; i = piece.indexOf(META, i + 1)) {
+            const before = piece.charCodeAt(i - 1);
+            if (before === META_CODE || cutsAfter.has(before)) continue;
+            n += countWhole(piece.slice(start, i));
+            start = i;
+          }
+          return start === 0 ? countWhole(piece) : n + countWhole(piece.slice(start));
+        };
 
   const countPieces = pre === null ? undefined : preTokenizer(pre, countPiece);
   const countSection = (text: string, sectionIndex: number): number =>
@@ -326,6 +343,31 @@ function pushFlat(out: string[], items: Array<string | string[]>): void {
     if (typeof item === 'string') out.push(item);
     else for (const x of item) out.push(x);
   }
+}
+
+/** SentencePiece's word mark, which stands for a space. */
+const META = '\u2581';
+const META_CODE = 0x2581;
+
+/**
+ * Where a SentencePiece-style BPE piece may be cut into words without changing its count: before
+ * a ▁ that follows a character other than ▁, unless some token has that character just before a
+ * ▁ inside it (Gemma 3 has one such token of 262,144, `>▁</`). No merge can then join across the
+ * cut (its result would be such a token, and every merge's result is in the vocabulary), so the
+ * merges on each side are those the whole piece gets, in the same order, and each word's count
+ * is kept like any piece's. Answers the UTF-16 codes that must not come before a cut, or
+ * `undefined` for a vocabulary without ▁ (byte-level BPE, say).
+ */
+export function wordCuts(vocab: Map<string, number>): Set<number> | undefined {
+  if (!vocab.has(META)) return undefined;
+  const spanning = new Set<number>();
+  for (const token of vocab.keys()) {
+    for (let i = token.indexOf(META, 1); i !== -1; i = token.indexOf(META, i + 1)) {
+      const before = token.charCodeAt(i - 1);
+      if (before !== META_CODE) spanning.add(before);
+    }
+  }
+  return spanning;
 }
 
 /** A global regex matching any of `words`, longest first (the port's trie: the longest at the leftmost place). */

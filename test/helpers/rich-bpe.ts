@@ -10,9 +10,10 @@ const BYTES = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpper
 
 /**
  * A BPE tokenizer.json with many merges that compete for the same characters: merges of random
- * pairs of tokens made so far (a small PRNG, so the same every run), one pair listed twice.
+ * pairs of tokens made so far (a small PRNG, so the same every run), one pair listed twice. With
+ * `words`, ▁ starts words as in SentencePiece: no token has it inside, but one (`…c▁…`).
  */
-export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolean }): object {
+export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolean; words?: boolean }): object {
   let seed = 12345;
   const random = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -24,6 +25,11 @@ export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolea
     const a = tokens[random(tokens.length)] as string;
     const b = tokens[random(tokens.length)] as string;
     if (merges.some(([x, y]) => x === a && y === b)) continue;
+    // SentencePiece words: ▁ only at a token's start, but for one token with 'c▁' inside (as
+    // Gemma 3 has `>▁</`).
+    if (options.words && /[^▁]▁/.test(a + b)) {
+      if (!/^[^▁]*c▁/.test(a + b) || merges.some(([x, y]) => /[^▁]▁/.test(`${x}${y}`))) continue;
+    }
     merges.push([a, b]);
     if (!tokens.includes(a + b)) tokens.push(a + b);
   }
