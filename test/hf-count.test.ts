@@ -31,6 +31,24 @@ const TOKENIZERS: Record<string, object> = {
     { addedTokens: ADDED_TOKENS },
   ),
   'no pre-tokenizer': byteLevelJson(null as unknown as object, { addedTokens: ADDED_TOKENS }),
+  // DeepSeek-V3's shape: digits, then CJK runs split off with the text between kept, then the
+  // words, then bytes; and a Split whose regex also matches the empty string.
+  'DeepSeek-V3 style (Splits that leave gaps, then ByteLevel)': byteLevelJson(
+    {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: '\\p{N}{1,3}' }, behavior: 'Isolated', invert: false },
+        { type: 'Split', pattern: { Regex: '[一-龥぀-ゟ゠-ヿ]+' }, behavior: 'Isolated', invert: false },
+        (LLAMA3_PRE_TOKENIZER as { pretokenizers: object[] }).pretokenizers[0] as object,
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    { addedTokens: ADDED_TOKENS },
+  ),
+  'a Split whose regex matches the empty string': byteLevelJson(
+    { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: 'e*' }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] },
+    { addedTokens: ADDED_TOKENS },
+  ),
 };
 
 const libraryCount = (hf: Tokenizer, text: string) => hf.encode(text, { add_special_tokens: false }).ids.length;
