@@ -77,6 +77,8 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
   if (normalizer !== null && typeof normalizer !== 'function') return undefined;
   const pre = hf.pre_tokenizer ?? null;
   if (pre !== null && !isPreTokenizer(pre)) return undefined;
+  // Its second splitter is not used (a regex below does its work), but a port without one is
+  // built otherwise than this expects.
   const splitNormalized = hf.splitter_normalized;
   if (!splitNormalized || typeof splitNormalized.split !== 'function') return undefined;
 
@@ -133,9 +135,8 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
   const countText = (section: string, sectionIndex: number): number => {
     if (normalizer !== null) section = normalizer(section);
     if (section.length === 0) return 0;
-    // The port's second split (tokens matched after normalising) walks the text even when it has
-    // no such token; without them the section is its only part. Either way a part that spells an
-    // added token is that token.
+    // The second split (tokens matched after normalising); without such tokens the section is
+    // its only part. Either way a part that spells an added token is that token.
     const subsections = anyNormalized ? splitAdded(section, normalizedRegex) : [section];
     trimAround(subsections, addedMap);
     let n = 0;
