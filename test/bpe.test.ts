@@ -40,6 +40,25 @@ describe('wordCuts', () => {
   });
 });
 
+describe('fastHfCounter on SentencePiece words with ignore_merges', () => {
+  it('counts a word the merges never make as the port does, inside a longer piece and alone (property)', () => {
+    const json = richBpeJson({ byteFallback: true, gemmaStyle: true, words: true, ignoreMerges: true });
+    const hf = new Tokenizer(json, {});
+    const count = fastHfCounter(hf);
+    expect(count).toBeDefined();
+    const piece = fc.array(fc.constantFrom(...ALPHABET, ' ', ' cab', 'cab', 'é '), { maxLength: 12 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(piece, (t) => {
+        expect(count?.(t)).toBe(hf.encode(t, { add_special_tokens: false }).ids.length);
+      }),
+      { numRuns: 400 },
+    );
+    // Alone, ' cab' is the one token '▁cab'; inside a longer piece the merges make it.
+    expect(hf.encode(' cab', { add_special_tokens: false }).ids.length).toBe(1);
+    expect(hf.encode('a cab', { add_special_tokens: false }).ids.length).toBeGreaterThan(2);
+  });
+});
+
 describe('bpeCounter', () => {
   it.each(Object.entries(VARIANTS))('%s: gives as many tokens as the port merges a piece into (property)', (_name, options) => {
     const hf = new Tokenizer(richBpeJson(options), {});

@@ -109,8 +109,9 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     return n;
   };
   // A SentencePiece-style BPE (Gemma 3) merges whole sections as one piece; where no merge can
-  // join across a word's leading ▁, the piece is counted word by word (see `wordCuts`).
-  const cutsAfter = bpe ? wordCuts(vocab) : undefined;
+  // join across a word's leading ▁, the piece is counted word by word (see `wordCuts`). Not with
+  // `ignore_merges`: a word in the vocabulary is one token alone, but not inside a longer piece.
+  const cutsAfter = bpe && !ignoreMerges ? wordCuts(vocab) : undefined;
   const countPiece =
     cutsAfter === undefined
       ? countWhole

@@ -13,7 +13,7 @@ const BYTES = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpper
  * pairs of tokens made so far (a small PRNG, so the same every run), one pair listed twice. With
  * `words`, ▁ starts words as in SentencePiece: no token has it inside, but one (`…c▁…`).
  */
-export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolean; words?: boolean }): object {
+export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolean; words?: boolean; ignoreMerges?: boolean }): object {
   let seed = 12345;
   const random = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -35,7 +35,9 @@ export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolea
   }
   merges.push(merges[3] as string[]);
   const vocab: Record<string, number> = {};
-  for (const t of ['<unk>', ...(options.byteFallback ? BYTES : []), ...tokens]) vocab[t] ??= Object.keys(vocab).length;
+  // With `ignoreMerges`, a word the merges never make: one token when it is a whole piece alone.
+  const unmade = options.ignoreMerges ? ['▁cab', 'é▁'] : [];
+  for (const t of ['<unk>', ...(options.byteFallback ? BYTES : []), ...tokens, ...unmade]) vocab[t] ??= Object.keys(vocab).length;
   return {
     version: '1.0',
     added_tokens: [{ id: 0, content: '<unk>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
@@ -51,7 +53,7 @@ export function richBpeJson(options: { byteFallback: boolean; gemmaStyle: boolea
       end_of_word_suffix: null,
       fuse_unk: options.gemmaStyle,
       byte_fallback: options.byteFallback,
-      ignore_merges: false,
+      ignore_merges: options.ignoreMerges === true,
       vocab,
       merges,
     },
