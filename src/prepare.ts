@@ -150,7 +150,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
-  const pool = opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES ? await TokenizerPool.start(opts.tokenizer, opts.concurrency) : undefined;
+  const pool = opts.concurrency > 1 && inputBytes >= WORKERS_FROM_BYTES ? await TokenizerPool.start(opts.tokenizer, opts.concurrency, { longestRowBytes: opts.maxLineBytes }) : undefined;
   let tx: OutputTransaction;
   let tokenizer: Tokenizer;
   try {

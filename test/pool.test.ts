@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { prepareDataset } from '../src/index.js';
 import { recordBuilder, targets, type RecordFormat, type TargetName } from '../src/formats/index.js';
 import { serializeRecord } from '../src/write/jsonl.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
-import { TokenizerPool } from '../src/tokenizers/pool.js';
+import { TokenizerPool, workerLimits } from '../src/tokenizers/pool.js';
 import type { Tokenizer } from '../src/tokenizers/types.js';
 import type { Example } from '../src/types.js';
 import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
@@ -205,6 +206,24 @@ describe('TokenizerPool', () => {
     } finally {
       await hf.close();
     }
+  });
+
+  it('sizes the workers\' old generation by the tokenizer file and by the longest row they may be sent', async () => {
+    const MiB = 1024 * 1024;
+    const old = (spec: string, rowBytes = 16 * MiB) => workerLimits(spec, rowBytes).resourceLimits.maxOldGenerationSizeMb;
+    // OpenAI encodings: 128 MB, more for rows past the default 16 MiB lines.
+    expect(old('o200k_base')).toBe(128);
+    expect(old('o200k_base', 64 * MiB)).toBe(512);
+    // A small tokenizer.json: the 192 MB floor, or 12 MB a MiB of the longest row.
+    expect(old('fixtures/tokenizers/tiny-chatml')).toBe(192);
+    expect(old('fixtures/tokenizers/tiny-chatml', 64 * MiB)).toBe(768);
+    // A 40 MiB tokenizer.json: 64 + 8 MB a MiB of it.
+    const dir = await tempDir();
+    await writeFile(join(dir, 'tokenizer.json'), '');
+    truncateSync(join(dir, 'tokenizer.json'), 40 * MiB);
+    expect(old(dir)).toBe(64 + 8 * 40);
+    // No such tokenizer: no cap (the worker says what is wrong).
+    expect(old('no/such/folder')).toBeUndefined();
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

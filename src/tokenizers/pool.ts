@@ -11,6 +11,7 @@ import type { Budget } from '../check/budget.js';
 import type { MeasuredExample, MeasureItem, RecordSpec } from '../check/measure.js';
 import type { MinHashParams } from '../dedup/minhash.js';
 import { LoraPrepError, type ErrorCode } from '../errors.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../load/limits.js';
 import { findTokenizerFiles } from './huggingface.js';
 import { openAiEncodingFor } from './index.js';
 import type { BatchLines, WorkerKeys } from './tokenize-worker.js';
@@ -86,12 +87,14 @@ export class TokenizerPool {
   /**
    * Starts `size` workers and waits until each has loaded the tokenizer. Where a worker runs out
    * of its heap while loading a Hugging Face tokenizer, the workers start again without the cap.
+   * `options.longestRowBytes` is the longest row the workers may be sent (the loaders'
+   * `maxLineBytes`; 16 MiB when not given): their heap is sized to count it.
    * `options.oldGenerationMb` sets the workers' old-generation cap in MB instead of the one chosen
-   * for the tokenizer (see `workerLimits`); for a Hugging Face tokenizer, a cap too small to load
-   * it in is dropped the same way.
+   * (see `workerLimits`); for a Hugging Face tokenizer, a cap too small to load it in is dropped
+   * the same way.
    */
-  static async start(spec: string, size: number, options: { oldGenerationMb?: number } = {}): Promise<TokenizerPool> {
-    const limits = workerLimits(spec);
+  static async start(spec: string, size: number, options: { oldGenerationMb?: number; longestRowBytes?: number } = {}): Promise<TokenizerPool> {
+    const limits = workerLimits(spec, options.longestRowBytes ?? DEFAULT_MAX_LINE_BYTES);
     if (options.oldGenerationMb !== undefined) limits.resourceLimits.maxOldGenerationSizeMb = options.oldGenerationMb;
     try {
       return await TokenizerPool.#start(spec, size, limits);
@@ -208,18 +211,30 @@ function attachLines(results: MeasuredExample[], { bytes, ends }: BatchLines): v
  * first three and 319 MB for Gemma 3's 32 MiB file, leave at least 1.5 times that, and 2.5 times
  * or more for the builds lora-prep uses. A cap far below what loading needs can abort the whole
  * process inside V8 rather than fail the worker, hence the margin; a worker that does fail for
- * memory while loading makes the pool start again uncapped ({@link TokenizerPool.start}). Counting
- * a row of the longest line the loaders take (16 MB) fits in 128 MB.
+ * memory while loading makes the pool start again uncapped ({@link TokenizerPool.start}).
+ *
+ * A row holds several copies of its text at once in a worker (the text, the rendered chat, the
+ * normalised section; up to two bytes a character), so the cap is also at least
+ * {@link HF_WORKER_OLD_PER_ROW_MB} (OpenAI encodings: {@link OPENAI_WORKER_OLD_PER_ROW_MB}) times
+ * the longest row in MB: the caps above for the default 16 MiB lines, more where `maxLineBytes`
+ * is raised. A row of 12.4 million characters (a 15.4 MiB line, every copy two bytes a
+ * character) counted with Llama 3, Qwen 3 and Gemma 3 workers within them; a 26 MB row let in by
+ * a 64 MiB `maxLineBytes` ran a Gemma 3 worker out of its 319 MB before the cap took the row's
+ * length into account.
  */
-function workerLimits(spec: string): WorkerLimits {
-  if (openAiEncodingFor(spec)) return { resourceLimits: { maxOldGenerationSizeMb: OPENAI_WORKER_OLD_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+export function workerLimits(spec: string, longestRowBytes: number): WorkerLimits {
+  const rowMb = longestRowBytes / (1024 * 1024);
+  if (openAiEncodingFor(spec)) {
+    const old = Math.max(OPENAI_WORKER_OLD_MB, Math.ceil(OPENAI_WORKER_OLD_PER_ROW_MB * rowMb));
+    return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
+  }
   const mb = tokenizerJsonMb(spec);
   if (mb === undefined) return { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
-  const old = Math.max(HF_WORKER_OLD_MIN_MB, Math.ceil(HF_WORKER_OLD_BASE_MB + HF_WORKER_OLD_PER_FILE_MB * mb));
+  const old = Math.max(HF_WORKER_OLD_MIN_MB, Math.ceil(HF_WORKER_OLD_BASE_MB + HF_WORKER_OLD_PER_FILE_MB * mb), Math.ceil(HF_WORKER_OLD_PER_ROW_MB * rowMb));
   return { resourceLimits: { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } };
 }
 
-interface WorkerLimits {
+export interface WorkerLimits {
   resourceLimits: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb: number };
 }
 
@@ -236,7 +251,9 @@ function tokenizerJsonMb(spec: string): number | undefined {
 const HF_WORKER_OLD_MIN_MB = 192;
 const HF_WORKER_OLD_BASE_MB = 64;
 const HF_WORKER_OLD_PER_FILE_MB = 8;
+const HF_WORKER_OLD_PER_ROW_MB = 12;
 const OPENAI_WORKER_OLD_MB = 128;
+const OPENAI_WORKER_OLD_PER_ROW_MB = 8;
 const WORKER_YOUNG_MB = 16;
 
 function init(slot: Slot, spec: string, finished: Int32Array, index: number): Promise<TokenizerInfo> {
