@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -224,6 +225,27 @@ describe('TokenizerPool', () => {
     expect(old(dir)).toBe(64 + 8 * 40);
     // No such tokenizer: no cap (the worker says what is wrong).
     expect(old('no/such/folder')).toBeUndefined();
+  });
+
+  it('prints no warning of its own while a worker collects what loading left behind', async () => {
+    // A process of its own, as a user's: a worker thread's warnings go to its stderr.
+    const dir = await tempDir();
+    const script = join(dir, 'pool.mts');
+    const pool = JSON.stringify(join(process.cwd(), 'src/tokenizers/pool.ts'));
+    await writeFile(
+      script,
+      `import { TokenizerPool } from ${pool};\n` +
+        `const p = await TokenizerPool.start('fixtures/tokenizers/tiny-chatml', 1);\n` +
+        `const r = await p.run([{ messages: [{ role: 'user', content: 'hello world' }, { role: 'assistant', content: 'a bond.' }] }], { budget: { overlong: 'keep' } });\n` +
+        `await p.close();\nconsole.log(JSON.stringify(r));\n`,
+    );
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, [join(process.cwd(), 'node_modules/tsx/dist/cli.mjs'), script], { cwd: process.cwd(), timeout: 60_000 }, (error, out, err) =>
+        error ? reject(new Error(`${error.message}\n${err}`)) : resolve({ stdout: out, stderr: err }),
+      );
+    });
+    expect(JSON.parse(stdout)).toEqual([{ ok: true, tokens: 12, prompt: 8 }]);
+    expect(stderr).not.toMatch(/Warning/);
   });
 
   it('reports a tokenizer that cannot load as TOKENIZER_UNAVAILABLE', async () => {

@@ -2,6 +2,7 @@
  * A tokenizer worker thread: loads the tokenizer once, then measures batches of examples against
  * the budget. Built as its own file (dist/tokenize-worker.js) and started by the pool.
  */
+import { measureMemory } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { Budget } from '../check/budget.js';
 import { recordBuilder } from '../formats/index.js';
@@ -52,6 +53,31 @@ parentPort?.on('message', (msg: WorkerRequest) => {
   void handle(msg);
 });
 
+/**
+ * One full collection, once the tokenizer is loaded. Loading leaves the parsed tokenizer.json
+ * behind as garbage, and V8 sizes how far the heap may grow before its next full collection from
+ * the heap it finds: collecting it now, while the live heap is only the tokenizer, keeps the
+ * worker smaller for the whole run. 20,000 bench rows with 2 workers: Qwen 3 309-311 MB peak
+ * against 249-250 MB; 200,000 rows with Gemma 3 473 against 401 MB; Llama 3 and o200k_base the
+ * same; 25-35 ms a worker. Node has no other way to ask for one without `--expose-gc`:
+ * `vm.measureMemory` with `execution: 'eager'` collects before measuring. It is experimental in
+ * Node 20 and says so once per thread with a warning this worker does not print; where it is
+ * missing or refuses, nothing is collected.
+ */
+async function collectGarbage(): Promise<void> {
+  const emitWarning = process.emitWarning;
+  let measured: Promise<unknown> | undefined;
+  try {
+    process.emitWarning = () => undefined;
+    measured = measureMemory({ mode: 'summary', execution: 'eager' });
+  } catch {
+    // Not there, or not here: the run goes on with the garbage.
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  await measured?.catch(() => undefined);
+}
+
 async function handle(msg: WorkerRequest): Promise<void> {
   const port = parentPort;
   if (!port) return;
@@ -59,6 +85,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === 'init') {
       tokenizer = await loadTokenizer(msg.spec);
+      await collectGarbage();
       finished = { counts: msg.finished, index: msg.index };
       port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate } });
       return;
