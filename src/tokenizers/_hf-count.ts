@@ -101,10 +101,7 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
     let n = counted.get(piece);
     if (n === undefined) {
       n = bpe ? bpe(piece) : model.encode([piece]).length;
-      if (piece.length <= LONGEST_KEPT_PIECE) {
-        if (counted.size >= COUNTED_PIECES) counted.clear();
-        counted.set(flatCopy(piece), n);
-      }
+      keep(counted, piece, n);
     }
     return n;
   };
@@ -230,19 +227,8 @@ function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number):
       let n = entering.get(text);
       if (n === undefined) {
         n = 0;
-        for (let j = k, pieces = [text]; ; j++) {
-          if (j === steps.length) {
-            for (const piece of pieces) n += countPiece(piece);
-            break;
-          }
-          const next: string[] = [];
-          for (const piece of pieces) pushFlat(next, (steps[j] as Step).all(piece, options));
-          pieces = next;
-        }
-        if (text.length <= LONGEST_KEPT_PIECE) {
-          if (entering.size >= COUNTED_PIECES) entering.clear();
-          entering.set(flatCopy(text), n);
-        }
+        for (const piece of stepsFrom([text], k, steps.length, options)) n += countPiece(piece);
+        keep(entering, text, n);
       }
       return n;
     }
@@ -260,15 +246,18 @@ function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number):
   };
   const count = (text: string, options: object): number => {
     if (text.length >= STREAMED_CHARS) return through(text, 0, options);
-    let pieces = [text];
-    for (let k = 0; k < tail; k++) {
+    let n = 0;
+    for (const piece of stepsFrom([text], 0, tail, options)) n += through(piece, tail, options);
+    return n;
+  };
+  // The pieces steps `from` to `to` (not included) make of `pieces`, one array a step.
+  const stepsFrom = (pieces: string[], from: number, to: number, options: object): string[] => {
+    for (let k = from; k < to; k++) {
       const next: string[] = [];
       for (const piece of pieces) pushFlat(next, (steps[k] as Step).all(piece, options));
       pieces = next;
     }
-    let n = 0;
-    for (const piece of pieces) n += through(piece, tail, options);
-    return n;
+    return pieces;
   };
   return { count, clear: () => entering.clear() };
 }
@@ -358,6 +347,16 @@ function nextIndex(text: string, i: number, unicode: boolean): number {
   if (!unicode || i + 1 >= text.length) return i + 1;
   const c = text.charCodeAt(i);
   return c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? i + 2 : i + 1;
+}
+
+/**
+ * Keeps a piece's count in `counts` (a copy of the piece, so no long text stays alive through it),
+ * unless the piece is longer than {@link LONGEST_KEPT_PIECE}; the map starts over when full.
+ */
+function keep(counts: Map<string, number>, piece: string, n: number): void {
+  if (piece.length > LONGEST_KEPT_PIECE) return;
+  if (counts.size >= COUNTED_PIECES) counts.clear();
+  counts.set(flatCopy(piece), n);
 }
 
 /** `out.push(...items.flat())` without the intermediate arrays. */
