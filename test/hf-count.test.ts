@@ -53,13 +53,19 @@ const TOKENIZERS: Record<string, object> = {
 
 const libraryCount = (hf: Tokenizer, text: string) => hf.encode(text, { add_special_tokens: false }).ids.length;
 
+/** The port's own tokenizer, and the fast counter over a second one built from the same file. */
+function counterAndLibrary(json: object): { library: Tokenizer; count: (text: string) => number } {
+  const library = new Tokenizer(json, {});
+  const hf = new Tokenizer(json, {});
+  fasterByteLevel(hf);
+  const count = fastHfCounter(hf);
+  expect(count).toBeDefined();
+  return { library, count: count as (text: string) => number };
+}
+
 describe('fastHfCounter', () => {
   it.each(Object.entries(TOKENIZERS))('%s: counts what the library encodes, on any text (property)', (_name, json) => {
-    const library = new Tokenizer(json, {});
-    const hf = new Tokenizer(json, {});
-    fasterByteLevel(hf);
-    const count = fastHfCounter(hf);
-    expect(count).toBeDefined();
+    const { library, count } = counterAndLibrary(json);
     const part = fc.oneof(
       fc.constantFrom(...ADDED_TOKENS.map((t) => t.content), 'HELLO', '<MASK>', '<|EOT_ID|>', ' world', ' the', 'the', "it's", 'é', ' é', '  ', '\n\n', '\t', '\r\n', '12345', '合同', '😀', '\uD800', '\u00a0', '<|', '|>'),
       fc.string({ unit: 'grapheme-ascii', maxLength: 10 }),
@@ -77,11 +83,7 @@ describe('fastHfCounter', () => {
   });
 
   it.each(Object.entries(TOKENIZERS))('%s: counts texts that share sections at the same places as the library does, in any order (property)', (_name, json) => {
-    const library = new Tokenizer(json, {});
-    const hf = new Tokenizer(json, {});
-    fasterByteLevel(hf);
-    const count = fastHfCounter(hf);
-    expect(count).toBeDefined();
+    const { library, count } = counterAndLibrary(json);
     // Few sections, so texts counted one after another share some at the same place and differ
     // in others, as a chat and its prompt do, or rows with one system prompt.
     const section = fc.constantFrom('\n\nhello world', ' the cat', 'hello', '  ', '', "it's 12345", '\n\n', ' é 😀');
@@ -96,11 +98,7 @@ describe('fastHfCounter', () => {
   });
 
   it.each(Object.entries(TOKENIZERS))('%s: counts sections long enough to be split as matches are found as the library does (property)', (_name, json) => {
-    const library = new Tokenizer(json, {});
-    const hf = new Tokenizer(json, {});
-    fasterByteLevel(hf);
-    const count = fastHfCounter(hf);
-    expect(count).toBeDefined();
+    const { library, count } = counterAndLibrary(json);
     // A long section (of STREAMED_CHARS or more) between added tokens, from a few random parts
     // repeated: words, spaces and newlines, other scripts, surrogate pairs, lone surrogates.
     const part = fc.oneof(fc.constantFrom(' the', 'word', '  ', '\n\n', "it's", '12345', '合同', '😀', '\uD800', ' é', '\u00a0'), fc.string({ unit: 'binary', maxLength: 8 }));
