@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROGRESS_EVERY_ROWS } from '../src/_progress.js';
-import { runCli } from '../src/cli/run.js';
+import fc from 'fast-check';
+import { formatDuration, progressLine, runCli } from '../src/cli/run.js';
 import { checkLeakage, fileStats, validateFile, type ProgressEvent } from '../src/index.js';
 import { fakeIo } from './helpers/cli.js';
 
@@ -167,5 +168,44 @@ describe('prepare progress bar', () => {
     const draws = io.err.split('\r\x1b[K').filter(Boolean);
     expect(draws.some((d) => /^lora-prep: \[█*░+\] \d+% · read · [\d,]+ rows/.test(d))).toBe(true);
     expect(draws.some((d) => /^lora-prep: \[█{20}\] 100% · done · 20,500 rows/.test(d))).toBe(true);
+  });
+});
+
+describe('the progress line', () => {
+  const read = (elapsedMs: number, bytes: number): ProgressEvent => ({ stage: 'read', rows: 10_000, kept: 9_990, elapsedMs, bytes, totalBytes: 100, file: 'data.jsonl' });
+
+  it('estimates the time left to read from the rate so far', () => {
+    expect(progressLine(read(5_000, 25), false)).toBe('lora-prep: 25% · read · 10,000 rows · 9,990 kept · 2,000 rows/s · 15s left to read · data.jsonl');
+    // 10% in 40 s: 360 s more.
+    expect(progressLine(read(40_000, 10), true)).toBe('lora-prep: [██░░░░░░░░░░░░░░░░░░] 10% · read · 10,000 rows · 9,990 kept · 250 rows/s · 6m 00s left to read · data.jsonl');
+  });
+
+  it('gives no estimate in the first seconds, before 1% is read, or without the input size', () => {
+    expect(progressLine(read(1_500, 50), false)).not.toContain('left');
+    expect(progressLine(read(30_000, 0.5), false)).not.toContain('left');
+    const { bytes: _b, totalBytes: _t, ...unsized } = read(30_000, 50);
+    expect(progressLine(unsized, false)).toBe('lora-prep: read · 10,000 rows · 9,990 kept · 333 rows/s · data.jsonl');
+  });
+
+  it('shows the time since the start once reading is over', () => {
+    const line = progressLine({ stage: 'write', rows: 20_500, kept: 20_000, elapsedMs: 95_000, bytes: 100, totalBytes: 100 }, true);
+    expect(line).toBe('lora-prep: [████████████████████] 100% · write · 20,500 rows · 20,000 kept · 216 rows/s · 1m 35s elapsed');
+  });
+
+  it('formats durations in seconds, minutes and seconds, or hours and minutes', () => {
+    expect([0, 59_400, 59_600, 65_000, 3_599_000, 3_600_000, 5_400_000].map(formatDuration)).toEqual(['0s', '59s', '1m 00s', '1m 05s', '59m 59s', '1h 00m', '1h 30m']);
+    // Read back, a duration is the one given to within the unit it is shown in.
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200 * 3600 * 1000 }), (ms) => {
+        const text = formatDuration(ms);
+        const m = /^(?:(\d+)h (\d{2})m|(?:(\d+)m )?(\d+)s)$/.exec(text);
+        expect(m).not.toBeNull();
+        const [, h, hm, mm, s] = m as RegExpExecArray;
+        const seconds = h !== undefined ? Number(h) * 3600 + Number(hm) * 60 : Number(mm ?? 0) * 60 + Number(s);
+        expect(Math.abs(seconds - ms / 1000)).toBeLessThanOrEqual(h !== undefined ? 30.5 : 0.5);
+        if (h === undefined && mm !== undefined) expect(Number(s)).toBeLessThan(60);
+        if (h !== undefined) expect(Number(hm)).toBeLessThan(60);
+      }),
+    );
   });
 });

@@ -364,18 +364,54 @@ function progressPrinter(io: CliIo, kept = 'kept'): (e: ProgressEvent) => void {
   let lastPlain = 0;
   const every = io.progressEveryMs ?? PLAIN_PROGRESS_EVERY_MS;
   return (e) => {
-    const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
-    const fraction = e.totalBytes ? Math.min(1, (e.stage === 'read' ? (e.bytes ?? 0) : e.totalBytes) / e.totalBytes) : undefined;
-    const facts = `${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${e.file ? ` · ${e.file}` : ''}`;
-    const percent = fraction === undefined ? '' : `${Math.floor(fraction * 100)}% · `;
-    const line = `lora-prep: ${percent}${facts}`;
     if (io.isTTY) {
-      io.stderr(`\r\x1b[K${fraction === undefined ? line : `lora-prep: ${progressBar(fraction)} ${percent}${facts}`}`);
+      io.stderr(`\r\x1b[K${progressLine(e, true, kept)}`);
     } else if (e.stage !== 'done' && e.elapsedMs - lastPlain >= every) {
       lastPlain = e.elapsedMs;
-      io.stderr(`${line}\n`);
+      io.stderr(`${progressLine(e, false, kept)}\n`);
     }
   };
+}
+
+/**
+ * One progress line: the share of the input read (with a bar on a terminal), the stage, rows, what
+ * `kept` counts, rows/s, then while reading the time the rest of the input should take at the
+ * rate so far (from {@link TIME_LEFT_AFTER_MS} and 1% on), else the time since the start.
+ *
+ * @example
+ * progressLine({ stage: 'read', rows: 10_000, kept: 9_990, elapsedMs: 5_000, bytes: 25, totalBytes: 100 }, false)
+ * // 'lora-prep: 25% · read · 10,000 rows · 9,990 kept · 2,000 rows/s · 15s left to read'
+ */
+export function progressLine(e: ProgressEvent, bar: boolean, kept = 'kept'): string {
+  const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
+  const fraction = e.totalBytes ? Math.min(1, (e.stage === 'read' ? (e.bytes ?? 0) : e.totalBytes) / e.totalBytes) : undefined;
+  const time = e.stage === 'read' ? timeLeft(e.elapsedMs, fraction) : `${formatDuration(e.elapsedMs)} elapsed`;
+  const facts = `${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${time ? ` · ${time}` : ''}${e.file ? ` · ${e.file}` : ''}`;
+  if (fraction === undefined) return `lora-prep: ${facts}`;
+  return `lora-prep: ${bar ? `${progressBar(fraction)} ` : ''}${Math.floor(fraction * 100)}% · ${facts}`;
+}
+
+/** No estimate of the time left before this much has passed: the first seconds include starting up. */
+const TIME_LEFT_AFTER_MS = 2_000;
+
+/** `"1m 05s left to read"` from the time so far and the share read, or undefined while too early to tell. */
+function timeLeft(elapsedMs: number, fraction: number | undefined): string | undefined {
+  if (fraction === undefined || fraction < 0.01 || fraction >= 1 || elapsedMs < TIME_LEFT_AFTER_MS) return undefined;
+  return `${formatDuration((elapsedMs * (1 - fraction)) / fraction)} left to read`;
+}
+
+/**
+ * A duration for people: whole seconds under a minute, then minutes and seconds, then hours and minutes.
+ *
+ * @example
+ * formatDuration(65_000) // '1m 05s'
+ */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }
 
 /** A 20-cell bar of block characters: `[██████░░░░░░░░░░░░░░]`. */
