@@ -95,6 +95,28 @@ describe('presets', () => {
     expect(rejected[0]?.source).toEqual({ file: 'f.jsonl', line: 1 });
   });
 
+  it('says which other preset a row missing a field fits, and nothing where none or the same one does', async () => {
+    const rows = [
+      { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] },
+      { conversations: [{ from: 'human', value: 'Q2' }, { from: 'gpt', value: 'A2' }] },
+      { instruction: 'Do', output: 'Done' },
+      { text: 'neither' },
+    ];
+    const { examples, rejected } = await run(rows, { mapping: 'messages' });
+    expect(examples).toHaveLength(1);
+    expect(rejected.map((r) => [r.source.line, r.reason])).toEqual([
+      [2, 'missing_field'],
+      [3, 'missing_field'],
+      [4, 'missing_field'],
+    ]);
+    expect(rejected[0]?.message).toMatch(/^field "messages" is missing or null; the row has the fields of sharegpt, and the file is read as messages .*file of their own$/);
+    expect(rejected[1]?.message).toMatch(/the fields of alpaca/);
+    expect(rejected[2]?.message).toBe('field "messages" is missing or null');
+    // A qa row without its answer fits no other preset: no hint.
+    const qa = await run([{ question: 'Q' }], { mapping: 'qa' });
+    expect(qa.rejected[0]?.message).toBe('field "answer" is missing or null');
+  });
+
   it('keeps tool calls (arguments as JSON text, ids made where missing), tool messages and tools', async () => {
     const tools = [{ type: 'function', function: { name: 'get_rate', description: 'FX rate', parameters: { type: 'object', properties: {} } } }];
     const { examples, rejected } = await run(

@@ -165,10 +165,12 @@ export async function* normalizeRecords(
 export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: StageContext) => Example | undefined {
   const convert = converterFor(options.mapping);
   const system = options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' ? cleanContent(options.systemPrompt) : undefined;
+  const preset = typeof options.mapping === 'string' ? options.mapping : undefined;
   return (row, ctx) => {
     const result = convert(row.data);
     if ('reason' in result) {
-      ctx.reject({ source: row.source, reason: result.reason, message: result.message, raw: excerpt(row.data) });
+      const message = result.reason === 'missing_field' ? result.message + otherShape(row.data, preset) : result.message;
+      ctx.reject({ source: row.source, reason: result.reason, message, raw: excerpt(row.data) });
       return undefined;
     }
     const messages = result.messages;
@@ -191,6 +193,16 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
 }
 
 // --- internal ---
+
+/**
+ * For a row missing a field of the file's preset: what it would be read as instead, when its
+ * fields fit another preset (a file mixing shapes, or a mapping chosen from an odd first row).
+ */
+function otherShape(data: Record<string, unknown>, preset: string | undefined): string {
+  const other = preset === undefined ? undefined : detectPreset(data);
+  if (other === undefined || other === preset) return '';
+  return `; the row has the fields of ${other}, and the file is read as ${preset} (from its first row unless the mapping was given): put rows of each shape in a file of their own`;
+}
 
 function excerpt(data: Record<string, unknown>): unknown {
   const json = JSON.stringify(data);
