@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { detectPreset, normalizeRecords, resolveMapping, type NormalizeOptions } from '../src/normalize/index.js';
 import { isLoraPrepError } from '../src/errors.js';
@@ -235,6 +236,57 @@ describe('resolveMapping', () => {
       expect(isLoraPrepError(e) && e.code).toBe('MAPPING_INVALID');
       expect((e as Error).message).toMatch(/data\/x\.jsonl.*"text", "label"/);
     }
+  });
+
+  it('finds qa and mcq in columns written in other capitals or with spaces, naming them as written', () => {
+    expect(resolveMapping('auto', { Question: 'q', Answer: 'a', Context: 'c', Topic: 't' }, 'x.csv')).toEqual({ preset: 'qa', question: 'Question', answer: 'Answer', context: 'Context' });
+    expect(resolveMapping('auto', { QUESTION: 'q', Answer: 'a' }, 'x.csv')).toEqual({ preset: 'qa', question: 'QUESTION', answer: 'Answer' });
+    expect(resolveMapping('auto', { Question: 'q', OPA: 'x', OPB: 'y', OPC: 'z', COP: 1, Exp: 'e' }, 'm.csv')).toEqual({
+      preset: 'mcq',
+      question: 'Question',
+      options: ['OPA', 'OPB', 'OPC'],
+      answer: 'COP',
+      indexBase: 0,
+      explanation: 'Exp',
+    });
+    // Columns as the preset names them are found as before.
+    expect(resolveMapping('auto', { question: 'q', answer: 'a' }, 'x.csv')).toBe('qa');
+  });
+
+  it.each([
+    [{ Instruction: 'i', Input: '', Output: 'o' }, /fit alpaca in other capitals or with spaces: rename "Instruction" to "instruction", "Input" to "input", "Output" to "output"\./],
+    [{ Prompt: 'p', Completion: 'c' }, /fit prompt-completion .*rename "Prompt" to "prompt", "Completion" to "completion"/],
+    [{ Question: 'q', Context: { contexts: ['c'] }, Long_Answer: 'l', Final_Decision: 'yes' }, /fit qa .*rename "Question" to "question", "Context" to "context", "Long_Answer" to "long_answer"/],
+  ])('says which columns to rename where no object form can name them: %j', (first, message) => {
+    expect(() => resolveMapping('auto', first, 'x.csv')).toThrow(message);
+  });
+
+  it('folds no names when two columns would become one', () => {
+    expect(() => resolveMapping('auto', { Question: 'q', QUESTION: 'q2', Answer: 'a' }, 'x.csv')).toThrow(/cannot tell the record shape(?!.*other capitals)/);
+  });
+
+  it('examples from folded qa and mcq columns are those of the same rows under the preset names', async () => {
+    const text = fc.string({ minLength: 1, maxLength: 12 }).filter((t) => t.trim() !== '');
+    const caps = (name: string) => fc.constantFrom(name.toUpperCase(), name[0]?.toUpperCase() + name.slice(1), ` ${name[0]?.toUpperCase()}${name.slice(1)}`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ question: text, answer: text, context: fc.option(text, { nil: undefined }) }), { minLength: 1, maxLength: 5 }), caps('question'), caps('answer'), caps('context'), async (rows, q, a, c) => {
+        const lower = rows.map((r) => ({ question: r.question, answer: r.answer, context: r.context ?? '' }));
+        const upper = lower.map((r) => ({ [q]: r.question, [a]: r.answer, [c]: r.context }));
+        const mapping = resolveMapping('auto', upper[0], 'x.csv');
+        expect(mapping).toMatchObject({ preset: 'qa', question: q, answer: a });
+        const want = await run(lower, { mapping: 'qa' });
+        const got = await run(upper, { mapping });
+        expect(got.examples.map(msgs)).toEqual(want.examples.map(msgs));
+        expect(got.rejected.map((r) => r.reason)).toEqual(want.rejected.map((r) => r.reason));
+      }),
+      { numRuns: 50 },
+    );
+    const mcq = [{ question: 'Which?', opa: 'a', opb: 'b', cop: 1, exp: 'why' }, { question: 'And?', opa: 'c', opb: 'd', cop: 0, exp: '' }];
+    const MCQ = mcq.map((r) => ({ Question: r.question, OPA: r.opa, OPB: r.opb, COP: r.cop, Exp: r.exp }));
+    const wantMcq = await run(mcq, { mapping: resolveMapping('auto', mcq[0], 'm.csv') });
+    const gotMcq = await run(MCQ, { mapping: resolveMapping('auto', MCQ[0], 'm.csv') });
+    expect(gotMcq.examples.map(msgs)).toEqual(wantMcq.examples.map(msgs));
+    expect(wantMcq.examples).toHaveLength(2);
   });
 
   it('throws before any row when a template names a column the input lacks, listing the columns', () => {

@@ -8,7 +8,7 @@ import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
 import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolCall } from '../types.js';
 import { cleanContent, missing, optionalText, text, withSystem, type Converted, type Converter } from './_fields.js';
-import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset } from './_presets.js';
+import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset, type ResolvedMcq } from './_presets.js';
 import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
 
 export { cleanContent };
@@ -57,9 +57,17 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
   const detected = detectPreset(first);
   if (!detected) {
     const keys = Object.keys(first);
-    const hint = looksLikeClassification(first)
-      ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
-      : '';
+    const folded = foldedColumns(first);
+    const fits = folded && detectPreset(folded.first);
+    if (folded && fits) {
+      const named = namedPreset(fits, folded, file);
+      if (named) return named;
+    }
+    const hint = folded && fits
+      ? foldedHint(fits, folded)
+      : looksLikeClassification(first)
+        ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
+        : '';
     throw new LoraPrepError(
       'MAPPING_INVALID',
       `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
@@ -71,6 +79,68 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     );
   }
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
+}
+
+/** A first row's columns under their folded names (trimmed, lower case), and each one's name as written. */
+interface FoldedColumns {
+  first: Record<string, unknown>;
+  written: Map<string, string>;
+}
+
+/**
+ * The first row with its column names trimmed and in lower case, when that changes a name and no
+ * two names fold to one; else undefined.
+ */
+function foldedColumns(first: Record<string, unknown>): FoldedColumns | undefined {
+  const written = new Map<string, string>();
+  let changed = false;
+  for (const key of Object.keys(first)) {
+    const name = key.trim().toLowerCase();
+    if (written.has(name)) return undefined;
+    written.set(name, key);
+    if (name !== key) changed = true;
+  }
+  if (!changed) return undefined;
+  const folded: Record<string, unknown> = {};
+  for (const [name, key] of written) folded[name] = first[key];
+  return { first: folded, written };
+}
+
+/**
+ * `'auto'` for columns that fit `qa` or `mcq` only once folded (`Question`, `Answer`): the
+ * preset's object form, naming the columns as written. Undefined for a preset without one (the
+ * caller's error then says how to name them) and for PubMedQA's shape.
+ */
+function namedPreset(preset: Exclude<MappingPreset, 'auto'>, folded: FoldedColumns, file: string): ResolvedMapping | undefined {
+  const as = (name: string): string => folded.written.get(name) ?? name;
+  if (preset === 'qa') {
+    if (!folded.written.has('answer')) return undefined;
+    const context = folded.written.get('context');
+    return { preset: 'qa', question: as('question'), answer: as('answer'), ...(context === undefined ? {} : { context }) };
+  }
+  if (preset === 'mcq') {
+    const m = resolvePreset({ preset: 'mcq' }, folded.first, file) as ResolvedMcq;
+    const named: ResolvedMcq = {
+      ...m,
+      question: typeof m.question === 'string' ? as(m.question) : m.question.map(as),
+      options: typeof m.options === 'string' ? as(m.options) : m.options.map(as),
+      answer: as(m.answer),
+    };
+    if (m.answerText !== undefined) named.answerText = as(m.answerText);
+    if (typeof m.explanation === 'string') named.explanation = as(m.explanation);
+    return named;
+  }
+  return undefined;
+}
+
+/**
+ * What to do about columns that fit `preset` only once folded, where no object form names them
+ * (alpaca, prompt-completion, messages, sharegpt, PubMedQA's shape): rename them, which keeps
+ * everything the preset does (alpaca's optional input and history, PubMedQA's decision).
+ */
+function foldedHint(preset: Exclude<MappingPreset, 'auto'>, folded: FoldedColumns): string {
+  const renames = [...folded.written].filter(([name, key]) => name !== key).map(([name, key]) => `"${key}" to "${name}"`);
+  return ` The columns fit ${preset} in other capitals or with spaces: rename ${renames.join(', ')}.`;
 }
 
 /**
