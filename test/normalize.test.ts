@@ -261,6 +261,16 @@ describe('resolveMapping', () => {
     expect(() => resolveMapping('auto', first, 'x.csv')).toThrow(message);
   });
 
+  it('a named preset whose columns the first row has only in other capitals: qa names them, the others say what to rename', () => {
+    expect(resolveMapping('qa', { question: 'q', Answer: 'a' }, 'x.csv')).toEqual({ preset: 'qa', question: 'question', answer: 'Answer' });
+    expect(() => resolveMapping('alpaca', { Instruction: 'i', Output: 'o' }, 'x.csv')).toThrow(/mapping "alpaca": the first row has no column "instruction", "output" as written\. .*rename "Instruction" to "instruction", "Output" to "output"/);
+    expect(() => resolveMapping('messages', { Messages: [] }, 'x.jsonl')).toThrow(/rename "Messages" to "messages"/);
+    // Columns as written, or missing even folded (a bad first row), are left to the rows.
+    expect(resolveMapping('qa', { question: 'q', answer: 'a' }, 'x.csv')).toBe('qa');
+    expect(resolveMapping('qa', { question: 'q' }, 'x.jsonl')).toBe('qa');
+    expect(resolveMapping('prompt-completion', { Prompt: 'p' }, 'x.jsonl')).toBe('prompt-completion');
+  });
+
   it('folds no names when two columns would become one', () => {
     expect(() => resolveMapping('auto', { Question: 'q', QUESTION: 'q2', Answer: 'a' }, 'x.csv')).toThrow(/cannot tell the record shape(?!.*other capitals)/);
   });

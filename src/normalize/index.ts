@@ -52,7 +52,7 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     return mapping;
   }
   if (mapping === 'mcq' || mapping === 'classification') return first ? resolvePreset({ preset: mapping }, first, file) : mapping;
-  if (mapping !== 'auto') return mapping;
+  if (mapping !== 'auto') return first ? namedFolded(mapping, first, file) : mapping;
   if (!first) return 'messages'; // an empty file: nothing to map
   const detected = detectPreset(first);
   if (!detected) {
@@ -79,6 +79,33 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     );
   }
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
+}
+
+/** The columns a preset without an object form needs in every row (any one of each list). */
+const REQUIRED_COLUMNS: Record<'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'qa', string[][]> = {
+  messages: [['messages']],
+  sharegpt: [['conversations']],
+  alpaca: [['instruction'], ['output']],
+  'prompt-completion': [['prompt'], ['completion']],
+  qa: [['question'], ['answer', 'long_answer', 'final_decision']],
+};
+
+/**
+ * A preset named by the caller whose columns the first row has only in other capitals or with
+ * spaces: `qa` names them as written (its object form); the others stop the job saying what to
+ * rename. Anything else is left to the rows (a first row missing a field is rejected like any).
+ */
+function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string, unknown>, file: string): ResolvedMapping {
+  const missing = (row: Record<string, unknown>) => REQUIRED_COLUMNS[preset].filter((any) => !any.some((c) => Object.hasOwn(row, c))).map((any) => any.join(' or '));
+  const lacking = missing(first);
+  if (lacking.length === 0) return preset;
+  const folded = foldedColumns(first);
+  if (!folded || missing(folded.first).length > 0) return preset;
+  const named = preset === 'qa' ? namedPreset('qa', folded, file) : undefined;
+  if (named) return named;
+  throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')} as written.${foldedHint(preset, folded)}`, {
+    location: { file, line: 1 },
+  });
 }
 
 /** A first row's columns under their folded names (trimmed, lower case), and each one's name as written. */
