@@ -54,16 +54,25 @@ import type { LoadOptions, LoadSource } from './types.js';
  */
 export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
-  const explicit = options.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
-  if (explicit !== undefined) checkDelimiter(explicit, file);
+  if (options.delimiter !== undefined) checkDelimiter(options.delimiter, file);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
 
   const reader = new CsvRecordReader(file, ctx, limits, guard);
+  const directive: SepDirective = {};
   let prefix: string[] | undefined;
-  if (explicit === undefined) prefix = [];
-  else reader.start(explicit);
+  let started = false;
   let prefixChars = 0;
-  for await (const chunk of text) {
+  for await (const chunk of withoutSepLine(text, directive)) {
+    if (!started) {
+      // The first chunk comes after the first line was looked at for Excel's `sep=` line.
+      started = true;
+      const chosen = options.delimiter ?? directive.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
+      if (options.delimiter !== undefined && directive.delimiter !== undefined && directive.delimiter !== options.delimiter) {
+        ctx.warn(`${file}: line 1 says sep=${directive.delimiter}, but the delimiter given is ${JSON.stringify(options.delimiter)}; the file was read with the one given.`);
+      }
+      if (chosen === undefined) prefix = [];
+      else reader.start(chosen);
+    }
     if (prefix === undefined) {
       yield* reader.feed(chunk);
       continue;
@@ -78,6 +87,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
       yield* reader.feed(head);
     }
   }
+  if (!started) reader.start(options.delimiter ?? (isTsv(file, options) ? '\t' : ','));
   if (prefix !== undefined) {
     const head = prefix.join('');
     reader.start(sniffDelimiter(head, true));
@@ -85,6 +95,50 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   }
   yield* reader.end();
   guard.finish();
+}
+
+/** The delimiter a `sep=` first line names, once the first line has been looked at. */
+interface SepDirective {
+  delimiter?: string;
+}
+
+/**
+ * Excel's delimiter line, `sep=;` (or `"sep=;"`), alone on the first line, after an optional
+ * byte-order mark: the character after `=` is the delimiter.
+ */
+const SEP_LINE = /^(\uFEFF?)("?)sep=([^"\r\n])\2[^\S\r\n]*(?=\r|\n|$)/i;
+
+/** Longest first line that can be a {@link SEP_LINE}, so that a long first line is not held back. */
+const SEP_LINE_MAX = 32;
+
+/**
+ * The text with a `sep=` first line turned into spaces of the same length, which the reader takes
+ * for a blank line: lines and byte offsets stay those of the file. The delimiter it names is put in
+ * `directive` before the first chunk is given.
+ */
+async function* withoutSepLine(text: AsyncIterable<string>, directive: SepDirective): AsyncGenerator<string> {
+  let head = '';
+  let looked = false;
+  for await (const chunk of text) {
+    if (looked) {
+      yield chunk;
+      continue;
+    }
+    head += chunk;
+    const end = head.search(/[\r\n]/);
+    if (end === -1 && head.length < SEP_LINE_MAX) continue;
+    looked = true;
+    yield blankSepLine(head, end === -1 ? head.length : end, directive);
+  }
+  if (!looked && head !== '') yield blankSepLine(head, head.length, directive);
+}
+
+function blankSepLine(head: string, lineEnd: number, directive: SepDirective): string {
+  const m = lineEnd <= SEP_LINE_MAX ? SEP_LINE.exec(head.slice(0, lineEnd)) : null;
+  if (m === null || m.index + m[0].length !== lineEnd) return head;
+  directive.delimiter = m[3] as string;
+  const bom = m[1] as string;
+  return bom + ' '.repeat(lineEnd - bom.length) + head.slice(lineEnd);
 }
 
 // --- internal ---

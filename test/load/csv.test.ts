@@ -244,6 +244,40 @@ const cases: Case[] = [
     options: { format: 'tsv' },
     rows: [[2, { q: 'x', 'a,b;c': 'y' }]],
   },
+  {
+    name: "Excel's sep= first line names the delimiter, and rows keep their file lines",
+    text: 'sep=;\r\nq;a\r\nx,1;y\r\nbad\r\n',
+    rows: [[3, { q: 'x,1', a: 'y' }]],
+    rejected: [[4, 'malformed_row', 'expected 2 fields as in the header, got 1']],
+  },
+  {
+    name: 'a quoted "sep=|" line after a byte-order mark',
+    text: '\uFEFF"sep=|"\nq|a\nx;1|y\n',
+    rows: [[3, { q: 'x;1', a: 'y' }]],
+  },
+  {
+    name: 'SEP=\\t in capitals, then a tab-separated table',
+    text: 'SEP=\t\nq\ta\nx,1\ty\n',
+    rows: [[3, { q: 'x,1', a: 'y' }]],
+  },
+  {
+    name: 'a given delimiter wins over a sep= line, with a warning, and the line is still no header',
+    text: 'sep=;\nq,a\nx;1,y\n',
+    options: { delimiter: ',' },
+    rows: [[3, { q: 'x;1', a: 'y' }]],
+    warnings: [/data\.csv: line 1 says sep=;, but the delimiter given is ","; the file was read with the one given\./],
+  },
+  {
+    name: 'a header that only starts like sep= is a header',
+    text: 'sep=;x,a\n1,2\n',
+    rows: [[2, { 'sep=;x': '1', a: '2' }]],
+  },
+  {
+    name: 'a file of only a sep= line has no header',
+    text: 'sep=,',
+    rows: [],
+    warnings: [/data\.csv: the file is empty; it holds no header and no rows\./],
+  },
 ];
 
 describe('loadCsv', () => {
@@ -292,6 +326,14 @@ describe('loadCsv', () => {
   it('reads a { name, chunks } source, keeping the name as file', async () => {
     const result = await runLoad((ctx) => loadCsv(chunked('upload.csv', 'q,a\nx,', '1\n'), {}, ctx));
     expect(result.rows).toEqual([{ data: { q: 'x', a: '1' }, source: { file: 'upload.csv', line: 2 } }]);
+  });
+
+  it('finds a sep= line however the first chunks cut it', async () => {
+    const text = 'sep=;\r\nq;a\r\nx,1;y\r\n';
+    for (let cut = 1; cut < 12; cut++) {
+      const result = await runLoad((ctx) => loadCsv(chunked('cut.csv', ...[...text].reduce<string[]>((parts, c, i) => (i % cut === 0 ? [...parts, c] : [...parts.slice(0, -1), `${parts.at(-1)}${c}`]), [])), {}, ctx));
+      expect(result.rows.map((r) => [r.source.line, r.data])).toEqual([[3, { q: 'x,1', a: 'y' }]]);
+    }
   });
 
   it('handles a CRLF split across two chunks', async () => {
