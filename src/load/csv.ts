@@ -58,6 +58,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
 
   const reader = new CsvRecordReader(file, ctx, limits, guard);
+  const byName = isTsv(file, options) ? '\t' : undefined;
   const directive: SepDirective = {};
   let prefix: string[] | undefined;
   let started = false;
@@ -66,7 +67,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
     if (!started) {
       // The first chunk comes after the first line was looked at for Excel's `sep=` line.
       started = true;
-      const chosen = options.delimiter ?? directive.delimiter ?? (isTsv(file, options) ? '\t' : undefined);
+      const chosen = options.delimiter ?? directive.delimiter ?? byName;
       if (options.delimiter !== undefined && directive.delimiter !== undefined && directive.delimiter !== options.delimiter) {
         ctx.warn(`${file}: line 1 says sep=${directive.delimiter}, but the delimiter given is ${JSON.stringify(options.delimiter)}; the file was read with the one given.`);
       }
@@ -87,7 +88,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
       yield* reader.feed(head);
     }
   }
-  if (!started) reader.start(options.delimiter ?? (isTsv(file, options) ? '\t' : ','));
+  if (!started) reader.start(options.delimiter ?? byName ?? ',');
   if (prefix !== undefined) {
     const head = prefix.join('');
     reader.start(sniffDelimiter(head, true));

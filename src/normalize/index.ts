@@ -136,7 +136,7 @@ function foldedColumns(first: Record<string, unknown>): FoldedColumns | undefine
 /**
  * `'auto'` for columns that fit `qa` or `mcq` only once folded (`Question`, `Answer`): the
  * preset's object form, naming the columns as written. Undefined for a preset without one (the
- * caller's error then says how to name them) and for PubMedQA's shape.
+ * caller's error then says what to rename) and for PubMedQA's shape.
  */
 function namedPreset(preset: Exclude<MappingPreset, 'auto'>, folded: FoldedColumns, file: string): ResolvedMapping | undefined {
   const as = (name: string): string => folded.written.get(name) ?? name;
