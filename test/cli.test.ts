@@ -19,6 +19,32 @@ describe('lora-prep prepare', () => {
     expect(io.err).toBe('');
   });
 
+  it('--input-format reads inputs of any name as the format given, on the command line or in a config', async () => {
+    const dir = await tempDir();
+    const text = 'question;answer\nWhat is a lien?;A right to keep property until a debt is paid.\nWhat is bail?;Money paid to release someone awaiting trial.\n';
+    await writeFile(join(dir, 'export.txt'), text);
+    await writeFile(join(dir, 'other.dat'), text.replace('lien', 'writ'));
+    const unknown = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'export.txt'), '--out', join(dir, 'o0'), '--quiet'], unknown)).toBe(2);
+    expect(unknown.err).toMatch(/cannot tell the file format .*\(CLI: --input-format\)/);
+
+    const io = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'export.txt'), join(dir, 'other.dat'), '--input-format', 'csv', '--out', join(dir, 'o1'), '--validation', '0', '--json', '--quiet'], io)).toBe(0);
+    const result = JSON.parse(io.out);
+    expect(result.counts).toMatchObject({ input: 4, kept: 3, rejected: 1 });
+
+    // A config's input that names its own format keeps it; one that does not takes the flag's.
+    await writeFile(join(dir, 'rows.log'), '{"question":"What is a tort?","answer":"A civil wrong."}\n');
+    await writeFile(join(dir, 'c.json'), JSON.stringify({ inputs: [{ path: 'rows.log', format: 'jsonl' }, 'export.txt'], outDir: 'o2', split: { validation: 0 } }));
+    const fromConfig = fakeIo();
+    expect(await runCli(['prepare', '--config', join(dir, 'c.json'), '--input-format', 'csv', '--json', '--quiet'], fromConfig)).toBe(0);
+    expect(JSON.parse(fromConfig.out).counts).toMatchObject({ input: 3, kept: 3 });
+
+    const bad = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'export.txt'), '--input-format', 'xml', '--out', join(dir, 'o3')], bad)).toBe(2);
+    expect(bad.err).toMatch(/--input-format must be csv, tsv, jsonl, json, got "xml"/);
+  });
+
   it('--json prints the result object on stdout', async () => {
     const out = join(await tempDir(), 'o');
     const io = fakeIo();

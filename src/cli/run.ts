@@ -92,6 +92,8 @@ Options of prepare:
                             default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --input-format F          csv | tsv | jsonl | json: read the inputs as F whatever their
+                            extension (default: from each file's extension)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
                             birth dates, IP, credentials in URLs, MRN, account numbers)
   --pii-types LIST          with --pii: only these types (default all): email, phone, card, iban,
@@ -204,6 +206,7 @@ const PREPARE_ARGS = {
   'group-by': { type: 'string' },
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
+  'input-format': { type: 'string' },
   config: { type: 'string' },
   overwrite: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -212,6 +215,12 @@ const PREPARE_ARGS = {
 } satisfies ParseArgsConfig['options'];
 
 class UsageError extends Error {}
+
+const INPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json'];
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
 
 async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
   let options: PrepareOptions;
@@ -277,6 +286,12 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   const o: Record<string, unknown> = { ...base };
   if (positionals.length > 0) o.inputs = positionals;
   if (o.inputs === undefined) throw new UsageError(`give at least one input file${v.config === undefined ? ' (or --config FILE with inputs)' : `: ${v.config} has no inputs`}`);
+  const inputFormat = v['input-format'];
+  if (inputFormat !== undefined) {
+    if (!INPUT_FORMATS.includes(inputFormat)) throw new UsageError(`--input-format must be ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(inputFormat)}`);
+    // Inputs named on the command line, or the config's inputs that do not name their own format.
+    if (Array.isArray(o.inputs)) o.inputs = o.inputs.map((i: unknown) => (typeof i === 'string' ? { path: i, format: inputFormat } : isRecord(i) && i.format === undefined ? { ...i, format: inputFormat } : i));
+  }
   if (v.out !== undefined) o.outDir = v.out;
   if (o.outDir === undefined) throw new UsageError(`--out DIR is required${v.config === undefined ? '' : ` (or outDir in ${v.config})`}`);
   if (v.user !== undefined || v.assistant !== undefined) {

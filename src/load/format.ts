@@ -22,14 +22,30 @@ export function detectFormat(source: LoadSource, explicit?: InputFormat): InputF
   const format = formatFromExtension(file);
   if (format !== undefined) return format;
   const ext = extensionOf(file);
+  const binary = BINARY_FORMATS[ext.toLowerCase()];
+  if (binary !== undefined) {
+    throw new LoraPrepError('INPUT_FORMAT', `${file}: ${binary}; lora-prep reads CSV, TSV, JSONL and JSON text.`, { location: { file } });
+  }
   const what = ext === '' ? 'it has no extension' : `its extension "${ext}" is not one lora-prep knows`;
   throw new LoraPrepError(
     'INPUT_FORMAT',
-    `${file}: cannot tell the file format because ${what}. Pass \`format\` ('csv', 'tsv', 'jsonl' or 'json') for this input, ` +
-      'or rename it to end in .csv, .tsv, .tab, .jsonl, .ndjson or .json.',
+    `${file}: cannot tell the file format because ${what}. If it is text, pass \`format\` ('csv', 'tsv', 'jsonl' or 'json') for this input ` +
+      '(CLI: --input-format), or rename it to end in .csv, .tsv, .tab, .jsonl, .ndjson or .json.',
     { location: { file } },
   );
 }
+
+/** Files that are not text, by extension: what each is and how to get text out of it. */
+const BINARY_FORMATS: Record<string, string> = {
+  '.xlsx': 'an Excel workbook is not text: save the sheet as "CSV UTF-8" (File > Save As) and give the .csv',
+  '.xls': 'an Excel workbook is not text: save the sheet as "CSV UTF-8" (File > Save As) and give the .csv',
+  '.ods': 'a spreadsheet is not text: save the sheet as CSV (UTF-8) and give the .csv',
+  '.parquet': "a Parquet file is not text: write it out as JSONL first, e.g. pandas.read_parquet(f).to_json('data.jsonl', orient='records', lines=True, force_ascii=False)",
+  '.arrow': "an Arrow file is not text: write it out as JSONL first, e.g. datasets' Dataset.to_json('data.jsonl')",
+  '.feather': "a Feather file is not text: write it out as JSONL first, e.g. pandas.read_feather(f).to_json('data.jsonl', orient='records', lines=True, force_ascii=False)",
+  '.gz': 'a compressed file: decompress it first (gunzip keeps the name without .gz)',
+  '.zip': 'a zip archive: unpack it and give the files inside',
+};
 
 /**
  * The format implied by a file name's extension, or `undefined` when the extension is unknown.

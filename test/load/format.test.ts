@@ -26,7 +26,7 @@ describe('detectFormat', () => {
 
   it.each([
     ['notes.txt', /its extension "\.txt" is not one lora-prep knows/],
-    ['data.jsonl.gz', /its extension "\.gz"/],
+    ['data.jsonl.bak', /its extension "\.bak"/],
     ['README', /it has no extension/],
     ['dir.d/file', /it has no extension/],
     ['.json', /it has no extension/],
@@ -41,7 +41,30 @@ describe('detectFormat', () => {
     const message = (error as Error).message;
     expect(message.startsWith(`${path}: cannot tell the file format`)).toBe(true);
     expect(message).toMatch(why);
-    expect(message).toMatch(/Pass `format` \('csv', 'tsv', 'jsonl' or 'json'\)/);
+    expect(message).toMatch(/pass `format` \('csv', 'tsv', 'jsonl' or 'json'\) for this input \(CLI: --input-format\)/);
+  });
+
+  it.each([
+    ['sheet.xlsx', /an Excel workbook is not text: save the sheet as "CSV UTF-8"/],
+    ['OLD.XLS', /an Excel workbook is not text/],
+    ['part-0.parquet', /a Parquet file is not text: write it out as JSONL first/],
+    ['data.jsonl.gz', /a compressed file: decompress it first/],
+    ['bundle.zip', /a zip archive: unpack it/],
+  ])('says what %s is and how to get text out of it, instead of telling to rename it', (path, what) => {
+    let error: unknown;
+    try {
+      detectFormat(path);
+    } catch (e) {
+      error = e;
+    }
+    expect(isLoraPrepError(error) && error.code).toBe('INPUT_FORMAT');
+    const message = (error as Error).message;
+    expect(message.startsWith(`${path}: `)).toBe(true);
+    expect(message).toMatch(what);
+    expect(message).toMatch(/lora-prep reads CSV, TSV, JSONL and JSON text\.$/);
+    expect(message).not.toMatch(/rename/);
+    // A format given explicitly still wins.
+    expect(detectFormat(path, 'csv')).toBe('csv');
   });
 });
 
@@ -60,7 +83,8 @@ describe('loadRecords', () => {
   });
 
   it('throws INPUT_FORMAT at once, before reading, for an unknown extension', () => {
-    expect(() => loadRecords('missing.xlsx', {}, { reject: () => {}, warn: () => {} })).toThrow(/cannot tell the file format/);
+    expect(() => loadRecords('missing.xlsx', {}, { reject: () => {}, warn: () => {} })).toThrow(/an Excel workbook is not text/);
+    expect(() => loadRecords('missing.txt', {}, { reject: () => {}, warn: () => {} })).toThrow(/cannot tell the file format/);
   });
 
   it('throws INPUT_NOT_FOUND when iterated for a missing file', async () => {
