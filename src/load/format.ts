@@ -5,7 +5,8 @@ import type { InputFormat, LoadSource } from './types.js';
 
 /**
  * The format of `source`: `explicit` when given, else from the extension of its path or name
- * (case-insensitive): `.csv` → csv, `.tsv`/`.tab` → tsv, `.jsonl`/`.ndjson` → jsonl, `.json` → json.
+ * (case-insensitive): `.csv` → csv, `.tsv`/`.tab` → tsv, `.jsonl`/`.ndjson` → jsonl, `.json` → json,
+ * each also with `.gz` after it (the file is then decompressed as it is read).
  *
  * @param source - a path, or `{ name, chunks }` (the name's extension counts).
  * @param explicit - the user's `format` option; wins over the extension.
@@ -26,7 +27,8 @@ export function detectFormat(source: LoadSource, explicit?: InputFormat): InputF
   if (binary !== undefined) {
     throw new LoraPrepError('INPUT_FORMAT', `${file}: ${binary}; lora-prep reads CSV, TSV, JSONL and JSON text.`, { location: { file } });
   }
-  const what = ext === '' ? 'it has no extension' : `its extension "${ext}" is not one lora-prep knows`;
+  const inside = isGzipped(file) ? ' before .gz' : '';
+  const what = ext === '' ? `it has no extension${inside}` : `its extension "${ext}"${inside} is not one lora-prep knows`;
   throw new LoraPrepError(
     'INPUT_FORMAT',
     `${file}: cannot tell the file format because ${what}. If it is text, pass \`format\` ('csv', 'tsv', 'jsonl' or 'json') for this input ` +
@@ -43,9 +45,23 @@ const BINARY_FORMATS: Record<string, string> = {
   '.parquet': "a Parquet file is not text: write it out as JSONL first, e.g. pandas.read_parquet(f).to_json('data.jsonl', orient='records', lines=True, force_ascii=False)",
   '.arrow': "an Arrow file is not text: write it out as JSONL first, e.g. datasets' Dataset.to_json('data.jsonl')",
   '.feather': "a Feather file is not text: write it out as JSONL first, e.g. pandas.read_feather(f).to_json('data.jsonl', orient='records', lines=True, force_ascii=False)",
-  '.gz': 'a compressed file: decompress it first (gunzip keeps the name without .gz)',
   '.zip': 'a zip archive: unpack it and give the files inside',
+  '.bz2': 'a bzip2-compressed file: decompress it first (gzip-compressed .gz inputs are read as they are)',
+  '.xz': 'an xz-compressed file: decompress it first (gzip-compressed .gz inputs are read as they are)',
+  '.zst': 'a zstd-compressed file: decompress it first (gzip-compressed .gz inputs are read as they are)',
+  '.7z': 'a 7-Zip archive: unpack it and give the files inside',
 };
+
+/**
+ * Whether a file is read through gzip: its name ends in `.gz` (any case). Its format is then that
+ * of the name without it: `data.jsonl.gz` is JSONL.
+ *
+ * @example
+ * isGzipped('dump/rows.JSONL.GZ') // true
+ */
+export function isGzipped(file: string): boolean {
+  return /\.gz$/i.test(file);
+}
 
 /**
  * The format implied by a file name's extension, or `undefined` when the extension is unknown.
@@ -68,9 +84,13 @@ const EXTENSIONS: Partial<Record<string, InputFormat>> = {
   '.json': 'json',
 };
 
-/** The lower-cased extension with its dot ('' when none); `/` and `\` both separate folders. */
+/**
+ * The lower-cased extension with its dot ('' when none), that of the name before a `.gz`;
+ * `/` and `\` both separate folders.
+ */
 function extensionOf(file: string): string {
-  const base = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  const name = isGzipped(file) ? file.slice(0, -3) : file;
+  const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   const dot = base.lastIndexOf('.');
   return dot <= 0 ? '' : base.slice(dot).toLowerCase();
 }

@@ -6,9 +6,12 @@
 import { isUtf8 } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { isLoraPrepError, LoraPrepError } from '../errors.js';
 import { errorMessage, sourceName, throwIfAborted } from './_common.js';
+import { isGzipped } from './format.js';
 import { isWellFormed, toWellFormed, Utf8EscapeDecoder } from './_utf8.js';
 import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
 
@@ -56,14 +59,18 @@ const DECODE_SLICE_BYTES = 32 * 1024;
 export async function* readText(source: LoadSource, options: ReadTextOptions = {}): AsyncGenerator<string> {
   const file = sourceName(source);
   const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8', options.invalidBytes === 'escape', options.onDecoding, options.onEscape);
-  const chunks = typeof source === 'string' ? fileChunks(source, options.signal) : callerChunks(source, options.signal);
+  const raw = typeof source === 'string' ? fileChunks(source, options.signal) : callerChunks(source, options.signal);
+  // A .gz input: `onBytes` sees the compressed bytes (the file's own, as hashed and sized).
+  const gzip = isGzipped(file);
+  const chunks = gzip ? gunzipped(raw, file, options.onBytes) : raw;
+  const onBytes = gzip ? undefined : options.onBytes;
   for await (const chunk of chunks) {
     if (typeof chunk === 'string') {
-      options.onBytes?.(ENCODER.encode(chunk));
+      onBytes?.(ENCODER.encode(chunk));
       const text = decoder.text(chunk);
       if (text !== '') yield text;
     } else {
-      options.onBytes?.(chunk);
+      onBytes?.(chunk);
       // Decoded in slices: a 256 KiB read as one string (up to 512 KB as UTF-16) would be
       // allocated outside V8's young generation and linger until a full collection.
       for (let at = 0; at < chunk.length; at += DECODE_SLICE_BYTES) {
@@ -79,6 +86,41 @@ export async function* readText(source: LoadSource, options: ReadTextOptions = {
 }
 
 // --- internal ---
+
+/**
+ * The bytes of a gzip stream (one member or several, as `cat a.gz b.gz` makes), inflated on
+ * libuv's threads while the next compressed chunk is read; `onRaw` sees each compressed chunk.
+ */
+async function* gunzipped(raw: AsyncIterable<Uint8Array | string>, file: string, onRaw: ((chunk: Uint8Array) => void) | undefined): AsyncGenerator<Uint8Array> {
+  const input = Readable.from(
+    (async function* () {
+      for await (const chunk of raw) {
+        if (typeof chunk === 'string') {
+          throw new LoraPrepError('INPUT_UNREADABLE', `${file}: a .gz input is compressed bytes, but the stream yielded text. Pass the bytes, or a name without .gz.`, { location: { file } });
+        }
+        onRaw?.(chunk);
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  const inflate = createGunzip({ chunkSize: 64 * 1024 });
+  input.on('error', (error) => inflate.destroy(error));
+  input.pipe(inflate);
+  try {
+    for await (const chunk of inflate) yield chunk as Buffer;
+  } catch (error) {
+    if (isLoraPrepError(error)) throw error;
+    throw new LoraPrepError(
+      'INPUT_UNREADABLE',
+      `${file}: the gzip data is damaged or cut short (${errorMessage(error)}); \`gzip -t ${file}\` tests it.`,
+      { location: { file }, cause: error },
+    );
+  } finally {
+    input.destroy();
+    inflate.destroy();
+  }
+}
 
 const ENCODER = new TextEncoder();
 

@@ -48,7 +48,7 @@ export function defaultFixedPath(path: string): string {
  * @param outPath - where to write; must not exist. Default `<name>.fixed.jsonl`.
  * @param options - `target` (or `'auto'`) and `format`, which decide the record fixes.
  * @returns the changes made, per rule, and the path written.
- * @throws LoraPrepError `OPTION_INVALID`, `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `OUTPUT_NOT_EMPTY` (outPath exists), `WRITE_FAILED`.
+ * @throws LoraPrepError `OPTION_INVALID`, `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `INPUT_FORMAT` (a `.gz`), `OUTPUT_NOT_EMPTY` (outPath exists), `WRITE_FAILED`.
  *
  * @example
  * const { changes, outPath } = await fixFile('train.jsonl', undefined, { target: 'openai' });

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
 import type { ProgressEvent } from '../options.js';
+import { isGzipped } from '../load/format.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import { entryOf, isFloatLiteral, parseJsonNode } from './_json-ast.js';
@@ -93,7 +94,7 @@ const MAX_WALK_DEPTH = 64;
  * @param path - the JSONL file.
  * @param options - `target` (or `'auto'`), `format`, `maxTokens`, `batchSize`, `tokenizer`.
  * @returns the report; `ok` is true when no problem was found.
- * @throws LoraPrepError `OPTION_INVALID` (bad options), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `TOKENIZER_UNAVAILABLE`.
+ * @throws LoraPrepError `OPTION_INVALID` (bad options), `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `INPUT_FORMAT` (a `.gz`: validate the file a trainer reads), `TOKENIZER_UNAVAILABLE`.
  *
  * @example
  * const report = await validateFile('out/train.jsonl', { target: 'mistral' });
@@ -144,12 +145,18 @@ export function checkOptions(options: ValidationOptions): void {
 }
 
 /**
- * The size of the file at `path`; throws `INPUT_NOT_FOUND` or `INPUT_UNREADABLE`.
+ * The size of the file at `path`; throws `INPUT_NOT_FOUND` or `INPUT_UNREADABLE`, and
+ * `INPUT_FORMAT` for a `.gz` (the rules are about the bytes a trainer reads).
  *
  * @example
  * await fileSize('train.jsonl') // 12345
  */
 export async function fileSize(path: string): Promise<number> {
+  if (isGzipped(path)) {
+    throw new LoraPrepError('INPUT_FORMAT', `${path}: validate checks the JSONL file a trainer reads, not a compressed one; \`gunzip -k ${path}\` and validate the .jsonl.`, {
+      location: { file: path },
+    });
+  }
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new LoraPrepError('INPUT_UNREADABLE', `${path} is not a file. Give the path of a .jsonl file.`, { location: { file: path } });

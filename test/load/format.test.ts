@@ -48,7 +48,7 @@ describe('detectFormat', () => {
     ['sheet.xlsx', /an Excel workbook is not text: save the sheet as "CSV UTF-8"/],
     ['OLD.XLS', /an Excel workbook is not text/],
     ['part-0.parquet', /a Parquet file is not text: write it out as JSONL first/],
-    ['data.jsonl.gz', /a compressed file: decompress it first/],
+    ['data.jsonl.bz2', /a bzip2-compressed file: decompress it first \(gzip-compressed \.gz inputs are read as they are\)/],
     ['bundle.zip', /a zip archive: unpack it/],
   ])('says what %s is and how to get text out of it, instead of telling to rename it', (path, what) => {
     let error: unknown;
