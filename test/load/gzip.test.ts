@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isLoraPrepError } from '../../src/errors.js';
 import { prepareDataset } from '../../src/index.js';
 import { detectFormat, loadRecords, type InputFormat } from '../../src/load/index.js';
+import { TokenizerPool } from '../../src/tokenizers/pool.js';
 import { tempDir } from '../helpers/index.js';
 import { chunked, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
@@ -112,4 +113,26 @@ describe('.gz inputs', () => {
     const manifest = JSON.parse(await readFile(join(dir, 'gz', 'report', 'manifest.json'), 'utf8'));
     expect(manifest.inputs).toEqual([{ file: path, bytes: gz.length, sha256: createHash('sha256').update(gz).digest('hex') }]);
   });
+
+  it('a .gz counts as several times its size towards starting worker threads', async () => {
+    // Text that compresses little, so that the file is over 1 MiB compressed and under 4 MiB.
+    let seed = 7;
+    const word = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed.toString(36);
+    };
+    const rows = Array.from({ length: 12_000 }, (_, n) => JSON.stringify({ question: `Q${n} ${Array.from({ length: 12 }, word).join(' ')}?`, answer: Array.from({ length: 14 }, word).join(' ') }));
+    const gz = gzipSync(`${rows.join('\n')}\n`);
+    expect(gz.length).toBeLessThan(4 * 1024 * 1024);
+    expect(gz.length * 4).toBeGreaterThan(4 * 1024 * 1024);
+    const path = await writeTemp('big.jsonl.gz', gz);
+    const start = vi.spyOn(TokenizerPool, 'start');
+    try {
+      const dir = await tempDir();
+      await prepareDataset({ inputs: [path], outDir: join(dir, 'o'), concurrency: 2, dedup: { near: false } });
+      expect(start).toHaveBeenCalledTimes(1);
+    } finally {
+      start.mockRestore();
+    }
+  }, 60_000);
 });
