@@ -118,6 +118,39 @@ describe('presets', () => {
     expect(qa.rejected[0]?.message).toBe('field "answer" is missing or null');
   });
 
+  it('reads a message in either shape and its role under the names datasets use, in any case', async () => {
+    const turn = fc.record({ user: fc.string({ minLength: 1, maxLength: 8 }).filter((t) => t.trim() !== ''), assistant: fc.string({ minLength: 1, maxLength: 8 }).filter((t) => t.trim() !== '') });
+    const spelling = (names: string[]) => fc.constantFrom(...names.flatMap((n) => [n, n.toUpperCase(), n[0]?.toUpperCase() + n.slice(1), ` ${n} `]));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(turn, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('messages', 'sharegpt'),
+        fc.boolean(),
+        spelling(['user', 'human']),
+        spelling(['assistant', 'gpt', 'model']),
+        async (turns, preset, fromValue, user, assistant) => {
+          const entry = (role: string, text: string) => (fromValue ? { from: role, value: text } : { role, content: text });
+          const list = turns.flatMap((t) => [entry(user, t.user), entry(assistant, t.assistant)]);
+          const { examples, rejected } = await run([{ [preset === 'messages' ? 'messages' : 'conversations']: list }], { mapping: preset });
+          expect(rejected).toEqual([]);
+          expect(examples.map(msgs)).toEqual([turns.flatMap((t) => [['user', t.user.trim()], ['assistant', t.assistant.trim()]])]);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it.each([
+    ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, /messages\[0\]\.role must be system, user, assistant or tool \(or human, gpt, model\), got "bot"/],
+    ['messages', { messages: [{ text: 'Q' }] }, /messages\[0\]\.role must be .*, got undefined/],
+    ['sharegpt', { conversations: [{ role: 'tool', content: '42' }] }, /conversations\[0\]\.from must be system, human or gpt \(or user, assistant, model\), got "tool"/],
+    ['sharegpt', { conversations: [{ from: 'human' }] }, /conversations\[0\]\.value must be a string, got undefined/],
+  ] as const)('%s still rejects a role or text it cannot read: %j', async (mapping, record, message) => {
+    const { rejected } = await run([record], { mapping });
+    expect(rejected.map((r) => r.reason)).toEqual(['invalid_record']);
+    expect(rejected[0]?.message).toMatch(message);
+  });
+
   it('keeps tool calls (arguments as JSON text, ids made where missing), tool messages and tools', async () => {
     const tools = [{ type: 'function', function: { name: 'get_rate', description: 'FX rate', parameters: { type: 'object', properties: {} } } }];
     const { examples, rejected } = await run(

@@ -367,14 +367,37 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
   return { messages: withSystem(data, turns), used: ['instruction', 'input', 'output', 'system', 'history'] };
 }
 
-const MESSAGE_ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant', 'tool']);
-const SHAREGPT_ROLES: Readonly<Record<string, Role>> = {
+/**
+ * Role names as datasets write them, in any case: OpenAI's, ShareGPT's (`human`, `gpt`) and
+ * Gemini's `model`. Either preset reads a message in either shape (`role`/`content` or
+ * `from`/`value`), since exports mix them.
+ */
+const ROLE_NAMES: Readonly<Record<string, Role>> = {
   system: 'system',
-  human: 'user',
   user: 'user',
-  gpt: 'assistant',
+  human: 'user',
   assistant: 'assistant',
+  gpt: 'assistant',
+  model: 'assistant',
+  tool: 'tool',
 };
+
+/** A message's role (`role`, else `from`) as one of ours, or undefined; `tool` only where `tools` says a tool turn can be read. */
+function roleOf(msg: Record<string, unknown>, tools: boolean): Role | undefined {
+  const name = typeof msg.role === 'string' ? msg.role : msg.from;
+  const role = typeof name === 'string' ? ROLE_NAMES[name.trim().toLowerCase()] : undefined;
+  return role === 'tool' && !tools ? undefined : role;
+}
+
+/** The name a message gives its role, for messages: `role`, else `from`. */
+function roleName(msg: Record<string, unknown>): unknown {
+  return msg.role !== undefined ? msg.role : msg.from;
+}
+
+/** A message's text field: `content`, else ShareGPT's `value` (when there is no `content`). */
+function contentOf(msg: Record<string, unknown>): unknown {
+  return msg.content === undefined && 'value' in msg ? msg.value : msg.content;
+}
 
 function fromMessages(data: Record<string, unknown>): Converted {
   const list = data.messages;
@@ -385,18 +408,19 @@ function fromMessages(data: Record<string, unknown>): Converted {
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `messages[${i}] is not an object` };
     const msg = m as Record<string, unknown>;
-    const role = msg.role;
-    if (typeof role !== 'string' || !MESSAGE_ROLES.has(role)) {
-      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user, assistant or tool, got ${JSON.stringify(role)}` };
+    const role = roleOf(msg, true);
+    if (role === undefined) {
+      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user, assistant or tool (or human, gpt, model), got ${JSON.stringify(roleName(msg))}` };
     }
     const calls = role === 'assistant' ? toolCalls(msg.tool_calls, i, messages.length) : undefined;
     if (typeof calls === 'string') return { reason: 'invalid_record', message: calls };
     // An assistant turn that only calls tools may have no content.
-    const content = calls && (msg.content === null || msg.content === undefined) ? '' : messageText(msg.content);
+    const given = contentOf(msg);
+    const content = calls && (given === null || given === undefined) ? '' : messageText(given);
     if (content === undefined) {
-      return { reason: 'invalid_record', message: `messages[${i}].content must be text (a string or text parts), got ${describe(msg.content)}` };
+      return { reason: 'invalid_record', message: `messages[${i}].content must be text (a string or text parts), got ${describe(given)}` };
     }
-    const out: Message = { role: role as Role, content: cleanContent(content) };
+    const out: Message = { role, content: cleanContent(content) };
     if (calls) {
       out.tool_calls = calls;
       for (const c of calls) callIds.add(c.id);
@@ -459,15 +483,15 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `conversations[${i}] is not an object` };
     const msg = m as Record<string, unknown>;
-    const from = msg.from;
-    const role = typeof from === 'string' ? SHAREGPT_ROLES[from] : undefined;
+    const role = roleOf(msg, false);
     if (!role) {
-      return { reason: 'invalid_record', message: `conversations[${i}].from must be system, human or gpt, got ${JSON.stringify(from)}` };
+      return { reason: 'invalid_record', message: `conversations[${i}].from must be system, human or gpt (or user, assistant, model), got ${JSON.stringify(roleName(msg))}` };
     }
-    if (typeof msg.value !== 'string') {
-      return { reason: 'invalid_record', message: `conversations[${i}].value must be a string, got ${describe(msg.value)}` };
+    const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
+    if (typeof value !== 'string') {
+      return { reason: 'invalid_record', message: `conversations[${i}].value must be a string, got ${describe(value)}` };
     }
-    messages.push({ role, content: cleanContent(msg.value) });
+    messages.push({ role, content: cleanContent(value) });
   }
   const hasSystem = messages.some((m) => m.role === 'system');
   return { messages: hasSystem ? messages : withSystem(data, messages), used: ['conversations', 'system'] };
