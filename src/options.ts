@@ -277,6 +277,12 @@ export interface PrepareOptions {
   maxLineBytes?: number | undefined;
   /** A CSV cell longer than this many characters is rejected as `field_too_long` (default 4 Mi). */
   maxFieldChars?: number | undefined;
+  /**
+   * Read only the first this many input rows (over the inputs, in order; rejected rows count), to
+   * try settings on a sample of a large input. The report warns which inputs were not read to the
+   * end, and the manifest marks them `partial`. Unset: every row.
+   */
+  maxRows?: number | undefined;
   /** Replace the contents of a non-empty `outDir`. Default false. */
   overwrite?: boolean | undefined;
   /** Called with progress facts. */
@@ -433,6 +439,7 @@ export const prepareOptionsSchema = z.strictObject({
   onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
   maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),
+  maxRows: z.number().int().positive().optional(),
   overwrite: z.boolean().default(false),
   /** Called with a {@link ProgressEvent} about every 10,000 rows and at each stage change. */
   onProgress: z.custom<(event: ProgressEvent) => void>((v) => typeof v === 'function', 'expected a function').optional(),

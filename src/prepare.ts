@@ -190,10 +190,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const missingGroup = { count: 0 };
     let input = 0;
     let rejected = 0;
-    const progress = new ProgressTicker(opts.onProgress, inputBytes, started);
+    // With maxRows the bytes read say nothing of how far the run is: no fraction then.
+    const progress = new ProgressTicker(opts.onProgress, opts.maxRows === undefined ? inputBytes : 0, started);
+    /** Whether maxRows input rows have been read: no later row is read, counted or reported. */
+    const full = (): boolean => opts.maxRows !== undefined && input >= opts.maxRows;
+    const unfinished: string[] = [];
     const clock = new StageClock();
     const perFile = inputs.map(() => ({ rows: 0, kept: 0, rejected: 0, byReason: {} as Record<string, number> }));
-    const inputHashes: Array<{ file: string; bytes: number; sha256: string }> = [];
+    const inputHashes: Array<{ file: string; bytes: number; sha256: string; partial?: true }> = [];
     const rejectedSample: Rejection[] = [];
     const tally = (fileIndex: number, r: Rejection): void => {
       const stats = perFile[fileIndex] as (typeof perFile)[number];
@@ -229,6 +233,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       };
       const loadCtx: StageContext = {
         reject: (r) => {
+          if (full()) return; // a row after the last one read (the loader reads ahead to the next)
           input++;
           stats.rows++;
           early(r);
@@ -265,7 +270,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       // Read, normalise and PII run per row in this one generator (each async layer costs every
       // row a promise); the dedup keys and the look-up of kept rows come with the count.
       const time = { read: 0, normalize: 0, pii: 0 };
+      let readToEnd = false;
       async function* ready(): AsyncGenerator<Example> {
+        if (full()) return;
         const it = rows[Symbol.asyncIterator]();
         let done = false;
         try {
@@ -276,8 +283,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             time.read += now - t;
             if (next.done) {
               done = true;
+              readToEnd = true;
               return;
             }
+            if (full()) return;
             input++;
             stats.rows++;
             progress.tick(input, kept.length, file);
@@ -385,7 +394,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       if (opts.pii) clock.add('pii', time.pii);
       clock.add('count', countMs - time.read - time.normalize - time.pii);
       clock.add('keep', keepMs);
-      inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
+      if (readToEnd) inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
+      else {
+        inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex'), partial: true });
+        unfinished.push(file);
+      }
+    }
+    if (unfinished.length > 0) {
+      warnings.add(`read the first ${(opts.maxRows as number).toLocaleString('en-US')} input rows (maxRows): not read to the end: ${unfinished.join(', ')}`);
     }
     await spill.close();
     openWriters.length = 0;

@@ -101,6 +101,7 @@ Options of prepare:
   --on-invalid-encoding M   reject (default: invalid_encoding) | replace (keep rows, U+FFFD)
   --max-line-bytes N        reject longer lines/records as line_too_long (default 16 MiB)
   --max-field-chars N       reject CSV/TSV rows with a longer cell as field_too_long (default 4 Mi)
+  --max-rows N              read only the first N input rows, to try settings on a sample
   --fail-on RULE            fail (exit 1, after writing the report) when the data got worse:
                             rejected=0.05 (more than 5% of rows rejected) or reasons=pii,invalid_json;
                             repeatable
@@ -202,6 +203,7 @@ const PREPARE_ARGS = {
   'dedup-key': { type: 'string' },
   'pii-types': { type: 'string' },
   'max-field-chars': { type: 'string' },
+  'max-rows': { type: 'string' },
   'stratify-by': { type: 'string' },
   'group-by': { type: 'string' },
   encoding: { type: 'string' },
@@ -329,6 +331,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   }
   if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
   if (v['max-field-chars'] !== undefined) o.maxFieldChars = num('--max-field-chars', v['max-field-chars']);
+  if (v['max-rows'] !== undefined) o.maxRows = num('--max-rows', v['max-rows']);
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'] === 'none' ? false : v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'] === 'none' ? false : v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
