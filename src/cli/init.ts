@@ -73,8 +73,9 @@ const STARTER_VALUES = {
   failOn: { rejectedRatio: 0.05, reasons: ['invalid_json'] },
 };
 
-const BODY = `  // Input files: CSV, TSV, JSONL or JSON. A path, or an object with settings for that file;
-  // \`domain\` is stamped on every example of the file (the split can be stratified by it).
+const BODY = `  // Input files: CSV, TSV, JSONL or JSON (also gzipped: rows.jsonl.gz). A path, or an object with
+  // settings for that file; \`domain\` is stamped on every example of the file (the split can be
+  // stratified by it).
   inputs: [
     { path: 'data/finance.csv', domain: 'finance' },
     { path: 'data/cases.jsonl', domain: 'legal' },
@@ -82,6 +83,7 @@ const BODY = `  // Input files: CSV, TSV, JSONL or JSON. A path, or an object wi
   // Where the trainer's files go (train.jsonl, validation.jsonl, ...), with report/ beside them.
   outDir: 'out/dataset-v1',
   // overwrite: true, // replace the files of an earlier run in outDir
+  // maxRows: 1000, // try the settings on the first rows of a large input first
 
   // How rows become chats. 'auto' recognises messages, ShareGPT, alpaca, prompt/completion and
   // question/answer records; or name a preset, or write templates over your columns:
