@@ -1,0 +1,59 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { isLoraPrepError } from '../src/errors.js';
+import { prepareDataset } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
+
+const row = (n: number) => `${JSON.stringify({ question: `What is clause ${n}?`, answer: `Clause ${n} limits liability.` })}\n`;
+
+/** A folder as Spark or a sharded export leaves it: part files, markers, a stray file and a subfolder. */
+async function exportFolder(): Promise<string> {
+  const dir = join(await tempDir(), 'export');
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  await writeFile(join(dir, 'part-10.jsonl'), row(10));
+  await writeFile(join(dir, 'part-2.jsonl'), row(2));
+  await writeFile(join(dir, 'part-1.jsonl.gz'), gzipSync(row(1)));
+  await writeFile(join(dir, 'part-3.csv'), 'question,answer\nWhat is clause 3?,Clause 3 limits liability.\n');
+  await writeFile(join(dir, '_SUCCESS'), '');
+  await writeFile(join(dir, '.part-2.jsonl.crc'), 'xx');
+  await writeFile(join(dir, 'notes.txt'), 'not data');
+  await writeFile(join(dir, 'logs', 'run.jsonl'), row(99));
+  return dir;
+}
+
+describe('a folder as an input', () => {
+  it('stands for its files that name a format, in natural order, with the folder’s settings', async () => {
+    const dir = await exportFolder();
+    const result = await prepareDataset({ inputs: [{ path: dir, domain: 'legal' }], outDir: join(dir, '..', 'o'), split: { validation: 0 }, concurrency: 1 });
+    expect(result.counts).toMatchObject({ input: 4, kept: 4, rejected: 0 });
+    const manifest = JSON.parse(await readFile(result.files.manifest, 'utf8'));
+    expect(manifest.inputs.map((i: { file: string }) => i.file)).toEqual(['part-1.jsonl.gz', 'part-2.jsonl', 'part-3.csv', 'part-10.jsonl'].map((f) => join(dir, f)));
+    const train = (await readFile(result.files.train, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).messages[0].content);
+    expect(train).toEqual([1, 2, 3, 10].map((n) => `What is clause ${n}?`));
+    expect(result.warnings).toContain(`${dir}: read 4 files of the folder; left out notes.txt (no format in the name) and logs/ (subfolders are not read)`);
+    expect(result.warnings.join('\n')).not.toMatch(/_SUCCESS|\.crc/);
+  });
+
+  it('with a format, reads every file of the folder as that format', async () => {
+    const dir = join(await tempDir(), 'dump');
+    await mkdir(dir);
+    await writeFile(join(dir, 'a.txt'), row(1));
+    await writeFile(join(dir, 'b.log'), row(2));
+    const result = await prepareDataset({ inputs: [{ path: dir, format: 'jsonl' }], outDir: join(dir, '..', 'o'), split: { validation: 0 }, concurrency: 1 });
+    expect(result.counts.input).toBe(2);
+    expect(result.warnings.join('\n')).not.toMatch(/left out/);
+  });
+
+  it('stops with INPUT_NOT_FOUND when the folder holds nothing to read, naming what it holds', async () => {
+    const dir = join(await tempDir(), 'empty');
+    await mkdir(join(dir, 'deeper'), { recursive: true });
+    await writeFile(join(dir, 'README.md'), '#');
+    const error = await prepareDataset({ inputs: [dir], outDir: join(dir, '..', 'o') }).then(() => undefined, (e: unknown) => e);
+    expect(isLoraPrepError(error) && error.code).toBe('INPUT_NOT_FOUND');
+    expect((error as Error).message).toBe(
+      `input ${dir} is a folder with no CSV, TSV, JSONL or JSON file (.gz too) in it (it holds README.md, deeper/). List the files in inputs, or give the folder a format to read files of other names.`,
+    );
+  });
+});
