@@ -304,6 +304,14 @@ describe('resolveMapping', () => {
     expect(resolveMapping('prompt-completion', { Prompt: 'p' }, 'x.jsonl')).toBe('prompt-completion');
   });
 
+  it.each([
+    [{ prompt: 'p', chosen: 'c', rejected: 'r' }, /preference data \(DPO\).*use mapping \{ user: "\{\{prompt\}\}", assistant: "\{\{chosen\}\}" \}/],
+    [{ question: 'p', chosen: 'c', rejected: 'r' }, /user: "\{\{question\}\}", assistant: "\{\{chosen\}\}"/],
+    [{ chosen: [{ role: 'user', content: 'q' }], rejected: [] }, /chosen holds a whole conversation: to train on it, write it under "messages"/],
+  ])('says how to train on the chosen answers of preference data: %j', (first, message) => {
+    expect(() => resolveMapping('auto', first, 'dpo.jsonl')).toThrow(message);
+  });
+
   it('folds no names when two columns would become one', () => {
     expect(() => resolveMapping('auto', { Question: 'q', QUESTION: 'q2', Answer: 'a' }, 'x.csv')).toThrow(/cannot tell the record shape(?!.*other capitals)/);
   });

@@ -65,9 +65,11 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     }
     const hint = folded && fits
       ? foldedHint(fits, folded)
-      : looksLikeClassification(first)
-        ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
-        : '';
+      : Object.hasOwn(first, 'chosen') && Object.hasOwn(first, 'rejected')
+        ? preferenceHint(first)
+        : looksLikeClassification(first)
+          ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
+          : '';
     throw new LoraPrepError(
       'MAPPING_INVALID',
       `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
@@ -79,6 +81,18 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     );
   }
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
+}
+
+/**
+ * For a first row of preference data (`chosen` / `rejected`, as DPO trainers read it): how to
+ * train on the chosen answers, which is what a supervised dataset can hold of it.
+ */
+function preferenceHint(first: Record<string, unknown>): string {
+  const head = ' chosen and rejected look like preference data (DPO); lora-prep prepares supervised examples.';
+  if (Array.isArray(first.chosen)) return `${head} Here chosen holds a whole conversation: to train on it, write it under "messages", one row each.`;
+  const prompt = ['prompt', 'question', 'instruction', 'input'].find((k) => typeof first[k] === 'string');
+  if (prompt === undefined) return head;
+  return `${head} To train on the chosen answers, use mapping { user: "{{${prompt}}}", assistant: "{{chosen}}" } (CLI --user '{{${prompt}}}' --assistant '{{chosen}}').`;
 }
 
 /** The columns a preset without an object form needs in every row (any one of each list). */
