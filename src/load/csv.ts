@@ -173,6 +173,8 @@ class CsvRecordReader {
   #failure: Error | undefined;
   #fed = 0;
   #header: string[] | undefined;
+  /** Rows kept with a field that looks backslash-escaped (see {@link #noteBackslashed}), and the first one's line. */
+  readonly #backslashed = { rows: 0, first: 0 };
   /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
   #lostTrack = false;
   #rows = 0;
@@ -201,6 +203,14 @@ class CsvRecordReader {
 
   async *end(): AsyncGenerator<SourceRow> {
     yield* this.#write((this.#framer as CsvFramer).end(), true);
+    const { rows, first } = this.#backslashed;
+    if (rows > 0) {
+      this.#ctx.warn(
+        `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
+          'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
+          'where a quote inside a quoted field is doubled (""): export it that way to get the text without them.',
+      );
+    }
     if (this.#rows > 0) return;
     if (this.#header === undefined) this.#ctx.warn(`${this.#file}: the file is empty; it holds no header and no rows.`);
     else this.#ctx.warn(`${this.#file}: the file holds a header but no data rows.`);
@@ -332,9 +342,24 @@ class CsvRecordReader {
     }
     cursor.advanceTo(end);
     this.#rows++;
+    this.#noteBackslashed(fields, line);
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
     return { data, source };
+  }
+
+  /**
+   * Notes a row with a field that still opens with a quote and holds `\"`: a quoted field written
+   * with backslash-escaped quotes (MySQL's CSV), which RFC 4180 parsing cannot close where its
+   * writer meant, so the parser kept it as written. (In RFC 4180 CSV a field opens with a quote
+   * only when it was written `"""…`.) Said once, in {@link end}.
+   */
+  #noteBackslashed(fields: string[], line: number): void {
+    for (const f of fields) {
+      if (f.charCodeAt(0) !== 0x22 || !f.includes('\\"')) continue;
+      if (this.#backslashed.rows++ === 0) this.#backslashed.first = line;
+      return;
+    }
   }
 
   /** Rejects every replaced record whose placeholder the parser passed without reporting it (a safety net: it never should). */

@@ -245,6 +245,24 @@ const cases: Case[] = [
     rows: [[2, { q: 'x', 'a,b;c': 'y' }]],
   },
   {
+    name: 'backslash-escaped quotes (MySQL) are kept as written, with one warning naming the first line',
+    text: 'q,a\n"He said \\"hi\\"",ok\nplain,row\n"5\\" screen",x\n',
+    rows: [
+      [2, { q: '"He said \\"hi\\""', a: 'ok' }],
+      [3, { q: 'plain', a: 'row' }],
+      [4, { q: '"5\\" screen"', a: 'x' }],
+    ],
+    warnings: [/^data\.csv: 2 rows \(the first on line 2\) have a quoted field with \\" inside, kept as written, .*MySQL.*doubled \(""\)/],
+  },
+  {
+    name: 'doubled quotes, and a backslash before one, read as RFC 4180 says, with no warning',
+    text: 'q,a\n"He said ""hi""",ok\n"C:\\""",x\n',
+    rows: [
+      [2, { q: 'He said "hi"', a: 'ok' }],
+      [3, { q: 'C:\\"', a: 'x' }],
+    ],
+  },
+  {
     name: "Excel's sep= first line names the delimiter, and rows keep their file lines",
     text: 'sep=;\r\nq;a\r\nx,1;y\r\nbad\r\n',
     rows: [[3, { q: 'x,1', a: 'y' }]],
