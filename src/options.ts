@@ -112,6 +112,8 @@ export interface InputSpec {
   format?: InputFormat | undefined;
   /** CSV delimiter for this file; else the job's, the extension's, or sniffed. */
   delimiter?: string | undefined;
+  /** CSV quote escape for this file (`'"'` doubled, `'\\'` backslash); else the job's. */
+  escape?: '"' | '\\' | undefined;
   /** Encoding of this file; a BOM wins. */
   encoding?: InputEncoding | undefined;
   /** Mapping for this file; else the job's. */
@@ -271,6 +273,11 @@ export interface PrepareOptions {
   encoding?: InputEncoding | undefined;
   /** Default CSV delimiter (else from the extension, else sniffed). */
   delimiter?: string | undefined;
+  /**
+   * How a quote is written inside a quoted CSV field: `'"'` (default) doubled, as RFC 4180, Excel,
+   * pandas and PostgreSQL write it; `'\\'` after a backslash, as MySQL writes it.
+   */
+  escape?: '"' | '\\' | undefined;
   /** A row with bytes that are not valid in the encoding: `'reject'` (default, `invalid_encoding`) or `'replace'` (U+FFFD, with a warning). */
   onInvalidEncoding?: 'reject' | 'replace' | undefined;
   /** A line, JSON element or CSV record longer than this many bytes is rejected as `line_too_long` (default 16 MiB). */
@@ -294,6 +301,7 @@ export interface PrepareOptions {
 const formatSchema = z.enum(['csv', 'tsv', 'jsonl', 'json']);
 const encodingSchema = z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']);
 const delimiterSchema = z.string().length(1, 'a delimiter is one character');
+const escapeSchema = z.enum(['"', '\\']);
 const templateSchema = z.strictObject({
   // No `preset` key: it lets the object forms share one discriminated union, so an error names
   // the bad setting of the mapping meant rather than every form that failed.
@@ -354,6 +362,7 @@ const inputSchema = z.union([
     domain: z.string().min(1).optional(),
     format: formatSchema.optional(),
     delimiter: delimiterSchema.optional(),
+    escape: escapeSchema.optional(),
     encoding: encodingSchema.optional(),
     mapping: mappingSchema.optional(),
   }),
@@ -436,6 +445,7 @@ export const prepareOptionsSchema = z.strictObject({
     .default({ validation: 0.1, test: 0, seed: 42, strategy: 'random' }),
   encoding: encodingSchema.default('utf-8'),
   delimiter: delimiterSchema.optional(),
+  escape: escapeSchema.optional(),
   onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
   maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),

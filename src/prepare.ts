@@ -259,6 +259,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       const rows = loadRecords(file, {
         format: spec.format,
         delimiter: spec.delimiter,
+        escape: spec.escape,
         encoding: spec.encoding,
         onInvalidEncoding: opts.onInvalidEncoding,
         maxLineBytes: opts.maxLineBytes,
@@ -608,6 +609,7 @@ interface ResolvedInput {
   domain: string | undefined;
   format: InputFormat;
   delimiter: string | undefined;
+  escape: '"' | '\\' | undefined;
   encoding: InputEncoding;
   mapping: Exclude<Mapping, 'auto'>;
   /** The preset's natural split keys found in the first row; undefined for an empty file. */
@@ -649,13 +651,14 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   for (const { spec, bytes } of specs) {
     const format = detectFormat(spec.path, spec.format);
     const delimiter = spec.delimiter ?? opts.delimiter;
+    const escape = spec.escape ?? opts.escape;
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format, delimiter, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+    const first = await firstRow(spec.path, { format, delimiter, escape, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
-    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, encoding, mapping, natural });
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, escape, encoding, mapping, natural });
     if (first) firstRows.push(first);
   }
   // A split column that no input has is a typo, not data: say so before reading anything.

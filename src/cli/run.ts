@@ -92,6 +92,8 @@ Options of prepare:
                             default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
+                            default) or \\ (after a backslash, as MySQL writes CSV)
   --input-format F          csv | tsv | jsonl | json: read the inputs as F whatever their
                             extension (default: from each file's extension)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
@@ -208,6 +210,7 @@ const PREPARE_ARGS = {
   'group-by': { type: 'string' },
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
+  escape: { type: 'string' },
   'input-format': { type: 'string' },
   config: { type: 'string' },
   overwrite: { type: 'boolean' },
@@ -316,6 +319,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   }
   if (v.encoding !== undefined) o.encoding = v.encoding;
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
+  if (v.escape !== undefined) o.escape = v.escape === '\\\\' ? '\\' : v.escape;
   if (v.overwrite) o.overwrite = true;
   const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };
   if (v.validation !== undefined) split.validation = num('--validation', v.validation);

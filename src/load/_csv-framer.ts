@@ -100,6 +100,10 @@ export class CsvFramer {
   #fieldEmpty = true;
   /** A `"` seen inside quotes: the next byte says whether it is doubled or ends the quoting. */
   #pendingQuote = false;
+  /** With a backslash escape: one was the last byte inside quotes, so the next is content. */
+  #pendingEscape = false;
+  /** The escape character inside quotes is a backslash (`\"` a quote, `\` + any byte that byte), not `"`. */
+  readonly #backslash: boolean;
   /** A CR seen outside quotes: the next byte says whether it is a CRLF. */
   #pendingCR = false;
   #lastWasCR = false;
@@ -123,10 +127,12 @@ export class CsvFramer {
   #badIndex = 0;
   #firstBad: { at: number; byte: number } | undefined;
 
-  constructor(delimiter: Buffer, maxBytes: number, maxFields: number) {
+  /** `escape`: csv-parse's escape character inside quotes, `"` (RFC 4180's doubled quotes) or a backslash. */
+  constructor(delimiter: Buffer, maxBytes: number, maxFields: number, escape: '"' | '\\' = '"') {
     this.#delimiter = delimiter;
     this.#maxBytes = maxBytes;
     this.#maxFields = maxFields;
+    this.#backslash = escape === '\\';
   }
 
   /**
@@ -160,9 +166,15 @@ export class CsvFramer {
         }
         this.#endRecord(abs, out, replaced);
       }
+      if (this.#pendingEscape) {
+        // The byte after a backslash inside quotes is content; a line break still counts.
+        this.#pendingEscape = false;
+        this.#escaped(b);
+        continue;
+      }
       if (this.#pendingQuote) {
         this.#pendingQuote = false;
-        if (b === QUOTE) continue; // a doubled quote: still quoting
+        if (b === QUOTE && !this.#backslash) continue; // a doubled quote: still quoting
         // The quote ended the quoting (before a delimiter or line break, or, relaxed, before anything else).
         this.#quoting = false;
         this.#fieldEmpty = false;
@@ -172,9 +184,28 @@ export class CsvFramer {
         let j = i;
         let breaks = 0;
         let lastWasCR = this.#lastWasCR;
+        const backslash = this.#backslash;
         for (; j < len; j++) {
           const c = chunk[j] as number;
           if (c === QUOTE) break;
+          if (c === BACKSLASH && backslash) {
+            if (j + 1 === len) {
+              this.#pendingEscape = true;
+              j = len;
+              break;
+            }
+            j++;
+            // The escaped byte is content, whatever it is; a line break still counts.
+            const e = chunk[j] as number;
+            if (e === CR) {
+              breaks++;
+              lastWasCR = true;
+            } else {
+              if (e === LF && !lastWasCR) breaks++;
+              lastWasCR = false;
+            }
+            continue;
+          }
           if (c === CR) {
             breaks++;
             lastWasCR = true;
@@ -256,6 +287,7 @@ export class CsvFramer {
     const invalid: BadRecord[] = [];
     this.#out = { replaced, invalid };
     const end = this.#pos;
+    this.#pendingEscape = false;
     if (this.#pendingQuote) {
       // A quote as the very last byte closes the quoting.
       this.#pendingQuote = false;
@@ -272,6 +304,17 @@ export class CsvFramer {
   }
 
   // --- internal ---
+
+  /** An escaped byte inside quotes, as content: a line break still counts. */
+  #escaped(b: number): void {
+    if (b === CR) {
+      this.#breaks++;
+      this.#lastWasCR = true;
+    } else {
+      if (b === LF && !this.#lastWasCR) this.#breaks++;
+      this.#lastWasCR = false;
+    }
+  }
 
   /** A delimiter ended a field. */
   #field(): void {
@@ -394,3 +437,4 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;

@@ -24,11 +24,11 @@ import type { Options as CsvParseOptions } from 'csv-parse';
  * @example
  * parse(bytes, { ...csvParseOptions(','), on_record: (fields, info) => ... });
  */
-export function csvParseOptions(delimiter: string): CsvParseOptions {
+export function csvParseOptions(delimiter: string, escape: '"' | '\\' = '"'): CsvParseOptions {
   return {
     delimiter,
     quote: '"',
-    escape: '"',
+    escape,
     record_delimiter: ['\r\n', '\n', '\r'],
     relax_quotes: true,
     relax_column_count: true,
@@ -38,6 +38,7 @@ export function csvParseOptions(delimiter: string): CsvParseOptions {
 }
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -68,13 +69,16 @@ export interface RecordQueue {
  * @param delimiter - the field delimiter's bytes (no quote or line break in it).
  * @param base - the stream offset of `bytes[0]`.
  * @param final - true when `bytes` ends the input, so a record may end without a line break.
+ * @param escape - the escape character inside quotes: `"` (RFC 4180: `""` is a quote) or a backslash (a
+ *   quoted field holding one is left to csv-parse).
  *
  * @example
  * const records: SplitRecord[] = [];
  * splitPlainRecords(Buffer.from('a,"b ""c"""\n'), Buffer.from(','), 0, false, records); // 11
  * records[0] // { fields: ['a', 'b "c"'], end: 11 }
  */
-export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number, final: boolean, records: RecordQueue): number {
+export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number, final: boolean, records: RecordQueue, escape: '"' | '\\' = '"'): number {
+  const backslash = escape === '\\';
   const n = bytes.length;
   const first = delimiter[0] as number;
   const width = delimiter.length;
@@ -105,8 +109,15 @@ export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number
           close = bytes.indexOf(QUOTE, from);
           if (close < 0) return start;
           if (bytes[close + 1] !== QUOTE) break;
+          // With a backslash escape, "" is no quote: csv-parse reads the record.
+          if (backslash) return start;
           doubled = true;
           from = close + 2;
+        }
+        // A backslash inside quotes escapes the next byte: csv-parse reads the record.
+        if (backslash) {
+          const slash = bytes.indexOf(BACKSLASH, i + 1);
+          if (slash >= 0 && slash < close) return start;
         }
         const value = bytes.toString('utf8', i + 1, close);
         fields.push(doubled ? value.replaceAll('""', '"') : value);
@@ -172,6 +183,7 @@ export function splitRecords(
   final: boolean,
   records: RecordQueue,
   irregular: (bytes: Buffer, base: number, one: boolean) => number,
+  escape: '"' | '\\' = '"',
 ): void {
   let plain = PLAIN_RUN;
   const counted: RecordQueue = {
@@ -183,7 +195,7 @@ export function splitRecords(
   let at = 0;
   while (at < bytes.length) {
     const part = at === 0 ? bytes : bytes.subarray(at);
-    const stop = at + splitPlainRecords(part, delimiter, base + at, final, counted);
+    const stop = at + splitPlainRecords(part, delimiter, base + at, final, counted, escape);
     if (stop >= bytes.length) return;
     const one = plain >= PLAIN_RUN;
     at = stop + Math.max(1, irregular(bytes.subarray(stop), base + stop, one));

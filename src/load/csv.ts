@@ -57,7 +57,12 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   if (options.delimiter !== undefined) checkDelimiter(options.delimiter, file);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
 
-  const reader = new CsvRecordReader(file, ctx, limits, guard);
+  if (options.escape !== undefined && options.escape !== '"' && options.escape !== '\\') {
+    throw new LoraPrepError('OPTION_INVALID', `${file}: escape must be '"' (doubled quotes, RFC 4180) or '\\' (a backslash), got ${JSON.stringify(options.escape)}.`, {
+      location: { file, field: 'escape' },
+    });
+  }
+  const reader = new CsvRecordReader(file, ctx, limits, guard, options.escape ?? '"');
   const byName = isTsv(file, options) ? '\t' : undefined;
   const directive: SepDirective = {};
   let prefix: string[] | undefined;
@@ -158,6 +163,7 @@ type ParserEvent = { fields: string[]; end: number } | { error: CsvError; fed: n
  */
 class CsvRecordReader {
   readonly #file: string;
+  readonly #escape: '"' | '\\';
   readonly #ctx: StageContext;
   readonly #limits: ResolvedLimits;
   readonly #guard: EncodingGuard;
@@ -179,7 +185,8 @@ class CsvRecordReader {
   #lostTrack = false;
   #rows = 0;
 
-  constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard) {
+  constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard, escape: '"' | '\\') {
+    this.#escape = escape;
     this.#file = file;
     this.#ctx = ctx;
     this.#limits = limits;
@@ -188,8 +195,8 @@ class CsvRecordReader {
 
   start(delimiter: string): void {
     this.#delimiter = Buffer.from(delimiter, 'utf8');
-    this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS);
-    this.#csvParse = csvParseOptions(delimiter);
+    this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS, this.#escape);
+    this.#csvParse = csvParseOptions(delimiter, this.#escape);
   }
 
   async *feed(text: string): AsyncGenerator<SourceRow> {
@@ -204,11 +211,11 @@ class CsvRecordReader {
   async *end(): AsyncGenerator<SourceRow> {
     yield* this.#write((this.#framer as CsvFramer).end(), true);
     const { rows, first } = this.#backslashed;
-    if (rows > 0) {
+    if (rows > 0 && this.#escape === '"') {
       this.#ctx.warn(
         `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
           'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
-          'where a quote inside a quoted field is doubled (""): export it that way to get the text without them.',
+          "where a quote inside a quoted field is doubled (\"\"): pass escape: '\\\\' (CLI --escape '\\') to read it as written.",
       );
     }
     if (this.#rows > 0) return;
@@ -223,7 +230,7 @@ class CsvRecordReader {
     this.#cursor.push(bytes);
     const base = this.#fed;
     this.#fed += bytes.length;
-    splitRecords(bytes, this.#delimiter as Buffer, base, final, this.#events, (rest, at, one) => this.#parse(rest, at, one));
+    splitRecords(bytes, this.#delimiter as Buffer, base, final, this.#events, (rest, at, one) => this.#parse(rest, at, one), this.#escape);
     this.#throwIfFailed();
     yield* this.#drain();
   }

@@ -32,6 +32,12 @@ export interface LoadOptions {
   format?: InputFormat | undefined;
   /** CSV only: the field delimiter. Else a tab for tsv, else sniffed among `, ; \t |`, default `,`. */
   delimiter?: string | undefined;
+  /**
+   * CSV only: how a quote is written inside a quoted field. `'"'` (default): doubled, as RFC 4180,
+   * Excel, pandas and PostgreSQL write it. `'\\'`: after a backslash, as MySQL writes it
+   * (`"He said \"hi\""`); a backslash then escapes any character inside quotes.
+   */
+  escape?: '"' | '\\' | undefined;
   /** The text encoding, default `utf-8`. A UTF-8 or UTF-16 byte-order mark overrides it. */
   encoding?: InputEncoding | undefined;
   /**

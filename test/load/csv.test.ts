@@ -263,6 +263,16 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "escape: '\\\\' reads MySQL's quotes and backslashes, line breaks inside quotes counted",
+    text: 'q,a\n"He said \\"hi\\"","5\\" screen"\n"C:\\\\dir","line\\\nnext"\nplain,"x"\n',
+    options: { escape: '\\' },
+    rows: [
+      [2, { q: 'He said "hi"', a: '5" screen' }],
+      [3, { q: 'C:\\dir', a: 'line\nnext' }],
+      [5, { q: 'plain', a: 'x' }],
+    ],
+  },
+  {
     name: "Excel's sep= first line names the delimiter, and rows keep their file lines",
     text: 'sep=;\r\nq;a\r\nx,1;y\r\nbad\r\n',
     rows: [[3, { q: 'x,1', a: 'y' }]],
@@ -486,6 +496,53 @@ describe('loadCsv properties', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("loadCsv with escape: '\\\\'", () => {
+  const cell = fc.string({ unit: fc.constantFrom('a', ' ', ',', '"', '\\', '\n', '\r\n', 'é', '日', ';') });
+
+  it('round-trips random tables written as MySQL writes CSV, with their starting lines, however the bytes are cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }).chain((cols) =>
+          fc.record({
+            header: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/), { minLength: cols, maxLength: cols }),
+            rows: fc.array(fc.array(cell, { minLength: cols, maxLength: cols }), { maxLength: 10 }),
+            chunk: fc.integer({ min: 1, max: 48 }),
+          }),
+        ),
+        async ({ header, rows, chunk }) => {
+          let text = header.join(',');
+          const starts: number[] = [];
+          let line = 1;
+          for (const row of rows) {
+            text += '\n';
+            line++;
+            starts.push(line);
+            const record = row.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',');
+            text += record;
+            line += countBreaks(record);
+          }
+          text += '\n';
+          const bytes = Buffer.from(text, 'utf8');
+          const pieces: Uint8Array[] = [];
+          for (let i = 0; i < bytes.length; i += chunk) pieces.push(bytes.subarray(i, i + chunk));
+          const result = await runLoad((ctx) => loadCsv(chunked('mysql.csv', ...pieces), { delimiter: ',', escape: '\\' }, ctx));
+          expect(result.error).toBeUndefined();
+          expect(result.rejected).toEqual([]);
+          expect(result.warnings).toEqual(rows.length === 0 ? ['mysql.csv: the file holds a header but no data rows.'] : []);
+          expect(result.data).toEqual(rows.map((row) => Object.fromEntries(header.map((h, i) => [h, row[i]]))));
+          expect(result.lines).toEqual(starts);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('rejects an escape other than a quote or a backslash', async () => {
+    const result = await runLoad((ctx) => loadCsv(chunked('x.csv', 'a\n1\n'), { escape: "'" as '"' }, ctx));
+    expect(isLoraPrepError(result.error) && result.error.code).toBe('OPTION_INVALID');
   });
 });
 
