@@ -114,6 +114,8 @@ export interface InputSpec {
   delimiter?: string | undefined;
   /** CSV quote escape for this file (`'"'` doubled, `'\\'` backslash); else the job's. */
   escape?: '"' | '\\' | undefined;
+  /** JSON: the top-level key whose array holds this file's records; else the job's. */
+  recordsKey?: string | undefined;
   /** Encoding of this file; a BOM wins. */
   encoding?: InputEncoding | undefined;
   /** Mapping for this file; else the job's. */
@@ -278,6 +280,11 @@ export interface PrepareOptions {
    * pandas and PostgreSQL write it; `'\\'` after a backslash, as MySQL writes it.
    */
   escape?: '"' | '\\' | undefined;
+  /**
+   * JSON: the top-level key whose array holds the records, for files such as
+   * `{"version": 1, "data": [...]}` (Hugging Face's `field`). Unset: a JSON input is an array.
+   */
+  recordsKey?: string | undefined;
   /** A row with bytes that are not valid in the encoding: `'reject'` (default, `invalid_encoding`) or `'replace'` (U+FFFD, with a warning). */
   onInvalidEncoding?: 'reject' | 'replace' | undefined;
   /** A line, JSON element or CSV record longer than this many bytes is rejected as `line_too_long` (default 16 MiB). */
@@ -363,6 +370,7 @@ const inputSchema = z.union([
     format: formatSchema.optional(),
     delimiter: delimiterSchema.optional(),
     escape: escapeSchema.optional(),
+    recordsKey: z.string().min(1).optional(),
     encoding: encodingSchema.optional(),
     mapping: mappingSchema.optional(),
   }),
@@ -446,6 +454,7 @@ export const prepareOptionsSchema = z.strictObject({
   encoding: encodingSchema.default('utf-8'),
   delimiter: delimiterSchema.optional(),
   escape: escapeSchema.optional(),
+  recordsKey: z.string().min(1).optional(),
   onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
   maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),

@@ -260,6 +260,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         format: spec.format,
         delimiter: spec.delimiter,
         escape: spec.escape,
+        recordsKey: spec.recordsKey,
         encoding: spec.encoding,
         onInvalidEncoding: opts.onInvalidEncoding,
         maxLineBytes: opts.maxLineBytes,
@@ -610,6 +611,7 @@ interface ResolvedInput {
   format: InputFormat;
   delimiter: string | undefined;
   escape: '"' | '\\' | undefined;
+  recordsKey: string | undefined;
   encoding: InputEncoding;
   mapping: Exclude<Mapping, 'auto'>;
   /** The preset's natural split keys found in the first row; undefined for an empty file. */
@@ -652,13 +654,14 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     const format = detectFormat(spec.path, spec.format);
     const delimiter = spec.delimiter ?? opts.delimiter;
     const escape = spec.escape ?? opts.escape;
+    const recordsKey = spec.recordsKey ?? opts.recordsKey;
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format, delimiter, escape, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+    const first = await firstRow(spec.path, { format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
-    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, escape, encoding, mapping, natural });
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, escape, recordsKey, encoding, mapping, natural });
     if (first) firstRows.push(first);
   }
   // A split column that no input has is a typo, not data: say so before reading anything.

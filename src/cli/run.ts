@@ -94,6 +94,8 @@ Options of prepare:
   --delimiter C             CSV delimiter (default: from the extension, else sniffed)
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
+  --records-key KEY         JSON: the top-level key whose array holds the records, as in
+                            {"version": 1, "data": [...]}
   --input-format F          csv | tsv | jsonl | json: read the inputs as F whatever their
                             extension (default: from each file's extension)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
@@ -211,6 +213,7 @@ const PREPARE_ARGS = {
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
   escape: { type: 'string' },
+  'records-key': { type: 'string' },
   'input-format': { type: 'string' },
   config: { type: 'string' },
   overwrite: { type: 'boolean' },
@@ -319,6 +322,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   }
   if (v.encoding !== undefined) o.encoding = v.encoding;
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
+  if (v['records-key'] !== undefined) o.recordsKey = v['records-key'];
   if (v.escape !== undefined) o.escape = v.escape === '\\\\' ? '\\' : v.escape;
   if (v.overwrite) o.overwrite = true;
   const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };

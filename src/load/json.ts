@@ -18,6 +18,7 @@ import {
 import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
+import { RecordsUnder } from './_json-key.js';
 import { jsonlRows } from './jsonl.js';
 import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
@@ -63,11 +64,17 @@ export async function* loadJson(source: LoadSource, options: LoadOptions, ctx: S
       ctx.warn(`${file}: the file is empty; it holds no rows.`);
       return;
     }
+    const key = options.recordsKey;
     if (first === '[') {
+      if (key !== undefined) ctx.warn(`${file}: the file is an array of records itself, so recordsKey ${JSON.stringify(key)} was not needed; the array was read.`);
       yield* arrayRows(replay(seen, iterator), file, ctx, limits, guard);
       return;
     }
     if (first !== '{') throw notAnArray(file, describeStart(first), START_HINT);
+    if (key !== undefined) {
+      yield* arrayRows(underKey(replay(seen, iterator), new RecordsUnder(key, file)), file, ctx, limits, guard, true);
+      return;
+    }
     const verdict = await sniffTopObject(seen, iterator, file, ctx, limits);
     if (verdict.kind === 'object') throw objectError(file, verdict);
     ctx.warn(
@@ -88,15 +95,25 @@ const NON_SPACE = /[^ \t\r\n]/;
 const START_HINT =
   'If the file is really CSV, TSV or JSONL, give it that extension or pass `format` for it.';
 
+/** The text of the array under a top-level key (see {@link RecordsUnder}); throws at the end if there is none. */
+async function* underKey(text: AsyncIterable<string>, under: RecordsUnder): AsyncGenerator<string> {
+  for await (const chunk of text) {
+    const out = under.push(chunk);
+    if (out !== '') yield out;
+  }
+  under.end();
+}
+
 async function* arrayRows(
   text: AsyncIterable<string>,
   file: string,
   ctx: StageContext,
   limits: ResolvedLimits,
   guard: EncodingGuard,
+  underKey = false,
 ): AsyncGenerator<SourceRow> {
   const scanner = new JsonArrayScanner(limits.maxLineBytes, guard);
-  const state = { warnedComma: false, file, ctx, limits, guard };
+  const state = { warnedComma: false, file, ctx, limits, guard, underKey };
   for await (const chunk of text) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
@@ -113,6 +130,8 @@ async function* arrayRows(
 
 interface ArrayState {
   warnedComma: boolean;
+  /** The array is a top-level key's value: the rest of the object follows it. */
+  underKey: boolean;
   file: string;
   ctx: StageContext;
   limits: ResolvedLimits;
@@ -191,7 +210,7 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
       }
       return undefined;
     case 'trailing-text':
-      ctx.warn(`${file}:${event.line}: text after the array's closing "]" was ignored.`);
+      if (!state.underKey) ctx.warn(`${file}:${event.line}: text after the array's closing "]" was ignored.`);
       return undefined;
     case 'unclosed':
       ctx.warn(`${file}: the file ended before the array's closing "]", so it may be cut off; the elements before the cut were read.`);
@@ -263,7 +282,7 @@ function objectError(file: string, verdict: Extract<TopObjectVerdict, { kind: 'o
   const holder = keys.find((k) => k.value === 'array of objects') ?? keys.find((k) => k.value === 'array');
   const hint =
     holder !== undefined
-      ? `The records seem to be the array under ${JSON.stringify(holder.name)}: save that array alone as the file.`
+      ? `The records seem to be the array under ${JSON.stringify(holder.name)}: pass recordsKey: ${JSON.stringify(holder.name)} (CLI --records-key ${holder.name}) to read them.`
       : "If the object is one record, put it inside [ ]; if the file holds one object per line, name it .jsonl or pass format: 'jsonl'.";
   return notAnArray(file, what, hint);
 }

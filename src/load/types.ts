@@ -38,6 +38,11 @@ export interface LoadOptions {
    * (`"He said \"hi\""`); a backslash then escapes any character inside quotes.
    */
   escape?: '"' | '\\' | undefined;
+  /**
+   * JSON only: the top-level key whose array holds the records, for a file such as
+   * `{"version": 1, "data": [...]}` (Hugging Face's `field`). Unset: the file must be an array.
+   */
+  recordsKey?: string | undefined;
   /** The text encoding, default `utf-8`. A UTF-8 or UTF-16 byte-order mark overrides it. */
   encoding?: InputEncoding | undefined;
   /**
