@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/run.js';
 import { isLoraPrepError } from '../../src/errors.js';
+import { prepareDataset } from '../../src/index.js';
+import { fakeIo } from '../helpers/cli.js';
+import { tempDir } from '../helpers/index.js';
 import { loadJson } from '../../src/load/index.js';
 import { chunked, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
@@ -79,5 +84,17 @@ describe('recordsKey: the records under a top-level key', () => {
   it('without it, the error names the key that seems to hold the records and how to read them', async () => {
     const result = await runLoad((ctx) => loadJson(chunked('w.json', '{"version": 1, "data": [{"q": 1}]}'), {}, ctx));
     expect((result.error as Error).message).toMatch(/The records seem to be the array under "data": pass recordsKey: "data" \(CLI --records-key data\) to read them\./);
+  });
+
+  it('is an input setting and a job-wide one, and --records-key on the command line', async () => {
+    const path = await writeTemp('export.json', '{"version": 2, "data": [\n{"question": "What is a lien?", "answer": "A right to keep property."},\n{"question": "What is bail?", "answer": "Money for release."}\n]}\n');
+    const dir = await tempDir();
+    const perInput = await prepareDataset({ inputs: [{ path, recordsKey: 'data' }], outDir: join(dir, 'a'), split: { validation: 0 } });
+    const jobWide = await prepareDataset({ inputs: [path], recordsKey: 'data', outDir: join(dir, 'b'), split: { validation: 0 } });
+    expect(perInput.counts).toMatchObject({ input: 2, kept: 2 });
+    expect(jobWide.counts).toEqual(perInput.counts);
+    const io = fakeIo();
+    expect(await runCli(['prepare', path, '--records-key', 'data', '--out', join(dir, 'c'), '--validation', '0', '--json', '--quiet'], io)).toBe(0);
+    expect(JSON.parse(io.out).counts).toMatchObject({ input: 2, kept: 2 });
   });
 });
