@@ -32,7 +32,8 @@ export const READ_CHUNK_BYTES = 256 * 1024;
 const DECODE_SLICE_BYTES = 32 * 1024;
 
 /**
- * The text of `source`, decoded chunk by chunk. A UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
+ * The text of `source`, decoded chunk by chunk (a name ending in `.gz` is inflated first). A
+ * UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
  * picks the encoding by itself and is dropped; otherwise `options.encoding` (default `utf-8`)
  * applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
  * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once; with
@@ -45,7 +46,7 @@ const DECODE_SLICE_BYTES = 32 * 1024;
  * mark (every second byte 0) is refused rather than read as text interleaved with NULs.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes` (sees every raw chunk, in order), `signal`, `warn`,
+ * @param options - `encoding`, `onBytes` (sees every raw chunk, in order: the compressed bytes of a `.gz`), `signal`, `warn`,
  * `invalidBytes`, `onEscape`, `onDecoding` (hears the encoding chosen and the length of the BOM dropped).
  * @returns the decoded text in chunks; chunk boundaries fall anywhere, even inside a line.
  * @throws LoraPrepError `INPUT_NOT_FOUND` (no such file), `INPUT_UNREADABLE` (a folder, no

@@ -47,7 +47,8 @@ export interface LoadOptions {
   encoding?: InputEncoding | undefined;
   /**
    * Called with every raw chunk of bytes read, in order, before decoding (the caller hashes inputs
-   * with it). For a source that yields strings, it receives their UTF-8 bytes.
+   * with it): for a `.gz`, the compressed bytes, as the file holds them. For a source that yields
+   * strings, it receives their UTF-8 bytes.
    */
   onBytes?: ((chunk: Uint8Array) => void) | undefined;
   /**
