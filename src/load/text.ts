@@ -33,9 +33,8 @@ const DECODE_SLICE_BYTES = 32 * 1024;
 
 /**
  * The text of `source`, decoded chunk by chunk (a name ending in `.gz` is inflated first). A
- * UTF-8, UTF-16 LE or UTF-16 BE byte-order mark
- * picks the encoding by itself and is dropped; otherwise `options.encoding` (default `utf-8`)
- * applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
+ * UTF-8, UTF-16 LE or UTF-16 BE byte-order mark picks the encoding by itself and is dropped;
+ * otherwise `options.encoding` (default `utf-8`) applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
  * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once; with
  * `invalidBytes: 'escape'` each such byte becomes instead one escape character U+DC80 + byte (see
  * `_utf8.ts`), nothing is warned, and `onEscape` hears (once, before the chunk holding the first
