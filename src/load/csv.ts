@@ -215,7 +215,7 @@ class CsvRecordReader {
       this.#ctx.warn(
         `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
           'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
-          "where a quote inside a quoted field is doubled (\"\"): pass escape: '\\\\' (CLI --escape '\\') to read it as written.",
+          "where a quote inside a quoted field is doubled (\"\"): pass escape: '\\\\' (CLI --escape '\\') to read them as their writer meant.",
       );
     }
     if (this.#rows > 0) return;
