@@ -406,7 +406,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       }
     }
     if (unfinished.length > 0) {
-      warnings.add(`read the first ${(opts.maxRows as number).toLocaleString('en-US')} input rows (maxRows): not read to the end: ${unfinished.join(', ')}`);
+      warnings.add(`read the first ${(opts.maxRows as number).toLocaleString('en-US')} input rows (maxRows): not read to the end: ${listed(unfinished)}`);
     }
     await spill.close();
     openWriters.length = 0;
