@@ -31,8 +31,9 @@ export class RecordsUnder {
   #expectKey = false;
   /** The raw text of the top-level key being read, or undefined outside one. */
   #rawKey: string | undefined;
-  /** The last top-level key read, waiting for its `:`; then true while waiting for its value. */
+  /** The last top-level key read, waiting for its `:`. */
   #pending: string | undefined;
+  /** After the `:` of the key asked for: its value comes next. */
   #isTarget = false;
   /** The top-level keys seen, for the error. */
   readonly #keys: string[] = [];

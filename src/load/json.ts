@@ -32,11 +32,12 @@ import type { LoadOptions, LoadSource } from './types.js';
  * as `invalid_json` and warns. An empty array gives no rows. An element over `maxLineBytes` is
  * rejected as `line_too_long` without being held whole, one nested deeper than
  * {@link MAX_JSON_DEPTH} as `invalid_record` (the scanner never recurses), and one holding bytes
- * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
+ * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`). With
+ * `recordsKey`, the records are the array under that key of a top-level object, read in place.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding` (`format` and
- * `delimiter` are ignored here).
+ * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding`, `recordsKey`
+ * (`format` and `delimiter` are ignored here).
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
  * @throws LoraPrepError `INPUT_FORMAT` when the top level is not an array (unless the file is
@@ -110,10 +111,10 @@ async function* arrayRows(
   ctx: StageContext,
   limits: ResolvedLimits,
   guard: EncodingGuard,
-  underKey = false,
+  keyed = false,
 ): AsyncGenerator<SourceRow> {
   const scanner = new JsonArrayScanner(limits.maxLineBytes, guard);
-  const state = { warnedComma: false, file, ctx, limits, guard, underKey };
+  const state = { warnedComma: false, file, ctx, limits, guard, underKey: keyed };
   for await (const chunk of text) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
