@@ -63,13 +63,7 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
       const named = namedPreset(fits, folded, file);
       if (named) return named;
     }
-    const hint = folded && fits
-      ? foldedHint(fits, folded)
-      : Object.hasOwn(first, 'chosen') && Object.hasOwn(first, 'rejected')
-        ? preferenceHint(first)
-        : looksLikeClassification(first)
-          ? ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.'
-          : '';
+    const hint = folded && fits ? foldedHint(fits, folded) : shapeHint(first);
     throw new LoraPrepError(
       'MAPPING_INVALID',
       `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
@@ -81,6 +75,15 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     );
   }
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
+}
+
+/** What a first row that fits no preset looks like, where that can be told: preference data, or classification. */
+function shapeHint(first: Record<string, unknown>): string {
+  if (Object.hasOwn(first, 'chosen') && Object.hasOwn(first, 'rejected')) return preferenceHint(first);
+  if (looksLikeClassification(first)) {
+    return ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.';
+  }
+  return '';
 }
 
 /**
@@ -110,11 +113,11 @@ const REQUIRED_COLUMNS: Record<'messages' | 'sharegpt' | 'alpaca' | 'prompt-comp
  * rename. Anything else is left to the rows (a first row missing a field is rejected like any).
  */
 function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string, unknown>, file: string): ResolvedMapping {
-  const missing = (row: Record<string, unknown>) => REQUIRED_COLUMNS[preset].filter((any) => !any.some((c) => Object.hasOwn(row, c))).map((any) => any.join(' or '));
-  const lacking = missing(first);
+  const absent = (row: Record<string, unknown>) => REQUIRED_COLUMNS[preset].filter((any) => !any.some((c) => Object.hasOwn(row, c))).map((any) => any.join(' or '));
+  const lacking = absent(first);
   if (lacking.length === 0) return preset;
   const folded = foldedColumns(first);
-  if (!folded || missing(folded.first).length > 0) return preset;
+  if (!folded || absent(folded.first).length > 0) return preset;
   const named = preset === 'qa' ? namedPreset('qa', folded, file) : undefined;
   if (named) return named;
   throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')} as written.${foldedHint(preset, folded)}`, {
