@@ -1,0 +1,92 @@
+/**
+ * Inputs as files: a path names a file, or a folder standing for the data files in it (a sharded
+ * export as Spark or BigQuery writes it).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import { LoraPrepError } from './errors.js';
+import { formatFromExtension } from './load/format.js';
+import type { InputSpec } from './options.js';
+
+/**
+ * The files an input stands for, with their sizes: a file itself; a folder, the files in it whose
+ * names say their format (or all of them when the input gives `format`), in natural name order
+ * (`part-2` before `part-10`), each with the folder's settings. Hidden files and markers such as
+ * Spark's `_SUCCESS` are left out; other files and subfolders are left out with a warning.
+ */
+export async function inputFiles(spec: InputSpec, warn: (message: string) => void): Promise<Array<{ spec: InputSpec; bytes: number }>> {
+  const missing = (e: unknown) =>
+    new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} does not exist (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}). Check the path; relative paths start at ${process.cwd()}.`, {
+      location: { file: spec.path },
+    });
+  let s: Stats;
+  try {
+    s = await stat(spec.path);
+  } catch (e) {
+    throw missing(e);
+  }
+  if (s.isFile()) return [{ spec, bytes: s.size }];
+  if (!s.isDirectory()) throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} is not a file. Give the path of a CSV, TSV, JSONL or JSON file, or of a folder of them.`);
+  const files: Array<{ spec: InputSpec; bytes: number }> = [];
+  const skipped: string[] = [];
+  const folders: string[] = [];
+  let names: string[];
+  try {
+    names = (await readdir(spec.path)).sort(naturalOrder);
+  } catch (e) {
+    throw missing(e);
+  }
+  for (const name of names) {
+    if (name.startsWith('.') || name.startsWith('_')) continue;
+    const path = join(spec.path, name);
+    const entry = await stat(path).catch(() => undefined);
+    if (entry?.isFile() === true && (spec.format !== undefined || formatFromExtension(name) !== undefined)) files.push({ spec: { ...spec, path }, bytes: entry.size });
+    else if (entry?.isDirectory() === true) folders.push(`${name}/`);
+    else skipped.push(name);
+  }
+  if (files.length === 0) {
+    throw new LoraPrepError(
+      'INPUT_NOT_FOUND',
+      `input ${spec.path} is a folder with no CSV, TSV, JSONL or JSON file (.gz too) in it${skipped.length + folders.length > 0 ? ` (it holds ${listed([...skipped, ...folders])})` : ''}. ` +
+        'List the files in inputs, or give the folder a format to read files of other names.',
+      { location: { file: spec.path } },
+    );
+  }
+  const left = [
+    ...(skipped.length > 0 ? [`${listed(skipped)} (no format in the name)`] : []),
+    ...(folders.length > 0 ? [`${listed(folders)} (subfolders are not read)`] : []),
+  ];
+  if (left.length > 0) warn(`${spec.path}: read ${files.length} file${files.length === 1 ? '' : 's'} of the folder; left out ${left.join(' and ')}`);
+  return files;
+}
+
+/**
+ * Up to five names, then how many more.
+ *
+ * @example
+ * listed(['a', 'b']) // 'a, b'
+ */
+export function listed(names: string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+}
+
+/**
+ * Names in natural order: runs of digits compare as numbers (`part-2` before `part-10`), the rest by code point.
+ *
+ * @example
+ * ['part-10', 'part-2'].sort(naturalOrder) // ['part-2', 'part-10']
+ */
+export function naturalOrder(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i] as string;
+    const y = pb[i] as string;
+    if (x === y) continue;
+    const nx = /^\d/.test(x) && /^\d/.test(y);
+    if (nx && BigInt(x) !== BigInt(y)) return BigInt(x) < BigInt(y) ? -1 : 1;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
