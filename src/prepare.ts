@@ -256,7 +256,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       const inputHash = createHash('sha256');
       let inputBytes = 0;
       const rows = loadRecords(file, {
-        format: spec.format,
+        // A format the user gave is the loader's to obey; one from the name, its to check.
+        format: spec.formatGiven ? spec.format : undefined,
         delimiter: spec.delimiter,
         escape: spec.escape,
         recordsKey: spec.recordsKey,
@@ -608,6 +609,8 @@ interface ResolvedInput {
   bytes: number;
   domain: string | undefined;
   format: InputFormat;
+  /** The input named its format (else the file name did). */
+  formatGiven: boolean;
   delimiter: string | undefined;
   escape: '"' | '\\' | undefined;
   recordsKey: string | undefined;
@@ -657,10 +660,10 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+    const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
-    out.push({ path: spec.path, bytes, domain: spec.domain, format, delimiter, escape, recordsKey, encoding, mapping, natural });
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, formatGiven: spec.format !== undefined, delimiter, escape, recordsKey, encoding, mapping, natural });
     if (first) firstRows.push(first);
   }
   // A split column that no input has is a typo, not data: say so before reading anything.

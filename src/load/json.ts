@@ -19,7 +19,7 @@ import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
 import { RecordsUnder } from './_json-key.js';
-import { jsonlRows } from './jsonl.js';
+import { jsonlRows } from './_jsonl-rows.js';
 import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
@@ -105,6 +105,17 @@ async function* underKey(text: AsyncIterable<string>, under: RecordsUnder): Asyn
   under.end();
 }
 
+/**
+ * The rows of decoded text holding one JSON array (the JSONL loader reads a JSON array saved as
+ * `.jsonl` through it). Not part of the public API.
+ *
+ * @example
+ * yield* jsonArrayRows(text, path, ctx, limits, guard);
+ */
+export function jsonArrayRows(text: AsyncIterable<string>, file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard, guessed = false): AsyncGenerator<SourceRow> {
+  return arrayRows(text, file, ctx, limits, guard, false, guessed);
+}
+
 async function* arrayRows(
   text: AsyncIterable<string>,
   file: string,
@@ -112,9 +123,10 @@ async function* arrayRows(
   limits: ResolvedLimits,
   guard: EncodingGuard,
   keyed = false,
+  guessed = false,
 ): AsyncGenerator<SourceRow> {
   const scanner = new JsonArrayScanner(limits.maxLineBytes, guard);
-  const state = { warnedComma: false, file, ctx, limits, guard, underKey: keyed };
+  const state = { warnedComma: false, file, ctx, limits, guard, underKey: keyed, guessed };
   for await (const chunk of text) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
@@ -133,6 +145,8 @@ interface ArrayState {
   warnedComma: boolean;
   /** The array is a top-level key's value: the rest of the object follows it. */
   underKey: boolean;
+  /** A `.jsonl` file read as an array because of how it starts: text after the array means it was not one. */
+  guessed: boolean;
   file: string;
   ctx: StageContext;
   limits: ResolvedLimits;
@@ -211,6 +225,14 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
       }
       return undefined;
     case 'trailing-text':
+      if (state.guessed) {
+        throw new LoraPrepError(
+          'INPUT_FORMAT',
+          `${file}:${event.line}: the file started like one JSON array, so it was read as JSON, but more follows the array's closing "]". ` +
+            "If it is JSONL with an array on its first line, pass format: 'jsonl' (that line will be rejected).",
+          { location: { file, line: event.line } },
+        );
+      }
       if (!state.underKey) ctx.warn(`${file}:${event.line}: text after the array's closing "]" was ignored.`);
       return undefined;
     case 'unclosed':
@@ -220,7 +242,8 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
 }
 
 /** Chunks already read, then the rest of the iterator (which the caller closes). */
-async function* replay(seen: string[], rest: AsyncIterator<string>): AsyncGenerator<string> {
+/** The chunks read while sniffing, then the rest of the text. */
+export async function* replay(seen: string[], rest: AsyncIterator<string>): AsyncGenerator<string> {
   // Handed over one by one and dropped, so the prefix is not held while the rest streams.
   while (seen.length > 0) yield seen.shift() as string;
   for (;;) {

@@ -1,18 +1,9 @@
 /** The JSONL loader: one JSON object per line → rows; a line that is not one is rejected. */
 import type { SourceRow, StageContext } from '../types.js';
-import {
-  depthOver,
-  describeJsonValue,
-  EncodingGuard,
-  errorMessage,
-  excerpt,
-  isJsonObject,
-  sourceName,
-  throwIfAborted,
-  tooDeep,
-} from './_common.js';
-import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
-import { splitLines } from './_lines.js';
+import { isJsonObject, sourceName } from './_common.js';
+import { jsonArrayRows, replay } from './json.js';
+import { jsonlRows } from './_jsonl-rows.js';
+import { MAX_JSON_DEPTH } from './limits.js';
 import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
@@ -25,10 +16,13 @@ import type { LoadOptions, LoadSource } from './types.js';
  * `line_too_long` without being held whole; a line holding bytes that are not valid UTF-8 as
  * `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
  * Lines end at `\n` (a `\r` before it is dropped); a lone `\r` does not end a line.
+ * A JSON array saved as `.jsonl` (its first line opens an array it does not close, or the whole
+ * file is one array of objects) is read as the array, with a warning, unless `options.format`
+ * names the format.
  *
  * @param source - a path, or a name plus chunks.
- * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding` (`format` and
- * `delimiter` are ignored here).
+ * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding`; `format` given turns
+ * the array check off (`delimiter` is ignored here).
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
  * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`, `OPTION_INVALID`.
@@ -39,67 +33,69 @@ import type { LoadOptions, LoadSource } from './types.js';
 export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
-  yield* jsonlRows(text, file, ctx, limits, guard);
+  const iterator = text[Symbol.asyncIterator]();
+  try {
+    // A JSON array saved as .jsonl is read as the array it is, unless the caller named the format.
+    const seen: string[] = [];
+    if (options.format === undefined && (await isJsonArray(iterator, seen))) {
+      ctx.warn(
+        `${file}: the file holds one JSON array although it is named like JSONL; ` +
+          "it was read as JSON. Rename it to .json or pass format: 'json' to silence this warning.",
+      );
+      yield* jsonArrayRows(replay(seen, iterator), file, ctx, limits, guard, true);
+      return;
+    }
+    yield* jsonlRows(replay(seen, iterator), file, ctx, limits, guard);
+  } finally {
+    await iterator.return?.(undefined);
+  }
 }
 
+/** Characters looked at for a JSON array saved as `.jsonl`: its first line, or as much of it. */
+const ARRAY_SNIFF_CHARS = 64 * 1024;
+
 /**
- * The rows of JSONL text that is already decoded; the JSON loader falls back to it for a JSONL
- * file saved as `.json`. Not part of the public API.
- *
- * @example
- * yield* jsonlRows(readText(path), path, ctx, resolveLimits({}, path), new EncodingGuard(path, ctx, 'reject'));
+ * Whether a `.jsonl` file is a JSON array of records, from its start (the chunks read go to
+ * `seen`): its first non-blank line is `[` alone or opens `[{` without holding a whole JSON value,
+ * as a pretty-printed array starts, or it holds a whole array of objects and nothing else follows
+ * (a minified array). Any other first line, whole or broken, is a JSONL line.
  */
-export async function* jsonlRows(
-  text: AsyncIterable<string>,
-  file: string,
-  ctx: StageContext,
-  limits: ResolvedLimits,
-  guard: EncodingGuard,
-): AsyncGenerator<SourceRow> {
-  let rows = 0;
-  for await (const item of splitLines(text, limits.maxLineBytes, guard)) {
-    throwIfAborted(ctx.signal, file);
-    const source = { file, line: item.line };
-    if (!('text' in item)) {
-      rows++;
-      ctx.reject({
-        source,
-        reason: 'line_too_long',
-        message:
-          `the line is ${item.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
-          `${limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread; ` +
-          'is this a JSON array saved as .jsonl, or a file without line breaks?',
-        raw: item.head,
-      });
-      continue;
+async function isJsonArray(iterator: AsyncIterator<string>, seen: string[]): Promise<boolean> {
+  let head = '';
+  let ended = false;
+  const more = async (): Promise<boolean> => {
+    const step = await iterator.next();
+    if (step.done === true) {
+      ended = true;
+      return false;
     }
-    if (item.text.trim() === '') continue;
-    rows++;
-    const line = guard.clean(item.text, source, item.offset, 'line');
-    if (line === undefined) continue;
-    const depth = depthOver(line, MAX_JSON_DEPTH);
-    if (depth > 0) {
-      ctx.reject({ source, reason: 'invalid_record', message: tooDeep(depth), raw: excerpt(line) });
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      ctx.reject({ source, reason: 'invalid_json', message: `the line is not valid JSON: ${errorMessage(error)}`, raw: excerpt(line) });
-      continue;
-    }
-    if (!isJsonObject(value)) {
-      ctx.reject({
-        source,
-        reason: 'invalid_record',
-        message: `expected a JSON object on each line, got ${describeJsonValue(value)}`,
-        raw: excerpt(line),
-      });
-      continue;
-    }
-    yield { data: value, source };
+    seen.push(step.value);
+    head += step.value;
+    return true;
+  };
+  // The first non-blank line, whole (or its first ARRAY_SNIFF_CHARS).
+  let start = -1;
+  let end = -1;
+  for (;;) {
+    start = head.search(/\S/);
+    end = start === -1 ? -1 : head.indexOf('\n', start);
+    if (end !== -1 || (start !== -1 && head.length - start >= ARRAY_SNIFF_CHARS) || head.length >= 2 * ARRAY_SNIFF_CHARS || !(await more())) break;
   }
-  guard.finish();
-  if (rows === 0) ctx.warn(`${file}: the file is empty; it holds no rows.`);
+  if (start === -1 || head[start] !== '[') return false;
+  const first = end === -1 ? head.slice(start) : head.slice(start, end);
+  let value: unknown;
+  try {
+    value = JSON.parse(first);
+  } catch {
+    // An array of records begins `[` alone or `[{`; a line such as `[1,` is a broken JSONL line.
+    return /^\[\s*(?:\{|$)/.test(first);
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every(isJsonObject)) return false;
+  // A whole array of objects on the first line: the file is that array if nothing follows it.
+  const after = end === -1 ? head.length : end;
+  for (;;) {
+    if (/\S/.test(head.slice(after))) return false;
+    if (ended || head.length - after >= ARRAY_SNIFF_CHARS || !(await more())) return ended;
+  }
 }
+
