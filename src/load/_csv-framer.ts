@@ -186,7 +186,7 @@ export class CsvFramer {
         let lastWasCR = this.#lastWasCR;
         const backslash = this.#backslash;
         for (; j < len; j++) {
-          const c = chunk[j] as number;
+          let c = chunk[j] as number;
           if (c === QUOTE) break;
           if (c === BACKSLASH && backslash) {
             if (j + 1 === len) {
@@ -194,17 +194,8 @@ export class CsvFramer {
               j = len;
               break;
             }
-            j++;
-            // The escaped byte is content, whatever it is; a line break still counts.
-            const e = chunk[j] as number;
-            if (e === CR) {
-              breaks++;
-              lastWasCR = true;
-            } else {
-              if (e === LF && !lastWasCR) breaks++;
-              lastWasCR = false;
-            }
-            continue;
+            // The escaped byte is content, whatever it is, counted below like any (a line break still counts).
+            c = chunk[++j] as number;
           }
           if (c === CR) {
             breaks++;

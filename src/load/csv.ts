@@ -211,7 +211,7 @@ class CsvRecordReader {
   async *end(): AsyncGenerator<SourceRow> {
     yield* this.#write((this.#framer as CsvFramer).end(), true);
     const { rows, first } = this.#backslashed;
-    if (rows > 0 && this.#escape === '"') {
+    if (rows > 0) {
       this.#ctx.warn(
         `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
           'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
@@ -349,7 +349,7 @@ class CsvRecordReader {
     }
     cursor.advanceTo(end);
     this.#rows++;
-    this.#noteBackslashed(fields, line);
+    if (this.#escape === '"') this.#noteBackslashed(fields, line);
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
     return { data, source };
