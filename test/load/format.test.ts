@@ -3,6 +3,18 @@ import { isLoraPrepError } from '../../src/errors.js';
 import { detectFormat, loadRecords, type InputFormat } from '../../src/load/index.js';
 import { runLoad, writeTemp } from '../helpers/load-helpers.js';
 
+/** The message of the INPUT_FORMAT error detectFormat throws for `path` (fails the test if it throws none, or another). */
+function formatError(path: string): string {
+  let error: unknown;
+  try {
+    detectFormat(path);
+  } catch (e) {
+    error = e;
+  }
+  expect(isLoraPrepError(error) && error.code).toBe('INPUT_FORMAT');
+  return (error as Error).message;
+}
+
 describe('detectFormat', () => {
   it.each([
     ['data/a.csv', 'csv'],
@@ -31,14 +43,7 @@ describe('detectFormat', () => {
     ['dir.d/file', /it has no extension/],
     ['.json', /it has no extension/],
   ])('throws INPUT_FORMAT for %s, telling the user to pass format', (path, why) => {
-    let error: unknown;
-    try {
-      detectFormat(path);
-    } catch (e) {
-      error = e;
-    }
-    expect(isLoraPrepError(error) && error.code).toBe('INPUT_FORMAT');
-    const message = (error as Error).message;
+    const message = formatError(path);
     expect(message.startsWith(`${path}: cannot tell the file format`)).toBe(true);
     expect(message).toMatch(why);
     expect(message).toMatch(/pass `format` \('csv', 'tsv', 'jsonl' or 'json'\) for this input \(CLI: --input-format\)/);
@@ -51,14 +56,7 @@ describe('detectFormat', () => {
     ['data.jsonl.bz2', /a bzip2-compressed file: decompress it first \(gzip-compressed \.gz inputs are read as they are\)/],
     ['bundle.zip', /a zip archive: unpack it/],
   ])('says what %s is and how to get text out of it, instead of telling to rename it', (path, what) => {
-    let error: unknown;
-    try {
-      detectFormat(path);
-    } catch (e) {
-      error = e;
-    }
-    expect(isLoraPrepError(error) && error.code).toBe('INPUT_FORMAT');
-    const message = (error as Error).message;
+    const message = formatError(path);
     expect(message.startsWith(`${path}: `)).toBe(true);
     expect(message).toMatch(what);
     expect(message).toMatch(/lora-prep reads CSV, TSV, JSONL and JSON text\.$/);
