@@ -143,6 +143,8 @@ describe('presets', () => {
   it.each([
     ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, /messages\[0\]\.role must be system, user, assistant or tool \(or human, gpt, model\), got "bot"/],
     ['messages', { messages: [{ text: 'Q' }] }, /messages\[0\]\.role must be .*, got undefined/],
+    ['messages', { messages: [{ role: 'constructor', content: 'Q' }] }, /messages\[0\]\.role must be .*, got "constructor"/],
+    ['sharegpt', { conversations: [{ from: 'toString', value: 'Q' }] }, /conversations\[0\]\.from must be .*, got "toString"/],
     ['sharegpt', { conversations: [{ role: 'tool', content: '42' }] }, /conversations\[0\]\.from must be system, human or gpt \(or user, assistant, model\), got "tool"/],
     ['sharegpt', { conversations: [{ from: 'human' }] }, /conversations\[0\]\.value must be a string, got undefined/],
   ] as const)('%s still rejects a role or text it cannot read: %j', async (mapping, record, message) => {

@@ -389,20 +389,21 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
  * Gemini's `model`. Either preset reads a message in either shape (`role`/`content` or
  * `from`/`value`), since exports mix them.
  */
-const ROLE_NAMES: Readonly<Record<string, Role>> = {
-  system: 'system',
-  user: 'user',
-  human: 'user',
-  assistant: 'assistant',
-  gpt: 'assistant',
-  model: 'assistant',
-  tool: 'tool',
-};
+const ROLE_NAMES: ReadonlyMap<string, Role> = new Map([
+  ['system', 'system'],
+  ['user', 'user'],
+  ['human', 'user'],
+  ['assistant', 'assistant'],
+  ['gpt', 'assistant'],
+  ['model', 'assistant'],
+  ['tool', 'tool'],
+]);
 
 /** A message's role (`role`, else `from`) as one of ours, or undefined; `tool` only where `tools` says a tool turn can be read. */
 function roleOf(msg: Record<string, unknown>, tools: boolean): Role | undefined {
   const name = typeof msg.role === 'string' ? msg.role : msg.from;
-  const role = typeof name === 'string' ? ROLE_NAMES[name.trim().toLowerCase()] : undefined;
+  // Most data writes the names as they are listed: one look-up, no new string.
+  const role = typeof name === 'string' ? (ROLE_NAMES.get(name) ?? ROLE_NAMES.get(name.trim().toLowerCase())) : undefined;
   return role === 'tool' && !tools ? undefined : role;
 }
 
