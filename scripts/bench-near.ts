@@ -422,7 +422,7 @@ interface Detection {
  * and union-find. `each` runs (untimed) for every planted row; `inspect` runs before the spill is
  * closed, with the index (for texts).
  */
-function detect<T>(
+async function detect<T>(
   rows: Iterable<PlantedRow>,
   total: number,
   params: MinHashParams,
@@ -430,7 +430,7 @@ function detect<T>(
   spillWorkaround: boolean,
   each: (i: number, row: PlantedRow) => void,
   inspect: (det: Detection, index: NearIndex) => T,
-): T {
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'lora-prep-near-'));
   try {
     const index = new NearIndex(join(dir, 'near.spill'), params);
@@ -481,7 +481,7 @@ function detect<T>(
     }
     let comparisons = 0;
     const t4 = performance.now();
-    const nearPairs = index.verifiedPairs(threshold, () => {
+    const nearPairs = await index.verifiedPairs(threshold, () => {
       comparisons++;
       return true;
     });
@@ -815,13 +815,13 @@ function kindCounts(kinds: Iterable<number>): string {
   return KIND_NAMES.map((name, k) => `${name} ${fmt(counts[k] as number)}`).join(', ');
 }
 
-function runMain(total: number, { seed, threshold, params, examples, spillWorkaround }: Options): void {
+async function runMain(total: number, { seed, threshold, params, examples, spillWorkaround }: Options): Promise<void> {
   const rssStart = process.resourceUsage().maxRSS;
   const loadStart = loadavg()[0] as number;
   const meta = newMeta(total);
   const wall0 = performance.now();
   let rssAfterAdd = 0;
-  const { det, s, exampleText } = detect(
+  const { det, s, exampleText } = await detect(
     plantedRows(total, seed),
     total,
     params,
@@ -883,7 +883,7 @@ function restrict(det: Detection, t: number): Detection {
   return { ...det, pairs, uf };
 }
 
-function runGrid(total: number, { seed, threshold, spillWorkaround }: Options): void {
+async function runGrid(total: number, { seed, threshold, spillWorkaround }: Options): Promise<void> {
   const rows = [...plantedRows(total, seed)];
   const SHINGLES = [1, 2, 3, 5];
   const BANDINGS: Array<[number, number]> = [
@@ -939,7 +939,7 @@ function runGrid(total: number, { seed, threshold, spillWorkaround }: Options): 
       // Threshold sweep with detection: one run at the lowest threshold, pairs then filtered.
       const params = { shingle, ...DEFAULT_BANDING };
       const lowest = SWEEP[0] as number;
-      detect(rows, rows.length, params, lowest, spillWorkaround, () => {}, (det, index) => {
+      await detect(rows, rows.length, params, lowest, spillWorkaround, () => {}, (det, index) => {
         const out: Array<Array<string | number>> = [];
         for (const t of SWEEP) {
           const d = restrict(det, t);
@@ -954,7 +954,7 @@ function runGrid(total: number, { seed, threshold, spillWorkaround }: Options): 
 
     for (const [permutations, bands] of BANDINGS) {
       const params = { shingle, permutations, bands };
-      const { det, s } = detect(rows, rows.length, params, threshold, spillWorkaround, () => {}, (det, index) => ({ det, s: score(meta, det, index, threshold) }));
+      const { det, s } = await detect(rows, rows.length, params, threshold, spillWorkaround, () => {}, (det, index) => ({ det, s: score(meta, det, index, threshold) }));
       if (det.spillCheck.wrong > 0) spillWrong++;
       const kept = rows.length - det.exactRemoved;
       const ms = det.signatureMs + det.spillMs + det.verifyMs + det.unionMs;
@@ -1018,6 +1018,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     examples: values.examples === true,
     spillWorkaround: values['spill-workaround'] === true,
   };
-  if (values.grid) runGrid(Number(values.rows ?? 20_000), options);
-  else runMain(Number(values.rows ?? 200_000), options);
+  if (values.grid) await runGrid(Number(values.rows ?? 20_000), options);
+  else await runMain(Number(values.rows ?? 200_000), options);
 }

@@ -35,9 +35,14 @@ export class ProgressTicker {
     this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 
-  /** A stage change (`write`), always emitted. */
+  /** A stage change (`plan`, `write`), always emitted. */
   stage(stage: ProgressEvent['stage'], rows: number, kept: number): void {
     this.#onProgress?.({ stage, rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
+  }
+
+  /** How far the near-duplicate search of the `plan` stage has come (`fraction`, 0 to 1). */
+  plan(rows: number, kept: number, fraction: number): void {
+    this.#onProgress?.({ stage: 'plan', rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes(), fraction });
   }
 
   /** The final counts, always emitted. */

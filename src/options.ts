@@ -124,8 +124,12 @@ export interface InputSpec {
 
 /** Progress facts, emitted about every 10,000 rows and at each stage change. */
 export interface ProgressEvent {
-  /** `read` while inputs are read and checked, `write` while files are written, then `done`. */
-  stage: 'read' | 'write' | 'done';
+  /**
+   * `read` while inputs are read and checked; `plan` once every row is read, while the decisions
+   * that need them all are made (near-duplicate clusters, the split: seconds at 200,000 rows with
+   * near-dedup, minutes at millions); `write` while files are written; then `done`.
+   */
+  stage: 'read' | 'plan' | 'write' | 'done';
   /** Input rows read so far. */
   rows: number;
   /** Examples kept so far (after checks and dedup). */
@@ -138,6 +142,11 @@ export interface ProgressEvent {
   bytes?: number | undefined;
   /** Input bytes in all, when known. */
   totalBytes?: number | undefined;
+  /**
+   * During `plan` with near-dedup on (and `checkLeakage`'s near-copy search): the share of the
+   * near-duplicate search done, 0 to 1, in events about every 100 ms.
+   */
+  fraction?: number | undefined;
 }
 
 /** Split settings. */

@@ -5,6 +5,7 @@
  * that proves no exact or near copy straddles two splits.
  */
 import type { KeptRows } from './_kept.js';
+import type { Pace } from './_pace.js';
 import { FirstRows } from './dedup/index.js';
 import { nearClusters, NearIndex, nearRejection, nearRemovals, UnionFind, type NearPair, type NearRemovals } from './dedup/near.js';
 import { LoraPrepError } from './errors.js';
@@ -69,6 +70,8 @@ export interface PlanOptions {
   near: ResolvedNear;
   /** Whether exact duplicates were removed (else exact copies are kept together). */
   exactDedup: boolean;
+  /** Gives way to the event loop during the near-duplicate search (see {@link Pace}). */
+  pace?: Pace | undefined;
 }
 
 const SAMPLE_PAIRS = 5;
@@ -78,9 +81,9 @@ const SAMPLE_CHARS = 300;
  * Plans the output of the kept rows.
  *
  * @example
- * const plan = planOutput(kept, nearIndex, { split, near, exactDedup: true });
+ * const plan = await planOutput(kept, nearIndex, { split, near, exactDedup: true });
  */
-export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: PlanOptions): Plan {
+export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: PlanOptions): Promise<Plan> {
   const n = kept.length;
   let removals: NearRemovals = { keptFor: new Int32Array(n).fill(-1), clusterSize: new Map(), removed: 0 };
   let pairs: NearPair[] = [];
@@ -88,7 +91,7 @@ export function planOutput(kept: KeptRows, nearIndex: NearIndex | undefined, o: 
   const together = new UnionFind(n);
 
   if (o.near && nearIndex) {
-    pairs = nearIndex.verifiedPairs(o.near.threshold, undefined, { linked: true });
+    pairs = await nearIndex.verifiedPairs(o.near.threshold, undefined, { linked: true, pace: o.pace });
     const clusters = nearClusters(pairs, n);
     const largest = clusters.reduce((most, list) => Math.max(most, list.length), 0);
     if (o.near.action === 'group') {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { inputFiles, listed } from './_inputs.js';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
+import { pacer } from './_pace.js';
 import { ProgressTicker } from './_progress.js';
 import { countTokens, type Budget, type RecordLine, type Truncation } from './check/index.js';
 import { duplicateRejection, FirstRows, type ExampleKeys } from './dedup/index.js';
@@ -421,10 +422,15 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
-    const plan = planOutput(kept, nearIndex, { split: { ...opts.split, groupBy }, near: opts.dedup.near, exactDedup: exactDedup !== undefined });
+    progress.stage('plan', input, kept.length);
+    // The near-duplicate search takes minutes at millions of rows: it gives way to Ctrl-C and progress.
+    const pace = pacer(opts.signal, RUN_ABORTED, (done) => progress.plan(input, kept.length, done));
+    const plan = await planOutput(kept, nearIndex, { split: { ...opts.split, groupBy }, near: opts.dedup.near, exactDedup: exactDedup !== undefined, pace });
     for (const w of plan.warnings) warnings.add(w);
     if (nearIndex && opts.dedup.near) {
       for (const { row, rejection } of nearRejections(plan, kept, nearIndex, opts.dedup.near.threshold)) {
+        const wait = pace(1);
+        if (wait) await wait;
         reject(kept.file.view()[row] as number, rejection);
         (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
       }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nearSignature, nearText, shingles } from '../src/dedup/minhash.js';
-import { agreement, nearClusters, NearIndex, nearRemovals, PreviousUnderKey, ShingleCache, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
+import { agreement, nearClusters, NearIndex, nearRemovals, PreviousUnderKey, type NearPair, ShingleCache, sketchWords, sortByKey, UnionFind } from '../src/dedup/near.js';
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
@@ -51,7 +51,7 @@ describe('NearIndex', () => {
     }
     const copy = original.replace(/^w\d+/, 'changed');
     const last = index.add(nearText([{ role: 'user', content: copy }]), nearSignature([{ role: 'user', content: copy }]));
-    const pairs = index.verifiedPairs(0.8);
+    const pairs = await index.verifiedPairs(0.8);
     expect(last).toBeGreaterThan(8192);
     expect(pairs.map((p) => [p.a, p.b])).toContainEqual([0, last]);
     // The distinct rows are not paired with each other.
@@ -74,10 +74,10 @@ describe('NearIndex.verifiedPairs, linked', () => {
           const text = alone ? `${base(100 + i)} unique ${i}` : base(family).replace(`w${edit} `, `edited${i} `);
           index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
         }
-        const all = index.verifiedPairs(0.8);
+        const all = await index.verifiedPairs(0.8);
         // Band by band (what small inputs get) and row by row (past the budget of exact checks).
-        const byBand = index.verifiedPairs(0.8, undefined, { linked: true, byBand: true });
-        const byRow = index.verifiedPairs(0.8, undefined, { linked: true, byBand: false });
+        const byBand = await index.verifiedPairs(0.8, undefined, { linked: true, byBand: true });
+        const byRow = await index.verifiedPairs(0.8, undefined, { linked: true, byBand: false });
         index.close();
         const clusters = nearClusters(all, specs.length);
         for (const linked of [byBand, byRow]) {
@@ -100,8 +100,8 @@ describe('NearIndex.verifiedPairs, linked', () => {
       const text = `Dear customer, regarding your account number ${100000 + i}, please review the attached statement and reply within fourteen days so that we can resolve the matter for you.`;
       index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
     }
-    const linked = index.verifiedPairs(0.8, undefined, { linked: true });
-    const all = index.verifiedPairs(0.8);
+    const linked = await index.verifiedPairs(0.8, undefined, { linked: true });
+    const all = await index.verifiedPairs(0.8);
     for (const p of linked.filter((_, i) => i % 97 === 0)) expect(p.similarity).toBe(index.similarity(p.a, p.b));
     index.close();
     expect(nearClusters(linked, n)).toEqual([Array.from({ length: n }, (_, i) => i)]);
@@ -123,19 +123,19 @@ describe('NearIndex.verifiedPairs, linked, past the budget of exact checks', () 
       index.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
     }
     // keep() is asked once per candidate: counting its calls tells which way each run went.
-    const run = (byBand?: boolean): { pairs: ReturnType<NearIndex['verifiedPairs']>; calls: number } => {
+    const run = async (byBand?: boolean): Promise<{ pairs: NearPair[]; calls: number }> => {
       let calls = 0;
       const counting = (): boolean => {
         calls++;
         return true;
       };
-      const pairs = index.verifiedPairs(0.8, counting, byBand === undefined ? { linked: true } : { linked: true, byBand });
+      const pairs = await index.verifiedPairs(0.8, counting, byBand === undefined ? { linked: true } : { linked: true, byBand });
       return { pairs, calls };
     };
-    const auto = run();
-    const byBand = run(true);
-    const byRow = run(false);
-    const all = index.verifiedPairs(0.8);
+    const auto = await run();
+    const byBand = await run(true);
+    const byRow = await run(false);
+    const all = await index.verifiedPairs(0.8);
     index.close();
     // Auto started band by band, gave up part way, and went row by row from the start: the same
     // linking pairs as row by row (band by band links the same clusters through other pairs).
@@ -233,7 +233,7 @@ describe('NearIndex buckets', () => {
       if (t === text) ofText.push(row);
     }
     const refused = (a: number, b: number) => a === 0 && b === 1;
-    const pairs = index.verifiedPairs(0.8, (a, b) => !refused(a, b));
+    const pairs = await index.verifiedPairs(0.8, (a, b) => !refused(a, b));
     const got = pairs.filter((p) => ofText.includes(p.a)).map((p) => [p.a, p.b]);
     const expected: number[][] = [];
     for (let j = 0; j < ofText.length; j++)

@@ -157,6 +157,9 @@ describe('prepare progress bar', () => {
     const events: ProgressEvent[] = [];
     await prepareDataset({ inputs: [whole], outDir: join(dir, 'p1'), concurrency: 1, dedup: { near: false }, onProgress: (e) => events.push(e) });
     const size = (await stat(whole)).size;
+    // Stages in order: read, then plan once every row is read, then write, then done.
+    const stages = events.map((e) => e.stage).filter((s, i, all) => s !== all[i - 1]);
+    expect(stages).toEqual(['read', 'plan', 'write', 'done']);
     const reads = events.filter((e) => e.stage === 'read');
     expect(reads.length).toBeGreaterThanOrEqual(2);
     for (const e of events) expect(e.totalBytes).toBe(size);
@@ -190,6 +193,12 @@ describe('the progress line', () => {
   it('shows the time since the start once reading is over', () => {
     const line = progressLine({ stage: 'write', rows: 20_500, kept: 20_000, elapsedMs: 95_000, bytes: 100, totalBytes: 100 }, true);
     expect(line).toBe('lora-prep: [████████████████████] 100% · write · 20,500 rows · 20,000 kept · 216 rows/s · 1m 35s elapsed');
+  });
+
+  it('shows the share of the near-duplicate search done in the plan stage, and the read share without it', () => {
+    const plan = { stage: 'plan', rows: 20_500, kept: 20_000, elapsedMs: 95_000, bytes: 100, totalBytes: 100 } as const;
+    expect(progressLine({ ...plan, fraction: 0.35 }, true)).toBe('lora-prep: [███████░░░░░░░░░░░░░] 35% · plan: near-duplicates · 20,500 rows · 20,000 kept · 216 rows/s · 1m 35s elapsed');
+    expect(progressLine(plan, false)).toBe('lora-prep: 100% · plan · 20,500 rows · 20,000 kept · 216 rows/s · 1m 35s elapsed');
   });
 
   it('formats durations in seconds, minutes and seconds, or hours and minutes', () => {

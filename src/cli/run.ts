@@ -400,9 +400,10 @@ function progressPrinter(io: CliIo, kept = 'kept'): (e: ProgressEvent) => void {
 }
 
 /**
- * One progress line: the share of the input read (with a bar on a terminal), the stage, rows, what
- * `kept` counts, rows/s, then while reading the time the rest of the input should take at the
- * rate so far (from {@link TIME_LEFT_AFTER_MS} and 1% on), else the time since the start.
+ * One progress line: the share of the input read (with a bar on a terminal), or in the `plan`
+ * stage the share of the near-duplicate search done; the stage, rows, what `kept` counts, rows/s,
+ * then while reading the time the rest of the input should take at the rate so far (from
+ * {@link TIME_LEFT_AFTER_MS} and 1% on), else the time since the start.
  *
  * @example
  * progressLine({ stage: 'read', rows: 10_000, kept: 9_990, elapsedMs: 5_000, bytes: 25, totalBytes: 100 }, false)
@@ -410,9 +411,10 @@ function progressPrinter(io: CliIo, kept = 'kept'): (e: ProgressEvent) => void {
  */
 export function progressLine(e: ProgressEvent, bar: boolean, kept = 'kept'): string {
   const rate = e.elapsedMs > 0 ? Math.round((e.rows / e.elapsedMs) * 1000) : 0;
-  const fraction = e.totalBytes ? Math.min(1, (e.stage === 'read' ? (e.bytes ?? 0) : e.totalBytes) / e.totalBytes) : undefined;
+  const searching = e.stage === 'plan' && e.fraction !== undefined;
+  const fraction = searching ? e.fraction : e.totalBytes ? Math.min(1, (e.stage === 'read' ? (e.bytes ?? 0) : e.totalBytes) / e.totalBytes) : undefined;
   const time = e.stage === 'read' ? timeLeft(e.elapsedMs, fraction) : `${formatDuration(e.elapsedMs)} elapsed`;
-  const facts = `${e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${time ? ` · ${time}` : ''}${e.file ? ` · ${e.file}` : ''}`;
+  const facts = `${searching ? 'plan: near-duplicates' : e.stage} · ${e.rows.toLocaleString('en-US')} rows · ${e.kept.toLocaleString('en-US')} ${kept} · ${rate.toLocaleString('en-US')} rows/s${time ? ` · ${time}` : ''}${e.file ? ` · ${e.file}` : ''}`;
   if (fraction === undefined) return `lora-prep: ${facts}`;
   return `lora-prep: ${bar ? `${progressBar(fraction)} ` : ''}${Math.floor(fraction * 100)}% · ${facts}`;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LoraPrepError, throwIfAborted } from '../errors.js';
 import { GrowableUint32 } from '../_growable.js';
+import { pacer } from '../_pace.js';
 import { Interner } from '../_kept.js';
 import type { Example, SourceLocation, StageContext } from '../types.js';
 import { JsonlWriter } from '../write/jsonl.js';
@@ -76,7 +77,7 @@ export async function* dedupeNear(examples: AsyncIterable<Example>, ctx: StageCo
     }
 
     // Each row's fate, 4 bytes a row, and each cluster's size; a rejection is made when its turn comes.
-    const { keptFor, clusterSize } = nearRemovals(nearClusters(index.verifiedPairs(threshold, undefined, { linked: true }), index.size), index.size, options.keep ?? 'first', lengths.view());
+    const { keptFor, clusterSize } = nearRemovals(nearClusters(await index.verifiedPairs(threshold, undefined, { linked: true, pace: pacer(ctx.signal, NEAR_ABORTED) }), index.size), index.size, options.keep ?? 'first', lengths.view());
     const source = (row: number): SourceLocation => ({ file: files.names[fileOf.view()[row] as number] as string, line: lineOf.view()[row] as number });
 
     for await (const [row, line] of spillLines(join(dir, 'examples.jsonl'))) {

@@ -15,6 +15,7 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { GrowableUint32 } from '../_growable.js';
+import type { Pace } from '../_pace.js';
 import { LoraPrepError } from '../errors.js';
 import type { Rejection, SourceLocation } from '../types.js';
 import { bandKeys, DEFAULT_MINHASH, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
@@ -42,6 +43,11 @@ export interface VerifyOptions {
    * hide the rows of the earlier file.
    */
   skipRefused?: boolean;
+  /**
+   * Called at checkpoints (every band, every few thousand rows) with the share of the search
+   * done, to give way to the event loop: see {@link Pace}.
+   */
+  pace?: Pace | undefined;
 }
 
 // A band key shared by very many rows is boilerplate, not similarity; comparing every pair in
@@ -193,9 +199,9 @@ export class NearIndex {
    * the clusters (the connected rows) are those of every pair. Templated data, where thousands of
    * rows are near copies of each other, otherwise gives tens of pairs a row to hold and verify.
    */
-  verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean, options: VerifyOptions = {}): NearPair[] {
+  async verifiedPairs(threshold: number, keep?: (a: number, b: number) => boolean, options: VerifyOptions = {}): Promise<NearPair[]> {
     const pairs: NearPair[] = [];
-    this.visitVerifiedPairs(threshold, (a, b, similarity) => void pairs.push({ a, b, similarity }), keep, options);
+    await this.visitVerifiedPairs(threshold, (a, b, similarity) => void pairs.push({ a, b, similarity }), keep, options);
     return pairs.sort((x, y) => x.a - y.a || x.b - y.b);
   }
 
@@ -212,7 +218,7 @@ export class NearIndex {
    * the run. Band by band keeps a bucket's sketches in the cache, which is faster where few pairs
    * come near the threshold: linked verification starts that way (see {@link VerifyOptions}).
    */
-  visitVerifiedPairs(threshold: number, visit: (a: number, b: number, similarity: number) => void, keep?: (a: number, b: number) => boolean, options: VerifyOptions = {}): void {
+  async visitVerifiedPairs(threshold: number, visit: (a: number, b: number, similarity: number) => void, keep?: (a: number, b: number) => boolean, options: VerifyOptions = {}): Promise<void> {
     this.#flush();
     const { bands, permutations } = this.params;
     const n = this.#rows;
@@ -229,19 +235,23 @@ export class NearIndex {
     // The least number of agreeing permutations worth an exact check; pairs below it are dropped.
     const minAgree = Math.max(0, Math.ceil((threshold - ESTIMATE_MARGIN) * permutations));
     const sets = new ShingleCache((row) => this.text(row), this.params.shingle, n);
+    const pace = options.pace;
+    // The share of the search done when the row-by-row pass starts (where the band pass gave up).
+    let before = 0;
     if (options.linked === true && options.byBand !== false) {
       // Band by band first: a bucket's rows come one after another, so their sketches stay in
       // the cache, and only 16 bytes a row are added. It gives up once the exact checks pass
       // LINKED_BY_BAND_CHECKS a row (templated rows, where pairs just under the threshold would be
       // checked again in every band they share); nothing is visited until it has finished.
       const budget = options.byBand === true ? Infinity : LINKED_BY_BAND_CHECKS * n + 10_000;
-      const linking = this.#linkedByBand(threshold, keep, sets, sketchBlocks, wordBlocks, minAgree, blocks, budget);
-      if (linking) {
+      const linking = await this.#linkedByBand(threshold, keep, sets, sketchBlocks, wordBlocks, minAgree, blocks, budget, pace);
+      if (typeof linking === 'number') before = linking;
+      else {
         for (const p of linking) visit(p.a, p.b, p.similarity);
         return;
       }
     }
-    const before = this.#previousUnderKey(n, blocks);
+    const previous = await this.#previousUnderKey(n, blocks, pace && ((done) => pace(before + (1 - before) * done * PREPARING)));
     const clusters = options.linked === true ? new UnionFind(n) : undefined;
     // seen[a] === b: row a is already a candidate of row b (0 for none: row 0 has no candidates).
     const seen = new Uint32Array(n);
@@ -265,6 +275,8 @@ export class NearIndex {
     let order: Uint32Array = new Uint32Array(0);
     let passed = new Uint8Array(0);
     for (let first = 1; first < n; first += blockRows) {
+      const wait = pace?.(before + (1 - before) * (PREPARING + (1 - PREPARING) * (first / n)));
+      if (wait) await wait;
       const last = Math.min(n, first + blockRows);
       let count = 0;
       for (let b = first; b < last; b++) {
@@ -273,7 +285,7 @@ export class NearIndex {
         // load waited for the one before it).
         let live = 0;
         for (let band = 0; band < bands; band++) {
-          const a = before.get(band, b);
+          const a = previous.get(band, b);
           at[band] = a;
           taken[band] = 0;
           if (a >= 0) live++;
@@ -282,7 +294,7 @@ export class NearIndex {
           for (let band = 0; band < bands; band++) {
             const a = at[band] as number;
             if (a < 0) continue;
-            let next = before.get(band, a);
+            let next = previous.get(band, a);
             // Whether this row uses up one of the key's comparisons.
             let used = true;
             if (seen[a] !== b) {
@@ -359,10 +371,10 @@ export class NearIndex {
 
   /**
    * The linking pairs of {@link verifiedPairs} (`linked: true`), one band at a time, rows sorted
-   * by band key and each compared with the 16 rows before it under the same key; undefined once
-   * the exact checks pass `budget`.
+   * by band key and each compared with the 16 rows before it under the same key; once the exact
+   * checks pass `budget`, the share of the search done when it gave up instead.
    */
-  #linkedByBand(
+  async #linkedByBand(
     threshold: number,
     keep: ((a: number, b: number) => boolean) | undefined,
     sets: ShingleCache,
@@ -371,15 +383,20 @@ export class NearIndex {
     minAgree: number,
     blocks: number,
     budget: number,
-  ): NearPair[] | undefined {
-    const { permutations } = this.params;
+    pace: Pace | undefined,
+  ): Promise<NearPair[] | number> {
+    const { bands, permutations } = this.params;
     const n = this.#rows;
     let checks = 0;
     const clusters = new UnionFind(n);
     const linking: NearPair[] = [];
-    for (const { keys, rows } of this.#sortedBands(n, blocks)) {
+    for (const { band, keys, rows } of this.#sortedBands(n, blocks)) {
       let start = 0;
       for (let j = 0; j < n; j++) {
+        if ((j & PACE_ROWS) === 0) {
+          const wait = pace?.((band + j / n) / bands);
+          if (wait) await wait;
+        }
         if (j > 0 && keys[j] !== keys[j - 1]) start = j;
         const from = Math.max(start, j - MAX_BUCKET_COMPARISONS);
         if (from === j) continue; // alone under this key so far: most rows
@@ -396,7 +413,7 @@ export class NearIndex {
           const ab = Math.floor(a / BLOCK_ROWS);
           const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
           if (agree < minAgree) continue;
-          if (++checks > budget) return undefined;
+          if (++checks > budget) return (band + j / n) / bands;
           const setB = sets.get(b, b);
           const similarity = jaccardAtLeast(sets.get(a, b), setB, threshold);
           if (similarity < threshold) continue;
@@ -412,11 +429,15 @@ export class NearIndex {
    * For each band and row, the row before it with the same band key (or −1): one band at a time,
    * rows sorted by key (stably, so rows stay in input order within a key).
    */
-  #previousUnderKey(n: number, blocks: number): PreviousUnderKey {
+  async #previousUnderKey(n: number, blocks: number, pace: Pace | undefined): Promise<PreviousUnderKey> {
     const { bands } = this.params;
-    const before = new PreviousUnderKey(n, bands);
-    for (const { band, keys, rows } of this.#sortedBands(n, blocks)) before.setBand(band, keys, rows);
-    return before;
+    const previous = new PreviousUnderKey(n, bands);
+    for (const { band, keys, rows } of this.#sortedBands(n, blocks)) {
+      previous.setBand(band, keys, rows);
+      const wait = pace?.((band + 1) / bands);
+      if (wait) await wait;
+    }
+    return previous;
   }
 
   /**
@@ -708,6 +729,12 @@ const REFUSED_WALK = 8;
 // more candidates at once (1,024 rows: 3.1 s to verify the bench corpus; 4,096: 2.7 s; 16,384:
 // 2.6 s), for scratch memory of up to 13 bytes a candidate.
 const CANDIDATE_BLOCK_ROWS = 4096;
+
+// The band pass calls its Pace every PACE_ROWS + 1 rows (a power of two: a mask).
+const PACE_ROWS = 0x3ff;
+
+// The share of the row-by-row pass's time spent sorting band keys before comparing, for progress.
+const PREPARING = 0.1;
 
 // Rows per block of band keys and sketches: 4096 × 180 bytes = 720 KB with the defaults.
 const BLOCK_ROWS = 4096;

@@ -13,6 +13,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
+import { pacer } from '../_pace.js';
 import { ProgressTicker } from '../_progress.js';
 import { conversationKey, FirstRows, hash64Parts } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
@@ -203,14 +204,18 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       // files can share millions of near pairs. Rows were added in file order, so row order is
       // the listing's order.
       const first = new FirstPairs(MAX_LISTED_OVERLAPS);
-      index.visitVerifiedPairs(
+      progress.stage('plan', rowsBefore, compared);
+      await index.visitVerifiedPairs(
         threshold,
         (a, b, similarity) => {
           nearCount++;
           first.add({ a, b, similarity });
         },
         keep,
-        { skipRefused: true },
+        {
+          skipRefused: true,
+          pace: pacer(signal, 'leakage check stopped because it was aborted.', (done) => progress.plan(rowsBefore, compared, done)),
+        },
       );
       for (const p of first.sorted()) {
         near.push({
