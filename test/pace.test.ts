@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pacer } from '../src/_pace.js';
 import { nearSignature, nearText } from '../src/dedup/minhash.js';
-import { NearIndex } from '../src/dedup/near.js';
+import { NearIndex, type VerifyStats } from '../src/dedup/near.js';
 import { LoraPrepError } from '../src/errors.js';
 import { tempDir } from './helpers/index.js';
 
@@ -44,8 +44,10 @@ describe('NearIndex verification with a pace', () => {
     const dir = await tempDir();
     const near = new NearIndex(join(dir, 'spill'));
     for (let i = 0; i < rows; i++) {
-      // Families of near-copies: each base text comes back with one word changed.
-      const text = `${Array.from({ length: 30 }, (_, j) => `f${i % 50}w${j}`).join(' ')} v${i}`;
+      // Families of near-copies (each base text back with one word changed), and every third
+      // row a half copy: a candidate whose sketch agrees too little for an exact check.
+      const words = Array.from({ length: 30 }, (_, j) => (i % 3 === 2 && j >= 15 ? `r${i}w${j}` : `f${i % 50}w${j}`));
+      const text = `${words.join(' ')} v${i}`;
       near.add(nearText([{ role: 'user', content: text }]), nearSignature([{ role: 'user', content: text }]));
     }
     return near;
@@ -68,6 +70,23 @@ describe('NearIndex verification with a pace', () => {
     for (let i = 1; i < shares.length; i++) expect(shares[i]).toBeGreaterThanOrEqual(shares[i - 1] as number);
     expect(shares[0]).toBeGreaterThanOrEqual(0);
     expect(shares.at(-1)).toBeLessThanOrEqual(1);
+  });
+
+  it('counts the candidates compared and the exact checks, in whichever pass gave the pairs', async () => {
+    const near = await index(3_000);
+    const runs: Array<[boolean, VerifyStats, number]> = [];
+    for (const byBand of [true, false]) {
+      const stats: VerifyStats = { candidates: 0, checks: 0, byBand: false };
+      const pairs = await near.verifiedPairs(0.8, undefined, { linked: true, byBand, stats });
+      runs.push([byBand, stats, pairs.length]);
+    }
+    near.close();
+    for (const [byBand, stats, pairs] of runs) {
+      expect(stats.byBand).toBe(byBand);
+      // Every linking pair passed an exact check, and every check was a candidate first.
+      expect(stats.checks).toBeGreaterThanOrEqual(pairs);
+      expect(stats.candidates).toBeGreaterThan(stats.checks);
+    }
   });
 
   it('stops at the first pause that fails, visiting no pair after it', async () => {

@@ -48,6 +48,18 @@ export interface VerifyOptions {
    * done, to give way to the event loop: see {@link Pace}.
    */
   pace?: Pace | undefined;
+  /** Filled in with what the search did (for benchmarks; docs/performance.md). */
+  stats?: VerifyStats | undefined;
+}
+
+/** What a verification did: see {@link VerifyOptions.stats}. */
+export interface VerifyStats {
+  /** Candidate pairs whose sketches were compared (a pair again in each band it shares, band by band). */
+  candidates: number;
+  /** Candidates whose sketches agreed enough for an exact check of their shingles. */
+  checks: number;
+  /** Whether a band-by-band pass gave the result (else row by row, perhaps after a band pass gave up). */
+  byBand: boolean;
 }
 
 // A band key shared by very many rows is boilerplate, not similarity; comparing every pair in
@@ -244,9 +256,10 @@ export class NearIndex {
       // LINKED_BY_BAND_CHECKS a row (templated rows, where pairs just under the threshold would be
       // checked again in every band they share); nothing is visited until it has finished.
       const budget = options.byBand === true ? Infinity : LINKED_BY_BAND_CHECKS * n + 10_000;
-      const linking = await this.#linkedByBand(threshold, keep, sets, sketchBlocks, wordBlocks, minAgree, blocks, budget, pace);
+      const linking = await this.#linkedByBand(threshold, keep, sets, sketchBlocks, wordBlocks, minAgree, blocks, budget, pace, options.stats);
       if (typeof linking === 'number') before = linking;
       else {
+        if (options.stats) options.stats.byBand = true;
         for (const p of linking) visit(p.a, p.b, p.similarity);
         return;
       }
@@ -351,12 +364,14 @@ export class NearIndex {
       }
       let setB: Uint32Array | undefined;
       let setOf = -1;
+      if (options.stats) options.stats.candidates += count;
       for (let i = 0; i < count; i++) {
         if (passed[i] === 0) continue;
         const a = candA[i] as number;
         const b = candB[i] as number;
         // Joined as each pair is verified, so a later candidate of the same cluster is skipped.
         if (clusters && clusters.find(a) === clusters.find(b)) continue;
+        if (options.stats) options.stats.checks++;
         if (setOf !== b) {
           setB = sets.get(b, b);
           setOf = b;
@@ -384,10 +399,12 @@ export class NearIndex {
     blocks: number,
     budget: number,
     pace: Pace | undefined,
+    stats: VerifyStats | undefined,
   ): Promise<NearPair[] | number> {
     const { bands, permutations } = this.params;
     const n = this.#rows;
     let checks = 0;
+    let compared = 0;
     const clusters = new UnionFind(n);
     const linking: NearPair[] = [];
     for (const { band, keys, rows } of this.#sortedBands(n, blocks)) {
@@ -410,10 +427,17 @@ export class NearIndex {
           const a = rows[i] as number;
           if (keep && !keep(a, b)) continue;
           if (clusters.find(a) === clusters.find(b)) continue;
+          compared++;
           const ab = Math.floor(a / BLOCK_ROWS);
           const agree = agreement(sketchBlocks[ab] as Uint8Array, wordBlocks[ab], (a % BLOCK_ROWS) * permutations, sketchB, wordsB, atB, permutations, minAgree);
           if (agree < minAgree) continue;
-          if (++checks > budget) return (band + j / n) / bands;
+          if (++checks > budget) {
+            if (stats) {
+              stats.candidates += compared;
+              stats.checks += checks - 1;
+            }
+            return (band + j / n) / bands;
+          }
           const setB = sets.get(b, b);
           const similarity = jaccardAtLeast(sets.get(a, b), setB, threshold);
           if (similarity < threshold) continue;
@@ -421,6 +445,10 @@ export class NearIndex {
           linking.push({ a, b, similarity });
         }
       }
+    }
+    if (stats) {
+      stats.candidates += compared;
+      stats.checks += checks;
     }
     return linking;
   }
