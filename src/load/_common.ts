@@ -100,10 +100,25 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Where a loader sends rows holding bytes that are not valid UTF-8 (escaped by the decoder, see
- * `_utf8.ts`): with `onInvalidEncoding: 'reject'` each becomes an `invalid_encoding` rejection
- * naming the first bad byte and its byte offset in the file, and {@link EncodingGuard.finish}
- * sums them up in one warning; with `'replace'` the row is kept with U+FFFD.
+ * What a row holds that its encoding cannot: a byte that is not UTF-8 (`byte`, undefined for an
+ * unpaired surrogate of a caller's string), or, in UTF-16, an unpaired surrogate (`unit`) or the
+ * file's odd last byte (`unit` U+DC00 + that byte, with `oddByte`).
+ *
+ * @example
+ * const bad: InvalidChar = { unit: 0xd800 };
+ */
+export interface InvalidChar {
+  byte?: number | undefined;
+  unit?: number | undefined;
+  oddByte?: boolean | undefined;
+}
+
+/**
+ * Where a loader sends rows holding bytes that are not valid UTF-8 or UTF-16 (escaped by the
+ * decoder, see `_utf8.ts` and `text.ts`): with `onInvalidEncoding: 'reject'` each becomes an
+ * `invalid_encoding` rejection naming the first bad byte (or UTF-16 code unit) and where it is,
+ * and {@link EncodingGuard.finish} sums them up in one warning; with `'replace'` the row is kept
+ * with U+FFFD.
  *
  * @example
  * const guard = new EncodingGuard(file, ctx, 'reject');
@@ -113,6 +128,10 @@ export function errorMessage(error: unknown): string {
 export class EncodingGuard {
   /** Bytes before the decoded text (a UTF-8 byte-order mark); set once the decoder has chosen. */
   bomBytes = 0;
+  /** The encoding the decoder chose (a WHATWG label: `utf-8`, `utf-16le`, …); set with `bomBytes`. */
+  encoding = 'utf-8';
+  /** UTF-16: the file's odd last byte, when it has one. */
+  trailingByte: number | undefined;
   readonly #file: string;
   readonly #ctx: StageContext;
   readonly #reject: boolean;
@@ -152,44 +171,82 @@ export class EncodingGuard {
     if (!this.#armed || isWellFormed(text)) return text;
     const bad = firstInvalid(text);
     if (bad === undefined) return text;
+    if (this.utf16) {
+      // Offsets here count UTF-8 bytes, not the file's: the place is given in characters.
+      const unit = text.charCodeAt(bad.index);
+      const oddByte = this.isTrailingByte(unit, text.slice(bad.index + 1).trim() === '');
+      this.rejectAt(source, { unit, oddByte }, undefined, bad.index, what, excerpt(text), 'characters');
+      return undefined;
+    }
     const inRow = utf8Length(text.slice(0, bad.index));
-    this.rejectAt(source, bad.byte, rowOffset.get() + inRow, inRow, what, excerpt(text));
+    this.rejectAt(source, { byte: bad.byte }, rowOffset.get() + inRow, inRow, what, excerpt(text));
     return undefined;
+  }
+
+  /** True when the file was decoded as UTF-16 (LE or BE). */
+  get utf16(): boolean {
+    return this.encoding.startsWith('utf-16');
+  }
+
+  /** Whether the unpaired surrogate `unit`, found at the end of the text, stands for the file's odd last byte. */
+  isTrailingByte(unit: number, atEnd: boolean): boolean {
+    return atEnd && this.trailingByte !== undefined && unit === 0xdc00 + this.trailingByte;
   }
 
   /**
    * Rejects a row as `invalid_encoding`.
    *
    * @param offset - the bad byte's offset in the decoded text (the BOM is added here), when known.
-   * @param inRow - its offset from the row's first byte, when known.
+   * @param inRow - its offset from the row's first byte (or, with `inRowUnit: 'characters'`, its
+   * first character), when known.
    */
   rejectAt(
     source: SourceLocation,
-    byte: number | undefined,
+    bad: InvalidChar,
     offset: number | undefined,
     inRow: number | undefined,
     what: string,
     raw: string,
+    inRowUnit: 'bytes' | 'characters' = 'bytes',
   ): void {
-    const at =
-      offset === undefined || inRow === undefined
-        ? `${describeInvalid(byte)} (in the ${what})`
-        : `${describeInvalid(byte)} at byte offset ${this.bomBytes + offset} of the file (${inRow} byte${inRow === 1 ? '' : 's'} into the ${what})`;
+    const utf16 = this.utf16;
+    const described = utf16 ? describeUtf16(bad) : describeInvalid(bad.byte);
+    const unit = inRowUnit === 'bytes' ? 'byte' : 'character';
+    let at: string;
+    if (inRow === undefined) at = `${described} (in the ${what})`;
+    else if (offset === undefined) at = `${described} (${inRow} ${unit}${inRow === 1 ? '' : 's'} into the ${what})`;
+    else at = `${described} at byte offset ${this.bomBytes + offset} of the file (${inRow} ${unit}${inRow === 1 ? '' : 's'} into the ${what})`;
     this.#count++;
     this.#first ??= `${at}, on line ${source.line}`;
-    this.#ctx.reject({ source, reason: 'invalid_encoding', message: `${at} is not valid UTF-8`, raw });
+    const message = `${at} is not valid ${utf16 ? 'UTF-16' : 'UTF-8'}${bad.oddByte === true ? ': UTF-16 text has an even number of bytes, so the file may be cut short' : ''}`;
+    this.#ctx.reject({ source, reason: 'invalid_encoding', message, raw });
   }
 
   /** Warns once when rows were rejected, saying how to read the file instead. */
   finish(): void {
     if (this.#count === 0) return;
+    const rows = `${this.#file}: ${this.#count} row${this.#count === 1 ? ' was' : 's were'} rejected as invalid_encoding because ${this.#count === 1 ? 'it holds' : 'they hold'}`;
+    const replace = "pass onInvalidEncoding: 'replace' (CLI --on-invalid-encoding replace).";
+    if (this.utf16) {
+      this.#ctx.warn(
+        `${rows} text that is not valid UTF-16 (the first: ${this.#first}), as a damaged or cut-short file does. ` +
+          `To keep such rows with U+FFFD in place of the bad characters, ${replace}`,
+      );
+      return;
+    }
     this.#ctx.warn(
-      `${this.#file}: ${this.#count} row${this.#count === 1 ? ' was' : 's were'} rejected as invalid_encoding because ` +
-        `${this.#count === 1 ? 'it holds' : 'they hold'} bytes that are not valid UTF-8 (the first: ${this.#first}). ` +
-        "If the file was saved by Excel or another Windows program, pass encoding: 'windows-1252' for it; " +
-        "to keep such rows with U+FFFD in place of the bad bytes, pass onInvalidEncoding: 'replace'.",
+      `${rows} bytes that are not valid UTF-8 (the first: ${this.#first}). ` +
+        "If the file was saved by Excel or another Windows program, pass encoding: 'windows-1252' (CLI --encoding windows-1252) for it; " +
+        `to keep such rows with U+FFFD in place of the bad bytes, ${replace}`,
     );
   }
+}
+
+/** An invalid UTF-16 code unit (or the odd last byte), for messages. */
+function describeUtf16(bad: InvalidChar): string {
+  const unit = bad.unit ?? 0xfffd;
+  if (bad.oddByte === true) return `the odd last byte (0x${(unit - 0xdc00).toString(16).toUpperCase().padStart(2, '0')})`;
+  return `an unpaired surrogate (U+${unit.toString(16).toUpperCase()})`;
 }
 
 /**

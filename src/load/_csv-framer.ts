@@ -14,6 +14,17 @@
  *
  * Given the offsets of bad bytes (bytes that are not UTF-8, which the loader knows from decoding),
  * it also says which records passed on hold one, and where the first is.
+ *
+ * Unbalanced quotes. csv-parse (relaxed) ends a quoted field at any quote not doubled, and reads
+ * text after it as more of the field. Where that quoted field runs over a line break, a stray
+ * quote has opened it and swallowed rows until the next quote (`"L3,a3⏎L4,a4⏎"L5",a5`): such a
+ * record is replaced too (`why: 'quote'`), and the loader rejects it naming the lines. A closing
+ * quote followed by text on the line it opened (`"Hi," he said`) is kept as csv-parse reads it.
+ * With the default escape, a closing quote right after a backslash (`\"`) is read as a file
+ * escaping quotes MySQL's way would: where that reading carries the record over line breaks the
+ * RFC 4180 reading ends it at, the lines it spans are one replaced record (not a rejected row and
+ * a fragment kept as a row), and records passed on that hold such a quote are listed
+ * (`backslashed`) so the loader can name the `escape` option.
  */
 
 /**
@@ -29,12 +40,32 @@ export interface FramedRecord {
   bytes: number;
   /** Its first bytes (at most {@link HEAD_BYTES}). */
   head: Buffer;
-  /** Which limit it broke. */
-  why: 'bytes' | 'fields';
+  /** Which limit it broke, or `quote` for unbalanced quotes (see {@link StrayQuote}). */
+  why: 'bytes' | 'fields' | 'quote';
   /** How many fields it had by the end (or when counting stopped). */
   fields: number;
   /** True when the input ended inside a quoted field of this record. */
   unclosedQuote: boolean;
+  /** With `why: 'quote'`: where the quotes went wrong. */
+  quote?: StrayQuote;
+}
+
+/**
+ * A quote that ends a quoted field and is followed by text, not by the delimiter or a line break;
+ * lines are counted as line breaks from the record's first line.
+ *
+ * @example
+ * const stray: StrayQuote = { opens: 0, closes: 2, breaks: 2, backslash: false };
+ */
+export interface StrayQuote {
+  /** Line breaks before the quote that opened the field. */
+  opens: number;
+  /** Line breaks before the quote that closed it. */
+  closes: number;
+  /** Line breaks inside the record (not the one that ends it). */
+  breaks: number;
+  /** The closing quote follows a backslash (`\"`, as MySQL escapes a quote), with escape `"`. */
+  backslash: boolean;
 }
 
 /**
@@ -67,12 +98,14 @@ export const HEAD_BYTES = 4 * 1024;
  * What one {@link CsvFramer.push} (or `end`) gives: the bytes for the parser and what it found.
  *
  * @example
- * const { out, replaced, invalid }: FramerOutput = framer.push(chunk, badOffsets);
+ * const { out, replaced, invalid, backslashed }: FramerOutput = framer.push(chunk, badOffsets);
  */
 export interface FramerOutput {
   out: Buffer;
   replaced: FramedRecord[];
   invalid: BadRecord[];
+  /** End offsets (as in {@link BadRecord.end}) of records passed on that hold a quote closed right after a backslash. */
+  backslashed: number[];
 }
 
 /**
@@ -109,15 +142,33 @@ export class CsvFramer {
   #lastWasCR = false;
   /** The last bytes of the current unquoted field, for delimiters longer than one byte. */
   #tail: number[] = [];
+  /** The last byte of the previous chunk (for a quote that starts a chunk: is it after a backslash?). */
+  #lastByte = -1;
+  /** With escape `"`: the quote ending the quoting (pending) follows a backslash. */
+  #quoteAfterBackslash = false;
+  /** Line breaks of the record before the current quoted field opened. */
+  #openBreaks = 0;
+  /** The record's first closing quote followed by text. */
+  #stray: StrayQuote | undefined;
+  /**
+   * After a quote closed right after a backslash: the record read from there as MySQL escapes
+   * quotes (a backslash escapes the next byte inside quotes), from input offset `#shadowPos` on.
+   */
+  #shadow: { quoting: boolean; escape: boolean; fieldStart: boolean } | undefined;
+  #shadowPos = 0;
+  /** The record goes on past a line break because the MySQL reading (`#shadow`) is inside quotes there. */
+  #continuing = false;
+  /** While `#continuing`: the line breaks before the last byte that is not one. */
+  #contentBreaks = 0;
   // The current record.
   #recordStart = 0;
   #breaks = 0;
   #fields = 1;
   /** True while the record holds only spaces and tabs (a blank line to the loader). */
   #blank = true;
-  #skipping: { head: Buffer; why: 'bytes' | 'fields' } | undefined;
+  #skipping: { head: Buffer; why: 'bytes' | 'fields' | 'quote' } | undefined;
   /** Where #endRecord reports bad records (the lists of the current push). */
-  #out: { replaced: FramedRecord[]; invalid: BadRecord[] } = { replaced: [], invalid: [] };
+  #out: { replaced: FramedRecord[]; invalid: BadRecord[]; backslashed: number[] } = { replaced: [], invalid: [], backslashed: [] };
   /** Output offset minus input offset, for the input bytes passed on since the last replacement. */
   #delta = 0;
   // Bad bytes of the chunk being scanned (offsets in the chunk), and the first of the current record.
@@ -145,7 +196,8 @@ export class CsvFramer {
     const out: Buffer[] = [];
     const replaced: FramedRecord[] = [];
     const invalid: BadRecord[] = [];
-    this.#out = { replaced, invalid };
+    const backslashed: number[] = [];
+    this.#out = { replaced, invalid, backslashed };
     if (chunk.length > 0) this.#segments.push(chunk);
     const single = this.#delimiter.length === 1 ? (this.#delimiter[0] as number) : -1;
     const maxBytes = this.#maxBytes;
@@ -166,6 +218,11 @@ export class CsvFramer {
         }
         this.#endRecord(abs, out, replaced);
       }
+      if (this.#continuing) {
+        // Rare: a record read on as MySQL escapes quotes, byte by byte, to its end.
+        if (this.#continue(b)) this.#endRecord(abs + 1, out, replaced);
+        continue;
+      }
       if (this.#pendingEscape) {
         // The byte after a backslash inside quotes is content; a line break still counts.
         this.#pendingEscape = false;
@@ -178,6 +235,8 @@ export class CsvFramer {
         // The quote ended the quoting (before a delimiter or line break, or, relaxed, before anything else).
         this.#quoting = false;
         this.#fieldEmpty = false;
+        // Text after it: unbalanced quotes, or MySQL's \" (a delimiter of several bytes is told by its first).
+        if (b !== LF && b !== CR && b !== this.#delimiter[0]) this.#strayQuote(abs, out);
       }
       if (this.#quoting) {
         // Inside quotes only a quote matters; line breaks are counted. A tight loop over locals.
@@ -210,10 +269,14 @@ export class CsvFramer {
         if (j < len) {
           this.#pendingQuote = true;
           this.#lastWasCR = false;
+          if (!backslash) this.#quoteAfterBackslash = (j > 0 ? chunk[j - 1] : this.#lastByte) === BACKSLASH;
         }
         i = j;
       } else if (b === QUOTE) {
-        if (this.#fieldEmpty) this.#quoting = true;
+        if (this.#fieldEmpty) {
+          this.#quoting = true;
+          this.#openBreaks = this.#breaks;
+        }
         this.#fieldEmpty = false;
         this.#blank = false;
         this.#tail.length = 0;
@@ -261,6 +324,10 @@ export class CsvFramer {
       }
     }
     this.#pos = start + chunk.length;
+    if (len > 0) this.#lastByte = chunk[len - 1] as number;
+    // Read before #flush forgets the bytes of a record being skipped.
+    this.#advanceShadow(this.#pos);
+    this.#growHead(this.#pos);
     // Bad bytes left belong to the record still open.
     if (this.#firstBad === undefined && this.#badIndex < bad.length) {
       const at = bad[this.#badIndex] as number;
@@ -268,7 +335,7 @@ export class CsvFramer {
     }
     this.#bad = [];
     this.#flush(this.#skipping === undefined ? this.#recordStart : this.#pos, out);
-    return { out: out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), replaced, invalid };
+    return { out: out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), replaced, invalid, backslashed };
   }
 
   /** Ends the input: a record cut off by the end is passed on (or replaced) as it is. */
@@ -276,7 +343,8 @@ export class CsvFramer {
     const out: Buffer[] = [];
     const replaced: FramedRecord[] = [];
     const invalid: BadRecord[] = [];
-    this.#out = { replaced, invalid };
+    const backslashed: number[] = [];
+    this.#out = { replaced, invalid, backslashed };
     const end = this.#pos;
     this.#pendingEscape = false;
     if (this.#pendingQuote) {
@@ -284,14 +352,17 @@ export class CsvFramer {
       this.#pendingQuote = false;
       this.#quoting = false;
     }
+    // The end of the input ends the record whichever way quotes are read.
+    const open = this.#continuing ? (this.#shadow?.quoting ?? false) : this.#quoting;
+    if (!this.#continuing) this.#shadow = undefined;
     if (this.#pendingCR) {
       this.#pendingCR = false;
       this.#endRecord(end, out, replaced);
     } else if (end > this.#recordStart) {
-      this.#endRecord(end, out, replaced, this.#quoting);
+      this.#endRecord(end, out, replaced, open, false);
     }
     this.#flush(end, out);
-    return { out: Buffer.concat(out), replaced, invalid };
+    return { out: Buffer.concat(out), replaced, invalid, backslashed };
   }
 
   // --- internal ---
@@ -327,7 +398,23 @@ export class CsvFramer {
     return true;
   }
 
-  #endRecord(end: number, out: Buffer[], replaced: FramedRecord[], unclosedQuote = false): void {
+  /**
+   * Ends the record at input offset `end`, unless a quote closed after a backslash and the MySQL
+   * reading is still inside quotes there: then the record goes on (and is replaced).
+   *
+   * @param byBreak - false when the end of the input ends the record, not a line break.
+   */
+  #endRecord(end: number, out: Buffer[], replaced: FramedRecord[], unclosedQuote = false, byBreak = true): void {
+    if (this.#shadow !== undefined && !this.#continuing) {
+      this.#advanceShadow(end);
+      const shadow = this.#shadow;
+      if (shadow.quoting || shadow.escape) {
+        this.#continuing = true;
+        this.#contentBreaks = this.#breaks - 1;
+        if (this.#skipping === undefined) this.#startSkipping(end, out, 'quote');
+        return;
+      }
+    }
     let first = this.#firstBad;
     for (; this.#badIndex < this.#bad.length; this.#badIndex++) {
       const at = this.#bad[this.#badIndex] as number;
@@ -339,18 +426,27 @@ export class CsvFramer {
     if (skipping === undefined && first !== undefined) {
       this.#out.invalid.push({ end: end + this.#delta, at: first.at, inRow: first.at - this.#recordStart, byte: first.byte });
     }
+    if (skipping === undefined && this.#stray?.backslash === true) this.#out.backslashed.push(end + this.#delta);
     if (skipping !== undefined) {
       // What was passed on ends where the record started; the placeholder stands in for the rest.
       const placeholder = Buffer.from(`${this.#blank ? '' : '""'}${'\n'.repeat(this.#breaks)}`);
       if (!this.#blank) {
-        replaced.push({
+        const record: FramedRecord = {
           end: this.#outOffset + 2 + (this.#breaks > 0 ? 1 : 0),
           bytes: end - this.#recordStart,
           head: skipping.head,
           why: skipping.why,
           fields: this.#fields,
           unclosedQuote,
-        });
+        };
+        if (skipping.why === 'quote') {
+          this.#growHead(end);
+          record.head = withoutLineBreak(skipping.head, skipping.head.length === end - this.#recordStart);
+          // Cut off by the end inside quotes, it ends at its last line that is not blank.
+          const breaks = unclosedQuote && this.#continuing ? this.#contentBreaks : this.#breaks - (byBreak ? 1 : 0);
+          record.quote = { ...(this.#stray as StrayQuote), breaks };
+        }
+        replaced.push(record);
       }
       out.push(placeholder);
       this.#outOffset += placeholder.length;
@@ -367,13 +463,88 @@ export class CsvFramer {
     this.#fieldEmpty = true;
     this.#lastWasCR = false;
     this.#tail.length = 0;
+    this.#stray = undefined;
+    this.#shadow = undefined;
+    this.#continuing = false;
   }
 
-  /** The record from `#recordStart` is over a limit at input offset `at`: pass on what precedes it, keep its head, drop the rest. */
-  #startSkipping(at: number, out: Buffer[]): void {
+  /**
+   * The quote that ended the quoting, just before input offset `at`, is followed by text. Where
+   * its field runs over a line break, the record is replaced; after a backslash, the record is
+   * also read on as MySQL would (see #endRecord).
+   */
+  #strayQuote(at: number, out: Buffer[]): void {
+    const backslash = !this.#backslash && this.#quoteAfterBackslash;
+    if (this.#stray === undefined || (backslash && !this.#stray.backslash)) {
+      this.#stray = { opens: this.#openBreaks, closes: this.#breaks, breaks: 0, backslash };
+    }
+    if (backslash && this.#shadow === undefined && this.#delimiter.length === 1) {
+      // MySQL reads the quote as escaped: still inside quotes.
+      this.#shadow = { quoting: true, escape: false, fieldStart: false };
+      this.#shadowPos = at;
+    }
+    if (this.#breaks > this.#openBreaks && this.#skipping === undefined) this.#startSkipping(at, out, 'quote');
+  }
+
+  /** Reads the held input bytes up to offset `to` into the MySQL reading of the record, if there is one. */
+  #advanceShadow(to: number): void {
+    const shadow = this.#shadow;
+    if (shadow === undefined || this.#continuing || to <= this.#shadowPos) return;
+    const delimiter = this.#delimiter[0] as number;
+    for (const piece of this.#slice(this.#shadowPos, to)) {
+      for (const c of piece) {
+        if (shadow.escape) shadow.escape = false;
+        else if (shadow.quoting) {
+          if (c === BACKSLASH) shadow.escape = true;
+          else if (c === QUOTE) shadow.quoting = false;
+        } else {
+          if (c === QUOTE && shadow.fieldStart) shadow.quoting = true;
+          shadow.fieldStart = c === delimiter;
+        }
+      }
+    }
+    this.#shadowPos = to;
+  }
+
+  /** One byte of a record read on as MySQL escapes quotes; returns true when it ends the record (an LF outside quotes). */
+  #continue(b: number): boolean {
+    const shadow = this.#shadow as { quoting: boolean; escape: boolean; fieldStart: boolean };
+    if (shadow.escape) shadow.escape = false;
+    else if (shadow.quoting) {
+      if (b === BACKSLASH) shadow.escape = true;
+      else if (b === QUOTE) shadow.quoting = false;
+    } else if (b === LF) {
+      this.#breaks++;
+      return true;
+    } else if (b === CR) {
+      this.#breaks++;
+      this.#pendingCR = true;
+      this.#lastWasCR = true;
+      return false;
+    } else {
+      if (b === QUOTE && shadow.fieldStart) shadow.quoting = true;
+      shadow.fieldStart = b === this.#delimiter[0];
+    }
+    // Content: a line break inside quotes still counts.
+    this.#escaped(b);
+    if (b !== CR && b !== LF) this.#contentBreaks = this.#breaks;
+    return false;
+  }
+
+  /** The record from `#recordStart` is over a limit (or has unbalanced quotes) at input offset `at`: pass on what precedes it, keep its head, drop the rest. */
+  #startSkipping(at: number, out: Buffer[], why?: 'quote'): void {
     this.#flush(this.#recordStart, out);
     const head = Buffer.concat(this.#slice(this.#recordStart, Math.min(at, this.#recordStart + HEAD_BYTES)));
-    this.#skipping = { head, why: this.#fields > this.#maxFields ? 'fields' : 'bytes' };
+    this.#skipping = { head, why: why ?? (this.#fields > this.#maxFields ? 'fields' : 'bytes') };
+  }
+
+  /** For a record replaced for its quotes: its head grows with the input held, up to offset `to`, for the excerpt. */
+  #growHead(to: number): void {
+    const skipping = this.#skipping;
+    if (skipping?.why !== 'quote' || skipping.head.length >= HEAD_BYTES) return;
+    const from = this.#recordStart + skipping.head.length;
+    const stop = Math.min(to, this.#recordStart + HEAD_BYTES);
+    if (stop > from) skipping.head = Buffer.concat([skipping.head, ...this.#slice(from, stop)]);
   }
 
   /** Passes on the input bytes up to `to` not passed on yet (or, while skipping a record, just forgets them). */
@@ -429,3 +600,12 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+
+/** `head` without the line break that ends it, when it is the whole record. */
+function withoutLineBreak(head: Buffer, whole: boolean): Buffer {
+  if (!whole) return head;
+  let end = head.length;
+  if (head[end - 1] === LF) end--;
+  if (head[end - 1] === CR) end--;
+  return head.subarray(0, end);
+}

@@ -22,8 +22,12 @@ export function openDecoded(
     signal: ctx.signal,
     warn: ctx.warn,
     invalidBytes: guard.rejects ? 'escape' : 'replace',
-    onDecoding: ({ bomBytes }) => {
+    onDecoding: ({ bomBytes, encoding }) => {
       guard.bomBytes = bomBytes;
+      guard.encoding = encoding;
+    },
+    onTrailingByte: (byte) => {
+      guard.trailingByte = byte;
     },
     onEscape: () => guard.arm(),
   });

@@ -100,6 +100,19 @@ export function encodeEscaped(text: string, positions?: number[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * The indices of the unpaired surrogates of `text` (escaped bytes, or UTF-16's own), in order.
+ *
+ * @example
+ * loneSurrogates('a\uD800b\uD83D\uDE00\uDC00') // [1, 5]
+ */
+export function loneSurrogates(text: string): number[] {
+  const found: number[] = [];
+  if (isWellFormed(text)) return found;
+  for (let i = nextLoneSurrogate(text, 0); i !== -1; i = nextLoneSurrogate(text, i + 1)) found.push(i);
+  return found;
+}
+
 /** The index of the next unpaired surrogate of `text` at or after `from`, or -1. */
 function nextLoneSurrogate(text: string, from: number): number {
   for (let i = from; i < text.length; i++) {

@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { LoraPrepError } from '../errors.js';
 import type { SourceRow, StageContext } from '../types.js';
 import { CsvLineCursor } from './_csv-cursor.js';
-import { CsvFramer, type BadRecord, type FramedRecord, type FramerOutput } from './_csv-framer.js';
+import { CsvFramer, type BadRecord, type FramedRecord, type FramerOutput, type StrayQuote } from './_csv-framer.js';
 import { csvParseOptions, splitRecords } from './_csv-split.js';
 import { sniffDelimiter, SNIFF_CHARS } from './_delimiter.js';
 import { normalizeHeader } from './_header.js';
@@ -19,7 +19,7 @@ import {
   sourceName,
   throwIfAborted,
 } from './_common.js';
-import { encodeEscaped } from './_utf8.js';
+import { encodeEscaped, loneSurrogates } from './_utf8.js';
 import { MAX_CSV_FIELDS, RAW_EXCERPT_CHARS, type ResolvedLimits } from './limits.js';
 import { formatFromExtension } from './format.js';
 import { openDecoded } from './_open.js';
@@ -30,11 +30,14 @@ import type { LoadOptions, LoadSource } from './types.js';
  * ones named `column_N`, repeats renamed `name_2`… with a warning). Cells stay strings. Each row's
  * `source.line` is the physical line where its record starts (the header is line 1), counting
  * lines inside quoted fields and blank lines. A record whose field count differs from the
- * header's, or whose quote never closes, is passed to `ctx.reject` as `malformed_row`; blank
- * lines are not rows. A record over `maxLineBytes` is rejected as `line_too_long` and one with
+ * header's, or whose quote never closes, is passed to `ctx.reject` as `malformed_row`; so is one
+ * with unbalanced quotes (a quoted field over lines closed by a quote followed by text, or, with
+ * the default escape, a quote closed after a backslash that MySQL's reading carries over lines),
+ * as one rejection naming all its lines; blank lines are not rows. A record over `maxLineBytes` is rejected as `line_too_long` and one with
  * more than {@link MAX_CSV_FIELDS} fields as `malformed_row`, both without reaching the parser or
  * being held whole; one with a field over `maxFieldChars` as `field_too_long`; one holding bytes
- * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
+ * that are not valid UTF-8 (or, in UTF-16, an unpaired surrogate or the odd last byte) as
+ * `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
  *
  * The delimiter is `options.delimiter`, else a tab for TSV (`format: 'tsv'` or a `.tsv`/`.tab`
  * name), else sniffed among `, ; \t |` from the first records.
@@ -175,6 +178,16 @@ class CsvRecordReader {
   readonly #replaced = new Map<number, FramedRecord>();
   /** Records holding bytes that are not UTF-8, by the offset where the parser will say they end. */
   readonly #invalid = new Map<number, BadRecord>();
+  /** Records with a quote closed right after a backslash (`\"`), by the offset where the parser will say they end. */
+  readonly #backslashedEnds = new Set<number>();
+  /** Bytes given to the framer, and UTF-16 code units of text read, so far. */
+  #framed = 0;
+  #units = 0;
+  /**
+   * UTF-16 files: each invalid code unit by the framer offset of the byte that stands for it, with
+   * its offset in the file (BOM excluded); the framer sees UTF-8, whose offsets are not the file's.
+   */
+  readonly #utf16Bad = new Map<number, { unit: number; offset: number; oddByte: boolean }>();
   #events: ParserEvent[] = [];
   #failure: Error | undefined;
   #fed = 0;
@@ -205,7 +218,19 @@ class CsvRecordReader {
     // The exact bytes of the file (for UTF-8): escaped bad bytes become those bytes again.
     const bad: number[] = [];
     const bytes = this.#guard.armed ? encodeEscaped(text, bad) : Buffer.from(text, 'utf8');
+    if (bad.length > 0 && this.#guard.utf16) this.#noteUtf16(text, bad);
+    this.#framed += bytes.length;
+    this.#units += text.length;
     yield* this.#write((this.#framer as CsvFramer).push(bytes, bad));
+  }
+
+  /** Keeps, for a UTF-16 file, what each escape of `text` stood for and where it is in the file. */
+  #noteUtf16(text: string, bad: readonly number[]): void {
+    loneSurrogates(text).forEach((index, k) => {
+      const unit = text.charCodeAt(index);
+      const oddByte = this.#guard.isTrailingByte(unit, index === text.length - 1);
+      this.#utf16Bad.set(this.#framed + (bad[k] as number), { unit, offset: 2 * (this.#units + index), oddByte });
+    });
   }
 
   async *end(): AsyncGenerator<SourceRow> {
@@ -223,9 +248,10 @@ class CsvRecordReader {
     else this.#ctx.warn(`${this.#file}: the file holds a header but no data rows.`);
   }
 
-  *#write({ out: bytes, replaced, invalid }: FramerOutput, final = false): Generator<SourceRow> {
+  *#write({ out: bytes, replaced, invalid, backslashed }: FramerOutput, final = false): Generator<SourceRow> {
     for (const record of replaced) this.#replaced.set(record.end, record);
     for (const record of invalid) this.#invalid.set(record.end, record);
+    for (const end of backslashed) this.#backslashedEnds.add(end);
     if (bytes.length === 0) return;
     this.#cursor.push(bytes);
     const base = this.#fed;
@@ -281,6 +307,7 @@ class CsvRecordReader {
     let start: number | undefined;
     const bad = this.#invalid.get(end);
     if (bad !== undefined) this.#invalid.delete(end);
+    const backslashed = this.#backslashedEnds.delete(end);
     if (this.#lostTrack) {
       this.#lostTrack = false;
       line = cursor.startLineBackwards(end, fields.reduce((n, f) => n + countLineBreaks(f), 0));
@@ -301,7 +328,8 @@ class CsvRecordReader {
     }
     if (this.#header === undefined) {
       if (bad !== undefined) {
-        this.#ctx.warn(`${this.#file}: the header (line ${line}) holds bytes that are not valid UTF-8; they were read as "\uFFFD" in the column names.`);
+        const what = this.#guard.utf16 ? 'characters that are not valid UTF-16' : 'bytes that are not valid UTF-8';
+        this.#ctx.warn(`${this.#file}: the header (line ${line}) holds ${what}; they were read as "\uFFFD" in the column names.`);
       }
       const { names, renamed } = normalizeHeader(fields);
       this.#header = names;
@@ -312,6 +340,24 @@ class CsvRecordReader {
       return undefined;
     }
     const header = this.#header;
+    const source = { file: this.#file, line };
+    // Bytes the encoding cannot hold come first: a record cut short or garbled by them may also miscount its fields.
+    if (bad !== undefined) {
+      const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
+      if (this.#guard.utf16) {
+        const info = this.#takeUtf16(bad.at);
+        // Two bytes a code unit before the bad one (which decodes here as one U+FFFD).
+        const inRow = start === undefined ? undefined : 2 * (cursor.text(start, start + bad.inRow + 1, Infinity).length - 1);
+        cursor.advanceTo(end);
+        this.#rows++;
+        this.#guard.rejectAt(source, { unit: info?.unit, oddByte: info?.oddByte }, info?.offset, inRow, 'record', raw);
+        return undefined;
+      }
+      cursor.advanceTo(end);
+      this.#rows++;
+      this.#guard.rejectAt(source, { byte: bad.byte }, bad.at, bad.inRow, 'record', raw);
+      return undefined;
+    }
     if (fields.length !== header.length) {
       const raw = start === undefined ? undefined : cursor.text(start, end, RAW_EXCERPT_CHARS);
       cursor.advanceTo(end);
@@ -319,17 +365,9 @@ class CsvRecordReader {
       this.#ctx.reject({
         source: { file: this.#file, line },
         reason: 'malformed_row',
-        message: `expected ${header.length} field${header.length === 1 ? '' : 's'} as in the header, got ${fields.length}`,
+        message: `expected ${header.length} field${header.length === 1 ? '' : 's'} as in the header, got ${fields.length}${backslashed ? `; ${BACKSLASH_QUOTE}` : ''}`,
         ...(raw === undefined ? {} : { raw: excerpt(raw) }),
       });
-      return undefined;
-    }
-    const source = { file: this.#file, line };
-    if (bad !== undefined) {
-      const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
-      cursor.advanceTo(end);
-      this.#rows++;
-      this.#guard.rejectAt(source, bad.byte, bad.at, bad.inRow, 'record', raw);
       return undefined;
     }
     const long = fields.findIndex((f) => f.length > this.#limits.maxFieldChars);
@@ -337,22 +375,34 @@ class CsvRecordReader {
       const text = start === undefined ? undefined : cursor.text(start, end, RAW_EXCERPT_CHARS);
       cursor.advanceTo(end);
       this.#rows++;
+      const field = fields[long] as string;
+      // Only a quoted field holds a line break: then a stray quote may have swallowed rows.
+      const swallowed = /[\r\n]/.test(field)
+        ? '; the quoted cell runs over several lines, as when a stray quote on this line swallows the rows after it: check the quotes'
+        : '';
       this.#ctx.reject({
         source,
         reason: 'field_too_long',
         message:
-          `column ${JSON.stringify(header[long])} holds ${(fields[long] as string).length.toLocaleString('en-US')} characters, over the limit of ` +
-          `${this.#limits.maxFieldChars.toLocaleString('en-US')} (maxFieldChars); a quote that opens a field and closes rows later makes one field of many lines: check the quotes before this line`,
+          `column ${JSON.stringify(header[long])} holds ${field.length.toLocaleString('en-US')} characters, over the limit of ` +
+          `${this.#limits.maxFieldChars.toLocaleString('en-US')} (maxFieldChars)${swallowed}`,
         ...(text === undefined ? {} : { raw: excerpt(text) }),
       });
       return undefined;
     }
     cursor.advanceTo(end);
     this.#rows++;
-    if (this.#escape === '"') this.#noteBackslashed(fields, line);
+    if (this.#escape === '"') this.#noteBackslashed(fields, line, backslashed);
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
     return { data, source };
+  }
+
+  /** What the bad UTF-16 code unit at framer offset `at` was; forgets it and those before it. */
+  #takeUtf16(at: number): { unit: number; offset: number; oddByte: boolean } | undefined {
+    const info = this.#utf16Bad.get(at);
+    for (const key of this.#utf16Bad.keys()) if (key <= at) this.#utf16Bad.delete(key);
+    return info;
   }
 
   /**
@@ -361,7 +411,11 @@ class CsvRecordReader {
    * writer meant, so the parser kept it as written. (In RFC 4180 CSV a field opens with a quote
    * only when it was written `"""…`.) Said once, in {@link end}.
    */
-  #noteBackslashed(fields: string[], line: number): void {
+  #noteBackslashed(fields: string[], line: number, backslashed: boolean): void {
+    if (backslashed) {
+      if (this.#backslashed.rows++ === 0) this.#backslashed.first = line;
+      return;
+    }
     for (const f of fields) {
       if (f.charCodeAt(0) !== 0x22 || !f.includes('\\"')) continue;
       if (this.#backslashed.rows++ === 0) this.#backslashed.first = line;
@@ -372,6 +426,7 @@ class CsvRecordReader {
   /** Rejects every replaced record whose placeholder the parser passed without reporting it (a safety net: it never should). */
   #replacedBefore(end: number): void {
     for (const key of this.#invalid.keys()) if (key < end) this.#invalid.delete(key);
+    for (const key of this.#backslashedEnds) if (key < end) this.#backslashedEnds.delete(key);
     for (const [key, record] of this.#replaced) {
       if (key >= end) continue;
       this.#replaced.delete(key);
@@ -386,14 +441,16 @@ class CsvRecordReader {
     const bytes = record.bytes.toLocaleString('en-US');
     let message: string;
     if (record.why === 'fields') {
-      message = `the record has over ${MAX_CSV_FIELDS.toLocaleString('en-US')} fields, more than any table this reads; was the delimiter guessed wrong? (pass \`delimiter\`)`;
+      message = `the record has over ${MAX_CSV_FIELDS.toLocaleString('en-US')} fields, more than any table this reads; was the delimiter guessed wrong? (pass \`delimiter\`, CLI --delimiter)`;
+    } else if (record.why === 'quote') {
+      message = strayQuoteMessage(record.quote as StrayQuote, line, record.unclosedQuote, this.#escape);
     } else {
       message = `the record is ${bytes} bytes long, over the limit of ${this.#limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread`;
       if (record.unclosedQuote) message += '; a quote opened in it is never closed, so it runs to the end of the file: close the quote, or double a quote that belongs to the text ("")';
     }
     this.#ctx.reject({
       source: { file: this.#file, line },
-      reason: record.why === 'fields' ? 'malformed_row' : 'line_too_long',
+      reason: record.why === 'bytes' ? 'line_too_long' : 'malformed_row',
       message,
       raw: excerpt(record.head.toString('utf8')),
     });
@@ -436,6 +493,41 @@ class CsvRecordReader {
       cause: this.#failure,
     });
   }
+}
+
+/** What to say of a quote closed right after a backslash, in a file read with RFC 4180 quotes. */
+const BACKSLASH_QUOTE =
+  'a quoted field here ends at a quote right after a backslash (\\"): the file seems to escape quotes with a backslash, as MySQL writes CSV; ' +
+  "pass escape: '\\\\' (CLI --escape '\\') to read it so";
+
+/**
+ * The message of a record rejected for unbalanced quotes (see `_csv-framer.ts`): a quoted field
+ * that runs over lines and closes with a quote followed by text, or one closed after a backslash
+ * that a MySQL reading carries over lines.
+ */
+function strayQuoteMessage(quote: StrayQuote, line: number, unclosed: boolean, escape: '"' | '\\'): string {
+  const last = line + quote.breaks;
+  const lines = last > line ? `lines ${line}–${last}` : `line ${line}`;
+  const together = last > line ? 'they were rejected together' : 'it was rejected';
+  const opens = line + quote.opens;
+  const closes = line + quote.closes;
+  if (quote.backslash) {
+    return (
+      `a quote right after a backslash (\\") on line ${closes} ends the quoted field that opens on line ${opens}, with text after it: ` +
+      `the file seems to escape quotes with a backslash, as MySQL writes CSV, and read so, this record runs over ${lines}` +
+      `${unclosed ? ' (to the end of the file, where a quote is still open)' : ''}: ${together}. ` +
+      "Pass escape: '\\\\' (CLI --escape '\\') to read the file so (by default a quote inside a quoted field is doubled, \"\", as RFC 4180 says)"
+    );
+  }
+  const fix =
+    escape === '"'
+      ? 'double a quote that belongs to the text (""); if the file writes a quote inside a field as \\" (as MySQL does), ' +
+        "pass escape: '\\\\' (CLI --escape '\\')"
+      : "with escape: '\\\\' a quote inside a quoted field is written \\\""
+  return (
+    `unbalanced quotes: a quote opens a field on line ${opens}, and the quote that closes it, on line ${closes}, is followed by text ` +
+    `instead of the delimiter or a line break, so ${lines} would be one field: ${together}. Check the quotes on line ${opens}: ${fix}`
+  );
 }
 
 function countLineBreaks(text: string): number {

@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { TextDecoder, TextEncoder } from 'node:util';
 import { isLoraPrepError, LoraPrepError } from '../errors.js';
 import { errorMessage, sourceName, throwIfAborted } from './_common.js';
-import { isGzipped } from './format.js';
+import { binaryFormatOf, isGzipped } from './format.js';
 import { isWellFormed, toWellFormed, Utf8EscapeDecoder } from './_utf8.js';
 import type { InputEncoding, LoadSource, ReadTextOptions } from './types.js';
 
@@ -32,25 +32,32 @@ export const READ_CHUNK_BYTES = 256 * 1024;
 const DECODE_SLICE_BYTES = 32 * 1024;
 
 /**
- * The text of `source`, decoded chunk by chunk (a name ending in `.gz` is inflated first). A
+ * The text of `source`, decoded chunk by chunk (a name ending in `.gz` is inflated first, and so is
+ * a file of any other name whose bytes start as gzip data do). A
  * UTF-8, UTF-16 LE or UTF-16 BE byte-order mark picks the encoding by itself and is dropped;
  * otherwise `options.encoding` (default `utf-8`) applies. String chunks of a `{ name, chunks }` source are passed through (a leading BOM dropped).
  * Bytes that are not valid UTF-8 become U+FFFD and `options.warn` hears about it once; with
  * `invalidBytes: 'escape'` each such byte becomes instead one escape character U+DC80 + byte (see
  * `_utf8.ts`), nothing is warned, and `onEscape` hears (once, before the chunk holding the first
  * escape is yielded) that there are some: the loaders then reject the rows that hold one. A string
- * chunk's unpaired surrogates count as escapes; with `'replace'` they become U+FFFD.
+ * chunk's unpaired surrogates count as escapes; with `'replace'` they become U+FFFD. UTF-16 is read
+ * the same way: its unpaired surrogates stay as they are (escapes), and an odd last byte becomes
+ * U+DC00 + byte (`onTrailingByte` hears it first); replacing, both become U+FFFD, with one warning.
  *
  * A file read as UTF-8 or windows-1252 whose first bytes look like UTF-16 without a byte-order
- * mark (every second byte 0) is refused rather than read as text interleaved with NULs.
+ * mark (every second byte 0) is refused rather than read as text interleaved with NULs; so is a
+ * file read as UTF-16 LE without a byte-order mark whose first bytes hold no 0 where UTF-16 text
+ * of an ASCII character has one (UTF-8 or windows-1252 text), and a file whose first bytes are
+ * those of a binary format (zip and so .xlsx, .xls, Parquet, Arrow, 7z, bzip2, xz, zstd).
  *
  * @param source - a path, or a name plus chunks.
  * @param options - `encoding`, `onBytes` (sees every raw chunk, in order: the compressed bytes of a `.gz`), `signal`, `warn`,
  * `invalidBytes`, `onEscape`, `onDecoding` (hears the encoding chosen and the length of the BOM dropped).
  * @returns the decoded text in chunks; chunk boundaries fall anywhere, even inside a line.
  * @throws LoraPrepError `INPUT_NOT_FOUND` (no such file), `INPUT_UNREADABLE` (a folder, no
- * permission, a failing stream), `ABORTED` (the signal fired), `OPTION_INVALID` (unknown encoding),
- * `INPUT_FORMAT` (UTF-16 without a byte-order mark read as a single-byte encoding).
+ * permission, a failing stream, damaged gzip data), `ABORTED` (the signal fired), `OPTION_INVALID`
+ * (unknown encoding), `INPUT_FORMAT` (UTF-16 without a byte-order mark read as a single-byte
+ * encoding, or the reverse; a binary file).
  *
  * @example
  * let text = '';
@@ -58,13 +65,13 @@ const DECODE_SLICE_BYTES = 32 * 1024;
  */
 export async function* readText(source: LoadSource, options: ReadTextOptions = {}): AsyncGenerator<string> {
   const file = sourceName(source);
-  const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8', options.invalidBytes === 'escape', options.onDecoding, options.onEscape);
+  const decoder = new ChunkDecoder(file, options.encoding ?? 'utf-8', options.invalidBytes === 'escape', options);
   const raw = typeof source === 'string' ? fileChunks(source, options.signal) : callerChunks(source, options.signal);
-  // A .gz input: `onBytes` sees the compressed bytes (the file's own, as hashed and sized).
-  const gzip = isGzipped(file);
-  const chunks = gzip ? gunzipped(raw, file, options.onBytes) : raw;
-  const onBytes = gzip ? undefined : options.onBytes;
+  // A gzip input: `onBytes` sees the compressed bytes (the file's own, as hashed and sized).
+  const gzip = { is: isGzipped(file) };
+  const chunks = gzip.is ? gunzipped(raw, file, options.onBytes) : gunzippedIfGzip(raw, file, options.onBytes, gzip);
   for await (const chunk of chunks) {
+    const onBytes = gzip.is ? undefined : options.onBytes;
     if (typeof chunk === 'string') {
       onBytes?.(ENCODER.encode(chunk));
       const text = decoder.text(chunk);
@@ -86,6 +93,62 @@ export async function* readText(source: LoadSource, options: ReadTextOptions = {
 }
 
 // --- internal ---
+
+/** gzip's magic bytes and its only compression method, deflate. */
+const GZIP_MAGIC = [0x1f, 0x8b, 0x08] as const;
+
+/**
+ * The chunks of `raw`, inflated when its first bytes are gzip's (a `.csv` that is really
+ * `.csv.gz`, as some downloads save it); `gzip.is` is set before the first chunk is yielded.
+ */
+async function* gunzippedIfGzip(
+  raw: AsyncIterable<Uint8Array | string>,
+  file: string,
+  onRaw: ((chunk: Uint8Array) => void) | undefined,
+  gzip: { is: boolean },
+): AsyncGenerator<Uint8Array | string> {
+  const it = raw[Symbol.asyncIterator]();
+  const head: (Uint8Array | string)[] = [];
+  let bytes = 0;
+  let done = false;
+  /** True while a `next()` of `raw` may still be pending (gzip's stream reads ahead on its own). */
+  let pending = false;
+  try {
+    while (bytes < GZIP_MAGIC.length) {
+      const step = await it.next();
+      if (step.done === true) {
+        done = true;
+        break;
+      }
+      head.push(step.value);
+      if (typeof step.value === 'string') break;
+      bytes += step.value.length;
+    }
+    const first = head.every((c) => typeof c !== 'string') ? Buffer.concat(head as Uint8Array[]) : EMPTY;
+    gzip.is = GZIP_MAGIC.every((b, i) => first[i] === b);
+    const replay = (async function* () {
+      yield* head;
+      while (!done) {
+        pending = true;
+        const step = await it.next();
+        pending = false;
+        if (step.done === true) {
+          done = true;
+          return;
+        }
+        yield step.value;
+      }
+    })();
+    if (gzip.is) yield* gunzipped(replay, file, onRaw);
+    else yield* replay;
+  } finally {
+    // As in callerChunks: a return() queued behind a pending next() may never settle, so it is not awaited then.
+    if (!done) {
+      const closing = Promise.resolve(it.return?.()).catch(() => undefined);
+      if (!pending) await closing;
+    }
+  }
+}
 
 /**
  * The bytes of a gzip stream (one member or several, as `cat a.gz b.gz` makes), inflated on
@@ -164,6 +227,16 @@ function wholeCharacters(buf: Uint8Array): number {
 const UTF16_SNIFF_BYTES = 4096;
 
 /**
+ * Bytes held back before decoding starts (unless the input is shorter), so that the byte-order
+ * mark, a binary format's magic bytes and UTF-16 without a mark are told from the same first
+ * bytes however a caller's stream cuts them. A file's first read is larger anyway.
+ *
+ * @example
+ * if (head.length < HEAD_HOLD_BYTES) return ''; // wait for more
+ */
+const HEAD_HOLD_BYTES = 1024;
+
+/**
  * A TextDecoder that first looks for a byte-order mark, and counts replacement characters so a
  * wrongly declared encoding can be reported. Reading UTF-8 with `escape`, it decodes with
  * {@link Utf8EscapeDecoder} instead, which keeps bad bytes visible to the loaders.
@@ -173,10 +246,14 @@ class ChunkDecoder {
   readonly #declared: InputEncoding;
   readonly #escape: boolean;
   readonly #onDecoding: ReadTextOptions['onDecoding'];
+  readonly #onTrailingByte: ReadTextOptions['onTrailingByte'];
   #onEscape: ReadTextOptions['onEscape'];
   #decoder: TextDecoder | undefined;
   #escaper: Utf8EscapeDecoder | undefined;
-  /** Bytes held back until there are enough (3) to tell whether the file starts with a BOM. */
+  #utf16: Utf16Decoder | undefined;
+  /** UTF-16 code units (and an odd last byte) that were not valid and became U+FFFD. */
+  #invalidUnits = 0;
+  /** Bytes held back until there are enough ({@link HEAD_HOLD_BYTES}, or all) to tell the BOM, a binary format or a wrong UTF-16 choice. */
   #head: Uint8Array = new Uint8Array(0);
   #started = false;
   /** A high surrogate that ended the last string chunk, waiting for its low half. */
@@ -190,14 +267,14 @@ class ChunkDecoder {
     file: string,
     declared: InputEncoding,
     escape: boolean,
-    onDecoding: ReadTextOptions['onDecoding'],
-    onEscape: ReadTextOptions['onEscape'],
+    { onDecoding, onEscape, onTrailingByte }: Pick<ReadTextOptions, 'onDecoding' | 'onEscape' | 'onTrailingByte'>,
   ) {
     this.#file = file;
     this.#declared = declared;
     this.#escape = escape;
     this.#onDecoding = onDecoding;
     this.#onEscape = onEscape;
+    this.#onTrailingByte = onTrailingByte;
     if (!Object.hasOwn(LABELS, declared)) {
       throw new LoraPrepError(
         'OPTION_INVALID',
@@ -211,10 +288,10 @@ class ChunkDecoder {
     if (chunk.length === 0) return '';
     const high = this.#flushHigh();
     if (high !== '') return high + this.bytes(chunk);
-    if (this.#decoder === undefined && this.#escaper === undefined) {
+    if (this.#decoder === undefined && this.#escaper === undefined && this.#utf16 === undefined) {
       if (!this.#started) {
         this.#head = concat(this.#head, chunk);
-        if (this.#head.length < UTF8_BOM.length) return '';
+        if (this.#head.length < HEAD_HOLD_BYTES) return '';
         return this.#start(this.#head);
       }
       // Bytes after string chunks: the start of the file is behind us, so no BOM is looked for.
@@ -269,12 +346,19 @@ class ChunkDecoder {
   }
 
   invalidBytesWarning(): string | undefined {
+    if (this.#invalidUnits > 0) {
+      const n = this.#invalidUnits;
+      return (
+        `${this.#file}: ${n} character${n === 1 ? ' is' : 's are'} not valid UTF-16 (an unpaired surrogate, or an odd last byte) and ` +
+        `${n === 1 ? 'was' : 'were'} read as "\uFFFD": the file may be damaged or cut short.`
+      );
+    }
     const invalid = this.#replacementsOut - this.#replacementsIn;
     if (invalid <= 0 || this.#decoder?.encoding !== 'utf-8') return undefined;
     return (
       `${this.#file}: ${invalid} byte sequence${invalid === 1 ? ' is' : 's are'} not valid UTF-8 and ` +
       `${invalid === 1 ? 'was' : 'were'} read as "\uFFFD". If the file was saved by Excel or another Windows program, ` +
-      "pass encoding: 'windows-1252' for it."
+      "pass encoding: 'windows-1252' (CLI --encoding windows-1252) for it."
     );
   }
 
@@ -284,6 +368,10 @@ class ChunkDecoder {
     if (this.#escaper !== undefined) {
       out += this.#escaper.decode(new Uint8Array(0), true);
       if (this.#escaper.escaped) this.#escaped();
+    } else if (this.#utf16 !== undefined) {
+      const rest = this.#utf16.decode(EMPTY, true);
+      if (this.#utf16.trailingByte !== undefined) this.#onTrailingByte?.(this.#utf16.trailingByte);
+      out += this.#utf16Text(rest);
     } else if (this.#decoder?.encoding === 'utf-8') {
       // A character cut by the end of the file: U+FFFD, counted as invalid.
       out += this.#utf8Region(this.#carry);
@@ -300,6 +388,7 @@ class ChunkDecoder {
   #start(head: Uint8Array): string {
     this.#head = new Uint8Array(0);
     this.#started = true;
+    this.#refuseBinary(head);
     let label = LABELS[this.#declared];
     let skip = 0;
     if (head[0] === UTF8_BOM[0] && head[1] === UTF8_BOM[1] && head[2] === UTF8_BOM[2]) {
@@ -313,6 +402,8 @@ class ChunkDecoder {
       skip = 2;
     } else if (label !== 'utf-16le') {
       this.#refuseUtf16(head);
+    } else {
+      this.#refuseNotUtf16(head);
     }
     this.#onDecoding?.({ encoding: label, bomBytes: skip });
     this.#open(label);
@@ -321,6 +412,8 @@ class ChunkDecoder {
 
   #open(label: string): void {
     if (label === 'utf-8' && this.#escape) this.#escaper = new Utf8EscapeDecoder();
+    // Not a TextDecoder: it would make unpaired surrogates U+FFFD without a word.
+    else if (label === 'utf-16le' || label === 'utf-16be') this.#utf16 = new Utf16Decoder(label === 'utf-16be');
     // The BOM is removed by #start, so the decoder must keep a U+FEFF that follows it as content.
     else this.#decoder = new TextDecoder(label, { ignoreBOM: true });
   }
@@ -344,7 +437,7 @@ class ChunkDecoder {
     const be = zeroEven >= pairs * 0.4 && zeroOdd <= pairs * 0.05;
     if (!le && !be) return;
     const fix = le
-      ? "Pass encoding: 'utf-16le' for it, or save it as UTF-8."
+      ? "Pass encoding: 'utf-16le' (CLI --encoding utf-16le) for it, or save it as UTF-8."
       : 'lora-prep reads UTF-16 big-endian only with a byte-order mark: save the file as UTF-8 (or as UTF-16 with a BOM).';
     throw new LoraPrepError(
       'INPUT_FORMAT',
@@ -354,7 +447,62 @@ class ChunkDecoder {
     );
   }
 
+  /**
+   * Throws when a file read as UTF-16 LE (declared, no BOM) is not: UTF-16 text has a 0 after the
+   * byte of every ASCII character (line breaks, delimiters, quotes, braces), and CSV, TSV, JSON and
+   * JSONL text has some in its first lines. Read as UTF-16 a UTF-8 file would "work", giving one
+   * row of CJK-looking text or none, so the job stops instead.
+   */
+  #refuseNotUtf16(head: Uint8Array): void {
+    const n = Math.min(head.length, UTF16_SNIFF_BYTES) & ~1;
+    if (n < 4) return;
+    let zeroEven = 0;
+    let zeroOdd = 0;
+    for (let i = 0; i < n; i += 2) {
+      if (head[i] === 0) zeroEven++;
+      if (head[i + 1] === 0) zeroOdd++;
+    }
+    if (zeroOdd > 0) return;
+    const be = zeroEven >= (n / 2) * 0.4;
+    const seems = be
+      ? 'It looks like UTF-16 big-endian, which lora-prep reads only with a byte-order mark: save it as UTF-8 (or as UTF-16 with a BOM).'
+      : isUtf8(head.subarray(0, wholeCharacters(head.subarray(0, n))))
+        ? "It looks like UTF-8: pass encoding: 'utf-8' (CLI --encoding utf-8), the default, instead."
+        : "It looks like a single-byte encoding: pass encoding: 'windows-1252' (CLI --encoding windows-1252), the usual one of Excel exports, or save the file as UTF-8.";
+    throw new LoraPrepError(
+      'INPUT_FORMAT',
+      `${this.#file}: the file is read as UTF-16 little-endian (encoding: 'utf-16le') but is not: it has no byte-order mark, and its ` +
+        `first ${n} bytes hold no 0 after an ASCII character, where UTF-16 text has one after each line break, delimiter and quote. ${seems}`,
+      { location: { file: this.#file } },
+    );
+  }
+
+  /** Throws when the first bytes are those of a binary format (whatever the file's name says). */
+  #refuseBinary(head: Uint8Array): void {
+    const what = binaryFormatOf(head);
+    if (what === undefined) return;
+    throw new LoraPrepError(
+      'INPUT_FORMAT',
+      `${this.#file}: the file is not text, whatever its name says (its first bytes are those of ${what.magic}): ${what.advice}; ` +
+        'lora-prep reads CSV, TSV, JSONL and JSON text.',
+      { location: { file: this.#file } },
+    );
+  }
+
+  /** UTF-16 text as decoded: unpaired surrogates kept (escaping) or made U+FFFD and counted. */
+  #utf16Text(text: string): string {
+    if (isWellFormed(text)) return text;
+    if (this.#escape) {
+      this.#escaped();
+      return text;
+    }
+    const clean = toWellFormed(text);
+    for (let i = clean.indexOf('\uFFFD'); i !== -1; i = clean.indexOf('\uFFFD', i + 1)) if (text.charCodeAt(i) !== 0xfffd) this.#invalidUnits++;
+    return clean;
+  }
+
   #decode(chunk: Uint8Array): string {
+    if (this.#utf16 !== undefined) return this.#utf16Text(this.#utf16.decode(chunk, false));
     if (this.#escaper !== undefined) {
       const text = this.#escaper.decode(chunk, false);
       if (this.#escaper.escaped) this.#escaped();
@@ -394,6 +542,42 @@ class ChunkDecoder {
 
   #countOut(text: string): void {
     for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) this.#replacementsOut++;
+  }
+}
+
+/**
+ * UTF-16 (LE, or BE) to a string, streaming, keeping unpaired surrogates as they are (a
+ * TextDecoder would make each U+FFFD): a pair cut by a chunk's end waits for its second half. An
+ * odd last byte becomes U+DC00 + byte, and `trailingByte` holds it.
+ */
+class Utf16Decoder {
+  readonly #bigEndian: boolean;
+  /** An odd byte, or the two bytes of a high surrogate, held for the next chunk. */
+  #carry: Buffer = EMPTY;
+  trailingByte: number | undefined;
+
+  constructor(bigEndian: boolean) {
+    this.#bigEndian = bigEndian;
+  }
+
+  decode(chunk: Uint8Array, final: boolean): string {
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#carry.length > 0) buf = Buffer.concat([this.#carry, buf]);
+    let even = buf.length & ~1;
+    if (!final && even >= 2) {
+      const high = buf[this.#bigEndian ? even - 2 : even - 1] as number;
+      if (high >= 0xd8 && high <= 0xdb) even -= 2;
+    }
+    this.#carry = final ? EMPTY : Buffer.from(buf.subarray(even));
+    let body = buf.subarray(0, even);
+    if (this.#bigEndian) body = Buffer.from(body).swap16();
+    let text = body.toString('utf16le');
+    if (final && buf.length > even) {
+      const byte = buf[even] as number;
+      this.trailingByte = byte;
+      text += String.fromCharCode(0xdc00 + byte);
+    }
+    return text;
   }
 }
 

@@ -53,7 +53,8 @@ export interface LoadOptions {
   onBytes?: ((chunk: Uint8Array) => void) | undefined;
   /**
    * What happens to a row (JSONL line, JSON array element, CSV record) holding bytes that are not
-   * valid UTF-8, in a file read as UTF-8. `'reject'` (default): the row is rejected as
+   * valid UTF-8, in a file read as UTF-8 (or, in one read as UTF-16, an unpaired surrogate or the
+   * odd last byte of a file cut short). `'reject'` (default): the row is rejected as
    * `invalid_encoding`, its message naming the first bad byte and its byte offset in the file, and
    * one warning per file sums them up. `'replace'`: the row is kept with U+FFFD in place of the bad
    * bytes, and one warning per file says how many there were.
@@ -83,14 +84,21 @@ export interface ReadTextOptions extends LoadOptions {
   signal?: AbortSignal | undefined;
   warn?: ((message: string) => void) | undefined;
   /**
-   * UTF-8 only: `'replace'` (default) decodes bad bytes to U+FFFD and warns once; `'escape'` decodes
-   * each bad byte to U+DC80 + byte and does not warn, so a loader can reject the rows holding one.
+   * UTF-8 and UTF-16: `'replace'` (default) decodes bad bytes (UTF-16: unpaired surrogates, an odd
+   * last byte) to U+FFFD and warns once; `'escape'` decodes each bad UTF-8 byte to U+DC80 + byte and
+   * keeps UTF-16's unpaired surrogates as they are, and does not warn, so a loader can reject the
+   * rows holding one.
    */
   invalidBytes?: 'replace' | 'escape' | undefined;
   /** With `invalidBytes: 'escape'`: hears, once, before the first text holding an escape is yielded, that escapes follow. */
   onEscape?: (() => void) | undefined;
   /** Hears, once, the encoding chosen (a WHATWG label) and how many bytes of byte-order mark were dropped. */
   onDecoding?: ((info: { encoding: string; bomBytes: number }) => void) | undefined;
+  /**
+   * UTF-16 only: hears the last byte of a file with an odd number of bytes (half a code unit), before
+   * the text ending in it is yielded. That byte is decoded as U+DC00 + byte (an escape) or, replacing, U+FFFD.
+   */
+  onTrailingByte?: ((byte: number) => void) | undefined;
 }
 
 /**
