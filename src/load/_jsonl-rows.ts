@@ -19,7 +19,7 @@ export async function* jsonlRows(
   guard: EncodingGuard,
 ): AsyncGenerator<SourceRow> {
   let rows = 0;
-  for await (const item of splitLines(text, limits.maxLineBytes, guard)) {
+  for await (const item of splitLines(crLinesAsLf(text, file, ctx), limits.maxLineBytes, guard)) {
     throwIfAborted(ctx.signal, file);
     const source = { file, line: item.line };
     if (!('text' in item)) {
@@ -30,7 +30,8 @@ export async function* jsonlRows(
         message:
           `the line is ${item.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
           `${limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread; ` +
-          'is this a JSON array saved as .jsonl, or a file without line breaks?',
+          'is this a JSON array saved as .jsonl, or a file without line breaks?' +
+          (item.head.includes('\r') ? CR_HINT : ''),
         raw: item.head,
       });
       continue;
@@ -48,7 +49,8 @@ export async function* jsonlRows(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      ctx.reject({ source, reason: 'invalid_json', message: `the line is not valid JSON: ${errorMessage(error)}`, raw: excerpt(line) });
+      const hint = line.includes('\r') ? CR_HINT : '';
+      ctx.reject({ source, reason: 'invalid_json', message: `the line is not valid JSON: ${errorMessage(error)}${hint}`, raw: excerpt(line) });
       continue;
     }
     if (!isJsonObject(value)) {
@@ -65,3 +67,71 @@ export async function* jsonlRows(
   guard.finish();
   if (rows === 0) ctx.warn(`${file}: the file is empty; it holds no rows.`);
 }
+
+// --- internal ---
+
+/**
+ * Characters looked at to tell a file with CR line endings (classic Mac OS): one whose first 64 Ki
+ * characters (or all, if fewer) hold a carriage return and no line feed. Any line feed there keeps
+ * the JSONL rule (lines end at `\n`; a lone `\r` is JSON whitespace), so a mixed file reads as before.
+ */
+const CR_SNIFF_CHARS = 64 * 1024;
+
+/** Added to the message of a rejected line that holds a lone `\r` (see CR_SNIFF_CHARS). */
+const CR_HINT =
+  '; the line holds a carriage return (CR) that does not end it: a file with a line feed in its first ' +
+  '64 Ki characters is split at line feeds only, so if its lines end with CR alone (classic Mac OS), convert them to LF';
+
+/**
+ * `text` as it is, or, for a file with CR line endings, with each lone `\r` turned into `\n` (one
+ * character for one, so byte offsets stay those of the file; a `\r\n` is left as it is).
+ */
+async function* crLinesAsLf(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<string> {
+  const iterator = text[Symbol.asyncIterator]();
+  try {
+    yield* sniffed(iterator, file, ctx);
+  } finally {
+    await iterator.return?.(undefined);
+  }
+}
+
+async function* sniffed(iterator: AsyncIterator<string>, file: string, ctx: StageContext): AsyncGenerator<string> {
+  const head: string[] = [];
+  let chars = 0;
+  let cr = false;
+  let lf = false;
+  let done = false;
+  while (!lf && chars < CR_SNIFF_CHARS) {
+    const step = await iterator.next();
+    if (step.done === true) {
+      done = true;
+      break;
+    }
+    head.push(step.value);
+    chars += step.value.length;
+    lf = step.value.includes('\n');
+    cr ||= step.value.includes('\r');
+  }
+  if (lf || !cr) {
+    yield* head;
+    if (!done) for (let step = await iterator.next(); step.done !== true; step = await iterator.next()) yield step.value;
+    return;
+  }
+  ctx.warn(
+    `${file}: the file ends its lines with a carriage return alone (CR, as classic Mac OS wrote them), with no line feed ` +
+      'in its first 65,536 characters; each lone CR was read as a line break.',
+  );
+  // A `\r` at a chunk's end waits for the next chunk: a `\n` there makes it a CRLF.
+  let held = false;
+  const convert = (chunk: string): string => {
+    let piece = held ? `\r${chunk}` : chunk;
+    held = piece.endsWith('\r');
+    if (held) piece = piece.slice(0, -1);
+    return piece.replace(LONE_CR, '\n');
+  };
+  for (const chunk of head) yield convert(chunk);
+  if (!done) for (let step = await iterator.next(); step.done !== true; step = await iterator.next()) yield convert(step.value);
+  if (held) yield '\n';
+}
+
+const LONE_CR = /\r(?!\n)/g;

@@ -16,7 +16,7 @@ import {
   tooDeep,
 } from './_common.js';
 import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
-import { JsonArrayScanner, type ArrayScanEvent } from './_json-array.js';
+import { JsonArrayScanner, type ArrayScanEvent, type Recovered } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
 import { RecordsUnder } from './_json-key.js';
 import { jsonlRows } from './_jsonl-rows.js';
@@ -27,13 +27,17 @@ import type { LoadOptions, LoadSource } from './types.js';
  * Reads a JSON source holding one array of objects, e.g. `[{"q": "…", "a": "…"}, …]`, without
  * loading it whole: each element is parsed alone and stamped with the line it starts on. An
  * element that is not an object is rejected as `invalid_record`; a malformed one as
- * `invalid_json` (reading goes on with the next element where the structure allows). A file
- * cut off before its closing `]` gives the elements before the cut, rejects the incomplete one
- * as `invalid_json` and warns. An empty array gives no rows. An element over `maxLineBytes` is
- * rejected as `line_too_long` without being held whole, one nested deeper than
- * {@link MAX_JSON_DEPTH} as `invalid_record` (the scanner never recurses), and one holding bytes
- * that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding: 'replace'`). With
- * `recordsKey`, the records are the array under that key of a top-level object, read in place.
+ * `invalid_json`, costing that element only where the text shows where it ends (a string run
+ * over a line break or left open at a line's end, a missing `}`), else up to the next line that
+ * starts like an element, the message naming its lines. A file cut off before its closing `]`
+ * gives the elements before the cut, rejects the incomplete one as `invalid_json` and warns.
+ * Arrays written one after another are all read (with a warning); any other text after the
+ * array is rejected as `invalid_json` at its line, never dropped. An empty array gives no rows.
+ * An element over `maxLineBytes` is rejected as `line_too_long` without being held whole, one
+ * nested deeper than {@link MAX_JSON_DEPTH} as `invalid_record` (the scanner never recurses), and
+ * one holding bytes that are not valid UTF-8 as `invalid_encoding` (unless `onInvalidEncoding:
+ * 'replace'`). With `recordsKey`, the records are the array under that key of a top-level
+ * object, read in place; text after that object is rejected as `invalid_json`.
  *
  * @param source - a path, or a name plus chunks.
  * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding`, `recordsKey`
@@ -125,8 +129,8 @@ async function* arrayRows(
   keyed = false,
   guessed = false,
 ): AsyncGenerator<SourceRow> {
-  const scanner = new JsonArrayScanner(limits.maxLineBytes, guard);
-  const state = { warnedComma: false, file, ctx, limits, guard, underKey: keyed, guessed };
+  const scanner = new JsonArrayScanner(limits.maxLineBytes, guard, keyed);
+  const state: ArrayState = { warnedComma: false, warnedArrays: false, file, ctx, limits, guard, underKey: keyed, guessed };
   for await (const chunk of text) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
@@ -143,6 +147,7 @@ async function* arrayRows(
 
 interface ArrayState {
   warnedComma: boolean;
+  warnedArrays: boolean;
   /** The array is a top-level key's value: the rest of the object follows it. */
   underKey: boolean;
   /** A `.jsonl` file read as an array because of how it starts: text after the array means it was not one. */
@@ -158,8 +163,13 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
   switch (event.kind) {
     case 'element': {
       const source = { file, line: event.line };
+      if (event.trailing === true) notAnArrayAfterAll(state, event.line);
       const text = state.guard.clean(event.text, source, event.offset, 'element');
       if (text === undefined) return undefined;
+      if (event.trailing === true) {
+        ctx.reject({ source, reason: 'invalid_json', message: trailingMessage(text, event.line, state), raw: excerpt(text) });
+        return undefined;
+      }
       if (event.depth > MAX_JSON_DEPTH) {
         ctx.reject({ source, reason: 'invalid_record', message: tooDeep(event.depth), raw: excerpt(text) });
         return undefined;
@@ -171,7 +181,7 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
         ctx.reject({
           source,
           reason: 'invalid_json',
-          message: `the array element is not valid JSON: ${errorMessage(error)}`,
+          message: `the array element${span(event.line, text)} is not valid JSON: ${errorMessage(error)}${RECOVERY_HINTS[event.recovered ?? 'none']}`,
           raw: excerpt(text),
         });
         return undefined;
@@ -189,6 +199,7 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
     }
     case 'incomplete': {
       const source = { file, line: event.line };
+      if (event.trailing === true) notAnArrayAfterAll(state, event.line);
       const text = state.guard.clean(event.text, source, event.offset, 'element');
       if (text === undefined) return undefined;
       let detail = 'Unexpected end of JSON input';
@@ -200,49 +211,103 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
           detail = errorMessage(error);
         }
       }
-      ctx.reject({
-        source,
-        reason: 'invalid_json',
-        message: `the file ends inside this array element, so it is incomplete: ${detail}`,
-        raw: excerpt(text),
-      });
+      const message =
+        event.trailing === true
+          ? `${trailingMessage(text, event.line, state)} (the file ends inside it)`
+          : `the file ends inside this array element${span(event.line, text)}, so it is incomplete: ${detail}`;
+      ctx.reject({ source, reason: 'invalid_json', message, raw: excerpt(text) });
       return undefined;
     }
-    case 'overlong':
+    case 'overlong': {
+      if (event.trailing === true) notAnArrayAfterAll(state, event.line);
+      const what = event.trailing === true ? `the text after the ${closer(state)}` : 'the array element';
+      const lines = event.endLine > event.line ? ` (lines ${event.line}–${event.endLine})` : '';
       ctx.reject({
         source: { file, line: event.line },
         reason: 'line_too_long',
         message:
-          `the array element is ${event.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
+          `${what}${lines} is ${event.bytes.toLocaleString('en-US')} bytes long, over the limit of ` +
           `${state.limits.maxLineBytes.toLocaleString('en-US')} (maxLineBytes), so it was skipped unread`,
         raw: event.head,
       });
       return undefined;
+    }
     case 'missing-comma':
       if (!state.warnedComma) {
         state.warnedComma = true;
         ctx.warn(`${file}:${event.line}: expected "," or "]" after an array element; read on as if a comma stood there.`);
       }
       return undefined;
-    case 'trailing-text':
-      if (state.guessed) {
-        throw new LoraPrepError(
-          'INPUT_FORMAT',
-          `${file}:${event.line}: the file started like one JSON array, so it was read as JSON, but more follows the array's closing "]". ` +
-            "If it is JSONL with an array on its first line, pass format: 'jsonl' (that line will be rejected).",
-          { location: { file, line: event.line } },
+    case 'next-array':
+      if (!state.warnedArrays) {
+        state.warnedArrays = true;
+        ctx.warn(
+          `${file}:${event.line}: another JSON array starts after the first one's closing "]" (arrays written one after another, ` +
+            'as `cat a.json b.json` makes them); the elements of every array were read.',
         );
       }
-      if (!state.underKey) ctx.warn(`${file}:${event.line}: text after the array's closing "]" was ignored.`);
       return undefined;
     case 'unclosed':
-      ctx.warn(`${file}: the file ended before the array's closing "]", so it may be cut off; the elements before the cut were read.`);
+      ctx.warn(
+        event.of === 'array'
+          ? `${file}: the file ended before the array's closing "]", so it may be cut off; the elements before the cut were read.`
+          : `${file}: the file ended before the closing "}" of the object holding the records, so it may be cut off; the records of its array were read.`,
+      );
       return undefined;
   }
 }
 
-/** Chunks already read, then the rest of the iterator (which the caller closes). */
-/** The chunks read while sniffing, then the rest of the text. */
+/** What the loader adds to a broken element's parse error, by how the scanner found its end. */
+const RECOVERY_HINTS: Record<Recovered | 'none', string> = {
+  none: '',
+  'raw-break': '; a string runs over a line break, which JSON does not allow: write the break as \\n',
+  'open-string': '; a string is not closed before the end of its line',
+  'next-line':
+    '; its quotes or brackets do not pair up, so it was taken to end before the next line that starts like an element',
+  'key-bracket': '; a "{" or "[" follows where a key must stand, so the element was taken to end before it (is a closing "}" missing?)',
+};
+
+/** ` (lines a–b)` for text that starts on line `line` and spans more than one line (blanks at its end aside), else ''. */
+function span(line: number, text: string): string {
+  let end = text.length;
+  while (end > 0 && /[ \t\r\n]/.test(text.charAt(end - 1))) end--;
+  let last = line;
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) last++;
+  return last > line ? ` (lines ${line}–${last})` : '';
+}
+
+/** What closes the records' container: the array's `]`, or the object's `}` around it. */
+function closer(state: ArrayState): string {
+  return state.underKey ? 'closing "}" of the object holding the records' : 'array\'s closing "]"';
+}
+
+/** The message for text after the array (or the object around it), which holds no records. */
+function trailingMessage(text: string, line: number, state: ArrayState): string {
+  const where = `${span(line, text)} follows the ${closer(state)}`;
+  if (state.underKey) return `this text${where}, where the end of the file should come, so it was not read`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (isJsonObject(value)) return `this object${where}, outside the array, so it was not read: move it into the array (after a comma, before the "]")`;
+  return `this text${where}, where another array [ … ] or the end of the file should come, so it was not read`;
+}
+
+/** A `.jsonl` file read as an array because of how it starts is not one when text follows the array. */
+function notAnArrayAfterAll(state: ArrayState, line: number): void {
+  if (!state.guessed) return;
+  const { file } = state;
+  throw new LoraPrepError(
+    'INPUT_FORMAT',
+    `${file}:${line}: the file started like one JSON array, so it was read as JSON, but more follows the array's closing "]". ` +
+      "If it is JSONL with an array on its first line, pass format: 'jsonl' (that line will be rejected).",
+    { location: { file, line } },
+  );
+}
+
+/** The chunks read while sniffing, then the rest of the iterator (which the caller closes). */
 export async function* replay(seen: string[], rest: AsyncIterator<string>): AsyncGenerator<string> {
   // Handed over one by one and dropped, so the prefix is not held while the rest streams.
   while (seen.length > 0) yield seen.shift() as string;

@@ -15,14 +15,17 @@ import type { LoadOptions, LoadSource } from './types.js';
  * one nested deeper than {@link MAX_JSON_DEPTH}. A line over `maxLineBytes` is rejected as
  * `line_too_long` without being held whole; a line holding bytes that are not valid UTF-8 as
  * `invalid_encoding` (unless `onInvalidEncoding: 'replace'`).
- * Lines end at `\n` (a `\r` before it is dropped); a lone `\r` does not end a line.
+ * Lines end at `\n` (a `\r` before it is dropped); a lone `\r` does not end a line, except in a file
+ * with CR line endings (classic Mac OS: a `\r` and no `\n` in its first 64 Ki characters), where each
+ * lone `\r` ends one, with a warning.
  * A JSON array saved as `.jsonl` (its first line opens an array it does not close, or the whole
  * file is one array of objects) is read as the array, with a warning, unless `options.format`
  * names the format.
  *
  * @param source - a path, or a name plus chunks.
  * @param options - `encoding`, `onBytes`, `maxLineBytes`, `onInvalidEncoding`; `format` given turns
- * the array check off (`delimiter` is ignored here).
+ * the array check off (`delimiter` is ignored here; `recordsKey`, which only JSON files have, is
+ * ignored with a warning).
  * @param ctx - receives rejected rows and file-wide warnings; its `signal` aborts the read.
  * @returns the rows, in file order, as an async iterable read lazily.
  * @throws LoraPrepError `INPUT_NOT_FOUND`, `INPUT_UNREADABLE`, `ABORTED`, `OPTION_INVALID`.
@@ -33,6 +36,12 @@ import type { LoadOptions, LoadSource } from './types.js';
 export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
+  if (options.recordsKey !== undefined) {
+    ctx.warn(
+      `${file}: recordsKey ${JSON.stringify(options.recordsKey)} applies to JSON files only (one object holding the records ` +
+        "under that key); this file is read as JSONL, so it was ignored. If the file is such an object, name it .json or pass format: 'json'.",
+    );
+  }
   const iterator = text[Symbol.asyncIterator]();
   try {
     // A JSON array saved as .jsonl is read as the array it is, unless the caller named the format.

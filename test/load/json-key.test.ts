@@ -75,6 +75,34 @@ describe('recordsKey: the records under a top-level key', () => {
     expect((result.error as Error).message).toMatch(message);
   });
 
+  it('a raw line break inside a string costs that element only, and the object’s closing } is no row', async () => {
+    const text = '{"data":[\n{"prompt": "raw\nnewline", "completion": "c1"},\n{"prompt": "p2", "completion": "c2"},\n{"prompt": "p3", "completion": "c3"}\n]}\n';
+    const result = await runLoad((ctx) => loadJson(chunked('export.json', text), { recordsKey: 'data' }, ctx));
+    expect(result.rows.map((r) => [r.source.line, r.data])).toEqual([
+      [4, { prompt: 'p2', completion: 'c2' }],
+      [5, { prompt: 'p3', completion: 'c3' }],
+    ]);
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual([[2, 'invalid_json']]);
+    expect(result.rejected[0]?.message).toMatch(/write the break as \\n$/);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('rejects text after the object at its line; warns when the object is cut off after the array', async () => {
+    const after = await runLoad((ctx) =>
+      loadJson(chunked('two.json', '{"data": [{"q": 1}], "tail": {"s": "}"}}\n{"data": [{"q": 2}]}\n'), { recordsKey: 'data' }, ctx),
+    );
+    expect(after.data).toEqual([{ q: 1 }]);
+    expect(after.rejected.map((r) => [r.source.line, r.reason, r.message])).toEqual([
+      [2, 'invalid_json', 'this text follows the closing "}" of the object holding the records, where the end of the file should come, so it was not read'],
+    ]);
+    expect(after.warnings).toEqual([]);
+    const cut = await runLoad((ctx) => loadJson(chunked('cut.json', '{"data": [{"q": 1}], "tail": [1, '), { recordsKey: 'data' }, ctx));
+    expect(cut.data).toEqual([{ q: 1 }]);
+    expect(cut.warnings).toEqual([
+      'cut.json: the file ended before the closing "}" of the object holding the records, so it may be cut off; the records of its array were read.',
+    ]);
+  });
+
   it('reads an array file as it is, saying the key was not needed', async () => {
     const result = await runLoad((ctx) => loadJson(chunked('a.json', '[{"q": 1}]'), { recordsKey: 'data' }, ctx));
     expect(result.data).toEqual([{ q: 1 }]);

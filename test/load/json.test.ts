@@ -89,7 +89,7 @@ const cases: Case[] = [
     name: 'a truncated file: rows before kept, the cut element rejected, a warning',
     text: '[\n{"a":1},\n{"b":\n  [1, 2',
     rows: [[2, { a: 1 }]],
-    rejected: [[3, 'invalid_json', /^the file ends inside this array element, so it is incomplete: /]],
+    rejected: [[3, 'invalid_json', /^the file ends inside this array element \(lines 3–4\), so it is incomplete: /]],
     warnings: [/^data\.json: the file ended before the array's closing "\]"/],
   },
   {
@@ -117,10 +117,120 @@ const cases: Case[] = [
     rows: [[1, { a: 1 }]],
   },
   {
-    name: 'text after the closing ] is ignored with a warning',
+    name: 'an object after the closing ] is rejected at its line, not dropped',
     text: '[{"a":1}]\n\n{"b":2}',
     rows: [[1, { a: 1 }]],
-    warnings: [/^data\.json:3: text after the array's closing "\]" was ignored/],
+    rejected: [[3, 'invalid_json', 'this object follows the array\'s closing "]", outside the array, so it was not read: move it into the array (after a comma, before the "]")']],
+  },
+  {
+    name: 'other text after the closing ] is rejected line by line',
+    text: '[{"a":1}] extra words\n// a comment\n',
+    rows: [[1, { a: 1 }]],
+    rejected: [
+      [1, 'invalid_json', /^this text follows the array's closing "\]", where another array \[ … \] or the end of the file should come, so it was not read$/],
+      [2, 'invalid_json', /^this text follows/],
+    ],
+  },
+  {
+    name: 'a cut-off value after the closing ] is rejected',
+    text: '[{"a":1}]\n{"b":\n',
+    rows: [[1, { a: 1 }]],
+    rejected: [[2, 'invalid_json', /^this text follows .* \(the file ends inside it\)$/]],
+  },
+  {
+    name: 'arrays written one after another (cat a.json b.json): every array is read, one warning',
+    text: '[{"a":1}]\n[{"a":2},\n{"a":3}]\n[]\n,[{"a":4}]',
+    rows: [
+      [1, { a: 1 }],
+      [2, { a: 2 }],
+      [3, { a: 3 }],
+      [5, { a: 4 }],
+    ],
+    warnings: [/^data\.json:2: another JSON array starts after the first one's closing "\]" .*; the elements of every array were read\.$/],
+  },
+  {
+    name: 'a raw line break inside a string costs that element only; the next keep their lines',
+    text: '[\n{"prompt": "raw\nnewline", "completion": "c1"},\n{"prompt": "p2", "completion": "c2"},\n{"prompt": "p3", "completion": "c3"}\n]\n',
+    rows: [
+      [4, { prompt: 'p2', completion: 'c2' }],
+      [5, { prompt: 'p3', completion: 'c3' }],
+    ],
+    rejected: [[2, 'invalid_json', /^the array element \(lines 2–3\) is not valid JSON: Bad control character .*; a string runs over a line break, which JSON does not allow: write the break as \\n$/]],
+  },
+  {
+    name: 'raw line breaks in a code sample, one line starting with }, another with {',
+    text: '[\n{"completion": "function f() {\n  return 1;\n}\n{x}\n", "prompt": "p"},\n{"a":2}\n]',
+    rows: [[7, { a: 2 }]],
+    rejected: [[2, 'invalid_json', /lines 2–6.*write the break as/]],
+  },
+  {
+    name: 'a raw line break in an unindented pretty-printed element',
+    text: '[\n{\n"messages": [\n{"role": "user", "content": "raw\nline"},\n{"role": "assistant", "content": "a"}\n]\n},\n{\n"messages": []\n}\n]',
+    rows: [[9, { messages: [] }]],
+    rejected: [[2, 'invalid_json', /lines 2–8.*write the break as/]],
+  },
+  {
+    name: 'a raw line break in a one-line array: the element ends where its string does',
+    text: '[{"a":"x\ny"}, {"a": 2}\n,{"a":3}]',
+    rows: [
+      [2, { a: 2 }],
+      [3, { a: 3 }],
+    ],
+    rejected: [[1, 'invalid_json', /write the break as/]],
+  },
+  {
+    name: 'a string left open at its line end, the element closing on the next line',
+    text: '[{"a":"broken\n}, {"a":3}]',
+    rows: [[2, { a: 3 }]],
+    rejected: [[1, 'invalid_json', /\(lines 1–2\).*; a string is not closed before the end of its line$/]],
+  },
+  {
+    name: 'strings left open at two line ends, the element closing on the third line',
+    text: '[{"a":"x\n, "b":"y\n}, {"c":1}]',
+    rows: [[3, { c: 1 }]],
+    rejected: [[1, 'invalid_json', /\(lines 1–3\).*; a string is not closed before the end of its line$/]],
+  },
+  {
+    name: 'a string read as left open must be followed by , or ]: here the line break was part of it',
+    text: '[{"prompt":"\n}"},\n{"a":2}]',
+    rows: [[3, { a: 2 }]],
+    rejected: [[1, 'invalid_json', /\(lines 1–2\).*write the break as/]],
+  },
+  {
+    name: 'a missing closing quote: the element ends before the next line that starts like one',
+    text: '[\n{"prompt": "hello,\n "completion": "c"},\n{"prompt": "p2"}\n]\n',
+    rows: [[4, { prompt: 'p2' }]],
+    rejected: [[2, 'invalid_json', /\(lines 2–3\).*; its quotes or brackets do not pair up, so it was taken to end before the next line that starts like an element$/]],
+  },
+  {
+    name: 'a missing closing quote in a pretty-printed array',
+    text: '[\n  {\n    "prompt": "hello,\n    "completion": "c"\n  },\n  {\n    "prompt": "p2",\n    "completion": "c2"\n  }\n]\n',
+    rows: [[6, { prompt: 'p2', completion: 'c2' }]],
+    rejected: [[2, 'invalid_json', /\(lines 2–5\).*do not pair up/]],
+  },
+  {
+    name: 'a missing closing quote in the last element: the array still closes',
+    text: '[\n{"a": 1},\n{"a": "x, "b": 1}\n]\n',
+    rows: [[2, { a: 1 }]],
+    rejected: [[3, 'invalid_json', /^the array element is not valid JSON: .*do not pair up/]],
+  },
+  {
+    name: 'a missing } ends the element before the { where a key must stand',
+    text: '[\n{"a": {"b": 1},\n{"a": 3},\n{"a": 4}\n]',
+    rows: [
+      [3, { a: 3 }],
+      [4, { a: 4 }],
+    ],
+    rejected: [[2, 'invalid_json', /^the array element is not valid JSON: .*; a "\{" or "\[" follows where a key must stand, so the element was taken to end before it \(is a closing "\}" missing\?\)$/]],
+  },
+  {
+    name: 'a missing } in a one-line array',
+    text: '[{"a":{"b":1},{"a":3},{"a":4}]',
+    rows: [
+      [1, { a: 3 }],
+      [1, { a: 4 }],
+    ],
+    rejected: [[1, 'invalid_json', /where a key must stand/]],
   },
   {
     name: 'JSONL saved as .json is read as JSONL with a warning',
@@ -237,7 +347,7 @@ describe('JsonArrayScanner', () => {
     const scanner = new JsonArrayScanner(10);
     const events = plain([...scanner.push('[{"a":"0123'), ...scanner.push('456789"},\n{"b":1}]'), ...scanner.end()]);
     expect(events).toEqual([
-      { kind: 'overlong', line: 1, bytes: 18, head: '{"a":"0123456789"}' },
+      { kind: 'overlong', line: 1, endLine: 1, bytes: 18, head: '{"a":"0123456789"}' },
       { kind: 'element', line: 2, text: '{"b":1}', offset: 21, depth: 1 },
     ]);
   });
@@ -317,5 +427,188 @@ describe('loadJson properties', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('loadJson recovery properties', () => {
+  const element = fc.oneof(
+    { weight: 5, arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  );
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  /** Marks where the raw line break goes; no generated string holds it. */
+  const MARK = '\u2603\u2604\u2603';
+
+  it('a raw line break inside one string costs that element only, however the array is laid out and cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            value: element,
+            indent: fc.constantFrom(0, 1, 2, '\t'),
+            before: fc.constantFrom('', ' ', '\n', '\n  ', '\r\n', '\n\n\t'),
+          }),
+          { minLength: 1, maxLength: 10 },
+        ),
+        fc.nat(),
+        fc.record({ left: fc.string(), right: fc.string(), rest: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) }),
+        fc.integer({ min: 1, max: 50 }),
+        async (elements, at, broken, chunk) => {
+          const k = at % elements.length;
+          let text = '[';
+          const lines: number[] = [];
+          elements.forEach(({ value, indent, before }, i) => {
+            text += before;
+            lines.push(text.split('\n').length);
+            const json =
+              i === k
+                ? JSON.stringify({ ...broken.rest, prompt: `${broken.left}${MARK}${broken.right}` }, null, indent).replace(MARK, '\n')
+                : JSON.stringify(value, null, indent);
+            text += json + (i < elements.length - 1 ? ',' : '');
+          });
+          text += '\n]\n';
+          const pieces: string[] = [];
+          for (let i = 0; i < text.length; i += chunk) pieces.push(text.slice(i, i + chunk));
+          const result = await runLoad((ctx) => loadJson(chunked('r.json', ...pieces), {}, ctx));
+          expect(result.error).toBeUndefined();
+          expect(result.warnings).toEqual([]);
+          const kept = elements.map((e, i) => ({ ...e, line: lines[i] as number, i })).filter((e) => e.i !== k);
+          expect(result.rows.map((r) => [r.source.line, r.data])).toEqual(
+            kept.filter((e) => isObject(e.value)).map((e) => [e.line, JSON.parse(JSON.stringify(e.value))]),
+          );
+          expect(result.rejected.map((r) => [r.reason, r.source.line])).toEqual(
+            elements.flatMap((e, i) => (i === k ? [['invalid_json', lines[i]]] : isObject(e.value) ? [] : [['invalid_record', lines[i]]])),
+          );
+          expect(result.rejected.find((r) => r.reason === 'invalid_json')?.message).toMatch(/write the break as \\n$/);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('arrays written one after another are all read, with their lines, however they are cut', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('', '\n', '\r\n', ' ', ',\n', '\n\n'),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 40 }),
+        async (arrays, separator, pretty, chunk) => {
+          let text = '';
+          const lines: number[] = [];
+          const arrayLines: number[] = [];
+          arrays.forEach((records, a) => {
+            if (a > 0) text += separator;
+            arrayLines.push(text.split('\n').length);
+            text += '[';
+            records.forEach((record, i) => {
+              if (pretty) text += '\n  ';
+              lines.push(text.split('\n').length);
+              text += JSON.stringify(record) + (i < records.length - 1 ? ',' : '');
+            });
+            text += pretty ? '\n]' : ']';
+          });
+          const pieces: string[] = [];
+          for (let i = 0; i < text.length; i += chunk) pieces.push(text.slice(i, i + chunk));
+          const result = await runLoad((ctx) => loadJson(chunked('cat.json', ...pieces), {}, ctx));
+          expect(result.error).toBeUndefined();
+          expect(result.rejected).toEqual([]);
+          expect(result.data).toEqual(arrays.flat().map((r) => JSON.parse(JSON.stringify(r))));
+          expect(result.lines).toEqual(lines);
+          expect(result.warnings).toEqual(
+            arrays.length > 1 ? [expect.stringMatching(new RegExp(`^cat\\.json:${arrayLines[1]}: another JSON array starts`))] : [],
+          );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('JsonArrayScanner recovery', () => {
+  it('steps back to the end found for elements with an unclosed quote, keeping lines and byte offsets exact however the text is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            q: fc.string({ unit: fc.constantFrom('a', 'é', '😀', '{', '"', ' ', '\\') }),
+            n: fc.integer(),
+            // Whole, or broken: its first string lacks its closing quote, and its line goes on
+            // (next-line), or the element closes on the next line (open-string).
+            how: fc.constantFrom('whole', 'whole', 'next-line', 'open-string'),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.constantFrom('', '  ', '\t'),
+        fc.constantFrom('\n', '\r\n'),
+        fc.integer({ min: 1, max: 30 }),
+        (records, indent, eol, chunk) => {
+          let text = `[${eol}`;
+          const want: Array<{ line: number; text: string; offset: number; recovered?: string }> = [];
+          records.forEach(({ how, ...record }, i) => {
+            text += indent;
+            const open = `{"q": ${JSON.stringify(record.q).slice(0, -1)}`;
+            const json = how === 'whole' ? JSON.stringify(record) : how === 'next-line' ? `${open}, "n": ${record.n}}` : `${open}${eol}${indent}}`;
+            const comma = i < records.length - 1 ? ',' : '';
+            want.push({
+              line: text.split('\n').length,
+              text: how === 'next-line' ? json + comma : json,
+              offset: Buffer.byteLength(text),
+              ...(how === 'whole' ? {} : { recovered: how }),
+            });
+            text += json + comma + eol;
+          });
+          text += ']';
+          const scanner = new JsonArrayScanner();
+          const events: ArrayScanEvent[] = [];
+          // Cut anywhere but inside a surrogate pair, as decoded text never is.
+          for (let i = 0, j = 0; i < text.length; i = j) {
+            j = Math.min(text.length, i + chunk);
+            if (/[\uD800-\uDBFF]/.test(text.charAt(j - 1))) j++;
+            events.push(...scanner.push(text.slice(i, j)));
+          }
+          events.push(...scanner.end());
+          expect(
+            events.map((e) => (e.kind === 'element' ? { line: e.line, text: e.text, offset: e.offset.get(), ...(e.recovered ? { recovered: e.recovered } : {}) } : e)),
+          ).toEqual(want);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives up a reading that runs on past 8 more lines starting like an element, or 1,000 lines: the rest streams', () => {
+    const startsAfter = new JsonArrayScanner();
+    const short = startsAfter.push(`[\n{"q": "open, "n": -1},\n${Array.from({ length: 20 }, (_, i) => `{"n": ${i}},`).join('\n')}\n`);
+    expect(short.map((e) => (e.kind === 'element' ? [e.line, e.recovered ?? 'whole'] : [e.kind]))).toEqual([
+      [2, 'next-line'],
+      ...Array.from({ length: 20 }, (_, i) => [i + 3, 'whole']),
+    ]);
+    const linesAfter = new JsonArrayScanner();
+    const long = linesAfter.push(`[\n{"q": "open, "n": -1},\n{\n${'  "k": 1,\n'.repeat(1_100)}`);
+    expect(long.map((e) => (e.kind === 'element' ? [e.line, e.recovered] : [e.kind]))).toEqual([[2, 'next-line']]);
+  });
+
+  it('ends a broken element at the line found for it in a long file, so the rest is read', async () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `{"n": ${i}}`).join(',\n');
+    const result = await runLoad((ctx) => loadJson(chunked('long.json', `[\n{"q": "open, "n": -1},\n${body}\n]\n`), {}, ctx));
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual([[2, 'invalid_json']]);
+    expect(result.data).toHaveLength(3000);
+    expect(result.lines[0]).toBe(3);
+    expect(result.lines[2999]).toBe(3002);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('steps back rather than pass the length limit while a broken element has a line to end at', async () => {
+    const body = Array.from({ length: 50 }, (_, i) => `{"n": ${i}, "pad": "${'x'.repeat(40)}"}`).join(',\n');
+    const result = await runLoad((ctx) => loadJson(chunked('limit.json', `[\n{"q": "open, "n": -1},\n`, body, '\n]\n'), { maxLineBytes: 500 }, ctx));
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual([[2, 'invalid_json']]);
+    expect(result.data).toHaveLength(50);
+  });
+
+  it('gives an element past the length limit its lines', () => {
+    const scanner = new JsonArrayScanner(10);
+    const events = [...scanner.push('[\n{"a":\n"0123456789"},\n{"b":1}]'), ...scanner.end()];
+    expect(events[0]).toEqual({ kind: 'overlong', line: 2, endLine: 3, bytes: 19, head: '{"a":\n"0123456789"}', trailing: undefined });
   });
 });

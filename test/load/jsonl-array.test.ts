@@ -47,6 +47,13 @@ describe('a JSON array saved as .jsonl', () => {
     expect((result.error as Error).message).toMatch(/rows\.jsonl:6: the file started like one JSON array, so it was read as JSON, but more follows .*pass format: 'jsonl'/);
   });
 
+  it('reads a second pretty-printed array after the first, with one more warning', async () => {
+    const result = await runLoad((ctx) => loadJsonl(chunked('rows.jsonl', `${PRETTY}[\n  {"question": "q3", "answer": "a3"}\n]\n`), {}, ctx));
+    expect(result.lines).toEqual([2, 3, 7]);
+    expect(result.rejected).toEqual([]);
+    expect(result.warnings).toEqual([WARNING, expect.stringMatching(/^rows\.jsonl:6: another JSON array starts after the first one's closing/)]);
+  });
+
   it('is read as JSONL, line by line, when the format is given', async () => {
     const result = await runLoad((ctx) => loadJsonl(chunked('rows.jsonl', PRETTY), { format: 'jsonl' }, ctx));
     expect(result.data).toEqual([]);

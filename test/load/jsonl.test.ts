@@ -1,8 +1,12 @@
 import fc from 'fast-check';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import { isLoraPrepError } from '../../src/errors.js';
 import { loadJsonl, loadRecords, RAW_EXCERPT_CHARS } from '../../src/load/index.js';
 import { splitLines } from '../../src/load/_lines.js';
+import { fakeIo } from '../helpers/cli.js';
+import { tempDir } from '../helpers/index.js';
 import { chunked, lazySource, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
 type Row = [line: number, data: Record<string, unknown>];
@@ -79,10 +83,21 @@ const cases: Case[] = [
     rows: [[1, JSON.parse('{"__proto__":{"polluted":1},"x":1}') as Record<string, unknown>]],
   },
   {
-    name: 'a lone CR does not end a line (JSON treats it as whitespace)',
+    name: 'a lone CR in a file with line feeds does not end a line (JSON treats it as whitespace); the message says it is there',
     text: '{"a":1}\r{"b":2}\n{"c":3}\n',
     rows: [[2, { c: 3 }]],
-    rejected: [[1, 'invalid_json', /not valid JSON/]],
+    rejected: [[1, 'invalid_json', /^the line is not valid JSON: .*; the line holds a carriage return \(CR\) that does not end it: .*convert them to LF$/]],
+  },
+  {
+    name: 'CR line endings (classic Mac OS) are read as line breaks, with a warning',
+    text: '{"a":1}\r\r{"a":2}\rbad\r{"a":3}',
+    rows: [
+      [1, { a: 1 }],
+      [3, { a: 2 }],
+      [5, { a: 3 }],
+    ],
+    rejected: [[4, 'invalid_json', /^the line is not valid JSON: [^;]*$/]],
+    warnings: [/^data\.jsonl: the file ends its lines with a carriage return alone \(CR, as classic Mac OS wrote them\), .*each lone CR was read as a line break\.$/],
   },
   {
     name: 'an empty file: no rows, a warning',
@@ -124,6 +139,46 @@ describe('loadJsonl', () => {
       [1, { a: 'b' }],
       [3, { c: 1 }],
     ]);
+  });
+
+  it('reads CR line endings however the text is cut, a CRLF among them as one break, past the first 64 Ki characters', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"n": ${i}, "t": "${'é'.repeat(i % 40)}"}`);
+    const text = `${lines.slice(0, 2000).join('\r')}\r\n${lines.slice(2000).join('\r')}\r`;
+    for (const size of [1, 7, 4096]) {
+      const pieces: string[] = [];
+      for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+      const result = await runLoad((ctx) => loadJsonl(chunked('mac.jsonl', ...pieces), {}, ctx));
+      expect(result.rejected).toEqual([]);
+      expect(result.lines).toEqual(lines.map((_, i) => i + 1));
+      expect(result.data[2999]).toEqual({ n: 2999, t: 'é'.repeat(2999 % 40) });
+      expect(result.warnings).toHaveLength(1);
+    }
+  });
+
+  it('keeps byte offsets exact in a file with CR line endings', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"é"}\r{"a":"'), Buffer.from([0xff]), Buffer.from('"}\r')]);
+    const result = await runLoad((ctx) => loadJsonl(chunked('mac.jsonl', bytes), {}, ctx));
+    expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual([[2, 'invalid_encoding']]);
+    expect(result.rejected[0]?.message).toContain('at byte offset 17 of the file');
+  });
+
+  it('warns that recordsKey applies to JSON files only, and reads the file as JSONL', async () => {
+    const result = await runLoad((ctx) => loadJsonl(chunked('rows.jsonl', '{"a":1}\n'), { recordsKey: 'data' }, ctx));
+    expect(result.data).toEqual([{ a: 1 }]);
+    expect(result.warnings).toEqual([
+      'rows.jsonl: recordsKey "data" applies to JSON files only (one object holding the records under that key); ' +
+        "this file is read as JSONL, so it was ignored. If the file is such an object, name it .json or pass format: 'json'.",
+    ]);
+  });
+
+  it('says so in the run\'s warnings when --records-key is given for a .jsonl input', async () => {
+    const path = await writeTemp('chat.jsonl', '{"prompt": "What is a lien?", "completion": "A right to keep property."}\n');
+    const dir = await tempDir();
+    const io = fakeIo();
+    expect(await runCli(['prepare', path, '--records-key', 'data', '--out', join(dir, 'o'), '--validation', '0', '--json', '--quiet'], io)).toBe(0);
+    const out = JSON.parse(io.out) as { counts: { input: number; kept: number }; warnings: string[] };
+    expect(out.counts).toMatchObject({ input: 1, kept: 1 });
+    expect(out.warnings).toContainEqual(expect.stringMatching(/chat\.jsonl: recordsKey "data" applies to JSON files only/));
   });
 
   it('decodes a multi-byte character split across byte chunks', async () => {
@@ -243,6 +298,27 @@ describe('loadJsonl properties', () => {
           expect(result.rows.length + result.rejected.length).toBe(items.filter(([it]) => it.kind !== 'blank').length);
         },
       ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('loadJsonl properties, CR line endings', () => {
+  it('reads a file with CR line endings as the same lines, however it is cut', async () => {
+    const item = fc.oneof(
+      fc.dictionary(fc.string(), fc.jsonValue()).map((value) => ({ good: true, text: JSON.stringify(value) })),
+      fc.constantFrom('', ' ', '{"a":}', 'nope').map((text) => ({ good: false, text })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(item, { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 40 }), async (items, chunk) => {
+        const text = items.map((it) => `${it.text}\r`).join('');
+        const pieces: string[] = [];
+        for (let i = 0; i < text.length; i += chunk) pieces.push(text.slice(i, i + chunk));
+        const result = await runLoad((ctx) => loadJsonl(chunked('mac.jsonl', ...pieces), {}, ctx));
+        expect(result.lines).toEqual(items.flatMap((it, i) => (it.good ? [i + 1] : [])));
+        expect(result.rejected.map((r) => r.source.line)).toEqual(items.flatMap((it, i) => (!it.good && it.text.trim() !== '' ? [i + 1] : [])));
+        expect(result.warnings[0]).toMatch(/carriage return alone/);
+      }),
       { numRuns: 150 },
     );
   });
