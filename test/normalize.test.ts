@@ -146,7 +146,7 @@ describe('presets', () => {
     ['messages', { messages: [{ role: 'constructor', content: 'Q' }] }, /messages\[0\]\.role must be .*, got "constructor"/],
     ['sharegpt', { conversations: [{ from: 'toString', value: 'Q' }] }, /conversations\[0\]\.from must be .*, got "toString"/],
     ['sharegpt', { conversations: [{ role: 'tool', content: '42' }] }, /conversations\[0\]\.from must be system, human or gpt \(or user, assistant, model\), got "tool"/],
-    ['sharegpt', { conversations: [{ from: 'human' }] }, /conversations\[0\]\.value must be a string, got undefined/],
+    ['sharegpt', { conversations: [{ from: 'human' }] }, /conversations\[0\]\.value must be text \(a string or text parts\), got undefined/],
   ] as const)('%s still rejects a role or text it cannot read: %j', async (mapping, record, message) => {
     const { rejected } = await run([record], { mapping });
     expect(rejected.map((r) => r.reason)).toEqual(['invalid_record']);

@@ -9,7 +9,8 @@ export type Rejected = Extract<Converted, { reason: unknown }>;
 export type Converter = (data: Record<string, unknown>) => Converted;
 
 /**
- * Content as written: CRLF becomes LF and surrounding whitespace is trimmed; nothing else changes.
+ * Content as written, except line breaks: CRLF and a lone CR (old Mac files) become LF, and
+ * surrounding whitespace is trimmed; nothing else changes.
  */
 export function cleanContent(text: string): string {
   // Most text has no CR: indexOf is much cheaper than a regex scan that replaces nothing.
@@ -26,28 +27,90 @@ export function invalid(message: string): Rejected {
   return { reason: 'invalid_record', message };
 }
 
-/** A required text field: missing/null → missing_field, blank → empty_content. */
-export function text(data: Record<string, unknown>, key: string): string | Converted {
+/** What a value that is not text is, for messages: `a list`, `an object`, `null`, `undefined`. */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/**
+ * True for a number whose shortest decimal form is the number written: finite, and not an integer
+ * past 2^53 (`12345678901234567890` reads as 12345678901234567000, `1e400` as Infinity).
+ */
+export function exactNumber(n: number): boolean {
+  return Number.isFinite(n) && (Number.isSafeInteger(n) || !Number.isInteger(n));
+}
+
+/**
+ * A number used as text: its shortest decimal form (`1.50` → `1.5`), or the rejection of a number
+ * that JSON could not hold as written.
+ */
+export function numberText(n: number, key: string): string | Rejected {
+  if (exactNumber(n)) return String(n);
+  return invalid(inexactNumber(n, `field "${key}"`));
+}
+
+/** Why a number cannot be used as text (see {@link exactNumber}); `where` names the field. */
+export function inexactNumber(n: number, where: string): string {
+  const read = Number.isFinite(n)
+    ? `the whole number ${String(n)} as read, past 2^53, where numbers lose their last digits`
+    : `a number too large for a double, read as ${String(n)}`;
+  return `${where} holds ${read}; quote it as a string in the file to keep it exactly`;
+}
+
+/**
+ * A required text field: missing/null → missing_field, blank → empty_content, a list or an object
+ * (or a number JSON could not hold exactly) → invalid_record. Numbers and booleans become text.
+ */
+export function text(data: Record<string, unknown>, key: string): string | Rejected {
   const v = data[key];
   if (!Object.hasOwn(data, key) || v === undefined || v === null) return missing(key);
-  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-    return invalid(`field "${key}" must be text, got ${Array.isArray(v) ? 'an array' : 'an object'}`);
-  }
-  const s = cleanContent(String(v));
+  let raw: string;
+  if (typeof v === 'string') raw = v;
+  else if (typeof v === 'number') {
+    const t = numberText(v, key);
+    if (typeof t !== 'string') return t;
+    raw = t;
+  } else if (typeof v === 'boolean') raw = String(v);
+  else return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
+  const s = cleanContent(raw);
   if (s === '') return { reason: 'empty_content', message: `field "${key}" is blank` };
   return s;
 }
 
-/** An optional text field: absent, null or blank → undefined. */
-export function optionalText(data: Record<string, unknown>, key: string): string | undefined {
+/**
+ * An optional text field: absent, null or blank → undefined (no such text). Otherwise read as
+ * {@link text} reads it: a list or an object is rejected as invalid_record, never dropped.
+ */
+export function optionalText(data: Record<string, unknown>, key: string): string | undefined | Rejected {
   const v = data[key];
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const s = cleanContent(String(v));
+  let raw: string;
+  if (typeof v === 'string') raw = v;
+  else if (v === undefined || v === null || !Object.hasOwn(data, key)) return undefined;
+  else if (typeof v === 'number') {
+    const t = numberText(v, key);
+    if (typeof t !== 'string') return t;
+    raw = t;
+  } else if (typeof v === 'boolean') raw = String(v);
+  else return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
+  const s = cleanContent(raw);
   return s === '' ? undefined : s;
 }
 
-/** Prepends the row's `system` column, when it has one, as a system message. */
-export function withSystem(data: Record<string, unknown>, messages: Message[]): Message[] {
+/**
+ * The converted row: its messages, with the row's `system` column, when it has one, as the system
+ * message. A conversation that has its own system message keeps it when the column says the same;
+ * when they differ the row is rejected, since either choice would drop one.
+ */
+export function withSystem(data: Record<string, unknown>, messages: Message[], used: string[]): Converted {
   const system = optionalText(data, 'system');
-  return system === undefined ? messages : [{ role: 'system', content: system }, ...messages];
+  if (system === undefined) return { messages, used };
+  if (typeof system !== 'string') return system;
+  const own = messages.find((m) => m.role === 'system');
+  if (own === undefined) messages.unshift({ role: 'system', content: system });
+  else if (own.content !== system) {
+    return invalid('field "system" and the conversation\'s own system message differ; keep one of them (the column, or the system message)');
+  }
+  return { messages, used };
 }

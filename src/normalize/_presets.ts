@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { LoraPrepError, preview } from '../errors.js';
 import type { ClassificationMapping, McqMapping, PresetMapping, QaMapping, TemplateMapping, TemplatePresetMapping } from '../options.js';
 import type { Message } from '../types.js';
-import { cleanContent, invalid, missing, optionalText, text, withSystem, type Converted, type Converter, type Rejected } from './_fields.js';
-import { parseTemplate, placeholders } from './_template.js';
+import { cleanContent, exactNumber, inexactNumber, invalid, kindOf, missing, numberText, optionalText, text, withSystem, type Converted, type Converter, type Rejected } from './_fields.js';
+import { headerHint, parseTemplate, placeholders } from './_template.js';
 
 /** An `mcq` mapping with its columns named (what {@link resolvePreset} returns for a file). */
 export type ResolvedMcq = McqMapping & { question: string | string[]; options: string | string[]; answer: string; indexBase: 0 | 1 };
@@ -73,7 +73,7 @@ export function resolvePreset(mapping: Exclude<PresetMapping, TemplatePresetMapp
   if (!first) return mapping;
   const fail = (what: string, field?: string): never => {
     const have = Object.keys(first).map((k) => JSON.stringify(k)).join(', ') || '(none)';
-    throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${mapping.preset}": ${what}; columns are: ${have}.`, {
+    throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${mapping.preset}": ${what}; columns are: ${have}.${headerHint(first)}`, {
       location: field === undefined ? { file, line: 1 } : { file, line: 1, field },
     });
   };
@@ -190,13 +190,14 @@ function fromQa(m: QaMapping, data: Record<string, unknown>): Converted {
   if (typeof context === 'object') return context;
   used.push(contextKey);
   const user = context === undefined ? question : `Context:\n${context}\n\nQuestion: ${question}`;
-  return {
-    messages: withSystem(data, [
+  return withSystem(
+    data,
+    [
       { role: 'user', content: user },
       { role: 'assistant', content: answer },
-    ]),
+    ],
     used,
-  };
+  );
 }
 
 function isPubMedContext(v: unknown): boolean {
@@ -206,6 +207,7 @@ function isPubMedContext(v: unknown): boolean {
 /** PubMedQA's answer: the long answer, then `Answer: yes.` (or the decision first). */
 function pubMedAnswer(data: Record<string, unknown>, decisionFirst: boolean): string | Converted {
   const long = optionalText(data, 'long_answer');
+  if (typeof long === 'object') return long;
   const raw = data.final_decision;
   let decision: string | undefined;
   if (raw !== undefined && raw !== null && !(typeof raw === 'string' && raw.trim() === '')) {
@@ -227,7 +229,9 @@ function pubMedAnswer(data: Record<string, unknown>, decisionFirst: boolean): st
 function contextText(v: unknown, key: string): string | undefined | Converted {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string' || typeof v === 'number') {
-    const s = cleanContent(String(v));
+    const t = typeof v === 'number' ? numberText(v, key) : v;
+    if (typeof t !== 'string') return t;
+    const s = cleanContent(t);
     return s === '' ? undefined : s;
   }
   if (Array.isArray(v)) {
@@ -352,6 +356,7 @@ function fromMcq(m: ResolvedMcq, data: Record<string, unknown>): Converted {
   if (m.answerText !== undefined) {
     used.push(m.answerText);
     const said = optionalText(data, m.answerText);
+    if (typeof said === 'object') return said;
     if (said !== undefined && normal(said) !== normal(picked.text)) {
       return invalid(`field "${m.answer}" (${preview(data[m.answer])}) picks ${picked.label}. ${preview(picked.text, 40)}, but field "${m.answerText}" says ${preview(said, 40)}`);
     }
@@ -360,16 +365,18 @@ function fromMcq(m: ResolvedMcq, data: Record<string, unknown>): Converted {
   if (typeof m.explanation === 'string') {
     used.push(m.explanation);
     const exp = optionalText(data, m.explanation);
+    if (typeof exp === 'object') return exp;
     if (exp !== undefined) answer += `\n\n${exp}`;
   }
   const user = `${question}\n\n${options.map((o) => `${o.label}. ${o.text}`).join('\n')}`;
-  return {
-    messages: withSystem(data, [
+  return withSystem(
+    data,
+    [
       { role: 'user', content: user },
       { role: 'assistant', content: answer },
-    ]),
+    ],
     used,
-  };
+  );
 }
 
 function parseJsonOptions(v: string): unknown[] | Record<string, unknown> | undefined {
@@ -423,7 +430,8 @@ function readOptions(data: Record<string, unknown>, spec: string | string[]): Mc
     const label = e.letter ?? (LETTERS[i] as string);
     const where = e.column !== undefined ? `column "${e.column}"` : e.key !== undefined ? `key ${JSON.stringify(e.key)}` : `item ${i + 1}`;
     if (blank(e.value)) return { reason: 'empty_content', message: `option ${label} (${where}) is blank, but later options are not` };
-    if (typeof e.value !== 'string' && typeof e.value !== 'number' && typeof e.value !== 'boolean') return invalid(`option ${label} (${where}) must be text, got ${Array.isArray(e.value) ? 'a list' : typeof e.value}`);
+    if (typeof e.value !== 'string' && typeof e.value !== 'number' && typeof e.value !== 'boolean') return invalid(`option ${label} (${where}) must be text, got ${kindOf(e.value)}`);
+    if (typeof e.value === 'number' && !exactNumber(e.value)) return invalid(inexactNumber(e.value, `option ${label} (${where})`));
     const opt: McqOption = { label, text: cleanContent(String(e.value)) };
     if (e.key !== undefined) opt.key = e.key;
     if (e.column !== undefined) opt.column = e.column;
@@ -499,7 +507,8 @@ function fromClassification(m: ResolvedClassification, data: Record<string, unkn
   if (typeof body !== 'string') return body;
   const raw = data[m.label];
   if (raw === undefined || raw === null) return missing(m.label);
-  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return invalid(`field "${m.label}" must be a label name or id, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') return invalid(`field "${m.label}" must be a label name or id, got ${kindOf(raw)}`);
+  if (typeof raw === 'number' && !exactNumber(raw)) return invalid(inexactNumber(raw, `field "${m.label}"`));
   const value = String(raw).trim();
   if (value === '') return { reason: 'empty_content', message: `field "${m.label}" is blank` };
   const names = labelNames(m.labels);
@@ -524,5 +533,5 @@ function fromClassification(m: ResolvedClassification, data: Record<string, unkn
     { role: 'assistant', content: name },
   ];
   // The label column stays in meta: it is the natural stratify key.
-  return { messages: withSystem(data, messages), used: [m.text, 'system'] };
+  return withSystem(data, messages, [m.text, 'system']);
 }

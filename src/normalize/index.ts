@@ -3,13 +3,13 @@
  * from its first row (`'auto'`), checked before any row is processed, and applied to every row; a
  * row that does not fit is rejected with a reason, never bent.
  */
-import { LoraPrepError } from '../errors.js';
+import { LoraPrepError, preview } from '../errors.js';
 import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
 import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolCall } from '../types.js';
-import { cleanContent, missing, optionalText, text, withSystem, type Converted, type Converter } from './_fields.js';
+import { cleanContent, invalid, kindOf, missing, optionalText, text, withSystem, type Converted, type Converter, type Rejected } from './_fields.js';
 import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset, type ResolvedMcq } from './_presets.js';
-import { checkColumns, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
+import { checkColumns, headerHint, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
 
 export { cleanContent };
 
@@ -24,6 +24,12 @@ export interface NormalizeOptions {
   systemPrompt?: string | undefined;
   /** Domain stamped on every example (else a `domain` column is used). */
   domain?: string | undefined;
+  /**
+   * A row whose text holds a lone UTF-16 surrogate (a JSON `\uD800` escape without its pair), which
+   * no UTF-8 file can hold: `'reject'` (default) rejects it as `invalid_encoding`, naming the field;
+   * `'replace'` writes U+FFFD in its place and warns once.
+   */
+  onInvalidEncoding?: 'reject' | 'replace' | undefined;
 }
 
 /**
@@ -63,7 +69,7 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
       const named = namedPreset(fits, folded, file);
       if (named) return named;
     }
-    const hint = folded && fits ? foldedHint(fits, folded) : shapeHint(first);
+    const hint = (folded && fits ? foldedHint(fits, folded) : shapeHint(first)) + headerHint(first);
     throw new LoraPrepError(
       'MAPPING_INVALID',
       `${file}: cannot tell the record shape from the first record (keys ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}). ` +
@@ -77,8 +83,17 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
 }
 
-/** What a first row that fits no preset looks like, where that can be told: preference data, or classification. */
+/**
+ * What a first row that fits no preset looks like, where that can be told: a conversation column
+ * that holds no list, preference data, or classification.
+ */
 function shapeHint(first: Record<string, unknown>): string {
+  for (const key of ['messages', 'conversations']) {
+    if (!Object.hasOwn(first, key)) continue;
+    const v = first[key];
+    const held = typeof v === 'string' ? `text that is not a JSON list (${preview(v, 60)})` : kindOf(v);
+    return ` Column "${key}" is there, but holds ${held}: it must hold a list of messages (in a CSV cell, as JSON text).`;
+  }
   if (Object.hasOwn(first, 'chosen') && Object.hasOwn(first, 'rejected')) return preferenceHint(first);
   if (looksLikeClassification(first)) {
     return ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.';
@@ -110,14 +125,23 @@ const REQUIRED_COLUMNS: Record<'messages' | 'sharegpt' | 'alpaca' | 'prompt-comp
 /**
  * A preset named by the caller whose columns the first row has only in other capitals or with
  * spaces: `qa` names them as written (its object form); the others stop the job saying what to
- * rename. Anything else is left to the rows (a first row missing a field is rejected like any).
+ * rename. A first row that lacks them and whose header was plainly read the wrong way (one column
+ * named with a delimiter, names holding U+FFFD) stops the job saying which option to pass.
+ * Anything else is left to the rows (a first row missing a field is rejected like any).
  */
 function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string, unknown>, file: string): ResolvedMapping {
   const absent = (row: Record<string, unknown>) => REQUIRED_COLUMNS[preset].filter((any) => !any.some((c) => Object.hasOwn(row, c))).map((any) => any.join(' or '));
   const lacking = absent(first);
   if (lacking.length === 0) return preset;
   const folded = foldedColumns(first);
-  if (!folded || absent(folded.first).length > 0) return preset;
+  if (!folded || absent(folded.first).length > 0) {
+    // A header split on the wrong delimiter or read in the wrong encoding: every row would be rejected.
+    const header = headerHint(first);
+    if (header === '') return preset;
+    throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')}.${header}`, {
+      location: { file, line: 1 },
+    });
+  }
   const named = preset === 'qa' ? namedPreset('qa', folded, file) : undefined;
   if (named) return named;
   throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')} as written.${foldedHint(preset, folded)}`, {
@@ -197,8 +221,8 @@ function foldedHint(preset: Exclude<MappingPreset, 'auto'>, folded: FoldedColumn
  */
 export function detectPreset(record: Record<string, unknown>): Exclude<MappingPreset, 'auto'> | undefined {
   const has = (k: string) => Object.hasOwn(record, k);
-  if (has('messages') && Array.isArray(record.messages)) return 'messages';
-  if (has('conversations') && Array.isArray(record.conversations)) return 'sharegpt';
+  if (has('messages') && isList(record.messages)) return 'messages';
+  if (has('conversations') && isList(record.conversations)) return 'sharegpt';
   if (has('instruction') && has('output')) return 'alpaca';
   if (has('prompt') && has('completion')) return 'prompt-completion';
   if (isPubMedQa(record)) return 'qa';
@@ -206,6 +230,19 @@ export function detectPreset(record: Record<string, unknown>): Exclude<MappingPr
   if (isMcq(record)) return 'mcq';
   if (has('question') && has('answer')) return 'qa';
   return undefined;
+}
+
+/** A list, or text holding a JSON list (a CSV cell). */
+function isList(v: unknown): boolean {
+  if (Array.isArray(v)) return true;
+  if (typeof v !== 'string') return false;
+  const t = v.trim();
+  if (!t.startsWith('[')) return false;
+  try {
+    return Array.isArray(JSON.parse(t));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -280,6 +317,8 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
   const convert = converterFor(options.mapping);
   const system = options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' ? cleanContent(options.systemPrompt) : undefined;
   const preset = typeof options.mapping === 'string' ? options.mapping : undefined;
+  const replace = options.onInvalidEncoding === 'replace';
+  let replaced = false;
   return (row, ctx) => {
     const result = convert(row.data);
     if ('reason' in result) {
@@ -302,11 +341,124 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
       ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions', raw: excerpt(row.data) });
       return undefined;
     }
+    if (!wellFormedExample(example)) {
+      // A JSON escape such as \ud800 without its other half: no UTF-8 file can hold it.
+      const where = surrogateAt(row.data, result.used, example.messages);
+      if (!replace) {
+        ctx.reject({
+          source: row.source,
+          reason: 'invalid_encoding',
+          message: `${where} holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its other half), which is not Unicode text and cannot be written as UTF-8; fix the text at the source`,
+          raw: excerpt(row.data),
+        });
+        return undefined;
+      }
+      makeWellFormed(example);
+      if (!replaced) {
+        replaced = true;
+        ctx.warn(`${row.source.file}:${row.source.line}: ${where} holds a lone UTF-16 surrogate; it was written as U+FFFD (onInvalidEncoding: 'replace'), as is any later one (this warning is given once)`);
+      }
+    }
     return example;
   };
 }
 
 // --- internal ---
+
+/** `String.prototype.isWellFormed` and `toWellFormed` (Node 20, V8 11.3), not yet in the ES2023 lib. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/** False for text holding a lone UTF-16 surrogate. V8 answers at once for one-byte text. */
+function wellFormed(s: string): boolean {
+  return (s as unknown as WellFormedString).isWellFormed();
+}
+
+/** True when every string the writers take from an example (messages, tool calls, tools) is Unicode text. */
+function wellFormedExample(example: Example): boolean {
+  for (const m of example.messages) {
+    if (!wellFormed(m.content)) return false;
+    if (m.name !== undefined && !wellFormed(m.name)) return false;
+    if (m.tool_call_id !== undefined && !wellFormed(m.tool_call_id)) return false;
+    if (m.tool_calls !== undefined && !wellFormedDeep(m.tool_calls, 0)) return false;
+  }
+  return example.tools === undefined || wellFormedDeep(example.tools, 0);
+}
+
+/** True when every string and key of a JSON value is Unicode text (no path built: this runs per row). */
+function wellFormedDeep(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return wellFormed(v);
+  if (v === null || typeof v !== 'object' || depth > 1000) return true;
+  if (Array.isArray(v)) {
+    for (const item of v) if (!wellFormedDeep(item, depth + 1)) return false;
+    return true;
+  }
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue;
+    if (!wellFormed(key) || !wellFormedDeep((v as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Where the first lone surrogate of a value is (`messages[0].content`, `a key in tools[0]`), or
+ * undefined. Loaders cap nesting at 1,000 levels; so does this walk.
+ */
+function illFormedPath(v: unknown, path: string, depth: number): string | undefined {
+  if (typeof v === 'string') return wellFormed(v) ? undefined : path;
+  if (v === null || typeof v !== 'object' || depth > 1000) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const at = illFormedPath(v[i], `${path}[${i}]`, depth + 1);
+      if (at !== undefined) return at;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(v)) {
+    if (!wellFormed(key)) return `a key in ${path}`;
+    const at = illFormedPath((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
+/**
+ * The field an example's lone surrogate came from, for the message: the path within the columns
+ * the mapping read, else the message that holds it (text parsed from a CSV cell, `systemPrompt`).
+ */
+function surrogateAt(data: Record<string, unknown>, used: string[], messages: Message[]): string {
+  for (const column of used) {
+    if (!Object.hasOwn(data, column)) continue;
+    const at = illFormedPath(data[column], column, 0);
+    if (at !== undefined) return at.startsWith('a key in ') ? at : `field "${at}"`;
+  }
+  const i = messages.findIndex((m) => !wellFormed(m.content));
+  return i === -1 ? 'a tool call or tool definition' : `message ${i + 1} (${messages[i]?.role})`;
+}
+
+/** Puts U+FFFD in place of every lone surrogate the writers would take from an example. */
+function makeWellFormed(example: Example): void {
+  for (const m of example.messages) {
+    m.content = (m.content as unknown as WellFormedString).toWellFormed();
+    if (m.name !== undefined) m.name = (m.name as unknown as WellFormedString).toWellFormed();
+    if (m.tool_call_id !== undefined) m.tool_call_id = (m.tool_call_id as unknown as WellFormedString).toWellFormed();
+    if (m.tool_calls !== undefined) m.tool_calls = toWellFormedDeep(m.tool_calls) as typeof m.tool_calls;
+  }
+  if (example.tools !== undefined) example.tools = toWellFormedDeep(example.tools) as unknown[];
+  if (example.nearUser !== undefined) example.nearUser = (example.nearUser as unknown as WellFormedString).toWellFormed();
+}
+
+/** A copy of a JSON value with U+FFFD in place of lone surrogates, in keys and strings. */
+function toWellFormedDeep(v: unknown): unknown {
+  if (typeof v === 'string') return (v as unknown as WellFormedString).toWellFormed();
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(toWellFormedDeep);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(v)) define(out, (key as unknown as WellFormedString).toWellFormed(), toWellFormedDeep(value));
+  return out;
+}
 
 /**
  * For a row missing a field of the file's preset: what it would be read as instead, when its
@@ -350,13 +502,14 @@ function fields(userKey: string, assistantKey: string): Converter {
     if (typeof user !== 'string') return user;
     const assistant = text(data, assistantKey);
     if (typeof assistant !== 'string') return assistant;
-    return {
-      messages: withSystem(data, [
+    return withSystem(
+      data,
+      [
         { role: 'user', content: user },
         { role: 'assistant', content: assistant },
-      ]),
-      used: [userKey, assistantKey, 'system'],
-    };
+      ],
+      [userKey, assistantKey, 'system'],
+    );
   };
 }
 
@@ -366,6 +519,7 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
   const output = text(data, 'output');
   if (typeof output !== 'string') return output;
   const input = optionalText(data, 'input');
+  if (typeof input === 'object') return input;
   const turns: Message[] = [];
   const history = data.history;
   if (history !== undefined && history !== null) {
@@ -381,7 +535,7 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
     { role: 'user', content: input === undefined ? instruction : `${instruction}\n\n${input}` },
     { role: 'assistant', content: output },
   );
-  return { messages: withSystem(data, turns), used: ['instruction', 'input', 'output', 'system', 'history'] };
+  return withSystem(data, turns, ['instruction', 'input', 'output', 'system', 'history']);
 }
 
 /**
@@ -417,10 +571,42 @@ function contentOf(msg: Record<string, unknown>): unknown {
   return msg.content === undefined && 'value' in msg ? msg.value : msg.content;
 }
 
+/**
+ * A conversation column's list of messages: the list itself or, in text (a CSV cell), the JSON list
+ * the text holds. A blank cell is empty_content; text that is not JSON, or anything but a non-empty
+ * list, is invalid_record.
+ */
+function conversationList(data: Record<string, unknown>, key: string): unknown[] | Rejected {
+  let list = data[key];
+  if (list === undefined || list === null) return missing(key);
+  if (typeof list === 'string') {
+    const t = list.trim();
+    if (t === '') return { reason: 'empty_content', message: `field "${key}" is blank` };
+    try {
+      list = JSON.parse(t) as unknown;
+    } catch (e) {
+      const why = (e as Error).message;
+      const hint = why.includes('control character') ? ' (a line break inside a JSON string is written \\n)' : '';
+      return invalid(`field "${key}" is text that is not valid JSON (${why})${hint}; it must be a list of messages, as JSON text in a CSV cell`);
+    }
+    if (!Array.isArray(list) || list.length === 0) return invalid(`field "${key}" must be a non-empty list of messages, got JSON text of ${Array.isArray(list) ? 'an empty list' : kindOf(list)}`);
+    return list;
+  }
+  if (!Array.isArray(list) || list.length === 0) return invalid(`field "${key}" must be a non-empty list of messages, got ${Array.isArray(list) ? 'an empty list' : kindOf(list)}`);
+  return list;
+}
+
+/** A turn's `weight`: 0 or 1, undefined when absent or null, else the rejection of the row. */
+function weightOf(msg: Record<string, unknown>, where: string): 0 | 1 | undefined | Rejected {
+  const w = msg.weight;
+  if (w === undefined || w === null) return undefined;
+  if (w === 0 || w === 1) return w;
+  return invalid(`${where}.weight must be 0 or 1, got ${JSON.stringify(w)}`);
+}
+
 function fromMessages(data: Record<string, unknown>): Converted {
-  const list = data.messages;
-  if (list === undefined || list === null) return missing('messages');
-  if (!Array.isArray(list) || list.length === 0) return { reason: 'invalid_record', message: 'field "messages" must be a non-empty list' };
+  const list = conversationList(data, 'messages');
+  if (!Array.isArray(list)) return list;
   const messages: Message[] = [];
   const callIds = new Set<string>();
   for (const [i, m] of list.entries()) {
@@ -449,16 +635,13 @@ function fromMessages(data: Record<string, unknown>): Converted {
       }
       out.tool_call_id = msg.tool_call_id;
     }
-    if (msg.weight !== undefined && msg.weight !== null) {
-      if (msg.weight !== 0 && msg.weight !== 1) {
-        return { reason: 'invalid_record', message: `messages[${i}].weight must be 0 or 1, got ${JSON.stringify(msg.weight)}` };
-      }
-      out.weight = msg.weight;
-    }
+    const weight = weightOf(msg, `messages[${i}]`);
+    if (typeof weight === 'object') return weight;
+    if (weight !== undefined) out.weight = weight;
     if (typeof msg.name === 'string' && msg.name !== '') out.name = msg.name;
     messages.push(out);
   }
-  return { messages, used: ['messages', 'tools'] };
+  return withSystem(data, messages, ['messages', 'tools', 'system']);
 }
 
 /**
@@ -494,9 +677,8 @@ function toolCalls(value: unknown, at: number, turn: number): ToolCall[] | strin
 }
 
 function fromShareGpt(data: Record<string, unknown>): Converted {
-  const list = data.conversations;
-  if (list === undefined || list === null) return missing('conversations');
-  if (!Array.isArray(list) || list.length === 0) return { reason: 'invalid_record', message: 'field "conversations" must be a non-empty list' };
+  const list = conversationList(data, 'conversations');
+  if (!Array.isArray(list)) return list;
   const messages: Message[] = [];
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `conversations[${i}] is not an object` };
@@ -506,16 +688,23 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
       return { reason: 'invalid_record', message: `conversations[${i}].from must be system, human or gpt (or user, assistant, model), got ${JSON.stringify(roleName(msg))}` };
     }
     const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
-    if (typeof value !== 'string') {
-      return { reason: 'invalid_record', message: `conversations[${i}].value must be a string, got ${describe(value)}` };
+    const content = messageText(value);
+    if (content === undefined) {
+      return { reason: 'invalid_record', message: `conversations[${i}].value must be text (a string or text parts), got ${describe(value)}` };
     }
-    messages.push({ role, content: cleanContent(value) });
+    const out: Message = { role, content: cleanContent(content) };
+    const weight = weightOf(msg, `conversations[${i}]`);
+    if (typeof weight === 'object') return weight;
+    if (weight !== undefined) out.weight = weight;
+    messages.push(out);
   }
-  const hasSystem = messages.some((m) => m.role === 'system');
-  return { messages: hasSystem ? messages : withSystem(data, messages), used: ['conversations', 'system'] };
+  return withSystem(data, messages, ['conversations', 'system']);
 }
 
-/** A string, or OpenAI text parts joined; undefined for anything else (images, audio, null). */
+/**
+ * A string, or OpenAI text parts (`[{ type: 'text', text }]`) joined with nothing between them, as
+ * chat templates that loop over parts write them; undefined for anything else (images, audio, null).
+ */
 function messageText(content: unknown): string | undefined {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return undefined;
@@ -550,7 +739,9 @@ function templateConverter(mapping: TemplateMapping): Converter {
       // A system template is optional content: a blank or missing value leaves it out (and
       // `systemPrompt` fills in) rather than rejecting the row.
       const s = render(system, data);
-      if (s.ok && s.text.trim() !== '') messages.push({ role: 'system', content: cleanContent(s.text) });
+      if (s.ok) {
+        if (s.text.trim() !== '') messages.push({ role: 'system', content: cleanContent(s.text) });
+      } else if (s.reason === 'invalid_record') return invalid(s.message);
     }
     for (const [role, parts] of [
       ['user', user],
@@ -559,6 +750,7 @@ function templateConverter(mapping: TemplateMapping): Converter {
       if (role === 'user' && fixedUserText) userValues = [];
       const r = render(parts, data, role === 'user' ? userValues : undefined);
       if (!r.ok) {
+        if (r.reason === 'invalid_record') return invalid(r.message);
         return {
           reason: r.reason,
           message: r.reason === 'missing_field' ? `field "${r.field}" is missing or null` : `field "${r.field}" is blank`,
