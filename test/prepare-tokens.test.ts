@@ -63,6 +63,18 @@ describe('token budgets in prepareDataset', () => {
     expect(result.counts.kept).toBe(3); // a warning, not a rejection
   });
 
+  it("says what to do about examples over OpenAI's per-model limit, which is no setting to raise", async () => {
+    const rows = [qa('A?', words('x', 2500)), qa('B?', words('y', 3000)), qa('C?', 'Short.')];
+    const file = await chatFile(rows);
+    const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), target: 'openai', tokenizer: 'gpt-3.5-turbo-0613', split: { validation: 0 } });
+    const tok = await loadTokenizer('gpt-3.5-turbo-0613');
+    const longest = Math.max(...rows.map((m) => tok.countMessages(m)));
+    expect(longest).toBeGreaterThan(4096);
+    expect(result.warnings).toContain(
+      `2 examples exceed OpenAI's limit for gpt-3.5-turbo-0613 of 4,096 tokens (the longest has ${longest.toLocaleString('en-US')}): OpenAI cuts such examples from the end: shorten them, set maxTokens <= 4096 (CLI --max-tokens) to drop or truncate them here, or choose a model with a larger context`,
+    );
+  });
+
   it('rejects examples under minTokens as too_short', async () => {
     const file = await chatFile([qa('Hi', 'Yo'), qa('What is a bond?', words('debt', 40))]);
     const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), minTokens: 20, split: { validation: 0 } });

@@ -75,7 +75,7 @@ describe('file layout and glue', () => {
     });
   });
 
-  it.each(['chat', 'instruction'] as const)('llama-factory %s: dataset_info.json names each file with every column', async (format) => {
+  it.each(['chat', 'instruction'] as const)('llama-factory %s: dataset_info.json names each file with the columns it holds', async (format) => {
     const outDir = join(await tempDir(), 'lf-data');
     await prepareDataset({ inputs: all, outDir, target: 'llama-factory', format, split: { validation: 0.1 } });
     expect((await readdir(outDir)).sort()).toEqual(['dataset_info.json', 'report', 'train.jsonl', 'validation.jsonl']);
@@ -83,8 +83,16 @@ describe('file layout and glue', () => {
     expect(Object.keys(info)).toEqual(['lf_data_train', 'lf_data_validation']);
     expect(info.lf_data_train.file_name).toBe('train.jsonl');
     expect(info.lf_data_validation.file_name).toBe('validation.jsonl');
-    if (format === 'chat') expect(info.lf_data_train).toMatchObject({ formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system', tools: 'tools' } });
-    else expect(info.lf_data_train.columns).toEqual({ prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' });
+    // A column named but absent from the file is a KeyError in LLaMA-Factory's converter: each
+    // entry names the optional columns its own file holds, and only those.
+    if (format === 'chat') expect(info.lf_data_train).toEqual({ file_name: 'train.jsonl', formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system' } });
+    else expect(info.lf_data_train.columns).toMatchObject({ prompt: 'instruction', query: 'input', response: 'output' });
+    for (const [entry, file] of [[info.lf_data_train, 'train.jsonl'], [info.lf_data_validation, 'validation.jsonl']] as const) {
+      const rows = (await readFile(join(outDir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const held = new Set(rows.flatMap((r) => Object.keys(r)));
+      const named = Object.entries(entry.columns as Record<string, string>).filter(([k]) => k === 'system' || k === 'tools' || k === 'history').map(([, v]) => v);
+      expect(named.sort(), file).toEqual([...held].filter((k) => k === 'system' || k === 'tools' || k === 'history').sort());
+    }
     const steps = await readFile(join(outDir, 'report', 'next-steps.md'), 'utf8');
     expect(steps).toContain(`dataset_dir: ${outDir}`);
     expect(steps).toContain('dataset: lf_data_train');
@@ -93,7 +101,15 @@ describe('file layout and glue', () => {
   it('trainerGlue gives a pipeline of stage functions the glue prepareDataset writes', async () => {
     const outDir = join(await tempDir(), 'lf-data');
     const result = await prepareDataset({ inputs: all, outDir, target: 'llama-factory', maxTokens: 2048, split: { validation: 0.1 } });
-    const glue = trainerGlue({ target: 'llama-factory', format: 'chat', outDir, files: { train: 'train.jsonl', validation: 'validation.jsonl' }, sequenceLength: 2048, tokenizer: 'o200k_base' });
+    const glue = trainerGlue({
+      target: 'llama-factory',
+      format: 'chat',
+      outDir,
+      files: { train: 'train.jsonl', validation: 'validation.jsonl' },
+      sequenceLength: 2048,
+      tokenizer: 'o200k_base',
+      columns: { train: ['system'], validation: [] },
+    });
     expect(glue.files.map((f) => f.path)).toEqual(['dataset_info.json']);
     expect(glue.files[0]?.content).toBe(await readFile(join(outDir, 'dataset_info.json'), 'utf8'));
     expect(glue.nextSteps).toBe(result.nextSteps);

@@ -301,6 +301,63 @@ describe('what prepareDataset writes passes validateFile', () => {
   });
 });
 
+describe('what prepareDataset writes from tool conversations passes validateFile', () => {
+  // Rows from the audit of what prepare wrote: argument types that change between rows, argument
+  // text that is no object or has more digits than a double, a tool without parameters, more tool
+  // answers than calls, tool calls without tools, parameter schemas whose types differ, a name
+  // and a weight on a user turn.
+  const call = (id: string, args: string, name = 'get_rate') => ({ id, type: 'function', function: { name, arguments: args } });
+  const tool = (name: string, parameters?: unknown) => ({ type: 'function', function: { name, description: `The ${name} tool.`, ...(parameters === undefined ? {} : { parameters }) } });
+  const withCall = (q: string, args: string | string[], tools?: unknown[], answers = 1) => {
+    const list = Array.isArray(args) ? args : [args];
+    const calls = list.map((a, i) => call(`call${q.length}x${i}`, a));
+    return {
+      messages: [
+        { role: 'user', content: q },
+        { role: 'assistant', content: null, tool_calls: calls },
+        ...calls.flatMap((c) => Array.from({ length: answers }, (_, k) => ({ role: 'tool', tool_call_id: c.id, content: `result ${k} for ${q}` }))),
+        { role: 'assistant', content: `The answer to ${q}` },
+      ],
+      ...(tools ? { tools } : {}),
+    };
+  };
+  const rate = (p: unknown) => tool('get_rate', { type: 'object', properties: { c: p } });
+  const rows = [
+    ...QA.map(([q, a], i) => ({ messages: [{ role: 'user', content: q, ...(i === 0 ? { name: 'bob' } : {}), ...(i === 1 ? { weight: 0 } : {}) }, { role: 'assistant', content: a }] })),
+    withCall('Rate for EUR?', '{"c":"EUR"}'),
+    withCall('Rate for code 978?', '{"c":978}'),
+    withCall('Rate for EUR with tools?', '{"c":"EUR"}', [rate({ type: 'string', enum: ['EUR', 'USD'], default: 'EUR' })]),
+    withCall('Rate for 978 with tools?', '{"c":978}', [rate({ type: 'integer', enum: [978, 840], default: 978 })]),
+    withCall('Array arguments?', '[1,2]'),
+    withCall('String arguments?', '"s"'),
+    withCall('Null arguments?', 'null'),
+    withCall('Number arguments?', '7'),
+    withCall('Big number?', '{"big":12345678901234567890}', [tool('get_rate', { type: 'object', properties: {} })]),
+    withCall('Two answers to one call?', '{"c":"JPY"}', [rate({ type: 'string' })], 2),
+    withCall('What time is it?', '{}', [tool('now')]),
+    withCall('Two calls at once?', ['{"c":"EUR"}', '{"c":840}'], [rate({ type: 'string' })]),
+  ];
+  const COMBOS_WITH_TOOLS = COMBINATIONS.filter(([, f]) => f === 'chat');
+
+  it.each(COMBOS_WITH_TOOLS)('%s %s', async (target, format) => {
+    const dir = await tempDir();
+    const input = join(dir, 'tools.jsonl');
+    await writeFile(input, jsonl(rows));
+    const result = await prepareDataset({ inputs: [input], outDir: join(dir, 'out'), target, format, dedup: false, split: { validation: target === 'mlx-lm' ? 0.3 : 0, seed: 1 } });
+    const written: string[] = [];
+    for (const file of [result.files.train, result.files.validation]) {
+      if (file === undefined) continue;
+      const report = await validateFile(file, { target, format });
+      expect(report.problems, file).toEqual([]);
+      written.push(await readFile(file, 'utf8'));
+    }
+    const text = written.join('');
+    // Digits never change: the big integer is written as given, or its row is rejected.
+    if (text.includes('1234567890123456')) expect(text).toContain('12345678901234567890');
+    expect(result.counts.kept).toBeGreaterThanOrEqual(QA.length);
+  });
+});
+
 describe.skipIf(!refereeAvailable)('the referee also rejects invalid fixtures', () => {
   it.each([
     'openai-A.1-bom.jsonl',
@@ -369,6 +426,41 @@ describe('file-level details', () => {
     const file = join(INVALID, 'trl-I.1-overlong.jsonl');
     expect((await validateFile(file, { target: 'trl' })).ok).toBe(true);
     expect((await validateFile(file, { target: 'trl', maxTokens: 60 })).problems.map((p) => p.rule)).toEqual(['I.1-overlong']);
+  });
+
+  it("B.9: OpenAI's 10 examples are asked of the training file only, not of a validation or test file", async () => {
+    const three = jsonl(cleanRecords('openai', 'chat', 3));
+    for (const name of ['validation.jsonl', 'valid.jsonl', 'test.jsonl', 'finance-eval.jsonl', 'val_2024.jsonl', 'dev.jsonl']) {
+      const r = await check(three, { target: 'openai' }, name);
+      expect(r.problems, name).toEqual([]);
+      expect(r.warnings.join(), name).not.toMatch(/recommends/);
+    }
+    for (const name of ['train.jsonl', 'data.jsonl', 'contest.jsonl', 'latest.jsonl']) {
+      expect((await check(three, { target: 'openai' }, name)).problems.map((p) => p.rule), name).toEqual(['B.9-min-lines']);
+    }
+  });
+
+  it('A.6: inner types of arguments and parameter schemas matter only to Arrow readers; Axolotl may take parameters as JSON text', async () => {
+    const rate = (c: unknown, args: unknown) => ({
+      messages: [
+        { role: 'user', content: 'Rate?' },
+        { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_rate', arguments: args } }] },
+        { role: 'tool', content: '4%', tool_call_id: 'call_1' },
+        { role: 'assistant', content: 'It is 4%.' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_rate', description: 'A rate.', parameters: { type: 'object', properties: { c: c } } } }],
+    });
+    const text = jsonl([rate({ type: 'string', enum: ['EUR'] }, { c: 'EUR' }), rate({ type: 'integer', enum: [978] }, { c: 978 })]);
+    expect((await check(text, { target: 'mlx-lm', batchSize: 1 })).problems).toEqual([]);
+    const trl = await check(text, { target: 'trl' });
+    expect(trl.problems.map((p) => p.rule)).toEqual(['A.6-type-change']);
+    expect(trl.problems[0]?.message).toMatch(/arguments\.c is a number here but a string on line 1/);
+    // The argument object itself may not change type, whoever reads it.
+    expect((await check(jsonl([rate({ type: 'string' }, { c: 'EUR' }), rate({ type: 'string' }, '{"c":"EUR"}')]), { target: 'mlx-lm', batchSize: 1 })).problems.map((p) => p.rule)).toEqual(['A.6-type-change']);
+    const axolotl = (parameters: unknown) => ({ ...rate(null, '{}'), tools: [{ type: 'function', function: { name: 'get_rate', parameters } }] });
+    expect((await check(jsonl([axolotl('{"type":"object","properties":{}}')]), { target: 'axolotl' })).problems).toEqual([]);
+    expect((await check(jsonl([axolotl('[1]')]), { target: 'axolotl' })).problems.map((p) => p.message)).toEqual(['tools[0].function.parameters is a string that does not hold a JSON object']);
+    expect((await check(jsonl([axolotl('{}')]), { target: 'openai', format: 'chat' }, 'validation.jsonl')).problems.map((p) => p.rule)).toEqual(['B.8-tools']);
   });
 
   it('warns, without failing, under 50 OpenAI examples and on a short Mistral file', async () => {

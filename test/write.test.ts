@@ -29,6 +29,16 @@ describe('serializeRecord', () => {
 });
 
 describe('JsonlWriter', () => {
+  it('says which watched keys it wrote, whichever way the lines came, and never a key inside a string', async () => {
+    const dir = await tempDir();
+    const w = new JsonlWriter(join(dir, 'x.jsonl'), { watch: ['system', 'tools', 'history'] });
+    await w.writeLine(serializeRecord({ conversations: [{ from: 'human', value: 'say "system": hi' }], tools: '[{"system":1}]' }));
+    await w.writeBytes(Buffer.from(`${serializeRecord({ conversations: [], system: 'S' })}\n`), 1);
+    await w.writeLine(serializeRecord({ long: 'x'.repeat(300_000) }));
+    expect((await w.close()).keys?.sort()).toEqual(['system', 'tools']);
+    expect((await new JsonlWriter(join(dir, 'y.jsonl')).close()).keys).toBeUndefined();
+  });
+
   it('writes LF lines, no BOM, one newline at the end, and hashes what it wrote', async () => {
     const dir = await tempDir();
     const w = new JsonlWriter(join(dir, 'x.jsonl'));

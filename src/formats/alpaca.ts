@@ -27,7 +27,8 @@ export function alpacaRecord(options: AlpacaOptions): (example: RecordSource) =>
     if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');
     for (const [i, m] of turns.entries()) {
       if (m.role !== (i % 2 === 0 ? 'user' : 'assistant')) return reject(`turn ${i + 1} is ${m.role}: alpaca needs user and assistant turns in alternation`);
-      if (m.weight === 0) return reject('alpaca has no way to mark a turn untrained (weight 0)');
+      // Instructions are never trained: a weight on one is dropped.
+      if (m.weight === 0 && m.role === 'assistant') return reject('alpaca has no way to mark a turn untrained (weight 0)');
     }
     if (turns.length !== 2 && !options.history) {
       return reject(`holds one instruction and one answer; this example has ${turns.length / 2} exchanges: use format "chat" for multi-turn data`);

@@ -21,6 +21,25 @@ export interface GlueInput {
   sequenceLength: number;
   /** The tokenizer the examples were counted with, named in the next steps. */
   tokenizer: string;
+  /**
+   * The optional columns ({@link optionalColumns}) each file holds on at least one row: LLaMA-Factory
+   * reads every column its `dataset_info.json` entry names, and fails with `KeyError` on one the
+   * file lacks, so each entry names only these. Unset for a file: every optional column is named.
+   */
+  columns?: { train?: readonly string[] | undefined; validation?: readonly string[] | undefined; test?: readonly string[] | undefined } | undefined;
+}
+
+/**
+ * The top-level columns a target's records hold on some rows only, which its glue names per file
+ * (LLaMA-Factory: `system` and `tools` in ShareGPT, `system` and `history` in alpaca); empty for
+ * targets whose glue names no columns.
+ *
+ * @example
+ * optionalColumns('llama-factory', 'chat') // ['system', 'tools']
+ */
+export function optionalColumns(target: TargetName, format: RecordFormat): string[] {
+  if (target !== 'llama-factory') return [];
+  return format === 'chat' ? ['system', 'tools'] : ['system', 'history'];
 }
 
 /** Glue files for the top of `outDir`, and the next-steps text. */
@@ -151,13 +170,19 @@ export function trainerGlue(g: GlueInput): Glue {
       break;
     }
     case 'llama-factory': {
-      const entry = (file: string) =>
-        g.format === 'chat'
-          ? { file_name: file, formatting: 'sharegpt', columns: { messages: 'conversations', system: 'system', tools: 'tools' } }
-          : { file_name: file, columns: { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' } };
-      const info: Record<string, unknown> = { [`${name}_train`]: entry(g.files.train) };
-      if (g.files.validation) info[`${name}_validation`] = entry(g.files.validation);
-      if (g.files.test) info[`${name}_test`] = entry(g.files.test);
+      // Only the optional columns the file holds: LLaMA-Factory's converter reads
+      // example[column] for every column named, a KeyError where the file has none.
+      const optional = optionalColumns(g.target, g.format);
+      const entry = (file: string, present: readonly string[] | undefined) => {
+        const has = (c: string) => (present ?? optional).includes(c);
+        const columns: Record<string, string> =
+          g.format === 'chat' ? { messages: 'conversations' } : { prompt: 'instruction', query: 'input', response: 'output' };
+        for (const c of optional) if (has(c)) columns[c] = c;
+        return g.format === 'chat' ? { file_name: file, formatting: 'sharegpt', columns } : { file_name: file, columns };
+      };
+      const info: Record<string, unknown> = { [`${name}_train`]: entry(g.files.train, g.columns?.train) };
+      if (g.files.validation) info[`${name}_validation`] = entry(g.files.validation, g.columns?.validation);
+      if (g.files.test) info[`${name}_test`] = entry(g.files.test, g.columns?.test);
       files.push({ path: 'dataset_info.json', content: `${JSON.stringify(info, null, 2)}\n` });
       steps.push(
         `\`${path('dataset_info.json')}\` names the files. In your LLaMA-Factory training YAML:`,

@@ -9,6 +9,7 @@ import { alpacaRecord } from './alpaca.js';
 import { messagesRecord } from './openai.js';
 import { promptCompletionRecord } from './prompt-completion.js';
 import { sharegptRecord } from './sharegpt.js';
+import type { ToolSupport } from './openai.js';
 
 /** Record shape: a chat (`messages`) or an instruction record (alpaca / prompt-completion). */
 export type RecordFormat = 'chat' | 'instruction';
@@ -58,6 +59,22 @@ export interface DefaultLimit {
   label: string;
   /** The trainer setting to raise, e.g. `sequence_len`. */
   setting: string;
+  /**
+   * What to do instead, where the limit is not a setting the user can raise (OpenAI's per-model
+   * limit): the warning gives this advice in place of "set SETTING >= N".
+   */
+  advice?: string | undefined;
+}
+
+/**
+ * The warning for examples over a trainer's default limit when `maxTokens` is unset.
+ *
+ * @example
+ * overLimitWarning(targets.axolotl.defaultLimit(), 2, 530) // "2 examples exceed Axolotl's default sequence_len 512; set sequence_len >= 530 or maxTokens"
+ */
+export function overLimitWarning(limit: DefaultLimit, count: number, longest: number): string {
+  if (limit.advice !== undefined) return `${count} examples exceed ${limit.label} of ${limit.tokens.toLocaleString('en-US')} tokens (the longest has ${longest.toLocaleString('en-US')}): ${limit.advice}`;
+  return `${count} examples exceed ${limit.label} ${limit.tokens}; set ${limit.setting} >= ${longest} or maxTokens`;
 }
 
 /**
@@ -66,11 +83,27 @@ export interface DefaultLimit {
  */
 export function openAiLimit(tokenizer: string): DefaultLimit {
   const t = tokenizer.toLowerCase();
-  if (t.startsWith('gpt-3.5-turbo-0613')) return { tokens: 4_096, label: "OpenAI's limit for gpt-3.5-turbo-0613", setting: 'a shorter example' };
-  if (t.startsWith('gpt-3.5')) return { tokens: 16_385, label: "OpenAI's limit for gpt-3.5-turbo", setting: 'a shorter example' };
+  const limit = (tokens: number, label: string): DefaultLimit => ({
+    tokens,
+    label,
+    setting: 'maxTokens',
+    advice: `OpenAI cuts such examples from the end: shorten them, set maxTokens <= ${tokens} (CLI --max-tokens) to drop or truncate them here, or choose a model with a larger context`,
+  });
+  if (t.startsWith('gpt-3.5-turbo-0613')) return limit(4_096, "OpenAI's limit for gpt-3.5-turbo-0613");
+  if (t.startsWith('gpt-3.5')) return limit(16_385, "OpenAI's limit for gpt-3.5-turbo");
   const model = /^(gpt|o\d)/.test(t) ? t : 'gpt-4o and gpt-4o-mini';
-  return { tokens: 65_536, label: `OpenAI's per-example limit for ${model}`, setting: 'a shorter example' };
+  return limit(65_536, `OpenAI's per-example limit for ${model}`);
 }
+
+/** Tool settings per reader (see {@link ToolSupport}). */
+const OPENAI_TOOLS: ToolSupport = { callOnlyContent: 'omit', arguments: 'text', tools: 'array' };
+const MISTRAL_TOOLS: ToolSupport = { callOnlyContent: 'omit', arguments: 'text', tools: 'array', mistral: true };
+// Arrow (datasets) gives a column one type over all rows and fills absent keys with null: argument
+// objects and parameter schemas would change type between rows or gain other tools' keys.
+const TRL_TOOLS: ToolSupport = { callOnlyContent: 'empty', arguments: 'text', tools: 'text' };
+const AXOLOTL_TOOLS: ToolSupport = { callOnlyContent: 'empty', arguments: 'text', tools: 'parameters-text' };
+// MLX-LM reads each line with json.loads: objects, as Hugging Face chat templates take them.
+const MLX_TOOLS: ToolSupport = { callOnlyContent: 'empty', arguments: 'object', tools: 'array' };
 
 const standardFiles = { train: 'train.jsonl', validation: 'validation.jsonl', test: 'test.jsonl' };
 
@@ -80,7 +113,7 @@ const limit = (tokens: number, label: string, setting: string) => (): DefaultLim
 export const targets = {
   openai: {
     name: 'openai',
-    formats: { chat: messagesRecord({ target: 'openai', weights: 'assistant', tools: 'strings' }) },
+    formats: { chat: messagesRecord({ target: 'openai', weights: 'assistant', tools: OPENAI_TOOLS }) },
     files: standardFiles,
     defaultLimit: openAiLimit,
     warnTrainUnder: 10,
@@ -90,21 +123,21 @@ export const targets = {
     systemless: ['instruction'],
     formats: {
       // Together checks neighbours only; the stricter order avoids templates that refuse it.
-      chat: messagesRecord({ target: 'together', weights: 'any', rules: [oneLeadingSystem, userFirst, alternatingRoles] }),
+      chat: messagesRecord({ target: 'together', weights: 'any', names: false, rules: [oneLeadingSystem, userFirst, alternatingRoles] }),
       instruction: promptCompletionRecord('together'),
     },
     files: standardFiles,
   },
   mistral: {
     name: 'mistral',
-    formats: { chat: messagesRecord({ target: 'mistral', weights: 'assistant', rules: [oneLeadingSystem], tools: 'mistral' }) },
+    formats: { chat: messagesRecord({ target: 'mistral', weights: 'assistant', rules: [oneLeadingSystem], tools: MISTRAL_TOOLS }) },
     files: standardFiles,
     warnTrainUnder: 10,
   },
   'mlx-lm': {
     name: 'mlx-lm',
     systemless: ['instruction'],
-    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none', tools: 'objects' }), instruction: promptCompletionRecord('mlx-lm') },
+    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none', tools: MLX_TOOLS }), instruction: promptCompletionRecord('mlx-lm') },
     files: { train: 'train.jsonl', validation: 'valid.jsonl', test: 'test.jsonl' },
     defaultLimit: limit(2048, "MLX-LM's default max_seq_length", '--max-seq-length'),
     minPerSplit: 4,
@@ -113,13 +146,13 @@ export const targets = {
   trl: {
     name: 'trl',
     systemless: ['instruction'],
-    formats: { chat: messagesRecord({ target: 'trl', weights: 'none', tools: 'objects' }), instruction: promptCompletionRecord('trl') },
+    formats: { chat: messagesRecord({ target: 'trl', weights: 'none', tools: TRL_TOOLS }), instruction: promptCompletionRecord('trl') },
     files: standardFiles,
     defaultLimit: limit(1024, "TRL's default max_length", 'SFTConfig(max_length=...)'),
   },
   axolotl: {
     name: 'axolotl',
-    formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none', tools: 'strings' }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
+    formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none', tools: AXOLOTL_TOOLS }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
     files: standardFiles,
     // Axolotl drops rows over sequence_len (excess_length_strategy: drop) without a word.
     defaultLimit: limit(512, "Axolotl's default sequence_len", 'sequence_len'),
@@ -132,7 +165,7 @@ export const targets = {
   },
   unsloth: {
     name: 'unsloth',
-    formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none', tools: 'objects' }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
+    formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none', tools: TRL_TOOLS }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
     files: standardFiles,
   },
   torchtune: {

@@ -1,16 +1,28 @@
 /** `{"messages":[...]}`: OpenAI, Together, Mistral, MLX-LM, TRL, Axolotl, Unsloth and torchtune chat. */
 import type { RecordResult, RecordSource } from './index.js';
 import { firstProblem, type Rule } from './_rules.js';
+import { argumentsObject, parametersAsText, toolDefinitions } from './_tools.js';
 
 /** How a target treats per-message `weight`. */
 export type WeightSupport = 'assistant' | 'any' | 'none';
 
 /**
- * How a target takes tool calls: arguments as JSON text (OpenAI, Axolotl's recommendation), as
- * objects (the Hugging Face chat-template convention: TRL, Unsloth, MLX-LM), with Mistral's rules,
- * or not at all.
+ * How a target takes tool calls, `tool` messages and `tools`:
+ * - `callOnlyContent`: an assistant turn that only calls tools has no `content` (`'omit'`: OpenAI,
+ *   Mistral, whose schemas allow it) or `""` (`'empty'`: Arrow readers need one type per column);
+ * - `arguments`: the JSON text of the input, as it is (`'text'`), or an object (`'object'`, the
+ *   Hugging Face chat-template convention, for MLX-LM, which reads each line with `json.loads`);
+ * - `tools`: an array as OpenAI writes it (`'array'`), an array whose `parameters` are JSON text
+ *   (`'parameters-text'`: Axolotl `json.loads` them), or the whole list as JSON text (`'text'`:
+ *   TRL `json.loads` it), so that no parameter schema gives an Arrow column two types;
+ * - `mistral`: Mistral's ids, names, tool-definition and tool-message rules.
  */
-export type ToolSupport = 'strings' | 'objects' | 'mistral' | 'none';
+export interface ToolSupport {
+  callOnlyContent: 'omit' | 'empty';
+  arguments: 'text' | 'object';
+  tools: 'array' | 'parameters-text' | 'text';
+  mistral?: boolean | undefined;
+}
 
 /** Settings of a messages writer. */
 export interface MessagesOptions {
@@ -20,48 +32,63 @@ export interface MessagesOptions {
   weights: WeightSupport;
   /** Conversation rules the trainer enforces. */
   rules?: readonly Rule[] | undefined;
-  /** Tool calls, `tool` messages and `tools`. Default `'none'`. */
+  /** Tool calls, `tool` messages and `tools`; unset: the target takes none. */
   tools?: ToolSupport | undefined;
+  /** Whether messages may carry `name` (OpenAI's participant name); false for Together, which has no such key. Default true. */
+  names?: boolean | undefined;
 }
 
 /**
  * A `{"messages":[{role, content, name?, weight?}]}` builder for one target. A conversation that
- * breaks a rule of the target, or that marks a turn untrained (`weight: 0`) for a trainer that would
- * train on it anyway, is rejected as `unsupported_shape`. `weight: 1` is the default meaning and is
- * written only where the target reads weights.
+ * breaks a rule of the target, or that marks an assistant turn untrained (`weight: 0`) for a
+ * trainer that would train on it anyway, is rejected as `unsupported_shape`. `weight: 1` is the
+ * default meaning and is written only where the target reads weights; a weight on a turn the
+ * trainer never trains (system, user, tool) is dropped where the target has no place for it.
+ * `name` is dropped where the target has no such key (Together; tool messages everywhere).
  *
  * @example
  * messagesRecord({ target: 'openai', weights: 'assistant' })(example) // { ok: true, record: { messages: [...] } }
  */
 export function messagesRecord(options: MessagesOptions): (example: RecordSource) => RecordResult {
+  const reject = (message: string): RecordResult => ({ ok: false, reason: 'unsupported_shape', message: `${options.target}: ${message}` });
   return (example) => {
-    const problem = firstProblem(example.messages, options.rules ?? []);
-    if (problem) return { ok: false, reason: 'unsupported_shape', message: `${options.target}: ${problem}` };
-    const tools = options.tools ?? 'none';
+    const tools = options.tools;
+    // Tool support first: a tool conversation breaks other rules only because it has tool turns.
     const usesTools = example.tools !== undefined || example.messages.some((m) => m.tool_calls || m.role === 'tool');
-    if (usesTools && tools === 'none') {
+    if (usesTools && !tools) {
       return { ok: false, reason: 'unsupported_shape', message: `${options.target} takes no tool calls, tool messages or tools` };
     }
-    const ids = tools === 'mistral' ? mistralIds(example) : undefined;
-    if (typeof ids === 'string') return { ok: false, reason: 'unsupported_shape', message: `mistral: ${ids}` };
+    const problem = firstProblem(example.messages, options.rules ?? []);
+    if (problem) return reject(problem);
+    const mistral = tools?.mistral === true;
+    if (mistral) {
+      const order = mistralToolOrder(example);
+      if (order) return reject(order);
+    }
+    const ids = mistral ? mistralIds(example) : undefined;
+    if (typeof ids === 'string') return reject(ids);
     const messages: Array<Record<string, unknown>> = [];
-    for (const m of example.messages) {
+    for (const [i, m] of example.messages.entries()) {
       const out: Record<string, unknown> = { role: m.role };
-      // A turn that only calls tools carries no content where the trainer allows that (OpenAI,
-      // Mistral: content XOR tool_calls); Arrow-based readers keep a string column ("").
-      if (!(m.tool_calls && m.content === '' && (tools === 'strings' || tools === 'mistral'))) out.content = m.content;
+      if (!(m.tool_calls && m.content === '' && tools?.callOnlyContent === 'omit')) out.content = m.content;
       if (m.tool_calls) {
-        if (tools === 'mistral' && m.content !== '') {
-          return { ok: false, reason: 'unsupported_shape', message: 'mistral: an assistant turn has content and tool calls; Mistral takes one or the other' };
+        if (mistral && m.content !== '') return reject('an assistant turn has content and tool calls; Mistral takes one or the other');
+        const calls: Array<Record<string, unknown>> = [];
+        for (const [j, c] of m.tool_calls.entries()) {
+          let args: unknown = c.function.arguments;
+          if (tools?.arguments === 'object') {
+            const parsed = argumentsObject(c.function.arguments);
+            if (typeof parsed === 'string') {
+              return reject(`message ${i + 1} tool_calls[${j}]: arguments ${parsed}; ${options.target} writes arguments as objects (Hugging Face chat templates take a mapping)`);
+            }
+            args = parsed;
+          }
+          calls.push({ id: ids?.get(c.id) ?? c.id, type: 'function', function: { name: c.function.name, arguments: args } });
         }
-        out.tool_calls = m.tool_calls.map((c) => ({
-          id: ids?.get(c.id) ?? c.id,
-          type: 'function',
-          function: { name: c.function.name, arguments: tools === 'objects' ? (JSON.parse(c.function.arguments) as unknown) : c.function.arguments },
-        }));
+        out.tool_calls = calls;
       }
       if (m.tool_call_id !== undefined) out.tool_call_id = ids?.get(m.tool_call_id) ?? m.tool_call_id;
-      if (m.name !== undefined) out.name = m.name;
+      if (m.name !== undefined && options.names !== false && m.role !== 'tool') out.name = m.name;
       if (m.weight !== undefined) {
         const supported = options.weights === 'any' || (options.weights === 'assistant' && m.role === 'assistant');
         if (supported) out.weight = m.weight;
@@ -73,11 +100,13 @@ export function messagesRecord(options: MessagesOptions): (example: RecordSource
     }
     const record: Record<string, unknown> = { messages };
     if (example.tools) {
-      if (tools === 'mistral') {
-        const bad = example.tools.findIndex((t) => !mistralTool(t));
-        if (bad !== -1) return { ok: false, reason: 'unsupported_shape', message: `mistral: tools[${bad}] needs function.name, function.description and function.parameters (an object)` };
+      const defs = toolDefinitions(example.tools);
+      if (typeof defs === 'string') return { ok: false, reason: 'invalid_record', message: `${options.target}: ${defs}` };
+      if (mistral) {
+        const bad = defs.findIndex((t) => !mistralTool(t));
+        if (bad !== -1) return reject(`tools[${bad}] needs function.name (1-64 letters, digits, _ or -) and function.description`);
       }
-      record.tools = example.tools;
+      record.tools = tools?.tools === 'text' ? JSON.stringify(defs) : tools?.tools === 'parameters-text' ? parametersAsText(defs) : defs;
     }
     return { ok: true, record };
   };
@@ -102,6 +131,33 @@ function mistralIds(example: RecordSource): Map<string, string> | string {
     }
   }
   return ids;
+}
+
+/**
+ * Mistral's order of tool messages (mistral-common's validator, FORMATS.md D.6): a tool message
+ * follows an assistant turn that made calls, or another tool message; after it comes assistant or
+ * tool; and an assistant turn gets no more tool responses than it made calls.
+ */
+function mistralToolOrder(example: RecordSource): string | undefined {
+  let pending = 0;
+  let calls = 0;
+  for (const [i, m] of example.messages.entries()) {
+    const prev = example.messages[i - 1]?.role;
+    if (m.role === 'tool') {
+      if (prev !== 'assistant' && prev !== 'tool') return `message ${i + 1} is a tool message after ${prev ?? 'nothing'}: Mistral wants it right after the assistant turn whose call it answers`;
+      if (pending === 0) {
+        return `message ${i + 1} is tool response ${calls + 1} to an assistant turn that made ${calls} call${calls === 1 ? '' : 's'}: Mistral refuses more tool responses than tool calls`;
+      }
+      pending--;
+    } else if (prev === 'tool' && m.role !== 'assistant') {
+      return `message ${i + 1} is ${m.role} after a tool message: Mistral wants assistant (or another tool message) there`;
+    }
+    if (m.role === 'assistant') {
+      calls = m.tool_calls?.length ?? 0;
+      pending = calls;
+    }
+  }
+  return undefined;
 }
 
 function nineChars(id: string, n: number): string {

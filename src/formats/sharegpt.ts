@@ -1,5 +1,6 @@
 /** ShareGPT `{"conversations":[{"from","value"}], "system"?}`, as LLaMA-Factory reads it. */
 import type { RecordResult, RecordSource } from './index.js';
+import { compactJson, llamaFactoryTools } from './_tools.js';
 
 /**
  * Roles become `human` / `gpt`; the system prompt goes in the `system` column (never also as a
@@ -14,6 +15,10 @@ export function sharegptRecord(example: RecordSource): RecordResult {
   if (system.length > 1) return reject(`${system.length} system messages: ShareGPT holds one system prompt`);
   if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');
   const turns = example.messages.filter((m) => m.role !== 'system');
+  // LLaMA-Factory reads function_call and observation turns only with a tools column (FORMATS.md G.3).
+  if (!example.tools && turns.some((m) => m.tool_calls || m.role === 'tool')) {
+    return reject('the conversation calls tools but the row has no tools (their definitions): LLaMA-Factory reads function_call and observation turns only with a tools column');
+  }
   const conversations: Array<{ from: string; value: string }> = [];
   for (const [i, m] of turns.entries()) {
     // Even positions are the human's (or a tool's answer: observation), odd ones the model's
@@ -22,11 +27,18 @@ export function sharegptRecord(example: RecordSource): RecordResult {
     if (even ? m.role !== 'user' && m.role !== 'tool' : m.role !== 'assistant') {
       return reject(`turn ${i + 1} is ${m.role} where ShareGPT needs ${even ? 'human or observation' : 'gpt or function_call'}: turns must strictly alternate`);
     }
-    if (m.weight === 0) return reject('ShareGPT has no per-turn weight: LLaMA-Factory would train on the turn marked weight 0');
+    // A weight on a human or observation turn is dropped: LLaMA-Factory never trains those.
+    if (m.weight === 0 && m.role === 'assistant') return reject('ShareGPT has no per-turn weight: LLaMA-Factory would train on the turn marked weight 0');
     if (m.tool_calls) {
       if (m.content !== '') return reject(`turn ${i + 1} has both text and tool calls: ShareGPT holds one or the other in a turn`);
-      const calls = m.tool_calls.map((c) => ({ name: c.function.name, arguments: JSON.parse(c.function.arguments) as unknown }));
-      conversations.push({ from: 'function_call', value: JSON.stringify(calls.length === 1 ? calls[0] : calls) });
+      // The arguments go in as written: parsing them would change digits (12345678901234567890).
+      const calls: string[] = [];
+      for (const c of m.tool_calls) {
+        const args = compactJson(c.function.arguments);
+        if (args === undefined) return reject(`turn ${i + 1}: the arguments of ${c.function.name} nest too deep to write`);
+        calls.push(`{"name":${JSON.stringify(c.function.name)},"arguments":${args}}`);
+      }
+      conversations.push({ from: 'function_call', value: calls.length === 1 ? (calls[0] as string) : `[${calls.join(',')}]` });
       continue;
     }
     conversations.push({ from: m.role === 'user' ? 'human' : m.role === 'tool' ? 'observation' : 'gpt', value: m.content });
@@ -35,7 +47,8 @@ export function sharegptRecord(example: RecordSource): RecordResult {
   const record: Record<string, unknown> = { conversations };
   if (system[0]) record.system = system[0].content;
   // LLaMA-Factory reads tool definitions as a JSON string column.
-  if (example.tools) record.tools = JSON.stringify(example.tools);
+  // Its tool formatter reads tool["parameters"]["properties"]: a tool without them gets empty ones.
+  if (example.tools) record.tools = JSON.stringify(llamaFactoryTools(example.tools));
   return { ok: true, record };
 }
 

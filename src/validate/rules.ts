@@ -37,7 +37,11 @@ export const VALIDATION_RULES = {
   'A.4-lone-surrogate': { targets: 'all', checks: 'no string or key holds a lone UTF-16 surrogate' },
   'A.5-key-set': { targets: 'all', checks: 'every line has the top-level keys of line 1 (keys optional for the target aside)' },
   'A.5-unrecognised-shape': { targets: 'auto', checks: 'the format can be told from line 1 (messages, conversations, instruction/output, prompt/completion)' },
-  'A.6-type-change': { targets: 'all', checks: 'each key path (e.g. messages[].tool_calls[].function.arguments) keeps one JSON type on every line' },
+  'A.6-type-change': {
+    targets: 'all',
+    checks:
+      'each key path (e.g. messages[].tool_calls[].function.arguments) keeps one JSON type on every line; inside argument objects and parameter schemas only for the Arrow-read targets (trl, unsloth, axolotl, llama-factory, torchtune), since openai, together, mistral and mlx-lm read each line on its own',
+  },
   'A.7-empty-content': { targets: 'all', checks: 'message content, value, instruction, output, prompt and completion are not empty or whitespace-only' },
 
   // B: OpenAI chat, and the rules the other `messages` targets share
@@ -52,8 +56,11 @@ export const VALIDATION_RULES = {
   'B.6-nothing-trained': { targets: MESSAGES, checks: 'at least one assistant message has weight 1 or no weight' },
   'B.7-tool-call': { targets: MESSAGES, checks: 'tool calls are {id, type: "function", function: {name, arguments}}; arguments a JSON string that parses (OpenAI), or an object where the trainer allows it' },
   'B.7-tool-call-id': { targets: MESSAGES, checks: "a tool message's tool_call_id is the id of a call in an earlier assistant message" },
-  'B.8-tools': { targets: MESSAGES, checks: 'tools is an array of {type: "function", function: {name, description?, parameters: object}}' },
-  'B.9-min-lines': { targets: 'openai', checks: 'the training file has at least 10 examples (warning under 50)' },
+  'B.8-tools': { targets: MESSAGES, checks: 'tools is an array of {type: "function", function: {name, description?, parameters: object}} (Axolotl: parameters may be JSON text of an object)' },
+  'B.9-min-lines': {
+    targets: 'openai',
+    checks: 'the training file has at least 10 examples (warning under 50); a file named as evaluation data (valid, validation, val, eval, test or dev as a word of its name) is not a training file',
+  },
   'B.11-file-size': { targets: 'openai', checks: 'the file is at most 512 MB (Files API)' },
 
   // C: Together

@@ -195,8 +195,12 @@ function roleText(role: unknown, i: number, allowed: ReadonlySet<string>): strin
   return `message ${i}: role must be one of ${list(allowed)}, got ${typeof role === 'string' ? JSON.stringify(role) : kind(role)}`;
 }
 
-/** Checks a `tools` array in OpenAI's shape (B.8). */
+/**
+ * Checks a `tools` array in OpenAI's shape (B.8). Axolotl also takes `parameters` as JSON text of
+ * an object (it `json.loads` them), which keeps the column one type for its Arrow reader.
+ */
 function checkOpenAiTools(tools: unknown, ctx: RecordContext, rule: RuleId): void {
+  const parametersText = ctx.target === 'axolotl';
   if (!Array.isArray(tools)) {
     ctx.add(rule, `tools must be an array, got ${kind(tools)}`);
     return;
@@ -208,7 +212,21 @@ function checkOpenAiTools(tools: unknown, ctx: RecordContext, rule: RuleId): voi
     }
     const f = t.function;
     if ('description' in f && typeof f.description !== 'string') ctx.add(rule, `tools[${j}].function.description must be a string, got ${kind(f.description)}`);
-    if (!isObject(f.parameters)) ctx.add(rule, `tools[${j}].function.parameters must be an object (use {} when there are none), got ${kind(f.parameters)}`);
+    if (parametersText && typeof f.parameters === 'string') {
+      const p = jsonObjectText(f.parameters);
+      if (p) ctx.add(rule, `tools[${j}].function.parameters is a string that ${p}`);
+    } else if (!isObject(f.parameters)) {
+      ctx.add(rule, `tools[${j}].function.parameters must be an object${parametersText ? ' or JSON text of one' : ''} (use {"type":"object","properties":{}} when there are none), got ${kind(f.parameters)}`);
+    }
+  }
+}
+
+/** Parses a JSON string that should hold an object (parameters written as text); the problem or undefined. */
+function jsonObjectText(s: string): string | undefined {
+  try {
+    return isObject(JSON.parse(s)) ? undefined : 'does not hold a JSON object';
+  } catch {
+    return 'is not valid JSON';
   }
 }
 

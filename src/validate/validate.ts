@@ -4,6 +4,7 @@
  * a raw U+2028 is seen as it is; memory holds one line plus the type of each key path.
  */
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
 import type { ProgressEvent } from '../options.js';
@@ -179,6 +180,23 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** A weight written with a fraction or exponent, which Python reads as a float. */
 const FLOAT_WEIGHT = /"weight"\s*:\s*-?\d+(?:\.|[eE])/;
+
+/** Targets whose reader parses each line with `json.loads` (no Arrow: FORMATS.md §0). */
+const LINE_READERS: ReadonlySet<ValidationTarget> = new Set(['openai', 'together', 'mistral', 'mlx-lm']);
+/** Tool-call arguments and tool parameter schemas: free-form JSON. */
+const FREE_FORM_PATH = /(?:^|\.)(?:tool_calls\[\]\.function\.arguments|tools\[\]\.function\.parameters)$/;
+/** A word of a file name that marks evaluation data. */
+const EVALUATION_NAME = /(?:^|[^a-z])(?:valid|validation|val|eval|evaluation|test|dev)(?:[^a-z]|$)/i;
+
+/**
+ * Whether a file is a training file, for the rules that only training files must meet (OpenAI's
+ * 10 examples, B.9): yes unless its name says evaluation data (`validation.jsonl`, `valid.jsonl`,
+ * `test.jsonl`, `eval-2024.jsonl`).
+ */
+function isTrainingFile(path: string): boolean {
+  const name = basename(path).replace(/\.jsonl?$/i, '');
+  return !EVALUATION_NAME.test(name);
+}
 
 const OPENAI_MIN_LINES = 10;
 const OPENAI_RECOMMENDED_LINES = 50;
@@ -362,6 +380,9 @@ class Validator {
 
   #observeTypes(n: number, record: Record<string, unknown>): string[] {
     const changed = new Map<string, string>();
+    // Readers that parse each line on its own take any JSON inside arguments and parameter schemas.
+    const target = this.#resolved?.target;
+    const payloadsFree = target !== undefined && LINE_READERS.has(target);
     const walk = (v: unknown, path: string, depth: number): void => {
       if (v === null || v === undefined || depth > MAX_WALK_DEPTH) return;
       const type = Array.isArray(v) ? 'array' : typeof v;
@@ -377,6 +398,7 @@ class Validator {
           changed.set(path, `${path} is ${article(type)} here but ${article(seen.type)} on line ${seen.line}`);
         }
       }
+      if (payloadsFree && type === 'object' && FREE_FORM_PATH.test(path)) return;
       if (Array.isArray(v)) for (const item of v) walk(item, `${path}[]`, depth + 1);
       else if (typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, path === '' ? k : `${path}.${k}`, depth + 1);
     };
@@ -410,9 +432,11 @@ class Validator {
     const resolved = this.#resolved;
     const target = resolved?.target ?? (this.#options.target === 'auto' ? undefined : this.#options.target);
     const n = this.#records;
-    if (target === 'openai') {
+    if (target === 'openai' && isTrainingFile(this.#file)) {
       if (n < OPENAI_MIN_LINES) this.#add(0, 'B.9-min-lines', `${n} examples: OpenAI needs at least ${OPENAI_MIN_LINES} in a training file`, true);
       else if (n < OPENAI_RECOMMENDED_LINES) this.#warnings.push(`${n} examples: OpenAI recommends at least ${OPENAI_RECOMMENDED_LINES}`);
+    }
+    if (target === 'openai') {
       if (size > OPENAI_MAX_BYTES) this.#add(0, 'B.11-file-size', `${size.toLocaleString('en-US')} bytes: the Files API takes at most 512 MB (use the Uploads API, or split the file)`, true);
     }
     if (target === 'together') {

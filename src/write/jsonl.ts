@@ -33,6 +33,8 @@ export interface WrittenFile {
   bytes: number;
   /** sha256 of the bytes written, lower-case hex. */
   sha256: string;
+  /** Of the keys the writer was asked to `watch`, those written on at least one line. */
+  keys?: string[] | undefined;
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
@@ -66,14 +68,21 @@ export class JsonlWriter {
   #chunkBytes = 0;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
+  /** Watched keys not yet seen, as the bytes `"key":`. */
+  #unseen: Array<{ key: string; bytes: Buffer }>;
+  #seen: string[] | undefined;
 
   /**
    * Creates `path` (which must not exist yet) and opens it for writing. `hash: false` skips the
-   * sha256 (scratch files nobody is told about).
+   * sha256 (scratch files nobody is told about). `watch` names keys to look for: `close()` says
+   * which were written (as `"key":`, which in JSON text is only ever a key; a nested key of the
+   * same name counts too, so watch keys that appear only at the top level of the records).
    */
-  constructor(path: string, options: { hash?: boolean } = {}) {
+  constructor(path: string, options: { hash?: boolean; watch?: readonly string[] | undefined } = {}) {
     this.path = path;
     this.#hash = options.hash === false ? undefined : createHash('sha256');
+    this.#unseen = (options.watch ?? []).map((key) => ({ key, bytes: Buffer.from(`${JSON.stringify(key)}:`, 'utf8') }));
+    this.#seen = options.watch ? [] : undefined;
     // Up to 2 MiB handed to the OS and not yet written: the writer waits less often for 'drain'
     // (routing the spill into the split files took a quarter less time than with 512 KiB).
     this.#stream = createWriteStream(path, { flags: 'wx', highWaterMark: CHUNK_BYTES * 8 });
@@ -141,7 +150,9 @@ export class JsonlWriter {
     this.#stream.end();
     await Promise.race([done, once(this.#stream, 'error')]).catch(() => undefined);
     this.#throwIfFailed();
-    return { path: this.path, lines: this.#lines, bytes: this.#bytes, sha256: this.#hash?.digest('hex') ?? '' };
+    const written: WrittenFile = { path: this.path, lines: this.#lines, bytes: this.#bytes, sha256: this.#hash?.digest('hex') ?? '' };
+    if (this.#seen) written.keys = [...this.#seen];
+    return written;
   }
 
   /** Closes without caring about the content (the run failed). */
@@ -183,6 +194,14 @@ export class JsonlWriter {
     this.#chunkBytes = 0;
     this.#hash?.update(buf);
     this.#bytes += buf.length;
+    // Chunks hold whole lines, so a key is never split between two of them.
+    if (this.#unseen.length > 0) {
+      this.#unseen = this.#unseen.filter((w) => {
+        if (buf.indexOf(w.bytes) === -1) return true;
+        this.#seen?.push(w.key);
+        return false;
+      });
+    }
     if (!this.#stream.write(buf)) {
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
