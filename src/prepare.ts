@@ -20,8 +20,8 @@ import { duplicateRejection, FirstRows, type ExampleKeys } from './dedup/index.j
 import { DEFAULT_MINHASH } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError, throwIfAborted } from './errors.js';
-import { trainerGlue } from './formats/glue.js';
-import { targets, type Target } from './formats/index.js';
+import { optionalColumns, trainerGlue } from './formats/glue.js';
+import { overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { isGzipped } from './load/format.js';
 import { systemPromptText } from './normalize/domains.js';
@@ -107,7 +107,7 @@ export interface PrepareReport {
   format: string;
   tokenizer: string;
   counts: PrepareCounts;
-  inputs: Array<{ file: string; format: InputFormat; mapping: string; rows: number; kept: number; rejected: number; byReason: Record<string, number> }>;
+  inputs: Array<{ file: string; format: InputFormat; /** null when no row could be read (nothing was mapped) */ mapping: string | null; rows: number; kept: number; rejected: number; byReason: Record<string, number> }>;
   tokens: ResultTokens & { maxTokens: number | null; minTokens: number | null; histogram: HistogramBin[]; bySplit: Record<string, ResultTokens & { histogram: HistogramBin[] }> };
   truncated: { count: number; examples: TruncationEntry[] };
   cost: CostEstimate | null;
@@ -234,9 +234,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         tally(fileIndex, r);
         order.late(r);
       };
+      // A row rejected after the last one read: the file was not read to the end (maxRows).
+      let cut = false;
       const loadCtx: StageContext = {
         reject: (r) => {
-          if (full()) return; // a row after the last one read (the loader reads ahead to the next)
+          if (full()) {
+            cut = true; // a row after the last one read (the loader reads ahead to the next)
+            return;
+          }
           input++;
           stats.rows++;
           early(r);
@@ -272,7 +277,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           progress.bytes += chunk.length;
         },
       }, loadCtx);
-      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain });
+      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding });
       // Read, normalise and PII run per row in this one generator (each async layer costs every
       // row a promise); the dedup keys and the look-up of kept rows come with the count.
       const time = { read: 0, normalize: 0, pii: 0 };
@@ -289,7 +294,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             time.read += now - t;
             if (next.done) {
               done = true;
-              readToEnd = true;
+              readToEnd = !cut;
               return;
             }
             if (full()) return;
@@ -414,9 +419,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     // The workers stop while the plan is made (tens of ms); the run waits for them before it returns.
     const poolClosed = pool?.close();
     if (defaultLimit && overDefault.count > 0) {
-      warnings.add(
-        `${overDefault.count} examples exceed ${defaultLimit.label} ${defaultLimit.tokens}; set ${defaultLimit.setting} >= ${overDefault.max} or maxTokens`,
-      );
+      warnings.add(overLimitWarning(defaultLimit, overDefault.count, overDefault.max));
     }
     if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
 
@@ -447,7 +450,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const writers: Array<JsonlWriter | undefined> = [];
     for (const [i, name] of SPLIT_NAMES.entries()) {
       if (name === 'train' || sizes[name] > 0 || (name === 'validation' && target.needsValidation)) {
-        const w = new JsonlWriter(await tx.path(target.files[name]));
+        // The glue names, per file, only the optional columns it holds (LLaMA-Factory).
+        const w = new JsonlWriter(await tx.path(target.files[name]), { watch: optionalColumns(opts.target, opts.format) });
         writers[i] = w;
         openWriters.push(w);
       }
@@ -472,7 +476,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       );
     }
 
-    addSizeWarnings(warnings, opts, target, sizes, keptCount);
+    addSizeWarnings(warnings, opts, target, sizes, keptCount, input);
     // Statistics cover what is written: rows removed as near-duplicates are left out.
     const w = writtenRows(kept, assignment);
     const tokensAll = { ...tokenStats(w.tokens), trainable: trainableTotal(w.tokens, w.prompt) };
@@ -480,7 +484,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const inputReports: PrepareReport['inputs'] = inputs.map((spec, i) => ({
       file: spec.path,
       format: spec.format,
-      mapping: mappingName(spec.mapping as ResolvedMapping),
+      // No row was read, so nothing was mapped: 'auto' would otherwise name a preset the file never used.
+      mapping: spec.natural === undefined ? null : mappingName(spec.mapping as ResolvedMapping),
       ...(perFile[i] as (typeof perFile)[number]),
     }));
     const report = buildReport({
@@ -509,6 +514,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       files: { train: rel('train'), validation: written.has('validation') ? rel('validation') : undefined, test: written.has('test') ? rel('test') : undefined },
       sequenceLength: opts.maxTokens ?? Math.max(1, tokensAll.max),
       tokenizer: tokenizer.name,
+      columns: { train: written.get('train')?.keys, validation: written.get('validation')?.keys, test: written.get('test')?.keys },
     });
     for (const message of glue.warnings) warnings.add(message);
     report.warnings = warnings.list();
@@ -797,8 +803,9 @@ function checkSplitMinimum(target: Target, opts: ResolvedOptions, sizes: Record<
   }
 }
 
-function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: Target, sizes: Record<SplitName, number>, kept: number): void {
-  if (kept === 0) warnings.add('no example was kept: every input row was rejected (see report/rejected.jsonl)');
+function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: Target, sizes: Record<SplitName, number>, kept: number, inputRows: number): void {
+  if (kept === 0 && inputRows === 0) warnings.add('no example was kept: the inputs have no rows (an empty file, or a header and no data rows)');
+  else if (kept === 0) warnings.add('no example was kept: every input row was rejected (see report/rejected.jsonl)');
   if (opts.split.validation > 0 && sizes.validation === 0 && kept > 0) {
     warnings.add(`only ${kept} examples kept: the validation split (${opts.split.validation}) rounds to 0 examples`);
   }
