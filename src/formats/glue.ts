@@ -22,7 +22,7 @@ export interface GlueInput {
   /** The tokenizer the examples were counted with, named in the next steps. */
   tokenizer: string;
   /**
-   * The optional columns ({@link optionalColumns}) each file holds on at least one row: LLaMA-Factory
+   * The optional columns (`system`, `tools`, `history`) each file holds on at least one row: LLaMA-Factory
    * reads every column its `dataset_info.json` entry names, and fails with `KeyError` on one the
    * file lacks, so each entry names only these. Unset for a file: every optional column is named.
    */
