@@ -58,6 +58,21 @@ export function throwIfAborted(signal: AbortSignal | undefined, file: string): v
 }
 
 /**
+ * Warns that `recordsKey` (an option of JSON files: the key whose array holds the records) was
+ * given for a file read as another format, and so was ignored.
+ *
+ * @example
+ * warnIgnoredRecordsKey('rows.jsonl', 'data', 'JSONL', ctx);
+ */
+export function warnIgnoredRecordsKey(file: string, recordsKey: string | undefined, readAs: 'JSONL' | 'CSV', ctx: StageContext): void {
+  if (recordsKey === undefined) return;
+  ctx.warn(
+    `${file}: recordsKey ${JSON.stringify(recordsKey)} applies to JSON files only (one object holding the records ` +
+      `under that key); this file is read as ${readAs}, so it was ignored. If the file is such an object, name it .json or pass format: 'json'.`,
+  );
+}
+
+/**
  * True for what `JSON.parse` returns for a `{...}`: a non-null, non-array object.
  *
  * @example

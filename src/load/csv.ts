@@ -18,6 +18,7 @@ import {
   excerpt,
   sourceName,
   throwIfAborted,
+  warnIgnoredRecordsKey,
 } from './_common.js';
 import { encodeEscaped, loneSurrogates } from './_utf8.js';
 import { MAX_CSV_FIELDS, RAW_EXCERPT_CHARS, type ResolvedLimits } from './limits.js';
@@ -59,6 +60,7 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
   const file = sourceName(source);
   if (options.delimiter !== undefined) checkDelimiter(options.delimiter, file);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
+  warnIgnoredRecordsKey(file, options.recordsKey, 'CSV', ctx);
 
   if (options.escape !== undefined && options.escape !== '"' && options.escape !== '\\') {
     throw new LoraPrepError('OPTION_INVALID', `${file}: escape must be '"' (doubled quotes, RFC 4180) or '\\' (a backslash), got ${JSON.stringify(options.escape)}.`, {

@@ -1,6 +1,6 @@
 /** The JSONL loader: one JSON object per line → rows; a line that is not one is rejected. */
 import type { SourceRow, StageContext } from '../types.js';
-import { isJsonObject, sourceName } from './_common.js';
+import { isJsonObject, sourceName, warnIgnoredRecordsKey } from './_common.js';
 import { jsonArrayRows, replay } from './json.js';
 import { jsonlRows } from './_jsonl-rows.js';
 import { MAX_JSON_DEPTH } from './limits.js';
@@ -36,12 +36,7 @@ import type { LoadOptions, LoadSource } from './types.js';
 export async function* loadJsonl(source: LoadSource, options: LoadOptions, ctx: StageContext): AsyncGenerator<SourceRow> {
   const file = sourceName(source);
   const { limits, guard, text } = openDecoded(source, options, ctx, file);
-  if (options.recordsKey !== undefined) {
-    ctx.warn(
-      `${file}: recordsKey ${JSON.stringify(options.recordsKey)} applies to JSON files only (one object holding the records ` +
-        "under that key); this file is read as JSONL, so it was ignored. If the file is such an object, name it .json or pass format: 'json'.",
-    );
-  }
+  warnIgnoredRecordsKey(file, options.recordsKey, 'JSONL', ctx);
   const iterator = text[Symbol.asyncIterator]();
   try {
     // A JSON array saved as .jsonl is read as the array it is, unless the caller named the format.

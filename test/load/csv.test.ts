@@ -447,6 +447,17 @@ describe('loadCsv', () => {
   });
 });
 
+describe('loadCsv and options of other formats', () => {
+  it('warns that recordsKey applies to JSON files only, and reads the file as CSV', async () => {
+    const result = await runLoad((ctx) => loadCsv(chunked('rows.csv', 'question,answer\nq,a\n'), { recordsKey: 'data' }, ctx));
+    expect(result.data).toEqual([{ question: 'q', answer: 'a' }]);
+    expect(result.warnings).toEqual([
+      'rows.csv: recordsKey "data" applies to JSON files only (one object holding the records under that key); ' +
+        "this file is read as CSV, so it was ignored. If the file is such an object, name it .json or pass format: 'json'.",
+    ]);
+  });
+});
+
 describe('loadCsv properties', () => {
   const cell = fc.oneof(
     fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r', 'é', '€', '日', '😀', ';', '\t', '|') }),
