@@ -357,14 +357,18 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               late({ source: example.meta.source, reason: built.reason, message: built.message });
               continue;
             }
-            // A truncated example is compared (and hashed for the split) as it will be written.
+            // A truncated example is compared (and hashed for the split) as it will be written, and
+            // as it was read: a copy of a kept row is a duplicate however the budget cut either.
             const k = counted.keys as ExampleKeys;
+            const read = counted.readKey;
             if (exactDedup) {
-              const first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
+              let first = read ? exactDedup.index.find(read.hi, read.lo) : -1;
+              if (first < 0) first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
               if (first >= 0) {
                 late(duplicateRejection(example.meta.source, kept.source(first), exactDedup.key));
                 continue;
               }
+              if (read) exactDedup.index.firstOf(read.hi, read.lo, kept.length);
             }
             await (built.line ? spill.writeEncoded(built.line) : spill.writeLine(built.text));
             const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);

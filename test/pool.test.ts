@@ -287,4 +287,40 @@ describe('prepareDataset with worker threads', () => {
       expect((await readFile(join(dir, 'two', f))).equals(await readFile(join(dir, 'one', f))), f).toBe(true);
     }
   }, 120_000);
+
+  it.each(['drop', 'truncate'] as const)(
+    'overlong %s: a copy whose own count is over the budget is a duplicate of its first, with 1 or 2 threads alike',
+    async (overlong) => {
+      // Each row followed at once by its copy in capitals: the same dedup key (keys are lower-cased),
+      // about twice the tokens, over maxTokens. With workers the copy is counted while its first is
+      // still in flight; it must still be a duplicate, neither rejected as overlong nor kept truncated.
+      const dir = await tempDir();
+      const file = join(dir, 'cased.jsonl');
+      const words = ['ledger', 'accrual', 'deferred', 'revenue', 'covenant', 'indemnity', 'statute', 'tort', 'liability', 'escrow', 'amortization', 'depreciation'];
+      const lines: string[] = [];
+      let bytes = 0;
+      let pairs = 0;
+      for (let i = 0; bytes < 4.5 * 1024 * 1024; i++) {
+        const answer = `${Array.from({ length: 40 }, (_, j) => words[(i * 7 + j * 3 + (i >> 4)) % words.length]).join(' ')} entry ${i}.`;
+        const row = { question: `What does entry ${i} of the ledger record?`, answer };
+        const copy = { question: row.question.toUpperCase(), answer: answer.toUpperCase() };
+        for (const r of [row, copy]) {
+          const line = JSON.stringify(r);
+          lines.push(line);
+          bytes += line.length + 1;
+        }
+        pairs++;
+      }
+      await writeFile(file, `${lines.join('\n')}\n`);
+      const base = { inputs: [file], maxTokens: 90, overlong, dedup: { near: false } };
+      const one = await prepareDataset({ ...base, outDir: join(dir, 'one'), concurrency: 1 });
+      const two = await prepareDataset({ ...base, outDir: join(dir, 'two'), concurrency: 2 });
+      expect(one.counts.byReason).toEqual({ duplicate: pairs });
+      expect(two.counts).toEqual(one.counts);
+      for (const f of ['train.jsonl', 'validation.jsonl', 'report/rejected.jsonl', 'report/report.json']) {
+        expect((await readFile(join(dir, 'two', f))).equals(await readFile(join(dir, 'one', f))), f).toBe(true);
+      }
+    },
+    120_000,
+  );
 });

@@ -11,7 +11,7 @@ import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
 import type { ExampleKeys, FirstRows } from '../dedup/index.js';
 import { recordBuilder } from '../formats/index.js';
-import { isDuplicate, keysAfter, keysBefore, measureExample, recordText, type KeySpec, type MeasuredExample, type MeasureItem, type RecordLine, type RecordSpec } from './measure.js';
+import { isDuplicate, keysAfter, keysBefore, measureExample, recordText, withReadKey, type KeySpec, type MeasuredExample, type MeasureItem, type RecordLine, type RecordSpec } from './measure.js';
 
 export { applyBudget } from './budget.js';
 export type { Budget, Measured, Truncation } from './budget.js';
@@ -38,6 +38,11 @@ export interface CountedExample {
   keys?: ExampleKeys | undefined;
   /** The near-dedup text its signature was computed from, when `keys` and `near` were both asked for. */
   nearText?: string | undefined;
+  /**
+   * The exact-dedup key of the example as read, when it was truncated (`keys` holds those of the
+   * messages as written): the caller looks it up too, and keeps it for the row.
+   */
+  readKey?: { hi: number; lo: number } | undefined;
   /**
    * The row of `keys.seen` that this example copies: it was not tokenized (`tokens` is 0) and
    * the caller rejects it as a duplicate.
@@ -108,7 +113,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
     for await (const example of examples) {
       const m = measureExample(tokenizer, example, { budget, near, keys: keySpec });
       if (toRecord && m.ok) m.record = recordText(toRecord, example, m);
-      const counted = settle(example, m, ctx);
+      const counted = settle(example, m, ctx, seen);
       if (counted) yield counted;
     }
     return;
@@ -152,7 +157,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
               const b = before?.[i];
               if (isDuplicate(b)) return b;
               const m = results[r++] as MeasuredExample;
-              if (!m.ok) return m;
+              if (!m.ok) return withReadKey(m, b);
               if (keySpec && b) keysAfter(example, m, keySpec, b, near !== undefined);
               if (toRecord) m.record = recordText(toRecord, example, m);
               return m;
@@ -169,7 +174,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
       if (!head) continue;
       const results = await head.results;
       for (const [i, example] of head.batch.entries()) {
-        const counted = settle(example, results[i] as MeasuredExample, ctx);
+        const counted = settle(example, results[i] as MeasuredExample, ctx, seen);
         if (counted) yield counted;
       }
     }
@@ -191,8 +196,17 @@ function itemOf(e: Example): MeasureItem {
   return { messages: e.messages, tools: e.tools, nearUser: e.nearUser };
 }
 
-function settle(example: Example, m: MeasuredExample, ctx: StageContext): CountedExample | undefined {
+/**
+ * What a measurement gives the caller, in input order. A budget rejection of a copy of a row kept
+ * while this one was counted (a worker had both at once) is a duplicate, as it is inline, where
+ * the copy is found before counting: the caller's table is complete up to this row when it settles.
+ */
+function settle(example: Example, m: MeasuredExample, ctx: StageContext, seen: FirstRows | undefined): CountedExample | undefined {
   if (isDuplicate(m)) return { example, tokens: 0, prompt: 0, duplicateOf: m.duplicateOf };
+  if (!m.ok && m.readKey && seen) {
+    const first = seen.find(m.readKey.hi, m.readKey.lo);
+    if (first >= 0) return { example, tokens: 0, prompt: 0, duplicateOf: first };
+  }
   if (!m.ok) {
     ctx.reject({ source: example.meta.source, reason: m.reason, message: m.message });
     return undefined;
@@ -208,5 +222,6 @@ function settle(example: Example, m: MeasuredExample, ctx: StageContext): Counte
     record: m.record,
     keys: m.keys,
     nearText: m.nearText,
+    readKey: m.readKey,
   };
 }

@@ -60,6 +60,12 @@ export type MeasuredExample = (Measured | DuplicateResult) & {
   record?: RecordLine | undefined;
   keys?: ExampleKeys | undefined;
   nearText?: string | undefined;
+  /**
+   * The exact-dedup key of the example as read, when keys were asked and it is not the one in
+   * `keys` (the example was truncated) or there is none (the budget rejected it): a copy of a row
+   * kept while this one was with a worker is still a duplicate, as it is when counted inline.
+   */
+  readKey?: { hi: number; lo: number } | undefined;
 };
 
 /** What is measured of an example: an `Example` is one, and so is what the pool sends a worker. */
@@ -93,7 +99,7 @@ export function measureExample(tokenizer: Tokenizer, item: MeasureItem, options:
   const before = keys ? keysBefore(item, keys) : undefined;
   if (isDuplicate(before)) return before;
   const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools);
-  if (!m.ok) return m;
+  if (!m.ok) return withReadKey(m, before);
   if (keys && before) keysAfter(item, m, keys, before, near !== undefined);
   if (near) m.signature = textSignature(m.nearText ?? nearText(m.messages ?? item.messages, undefined, item.nearUser), near, signatureOut);
   return m;
@@ -129,11 +135,24 @@ export function keysBefore(item: MeasureItem, spec: KeySpec): KeysBefore | Dupli
 export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, spec: KeySpec, before: KeysBefore, near: boolean): void {
   let { keys, normalized } = before;
   if (m.messages) {
+    withReadKey(m, before);
     normalized = normalizedContents(m.messages);
     keys = keysOf(item, m.messages, spec, normalized);
   }
   m.keys = keys;
   if (near) m.nearText = nearText(m.messages ?? item.messages, normalized, item.nearUser);
+}
+
+/**
+ * Gives a measurement the exact-dedup key of the example as read (see `MeasuredExample.readKey`),
+ * when the keys were computed before counting.
+ *
+ * @example
+ * return withReadKey(applyBudget(tok, messages, budget), keysBefore(item, spec));
+ */
+export function withReadKey(m: MeasuredExample, before: KeysBefore | undefined): MeasuredExample {
+  if (before) m.readKey = { hi: before.keys.keyHi, lo: before.keys.keyLo };
+  return m;
 }
 
 /** The hashes of `messages` (the item's own, or as truncated); a user's key function is given the example with them. */
