@@ -72,6 +72,11 @@ export interface PlanOptions {
   exactDedup: boolean;
   /** Gives way to the event loop during the near-duplicate search (see {@link Pace}). */
   pace?: Pace | undefined;
+  /**
+   * Applied to each sample pair's text before it is cut to an excerpt: personal data redacted for
+   * the report when the written files still hold it (`pii.action: 'report'`).
+   */
+  sampleText?: ((text: string) => string) | undefined;
 }
 
 const SAMPLE_PAIRS = 5;
@@ -89,6 +94,7 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
   let pairs: NearPair[] = [];
   let near: NearSummary | null = null;
   const together = new UnionFind(n);
+  const shown = o.sampleText ?? ((text: string) => text);
 
   if (o.near && nearIndex) {
     pairs = await nearIndex.verifiedPairs(o.near.threshold, undefined, { linked: true, pace: o.pace });
@@ -108,8 +114,8 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
       largestCluster: largest,
       removed: removals.removed,
       samples: pairs.slice(0, SAMPLE_PAIRS).map((p) => ({
-        a: { source: kept.source(p.a), text: excerpt(nearIndex.text(p.a)) },
-        b: { source: kept.source(p.b), text: excerpt(nearIndex.text(p.b)) },
+        a: { source: kept.source(p.a), text: excerpt(shown(nearIndex.text(p.a))) },
+        b: { source: kept.source(p.b), text: excerpt(shown(nearIndex.text(p.b))) },
         similarity: round3(p.similarity),
       })),
     };

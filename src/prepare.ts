@@ -432,7 +432,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     progress.stage('plan', input, kept.length);
     // The near-duplicate search takes minutes at millions of rows: it gives way to Ctrl-C and progress.
     const pace = pacer(opts.signal, RUN_ABORTED, (done) => progress.plan(input, kept.length, done));
-    const plan = await planOutput(kept, nearIndex, { split: { ...opts.split, groupBy }, near: opts.dedup.near, exactDedup: exactDedup !== undefined, pace });
+    const plan = await planOutput(kept, nearIndex, {
+      split: { ...opts.split, groupBy },
+      near: opts.dedup.near,
+      exactDedup: exactDedup !== undefined,
+      pace,
+      // The written files still hold the personal data found: the report's sample pairs do not.
+      sampleText: opts.pii?.action === 'report' ? redactedForReport(opts.pii.types) : undefined,
+    });
     for (const w of plan.warnings) warnings.add(w);
     if (nearIndex && opts.dedup.near) {
       for (const { row, rejection } of nearRejections(plan, kept, nearIndex, opts.dedup.near.threshold)) {
@@ -766,6 +773,11 @@ const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md'
 
 /** Longest and shortest written examples shown in report.html. */
 const HTML_EXAMPLES = 3;
+
+/** A text with the personal data of `types` (default all) replaced by typed placeholders, for the report. */
+function redactedForReport(types: readonly PiiType[] | undefined): (text: string) => string {
+  return (text) => redactPii(text, findPii(text, types), new Map());
+}
 
 /**
  * The `n` longest and `n` shortest written rows by tokens (ties: earlier row first), for the

@@ -20,7 +20,13 @@ describe('findPii: true cases', () => {
   it.each<[string, string, PiiType, string]>([
     ['email', 'Write to jane.doe@example.com.', 'email', 'jane.doe@example.com'],
     ['email with plus and subdomain', 'cc k.sato+claims@mail.example.co.uk, thanks', 'email', 'k.sato+claims@mail.example.co.uk'],
+    ['e-mail with accented letters', 'Write to josé.garcia@example.es today', 'email', 'josé.garcia@example.es'],
+    ['e-mail with umlauts, found whole', 'cc jörg.müller@example.de, please', 'email', 'jörg.müller@example.de'],
+    ['e-mail at an internationalised domain', 'user@mail.例え.jp wrote', 'email', 'user@mail.例え.jp'],
     ['E.164 phone', 'Call +14155550123 now', 'phone', '+14155550123'],
+    ['Indian phone in groups of five', 'Please call me back on +91 98765 43210 today', 'phone', '+91 98765 43210'],
+    ['Indian phone with dashes', 'mobile +91-98765-43210', 'phone', '+91-98765-43210'],
+    ['Indian phone, national number unspaced', 'reach me at +91 9876543210.', 'phone', '+91 9876543210'],
     ['UK phone', 'Call +44 20 7946 0958 today', 'phone', '+44 20 7946 0958'],
     ['US phone with parens', 'Phone (415) 555-2671.', 'phone', '(415) 555-2671'],
     ['dotted US phone', 'Line 415.555.0199 is open', 'phone', '415.555.0199'],
@@ -187,6 +193,29 @@ describe('redaction', () => {
   it('returns a message without findings as it is', () => {
     const m: Message = { role: 'user', content: 'nothing here' };
     expect(redactMessages([m]).messages[0]).toBe(m);
+  });
+
+  it('scans and redacts tool-call arguments too, keeping them JSON, with the placeholders of the content', () => {
+    const messages: Message[] = [
+      { role: 'user', content: 'Book it for anna.berg@example.com' },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'book', arguments: '{"email":"anna.berg@example.com","card":"4111 1111 1111 1111"}' } }],
+      },
+    ];
+    expect(scanMessages(messages).findings.map((f) => [f.message, f.type])).toEqual([
+      [0, 'email'],
+      [1, 'email'],
+      [1, 'card'],
+    ]);
+    const r = redactMessages(messages);
+    const args = r.messages[1]?.tool_calls?.[0]?.function.arguments as string;
+    expect(JSON.parse(args)).toEqual({ email: '[EMAIL]', card: '[CARD]' });
+    expect(r.messages[0]?.content).toBe('Book it for [EMAIL]');
+    expect(r.counts).toMatchObject({ email: 2, card: 1 });
+    // The caller's messages are not changed.
+    expect(messages[1]?.tool_calls?.[0]?.function.arguments).toContain('anna.berg@example.com');
   });
 
   it('scanMessages reports the message index and counts per type', () => {

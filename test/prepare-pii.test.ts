@@ -47,6 +47,28 @@ describe('pii in prepareDataset', () => {
     expect(rejected).not.toContain('a.b@example.org');
   });
 
+  it("report: the near-duplicate pairs shown in the report have their personal data redacted", async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'near.jsonl');
+    const answer = (extra: string) =>
+      `Your refund was approved and will reach the card 4111 1111 1111 1111 within five working days; we wrote to margaret.oconnor@example.com with SSN 219-09-9999 on file${extra}.`;
+    const rows = [
+      { question: 'When will my refund for the duplicate charge on my account arrive?', answer: answer('') },
+      { question: 'When will my refund for the duplicate charge on my account arrive?', answer: answer(' as requested') },
+      { question: 'What is an escrow account?', answer: 'An account a third party holds until the conditions of a deal are met.' },
+    ];
+    await (await import('node:fs/promises')).writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), pii: { action: 'report' }, split: { validation: 0 } });
+    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
+    expect(report.dedup.near.samples.length).toBe(1);
+    const shown = JSON.stringify(report.dedup.near.samples);
+    expect(shown).toContain('[CARD]');
+    for (const value of ['4111 1111 1111 1111', 'margaret.oconnor@example.com', '219-09-9999']) {
+      expect(shown).not.toContain(value);
+      expect(await readFile(join(result.outDir, 'report', 'report.html'), 'utf8')).not.toContain(value);
+    }
+  });
+
   it('report: counts per type and per split without changing the text', async () => {
     const result = await prepareDataset({ inputs: [FILE], outDir: join(await tempDir(), 'o'), pii: {}, split: { validation: 0.5, seed: 3 } });
     const report = JSON.parse(await readFile(result.files.report, 'utf8'));

@@ -118,7 +118,8 @@ export function redactPii(text: string, findings: PiiFinding[], placeholders: Ma
 }
 
 /**
- * Scans every message's content.
+ * Scans every message's content and the arguments of its tool calls (JSON text, where a model
+ * learns to write what the conversation said: an e-mail address, a card number).
  *
  * @example
  * scanMessages([{ role: 'user', content: 'SSN 123-45-6789' }]).counts.ssn // 1
@@ -130,17 +131,21 @@ export function scanMessages(
   const counts = emptyCounts();
   const findings: Array<PiiFinding & { message: number }> = [];
   messages.forEach((m, message) => {
-    for (const f of findPii(m.content, types)) {
-      findings.push({ ...f, message });
-      counts[f.type]++;
+    const texts = m.tool_calls ? [m.content, ...m.tool_calls.map((c) => c.function.arguments)] : [m.content];
+    for (const text of texts) {
+      for (const f of findPii(text, types)) {
+        findings.push({ ...f, message });
+        counts[f.type]++;
+      }
     }
   });
   return { findings, counts };
 }
 
 /**
- * Redacts every message's content with placeholders that are consistent across the messages.
- * Messages without findings are returned as they are; others are shallow copies.
+ * Redacts every message's content, and the arguments of its tool calls, with placeholders that are
+ * consistent across the messages (a placeholder holds no quote or backslash, so arguments stay
+ * valid JSON). Messages without findings are returned as they are; others are shallow copies.
  *
  * @example
  * redactMessages([
@@ -154,11 +159,21 @@ export function redactMessages(
 ): { messages: Message[]; counts: Record<PiiType, number> } {
   const counts = emptyCounts();
   const placeholders = new Map<string, string>();
-  const out = messages.map((m) => {
-    const found = findPii(m.content, types);
-    if (found.length === 0) return m;
+  const redact = (text: string): string => {
+    const found = findPii(text, types);
+    if (found.length === 0) return text;
     for (const f of found) counts[f.type]++;
-    return { ...m, content: redactPii(m.content, found, placeholders) };
+    return redactPii(text, found, placeholders);
+  };
+  const out = messages.map((m): Message => {
+    const content = redact(m.content);
+    const calls = m.tool_calls?.map((c) => {
+      const args = redact(c.function.arguments);
+      return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
+    });
+    const changedCalls = calls !== undefined && calls.some((c, i) => c !== m.tool_calls?.[i]);
+    if (content === m.content && !changedCalls) return m;
+    return changedCalls ? { ...m, content, tool_calls: calls } : { ...m, content };
   });
   return { messages: out, counts };
 }
@@ -289,10 +304,14 @@ const before = (text: string, index: number, chars: number) => text.slice(Math.m
 const PLACEHOLDER_RE = /\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]/g;
 
 // E-mail: a local part and a dotted domain ending in a 2–24 letter TLD; trailing dots are not taken.
+// Letters and digits of any script: addresses such as josé.garcia@example.es or müller@firma.de
+// (RFC 6531 local parts, internationalised domain names) are found whole.
 const EMAIL_RE =
-  /(?<![\w.%+-])[A-Za-z0-9_%+-](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-]|\.[A-Za-z0-9])/g;
+  /(?<![\p{L}\p{M}\p{N}_.%+-])[\p{L}\p{N}_%+-](?:[\p{L}\p{M}\p{N}._%+-]{0,62}[\p{L}\p{M}\p{N}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}_-]|\.[\p{L}\p{N}])/gu;
 
 function findEmails(text: string): PiiFinding[] {
+  // The Unicode classes make the expression slow to run over text with no '@' at all: most text.
+  if (!text.includes('@')) return [];
   return scan(EMAIL_RE, text, (m) => finding('email', text, m.index, m.index + m[0].length));
 }
 
@@ -531,6 +550,13 @@ function phoneOk(s: string, labelled: boolean): boolean {
   const groups = body.split(/[^\d]+/).filter((g) => g !== '');
   const seps = new Set(body.match(/[ .-]/g) ?? []);
   if (groups.length === 1 && !plus && !labelled) return false; // a bare digit run is an id, not a phone
+  if (plus) {
+    // A country code, then the national number unspaced (+91 9876543210) or in two groups of five
+    // (+91 98765 43210, as Indian numbers are written).
+    const [code = '', ...national] = groups;
+    if (code.length <= 3 && national.length === 1 && (national[0] as string).length >= 8 && (national[0] as string).length <= 12) return true;
+    if (code.length <= 3 && national.length === 2 && national.every((g) => g.length === 5)) return true;
+  }
   if (groups.some((g) => g.length > 8)) return groups.length === 1 && (plus || labelled);
   if (groups.filter((g) => g.length > 4).length > 1) return false;
   // More than five dotted groups: an object identifier or a version, not a phone (French numbers
