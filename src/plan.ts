@@ -171,7 +171,7 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
     const g = group[row] as number;
     return g > 0 ? `group\u0000${kept.groups.names[g - 1]}` : `content\u0000${kept.contentKey(row)}`;
   };
-  const split = planSplits({ unitOf, unitCount, unitStratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
+  const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
   return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings: split.warnings };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignByHash, assignRandom, splitSizes, TEST, TRAIN, VALIDATION } from '../src/split/index.js';
+import { assignByHash, assignRandom, planSplits, splitSizes, TEST, TRAIN, VALIDATION } from '../src/split/index.js';
 import { seededRandom } from '../src/split/_rng.js';
 
 const count = (a: Uint8Array, id: number) => a.reduce((n, x) => n + (x === id ? 1 : 0), 0);
@@ -78,5 +78,26 @@ describe('seededRandom', () => {
       expect(x).toBeGreaterThanOrEqual(0);
       expect(x).toBeLessThan(1);
     }
+  });
+});
+
+describe('planSplits with units that span strata', () => {
+  it('counts every row under its own stratum, whichever split its unit went to, and warns (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 40 }), fc.integer(), (groups, seed) => {
+        // groups[g] holds the strata of the rows of unit g; rows are laid out unit by unit.
+        const unitOf = Int32Array.from(groups.flatMap((rows, g) => rows.map(() => g)));
+        const rowStratum = Uint32Array.from(groups.flat());
+        const unitStratum = Uint32Array.from(groups.map((rows) => rows[0] as number));
+        const strata = ['finance', 'legal', 'medical'];
+        const plan = planSplits({ unitOf, unitCount: groups.length, unitStratum, rowStratum, strata, unitKey: (u) => `g${u}` }, { validation: 0.3, test: 0, seed }, 'random');
+        const expected: Record<string, Record<string, number>> = Object.fromEntries(strata.map((s) => [s, { train: 0, validation: 0, test: 0 }]));
+        const names = ['train', 'validation', 'test'];
+        for (let row = 0; row < unitOf.length; row++) (expected[strata[rowStratum[row] as number] as string] as Record<string, number>)[names[plan.assignment[row] as number] as string]++;
+        expect(plan.byStratum).toEqual(expected);
+        const spanning = groups.filter((rows) => rows.some((s) => s !== rows[0])).length;
+        expect(plan.warnings.some((w) => w.startsWith(`${spanning} group`))).toBe(spanning > 0);
+      }),
+    );
   });
 });

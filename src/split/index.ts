@@ -88,8 +88,13 @@ export interface SplitUnits {
   unitOf: Int32Array;
   /** Number of units (a unit is a group, a near-duplicate cluster kept together, or one row). */
   unitCount: number;
-  /** Stratum index of each unit. */
+  /** Stratum index of each unit (its first row's: a unit goes where that stratum's share sends it). */
   unitStratum: Uint32Array;
+  /**
+   * Stratum index of each row, when rows of one unit may differ (groups, clusters): `byStratum`
+   * then counts each row under its own stratum, and units that span strata are named in a warning.
+   */
+  rowStratum?: Uint32Array | undefined;
   /** Stratum names, by index. */
   strata: string[];
   /** The stable key of a unit, for `'hash'` (a group value, or the content key of its first row). */
@@ -184,6 +189,9 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
   const assignment = new Uint8Array(u.unitOf.length);
   // Rows per stratum and split, counted in a typed array and named once at the end.
   const perStratum = new Uint32Array(u.strata.length * 3);
+  const rowStratum = u.rowStratum;
+  let spanning = 0;
+  let spanned: Uint8Array | undefined;
   for (let row = 0; row < u.unitOf.length; row++) {
     const unit = u.unitOf[row] as number;
     if (unit < 0) {
@@ -192,8 +200,22 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
     }
     const split = unitSplit[unit] as number;
     assignment[row] = split;
-    const cell = (u.unitStratum[unit] as number) * 3 + split;
+    const stratum = u.unitStratum[unit] as number;
+    const own = rowStratum ? (rowStratum[row] as number) : stratum;
+    if (own !== stratum) {
+      spanned ??= new Uint8Array(u.unitCount);
+      if (spanned[unit] === 0) {
+        spanned[unit] = 1;
+        spanning++;
+      }
+    }
+    const cell = own * 3 + split;
     perStratum[cell] = (perStratum[cell] as number) + 1;
+  }
+  if (spanning > 0 && u.strata.length > 1) {
+    warnings.push(
+      `${spanning} group${spanning === 1 ? '' : 's'} (rows kept in one split) hold${spanning === 1 ? 's' : ''} rows of several strata: each went where its first row's stratum sent it, so the split fractions per stratum are approximate`,
+    );
   }
   const byStratum: Record<string, Record<SplitName, number>> = {};
   for (const [s, name] of u.strata.entries()) {
