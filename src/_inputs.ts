@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LoraPrepError } from './errors.js';
 import { formatFromExtension } from './load/format.js';
 import type { InputSpec } from './options.js';
@@ -59,6 +59,22 @@ export async function inputFiles(spec: InputSpec, warn: (message: string) => voi
   ];
   if (left.length > 0) warn(`${spec.path}: read ${files.length} file${files.length === 1 ? '' : 's'} of the folder; left out ${left.join(' and ')}`);
   return files;
+}
+
+/**
+ * The first path that names the same file as an earlier one (by absolute path), with that one.
+ *
+ * @example
+ * repeatedPath(['a.csv', './b.csv', 'a.csv']) // { file: 'a.csv', earlier: 'a.csv' }
+ */
+export function repeatedPath(paths: readonly string[]): { file: string; earlier: string } | undefined {
+  const seen = new Map<string, string>();
+  for (const file of paths) {
+    const earlier = seen.get(resolve(file));
+    if (earlier !== undefined) return { file, earlier };
+    seen.set(resolve(file), file);
+  }
+  return undefined;
 }
 
 /**

@@ -90,14 +90,29 @@ async function importModule(path: string): Promise<unknown> {
   // anywhere: beside a global install, in a folder without node_modules, inside this repository.
   const jiti = createJiti(import.meta.url, { moduleCache: false, ...(entry ? { alias: { 'lora-prep': entry } } : {}) });
   try {
-    const mod = await jiti.import<Record<string, unknown>>(resolve(path));
+    const mod = await jiti.import<Record<string, unknown> | null>(resolve(path));
+    // `module.exports = null`: nothing to look into (check() says what it got).
+    if (mod === null || typeof mod !== 'object') return mod;
     // `export default { ... }` (or a promise of it); in a file that may be CommonJS, `module.exports`
     // (which jiti hands back as it is when the file required something).
-    if ('default' in mod) return await mod.default;
+    if ('default' in mod) {
+      const value = await mod.default;
+      // jiti hands `export default undefined` back as the module namespace itself.
+      return isNamespaceOfNothing(value) ? undefined : value;
+    }
     return ['.cjs', '.cts', '.js'].includes(extname(path).toLowerCase()) ? mod : undefined;
   } catch (e) {
+    // jiti fails this way on `export default null`: say what the file exports, as for any other value.
+    if (e instanceof TypeError && e.message.includes("of null (reading 'then')")) return null;
     throw new LoraPrepError('OPTION_INVALID', `${path}: cannot load the config: ${e instanceof Error ? e.message : String(e)}`, { location: { file: path }, cause: e });
   }
+}
+
+/** A module namespace whose only export is a `default` of undefined. */
+function isNamespaceOfNothing(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== null) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === 'default' && (value as { default?: unknown }).default === undefined;
 }
 
 /**

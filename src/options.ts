@@ -10,7 +10,7 @@ import { targets, type Target, type TargetName } from './formats/index.js';
 import { loadPromptTemplate } from './normalize/_presets.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
 import { PII_TYPES, type PiiType } from './pii/index.js';
-import type { Example } from './types.js';
+import { REASON_CODES, type Example } from './types.js';
 
 /**
  * Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record.
@@ -188,7 +188,7 @@ export interface PiiOptions {
 export interface FailOnOptions {
   /** Fail when rejected / input exceeds this fraction. */
   rejectedRatio?: number | undefined;
-  /** Fail when any row is rejected for one of these reason codes. */
+  /** Fail when any row is rejected for one of these reason codes (docs/errors.md); a name that is none is `OPTION_INVALID`. */
   reasons?: string[] | undefined;
 }
 
@@ -442,7 +442,7 @@ export const prepareOptionsSchema = z.strictObject({
   pii: z
     .strictObject({ action: z.enum(['report', 'redact', 'drop']).default('report'), types: z.array(z.enum(PII_TYPES as [PiiType, ...PiiType[]])).min(1).optional() })
     .optional(),
-  failOn: z.strictObject({ rejectedRatio: z.number().min(0).max(1).optional(), reasons: z.array(z.string().min(1)).optional() }).optional(),
+  failOn: z.strictObject({ rejectedRatio: z.number().min(0).max(1).optional(), reasons: z.array(z.enum(REASON_CODES)).optional() }).optional(),
   dedup: z
     .union([z.literal(false), z.strictObject({ exact: exactSchema.optional(), near: nearSchema.optional() })])
     .default({})

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { inputFiles, listed } from './_inputs.js';
+import { inputFiles, listed, repeatedPath } from './_inputs.js';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { pacer } from './_pace.js';
@@ -675,6 +675,13 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   const firstRows: SourceRow[] = [];
   const specs: Array<{ spec: InputSpec; bytes: number }> = [];
   for (const raw of opts.inputs) specs.push(...(await inputFiles(typeof raw === 'string' ? { path: raw } : raw, warn)));
+  // Read twice, every row of the file would be rejected as a copy of itself and counted twice.
+  const repeated = repeatedPath(specs.map((s) => s.spec.path));
+  if (repeated) {
+    throw new LoraPrepError('OPTION_INVALID', `inputs: ${repeated.file} is the same file as ${repeated.earlier} (given twice, or also in a folder given); give each file once`, {
+      location: { file: repeated.file },
+    });
+  }
   for (const { spec, bytes } of specs) {
     const format = detectFormat(spec.path, spec.format);
     const delimiter = spec.delimiter ?? opts.delimiter;

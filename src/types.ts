@@ -71,24 +71,28 @@ export interface Example {
  * Reason codes of rejected rows. The first eight are fixed by the design and never renamed;
  * others are added as stages need them.
  */
-export type ReasonCode =
-  | 'invalid_json'
-  | 'malformed_row'
-  | 'missing_field'
-  | 'empty_content'
-  | 'invalid_record'
-  | 'duplicate'
-  | 'near_duplicate'
-  | 'overlong'
-  | 'invalid_encoding'
-  | 'line_too_long'
-  | 'field_too_long'
-  | 'prompt_overflow'
-  | 'too_short'
-  | 'template_error'
-  | 'tokenizer_error'
-  | 'pii'
-  | 'unsupported_shape';
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** Every {@link ReasonCode}, for checking a name a user gives (`failOn.reasons`). */
+export const REASON_CODES = [
+  'invalid_json',
+  'malformed_row',
+  'missing_field',
+  'empty_content',
+  'invalid_record',
+  'duplicate',
+  'near_duplicate',
+  'overlong',
+  'invalid_encoding',
+  'line_too_long',
+  'field_too_long',
+  'prompt_overflow',
+  'too_short',
+  'template_error',
+  'tokenizer_error',
+  'pii',
+  'unsupported_shape',
+] as const;
 
 /** One input row that did not make it to the output, with why. */
 export interface Rejection {

@@ -199,3 +199,46 @@ describe('lora-prep prepare', () => {
     expect(help.out).toMatch(/lora-prep prepare <input\.\.\.> --out DIR/);
   });
 });
+
+describe('the CLI refuses what it would otherwise get wrong', () => {
+  it('exits 2 on a --fail-on reason that is no reason code, naming it', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'rows.csv');
+    await writeFile(file, 'question,answer\nq1,a1\nq1,a1\n');
+    const io = fakeIo();
+    expect(await runCli(['prepare', file, '--out', join(dir, 'o'), '--fail-on', 'reasons=duplicat', '--quiet'], io)).toBe(2);
+    expect(io.err).toMatch(/OPTION_INVALID[\s\S]*failOn\.reasons\.0[\s\S]*"duplicate"[\s\S]*got "duplicat"/);
+    expect(existsSync(join(dir, 'o'))).toBe(false);
+  });
+
+  it('exits 2 on the same input file given twice, or also inside a folder given', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'rows.csv');
+    await writeFile(file, 'question,answer\nq1,a1\n');
+    for (const inputs of [[file, file], [dir, join(dir, '.', 'rows.csv')]]) {
+      const io = fakeIo();
+      expect(await runCli(['prepare', ...inputs, '--out', join(dir, 'o'), '--quiet'], io)).toBe(2);
+      expect(io.err).toMatch(/OPTION_INVALID: inputs: .*rows\.csv is the same file as .*rows\.csv/);
+    }
+  });
+
+  it('reads numbers written as decimals only (no hexadecimal, no padding)', async () => {
+    const dir = await tempDir();
+    for (const value of ['0x10', ' 100', '']) {
+      const io = fakeIo();
+      expect(await runCli(['prepare', 'x.csv', '--out', join(dir, 'o'), `--max-tokens=${value}`], io)).toBe(2);
+      expect(io.err).toContain(`--max-tokens must be a number, got ${JSON.stringify(value)}`);
+    }
+  });
+
+  it('stats takes --help, and refuses a budget that is not a positive integer', async () => {
+    const help = fakeIo();
+    expect(await runCli(['stats', '--help'], help)).toBe(0);
+    expect(help.out).toContain('Options of stats:');
+    for (const value of ['-1', '0', '1.5']) {
+      const io = fakeIo();
+      expect(await runCli(['stats', 'fixtures/targets/conversations.jsonl', `--max-tokens=${value}`], io)).toBe(2);
+      expect(io.err).toContain(`--max-tokens must be a positive integer, got ${value}`);
+    }
+  });
+});

@@ -143,6 +143,12 @@ Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when 
 Options of verify (exit 0 when every file listed in outDir/report/manifest.json still has its sha256, 1 when not):
   --json                    print the report as JSON on stdout
 
+Options of stats:
+  --tokenizer NAME          tokenizer to count with (default o200k_base; the names prepare takes)
+  --max-tokens N            also count the examples over N tokens
+  --json                    print the statistics as JSON on stdout
+  --quiet                   no progress on stderr
+
   lora-prep --version | --help`;
 
 /**
@@ -374,9 +380,12 @@ function failOn(rules: string[]): Record<string, unknown> {
   return out;
 }
 
+/** A decimal number as people write one (`0.1`, `2048`, `1e3`): not hexadecimal, not padded with spaces. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function num(flag: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(value)}`);
+  if (!DECIMAL.test(value) || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -623,16 +632,21 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+      options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
+    if (parsed.values.help) {
+      io.stdout(`${USAGE}\n`);
+      return EXIT.ok;
+    }
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
   } catch (e) {
     return usageError(io, 'stats', (e as Error).message);
   }
   try {
     const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : num('--max-tokens', parsed.values['max-tokens']);
+    if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw new UsageError(`--max-tokens must be a positive integer, got ${parsed.values['max-tokens']}`);
     const quiet = parsed.values.quiet === true;
     const stats = await fileStats(parsed.positionals[0] as string, {
       tokenizer: parsed.values.tokenizer,

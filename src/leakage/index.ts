@@ -11,8 +11,9 @@
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GrowableUint32 } from '../_growable.js';
+import { repeatedPath } from '../_inputs.js';
 import { pacer } from '../_pace.js';
 import { ProgressTicker } from '../_progress.js';
 import { conversationKey, FirstRows, hash64Parts } from '../dedup/index.js';
@@ -285,14 +286,10 @@ function validate(files: readonly string[], threshold: number): void {
   if (!Array.isArray(files) || files.length < 2 || files.some((f) => typeof f !== 'string' || f === '')) {
     throw new LoraPrepError('OPTION_INVALID', `files: expected two or more file paths to compare, got ${preview(files)}`);
   }
-  const seen = new Map<string, string>();
-  for (const file of files) {
-    const earlier = seen.get(resolve(file));
-    // Every row of a file would "leak" into itself: surely a slip on the command line.
-    if (earlier !== undefined) {
-      throw new LoraPrepError('OPTION_INVALID', `files: ${file} is the same file as ${earlier}; give each file once`, { location: { file } });
-    }
-    seen.set(resolve(file), file);
+  // Every row of a file would "leak" into itself: surely a slip on the command line.
+  const repeated = repeatedPath(files);
+  if (repeated) {
+    throw new LoraPrepError('OPTION_INVALID', `files: ${repeated.file} is the same file as ${repeated.earlier}; give each file once`, { location: { file: repeated.file } });
   }
   if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold <= 0 || threshold > 1) {
     throw new LoraPrepError('OPTION_INVALID', `threshold: expected a number above 0 and at most 1, got ${preview(threshold)}`);
