@@ -675,10 +675,11 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   const firstRows: SourceRow[] = [];
   const specs: Array<{ spec: InputSpec; bytes: number }> = [];
   for (const raw of opts.inputs) specs.push(...(await inputFiles(typeof raw === 'string' ? { path: raw } : raw, warn)));
-  // Read twice, every row of the file would be rejected as a copy of itself and counted twice.
-  const repeated = repeatedPath(specs.map((s) => s.spec.path));
+  // Read twice with exact dedup on, every row of the file would be rejected as a copy of itself
+  // and counted twice. With it off, a file given twice is the way to weigh it double: allowed.
+  const repeated = opts.dedup.exact === false ? undefined : repeatedPath(specs.map((s) => s.spec.path));
   if (repeated) {
-    throw new LoraPrepError('OPTION_INVALID', `inputs: ${repeated.file} is the same file as ${repeated.earlier} (given twice, or also in a folder given); give each file once`, {
+    throw new LoraPrepError('OPTION_INVALID', `inputs: ${repeated.file} is the same file as ${repeated.earlier} (given twice, or also in a folder given): with exact dedup on, its rows would all be rejected as copies of themselves; give each file once (to weigh a file double, turn dedup off)`, {
       location: { file: repeated.file },
     });
   }

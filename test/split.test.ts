@@ -93,7 +93,11 @@ describe('planSplits with units that span strata', () => {
         const plan = planSplits({ unitOf, unitCount: groups.length, unitStratum, rowStratum, strata, unitKey: (u) => `g${u}` }, { validation: 0.3, test: 0, seed }, 'random');
         const expected: Record<string, Record<string, number>> = Object.fromEntries(strata.map((s) => [s, { train: 0, validation: 0, test: 0 }]));
         const names = ['train', 'validation', 'test'];
-        for (let row = 0; row < unitOf.length; row++) (expected[strata[rowStratum[row] as number] as string] as Record<string, number>)[names[plan.assignment[row] as number] as string]++;
+        for (let row = 0; row < unitOf.length; row++) {
+          const cell = expected[strata[rowStratum[row] as number] as string] as Record<string, number>;
+          const split = names[plan.assignment[row] as number] as string;
+          cell[split] = (cell[split] as number) + 1;
+        }
         expect(plan.byStratum).toEqual(expected);
         const spanning = groups.filter((rows) => rows.some((s) => s !== rows[0])).length;
         expect(plan.warnings.some((w) => w.startsWith(`${spanning} group`))).toBe(spanning > 0);
