@@ -35,6 +35,7 @@ export type {
 export { LoraPrepError, isLoraPrepError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
 export type { Example, Message, Role, SourceLocation, SourceRow, Rejection, ReasonCode, StageContext, ToolCall } from './types.js';
+export { REASON_CODES } from './types.js';
 export { loadRecords, loadCsv, loadJsonl, loadJson, detectFormat } from './load/index.js';
 export type { InputFormat, InputEncoding, LoadOptions, LoadSource } from './load/index.js';
 export { normalizeRecords, resolveMapping, detectPreset, cleanContent, naturalKeys, mappingName } from './normalize/index.js';
