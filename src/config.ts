@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoraPrepError } from './errors.js';
-import { prepareOptionsSchema, resolveOptions, type InputSpec, type PrepareOptions } from './options.js';
+import { givenCrossIssues, prepareOptionsSchema, resolveOptions, type InputSpec, type PrepareOptions } from './options.js';
 
 /**
  * What a config file holds: every option of `prepareDataset()`. `inputs` and `outDir` may be left
@@ -132,7 +132,11 @@ function check(path: string, config: Record<string, unknown>): void {
   const probe = { ...config };
   if (probe.inputs === undefined) probe.inputs = ['(from the command line)'];
   if (probe.outDir === undefined) probe.outDir = '(from the command line)';
-  if (prepareOptionsSchema.safeParse(probe).success) return;
+  if (prepareOptionsSchema.safeParse(probe).success) {
+    const cross = givenCrossIssues(probe);
+    if (cross.length === 0) return;
+    throw new LoraPrepError('OPTION_INVALID', `${path}: Invalid options:\n${cross.map((l) => `  - ${l}`).join('\n')}`, { location: { file: path } });
+  }
   try {
     resolveOptions(probe);
   } catch (e) {

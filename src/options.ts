@@ -478,6 +478,31 @@ export const prepareOptionsSchema = z.strictObject({
 export type ResolvedOptions = z.output<typeof prepareOptionsSchema>;
 
 /**
+ * The checks across options that the raw values decide on their own (both given, each a number in
+ * range), so that a run with another bad option lists them too instead of after it is fixed, and
+ * a config file's are named with the file.
+ *
+ * @example
+ * givenCrossIssues({ split: { validation: 0.6, test: 0.5 } }) // ['split: validation + test must leave room for train, got 0.6 + 0.5']
+ */
+export function givenCrossIssues(options: unknown): string[] {
+  if (options === null || typeof options !== 'object') return [];
+  const o = options as { split?: { validation?: unknown; test?: unknown }; minTokens?: unknown; maxTokens?: unknown };
+  const inUnit = (x: unknown): x is number => typeof x === 'number' && x >= 0 && x <= 0.9;
+  const count = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
+  const { validation, test } = o.split ?? {};
+  return crossIssues(inUnit(validation) && inUnit(test) ? { validation, test } : undefined, count(o.minTokens) && count(o.maxTokens) ? { min: o.minTokens, max: o.maxTokens } : undefined);
+}
+
+/** What is wrong across options: the split fractions leave no train, or the token bounds cross. */
+function crossIssues(split: { validation: number; test: number } | undefined, tokens: { min: number; max: number } | undefined): string[] {
+  const out: string[] = [];
+  if (split && split.validation + split.test >= 1) out.push(`split: validation + test must leave room for train, got ${split.validation} + ${split.test}`);
+  if (tokens && tokens.min > tokens.max) out.push(`minTokens: must not exceed maxTokens, got ${tokens.min} > ${tokens.max}`);
+  return out;
+}
+
+/**
  * Validates options once. Every problem is named on its own line (`split.validation: ...`).
  *
  * @example
@@ -487,21 +512,15 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const parsed = prepareOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const lines = parsed.error.issues.flatMap((issue) => specific(issue).map((i) => formatIssue(i, options)));
+    // Checks across options run once the shape is right; those the values given allow are listed now.
+    lines.push(...givenCrossIssues(options));
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
   }
   const resolved = loadPromptFiles(parsed.data);
   // The default's memory reckoning depends on the tokenizer, which the schema's default cannot see.
   if ((options as { concurrency?: unknown }).concurrency === undefined) resolved.concurrency = concurrencyFor(resolved.tokenizer);
-  const { validation, test } = resolved.split;
-  if (validation + test >= 1) {
-    throw new LoraPrepError(
-      'OPTION_INVALID',
-      `Invalid options:\n  - split: validation + test must leave room for train, got ${validation} + ${test}`,
-    );
-  }
-  if (resolved.minTokens !== undefined && resolved.maxTokens !== undefined && resolved.minTokens > resolved.maxTokens) {
-    throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n  - minTokens: must not exceed maxTokens, got ${resolved.minTokens} > ${resolved.maxTokens}`);
-  }
+  const cross = crossIssues(resolved.split, resolved.minTokens !== undefined && resolved.maxTokens !== undefined ? { min: resolved.minTokens, max: resolved.maxTokens } : undefined);
+  if (cross.length > 0) throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n${cross.map((l) => `  - ${l}`).join('\n')}`);
   const target: Target = targets[resolved.target];
   if (target.needsValidation && resolved.split.validation === 0) {
     throw new LoraPrepError('OPTION_INVALID', `Invalid options:\n  - split.validation: target "${resolved.target}" always reads a validation file; give a fraction above 0`);

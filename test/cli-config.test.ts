@@ -180,6 +180,7 @@ describe('lora-prep prepare --config', () => {
     ['a default export of undefined', 'u.config.mjs', 'export default undefined;\n', /u\.config\.mjs: expected a default export of options.*got nothing/],
     ['an unknown option', 'unknown.config.ts', "export default { outDir: 'o', frobnicate: true };\n", /unknown\.config\.ts: Invalid options:\n\s+- \(options\): unknown option "frobnicate"/],
     ['a bad value', 'bad-value.config.ts', "export default { split: { validation: 2 } };\n", /bad-value\.config\.ts: Invalid options:\n\s+- split\.validation: .*got 2/],
+    ['split fractions that leave no train', 'split.json', '{ "split": { "validation": 0.6, "test": 0.5 } }', /split\.json: Invalid options:\n\s+- split: validation \+ test must leave room for train, got 0\.6 \+ 0\.5/],
     ['invalid JSON', 'broken.json', '{ "outDir": ', /broken\.json: not valid JSON/],
     ['a JSON array', 'list.json', '[]', /list\.json: expected a JSON object of options.*got an array/],
     ['an unsupported file type', 'config.yaml', 'outDir: o\n', /config\.yaml: a config file is \.ts.*got "\.yaml"/],

@@ -86,3 +86,23 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ ...base, target: 'axolotl', format: 'instruction' }).format).toBe('instruction');
   });
 });
+
+describe('resolveOptions lists checks across options beside the others', () => {
+  it('names validation + test >= 1 and minTokens > maxTokens in the same error as a bad option', () => {
+    let message = '';
+    try {
+      resolveOptions({ inputs: ['a.csv'], outDir: 'o', overlong: 'cut', split: { validation: 0.6, test: 0.5 }, minTokens: 50, maxTokens: 10 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/overlong/);
+    expect(message).toContain('split: validation + test must leave room for train, got 0.6 + 0.5');
+    expect(message).toContain('minTokens: must not exceed maxTokens, got 50 > 10');
+  });
+
+  it('still names them alone when every other option is right', () => {
+    expect(() => resolveOptions({ inputs: ['a.csv'], outDir: 'o', split: { validation: 0.6, test: 0.5 } })).toThrow(
+      'Invalid options:\n  - split: validation + test must leave room for train, got 0.6 + 0.5',
+    );
+  });
+});
