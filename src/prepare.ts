@@ -683,11 +683,14 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
       location: { file: repeated.file },
     });
   }
+  // A job-wide recordsKey is for the JSON inputs among others (the loaders warn where it is ignored):
+  // other files get it only when no input is JSON, where it was surely meant for them.
+  const anyJson = specs.some(({ spec }) => detectFormat(spec.path, spec.format) === 'json');
   for (const { spec, bytes } of specs) {
     const format = detectFormat(spec.path, spec.format);
     const delimiter = spec.delimiter ?? opts.delimiter;
     const escape = spec.escape ?? opts.escape;
-    const recordsKey = spec.recordsKey ?? opts.recordsKey;
+    const recordsKey = spec.recordsKey ?? (format === 'json' || !anyJson ? opts.recordsKey : undefined);
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.

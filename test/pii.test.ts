@@ -218,6 +218,16 @@ describe('redaction', () => {
     expect(messages[1]?.tool_calls?.[0]?.function.arguments).toContain('anna.berg@example.com');
   });
 
+  it('reads tool-call arguments as JSON: personal data after an escape is found, and the redacted text still parses', () => {
+    const args = [JSON.stringify({ body: 'Hi,\nbob@example.com' }), '{"to":"ren\\u00e9@example.com","amount":12345678901234567890}', '{"to":"x\\u0040example.com"}'];
+    const messages: Message[] = [{ role: 'assistant', content: '', tool_calls: args.map((a, i) => ({ id: `c${i}`, type: 'function', function: { name: 'send', arguments: a } })) }];
+    expect(scanMessages(messages).counts.email).toBe(3);
+    const out = redactMessages(messages).messages[0]?.tool_calls?.map((c) => c.function.arguments) as string[];
+    expect(out.map((a) => JSON.parse(a) as unknown)).toEqual([{ body: 'Hi,\n[EMAIL]' }, { to: '[EMAIL_2]', amount: 12345678901234567890 }, { to: '[EMAIL_3]' }]);
+    // Number literals keep their digits.
+    expect(out[1]).toContain('12345678901234567890');
+  });
+
   it('scanMessages reports the message index and counts per type', () => {
     const r = scanMessages([
       { role: 'user', content: 'hi' },

@@ -57,3 +57,18 @@ describe('a folder as an input', () => {
     );
   });
 });
+
+describe('a job-wide recordsKey', () => {
+  it('applies to the JSON inputs and warns for no other input beside them; alone with other inputs, it warns', async () => {
+    const dir = await tempDir();
+    const csv = join(dir, 'a.csv');
+    const json = join(dir, 'b.json');
+    await writeFile(csv, 'question,answer\nWhat is a lien?,A right to keep property.\n');
+    await writeFile(json, JSON.stringify({ version: 1, data: [{ question: 'What is escrow?', answer: 'Money a third party holds.' }] }));
+    const both = await prepareDataset({ inputs: [csv, json], outDir: join(dir, 'o1'), recordsKey: 'data', split: { validation: 0 } });
+    expect(both.counts.kept).toBe(2);
+    expect(both.warnings.filter((w) => w.includes('recordsKey'))).toEqual([]);
+    const alone = await prepareDataset({ inputs: [csv], outDir: join(dir, 'o2'), recordsKey: 'data', split: { validation: 0 } });
+    expect(alone.warnings.some((w) => w.includes('recordsKey "data" applies to JSON files only'))).toBe(true);
+  });
+});

@@ -113,7 +113,8 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
     for await (const example of examples) {
       const m = measureExample(tokenizer, example, { budget, near, keys: keySpec });
       if (toRecord && m.ok) m.record = recordText(toRecord, example, m);
-      const counted = settle(example, m, ctx, seen);
+      // Inline, measureExample has looked the key up already, with the table as complete as here.
+      const counted = settle(example, m, ctx, undefined);
       if (counted) yield counted;
     }
     return;

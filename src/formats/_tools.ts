@@ -26,7 +26,7 @@ export function toolDefinitions(tools: readonly unknown[]): unknown[] | string {
     const fn = t.function;
     if ('description' in fn && fn.description !== undefined && typeof fn.description !== 'string') return `tools[${j}].function.description must be text`;
     const p = fn.parameters;
-    if (p === undefined || p === null) out.push({ ...t, function: { ...fn, parameters: NO_PARAMETERS } });
+    if (p === undefined || p === null) out.push({ ...t, function: withParameters(fn) });
     else if (!isObject(p)) return `tools[${j}].function.parameters must be a JSON Schema object, got ${Array.isArray(p) ? 'an array' : typeof p}`;
     else out.push(t);
   }
@@ -48,7 +48,7 @@ export function llamaFactoryTools(tools: readonly unknown[]): unknown[] {
     const fn = wrapped ? (t.function as Record<string, unknown>) : t;
     const p = fn.parameters;
     let filled: Record<string, unknown>;
-    if (p === undefined || p === null) filled = { ...fn, parameters: NO_PARAMETERS };
+    if (p === undefined || p === null) filled = withParameters(fn);
     else if (isObject(p) && !('properties' in p)) filled = { ...fn, parameters: { ...p, properties: {} } };
     else return t;
     return wrapped ? { ...t, function: filled } : filled;
@@ -104,6 +104,11 @@ export function argumentsObject(json: string): Record<string, unknown> | string 
 }
 
 // --- internal ---
+
+/** A function definition given the parameters of one that takes none. */
+function withParameters(fn: Record<string, unknown>): Record<string, unknown> {
+  return { ...fn, parameters: NO_PARAMETERS };
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -71,9 +71,10 @@ export async function* jsonlRows(
 // --- internal ---
 
 /**
- * Characters looked at to tell a file with CR line endings (classic Mac OS): one whose first 64 Ki
- * characters (or all, if fewer) hold a carriage return and no line feed. Any line feed there keeps
- * the JSONL rule (lines end at `\n`; a lone `\r` is JSON whitespace), so a mixed file reads as before.
+ * Characters looked at to tell a file with CR line endings (classic Mac OS): one whose first
+ * decoded chunks, until they reach 64 Ki characters (or the end), hold a carriage return and no
+ * line feed. Any line feed there keeps the JSONL rule (lines end at `\n`; a lone `\r` is JSON
+ * whitespace), so a mixed file reads as before.
  */
 const CR_SNIFF_CHARS = 64 * 1024;
 

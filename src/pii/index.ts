@@ -13,6 +13,7 @@
  * `clause`, `article`, `chapter`, `§`) stands right before it.
  */
 import type { Message } from '../types.js';
+import { parseJsonNode, stringifyJsonNode, type JsonNode } from '../validate/_json-ast.js';
 
 /** The kinds of personal data {@link findPii} looks for. */
 export type PiiType =
@@ -131,7 +132,7 @@ export function scanMessages(
   const counts = emptyCounts();
   const findings: Array<PiiFinding & { message: number }> = [];
   messages.forEach((m, message) => {
-    const texts = m.tool_calls ? [m.content, ...m.tool_calls.map((c) => c.function.arguments)] : [m.content];
+    const texts = m.tool_calls ? [m.content, ...m.tool_calls.flatMap((c) => argumentTexts(c.function.arguments))] : [m.content];
     for (const text of texts) {
       for (const f of findPii(text, types)) {
         findings.push({ ...f, message });
@@ -143,9 +144,10 @@ export function scanMessages(
 }
 
 /**
- * Redacts every message's content, and the arguments of its tool calls, with placeholders that are
- * consistent across the messages (a placeholder holds no quote or backslash, so arguments stay
- * valid JSON). Messages without findings are returned as they are; others are shallow copies.
+ * Redacts every message's content, and the string values of its tool calls' arguments (decoded,
+ * so an escape such as `\n` or `\u0040` hides nothing; written back with every other byte as it
+ * was), with placeholders that are consistent across the messages. Messages without findings are
+ * returned as they are; others are shallow copies.
  *
  * @example
  * redactMessages([
@@ -168,7 +170,7 @@ export function redactMessages(
   const out = messages.map((m): Message => {
     const content = redact(m.content);
     const calls = m.tool_calls?.map((c) => {
-      const args = redact(c.function.arguments);
+      const args = redactJson(c.function.arguments, redact);
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
     });
     const changedCalls = calls !== undefined && calls.some((c, i) => c !== m.tool_calls?.[i]);
@@ -176,6 +178,52 @@ export function redactMessages(
     return changedCalls ? { ...m, content, tool_calls: calls } : { ...m, content };
   });
   return { messages: out, counts };
+}
+
+/** The texts of tool-call arguments to scan: their string values, decoded; the text itself when it is not JSON. */
+function argumentTexts(json: string): string[] {
+  let node: JsonNode;
+  try {
+    node = parseJsonNode(json);
+  } catch {
+    return [json];
+  }
+  const out: string[] = [];
+  const walk = (n: JsonNode): void => {
+    if (n.kind === 'string') out.push(n.value);
+    else if (n.kind === 'array') n.items.forEach(walk);
+    else if (n.kind === 'object') for (const [, v] of n.entries) walk(v);
+  };
+  walk(node);
+  return out;
+}
+
+/**
+ * JSON text (tool-call arguments) with `redact` applied to each string value, decoded; the text as
+ * it was when nothing changed, else compact with number literals as written. Text that is not JSON
+ * is redacted as text.
+ */
+function redactJson(json: string, redact: (text: string) => string): string {
+  let node: JsonNode;
+  try {
+    node = parseJsonNode(json);
+  } catch {
+    return redact(json);
+  }
+  let changed = false;
+  const walk = (n: JsonNode): JsonNode => {
+    if (n.kind === 'string') {
+      const value = redact(n.value);
+      if (value === n.value) return n;
+      changed = true;
+      return { kind: 'string', value };
+    }
+    if (n.kind === 'array') return { kind: 'array', items: n.items.map(walk) };
+    if (n.kind === 'object') return { kind: 'object', entries: n.entries.map(([k, v]) => [k, walk(v)]) };
+    return n;
+  };
+  const redacted = walk(node);
+  return changed ? stringifyJsonNode(redacted) : json;
 }
 
 /** True when the digits pass the Luhn check (payment cards). */
