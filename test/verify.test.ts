@@ -70,6 +70,18 @@ describe('verifyOutput', () => {
     expect(text).toMatch(/missing {2}validation\.jsonl/);
   });
 
+  it('fails on a data file beside the outputs that the manifest does not list, and on nothing else added', async () => {
+    const outDir = await prepared();
+    await writeFile(join(outDir, 'README.md'), 'notes\n');
+    await writeFile(join(outDir, 'report', 'extra.jsonl'), '{}\n');
+    expect((await verifyOutput(outDir)).ok).toBe(true);
+    await writeFile(join(outDir, 'old-train.jsonl'), '{}\n');
+    const report = await verifyOutput(outDir);
+    expect(report.ok).toBe(false);
+    expect(report.unlisted).toEqual(['old-train.jsonl']);
+    expect(formatVerify(report)).toMatch(/1 file differs[\s\S]*unlisted old-train\.jsonl \(not in the manifest/);
+  });
+
   it('lists inputs it cannot find without failing, and fails on an input that changed', async () => {
     const outDir = await prepared();
     const elsewhere = await tempDir();

@@ -140,7 +140,8 @@ Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when 
   --json                    print the report (and the fix) as JSON on stdout
   --quiet                   no progress on stderr
 
-Options of verify (exit 0 when every file listed in outDir/report/manifest.json still has its sha256, 1 when not):
+Options of verify (exit 0 when every file listed in outDir/report/manifest.json still has its sha256,
+1 when not, or when a .jsonl/.json the manifest does not list sits beside them):
   --json                    print the report as JSON on stdout
 
 Options of stats:

@@ -5,7 +5,7 @@
  * `prepareDataset`; produces a {@link VerifyReport}; writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LoraPrepError, throwIfAborted } from '../errors.js';
 
@@ -42,7 +42,10 @@ export interface VerifiedFile {
  * if (!report.ok) for (const f of report.outputs) if (f.status !== 'ok') console.log(f.status, f.file);
  */
 export interface VerifyReport {
-  /** True when every output is unchanged and no input that still exists changed (missing inputs are only listed). */
+  /**
+   * True when every output is unchanged, no input that still exists changed (missing inputs are
+   * only listed), and no data file the manifest does not list sits beside the outputs.
+   */
   ok: boolean;
   /** The folder checked. */
   outDir: string;
@@ -52,6 +55,11 @@ export interface VerifyReport {
   outputs: VerifiedFile[];
   /** Every input the manifest lists. */
   inputs: VerifiedFile[];
+  /**
+   * Data files (`.jsonl`, `.json`) at the top of the folder that the manifest does not list: a
+   * trainer pointed at the folder (`load_dataset("json", data_dir=...)`) would read them too.
+   */
+  unlisted: string[];
 }
 
 /**
@@ -92,8 +100,13 @@ export async function verifyOutput(outDir: string, options: VerifyOptions = {}):
   for (const entry of manifest.outputs) outputs.push(await check(entry, join(outDir, entry.file), options.signal));
   const inputs: VerifiedFile[] = [];
   for (const entry of manifest.inputs) inputs.push(await check(entry, resolve(cwd, entry.file), options.signal));
-  const ok = outputs.every((f) => f.status === 'ok') && inputs.every((f) => f.status !== 'changed');
-  return { ok, outDir, manifest: manifestPath, outputs, inputs };
+  const listed = new Set(manifest.outputs.map((e) => relative('.', e.file)));
+  const unlisted = (await readdir(outDir, { withFileTypes: true }))
+    .filter((d) => d.isFile() && DATA_FILE.test(d.name) && !listed.has(d.name))
+    .map((d) => d.name)
+    .sort();
+  const ok = outputs.every((f) => f.status === 'ok') && inputs.every((f) => f.status !== 'changed') && unlisted.length === 0;
+  return { ok, outDir, manifest: manifestPath, outputs, inputs, unlisted };
 }
 
 /**
@@ -110,15 +123,20 @@ export function formatVerify(report: VerifyReport): string {
   for (const f of bad) lines.push(`  ${f.status.padEnd(8)} ${f.file}${describeChange(f)}`);
   for (const f of changedInputs) lines.push(`  changed  input ${f.file}${describeChange(f)}`);
   for (const f of missingInputs) lines.push(`  missing  input ${f.file} (not checked: not found from here)`);
+  for (const f of report.unlisted) lines.push(`  unlisted ${f} (not in the manifest: a trainer reading the folder would read it too)`);
   const okOutputs = report.outputs.length - bad.length;
   const checkedInputs = report.inputs.length - missingInputs.length;
   const summary = report.ok
     ? `${report.outDir}: ok, ${okOutputs} output${okOutputs === 1 ? '' : 's'} and ${checkedInputs} input${checkedInputs === 1 ? '' : 's'} match ${report.manifest}`
-    : `${report.outDir}: ${bad.length + changedInputs.length} file${bad.length + changedInputs.length === 1 ? '' : 's'} differ from ${report.manifest}`;
+    : `${report.outDir}: ${differing(bad.length + changedInputs.length + report.unlisted.length)} from ${report.manifest}`;
   return [summary, ...lines].join('\n');
 }
 
 // --- internal ---
+
+function differing(n: number): string {
+  return n === 1 ? '1 file differs' : `${n} files differ`;
+}
 
 interface ManifestEntry {
   file: string;
@@ -128,6 +146,9 @@ interface ManifestEntry {
 }
 
 const READ_BYTES = 1024 * 1024;
+
+/** Files a trainer reads as data when given the folder. */
+const DATA_FILE = /\.(jsonl|json)$/i;
 
 async function readManifest(path: string): Promise<string> {
   try {
