@@ -22,6 +22,11 @@ const shapes = {
   }),
   alpaca: (c: Chat) => ({ instruction: c.user, input: '', output: c.assistant, ...(c.system ? { system: c.system } : {}) }),
   promptCompletion: (c: Chat) => ({ prompt: c.user, completion: c.assistant, ...(c.system ? { system: c.system } : {}) }),
+  // TRL's conversational prompt-completion: both are lists of messages.
+  conversationalPromptCompletion: (c: Chat) => ({
+    prompt: [...(c.system ? [{ role: 'system', content: c.system }] : []), { role: 'user', content: c.user }],
+    completion: [{ role: 'assistant', content: c.assistant }],
+  }),
 };
 type Shape = keyof typeof shapes;
 
@@ -68,6 +73,15 @@ describe('checkLeakage: exact overlaps', () => {
     expect(report.near).toEqual([]);
     expect(report.nearCount).toBe(0);
     expect(report.clean).toBe(false);
+  });
+
+  it("reads TRL's conversational prompt-completion, and finds its copy in a messages file", async () => {
+    const dir = await tempDir();
+    const a = await jsonl(dir, 'train.jsonl', [X, Y], 'conversationalPromptCompletion');
+    const b = await jsonl(dir, 'valid.jsonl', [Z, Y]);
+    const report = await checkLeakage([a, b]);
+    expect(report.files.map((f) => f.unreadable)).toEqual([0, 0]);
+    expect(report.exact.map((o) => [o.a.line, o.b.line])).toEqual([[2, 2]]);
   });
 
   it('reports nothing for files that share no conversation', async () => {

@@ -54,6 +54,11 @@ describe('presets', () => {
       [['user', 'Q1'], ['assistant', 'A1'], ['user', 'Q2'], ['assistant', 'A2']],
     ],
     ['prompt-completion', { prompt: 'P', completion: 'C' }, [['user', 'P'], ['assistant', 'C']]],
+    [
+      'prompt-completion',
+      { prompt: [{ role: 'system', content: 'S' }, { role: 'user', content: 'P' }], completion: [{ role: 'assistant', content: 'C' }] },
+      [['system', 'S'], ['user', 'P'], ['assistant', 'C']],
+    ],
     ['qa', { question: 'Q', answer: 'A' }, [['user', 'Q'], ['assistant', 'A']]],
     ['qa', { question: 'Q', answer: 'A', context: 'Ctx' }, [['user', 'Context:\nCtx\n\nQuestion: Q'], ['assistant', 'A']]],
     ['qa', { question: 42, answer: true }, [['user', '42'], ['assistant', 'true']]],

@@ -488,12 +488,25 @@ function converterFor(mapping: NormalizeOptions['mapping']): Converter {
     case 'alpaca':
       return fromAlpaca;
     case 'prompt-completion':
-      return fields('prompt', 'completion');
+      return fromPromptCompletion;
     case 'qa':
     case 'mcq':
     case 'classification':
       return presetConverter(mapping);
   }
+}
+
+const promptCompletionText = fields('prompt', 'completion');
+
+/**
+ * `{prompt, completion}` as text, or as TRL's conversational prompt-completion (both lists of
+ * messages): the conversation is the prompt's messages, then the completion's, read as the
+ * `messages` preset reads a list.
+ */
+function fromPromptCompletion(data: Record<string, unknown>): Converted {
+  if (!Array.isArray(data.prompt) || !Array.isArray(data.completion)) return promptCompletionText(data);
+  const converted = fromMessages({ ...data, messages: [...data.prompt, ...data.completion] });
+  return 'reason' in converted ? converted : { ...converted, used: ['prompt', 'completion', 'tools', 'system'] };
 }
 
 function fields(userKey: string, assistantKey: string): Converter {
