@@ -378,6 +378,14 @@ describe('lora-prep leakage', () => {
     expect(io.err).toBe('');
   });
 
+  it('says a clean finding covers only the rows it could read', async () => {
+    const dir = await tempDir();
+    const io = fakeIo();
+    const code = await runCli(['leakage', await jsonl(dir, 'a.jsonl', [X, 'not json']), await jsonl(dir, 'b.jsonl', [Y])], io);
+    expect(code).toBe(0);
+    expect(io.out).toMatch(/no overlaps among the 2 rows compared \(1 unreadable were not\): 0 exact/);
+  });
+
   it('exits 1 and lists the overlaps', async () => {
     const dir = await tempDir();
     const a = await jsonl(dir, 'a.jsonl', [X, LONG]);

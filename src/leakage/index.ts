@@ -263,7 +263,9 @@ export function formatLeakage(report: LeakageReport, limit = 20): string {
   }
   const nearPart = report.nearChecked ? `${n(report.nearCount)} near (Jaccard ≥ ${report.threshold})` : 'near not checked';
   if (report.clean) {
-    lines.push(`  no overlaps between the files: 0 exact · ${nearPart}`);
+    // Rows that could not be read were not compared: say what the finding covers.
+    const scope = unreadable > 0 ? `among the ${n(rows - unreadable)} rows compared (${n(unreadable)} unreadable were not)` : 'between the files';
+    lines.push(`  no overlaps ${scope}: 0 exact · ${nearPart}`);
   } else {
     lines.push(`  overlaps: ${n(report.exactCount)} exact · ${nearPart}`);
     const shown = [
