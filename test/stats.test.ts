@@ -1,6 +1,9 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { fileStats, loadTokenizer } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
 describe('lora-prep stats', () => {
@@ -18,6 +21,22 @@ describe('lora-prep stats', () => {
     expect(chat.examples).toBe(records.length);
     expect(chat.tokens.total).toBe(counts.reduce((a, b) => a + b, 0));
     expect(chat.tokens.max).toBe(Math.max(...counts));
+  });
+
+  it('counts no trainable tokens for a final answer marked weight 0', async () => {
+    const file = join(await tempDir(), 'weights.jsonl');
+    const turns = [
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris.' },
+      { role: 'user', content: 'And of Germany?' },
+    ];
+    const trained = { messages: [...turns, { role: 'assistant', content: 'Berlin, since reunification.' }] };
+    const untrained = { messages: [...turns, { role: 'assistant', content: 'Berlin, since reunification.', weight: 0 }] };
+    await writeFile(file, `${JSON.stringify(trained)}\n`);
+    const one = await fileStats(file);
+    expect(one.tokens.trainable).toBeGreaterThan(0);
+    await writeFile(file, `${JSON.stringify(untrained)}\n`);
+    expect((await fileStats(file)).tokens.trainable).toBe(0);
   });
 
   it('prints the statistics and exits 0; 2 on usage errors', async () => {

@@ -70,7 +70,8 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
     if (options.signal?.aborted) throw new LoraPrepError('ABORTED', 'stats was aborted');
     const m = tokenizer.measure(example.messages, example.tools);
     tokens.push(m.total);
-    trainable += m.total - m.prompt;
+    // A final answer marked weight 0 is not trained (FORMATS.md §1).
+    if (example.messages.at(-1)?.weight !== 0) trainable += m.total - m.prompt;
     if (options.maxTokens !== undefined && m.total > options.maxTokens) over++;
     progress.tick(rows, tokens.length, file);
   }
