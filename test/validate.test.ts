@@ -739,6 +739,7 @@ describe('lora-prep validate', () => {
     ['an unknown format', ['validate', 'x.jsonl', '--format', 'qa'], /--format must be chat or instruction/],
     ['a format the target lacks', ['validate', join(INVALID, 'openai-A.1-bom.jsonl'), '--target', 'openai', '--format', 'instruction'], /OPTION_INVALID/],
     ['a missing file', ['validate', 'fixtures/none.jsonl', '--target', 'openai'], /INPUT_NOT_FOUND/],
+    ['a folder', ['validate', 'fixtures', '--target', 'openai'], /INPUT_NOT_FOUND: fixtures is not a file/],
     ['no file', ['validate', '--target', 'openai'], /exactly one file/],
     ['--out without --fix', ['validate', 'x.jsonl', '--out', 'y.jsonl'], /--out goes with --fix/],
     ['a bad --max-tokens', ['validate', join(INVALID, 'openai-A.1-bom.jsonl'), '--max-tokens', '1.5'], /maxTokens: expected a positive integer/],

@@ -160,7 +160,7 @@ export async function fileSize(path: string): Promise<number> {
   }
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw new LoraPrepError('INPUT_UNREADABLE', `${path} is not a file. Give the path of a .jsonl file.`, { location: { file: path } });
+    if (!s.isFile()) throw new LoraPrepError('INPUT_NOT_FOUND', `${path} is not a file. Give the path of a .jsonl file.`, { location: { file: path } });
     return s.size;
   } catch (e) {
     if (e instanceof LoraPrepError) throw e;
