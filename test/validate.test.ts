@@ -483,7 +483,7 @@ describe('file-level details', () => {
 
   it('throws INPUT_NOT_FOUND for a missing file and OPTION_INVALID for bad options, never for content', async () => {
     await expect(validateFile('fixtures/invalid/none.jsonl', { target: 'openai' })).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND' });
-    await expect(validateFile('fixtures/invalid', { target: 'openai' })).rejects.toMatchObject({ code: 'INPUT_UNREADABLE' });
+    await expect(validateFile('fixtures/invalid', { target: 'openai' })).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND', message: expect.stringContaining('is not a file') });
     await expect(validateFile(join(INVALID, 'openai-A.1-bom.jsonl'), { target: 'openai', format: 'instruction' })).rejects.toMatchObject({ code: 'OPTION_INVALID', message: expect.stringMatching(/openai reads chat only/) });
     await expect(validateFile(join(INVALID, 'openai-A.1-bom.jsonl'), { target: 'nope' as 'openai', maxTokens: -1 })).rejects.toMatchObject({ code: 'OPTION_INVALID', message: expect.stringMatching(/target:[\s\S]*maxTokens/) });
     const binary = await check(Buffer.from([0x00, 0xff, 0xfe, 0x0a, 0x7b, 0x0a, 0x0a]));
