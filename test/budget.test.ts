@@ -41,6 +41,33 @@ describe('applyBudget', () => {
     expect(r).toMatchObject({ ok: false, reason: 'prompt_overflow', message: expect.stringMatching(/no answer to train on/) });
   });
 
+  it('judges minTokens on the example as truncated: a cut that leaves too few tokens is too_short', () => {
+    const messages = [S, ...turn(long('alpha', 150), long('beta', 150)), ...turn('Second q?', 'Second answer ok.')];
+    const kept = applyBudget(tok, messages, { maxTokens: 40, overlong: 'truncate' });
+    expect(kept).toMatchObject({ ok: true });
+    const written = (kept as { tokens: number }).tokens;
+    expect(applyBudget(tok, messages, { maxTokens: 40, minTokens: written + 1, overlong: 'truncate' })).toMatchObject({
+      ok: false,
+      reason: 'too_short',
+      message: expect.stringMatching(/once truncated to maxTokens 40 is under minTokens/),
+    });
+    expect(applyBudget(tok, messages, { maxTokens: 40, minTokens: written, overlong: 'truncate' })).toMatchObject({ ok: true });
+  });
+
+  it('cuts a row the same way whatever was cut before it (decoding keeps no state between rows)', () => {
+    const parrots = turn('Send flags', `Here they are: ${'🦜'.repeat(100)}`);
+    const alone = applyBudget(tok, parrots, { maxTokens: 40, overlong: 'truncate' });
+    // A decode that ends inside a character (as a cut of the row before can), then the same row again.
+    tok.decode(tok.encode('🦜').slice(0, 2));
+    expect(applyBudget(tok, parrots, { maxTokens: 40, overlong: 'truncate' })).toEqual(alone);
+    expect((alone as { messages: Message[] }).messages.at(-1)?.content).toMatch(/^Here they are: 🦜+$/u);
+  });
+
+  it('says so when no start of the answer fits beside the prompt, without calling the prompt too long', () => {
+    const r = applyBudget(tok, turn('Say it', '🦜🦜🦜 parrots'), { maxTokens: 14, overlong: 'truncate' });
+    expect(r).toMatchObject({ ok: false, reason: 'prompt_overflow', message: expect.stringMatching(/no start of the answer fits within maxTokens 14/) });
+  });
+
   it('rejects examples under minTokens as too_short', () => {
     const r = applyBudget(tok, turn('Hi', 'Yo'), { minTokens: 50, overlong: 'drop' });
     expect(r).toMatchObject({ ok: false, reason: 'too_short' });

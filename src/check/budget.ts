@@ -73,7 +73,12 @@ function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget
     if (budget.overlong === 'keep') return { ok: true, tokens: m.total, prompt: m.prompt, overBudget: true };
     return { ok: false, reason: 'overlong', message: `${m.total} tokens (${tokenizer.name}) is over maxTokens ${maxTokens}`, tokens: m.total };
   }
-  return truncate(tokenizer, messages, maxTokens, m.total, tools);
+  const cut = truncate(tokenizer, messages, maxTokens, m.total, tools);
+  // What is written is what minTokens judges: a cut that leaves too little is too short.
+  if (cut.ok && minTokens !== undefined && cut.tokens < minTokens) {
+    return { ok: false, reason: 'too_short', message: `${cut.tokens} tokens (${tokenizer.name}) once truncated to maxTokens ${maxTokens} is under minTokens ${minTokens}`, tokens: cut.tokens };
+  }
+  return cut;
 }
 
 function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number, total: number): Measured {
@@ -122,7 +127,13 @@ function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, 
     }
     keep -= Math.max(1, c.total - maxTokens);
   }
-  return promptOverflow(tokenizer, m.prompt, maxTokens, tokensBefore);
+  // No prefix of the answer fits beside the prompt (its first token alone is too many).
+  return {
+    ok: false,
+    reason: 'prompt_overflow',
+    message: `the prompt is ${m.prompt} tokens (${tokenizer.name}) and no start of the answer fits within maxTokens ${maxTokens} beside it: truncation would leave no answer to train on`,
+    tokens: tokensBefore,
+  };
 }
 
 /**
