@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
-import { fileStats, loadTokenizer } from '../src/index.js';
+import { fileStats, loadTokenizer, prepareDataset } from '../src/index.js';
 import { tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
@@ -21,6 +21,15 @@ describe('lora-prep stats', () => {
     expect(chat.examples).toBe(records.length);
     expect(chat.tokens.total).toBe(counts.reduce((a, b) => a + b, 0));
     expect(chat.tokens.max).toBe(Math.max(...counts));
+  });
+
+  it.each(['trl', 'unsloth', 'axolotl', 'openai'] as const)('counts what prepare counted on its own %s output, tools written as JSON text included', async (target) => {
+    const outDir = join(await tempDir(), 'o');
+    const result = await prepareDataset({ inputs: ['fixtures/targets/conversations.jsonl'], outDir, target, split: { validation: 0 }, dedup: false });
+    const s = await fileStats(result.files.train);
+    expect(s.unreadable).toBe(0);
+    expect(s.examples).toBe(result.counts.train);
+    expect(s.tokens.total).toBe(result.tokens.total);
   });
 
   it('counts no trainable tokens for a final answer marked weight 0', async () => {

@@ -335,10 +335,10 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
     if (result.nearUser !== undefined) example.nearUser = result.nearUser;
-    const tools = result.used.includes('tools') ? row.data.tools : undefined;
+    const tools = result.used.includes('tools') ? toolList(row.data.tools) : undefined;
     if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
     else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
-      ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions', raw: excerpt(row.data) });
+      ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions (or that list as JSON text)', raw: excerpt(row.data) });
       return undefined;
     }
     if (!wellFormedExample(example)) {
@@ -364,6 +364,34 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
 }
 
 // --- internal ---
+
+/**
+ * A `tools` column as a list of tool definitions: the list, or the list its JSON text holds (TRL
+ * and Unsloth files keep tools as text, Axolotl keeps each `parameters` as text: lora-prep writes
+ * them so), with text `parameters` read back as the objects the trainer reads. Anything else is
+ * returned as it is, for the caller to refuse.
+ */
+function toolList(value: unknown): unknown {
+  let list = value;
+  if (typeof list === 'string' && list.trimStart().startsWith('[')) {
+    try {
+      list = JSON.parse(list) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  if (!Array.isArray(list)) return list;
+  if (!list.some((t) => typeof (t as { function?: { parameters?: unknown } } | null)?.function?.parameters === 'string')) return list;
+  return list.map((t) => {
+    const fn = (t as { function?: Record<string, unknown> } | null)?.function;
+    if (typeof fn?.parameters !== 'string') return t;
+    try {
+      return { ...(t as object), function: { ...fn, parameters: JSON.parse(fn.parameters) as unknown } };
+    } catch {
+      return t;
+    }
+  });
+}
 
 /** `String.prototype.isWellFormed` and `toWellFormed` (Node 20, V8 11.3), not yet in the ES2023 lib. */
 interface WellFormedString {
