@@ -410,6 +410,12 @@ describe('file-level details', () => {
     expect(r.problems.map(({ line, rule }) => ({ line, rule }))).toEqual(expected);
   });
 
+  it('MLX-LM chat lines may carry keys MLX does not read (an id); OpenAI lines may not', async () => {
+    const lines = cleanRecords('mlx-lm', 'chat', 4).map((r, i) => ({ id: i, ...(r as object) }));
+    expect((await check(jsonl(lines), { target: 'mlx-lm' })).problems).toEqual([]);
+    expect((await check(jsonl(lines), { target: 'openai' })).problems.map((p) => p.rule)).toContain('B.1-keys');
+  });
+
   it('C.1: Together wants a .jsonl name', async () => {
     const r = await check(jsonl(cleanRecords('together', 'chat', 2)), { target: 'together' }, 'train.json');
     expect(r.problems.map((p) => p.rule)).toEqual(['C.1-extension']);

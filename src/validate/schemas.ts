@@ -251,7 +251,8 @@ function checkMessagesRecord(record: Record<string, unknown>, ctx: RecordContext
     ctx.add('F.2-prompt-key', 'a messages file must not have a prompt key: TRL would take the prompt-completion path and ignore messages');
     keysReported = true;
   }
-  const keys = keyProblem(record, allowed, ['messages'], trlLike ? new Set(['prompt']) : undefined);
+  // MLX-LM ignores keys it does not read (FORMATS.md §4; E.3 asks B.2-B.7 of chat lines, not B.1).
+  const keys = keyProblem(record, target === 'mlx-lm' ? new Set(Object.keys(record)) : allowed, ['messages'], trlLike ? new Set(['prompt']) : undefined);
   if (keys) {
     ctx.add('B.1-keys', `top-level keys: ${keys} (allowed: ${list(allowed)})`);
     keysReported = true;
