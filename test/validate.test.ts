@@ -508,8 +508,22 @@ describe("target: 'auto'", () => {
     [{ messages: [{ role: 'user', content: 'q', weight: 1 }] }, 'together', 'chat'],
     [{ messages: [{ role: 'ipython', content: 'q' }] }, 'torchtune', 'chat'],
     [{ messages: [{ role: 'assistant', tool_calls: [{ id: 'a1B2c3D4e' }] }] }, 'mistral', 'chat'],
+    [{ messages: [], tools: '[{"type":"function","function":{"name":"now","parameters":{}}}]' }, 'trl', 'chat'],
+    [{ messages: [], tools: [{ type: 'function', function: { name: 'now', parameters: '{"type":"object"}' } }] }, 'axolotl', 'chat'],
   ])('%j → %s %s', (record, target, format) => {
     expect(guessTarget(record)).toMatchObject({ target, format });
+  });
+
+  it.each(['trl', 'unsloth', 'axolotl'] as const)("passes prepare's own %s output with tools on line 1", async (target) => {
+    const dir = await tempDir();
+    const outDir = join(dir, 'o');
+    // The tool conversation of the fixture first, so that line 1 shows how this target writes tools.
+    const rows = (await readFile('fixtures/targets/conversations.jsonl', 'utf8')).trim().split('\n');
+    const input = join(dir, 'in.jsonl');
+    await writeFile(input, `${[...rows.filter((r) => r.includes('"tools"')), ...rows.filter((r) => !r.includes('"tools"'))].join('\n')}\n`);
+    await prepareDataset({ inputs: [input], outDir, target, split: { validation: 0 }, dedup: false });
+    const r = await validateFile(join(outDir, 'train.jsonl'), { target: 'auto' });
+    expect(r.problems).toEqual([]);
   });
 
   it('reports the guess', async () => {

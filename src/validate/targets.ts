@@ -79,7 +79,8 @@ export function formatOfRecord(record: Record<string, unknown>): ValidationForma
  * The target and format `target: 'auto'` settles on for a file whose first record is `record`:
  * `conversations` → LLaMA-Factory ShareGPT; `instruction`/`input`/`output` → Axolotl alpaca
  * (LLaMA-Factory when there is a `history`); `prompt`/`completion` → TRL; `messages` → OpenAI,
- * unless its keys or roles point elsewhere (`chat_template_kwargs` → TRL, an `ipython` role →
+ * unless its keys or roles point elsewhere (`chat_template_kwargs` or `tools` as JSON text → TRL,
+ * tool `parameters` as JSON text → Axolotl, an `ipython` role →
  * torchtune, Mistral-style 9-character tool-call ids or Mistral-only keys → Mistral, a weight on a
  * non-assistant message → Together, which allows it).
  */
@@ -94,6 +95,11 @@ export function guessTarget(record: Record<string, unknown>): { target: Validati
   }
   if (!('messages' in record)) return undefined;
   if ('chat_template_kwargs' in record) return { target: 'trl', format: 'chat', why: 'messages with chat_template_kwargs (TRL)' };
+  // How lora-prep (and many Hugging Face datasets) write tools for readers that need one type a column.
+  if (typeof record.tools === 'string') return { target: 'trl', format: 'chat', why: 'tools as JSON text (TRL, Unsloth)' };
+  if (Array.isArray(record.tools) && record.tools.some((t) => typeof (t as { function?: { parameters?: unknown } } | null)?.function?.parameters === 'string')) {
+    return { target: 'axolotl', format: 'chat', why: 'tool parameters as JSON text (Axolotl)' };
+  }
   if ('interactions' in record || 'available_tools' in record || 'system_prompt' in record) {
     return { target: 'mistral', format: 'chat', why: 'messages with Mistral-only keys' };
   }
