@@ -567,6 +567,17 @@ describe('fixFile (--fix)', () => {
     expect(JSON.parse(text.split('\n')[4] as string).messages[0].content).toBe('Caf\u00e9 lease:\u2028can it be assigned?');
   });
 
+  it('splits records joined by classic Mac OS line endings (CR alone) into lines, changing nothing else', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'mac.jsonl');
+    const lines = jsonl(cleanRecords('openai', 'chat', 12)).trimEnd().split('\n');
+    await writeFile(input, `${lines.join('\r')}\r`);
+    const result = await fixFile(input, undefined, { target: 'openai' });
+    expect(result.changes).toEqual([{ rule: 'A.2-cr', count: 11 }]);
+    expect(await readFile(result.outPath, 'utf8')).toBe(`${lines.join('\n')}\n`);
+    expect((await validateFile(result.outPath, { target: 'openai' })).problems).toEqual([]);
+  });
+
   it('adds a missing alpaca input and renames ShareGPT roles, changing nothing else', async () => {
     const dir = await tempDir();
     const alpacaIn = join(dir, 'alpaca.jsonl');

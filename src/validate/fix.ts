@@ -117,6 +117,33 @@ const FLOAT_WEIGHT = /"weight"\s*:\s*-?\d+(?:\.|[eE])/;
 const TO_MESSAGES_ROLE: Record<string, string> = { human: 'user', gpt: 'assistant' };
 const TO_SHAREGPT_ROLE: Record<string, string> = { user: 'human', assistant: 'gpt' };
 
+/**
+ * The parts of a line that holds several JSON objects separated by CR alone (a file with classic
+ * Mac OS line endings reads as one line), a trailing CR dropped; undefined for anything else.
+ */
+function crSeparated(bytes: Buffer): Buffer[] | undefined {
+  const cr = bytes.indexOf(0x0d);
+  if (cr < 0 || cr === bytes.length - 1) return undefined;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = cr; at >= 0; at = bytes.indexOf(0x0d, from)) {
+    parts.push(bytes.subarray(from, at));
+    from = at + 1;
+  }
+  if (from < bytes.length) parts.push(bytes.subarray(from));
+  const objects = parts.filter((p) => p.toString('utf8').trim() !== '');
+  if (objects.length < 2) return undefined;
+  for (const p of objects) {
+    try {
+      const v: unknown = JSON.parse(p.toString('utf8'));
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return parts;
+}
+
 class Fixer {
   readonly #options: ValidationOptions;
   readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -144,6 +171,15 @@ class Fixer {
     if (n === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       bytes = bytes.subarray(3);
       this.#change('A.1-bom');
+    }
+    const records = crSeparated(bytes);
+    if (records) {
+      // Records that classic Mac OS line endings (CR alone) joined into one line: one line each.
+      this.#change('A.2-cr', records.length - 1);
+      // A CR at the end of the file ended its last record as a line break would have.
+      const last = terminated || bytes[bytes.length - 1] === 0x0d;
+      for (const [i, part] of records.entries()) yield* this.line(n + 1, part, i < records.length - 1 || last);
+      return;
     }
     if (bytes[bytes.length - 1] === 0x0d) {
       bytes = bytes.subarray(0, bytes.length - 1);
