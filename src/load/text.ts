@@ -424,14 +424,8 @@ class ChunkDecoder {
    * it would "work", giving rows of text interleaved with NULs, so the job stops instead.
    */
   #refuseUtf16(head: Uint8Array): void {
-    const n = Math.min(head.length, UTF16_SNIFF_BYTES) & ~1;
+    const { n, zeroEven, zeroOdd } = zeroBytes(head);
     if (n < 8) return;
-    let zeroEven = 0;
-    let zeroOdd = 0;
-    for (let i = 0; i < n; i += 2) {
-      if (head[i] === 0) zeroEven++;
-      if (head[i + 1] === 0) zeroOdd++;
-    }
     const pairs = n / 2;
     const le = zeroOdd >= pairs * 0.4 && zeroEven <= pairs * 0.05;
     const be = zeroEven >= pairs * 0.4 && zeroOdd <= pairs * 0.05;
@@ -454,14 +448,8 @@ class ChunkDecoder {
    * row of CJK-looking text or none, so the job stops instead.
    */
   #refuseNotUtf16(head: Uint8Array): void {
-    const n = Math.min(head.length, UTF16_SNIFF_BYTES) & ~1;
+    const { n, zeroEven, zeroOdd } = zeroBytes(head);
     if (n < 4) return;
-    let zeroEven = 0;
-    let zeroOdd = 0;
-    for (let i = 0; i < n; i += 2) {
-      if (head[i] === 0) zeroEven++;
-      if (head[i + 1] === 0) zeroOdd++;
-    }
     if (zeroOdd > 0) return;
     const be = zeroEven >= (n / 2) * 0.4;
     const seems = be
@@ -725,4 +713,19 @@ function fileError(path: string, error: unknown): LoraPrepError {
     location,
     cause: error,
   });
+}
+
+/**
+ * The zero bytes at even and odd offsets of the first bytes of a file (an even count of them, at
+ * most UTF16_SNIFF_BYTES): how UTF-16 text without a byte-order mark is told from 8-bit text.
+ */
+function zeroBytes(head: Uint8Array): { n: number; zeroEven: number; zeroOdd: number } {
+  const n = Math.min(head.length, UTF16_SNIFF_BYTES) & ~1;
+  let zeroEven = 0;
+  let zeroOdd = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) zeroEven++;
+    if (head[i + 1] === 0) zeroOdd++;
+  }
+  return { n, zeroEven, zeroOdd };
 }

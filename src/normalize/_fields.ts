@@ -66,15 +66,7 @@ export function inexactNumber(n: number, where: string): string {
 export function text(data: Record<string, unknown>, key: string): string | Rejected {
   const v = data[key];
   if (!Object.hasOwn(data, key) || v === undefined || v === null) return missing(key);
-  let raw: string;
-  if (typeof v === 'string') raw = v;
-  else if (typeof v === 'number') {
-    const t = numberText(v, key);
-    if (typeof t !== 'string') return t;
-    raw = t;
-  } else if (typeof v === 'boolean') raw = String(v);
-  else return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
-  const s = cleanContent(raw);
+  const s = cleanText(v, key);
   if (s === '') return { reason: 'empty_content', message: `field "${key}" is blank` };
   return s;
 }
@@ -85,17 +77,23 @@ export function text(data: Record<string, unknown>, key: string): string | Rejec
  */
 export function optionalText(data: Record<string, unknown>, key: string): string | undefined | Rejected {
   const v = data[key];
-  let raw: string;
-  if (typeof v === 'string') raw = v;
-  else if (v === undefined || v === null || !Object.hasOwn(data, key)) return undefined;
-  else if (typeof v === 'number') {
-    const t = numberText(v, key);
-    if (typeof t !== 'string') return t;
-    raw = t;
-  } else if (typeof v === 'boolean') raw = String(v);
-  else return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
-  const s = cleanContent(raw);
+  if (v === undefined || v === null || !Object.hasOwn(data, key)) return undefined;
+  const s = cleanText(v, key);
   return s === '' ? undefined : s;
+}
+
+/**
+ * A present field's value as cleaned text (see {@link cleanContent}): a string as it is, a number
+ * JSON holds exactly or a boolean as written; anything else is the row's rejection.
+ */
+function cleanText(v: unknown, key: string): string | Rejected {
+  if (typeof v === 'string') return cleanContent(v);
+  if (typeof v === 'number') {
+    const t = numberText(v, key);
+    return typeof t === 'string' ? cleanContent(t) : t;
+  }
+  if (typeof v === 'boolean') return String(v);
+  return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
 }
 
 /**
