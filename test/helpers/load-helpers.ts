@@ -2,9 +2,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Rejection, SourceRow, StageContext } from '../../src/types.js';
-import type { LoadSource } from '../../src/load/index.js';
+import type { LoadOptions, LoadSource } from '../../src/load/index.js';
 
 let dir: string | undefined;
 afterAll(async () => {
@@ -40,6 +40,41 @@ export interface LoadResult {
   /** Every event in order: `row@line`, `reject:reason@line`, so tests can check interleaving. */
   events: string[];
   error: unknown;
+}
+
+/** An expected row: its line and data. */
+export type Row = [line: number, data: Record<string, string>];
+/** An expected rejection: its line, reason, and the message (exactly, or a pattern). */
+export type Rej = [line: number, reason: string, message: string | RegExp];
+
+/** A table case of a CSV/TSV loader test. */
+export interface LoadCase {
+  name: string;
+  text: string;
+  file?: string;
+  options?: LoadOptions;
+  rows: Row[];
+  rejected?: Rej[];
+  warnings?: RegExp[];
+}
+
+/**
+ * Checks a load against a case: no error, the rows with their lines, the rejections in order with
+ * their reasons and messages, and the warnings (each passed through `warning` first).
+ */
+export function expectLoaded(result: LoadResult, c: Pick<LoadCase, 'rows' | 'rejected' | 'warnings'>, warning = (w: string) => w): void {
+  const rejected = c.rejected ?? [];
+  const warnings = c.warnings ?? [];
+  expect(result.error).toBeUndefined();
+  expect(result.rows.map((r) => [r.source.line, r.data])).toEqual(c.rows);
+  expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual(rejected.map(([l, reason]) => [l, reason]));
+  result.rejected.forEach((r, i) => {
+    const want = (rejected[i] as Rej)[2];
+    if (typeof want === 'string') expect(r.message).toBe(want);
+    else expect(r.message).toMatch(want);
+  });
+  expect(result.warnings).toHaveLength(warnings.length);
+  warnings.forEach((w, i) => expect(warning(result.warnings[i] as string)).toMatch(w));
 }
 
 /** Runs a loader to the end with a recording context; an error is caught into `error`. */

@@ -6,25 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvFramer } from '../../src/load/_csv-framer.js';
-import { loadCsv, type LoadOptions } from '../../src/load/index.js';
-import { chunked, runLoad } from '../helpers/load-helpers.js';
-
-type Row = [line: number, data: Record<string, string>];
-type Rej = [line: number, reason: string, message: RegExp];
-
-interface Case {
-  name: string;
-  text: string;
-  file?: string;
-  options?: LoadOptions;
-  rows: Row[];
-  rejected?: Rej[];
-  warnings?: RegExp[];
-}
+import { loadCsv } from '../../src/load/index.js';
+import { chunked, expectLoaded, runLoad, type LoadCase } from '../helpers/load-helpers.js';
 
 const ESCAPE_HINT = /pass escape: '\\\\' \(CLI --escape '\\'\)/;
 
-const cases: Case[] = [
+const cases: LoadCase[] = [
   {
     name: 'a stray quote swallowing lines 3–5 is one malformed_row naming them; line 6 reads on',
     text: 'question,answer\nL2 ok,a2\n"L3 stray,a3\nL4,a4\n"L5",a5\nL6,a6\n',
@@ -112,16 +99,11 @@ const cases: Case[] = [
 ];
 
 describe('loadCsv and unbalanced quotes', () => {
-  it.each(cases)('$name', async ({ text, file = 'data.csv', options = {}, rows, rejected = [], warnings = [] }) => {
+  it.each(cases)('$name', async (c) => {
+    const { text, file = 'data.csv', options = {} } = c;
     // Whole, and cut into every chunk size up to 7 bytes: the result is the same.
     for (const size of [text.length, 1, 2, 3, 5, 7]) {
-      const result = await runLoad((ctx) => loadCsv(chunked(file, ...pieces(text, size)), options, ctx));
-      expect(result.error).toBeUndefined();
-      expect(result.rows.map((r) => [r.source.line, r.data])).toEqual(rows);
-      expect(result.rejected.map((r) => [r.source.line, r.reason])).toEqual(rejected.map(([l, reason]) => [l, reason]));
-      result.rejected.forEach((r, i) => expect(r.message).toMatch((rejected[i] as Rej)[2]));
-      expect(result.warnings).toHaveLength(warnings.length);
-      warnings.forEach((w, i) => expect(result.warnings[i]).toMatch(w));
+      expectLoaded(await runLoad((ctx) => loadCsv(chunked(file, ...pieces(text, size)), options, ctx)), c);
     }
   });
 
