@@ -85,9 +85,13 @@ const CR_HINT =
 
 /**
  * `text` as it is, or, for a file with CR line endings, with each lone `\r` turned into `\n` (one
- * character for one, so byte offsets stay those of the file; a `\r\n` is left as it is).
+ * character for one, so byte offsets stay those of the file; a `\r\n` is left as it is). The JSON
+ * array reader counts lines through it too. Not part of the public API.
+ *
+ * @example
+ * for await (const chunk of crLinesAsLf(text, file, ctx)) scanner.push(chunk);
  */
-async function* crLinesAsLf(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<string> {
+export async function* crLinesAsLf(text: AsyncIterable<string>, file: string, ctx: StageContext): AsyncGenerator<string> {
   const iterator = text[Symbol.asyncIterator]();
   try {
     yield* sniffed(iterator, file, ctx);

@@ -19,7 +19,7 @@ import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { JsonArrayScanner, type ArrayScanEvent, type Recovered } from './_json-array.js';
 import { MAX_KEYS_LISTED, TopObjectScanner, type TopObjectVerdict } from './_json-object.js';
 import { RecordsUnder } from './_json-key.js';
-import { jsonlRows } from './_jsonl-rows.js';
+import { crLinesAsLf, jsonlRows } from './_jsonl-rows.js';
 import { openDecoded } from './_open.js';
 import type { LoadOptions, LoadSource } from './types.js';
 
@@ -131,7 +131,8 @@ async function* arrayRows(
 ): AsyncGenerator<SourceRow> {
   const scanner = new JsonArrayScanner(limits.maxLineBytes, guard, keyed);
   const state: ArrayState = { warnedComma: false, warnedArrays: false, file, ctx, limits, guard, underKey: keyed, guessed };
-  for await (const chunk of text) {
+  // The scanner counts lines at line feeds: a file whose lines end with CR alone is read with LFs.
+  for await (const chunk of crLinesAsLf(text, file, ctx)) {
     for (const event of scanner.push(chunk)) {
       throwIfAborted(ctx.signal, file);
       const row = handle(event, state);

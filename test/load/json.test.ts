@@ -149,6 +149,16 @@ const cases: Case[] = [
     warnings: [/^data\.json:2: another JSON array starts after the first one's closing "\]" .*; the elements of every array were read\.$/],
   },
   {
+    name: 'CR line endings (classic Mac OS): each element at its own line, with a warning',
+    text: '[\r  {"a":1},\r\r  {"a":2},\r  "x"\r]\r',
+    rows: [
+      [2, { a: 1 }],
+      [4, { a: 2 }],
+    ],
+    rejected: [[5, 'invalid_record', /^expected an object/]],
+    warnings: [/^data\.json: the file ends its lines with a carriage return alone .*each lone CR was read as a line break\.$/],
+  },
+  {
     name: 'a raw line break inside a string costs that element only; the next keep their lines',
     text: '[\n{"prompt": "raw\nnewline", "completion": "c1"},\n{"prompt": "p2", "completion": "c2"},\n{"prompt": "p3", "completion": "c3"}\n]\n',
     rows: [
