@@ -2,11 +2,12 @@
  * Inputs as files: a path names a file, or a folder standing for the data files in it (a sharded
  * export as Spark or BigQuery writes it).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LoraPrepError } from './errors.js';
-import { formatFromExtension } from './load/format.js';
+import { formatFromExtension, isGzipped } from './load/format.js';
+import { GZIP_MAGIC } from './load/text.js';
 import type { InputSpec } from './options.js';
 
 /**
@@ -105,4 +106,40 @@ export function naturalOrder(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A gzip file holds several times its size in text (4x is low for text; the bench corpus is 8x). */
+const GZIP_TEXT_RATIO = 4;
+
+/**
+ * About how many bytes of text the inputs hold, counted until `enough` is reached: a gzip file
+ * (named `.gz`, or with gzip's first bytes under any name, as the loaders read it) as four times
+ * its size. Decides whether worker threads pay off.
+ *
+ * @example
+ * (await textBytes([{ path: 'rows.jsonl', bytes: 2e6 }], 4e6)) >= 4e6 // true when rows.jsonl is gzipped
+ */
+export async function textBytes(files: ReadonlyArray<{ path: string; bytes: number }>, enough: number): Promise<number> {
+  let total = 0;
+  for (const f of files) {
+    if (total >= enough) break;
+    total += ((await gzipped(f.path)) ? GZIP_TEXT_RATIO : 1) * f.bytes;
+  }
+  return total;
+}
+
+async function gzipped(path: string): Promise<boolean> {
+  if (isGzipped(path)) return true;
+  const head = Buffer.alloc(GZIP_MAGIC.length);
+  try {
+    const file = await open(path, 'r');
+    try {
+      await file.read(head, 0, head.length, 0);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return false; // the loader reports an unreadable file
+  }
+  return GZIP_MAGIC.every((b, i) => head[i] === b);
 }

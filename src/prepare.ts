@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { inputFiles, listed, repeatedPath } from './_inputs.js';
+import { inputFiles, listed, repeatedPath, textBytes } from './_inputs.js';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { pacer } from './_pace.js';
@@ -23,7 +23,6 @@ import { isLoraPrepError, LoraPrepError, throwIfAborted } from './errors.js';
 import { optionalColumns, trainerGlue } from './formats/glue.js';
 import { overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
-import { isGzipped } from './load/format.js';
 import { systemPromptText } from './normalize/domains.js';
 import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
 import { resolveOptions, type InputSpec, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
@@ -153,9 +152,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
-  // A .gz holds several times its size in text (4x is low for text; the bench corpus is 8x).
-  const textBytes = inputs.reduce((n, i) => n + (isGzipped(i.path) ? GZIP_TEXT_RATIO : 1) * i.bytes, 0);
-  const pool = opts.concurrency > 1 && textBytes >= WORKERS_FROM_BYTES ? await TokenizerPool.start(opts.tokenizer, opts.concurrency, { longestRowBytes: opts.maxLineBytes }) : undefined;
+  const enough = opts.concurrency > 1 && (await textBytes(inputs, WORKERS_FROM_BYTES)) >= WORKERS_FROM_BYTES;
+  const pool = enough ? await TokenizerPool.start(opts.tokenizer, opts.concurrency, { longestRowBytes: opts.maxLineBytes }) : undefined;
   let tx: OutputTransaction;
   let tokenizer: Tokenizer;
   try {
@@ -727,8 +725,6 @@ const RUN_ABORTED = 'the run was aborted; outDir was left as it was';
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
 
 /** What a `.gz` input counts as towards {@link WORKERS_FROM_BYTES}, per compressed byte. */
-const GZIP_TEXT_RATIO = 4;
-
 /** The main thread's view of a tokenizer that only the workers loaded: its name, never a count. */
 function countedInWorkers(info: TokenizerInfo): Tokenizer {
   const never = (): never => {

@@ -1,6 +1,35 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listed, naturalOrder } from '../src/_inputs.js';
+import { listed, naturalOrder, textBytes } from '../src/_inputs.js';
+
+describe('textBytes (whether worker threads pay off)', () => {
+  it('counts a gzip file as four times its size, whatever its name, and stops once enough is counted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lora-prep-textbytes-'));
+    const text = '{"q":"a","a":"b"}\n'.repeat(100);
+    const gz = gzipSync(text);
+    const files = {
+      plain: join(dir, 'plain.jsonl'),
+      hidden: join(dir, 'really-gzip.jsonl'),
+      named: join(dir, 'named.jsonl.gz'),
+    };
+    await writeFile(files.plain, text);
+    await writeFile(files.hidden, gz);
+    // A name ending in .gz is taken at its word, without reading (this one is not even gzip).
+    await writeFile(files.named, text);
+    const of = (path: string, bytes: number) => ({ path, bytes });
+    expect(await textBytes([of(files.plain, text.length)], Infinity)).toBe(text.length);
+    expect(await textBytes([of(files.hidden, gz.length)], Infinity)).toBe(4 * gz.length);
+    expect(await textBytes([of(files.named, 10)], Infinity)).toBe(40);
+    expect(await textBytes([of(files.plain, 5), of(files.hidden, 7), of(files.named, 10)], Infinity)).toBe(5 + 28 + 40);
+    expect(await textBytes([of(files.plain, 5), of(files.hidden, 7), of(files.named, 10)], 5)).toBe(5);
+    // An unreadable file counts as text: its loader reports it.
+    expect(await textBytes([of(join(dir, 'missing.jsonl'), 3)], Infinity)).toBe(3);
+  });
+});
 
 describe('naturalOrder', () => {
   it('orders part files by their numbers, padded or not', () => {

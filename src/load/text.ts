@@ -94,8 +94,8 @@ export async function* readText(source: LoadSource, options: ReadTextOptions = {
 
 // --- internal ---
 
-/** gzip's magic bytes and its only compression method, deflate. */
-const GZIP_MAGIC = [0x1f, 0x8b, 0x08] as const;
+/** gzip's magic bytes and its only compression method, deflate. Not part of the public API. */
+export const GZIP_MAGIC = [0x1f, 0x8b, 0x08] as const;
 
 /**
  * The chunks of `raw`, inflated when its first bytes are gzip's (a `.csv` that is really
