@@ -1099,16 +1099,19 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** Writes a text file ending in one line break; the manifest's `lines` is its line count (as `wc -l` gives it). */
 async function writeTextFile(path: string, text: string): Promise<WrittenFile> {
+  const body = text.replace(/\n$/, '');
   const w = new JsonlWriter(path);
-  await w.writeLine(text.replace(/\n$/, ''));
-  return w.close();
+  await w.writeLine(body);
+  const written = await w.close();
+  let lines = 1;
+  for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) lines++;
+  return { ...written, lines };
 }
 
 async function writeJsonFile(path: string, value: unknown): Promise<WrittenFile> {
-  const w = new JsonlWriter(path);
-  await w.writeLine(JSON.stringify(value, null, 2));
-  return w.close();
+  return writeTextFile(path, JSON.stringify(value, null, 2));
 }
 
 const STAGE_ORDER = ['read', 'normalize', 'pii', 'count', 'keep', 'plan', 'write'] as const;

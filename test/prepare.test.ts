@@ -92,7 +92,13 @@ describe('all fixtures together', () => {
     expect(manifest.inputs.map((i: { file: string }) => i.file)).toEqual(Object.keys(EXPECTED));
     const { createHash } = await import('node:crypto');
     for (const i of manifest.inputs) expect(i.sha256).toBe(createHash('sha256').update(await readFile(i.file)).digest('hex'));
-    for (const o of manifest.outputs) expect(o.sha256).toBe(createHash('sha256').update(await readFile(join(outDir, o.file))).digest('hex'));
+    for (const o of manifest.outputs) {
+      const bytes = await readFile(join(outDir, o.file));
+      expect(o.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(o.bytes).toBe(bytes.length);
+      // Lines as `wc -l` counts them: records in data files, text lines in the report files.
+      expect(o.lines, o.file).toBe(bytes.toString('utf8').split('\n').length - 1);
+    }
   });
 
   it('gives byte-identical files when run again with the same inputs and options', async () => {
