@@ -161,6 +161,36 @@ describe('lora-prep prepare --config', () => {
     expect(JSON.stringify(manifest)).toMatch(/"seed":\s*7/);
   }, 30_000);
 
+  it('merges dedup flags into the config\'s dedup, as the split flags merge into split', async () => {
+    const cases: Array<[config: unknown, flags: string[], dedup: unknown]> = [
+      [{ near: { threshold: 0.9, keep: 'longest' }, exact: { key: 'prompt' } }, ['--near-threshold', '0.85'], { exact: { key: 'prompt' }, near: { threshold: 0.85, action: 'remove', keep: 'longest' } }],
+      [{ near: false }, ['--dedup-key', 'prompt'], { exact: { key: 'prompt' }, near: false }],
+      [{ near: { action: 'group' } }, ['--dedup', 'near'], { exact: { key: 'conversation' }, near: { threshold: 0.8, action: 'group', keep: 'first' } }],
+      [{ exact: { key: 'prompt' }, near: { threshold: 0.9 } }, ['--dedup', 'exact'], { exact: { key: 'prompt' }, near: false }],
+      [{ exact: false }, ['--dedup', 'exact'], { exact: { key: 'conversation' }, near: false }],
+      [false, ['--dedup', 'near', '--near-keep', 'longest'], { exact: { key: 'conversation' }, near: { threshold: 0.8, action: 'remove', keep: 'longest' } }],
+      [{ exact: { key: 'prompt' } }, [], { exact: { key: 'prompt' }, near: { threshold: 0.8, action: 'remove', keep: 'first' } }],
+    ];
+    for (const [dedup, flags, want] of cases) {
+      const { dir, config } = await project('c.json', JSON.stringify({ inputs: ['data/patient-faq.json'], dedup }));
+      const io = fakeIo();
+      expect(await runCli(['prepare', '--config', config, '--out', join(dir, 'o'), '--quiet', ...flags], io), io.err).toBe(0);
+      const manifest = JSON.parse(await readFile(join(dir, 'o', 'report', 'manifest.json'), 'utf8'));
+      expect(manifest.options.dedup, `${JSON.stringify(dedup)} ${flags.join(' ')}`).toEqual(want);
+    }
+  }, 60_000);
+
+  it.each([
+    [{ near: false }, ['--near-threshold', '0.9'], /--near-threshold, --near-action and --near-keep: .*c\.json turns that dedup off \(dedup\.near: false\); add --dedup near/],
+    [false, ['--dedup-key', 'prompt'], /--dedup-key: .*c\.json turns that dedup off \(dedup: false\); add --dedup exact or --dedup near/],
+    [{ exact: false }, ['--dedup-key', 'prompt'], /--dedup-key: .*c\.json turns that dedup off \(dedup\.exact: false\)/],
+  ])('refuses a dedup flag for what the config turns off (%j, %j) instead of turning it back on', async (dedup, flags, message) => {
+    const { dir, config } = await project('c.json', JSON.stringify({ inputs: ['data/patient-faq.json'], dedup }));
+    const io = fakeIo();
+    expect(await runCli(['prepare', '--config', config, '--out', join(dir, 'o'), '--quiet', ...flags], io)).toBe(2);
+    expect(io.err).toMatch(message);
+  });
+
   it('takes --out from the command line when the config has no outDir', async () => {
     const { dir, config } = await project('c.json', JSON.stringify({ inputs: ['data/patient-faq.json'] }));
     const io = fakeIo();

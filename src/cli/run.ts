@@ -353,22 +353,51 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.dedup !== undefined && !['near', 'exact', 'none'].includes(v.dedup)) {
     throw new UsageError(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);
   }
-  const nearFlags = v['near-threshold'] !== undefined || v['near-action'] !== undefined || v['near-keep'] !== undefined;
-  if (v.dedup === 'none') {
-    if (nearFlags) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup none)');
-    if (v['dedup-key'] !== undefined) throw new UsageError('--dedup-key needs dedup (not --dedup none)');
-    o.dedup = false;
-  } else if (v.dedup !== undefined || nearFlags || v['dedup-key'] !== undefined) {
-    const near: Record<string, unknown> = {};
-    if (v['near-threshold'] !== undefined) near.threshold = num('--near-threshold', v['near-threshold']);
-    if (v['near-action'] !== undefined) near.action = v['near-action'];
-    if (v['near-keep'] !== undefined) near.keep = v['near-keep'];
-    if (v.dedup === 'exact' && Object.keys(near).length > 0) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup exact)');
-    const exact = v['dedup-key'] === undefined ? true : { key: v['dedup-key'] };
-    o.dedup = { exact, near: v.dedup === 'exact' ? false : Object.keys(near).length > 0 ? near : true };
-  }
+  const dedup = dedupFlags(v, base.dedup, v.config);
+  if (dedup !== undefined) o.dedup = dedup;
   return o as unknown as PrepareOptions;
 }
+
+/**
+ * The `dedup` option from the flags over the config's: `--dedup none|exact|near` sets what is on,
+ * `--dedup-key` and the `--near-*` flags replace those keys and keep the config's others (as the
+ * split flags do). A flag for something the config turns off, without `--dedup` turning it on, is
+ * refused rather than switching it back on unasked. `undefined`: no dedup flag, the config's stands.
+ */
+function dedupFlags(v: PrepareValues, base: unknown, config: string | undefined): unknown {
+  const near: Record<string, unknown> = {};
+  if (v['near-threshold'] !== undefined) near.threshold = num('--near-threshold', v['near-threshold']);
+  if (v['near-action'] !== undefined) near.action = v['near-action'];
+  if (v['near-keep'] !== undefined) near.keep = v['near-keep'];
+  const nearFlags = Object.keys(near).length > 0;
+  const key = v['dedup-key'];
+  const mode = v.dedup;
+  if (mode === undefined && !nearFlags && key === undefined) return undefined;
+  if (mode === 'none') {
+    if (nearFlags) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup none)');
+    if (key !== undefined) throw new UsageError('--dedup-key needs dedup (not --dedup none)');
+    return false;
+  }
+  if (mode === 'exact' && nearFlags) throw new UsageError('--near-threshold, --near-action and --near-keep need near dedup (not --dedup exact)');
+  const where = config ?? 'the config';
+  const off = (flags: string, setting: string, turnOn: string) => new UsageError(`${flags}: ${where} turns that dedup off (${setting}); add ${turnOn} to turn it on`);
+  if (base === false && mode === undefined) throw off(nearFlags ? NEAR_FLAGS : '--dedup-key', 'dedup: false', nearFlags ? '--dedup near' : '--dedup exact or --dedup near');
+  const from = isRecord(base) ? base : {};
+  // --dedup exact|near turns exact dedup on, keeping the config's key.
+  let exact = mode === undefined ? (from.exact ?? true) : isRecord(from.exact) ? from.exact : true;
+  if (key !== undefined) {
+    if (exact === false) throw off('--dedup-key', 'dedup.exact: false', '--dedup exact or --dedup near');
+    exact = { ...(isRecord(exact) ? exact : {}), key };
+  }
+  let nearOut = mode === 'exact' ? false : mode === 'near' ? (isRecord(from.near) ? from.near : true) : (from.near ?? true);
+  if (nearFlags) {
+    if (nearOut === false) throw off(NEAR_FLAGS, 'dedup.near: false', '--dedup near');
+    nearOut = { ...(isRecord(nearOut) ? nearOut : {}), ...near };
+  }
+  return { exact, near: nearOut };
+}
+
+const NEAR_FLAGS = '--near-threshold, --near-action and --near-keep';
 
 function failOn(rules: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
