@@ -98,6 +98,43 @@ describe('verifyOutput', () => {
     expect(changed.outputs.every((f) => f.status === 'ok')).toBe(true);
   });
 
+  it('compares an input read only in part (maxRows) by the bytes the run read', async () => {
+    const dir = await tempDir();
+    const big = join(dir, 'big.jsonl');
+    const never = join(dir, 'never.jsonl');
+    const row = (i: number) => `${JSON.stringify({ question: `Question ${i} about ledgers?`, answer: `Answer ${i}: ${'debit and credit '.repeat(20)}` })}\n`;
+    const text = Array.from({ length: 8_000 }, (_, i) => row(i)).join('');
+    await writeFile(big, text);
+    await writeFile(never, row(1));
+    const outDir = join(dir, 'out');
+    await prepareDataset({ inputs: [big, never], outDir, maxRows: 5, split: { validation: 0 } });
+    const read = (JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8')) as { inputs: Array<{ bytes: number; partial?: boolean }> }).inputs;
+    expect(read.map((i) => i.partial)).toEqual([true, true]);
+    expect(read[0]?.bytes).toBeGreaterThan(0);
+    expect(read[0]?.bytes).toBeLessThan(text.length);
+
+    const report = await verifyOutput(outDir);
+    expect(report.ok).toBe(true);
+    expect(report.inputs.map((f) => [f.status, f.partial])).toEqual([
+      ['ok', true],
+      ['ok', true],
+    ]);
+    expect(formatVerify(report)).toMatch(/ok, \d+ outputs and 2 inputs \(all by the part the run read, maxRows\) match/);
+
+    // A change after the part read, or more rows appended, is not a change to what was read.
+    await writeFile(big, `${text.slice(0, -10)}XXXXXXXXX\n${row(9_999)}`);
+    expect((await verifyOutput(outDir)).ok).toBe(true);
+    // A change inside it is.
+    await writeFile(big, `{"question":"Changed`.concat(text.slice(20)));
+    const changed = await verifyOutput(outDir);
+    expect(changed.ok).toBe(false);
+    expect(changed.inputs[0]?.status).toBe('changed');
+    expect(formatVerify(changed)).toMatch(/changed {2}input .*big\.jsonl \(expected the first [\d,]+ bytes, .*: the run read only that start of the file \(maxRows\)\)/);
+    // A file cut shorter than the part read has changed too.
+    await writeFile(big, text.slice(0, 100));
+    expect((await verifyOutput(outDir)).inputs[0]?.status).toBe('changed');
+  });
+
   it('throws INPUT_NOT_FOUND without a manifest and INPUT_FORMAT for a broken one', async () => {
     const empty = await tempDir();
     const missing = await errorOf(verifyOutput(empty));

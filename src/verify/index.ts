@@ -31,8 +31,13 @@ export interface VerifiedFile {
   status: VerifyStatus;
   /** Size, sha256 (and lines, for outputs) as the manifest records them. */
   expected: { bytes: number; sha256: string; lines?: number };
-  /** What the file holds now; absent when it is missing. */
+  /** What the file holds now (of a `partial` input, its first `expected.bytes` bytes); absent when it is missing. */
   actual?: { bytes: number; sha256: string };
+  /**
+   * An input the run read only the start of (`maxRows`): the manifest records the bytes read, so
+   * those are compared, and the file may have grown after them.
+   */
+  partial?: true;
 }
 
 /**
@@ -126,8 +131,10 @@ export function formatVerify(report: VerifyReport): string {
   for (const f of report.unlisted) lines.push(`  unlisted ${f} (not in the manifest: a trainer reading the folder would read it too)`);
   const okOutputs = report.outputs.length - bad.length;
   const checkedInputs = report.inputs.length - missingInputs.length;
+  const partInputs = report.inputs.filter((f) => f.partial && f.status === 'ok').length;
+  const parts = partInputs === 0 ? '' : ` (${partInputs === checkedInputs ? (partInputs === 1 ? 'it' : 'all') : partInputs} by the part the run read, maxRows)`;
   const summary = report.ok
-    ? `${report.outDir}: ok, ${okOutputs} output${okOutputs === 1 ? '' : 's'} and ${checkedInputs} input${checkedInputs === 1 ? '' : 's'} match ${report.manifest}`
+    ? `${report.outDir}: ok, ${okOutputs} output${okOutputs === 1 ? '' : 's'} and ${checkedInputs} input${checkedInputs === 1 ? '' : 's'}${parts} match ${report.manifest}`
     : `${report.outDir}: ${differing(bad.length + changedInputs.length + report.unlisted.length)} from ${report.manifest}`;
   return [summary, ...lines].join('\n');
 }
@@ -143,6 +150,7 @@ interface ManifestEntry {
   bytes: number;
   sha256: string;
   lines?: number;
+  partial?: true;
 }
 
 const READ_BYTES = 1024 * 1024;
@@ -208,19 +216,32 @@ function entry(path: string, where: string, value: unknown, insideOutDir: boolea
   if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) return fail('needs "sha256", 64 hex digits');
   // Output paths are the folder's own files: one pointing outside it is not from lora-prep.
   if (insideOutDir && (isAbsolute(e.file) || relative('.', e.file).split(sep).includes('..'))) return fail('"file" must be a path inside the output folder');
-  return { file: e.file, bytes: e.bytes, sha256: e.sha256, ...(typeof e.lines === 'number' ? { lines: e.lines } : {}) };
+  return {
+    file: e.file,
+    bytes: e.bytes,
+    sha256: e.sha256,
+    ...(typeof e.lines === 'number' ? { lines: e.lines } : {}),
+    ...(!insideOutDir && e.partial === true ? { partial: true as const } : {}),
+  };
 }
 
 async function check(expected: ManifestEntry, path: string, signal: AbortSignal | undefined): Promise<VerifiedFile> {
-  const base = { file: expected.file, expected: { bytes: expected.bytes, sha256: expected.sha256, ...(expected.lines === undefined ? {} : { lines: expected.lines }) } };
-  const actual = await hashFile(path, signal);
+  const base = {
+    file: expected.file,
+    expected: { bytes: expected.bytes, sha256: expected.sha256, ...(expected.lines === undefined ? {} : { lines: expected.lines }) },
+    ...(expected.partial ? { partial: true as const } : {}),
+  };
+  const actual = await hashFile(path, signal, expected.partial ? expected.bytes : Infinity);
   if (actual === undefined) return { ...base, status: 'missing' };
   const same = actual.bytes === expected.bytes && actual.sha256 === expected.sha256;
   return { ...base, status: same ? 'ok' : 'changed', actual };
 }
 
-/** sha256 and size of a file, or undefined when there is no file at `path` (a folder there counts as changed). */
-async function hashFile(path: string, signal: AbortSignal | undefined): Promise<{ bytes: number; sha256: string } | undefined> {
+/**
+ * sha256 and size of a file (of its first `limit` bytes at most), or undefined when there is no
+ * file at `path` (a folder there counts as changed).
+ */
+async function hashFile(path: string, signal: AbortSignal | undefined, limit: number): Promise<{ bytes: number; sha256: string } | undefined> {
   throwIfAborted(signal, 'verifying stopped because it was aborted.', path);
   let handle;
   try {
@@ -238,7 +259,7 @@ async function hashFile(path: string, signal: AbortSignal | undefined): Promise<
       throwIfAborted(signal, 'verifying stopped because it was aborted.', path);
       let bytesRead: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, READ_BYTES, null));
+        ({ bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, limit - bytes), null));
       } catch (error) {
         // A folder where a file was listed: it is not the file any more.
         if ((error as { code?: unknown }).code === 'EISDIR') return { bytes: 0, sha256: 'a folder, not a file' };
@@ -265,7 +286,8 @@ function unreadable(path: string, error: unknown): LoraPrepError {
 function describeChange(f: VerifiedFile): string {
   if (f.actual === undefined) return '';
   const short = (s: string) => (/^[0-9a-f]{64}$/.test(s) ? `${s.slice(0, 12)}…` : s);
-  return ` (expected ${f.expected.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.expected.sha256)}; found ${f.actual.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.actual.sha256)})`;
+  const what = f.partial ? 'the first ' : '';
+  return ` (expected ${what}${f.expected.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.expected.sha256)}; found ${f.actual.bytes.toLocaleString('en-US')} bytes, sha256 ${short(f.actual.sha256)}${f.partial ? ': the run read only that start of the file (maxRows)' : ''})`;
 }
 
 function describe(value: unknown): string {
