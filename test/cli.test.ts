@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { tempDir } from './helpers/index.js';
@@ -179,6 +180,18 @@ describe('lora-prep prepare', () => {
     const io = fakeIo();
     expect(await runCli(argv, io)).toBe(2);
     expect(io.err).toMatch(message);
+  });
+
+  it('exits 2 on an input it cannot read whole (a cut gzip) and on a split too small for the target', async () => {
+    const dir = await tempDir();
+    const gz = gzipSync(Buffer.from(`${JSON.stringify({ question: 'q?', answer: 'a.' })}\n`.repeat(2_000)));
+    await writeFile(join(dir, 'cut.jsonl.gz'), gz.subarray(0, gz.length - 40));
+    const cut = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'cut.jsonl.gz'), '--out', join(dir, 'a'), '--quiet'], cut)).toBe(2);
+    expect(cut.err).toMatch(/INPUT_UNREADABLE/);
+    const small = fakeIo();
+    expect(await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--target', 'mlx-lm', '--out', join(dir, 'b'), '--quiet'], small)).toBe(2);
+    expect(small.err).toMatch(/SPLIT_TOO_SMALL/);
   });
 
   it('exits 2 when --out is not empty, and says how to proceed', async () => {

@@ -285,7 +285,8 @@ function failure(io: CliIo, e: unknown): number {
   return EXIT.failed;
 }
 
-const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'OUTPUT_NOT_EMPTY']);
+/** Codes of a job that cannot be done as asked (options, inputs, tokenizer, outDir): exit 2; the others (a run that failed) exit 1. */
+const USAGE_CODES = new Set(['OPTION_INVALID', 'INPUT_NOT_FOUND', 'INPUT_UNREADABLE', 'INPUT_FORMAT', 'MAPPING_INVALID', 'TOKENIZER_UNAVAILABLE', 'SPLIT_TOO_SMALL', 'OUTPUT_NOT_EMPTY']);
 
 type PrepareValues = { [K in keyof typeof PREPARE_ARGS]?: (typeof PREPARE_ARGS)[K] extends { multiple: true } ? string[] : (typeof PREPARE_ARGS)[K]['type'] extends 'boolean' ? boolean : string };
 
