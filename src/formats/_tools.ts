@@ -74,7 +74,7 @@ export function parametersAsText(tools: readonly unknown[]): unknown[] {
  */
 export function compactJson(json: string): string | undefined {
   try {
-    return write(parseJsonNode(json));
+    return jsonNodeText(parseJsonNode(json));
   } catch {
     return undefined; // nested too deep to walk (valid JSON: normalising parsed it)
   }
@@ -114,13 +114,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function write(node: JsonNode): string {
+/**
+ * Compact JSON text of a parsed node (see {@link compactJson}); the ShareGPT reader writes tool
+ * arguments through it, so a row the llama-factory writer wrote reads back to the same text.
+ * Not part of the public API.
+ *
+ * @example
+ * jsonNodeText(parseJsonNode('{ "a": 1.0 }')) // '{"a":1.0}'
+ */
+export function jsonNodeText(node: JsonNode): string {
   switch (node.kind) {
     case 'object':
       // JSON.parse keeps the last of duplicate keys: so does this, in the place of the first.
-      return `{${[...new Map(node.entries).entries()].map(([k, v]) => `${JSON.stringify(k)}:${write(v)}`).join(',')}}`;
+      return `{${[...new Map(node.entries).entries()].map(([k, v]) => `${JSON.stringify(k)}:${jsonNodeText(v)}`).join(',')}}`;
     case 'array':
-      return `[${node.items.map(write).join(',')}]`;
+      return `[${node.items.map(jsonNodeText).join(',')}]`;
     case 'string':
       return JSON.stringify(node.value);
     case 'number':

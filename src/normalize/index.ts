@@ -4,9 +4,11 @@
  * row that does not fit is rejected with a reason, never bent.
  */
 import { LoraPrepError, preview } from '../errors.js';
+import { jsonNodeText } from '../formats/_tools.js';
 import { RAW_EXCERPT_CHARS } from '../load/limits.js';
 import type { Mapping, MappingPreset, TemplateMapping } from '../options.js';
 import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolCall } from '../types.js';
+import { parseJsonNode, type JsonNode } from '../validate/_json-ast.js';
 import { cleanContent, invalid, kindOf, missing, optionalText, text, withSystem, type Converted, type Converter, type Rejected } from './_fields.js';
 import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset, type ResolvedMcq } from './_presets.js';
 import { checkColumns, headerHint, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
@@ -335,7 +337,9 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
     if (result.nearUser !== undefined) example.nearUser = result.nearUser;
-    const tools = result.used.includes('tools') ? toolList(row.data.tools) : undefined;
+    // Blank text is no tools: a CSV column, or a LLaMA-Factory row without them (`"tools": ""`).
+    const given = result.used.includes('tools') ? row.data.tools : undefined;
+    const tools = typeof given === 'string' && given.trim() === '' ? undefined : toolList(given);
     if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
     else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
       ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions (or that list as JSON text)', raw: excerpt(row.data) });
@@ -717,29 +721,141 @@ function toolCalls(value: unknown, at: number, turn: number): ToolCall[] | strin
   return calls;
 }
 
+/**
+ * A ShareGPT row, LLaMA-Factory's tool turns included: a `function_call` turn is an assistant
+ * message that only calls tools, an `observation` turn the tool message answering the next call of
+ * the `function_call` turn before it not yet answered (ShareGPT has no call ids: calls get
+ * `call_<turn>_<n>` as in `messages`, and an observation the id of the call it answers). The row's
+ * `tools` (a list, or its JSON text) become the example's tools.
+ */
 function fromShareGpt(data: Record<string, unknown>): Converted {
   const list = conversationList(data, 'conversations');
   if (!Array.isArray(list)) return list;
   const messages: Message[] = [];
+  // The calls of the latest function_call turn that no observation has answered yet, and where it is.
+  let pending: ToolCall[] = [];
+  let lastCall: { at: number; calls: number } | undefined;
   for (const [i, m] of list.entries()) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return { reason: 'invalid_record', message: `conversations[${i}] is not an object` };
     const msg = m as Record<string, unknown>;
-    const role = roleOf(msg, false);
+    // Tool tags are looked for only where the name is no role: most turns are human or gpt.
+    const plain = roleOf(msg, false);
+    const tag = plain === undefined ? toolTag(msg) : undefined;
+    const role = tag === 'function_call' ? 'assistant' : tag === 'observation' ? 'tool' : plain;
     if (!role) {
-      return { reason: 'invalid_record', message: `conversations[${i}].from must be system, human or gpt (or user, assistant, model), got ${JSON.stringify(roleName(msg))}` };
+      return {
+        reason: 'invalid_record',
+        message: `conversations[${i}].from must be system, human or gpt (or user, assistant, model), got ${JSON.stringify(roleName(msg))}; tool turns are function_call (a call) and observation (its result)`,
+      };
     }
     const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
     const content = messageText(value);
     if (content === undefined) {
       return { reason: 'invalid_record', message: `conversations[${i}].value must be text (a string or text parts), got ${describe(value)}` };
     }
-    const out: Message = { role, content: cleanContent(content) };
+    let out: Message;
+    if (tag === 'function_call') {
+      const calls = functionCalls(content, i, messages.length);
+      if (!Array.isArray(calls)) return calls;
+      out = { role, content: '', tool_calls: calls };
+      pending = [...calls];
+      lastCall = { at: i, calls: calls.length };
+    } else if (tag === 'observation') {
+      const answered = pending.shift();
+      if (answered === undefined) {
+        return {
+          reason: 'invalid_record',
+          message: lastCall
+            ? `conversations[${i}] (observation) answers no call: the function_call turn conversations[${lastCall.at}] made ${lastCall.calls} call${lastCall.calls === 1 ? '' : 's'}, each answered already by an observation before it`
+            : `conversations[${i}].from must be system, human or gpt here, got ${JSON.stringify(roleName(msg))}: an observation is a tool's result, and no function_call turn comes before it`,
+        };
+      }
+      out = { role, content: cleanContent(content), tool_call_id: answered.id };
+    } else {
+      out = { role, content: cleanContent(content) };
+    }
     const weight = weightOf(msg, `conversations[${i}]`);
     if (typeof weight === 'object') return weight;
     if (weight !== undefined) out.weight = weight;
     messages.push(out);
   }
-  return withSystem(data, messages, ['conversations', 'system']);
+  return withSystem(data, messages, ['conversations', 'tools', 'system']);
+}
+
+/** LLaMA-Factory's tool tags, in any case: `function_call` or `observation`, else undefined. */
+function toolTag(msg: Record<string, unknown>): 'function_call' | 'observation' | undefined {
+  const name = roleName(msg);
+  if (typeof name !== 'string') return undefined;
+  const tag = name === 'function_call' || name === 'observation' ? name : name.trim().toLowerCase();
+  return tag === 'function_call' || tag === 'observation' ? tag : undefined;
+}
+
+/**
+ * The calls of a ShareGPT `function_call` turn: its value is the JSON text of one call
+ * `{"name","arguments"}` or of a list of them (parallel calls), as LLaMA-Factory reads it.
+ * `arguments` may be JSON text (kept as written, as `messages` keeps it) or any other JSON value,
+ * kept as its compact JSON text with every number as written (`12345678901234567890`, `1.0`);
+ * no `arguments` is `{}`. A blank value is empty_content; anything else wrong is invalid_record,
+ * naming the turn.
+ */
+function functionCalls(value: string, at: number, turn: number): ToolCall[] | Rejected {
+  const where = `conversations[${at}] (function_call)`;
+  if (value.trim() === '') return { reason: 'empty_content', message: `${where} is blank: it must hold a call {"name","arguments"}` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (e) {
+    return invalid(`${where}: the value is not valid JSON (${(e as Error).message}); it must be the JSON text of a call {"name","arguments"} or of a list of calls, got ${preview(value, 60)}`);
+  }
+  let node: JsonNode | undefined;
+  // Number literals as written (JSON.parse would round 12345678901234567890), read only when needed.
+  const nodeOf = (): JsonNode => (node ??= parseJsonNode(value));
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  if (items.length === 0) return invalid(`${where}: the value is an empty list; it must hold at least one call {"name","arguments"}`);
+  const calls: ToolCall[] = [];
+  for (const [n, item] of items.entries()) {
+    const which = Array.isArray(parsed) ? `${where}: call ${n + 1} of the list` : `${where}: the call`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return invalid(`${which} must be an object {"name","arguments"}, got ${kindOf(item)}`);
+    const call = item as Record<string, unknown>;
+    if (typeof call.name !== 'string' || call.name.trim() === '') {
+      return invalid(`${which} needs a name (the function called, as text), got ${call.name === undefined ? 'none' : JSON.stringify(call.name)}`);
+    }
+    let args: string;
+    const given = call.arguments;
+    if (given === undefined) args = '{}';
+    else if (typeof given === 'string') {
+      try {
+        JSON.parse(given);
+      } catch {
+        return invalid(`${which} (${call.name}): arguments is text that is not valid JSON, got ${preview(given, 60)}; give an object or its JSON text`);
+      }
+      args = given;
+    } else {
+      let text: string | undefined;
+      try {
+        const root = nodeOf();
+        const callNode = root.kind === 'array' ? root.items[n] : root;
+        const argsNode = callNode?.kind === 'object' ? lastEntry(callNode, 'arguments') : undefined;
+        text = argsNode && jsonNodeText(argsNode);
+      } catch {
+        // Valid JSON (JSON.parse read it) nested deeper than the walk's stack.
+        return invalid(`${which} (${call.name}): arguments nest too deep to read`);
+      }
+      // The fallback is unreachable: JSON.parse found the arguments, so the node reader does too.
+      args = text ?? JSON.stringify(given);
+    }
+    calls.push({ id: `call_${turn}_${n}`, type: 'function', function: { name: call.name, arguments: args } });
+  }
+  return calls;
+}
+
+/** The value of the last entry named `key` (JSON.parse keeps the last of duplicate keys). */
+function lastEntry(node: Extract<JsonNode, { kind: 'object' }>, key: string): JsonNode | undefined {
+  for (let j = node.entries.length - 1; j >= 0; j--) {
+    const entry = node.entries[j] as [string, JsonNode];
+    if (entry[0] === key) return entry[1];
+  }
+  return undefined;
 }
 
 /**
