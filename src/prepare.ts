@@ -32,6 +32,7 @@ import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiTy
 import { nearRejections, planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
+import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
 import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
@@ -173,6 +174,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
       warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
     }
+    if (options.tokenizer === undefined && opts.target !== 'openai') warnings.add(defaultTokenizerWarning(opts.target, opts.tokenizer));
     const byReason: Record<string, number> = {};
     rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const rejections = rejectedFile;
@@ -720,6 +722,19 @@ async function firstRow(path: string, options: LoadOptions): Promise<SourceRow |
 
 
 const RUN_ABORTED = 'the run was aborted; outDir was left as it was';
+
+/**
+ * Said when a target that trains open models counts with the default tokenizer, an OpenAI
+ * encoding: its counts are not the model's (Llama 3 counted a Chinese file 6% longer than
+ * o200k_base), and they set both the budget and the length written into the trainer's settings.
+ */
+function defaultTokenizerWarning(target: string, encoding: string): string {
+  return (
+    `counts use ${encoding}, OpenAI's encoding and the default tokenizer, not the tokenizer of the model ${target} will train: ` +
+    "the token budget and the length written into the trainer's settings can be off by several percent (more for text other than English). " +
+    `Pass tokenizer (CLI --tokenizer) the model's Hugging Face folder, or a short name (${Object.keys(TOKENIZER_PACKAGES).join(', ')}) of an installed tokenizer package`
+  );
+}
 
 // Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;

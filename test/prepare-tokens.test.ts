@@ -63,6 +63,19 @@ describe('token budgets in prepareDataset', () => {
     expect(result.counts.kept).toBe(3); // a warning, not a rejection
   });
 
+  it('says when a target that trains open models counts with the default OpenAI encoding, and only then', async () => {
+    const file = await chatFile([qa('A?', 'Alpha.'), qa('B?', 'Beta.')]);
+    const run = async (target: 'axolotl' | 'openai' | 'mlx-lm' | 'trl', tokenizer?: string) =>
+      (await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), target, split: { validation: 0 }, ...(tokenizer ? { tokenizer } : {}) })).warnings.filter((w) => w.includes("OpenAI's encoding"));
+    const [warning] = await run('trl');
+    expect(warning).toMatch(/^counts use o200k_base, OpenAI's encoding and the default tokenizer, not the tokenizer of the model trl will train: .*--tokenizer.*llama-3/);
+    expect(await run('axolotl')).toHaveLength(1);
+    expect(await run('openai')).toEqual([]);
+    // A tokenizer named on purpose is the user's choice.
+    expect(await run('axolotl', 'o200k_base')).toEqual([]);
+    expect(await run('axolotl', 'fixtures/tokenizers/tiny-chatml')).toEqual([]);
+  });
+
   it("says what to do about examples over OpenAI's per-model limit, which is no setting to raise", async () => {
     const rows = [qa('A?', words('x', 2500)), qa('B?', words('y', 3000)), qa('C?', 'Short.')];
     const file = await chatFile(rows);
