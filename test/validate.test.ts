@@ -767,7 +767,7 @@ describe('lora-prep validate', () => {
 
   it.each([
     ['an unknown target', ['validate', 'x.jsonl', '--target', 'gpt'], /--target must be auto or one of/],
-    ['an unknown format', ['validate', 'x.jsonl', '--format', 'qa'], /--format must be chat or instruction/],
+    ['an unknown format', ['validate', 'x.jsonl', '--format', 'qa'], /--format must be chat, instruction or text/],
     ['a format the target lacks', ['validate', join(INVALID, 'openai-A.1-bom.jsonl'), '--target', 'openai', '--format', 'instruction'], /OPTION_INVALID/],
     ['a missing file', ['validate', 'fixtures/none.jsonl', '--target', 'openai'], /INPUT_NOT_FOUND/],
     ['a folder', ['validate', 'fixtures', '--target', 'openai'], /INPUT_NOT_FOUND: fixtures is not a file/],
@@ -779,5 +779,15 @@ describe('lora-prep validate', () => {
     const io = fakeIo();
     expect(await runCli(argv, io)).toBe(2);
     expect(io.err).toMatch(message);
+  });
+
+  it('checks {"text"} records with --format text for a trainer that reads them, and refuses it for one that does not', async () => {
+    const file = join(await tempDir(), 'texts.jsonl');
+    await writeFile(file, Array.from({ length: 12 }, (_, i) => JSON.stringify({ text: `Note ${i}: a ledger balances debits and credits.` })).join('\n') + '\n');
+    const ok = fakeIo();
+    expect(await runCli(['validate', file, '--target', 'mlx-lm', '--format', 'text', '--quiet'], ok)).toBe(0);
+    const refused = fakeIo();
+    expect(await runCli(['validate', file, '--target', 'openai', '--format', 'text', '--quiet'], refused)).toBe(2);
+    expect(refused.err).toMatch(/OPTION_INVALID/);
   });
 });

@@ -48,7 +48,7 @@ const USAGE = `Usage:
   lora-prep prepare --config lora-prep.config.ts [options]
   lora-prep init [--force] [FILE]  write a commented starter config (default lora-prep.config.ts)
   lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json] [--quiet]
-  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction] [--max-tokens N] [--json] [--quiet] [--fix [--out FILE]]
+  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction|text] [--max-tokens N] [--json] [--quiet] [--fix [--out FILE]]
   lora-prep verify <outDir> [--json]
   lora-prep stats <file.jsonl> [--tokenizer NAME] [--max-tokens N] [--json] [--quiet]
                             token statistics and a length histogram of any file
@@ -129,8 +129,12 @@ Options of leakage (exit 0 when no conversation is in two files, 1 when some are
 
 Options of validate (exit 0 when the file breaks no rule of its trainer, 1 when it does):
   --target NAME|auto        openai | together | mistral | mlx-lm | trl | axolotl | llama-factory |
-                            unsloth | torchtune, or auto: guess from line 1 (default auto)
-  --format chat|instruction record shape (default: from line 1)
+                            unsloth | torchtune, or auto: guess from the first records (line 1
+                            fixes the shape; later ones, up to 1,000, can name the trainer)
+                            (default auto)
+  --format chat|instruction|text
+                            record shape (default: from line 1); text: {"text"} records, read
+                            by together, mlx-lm, trl, unsloth, axolotl and torchtune
   --max-tokens N            also flag examples over N tokens (counted only when given)
   --tokenizer NAME          tokenizer for --max-tokens (default o200k_base)
   --batch-size N            MLX-LM batch size: the file needs at least N records (default 4)
@@ -578,7 +582,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     if (target !== 'auto' && !Object.hasOwn(VALIDATION_TARGETS, target)) {
       throw new UsageError(`--target must be auto or one of ${Object.keys(VALIDATION_TARGETS).join(', ')}, got ${JSON.stringify(target)}`);
     }
-    if (v.format !== undefined && v.format !== 'chat' && v.format !== 'instruction') throw new UsageError(`--format must be chat or instruction, got ${JSON.stringify(v.format)}`);
+    if (v.format !== undefined && v.format !== 'chat' && v.format !== 'instruction' && v.format !== 'text') throw new UsageError(`--format must be chat, instruction or text, got ${JSON.stringify(v.format)}`);
     options = { target: target as ValidationOptions['target'] };
     if (v.format !== undefined) options.format = v.format;
     if (v['max-tokens'] !== undefined) options.maxTokens = num('--max-tokens', v['max-tokens']);

@@ -158,3 +158,34 @@ export function entryOf(node: JsonNode, key: string): JsonNode | undefined {
 export function isFloatLiteral(raw: string): boolean {
   return /[.eE]/.test(raw);
 }
+
+/**
+ * Deepest nesting of arrays and objects a record may have (the record itself is level 1).
+ * Python's `json.loads`, which every trainer reads lines with, recurses once per level and raises
+ * `RecursionError: maximum recursion depth exceeded` past its limit. Measured with
+ * `json.loads("[" * d + "]" * d)` at the top of a program: Python 3.8–3.11 read at most d = 995
+ * (the default recursion limit of 1,000, less the frames already on the stack), 3.12 reads 1,497,
+ * 3.13 9,998. Inside a trainer the call stack is already tens of frames deep, which lowers the
+ * 3.8–3.11 figure by as many, so the limit keeps a margin of about 100 frames below 995.
+ */
+export const MAX_JSON_DEPTH = 900;
+
+/**
+ * How deeply arrays and objects nest in a parsed JSON value: 0 for a scalar, 1 for `{}` or
+ * `[1]`, 2 for `{"a":[1]}`. Iterative, so any depth `JSON.parse` accepts is measured.
+ *
+ * @example
+ * nestingDepth(JSON.parse('{"a":[[1]]}')) // 3
+ */
+export function nestingDepth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  const stack: Array<[object, number]> = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (depth > deepest) deepest = depth;
+    const items = Array.isArray(v) ? v : Object.values(v);
+    for (const item of items) if (typeof item === 'object' && item !== null) stack.push([item as object, depth + 1]);
+  }
+  return deepest;
+}

@@ -9,8 +9,9 @@ import { access, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { LoraPrepError } from '../errors.js';
-import { entryOf, escapeSeparators, isFloatLiteral, parseJsonNode, stringifyJsonNode, type JsonNode } from './_json-ast.js';
+import { entryOf, escapeSeparators, isFloatLiteral, MAX_JSON_DEPTH, nestingDepth, parseJsonNode, stringifyJsonNode, type JsonNode } from './_json-ast.js';
 import { MAX_LINE_BYTES, rawLines } from './_raw-lines.js';
+import { settleSchema, type Settled } from './_settle.js';
 import type { RuleId } from './rules.js';
 import { isBlank } from './schemas.js';
 import { resolveSchema, type Resolved } from './targets.js';
@@ -22,6 +23,12 @@ export interface FixResult {
   changes: Array<{ rule: RuleId; count: number }>;
   /** Where the repaired copy was written. */
   outPath: string;
+  /**
+   * Present when some records were copied without their record fixes (role names, float weights,
+   * alpaca `input`): the first 100 such lines of the input, the rule that still fails there and
+   * why `fixFile` left it. Line-level fixes (BOM, CRLF, U+2028) still apply to them.
+   */
+  left?: Array<{ line: number; rule: RuleId; reason: string }> | undefined;
 }
 
 /**
@@ -38,11 +45,13 @@ export function defaultFixedPath(path: string): string {
  * Writes a repaired copy of `path` to `outPath` (default `<name>.fixed.jsonl`), fixing: a BOM; CRLF
  * and stray `\r` (JSON whitespace only); blank lines; a missing or repeated final newline; raw
  * U+2028/U+2029/U+0085 (escaped); ShareGPT role names (`user`→`human`, `assistant`→`gpt` in a
- * ShareGPT file, `human`/`gpt`→`user`/`assistant` in a messages file); a missing alpaca `input`
- * (added as `""`); float weights `1.0`/`0.0` (written `1`/`0`). A line that is not valid JSON is
- * copied as it is. Records that need a fix are re-serialised compactly with every other value,
- * number literals included, kept exactly; untouched lines keep their bytes. The input is never
- * changed; the copy appears whole or not at all (temporary file, then rename).
+ * ShareGPT file, `human`/`gpt`→`user`/`assistant` in a messages file and in the prompt and
+ * completion lists of TRL's conversational prompt-completion); a missing alpaca `input` (added as
+ * `""`); float weights `1.0`/`0.0` (written `1`/`0`). A line that is not valid JSON is copied as
+ * it is; so is a record nested deeper than Python's `json.loads` reads (no fix makes it readable),
+ * listed in `left` with the reason. Records that need a fix are re-serialised compactly with
+ * every other value, number literals included, kept exactly; untouched lines keep their bytes.
+ * The input is never changed; the copy appears whole or not at all (temporary file, then rename).
  *
  * @param path - the JSONL file to repair.
  * @param outPath - where to write; must not exist. Default `<name>.fixed.jsonl`.
@@ -63,8 +72,14 @@ export async function fixFile(path: string, outPath: string | undefined, options
       location: { file: out },
     });
   }
+  let settled: Settled;
+  try {
+    settled = await settleSchema(path, options);
+  } catch (e) {
+    throw new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  }
   const temp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const fixer = new Fixer(options);
+  const fixer = new Fixer(options, settled);
   let stream;
   try {
     stream = createWriteStream(temp, { flags: 'wx' });
@@ -97,10 +112,14 @@ export async function fixFile(path: string, outPath: string | undefined, options
     if (e instanceof LoraPrepError) throw e;
     throw new LoraPrepError('WRITE_FAILED', `cannot write ${out}: ${(e as Error).message}`, { cause: e });
   }
-  return { changes: fixer.changes(), outPath: out };
+  const left = fixer.left();
+  return left.length > 0 ? { changes: fixer.changes(), outPath: out, left } : { changes: fixer.changes(), outPath: out };
 }
 
 // --- internal ---
+
+/** Most lines listed in `FixResult.left`. */
+const MAX_LEFT_LISTED = 100;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -148,13 +167,25 @@ class Fixer {
   readonly #options: ValidationOptions;
   readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   readonly #counts = new Map<RuleId, number>();
+  readonly #left: Array<{ line: number; rule: RuleId; reason: string }> = [];
   #resolved: Resolved | undefined;
-  #settled = false;
+  /** True once the schema is known: from the head of the file, else from the first record met. */
+  #settled: boolean;
   #blank: { count: number; allEmpty: boolean } | undefined;
   #wrote = false;
 
-  constructor(options: ValidationOptions) {
+  constructor(options: ValidationOptions, settled: Settled) {
     this.#options = options;
+    this.#resolved = settled.resolved;
+    this.#settled = settled.firstLine !== undefined;
+  }
+
+  left(): Array<{ line: number; rule: RuleId; reason: string }> {
+    return this.#left;
+  }
+
+  #leave(line: number, rule: RuleId, reason: string): void {
+    if (this.#left.length < MAX_LEFT_LISTED) this.#left.push({ line, rule, reason });
   }
 
   #change(rule: RuleId, n = 1): void {
@@ -220,10 +251,18 @@ class Fixer {
       }
       const hadSeparators = SEPARATORS.test(text);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        try {
-          text = this.#fixRecord(text, value as Record<string, unknown>);
-        } catch {
-          // Nesting too deep for the literal-keeping reader: the record is copied unchanged.
+        const depth = nestingDepth(value);
+        if (depth > MAX_JSON_DEPTH) {
+          // Python cannot read the line whatever else is fixed, and flattening it would change the
+          // record: it is copied as it is, and the copy's validation reports it (A.3).
+          this.#leave(n, 'A.3-json', `nested ${depth.toLocaleString('en-US')} levels deep, past the ${MAX_JSON_DEPTH} that Python's json.loads reads (RecursionError): no fix can make it readable without changing the record; store the deep value as a JSON string, or flatten it`);
+        } else {
+          try {
+            text = this.#fixRecord(text, value as Record<string, unknown>);
+          } catch {
+            // parseJsonNode recurses once per level; a stack too small for it leaves the record as it is.
+            this.#leave(n, 'A.3-json', 'nested too deeply for the reader that keeps number literals as written: copied without record fixes');
+          }
         }
       }
       if (hadSeparators) {
@@ -254,6 +293,7 @@ class Fixer {
   /** The record's line with its record-level fixes, or `text` unchanged when none applies. */
   #fixRecord(text: string, record: Record<string, unknown>): string {
     if (!this.#settled) {
+      // The head of the file held no record (CR-only line endings join it into one line): settle here.
       this.#settled = true;
       this.#resolved = resolveSchema(this.#options, record);
     }
@@ -274,6 +314,20 @@ class Fixer {
         const fixed = integerWeights(ast());
         this.#change(weightRule(r), fixed);
         changed ||= fixed > 0;
+      }
+    }
+    if (r.schema === 'trl-pc') {
+      // Conversational prompt-completion: the same ShareGPT names in the prompt and completion lists.
+      let renames = 0;
+      for (const key of ['prompt', 'completion'] as const) {
+        const list = record[key];
+        if (Array.isArray(list)) renames += list.filter((m) => isObj(m) && typeof m.role === 'string' && TO_MESSAGES_ROLE[m.role] !== undefined).length;
+      }
+      if (renames > 0) {
+        renameIn(ast(), 'prompt', 'role', TO_MESSAGES_ROLE);
+        renameIn(ast(), 'completion', 'role', TO_MESSAGES_ROLE);
+        this.#change('F.3-sharegpt-role', renames);
+        changed = true;
       }
     }
     if (r.schema === 'sharegpt' && Array.isArray(record.conversations)) {

@@ -9,5 +9,5 @@ export { fixFile, defaultFixedPath } from './fix.js';
 export type { FixResult } from './fix.js';
 export { VALIDATION_RULES } from './rules.js';
 export type { RuleId, RuleInfo } from './rules.js';
-export { VALIDATION_TARGETS, guessTarget } from './targets.js';
-export type { ValidationTarget, ValidationFormat } from './targets.js';
+export { VALIDATION_TARGETS, TEXT_TARGETS, guessTarget } from './targets.js';
+export type { ValidationTarget, ValidationFormat, ValidationRecordFormat } from './targets.js';

@@ -13,6 +13,7 @@ export interface RuleInfo {
 }
 
 const MESSAGES = 'openai, mlx-lm, trl, axolotl, unsloth, torchtune (chat)';
+const ALPACA = 'axolotl, llama-factory, unsloth, torchtune (instruction)';
 
 /**
  * Every rule the validator reports, by id. The letter is the section of FORMATS.md §12 (A every
@@ -31,21 +32,28 @@ export const VALIDATION_RULES = {
   'A.2-blank': { targets: 'all', checks: 'no empty or whitespace-only line' },
   'A.2-final-newline': { targets: 'all', checks: 'the file ends with exactly one \\n (none missing, no extra empty lines at the end)' },
   'A.2-empty-file': { targets: 'all', checks: 'the file holds at least one record' },
-  'A.3-json': { targets: 'all', checks: 'each line, parsed alone, is valid JSON (not a pretty-printed object or a JSON array)' },
+  'A.3-json': {
+    targets: 'all',
+    checks:
+      "each line, parsed alone, is valid JSON (not a pretty-printed object or a JSON array) that Python's json.loads can read: arrays and objects nested at most 900 levels deep (json.loads raises RecursionError past about 1,000)",
+  },
   'A.3-not-object': { targets: 'all', checks: 'each line is a JSON object, not an array, string, number or null' },
   'A.4-unescaped-separator': { targets: 'all', checks: 'U+2028, U+2029 and U+0085 are written as \\uXXXX escapes, never raw' },
   'A.4-lone-surrogate': { targets: 'all', checks: 'no string or key holds a lone UTF-16 surrogate' },
   'A.5-key-set': { targets: 'all', checks: 'every line has the top-level keys of line 1 (keys optional for the target aside)' },
-  'A.5-unrecognised-shape': { targets: 'auto', checks: 'the format can be told from line 1 (messages, conversations, instruction/output, prompt/completion)' },
+  'A.5-unrecognised-shape': { targets: 'auto', checks: 'the format can be told from the first record (messages, conversations, instruction/output, prompt/completion, text)' },
   'A.6-type-change': {
     targets: 'all',
     checks:
       'each key path (e.g. messages[].tool_calls[].function.arguments) keeps one JSON type on every line; inside argument objects and parameter schemas only for the Arrow-read targets (trl, unsloth, axolotl, llama-factory, torchtune), since openai, together, mistral and mlx-lm read each line on its own',
   },
-  'A.7-empty-content': { targets: 'all', checks: 'message content, value, instruction, output, prompt and completion are not empty or whitespace-only' },
+  'A.7-empty-content': { targets: 'all', checks: 'message content, value, instruction, output, prompt, completion and text are not empty or whitespace-only' },
 
   // B: OpenAI chat, and the rules the other `messages` targets share
-  'B.1-keys': { targets: MESSAGES, checks: 'top-level keys ⊆ {messages, tools, parallel_tool_calls} (TRL/Unsloth also chat_template_kwargs), messages present' },
+  'B.1-keys': {
+    targets: MESSAGES,
+    checks: 'top-level keys ⊆ {messages, tools, parallel_tool_calls} (TRL/Unsloth also chat_template_kwargs), messages present; for openai, a plain {text} record is reported here, as OpenAI reads chats only',
+  },
   'B.2-messages': { targets: MESSAGES, checks: 'messages is a non-empty array of objects' },
   'B.2-role': { targets: MESSAGES, checks: 'role ∈ {system, user, assistant, tool}' },
   'B.3-message-keys': { targets: MESSAGES, checks: 'message keys allowed for the role (system/user: role, content, name; assistant: + tool_calls, weight, refusal; tool: role, content, tool_call_id)' },
@@ -66,7 +74,10 @@ export const VALIDATION_RULES = {
   // C: Together
   'C.1-extension': { targets: 'together', checks: 'the file name ends in .jsonl' },
   'C.1-file-size': { targets: 'together', checks: 'the file is at most 50.1 GB' },
-  'C.2-keys': { targets: 'together', checks: 'each line has exactly the keys of its format ({messages} or {prompt, completion}); no extra column' },
+  'C.2-keys': {
+    targets: 'together',
+    checks: 'each line has exactly the keys of its format ({messages}, {prompt, completion} or {text}): none missing ("Could not detect a format for the line"), none extra ("Found extra column")',
+  },
   'C.2-mixed-format': { targets: 'together', checks: 'every line uses the same Together format' },
   'C.3-messages': { targets: 'together (chat)', checks: 'messages is a non-empty array of objects' },
   'C.3-role': { targets: 'together (chat)', checks: 'role ∈ {system, user, assistant} (no tool role)' },
@@ -75,13 +86,13 @@ export const VALIDATION_RULES = {
   'C.3-alternation': { targets: 'together (chat)', checks: 'no two adjacent messages share a role' },
   'C.3-no-assistant': { targets: 'together (chat)', checks: 'at least one assistant message' },
   'C.3-weight': { targets: 'together (chat)', checks: 'weight is the JSON integer 0 or 1' },
-  'C.4-types': { targets: 'together (instruction)', checks: 'prompt and completion are strings' },
+  'C.4-types': { targets: 'together (instruction, text)', checks: 'prompt and completion are strings; text is a string' },
   'C.5-system-first': { targets: 'together (chat)', checks: '[defensive] only the first message may be system' },
   'C.5-first-user': { targets: 'together (chat)', checks: '[defensive] the first non-system message is user' },
   'C.5-last-assistant': { targets: 'together (chat)', checks: '[defensive] the last message is assistant' },
 
   // D: Mistral
-  'D.1-keys': { targets: 'mistral', checks: 'top-level keys ⊆ {messages, tools}, messages present' },
+  'D.1-keys': { targets: 'mistral', checks: 'top-level keys ⊆ {messages, tools}, messages present ({text} records are pre-training data, data.data, not instruct data)' },
   'D.2-messages': { targets: 'mistral', checks: 'messages is a non-empty array of objects' },
   'D.2-role': { targets: 'mistral', checks: 'role ∈ {system, user, assistant, tool}' },
   'D.2-message-keys': { targets: 'mistral', checks: 'message keys allowed for the role; content, never text' },
@@ -100,13 +111,22 @@ export const VALIDATION_RULES = {
 
   // E: MLX-LM
   'E.2-min-lines': { targets: 'mlx-lm', checks: 'the file has at least batchSize records (default 4)' },
-  'E.3-keys': { targets: 'mlx-lm (instruction)', checks: 'prompt and completion present, and no messages or text key beside them' },
-  'E.3-types': { targets: 'mlx-lm (instruction)', checks: 'prompt and completion are strings' },
+  'E.3-keys': {
+    targets: 'mlx-lm (instruction, text)',
+    checks: 'completions: prompt and completion present, and no messages or text key beside them; text: text present, and no prompt or messages key beside it',
+  },
+  'E.3-types': { targets: 'mlx-lm (instruction, text)', checks: 'prompt and completion are strings; text is a string' },
   'E.3-tools': { targets: 'mlx-lm (chat)', checks: 'tools is an array, not a JSON string' },
 
   // F: TRL (Unsloth runs TRL)
-  'F.1-keys': { targets: 'trl (instruction)', checks: 'keys are {prompt, completion} (+ tools, chat_template_kwargs)' },
-  'F.1-types': { targets: 'trl (instruction)', checks: 'prompt and completion are both strings or both message lists' },
+  'F.1-keys': {
+    targets: 'trl (instruction, text), unsloth, axolotl, torchtune (text)',
+    checks: 'keys are {prompt, completion} (+ tools, chat_template_kwargs), or {text} for TRL and Unsloth; Axolotl (type: completion) and torchtune (text_completion_dataset) need text and ignore other keys',
+  },
+  'F.1-types': {
+    targets: 'trl (instruction, text), unsloth, axolotl, torchtune (text)',
+    checks: 'prompt and completion are both strings or both message lists; text is a string',
+  },
   'F.1-tools': { targets: 'trl, unsloth', checks: 'tools is an array, or a JSON string that parses to one' },
   'F.2-prompt-key': { targets: 'trl, unsloth (chat)', checks: 'a messages file has no prompt key (TRL would take the prompt-completion path)' },
   'F.3-sharegpt-role': { targets: 'trl, unsloth (chat)', checks: 'role values are never the ShareGPT names human or gpt' },
@@ -114,7 +134,10 @@ export const VALIDATION_RULES = {
   'F.4-completion-role': { targets: 'trl (instruction)', checks: 'every message of a conversational completion is assistant' },
 
   // G: ShareGPT (LLaMA-Factory chat)
-  'G.1-keys': { targets: 'llama-factory (chat)', checks: 'top-level keys ⊆ {conversations, system, tools}, conversations present' },
+  'G.1-keys': {
+    targets: 'llama-factory (chat)',
+    checks: 'top-level keys ⊆ {conversations, system, tools}, conversations present ({text} needs a pre-training dataset_info.json entry, which lora-prep does not write)',
+  },
   'G.1-conversations': { targets: 'llama-factory (chat)', checks: 'conversations is a non-empty array' },
   'G.1-types': { targets: 'llama-factory (chat)', checks: 'system is a string; tools is a JSON string' },
   'G.1-system-both': { targets: 'llama-factory (chat)', checks: '[defensive] a system column or a leading system message, not both' },
@@ -126,16 +149,19 @@ export const VALIDATION_RULES = {
   'G.4-even-count': { targets: 'llama-factory (chat)', checks: 'an even number (≥ 2) of non-system turns, so the last is gpt' },
 
   // H: alpaca
-  'H.1-keys': { targets: 'axolotl, llama-factory, unsloth, torchtune (instruction)', checks: 'keys ⊆ {instruction, input, output, system, history}; instruction and output present' },
-  'H.1-missing-input': { targets: 'axolotl, llama-factory, unsloth, torchtune (instruction)', checks: 'input is present ("" when unused)' },
-  'H.1-types': { targets: 'axolotl, llama-factory, unsloth, torchtune (instruction)', checks: 'instruction, input and system are strings; history is an array of [string, string]' },
-  'H.2-output': { targets: 'axolotl, llama-factory, unsloth, torchtune (instruction)', checks: 'output is a string, never an object or array' },
+  'H.1-keys': { targets: ALPACA, checks: 'keys ⊆ {instruction, input, output, system, history}; instruction and output present' },
+  'H.1-missing-input': { targets: ALPACA, checks: 'input is present ("" when unused)' },
+  'H.1-types': { targets: ALPACA, checks: 'instruction, input and system are strings; history is an array of [string, string]' },
+  'H.2-output': { targets: ALPACA, checks: 'output is a string, never an object or array' },
 
   // T: torchtune validate_messages (FORMATS.md §9)
   'T.1-system-first': { targets: 'torchtune (chat)', checks: 'a system message only at index 0' },
   'T.2-consecutive-user': { targets: 'torchtune (chat)', checks: 'no two consecutive user messages' },
   'T.3-assistant-order': { targets: 'torchtune (chat)', checks: 'an assistant message follows a user or tool message (not first, not after system or assistant)' },
-  'T.4-tool-role': { targets: 'torchtune (chat)', checks: 'no tool message (it must follow an ipython assistant turn, which JSON messages cannot mark)' },
+  'T.4-tool-role': {
+    targets: 'torchtune (chat)',
+    checks: 'no tool or ipython message: torchtune wants one only after an assistant message flagged as a tool call (ipython=True), which its JSON loaders never set',
+  },
   'T.5-tool-calls': { targets: 'torchtune (chat)', checks: 'no tool_calls (torchtune has no tool-call support; content is required)' },
 
   // I: lengths (only with maxTokens)

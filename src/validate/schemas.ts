@@ -44,6 +44,14 @@ export function checkRecord(schema: Schema, record: Record<string, unknown>, ctx
       return checkShareGpt(record, ctx);
     case 'alpaca':
       return checkAlpaca(record, ctx);
+    case 'together-text':
+      return checkTogetherText(record, ctx);
+    case 'mlx-text':
+      return checkMlxText(record, ctx);
+    case 'trl-text':
+      return checkTrlText(record, ctx);
+    case 'text':
+      return checkText(record, ctx);
   }
 }
 
@@ -57,6 +65,10 @@ export const OPTIONAL_KEYS: Record<Schema, ReadonlySet<string>> = {
   'trl-pc': new Set(['tools', 'chat_template_kwargs']),
   sharegpt: new Set(['system', 'tools']),
   alpaca: new Set(['system', 'history']),
+  'together-text': new Set(),
+  'mlx-text': new Set(),
+  'trl-text': new Set(),
+  text: new Set(),
 };
 
 /**
@@ -123,6 +135,13 @@ export function toChatMessages(schema: Schema, record: Record<string, unknown>):
       push('assistant', record.output);
       return out;
     }
+    case 'together-text':
+    case 'mlx-text':
+    case 'trl-text':
+    case 'text':
+      // The whole text is trained; the validator counts it as plain text, not as a chat.
+      push('assistant', record.text);
+      return out;
   }
 }
 
@@ -186,14 +205,40 @@ function weightProblem(w: unknown, i: number, ctx: RecordContext): string | unde
   return `message ${i}: weight must be the integer 0 or 1, got ${kind(w)}`;
 }
 
-/** The role-value problem of a message in a `messages` list, with the fix hint for ShareGPT names. */
-function roleText(role: unknown, i: number, allowed: ReadonlySet<string>): string {
+/**
+ * The role-value problem of a message (`where` names it: `message 2`, `prompt[0]`), with the fix
+ * hint for ShareGPT names.
+ */
+function roleText(role: unknown, where: string, allowed: ReadonlySet<string>): string {
   if (typeof role === 'string' && SHAREGPT_NAMES[role]) {
-    return `message ${i}: role ${JSON.stringify(role)} is a ShareGPT name; write ${JSON.stringify(SHAREGPT_NAMES[role])} (--fix does)`;
+    return `${where}: role ${JSON.stringify(role)} is a ShareGPT name; write ${JSON.stringify(SHAREGPT_NAMES[role])} (--fix does)`;
   }
-  if (role === undefined) return `message ${i} has no role`;
-  return `message ${i}: role must be one of ${list(allowed)}, got ${typeof role === 'string' ? JSON.stringify(role) : kind(role)}`;
+  if (role === undefined) return `${where} has no role`;
+  return `${where}: role must be one of ${list(allowed)}, got ${typeof role === 'string' ? JSON.stringify(role) : kind(role)}`;
 }
+
+/**
+ * Why a target does not read a `{text}` record, for the key problem of a record that holds
+ * `text` but not `main`, the key its schema reads; '' for any other record.
+ */
+function textNotRead(record: Record<string, unknown>, main: string, ctx: RecordContext): string {
+  if (!('text' in record) || main in record) return '';
+  const why = TEXT_NOT_READ[ctx.target];
+  if (why) return `: ${why}`;
+  // A target that reads {text}, checked against another format (a format given by the caller).
+  return `: ${ctx.target} reads {text} records as the text format; validate without a format (or with format: 'text') to check them as such`;
+}
+
+const TEXT_READERS = 'together, mlx-lm, trl, unsloth, axolotl (type: completion) and torchtune (text_completion_dataset)';
+
+/** Why the targets that read no plain-text records refuse a `{text}` line, and what to do. */
+const TEXT_NOT_READ: Partial<Record<ValidationTarget, string>> = {
+  openai: `OpenAI fine-tuning reads chats only, not plain-text {text} records: write each example as {"messages": [...]}; for raw text (continued pre-training) use a trainer that reads it: ${TEXT_READERS}`,
+  mistral:
+    'mistral-finetune reads {text} records only as pre-training data (data.data in its YAML), not as instruct data (data.instruct_data), which this target checks: write {"messages": [...]}, or list the file under data.data',
+  'llama-factory':
+    'LLaMA-Factory reads {text} only for pre-training (stage: pt) through a dataset_info.json entry with "columns": {"prompt": "text"}, which lora-prep does not write; without one it looks for ShareGPT conversations or alpaca instruction/input/output',
+};
 
 /**
  * Checks a `tools` array in OpenAI's shape (B.8). Axolotl also takes `parameters` as JSON text of
@@ -254,7 +299,7 @@ function checkMessagesRecord(record: Record<string, unknown>, ctx: RecordContext
   // MLX-LM ignores keys it does not read (FORMATS.md §4; E.3 asks B.2-B.7 of chat lines, not B.1).
   const keys = keyProblem(record, target === 'mlx-lm' ? new Set(Object.keys(record)) : allowed, ['messages'], trlLike ? new Set(['prompt']) : undefined);
   if (keys) {
-    ctx.add('B.1-keys', `top-level keys: ${keys} (allowed: ${list(allowed)})`);
+    ctx.add('B.1-keys', `top-level keys: ${keys} (allowed: ${list(allowed)})${textNotRead(record, 'messages', ctx)}`);
     keysReported = true;
   }
   if ('tools' in record) {
@@ -285,13 +330,18 @@ function checkMessagesRecord(record: Record<string, unknown>, ctx: RecordContext
     const role = m.role;
     if (typeof role !== 'string' || !CHAT_ROLES.has(role)) {
       const sharegpt = typeof role === 'string' && SHAREGPT_NAMES[role] !== undefined;
-      ctx.add(sharegpt && trlLike ? 'F.3-sharegpt-role' : 'B.2-role', roleText(role, i, CHAT_ROLES));
+      if (torchtune && role === 'ipython') {
+        ctx.add('T.4-tool-role', torchtuneToolText(i, role));
+        roles.push(role);
+        continue;
+      }
+      ctx.add(sharegpt && trlLike ? 'F.3-sharegpt-role' : 'B.2-role', roleText(role, `message ${i}`, CHAT_ROLES));
       roles.push(undefined);
       continue;
     }
     roles.push(role);
     if (torchtune && role === 'tool') {
-      ctx.add('T.4-tool-role', `message ${i} is a tool message: torchtune needs it to follow an ipython assistant turn, which JSON messages cannot mark`);
+      ctx.add('T.4-tool-role', torchtuneToolText(i, role));
       continue;
     }
     const allowedKeys = OPENAI_KEYS[role] as ReadonlySet<string>;
@@ -334,7 +384,10 @@ function checkMessagesRecord(record: Record<string, unknown>, ctx: RecordContext
   if (roles.includes(undefined)) return { keysReported };
   if (assistants === 0) ctx.add('B.5-no-assistant', 'no assistant message: there is nothing to train on');
   else if (roles[roles.length - 1] !== 'assistant') {
-    ctx.add('B.5-last-assistant', `the last message is ${roles[roles.length - 1]}, not assistant: right truncation and mask_prompt would train nothing after it`);
+    ctx.add(
+      'B.5-last-assistant',
+      `the last message is ${roles[roles.length - 1]}, not assistant: it trains nothing for most trainers, and MLX-LM's mask_prompt trains only the final message, so it would learn to write this ${roles[roles.length - 1]} turn; end the example with the assistant's answer`,
+    );
   }
   if (assistants > 0 && untrained === assistants) ctx.add('B.6-nothing-trained', 'every assistant message has weight 0: the example trains nothing');
   if (torchtune) checkTorchtuneOrder(roles, ctx);
@@ -369,12 +422,21 @@ function checkOpenAiToolCalls(calls: unknown, i: number, ctx: RecordContext, ids
   }
 }
 
+/**
+ * T.4: a tool or ipython message for torchtune. Its `validate_messages` wants the message before
+ * to be a tool call (an assistant message with `ipython=True`), and its JSON loaders (OpenAI- and
+ * ShareGPT-style `chat_dataset`) never set that flag, so no such message can pass.
+ */
+function torchtuneToolText(i: number, role: string): string {
+  return `message ${i} is a${role === 'ipython' ? 'n' : ''} ${role} message: torchtune raises "Tool or ipython message at index ${i} must follow an ipython message", since only an assistant message flagged as a tool call (ipython=True) may precede it and chat_dataset never sets that flag from JSON; drop the tool turns (and tool_calls) for torchtune`;
+}
+
 /** torchtune's `validate_messages` order rules (FORMATS.md §9); tool messages are reported apart. */
 function checkTorchtuneOrder(roles: readonly (string | undefined)[], ctx: RecordContext): void {
   let last: string | undefined;
   for (const [i, role] of roles.entries()) {
     if (role === undefined) continue;
-    if (role === 'assistant' && last !== 'user' && last !== 'tool') {
+    if (role === 'assistant' && last !== 'user' && last !== 'tool' && last !== 'ipython') {
       ctx.add('T.3-assistant-order', `message ${i} (assistant) ${last === undefined ? 'comes first' : `follows ${last}`}: torchtune wants it after a user or tool message`);
     }
     if (role === 'user' && last === 'user') ctx.add('T.2-consecutive-user', `messages ${i - 1} and ${i} are both user`);
@@ -387,15 +449,26 @@ function checkTorchtuneOrder(roles: readonly (string | undefined)[], ctx: Record
 
 const TOGETHER_FORMATS: Record<string, string> = { messages: 'conversation', 'completion,prompt': 'instruction', text: 'general' };
 
+/**
+ * C.2: the line's key set is exactly `want` (sorted keys joined by `,`). Together names a missing
+ * key "Could not detect a format for the line" and an extra one "Found extra column".
+ */
 function togetherKeyCheck(record: Record<string, unknown>, want: string, ctx: RecordContext): boolean {
   const set = Object.keys(record).sort().join(',');
   if (set === want) return false;
   const other = TOGETHER_FORMATS[set];
-  if (other) ctx.add('C.2-mixed-format', `this line is in Together's ${other} format ({${set}}), but the file is in its ${TOGETHER_FORMATS[want]} format ({${want}}); every line must use the same format`);
-  else {
-    const p = keyProblem(record, new Set(want.split(',')), want.split(','));
-    ctx.add('C.2-keys', `Together needs exactly {${want}}: ${p ?? 'wrong keys'} ("Found extra column")`);
+  if (other) {
+    ctx.add('C.2-mixed-format', `this line is in Together's ${other} format ({${set}}), but the file is in its ${TOGETHER_FORMATS[want]} format ({${want}}); every line must use the same format`);
+    return true;
   }
+  const wanted = want.split(',');
+  const missing = wanted.filter((k) => !(k in record));
+  const extra = Object.keys(record).filter((k) => !wanted.includes(k));
+  const parts: string[] = [];
+  if (missing.length > 0) parts.push(`${list(missing)} ${missing.length === 1 ? 'is' : 'are'} missing (Together: "Could not detect a format for the line")`);
+  if (extra.length > 0) parts.push(`${list(extra)} ${extra.length === 1 ? 'is an extra key' : 'are extra keys'} (Together: "Found extra column")`);
+  const todo = [missing.length > 0 ? `add ${list(missing)}` : '', extra.length > 0 ? `remove ${list(extra)}` : ''].filter(Boolean).join(' and ');
+  ctx.add('C.2-keys', `Together's ${TOGETHER_FORMATS[want]} format needs exactly {${want}} on every line: ${parts.join('; ')}; ${todo}`);
   return true;
 }
 
@@ -422,7 +495,7 @@ function checkTogetherChat(record: Record<string, unknown>, ctx: RecordContext):
     }
     const role = m.role;
     if ('role' in m && (typeof role !== 'string' || !allowed.has(role))) {
-      ctx.add('C.3-role', role === 'tool' ? `message ${i}: Together has no tool role` : roleText(role, i, allowed));
+      ctx.add('C.3-role', role === 'tool' ? `message ${i}: Together has no tool role (its roles are system, user, assistant); drop tool turns, or fold the tool result into a user message` : roleText(role, `message ${i}`, allowed));
       roles.push(undefined);
     } else roles.push(typeof role === 'string' ? role : undefined);
     if ('content' in m) {
@@ -439,7 +512,7 @@ function checkTogetherChat(record: Record<string, unknown>, ctx: RecordContext):
   }
   if (roles.includes(undefined)) return { keysReported };
   if (!roles.includes('assistant')) {
-    ctx.add('C.3-no-assistant', 'no assistant message');
+    ctx.add('C.3-no-assistant', 'no assistant message: Together requires at least one (there would be nothing to train on)');
     return { keysReported };
   }
   for (const [i, r] of roles.entries()) if (r === 'system' && i > 0) ctx.add('C.5-system-first', `message ${i} is system: only the first message may be system`);
@@ -468,7 +541,7 @@ function checkMistral(record: Record<string, unknown>, ctx: RecordContext): Reco
   let keysReported = false;
   const keys = keyProblem(record, new Set(['messages', 'tools']), ['messages']);
   if (keys) {
-    ctx.add('D.1-keys', `top-level keys: ${keys} (mistral-finetune reads messages and tools)`);
+    ctx.add('D.1-keys', `top-level keys: ${keys} (mistral-finetune reads messages and tools)${textNotRead(record, 'messages', ctx)}`);
     keysReported = true;
   }
   if ('tools' in record) checkMistralTools(record.tools, ctx);
@@ -490,7 +563,7 @@ function checkMistral(record: Record<string, unknown>, ctx: RecordContext): Reco
     }
     const role = m.role;
     if (typeof role !== 'string' || !CHAT_ROLES.has(role)) {
-      ctx.add('D.2-role', roleText(role, i, CHAT_ROLES));
+      ctx.add('D.2-role', roleText(role, `message ${i}`, CHAT_ROLES));
       roles.push(undefined);
       continue;
     }
@@ -604,7 +677,7 @@ function checkMlxCompletions(record: Record<string, unknown>, ctx: RecordContext
   let keysReported = false;
   if (missing.length > 0 || clash.length > 0) {
     const parts = [missing.length ? `missing ${list(missing)}` : '', clash.length ? `${list(clash)} beside prompt/completion makes the format ambiguous` : ''];
-    ctx.add('E.3-keys', `MLX completions records need prompt and completion: ${parts.filter(Boolean).join('; ')}`);
+    ctx.add('E.3-keys', `MLX completions records need prompt and completion: ${parts.filter(Boolean).join('; ')}${textNotRead(record, 'prompt', ctx)}`);
     keysReported = true;
   }
   for (const k of ['prompt', 'completion'] as const) {
@@ -622,7 +695,7 @@ function checkTrlPromptCompletion(record: Record<string, unknown>, ctx: RecordCo
   let keysReported = false;
   const keys = keyProblem(record, new Set(['prompt', 'completion', 'tools', 'chat_template_kwargs']), ['prompt', 'completion']);
   if (keys) {
-    ctx.add('F.1-keys', `top-level keys: ${keys} (TRL prompt-completion reads prompt, completion, tools, chat_template_kwargs)`);
+    ctx.add('F.1-keys', `top-level keys: ${keys} (TRL prompt-completion reads prompt, completion, tools, chat_template_kwargs)${textNotRead(record, 'prompt', ctx)}`);
     keysReported = true;
   }
   if ('tools' in record) {
@@ -653,7 +726,7 @@ function checkTrlPromptCompletion(record: Record<string, unknown>, ctx: RecordCo
         continue;
       }
       if (!CHAT_ROLES.has(m.role)) {
-        ctx.add(SHAREGPT_NAMES[m.role] ? 'F.3-sharegpt-role' : 'F.1-types', `${name}[${i}]: ${roleText(m.role, i, CHAT_ROLES)}`);
+        ctx.add(SHAREGPT_NAMES[m.role] ? 'F.3-sharegpt-role' : 'F.1-types', roleText(m.role, `${name}[${i}]`, CHAT_ROLES));
         wellFormed = false;
       } else if (isBlank(m.content)) ctx.add('A.7-empty-content', `${name}[${i}]: content is empty or only whitespace`);
     }
@@ -674,7 +747,7 @@ function checkShareGpt(record: Record<string, unknown>, ctx: RecordContext): Rec
   let keysReported = false;
   const keys = keyProblem(record, new Set(['conversations', 'system', 'tools']), ['conversations']);
   if (keys) {
-    ctx.add('G.1-keys', `top-level keys: ${keys} (ShareGPT reads conversations, system, tools)`);
+    ctx.add('G.1-keys', `top-level keys: ${keys} (ShareGPT reads conversations, system, tools)${textNotRead(record, 'conversations', ctx)}`);
     keysReported = true;
   }
   if ('system' in record && typeof record.system !== 'string') ctx.add('G.1-types', `system must be a string, got ${kind(record.system)}`);
@@ -738,7 +811,7 @@ function checkAlpaca(record: Record<string, unknown>, ctx: RecordContext): Recor
   let keysReported = false;
   const keys = keyProblem(record, new Set(['instruction', 'input', 'output', 'system', 'history']), ['instruction', 'output']);
   if (keys) {
-    ctx.add('H.1-keys', `alpaca keys: ${keys} (allowed: instruction, input, output, system, history)`);
+    ctx.add('H.1-keys', `alpaca keys: ${keys} (allowed: instruction, input, output, system, history)${textNotRead(record, 'instruction', ctx)}`);
     keysReported = true;
   }
   if (!('input' in record)) {
@@ -763,4 +836,75 @@ function checkAlpaca(record: Record<string, unknown>, ctx: RecordContext): Recor
     if (!ok) ctx.add('H.1-types', 'history must be an array of [query, response] string pairs');
   }
   return { keysReported };
+}
+
+// --- text: plain-text records (language modelling, continued pre-training) ---
+
+/** The `text` value: a string (`rule` otherwise), not blank (A.7). */
+function checkTextValue(record: Record<string, unknown>, rule: RuleId, ctx: RecordContext): void {
+  if (!('text' in record)) return;
+  const v = record.text;
+  if (typeof v !== 'string') ctx.add(rule, `text must be a string, got ${kind(v)}`);
+  else if (isBlank(v)) ctx.add('A.7-empty-content', 'text is empty or only whitespace');
+}
+
+/** Together's general format: exactly `{text}` on every line (C.2), `text` a string (C.4). */
+function checkTogetherText(record: Record<string, unknown>, ctx: RecordContext): RecordOutcome {
+  const keysReported = togetherKeyCheck(record, 'text', ctx);
+  checkTextValue(record, 'C.4-types', ctx);
+  return { keysReported };
+}
+
+/**
+ * MLX-LM's TextDataset (E.3): `text` on every line (MLX picks the format from line 1, then reads
+ * `text` on each line), a string, and neither `prompt` nor `messages`, which make it another of
+ * MLX's formats. Other keys are ignored, as MLX ignores them.
+ */
+function checkMlxText(record: Record<string, unknown>, ctx: RecordContext): RecordOutcome {
+  const clash = ['prompt', 'messages'].filter((k) => k in record);
+  let keysReported = false;
+  if (!('text' in record) || clash.length > 0) {
+    const parts = [
+      'text' in record ? '' : 'missing "text" (MLX-LM took the text format from line 1 and reads "text" on every line)',
+      clash.length > 0 ? `${list(clash)} beside text: MLX-LM reads prompt/completion and messages lines as its other formats; keep one format per file` : '',
+    ];
+    ctx.add('E.3-keys', `MLX-LM text records hold "text": ${parts.filter(Boolean).join('; ')}`);
+    keysReported = true;
+  }
+  checkTextValue(record, 'E.3-types', ctx);
+  return { keysReported };
+}
+
+/**
+ * TRL language-modelling rows (F.1), and so Unsloth's: exactly `{text}`. A `prompt` column sends
+ * TRL down the prompt-completion path and `messages` down the conversational one.
+ */
+function checkTrlText(record: Record<string, unknown>, ctx: RecordContext): RecordOutcome {
+  let keysReported = false;
+  const keys = keyProblem(record, new Set(['text']), ['text']);
+  if (keys) {
+    const hint =
+      'prompt' in record
+        ? ': with a prompt column TRL takes the prompt-completion path and ignores text'
+        : 'messages' in record
+          ? ': with messages TRL takes the conversational path and ignores text'
+          : ' (TRL language-modelling rows are {"text": ...}; every line must have the same shape)';
+    ctx.add('F.1-keys', `top-level keys: ${keys}${hint}`);
+    keysReported = true;
+  }
+  checkTextValue(record, 'F.1-types', ctx);
+  return { keysReported };
+}
+
+/**
+ * Axolotl (`type: completion`) and torchtune (`text_completion_dataset`): `text` present and a
+ * string; other keys are not read (A.5 still asks every line for line 1's keys).
+ */
+function checkText(record: Record<string, unknown>, ctx: RecordContext): RecordOutcome {
+  if (!('text' in record)) {
+    ctx.add('F.1-keys', `missing "text": ${ctx.target === 'axolotl' ? 'Axolotl\'s completion type' : "torchtune's text_completion_dataset"} reads the text of each line from it`);
+    return { keysReported: true };
+  }
+  checkTextValue(record, 'F.1-types', ctx);
+  return { keysReported: false };
 }

@@ -11,11 +11,12 @@ import type { ProgressEvent } from '../options.js';
 import { isGzipped } from '../load/format.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
-import { entryOf, isFloatLiteral, parseJsonNode } from './_json-ast.js';
+import { entryOf, isFloatLiteral, MAX_JSON_DEPTH, nestingDepth, parseJsonNode } from './_json-ast.js';
 import { MAX_LINE_BYTES, rawLines } from './_raw-lines.js';
+import { settleSchema, type Settled } from './_settle.js';
 import type { RuleId } from './rules.js';
 import { checkRecord, isBlank, OPTIONAL_KEYS, toChatMessages, type RecordContext } from './schemas.js';
-import { isValidationTarget, resolveSchema, VALIDATION_TARGETS, type Resolved, type ValidationFormat, type ValidationTarget } from './targets.js';
+import { formatsOf, isValidationTarget, resolveSchema, TEXT_TARGETS, VALIDATION_TARGETS, type Resolved, type ValidationRecordFormat, type ValidationTarget } from './targets.js';
 
 /** One problem: where (1-based line, 0 for the file as a whole), which rule, and what is wrong. */
 export interface Problem {
@@ -26,10 +27,18 @@ export interface Problem {
 
 /** Options of {@link validateFile}. */
 export interface ValidationOptions {
-  /** The trainer that will read the file, or `'auto'` to guess it from line 1. */
+  /**
+   * The trainer that will read the file, or `'auto'` to guess it from the first records: line 1
+   * fixes the format, and later lines (up to 1,000 records or 4 MiB) may name the trainer when
+   * line 1 fits several (the report's warnings say which line decided).
+   */
   target: ValidationTarget | 'auto';
-  /** The record shape; by default taken from line 1's keys. */
-  format?: ValidationFormat | undefined;
+  /**
+   * The record shape; by default taken from the keys of the first record. `'text'` (plain
+   * `{"text": ...}` records) is read by together, mlx-lm, trl, unsloth, axolotl and torchtune, and is
+   * picked automatically when the first record holds `text` and no chat or instruction key.
+   */
+  format?: ValidationRecordFormat | undefined;
   /** Token limit per example; tokens are counted only when this is given. */
   maxTokens?: number | undefined;
   /** MLX-LM's batch size: each file needs at least this many records (default 4). */
@@ -51,8 +60,8 @@ export interface ValidationReport {
   /** The target checked against (the guess when `guessed`); `'auto'` when no guess was possible. */
   target: ValidationTarget | 'auto';
   /** The record shape checked against; null when it could not be told. */
-  format: ValidationFormat | null;
-  /** True when `target` was `'auto'` and this target was guessed from the first record. */
+  format: ValidationRecordFormat | null;
+  /** True when `target` was `'auto'` and this target was guessed from the first records. */
   guessed: boolean;
   /** Physical lines in the file. */
   lines: number;
@@ -105,8 +114,15 @@ export async function validateFile(path: string, options: ValidationOptions): Pr
   checkOptions(options);
   const size = await fileSize(path);
   const tokenizer = options.maxTokens === undefined ? undefined : await loadTokenizer(options.tokenizer ?? 'o200k_base');
-  const v = new Validator(path, options, tokenizer);
   const progress = new ProgressTicker(options.onProgress, size);
+  const unreadable = (e: unknown) => new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  let settled: Settled;
+  try {
+    settled = await settleSchema(path, options);
+  } catch (e) {
+    throw unreadable(e);
+  }
+  const v = new Validator(path, options, tokenizer, settled);
   try {
     for await (const raw of rawLines(path)) {
       v.line(raw.line, raw.bytes, raw.terminated, raw.overlong);
@@ -114,7 +130,7 @@ export async function validateFile(path: string, options: ValidationOptions): Pr
       progress.tick(v.records, v.cleanRecords, path);
     }
   } catch (e) {
-    throw new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+    throw unreadable(e);
   }
   const report = v.finish(size);
   progress.done(v.records, v.cleanRecords);
@@ -134,9 +150,11 @@ export function checkOptions(options: ValidationOptions): void {
     bad.push(`target: expected auto or one of ${Object.keys(VALIDATION_TARGETS).join(', ')}, got ${JSON.stringify(target)}`);
   }
   const format = options.format as string | undefined;
-  if (format !== undefined && format !== 'chat' && format !== 'instruction') bad.push(`format: expected chat or instruction, got ${JSON.stringify(format)}`);
-  else if (format !== undefined && isValidationTarget(target) && !(VALIDATION_TARGETS[target] as readonly string[]).includes(format)) {
-    bad.push(`format: ${target} reads ${VALIDATION_TARGETS[target].join(' and ')} only, got ${JSON.stringify(format)}`);
+  if (format !== undefined && format !== 'chat' && format !== 'instruction' && format !== 'text') bad.push(`format: expected chat, instruction or text, got ${JSON.stringify(format)}`);
+  else if (format !== undefined && isValidationTarget(target) && !(formatsOf(target) as readonly string[]).includes(format)) {
+    const reads = formatsOf(target);
+    const text = format === 'text' ? ` (plain {text} records are read by ${TEXT_TARGETS.join(', ')})` : '';
+    bad.push(`format: ${target} reads ${reads.length === 1 ? reads[0] : `${reads.slice(0, -1).join(', ')} and ${reads[reads.length - 1]}`} only, got ${JSON.stringify(format)}${text}`);
   }
   for (const key of ['maxTokens', 'batchSize', 'maxProblems'] as const) {
     const n = options[key];
@@ -206,6 +224,21 @@ const MISTRAL_MIN_LINES = 10;
 const MISTRAL_MIN_BYTES = 1_000;
 const MLX_DEFAULT_BATCH = 4;
 
+/**
+ * Literal end-of-sequence markers of common tokenizers, for the note on `{text}` records that end
+ * with one (the text readers add the tokenizer's own EOS).
+ */
+const EOS_MARKERS = ['</s>', '<|endoftext|>', '<|end_of_text|>', '<|eot_id|>', '<|im_end|>', '<|end|>', '<eos>', '<end_of_turn>'];
+
+/** What each reader of `{text}` records does with them, said once per file (FORMATS.md §4–§7). */
+const TEXT_NOTES: Partial<Record<ValidationTarget, string>> = {
+  'mlx-lm': 'MLX-LM reads {text} lines as a TextDataset: it trains on the whole text, appends the EOS token when a text does not end with it, and refuses --mask-prompt for such data',
+  trl: "TRL reads {text} rows as language modelling: it trains on the whole text and appends the tokenizer's EOS token unless the text already ends with it",
+  unsloth: "Unsloth (TRL's SFTTrainer) reads {text} rows as language modelling: it trains on the whole text and appends the tokenizer's EOS token unless the text already ends with it",
+  axolotl: 'Axolotl reads {text} records with `type: completion` in its datasets entry (not chat_template or alpaca); a text longer than sequence_len is split into several samples',
+  torchtune: 'torchtune reads {text} records with `_component_: torchtune.datasets.text_completion_dataset` (column: text), which adds BOS and EOS to every text',
+};
+
 class Validator {
   readonly #file: string;
   readonly #options: ValidationOptions;
@@ -223,16 +256,22 @@ class Validator {
   #blank: { start: number; count: number; allEmpty: boolean } | undefined;
   #crlf: { first: number; count: number } | undefined;
   #resolved: Resolved | undefined;
-  #unrecognised = false;
+  /** True until the first record: its line reports an unknown shape and the guess. */
+  #first = true;
+  /** True when the head of the file held no record, so the first record met settles the schema. */
+  readonly #lazy: boolean;
+  #eosMarkers: { count: number; line: number; marker: string } | undefined;
   #refKeys: { line: number; keys: string } | undefined;
   readonly #types = new Map<string, { type: string; line: number }>();
   #typesFull = false;
 
-  constructor(file: string, options: ValidationOptions, tokenizer: Tokenizer | undefined) {
+  constructor(file: string, options: ValidationOptions, tokenizer: Tokenizer | undefined, settled: Settled) {
     this.#file = file;
     this.#options = options;
     this.#tokenizer = tokenizer;
     this.#max = options.maxProblems ?? MAX_STORED_PROBLEMS;
+    this.#resolved = settled.resolved;
+    this.#lazy = settled.firstLine === undefined;
   }
 
   #add(line: number, rule: RuleId, message: string, force = false): void {
@@ -313,6 +352,15 @@ class Validator {
       return;
     }
     const record = value as Record<string, unknown>;
+    const depth = nestingDepth(record);
+    if (depth > MAX_JSON_DEPTH) {
+      this.#add(
+        n,
+        'A.3-json',
+        `the line nests arrays and objects ${depth.toLocaleString('en-US')} levels deep: Python's json.loads, which the trainers read each line with, raises RecursionError past about 1,000 levels (995 on Python 3.8–3.11, fewer inside a trainer's call stack), so keep records within ${MAX_JSON_DEPTH} levels: store the deep value as a JSON string, or flatten it (--fix cannot)`,
+      );
+      return;
+    }
     if (SURROGATE_ESCAPE.test(text)) {
       const where = loneSurrogate(record, '');
       if (where !== undefined) this.#add(n, 'A.4-lone-surrogate', `${where || 'a key'} holds a lone UTF-16 surrogate: it is not valid Unicode text and cannot be encoded`);
@@ -321,16 +369,20 @@ class Validator {
   }
 
   #record(n: number, text: string, record: Record<string, unknown>): void {
-    if (!this.#resolved && !this.#unrecognised) {
-      this.#resolved = resolveSchema(this.#options, record);
-      if (!this.#resolved) {
-        this.#unrecognised = true;
-        this.#add(n, 'A.5-unrecognised-shape', `cannot tell the format from this first record (keys ${Object.keys(record).map((k) => JSON.stringify(k)).join(', ') || 'none'}): expected messages, conversations, instruction/input/output or prompt/completion; pass --target`);
-      } else if (this.#resolved.guessedFrom !== undefined) {
-        this.#warnings.push(`guessed target ${this.#resolved.target} (${this.#resolved.format}) from line ${n}: ${this.#resolved.guessedFrom}; pass --target to choose`);
+    if (this.#first) {
+      this.#first = false;
+      if (this.#lazy) this.#resolved = resolveSchema(this.#options, record);
+      const r = this.#resolved;
+      if (!r) {
+        this.#add(n, 'A.5-unrecognised-shape', `cannot tell the format from this first record (keys ${Object.keys(record).map((k) => JSON.stringify(k)).join(', ') || 'none'}): expected messages, conversations, instruction/input/output, prompt/completion or text; pass --target`);
+      } else {
+        if (r.guessedFrom !== undefined) this.#warnings.push(`guessed target ${r.target} (${r.format}) from line ${r.guessedAt ?? n}: ${r.guessedFrom}; pass --target to choose`);
+        const note = r.format === 'text' ? TEXT_NOTES[r.target] : undefined;
+        if (note) this.#warnings.push(note);
       }
     }
     const resolved = this.#resolved;
+    if (resolved?.format === 'text' && typeof record.text === 'string') this.#noteEosMarker(n, record.text);
     const optional = resolved ? OPTIONAL_KEYS[resolved.schema] : new Set<string>();
     let clean = true;
     let keysReported = false;
@@ -347,7 +399,7 @@ class Validator {
     // A.5: the same top-level keys as line 1, keys optional for the target aside. A closed schema
     // (every key named) already reports each missing or unexpected key, so A.5 adds nothing there.
     const keys = Object.keys(record).filter((k) => !optional.has(k)).sort().join(',');
-    const open = !resolved || resolved.schema === 'mlx-completions';
+    const open = !resolved || resolved.schema === 'mlx-completions' || resolved.schema === 'mlx-text' || resolved.schema === 'text';
     if (open && !keysReported) {
       if (!this.#refKeys) this.#refKeys = { line: n, keys };
       else if (keys !== this.#refKeys.keys) {
@@ -368,7 +420,8 @@ class Validator {
       const limit = this.#options.maxTokens;
       let m;
       try {
-        m = this.#tokenizer.measure(toChatMessages(resolved.schema, record));
+        // A text record is trained whole: its tokens are those of the text, with no chat around it.
+        m = resolved.format === 'text' ? { total: this.#tokenizer.count(String(record.text)), prompt: 0 } : this.#tokenizer.measure(toChatMessages(resolved.schema, record));
       } catch (e) {
         this.#warnings.push(`line ${n}: tokens not counted (${(e as Error).message})`);
         return;
@@ -404,6 +457,15 @@ class Validator {
     };
     walk(record, '', 0);
     return [...changed.values()];
+  }
+
+  /** Counts `{text}` records ending with a literal EOS marker, for one warning at the end. */
+  #noteEosMarker(n: number, text: string): void {
+    const end = text.trimEnd();
+    const marker = EOS_MARKERS.find((m) => end.endsWith(m));
+    if (marker === undefined) return;
+    if (this.#eosMarkers) this.#eosMarkers.count++;
+    else this.#eosMarkers = { count: 1, line: n, marker };
   }
 
   #flushBlank(): void {
@@ -449,6 +511,12 @@ class Validator {
     if (target === 'mlx-lm') {
       const batch = this.#options.batchSize ?? MLX_DEFAULT_BATCH;
       if (n < batch) this.#add(0, 'E.2-min-lines', `${n} records: MLX-LM needs at least batch_size=${batch} per file ("Dataset must have at least batch_size=${batch} examples")`, true);
+    }
+    const eos = this.#eosMarkers;
+    if (eos) {
+      this.#warnings.push(
+        `${eos.count.toLocaleString('en-US')} ${eos.count === 1 ? 'text ends' : 'texts end'} with a literal end-of-sequence marker (line ${eos.line}: ${JSON.stringify(eos.marker)}): the trainer adds the tokenizer's own EOS token, so keep the marker only if it is that token (torchtune adds EOS regardless); a marker of another model is trained as plain text`,
+      );
     }
     const problems = this.#problems.sort((a, b) => a.line - b.line);
     return {
