@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +8,23 @@ import { agreement, nearClusters, NearIndex, nearRemovals, PreviousUnderKey, typ
 import { tempDir } from './helpers/index.js';
 
 describe('NearIndex', () => {
+  it.runIf(existsSync('/dev/full'))('reports a full disk as WRITE_FAILED naming the spill file, not a bare ENOSPC', async () => {
+    const dir = await tempDir();
+    // The text spill is /dev/full, where every write fails with ENOSPC.
+    await symlink('/dev/full', join(dir, 'spill.txt'));
+    const index = new NearIndex(join(dir, 'spill.txt'));
+    const text = `row — ${'clause liability '.repeat(500)}`;
+    let error: unknown;
+    try {
+      for (let i = 0; i < 1_000; i++) index.add(`${i} ${text}`, nearSignature([{ role: 'user', content: text }]));
+    } catch (e) {
+      error = e;
+    } finally {
+      index.close();
+    }
+    expect(error).toMatchObject({ code: 'WRITE_FAILED', message: expect.stringMatching(/^cannot write .*spill\.txt, where near-duplicate detection keeps its texts: ENOSPC.*Check free space/) });
+  });
+
   it('reads back every text exactly, across several spill batches (> 1 MiB)', async () => {
     const index = new NearIndex(join(await tempDir(), 'spill.txt'));
     const texts: string[] = [];

@@ -119,9 +119,9 @@ export class NearIndex {
     this.#blockSketch = new Uint8Array(BLOCK_ROWS * permutations);
     this.#rowKeys = new Uint32Array(bands);
     this.#blockBytes = this.#blockKeys.byteLength + this.#blockSketch.byteLength;
-    this.#fd = openSync(spillPath, 'w+');
+    this.#fd = openSpill(spillPath);
     try {
-      this.#sigFd = openSync(`${spillPath}.sig`, 'w+');
+      this.#sigFd = openSpill(`${spillPath}.sig`);
     } catch (e) {
       closeSync(this.#fd);
       throw e;
@@ -141,7 +141,7 @@ export class NearIndex {
     let length: number;
     if (3 * text.length > this.#buffer.length) {
       const big = Buffer.from(text, 'utf8');
-      writeAll(this.#fd, big, this.#position);
+      writeAll(this.#fd, big, this.#position, this.#path);
       length = big.length;
     } else {
       length = this.#buffer.write(text, this.#buffered, 'utf8');
@@ -167,13 +167,13 @@ export class NearIndex {
     const block = Math.floor((this.#rows - 1) / BLOCK_ROWS);
     const keys = this.#blockKeys;
     const sketch = this.#blockSketch;
-    writeAll(this.#sigFd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength), block * this.#blockBytes);
-    writeAll(this.#sigFd, sketch, block * this.#blockBytes + keys.byteLength);
+    writeAll(this.#sigFd, new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength), block * this.#blockBytes, `${this.#path}.sig`);
+    writeAll(this.#sigFd, sketch, block * this.#blockBytes + keys.byteLength, `${this.#path}.sig`);
   }
 
   #flush(): void {
     if (this.#buffered === 0) return;
-    writeAll(this.#fd, this.#buffer.subarray(0, this.#buffered), this.#position - this.#buffered);
+    writeAll(this.#fd, this.#buffer.subarray(0, this.#buffered), this.#position - this.#buffered, this.#path);
     this.#buffered = 0;
   }
 
@@ -774,9 +774,30 @@ function grown(a: Uint32Array, most: number): Uint32Array {
   return next;
 }
 
-/** Writes all of `data` at `position` (a single write may write less). */
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+/** Writes all of `data` at `position` (a single write may write less); a failure (a full disk) is `WRITE_FAILED`. */
+function writeAll(fd: number, data: Uint8Array, position: number, path: string): void {
+  try {
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+  } catch (e) {
+    throw spillError(path, 'write', e);
+  }
+}
+
+/** Opens a spill file for writing and reading back. */
+function openSpill(path: string): number {
+  try {
+    return openSync(path, 'w+');
+  } catch (e) {
+    throw spillError(path, 'create', e);
+  }
+}
+
+function spillError(path: string, what: string, cause: unknown): LoraPrepError {
+  return new LoraPrepError(
+    'WRITE_FAILED',
+    `cannot ${what} ${path}, where near-duplicate detection keeps its texts: ${(cause as Error).message}. Check free space and permissions (it needs about the size of the input's text).`,
+    { cause },
+  );
 }
 
 /** Fills `into` from `position`; the bytes are there, as this process wrote them. */
