@@ -2,9 +2,9 @@
  * Inputs as files: a path names a file, or a folder standing for the data files in it (a sharded
  * export as Spark or BigQuery writes it).
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { LoraPrepError } from './errors.js';
 import { formatFromExtension, isGzipped } from './load/format.js';
 import { GZIP_MAGIC } from './load/text.js';
@@ -63,17 +63,46 @@ export async function inputFiles(spec: InputSpec, warn: (message: string) => voi
 }
 
 /**
- * The first path that names the same file as an earlier one (by absolute path), with that one.
+ * The first path that names the same file as an earlier one (by absolute path, or by `keys`, one a
+ * path: their real paths), with that one.
  *
  * @example
  * repeatedPath(['a.csv', './b.csv', 'a.csv']) // { file: 'a.csv', earlier: 'a.csv' }
  */
-export function repeatedPath(paths: readonly string[]): { file: string; earlier: string } | undefined {
+export function repeatedPath(paths: readonly string[], keys: readonly string[] = paths.map((p) => resolve(p))): { file: string; earlier: string } | undefined {
   const seen = new Map<string, string>();
-  for (const file of paths) {
-    const earlier = seen.get(resolve(file));
+  for (const [i, file] of paths.entries()) {
+    const key = keys[i] as string;
+    const earlier = seen.get(key);
     if (earlier !== undefined) return { file, earlier };
-    seen.set(resolve(file), file);
+    seen.set(key, file);
+  }
+  return undefined;
+}
+
+/**
+ * The real path of a file (through symbolic links), or its resolved path when it cannot be found.
+ * Not part of the public API.
+ *
+ * @example
+ * await realPath('data/link-to-rows.jsonl') // '/srv/data/rows.jsonl'
+ */
+export async function realPath(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
+/**
+ * The first input that lies inside `outDir` (through links), or undefined; `outDir` need not
+ * exist. A run replaces the files it writes there, and a later run would read them as input.
+ *
+ * @example
+ * await inputInside(['raw/train.jsonl'], 'raw') // 'raw/train.jsonl'
+ */
+export async function inputInside(paths: readonly string[], outDir: string): Promise<string | undefined> {
+  const folder = await realPath(outDir);
+  for (const path of paths) {
+    const rel = relative(folder, await realPath(path));
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return path;
   }
   return undefined;
 }

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { inputFiles, listed, repeatedPath, textBytes } from './_inputs.js';
+import { inputFiles, inputInside, listed, realPath, repeatedPath, textBytes } from './_inputs.js';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
 import { pacer } from './_pace.js';
@@ -160,7 +160,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   try {
     tokenizer = pool ? countedInWorkers(pool.tokenizer) : await loadTokenizer(opts.tokenizer);
     throwIfAborted(opts.signal, RUN_ABORTED);
-    tx = await OutputTransaction.begin(opts.outDir);
+    tx = await OutputTransaction.begin(opts.outDir, opts.overwrite);
   } catch (e) {
     await pool?.close();
     throw e;
@@ -170,7 +170,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   let nearIndex: NearIndex | undefined;
   try {
     const warnings = new WarningList();
-    for (const note of inputNotes) warnings.add(note);
+    for (const note of [...inputNotes, ...tx.notes]) warnings.add(note);
     if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
       warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
     }
@@ -677,11 +677,21 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   for (const raw of opts.inputs) specs.push(...(await inputFiles(typeof raw === 'string' ? { path: raw } : raw, warn)));
   // Read twice with exact dedup on, every row of the file would be rejected as a copy of itself
   // and counted twice. With it off, a file given twice is the way to weigh it double: allowed.
-  const repeated = opts.dedup.exact === false ? undefined : repeatedPath(specs.map((s) => s.spec.path));
+  // Compared by real path: a link to a file is the file.
+  const paths = specs.map((s) => s.spec.path);
+  const repeated = opts.dedup.exact === false ? undefined : repeatedPath(paths, await Promise.all(paths.map(realPath)));
   if (repeated) {
     throw new LoraPrepError('OPTION_INVALID', `inputs: ${repeated.file} is the same file as ${repeated.earlier} (given twice, or also in a folder given): with exact dedup on, its rows would all be rejected as copies of themselves; give each file once (to weigh a file double, turn dedup off)`, {
       location: { file: repeated.file },
     });
+  }
+  const inside = await inputInside(specs.map((s) => s.spec.path), opts.outDir);
+  if (inside !== undefined) {
+    throw new LoraPrepError(
+      'OPTION_INVALID',
+      `inputs: ${inside} is inside outDir ${opts.outDir}: a run replaces the files it writes there (train.jsonl, report/, …) and removes those of earlier runs, and a later run would read its own outputs as input; write to another folder`,
+      { location: { file: inside } },
+    );
   }
   // A job-wide recordsKey is for the JSON inputs among others (the loaders warn where it is ignored):
   // other files get it only when no input is JSON, where it was surely meant for them.

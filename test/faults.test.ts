@@ -120,8 +120,8 @@ describe('manifest', () => {
 });
 
 
-describe('Ctrl-C in the CLI', () => {
-  it('stops the run, exits non-zero with the reason, and leaves outDir as it was', async () => {
+describe('Ctrl-C (and SIGTERM) in the CLI', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s stops the run, exits non-zero with the reason, and leaves outDir as it was', async (signal) => {
     const dir = await tempDir();
     const input = join(dir, 'big.jsonl');
     const lines: string[] = [];
@@ -138,9 +138,10 @@ describe('Ctrl-C in the CLI', () => {
     // Interrupt once the run is under way: the temporary folder appears in outDir.
     const started = Date.now();
     while (Date.now() - started < 20_000 && !(await readdir(outDir)).some((f) => f.startsWith('.lora-prep-tmp-'))) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
+    child.kill(signal);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).toBe(1);
+    // Without a handler, SIGTERM would end the process by the signal (exit code null), files left behind.
     expect(stderr).toMatch(/ABORTED/);
     expect(await snapshot(outDir)).toEqual(before);
   }, 60_000);

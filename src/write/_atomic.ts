@@ -1,14 +1,29 @@
 /**
  * Output files whole or not at all: everything is written in a temporary folder inside `outDir`
- * and renamed into place at the end; a failed or aborted run leaves `outDir` as it was.
+ * and moved into place at the end, all of them or none; a failed or aborted run leaves `outDir` as
+ * it was. One run at a time writes into a folder (a lock file), and what a killed run left behind
+ * is cleaned up, or undone, by the next run into the same folder.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
 
 /** Prefix of the temporary folder (dot-named so trainers that read the folder skip it). */
 export const TEMP_PREFIX = '.lora-prep-tmp-';
+
+/**
+ * The lock of a folder being written: it names the process (and machine) writing. Its name starts
+ * with {@link TEMP_PREFIX}, so that a folder holding only it counts as empty.
+ */
+const LOCK = `${TEMP_PREFIX}lock`;
+/** In the temporary folder: the files being moved into place, written before the first move. */
+const JOURNAL = '.commit.json';
+/** In the temporary folder: written once every new file is in place (the commit point). */
+const COMMITTED = '.committed';
+/** In the temporary folder: the earlier outputs, moved aside while the new ones move in. */
+const BACKUP = '.old';
 
 /**
  * Checks that `outDir` may be written: absent, empty, or `overwrite`.
@@ -37,35 +52,72 @@ export async function checkOutDir(outDir: string, overwrite: boolean): Promise<v
   }
 }
 
-/** A set of files being written into a temporary folder, then committed together. */
+/**
+ * A set of files being written into a temporary folder, then committed together.
+ *
+ * @example
+ * const tx = await OutputTransaction.begin('out/v1', false);
+ * await writeFile(await tx.path('train.jsonl'), text);
+ * await tx.commit(['train.jsonl'], ['train.jsonl', 'validation.jsonl']);
+ */
 export class OutputTransaction {
   readonly outDir: string;
   readonly tempDir: string;
+  /** What was found and cleaned up on the way in (a killed run's temporary folder), for the run's warnings. */
+  readonly notes: readonly string[];
   readonly #createdOutDir: boolean;
+  #locked = true;
+  /** Set when a failed commit could not put every earlier output back: the temporary folder holds them. */
+  #keepTemp = false;
 
-  private constructor(outDir: string, tempDir: string, createdOutDir: boolean) {
+  private constructor(outDir: string, tempDir: string, createdOutDir: boolean, notes: string[]) {
     this.outDir = outDir;
     this.tempDir = tempDir;
     this.#createdOutDir = createdOutDir;
+    this.notes = notes;
   }
 
-  /** Creates `outDir` if needed and the temporary folder inside it. */
-  static async begin(outDir: string): Promise<OutputTransaction> {
+  /**
+   * Creates `outDir` if needed, takes its lock (`OUTPUT_NOT_EMPTY` while another run holds it),
+   * cleans up after killed runs, checks again that the folder may be written (another run may
+   * have finished there meanwhile) and creates the temporary folder.
+   */
+  static async begin(outDir: string, overwrite: boolean): Promise<OutputTransaction> {
     let created = false;
     try {
       await stat(outDir);
     } catch {
       created = true;
     }
-    const tempDir = join(outDir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      await mkdir(tempDir, { recursive: true });
+      await mkdir(outDir, { recursive: true });
     } catch (e) {
-      throw new LoraPrepError('WRITE_FAILED', `cannot create ${tempDir}: ${(e as Error).message}. Check the outDir path and permissions.`, {
-        cause: e,
-      });
+      throw new LoraPrepError('WRITE_FAILED', `cannot create ${outDir}: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
     }
-    return new OutputTransaction(outDir, tempDir, created);
+    await takeLock(outDir);
+    const release = async () => {
+      await unlink(join(outDir, LOCK)).catch(() => undefined);
+      if (created) await rmdir(outDir).catch(() => undefined);
+    };
+    const notes: string[] = [];
+    let tempDir: string;
+    try {
+      const restored = await cleanUpAfterKilledRuns(outDir);
+      if (restored.folders > 0) {
+        notes.push(
+          `outDir held ${restored.folders === 1 ? 'the temporary folder' : `${restored.folders} temporary folders`} of a run that was killed; ` +
+            (restored.undone ? 'it was stopped while moving its files into place, so that move was undone (the outputs before it were put back) and the folder removed' : 'removed'),
+        );
+      }
+      await checkOutDir(outDir, overwrite);
+      tempDir = join(outDir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+      await mkdir(tempDir);
+    } catch (e) {
+      await release();
+      if (e instanceof LoraPrepError) throw e;
+      throw new LoraPrepError('WRITE_FAILED', `cannot prepare ${outDir} for writing: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
+    }
+    return new OutputTransaction(outDir, tempDir, created, notes);
   }
 
   /** Path inside the temporary folder for a file that will land at `outDir/relPath`. */
@@ -76,27 +128,206 @@ export class OutputTransaction {
   }
 
   /**
-   * Moves the written files into place. `owned` lists every relative path lora-prep may write, so
-   * an earlier run's file that this run did not produce (an old `test.jsonl`) is removed.
+   * Moves the written files into place, all of them or none. `owned` lists every relative path
+   * lora-prep may write, so an earlier run's file that this run did not produce (an old
+   * `test.jsonl`) goes. The earlier files are first moved aside; if a move fails (a permission,
+   * a full disk), the new files are taken out again and the earlier ones put back.
    */
   async commit(written: string[], owned: string[]): Promise<void> {
+    const backup = join(this.tempDir, BACKUP);
+    const moved: string[] = [];
+    const placed: string[] = [];
     try {
-      const keep = new Set(written);
-      for (const rel of owned) if (!keep.has(rel)) await rm(join(this.outDir, rel), { force: true });
+      await writeFile(join(this.tempDir, JOURNAL), JSON.stringify({ written }));
+      for (const rel of new Set([...owned, ...written])) {
+        if (!(await exists(join(this.outDir, rel)))) continue;
+        await mkdir(dirname(join(backup, rel)), { recursive: true });
+        await rename(join(this.outDir, rel), join(backup, rel));
+        moved.push(rel);
+      }
       for (const rel of written) {
         const to = join(this.outDir, rel);
         await mkdir(dirname(to), { recursive: true });
         await rename(join(this.tempDir, rel), to);
+        placed.push(rel);
       }
-      await rm(this.tempDir, { recursive: true, force: true });
+      await writeFile(join(this.tempDir, COMMITTED), '');
     } catch (e) {
-      throw new LoraPrepError('WRITE_FAILED', `cannot move the output into ${this.outDir}: ${(e as Error).message}`, { cause: e });
+      const stuck = await this.#undo(placed, moved);
+      this.#keepTemp = stuck.length > 0;
+      const after =
+        stuck.length === 0
+          ? 'Nothing was changed: the earlier outputs are in place.'
+          : `These earlier outputs could not be put back and are in ${backup}: ${stuck.join(', ')}.`;
+      throw new LoraPrepError('WRITE_FAILED', `cannot move the output into ${this.outDir}: ${(e as Error).message}. ${after} Check permissions and free space.`, { cause: e });
     }
+    await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    await this.#unlock();
   }
 
-  /** Removes the temporary folder (and `outDir` itself when this run created it and it is empty). */
+  /** Removes the temporary folder and the lock (and `outDir` itself when this run created it and it is empty). */
   async rollback(): Promise<void> {
-    await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!this.#keepTemp) await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    await this.#unlock();
     if (this.#createdOutDir) await rmdir(this.outDir).catch(() => undefined);
+  }
+
+  /** Takes the new files out again and puts the earlier ones back; returns those it could not put back. */
+  async #undo(placed: string[], moved: string[]): Promise<string[]> {
+    for (const rel of placed.reverse()) await rename(join(this.outDir, rel), join(this.tempDir, rel)).catch(() => undefined);
+    const stuck: string[] = [];
+    for (const rel of moved.reverse()) {
+      try {
+        await rename(join(this.tempDir, BACKUP, rel), join(this.outDir, rel));
+      } catch {
+        stuck.push(rel);
+      }
+    }
+    return stuck;
+  }
+
+  async #unlock(): Promise<void> {
+    if (!this.#locked) return;
+    this.#locked = false;
+    await unlink(join(this.outDir, LOCK)).catch(() => undefined);
+  }
+}
+
+// --- internal ---
+
+/** Who holds a folder's lock. */
+interface LockHolder {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+/**
+ * Takes `outDir`'s lock: a file made whole under another name and linked to the lock's name, so
+ * that it exists complete or not at all, and of two runs only one links it. A lock left by a
+ * process of this machine that is no longer alive is taken over.
+ */
+async function takeLock(outDir: string): Promise<void> {
+  const path = join(outDir, LOCK);
+  const mine = join(outDir, `${LOCK}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const holder: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  try {
+    await writeFile(mine, JSON.stringify(holder));
+    let other: LockHolder | 'unreadable' | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await link(mine, path);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      other = await readLock(path);
+      if (other === undefined) continue; // released meanwhile
+      // A holder of this machine that is gone (killed) left it. (Two runs starting at the same
+      // moment into such a folder could both take it over: a window of microseconds.)
+      if (other === 'unreadable' || (other.host === holder.host && !isAlive(other.pid))) await unlink(path).catch(() => undefined);
+      else break;
+    }
+    const who = other === undefined || other === 'unreadable' ? 'another lora-prep run' : `another lora-prep run (process ${other.pid} on ${other.host}, since ${other.started})`;
+    throw new LoraPrepError(
+      'OUTPUT_NOT_EMPTY',
+      `outDir ${outDir} is being written by ${who}. Wait for it to finish or choose another outDir; ` +
+        `if no run is writing there (one on another machine was killed), delete ${path}.`,
+    );
+  } catch (e) {
+    if (e instanceof LoraPrepError) throw e;
+    throw new LoraPrepError('WRITE_FAILED', `cannot lock ${outDir} for writing: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
+  } finally {
+    await unlink(mine).catch(() => undefined);
+  }
+}
+
+/** The lock's holder; undefined when the lock went away meanwhile, 'unreadable' when it is not a lock this code wrote. */
+async function readLock(path: string): Promise<LockHolder | 'unreadable' | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const holder = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof holder.pid === 'number' && typeof holder.host === 'string') return { pid: holder.pid, host: holder.host, started: String(holder.started) };
+  } catch {
+    // below
+  }
+  return 'unreadable';
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders of runs that were killed (with the lock held, no live run owns
+ * one). A run killed while moving its files into place left some new files beside earlier ones:
+ * that move is undone from its journal (the new files out, the earlier ones back).
+ */
+async function cleanUpAfterKilledRuns(outDir: string): Promise<{ folders: number; undone: boolean }> {
+  let folders = 0;
+  let undone = false;
+  for (const entry of await readdir(outDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(outDir, entry.name);
+    if (await undoHalfCommit(outDir, dir)) undone = true;
+    await rm(dir, { recursive: true, force: true });
+    folders++;
+  }
+  return { folders, undone };
+}
+
+/** Undoes the move of a commit that did not reach its commit point; true when there was one. */
+async function undoHalfCommit(outDir: string, dir: string): Promise<boolean> {
+  if (await exists(join(dir, COMMITTED))) return false;
+  let written: string[];
+  try {
+    ({ written } = JSON.parse(await readFile(join(dir, JOURNAL), 'utf8')) as { written: string[] });
+  } catch {
+    return false; // no journal (or one cut short): nothing was moved yet
+  }
+  // A new file no longer in the temporary folder was moved into place.
+  for (const rel of written) if (!(await exists(join(dir, rel)))) await rm(join(outDir, rel), { force: true });
+  const backup = join(dir, BACKUP);
+  for (const rel of await filesUnder(backup)) {
+    await mkdir(dirname(join(outDir, rel)), { recursive: true });
+    await rename(join(backup, rel), join(outDir, rel));
+  }
+  return true;
+}
+
+/** Relative paths of the files under `dir` (none when it does not exist). */
+async function filesUnder(dir: string, under = ''): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(join(dir, under), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const files: string[] = [];
+  for (const e of entries) {
+    const rel = join(under, e.name);
+    if (e.isDirectory()) files.push(...(await filesUnder(dir, rel)));
+    else files.push(rel);
+  }
+  return files;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,133 @@
+import { hostname } from 'node:os';
+import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { prepareDataset } from '../src/index.js';
+import { OutputTransaction, TEMP_PREFIX } from '../src/write/_atomic.js';
+import { snapshot, tempDir } from './helpers/index.js';
+
+const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows
+
+async function rows(n: number, tag: string): Promise<string> {
+  const file = join(await tempDir(), `${tag}.jsonl`);
+  await writeFile(file, Array.from({ length: n }, (_, i) => JSON.stringify({ question: `${tag} question ${i}?`, answer: `${tag} answer ${i}.` })).join('\n'));
+  return file;
+}
+
+describe('inputs and outDir', () => {
+  it('refuses an input inside outDir (a run there would replace or remove it), and leaves everything as it was', async () => {
+    const raw = await tempDir();
+    await copyFile(await rows(30, 'train'), join(raw, 'train.jsonl'));
+    await copyFile(await rows(10, 'held-out'), join(raw, 'test.jsonl'));
+    const before = await snapshot(raw);
+    for (const inputs of [[raw], [join(raw, 'train.jsonl')]]) {
+      await expect(prepareDataset({ inputs, outDir: raw, overwrite: true })).rejects.toMatchObject({
+        code: 'OPTION_INVALID',
+        message: expect.stringMatching(/^inputs: .*(train|test)\.jsonl is inside outDir .*: a run replaces the files it writes there .*write to another folder$/),
+      });
+    }
+    // Through a link to the folder too.
+    const link = join(await tempDir(), 'link');
+    await symlink(raw, link);
+    await expect(prepareDataset({ inputs: [join(raw, 'test.jsonl')], outDir: link, overwrite: true })).rejects.toMatchObject({ code: 'OPTION_INVALID' });
+    expect(await snapshot(raw)).toEqual(before);
+  });
+
+  it('takes a link to an input given too for the same file (exact dedup on)', async () => {
+    const dir = await tempDir();
+    await symlink(join(process.cwd(), FIXTURE), join(dir, 'same.jsonl'));
+    await expect(prepareDataset({ inputs: [FIXTURE, join(dir, 'same.jsonl')], outDir: join(dir, 'o') })).rejects.toMatchObject({
+      code: 'OPTION_INVALID',
+      message: expect.stringMatching(/same\.jsonl is the same file as fixtures\/finance\/advisor-chat\.jsonl/),
+    });
+  });
+});
+
+describe('committing the outputs', () => {
+  it('puts the earlier outputs back when a move fails part-way: none of the new files, none of the old lost', async () => {
+    const outDir = join(await tempDir(), 'o');
+    await prepareDataset({ inputs: [FIXTURE], outDir, split: { validation: 0.2, test: 0.2 } });
+    // A file named `report` where the new report folder must go: the moves of train and
+    // validation succeed, the first report file's fails.
+    const { rm } = await import('node:fs/promises');
+    await rm(join(outDir, 'report'), { recursive: true });
+    await writeFile(join(outDir, 'report'), 'a note of the user\n');
+    const before = await snapshot(outDir);
+    await expect(prepareDataset({ inputs: [await rows(40, 'new')], outDir, overwrite: true })).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+      message: expect.stringMatching(/Nothing was changed: the earlier outputs are in place/),
+    });
+    expect(await snapshot(outDir)).toEqual(before);
+  });
+
+  it('lets one run at a time write into a folder: of two at once without overwrite, one fails with OUTPUT_NOT_EMPTY', async () => {
+    const outDir = join(await tempDir(), 'o');
+    const [a, b] = await Promise.allSettled([
+      prepareDataset({ inputs: [await rows(300, 'a')], outDir, split: { validation: 0.1 } }),
+      prepareDataset({ inputs: [await rows(300, 'b')], outDir, split: { validation: 0.2, test: 0.1 } }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual(['fulfilled', 'rejected']);
+    const failed = (a.status === 'rejected' ? a : b) as PromiseRejectedResult;
+    expect(failed.reason).toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+    // What is there is one run's, whole.
+    const won = a.status === 'fulfilled' ? 'a' : 'b';
+    const train = await readFile(join(outDir, 'train.jsonl'), 'utf8');
+    expect(train).toContain(`${won} question`);
+    expect(train).not.toContain(`${won === 'a' ? 'b' : 'a'} question`);
+    expect((await readdir(outDir)).filter((f) => f.startsWith(TEMP_PREFIX))).toEqual([]);
+  });
+});
+
+describe('OutputTransaction after a killed run', () => {
+  it('refuses a folder whose lock a live process holds, naming it', async () => {
+    const outDir = await tempDir();
+    await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: process.pid, host: hostname(), started: '2026-11-29T10:00:00.000Z' }));
+    await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({
+      code: 'OUTPUT_NOT_EMPTY',
+      message: expect.stringMatching(new RegExp(`being written by another lora-prep run \\(process ${process.pid} on .*since 2026-11-29T10:00:00\\.000Z\\)`)),
+    });
+  });
+
+  it('takes over the lock of a process that is gone, removes its temporary folder and undoes its half-done move', async () => {
+    const outDir = await tempDir();
+    const dead = 4_000_000_000; // no such process
+    await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: dead, host: hostname(), started: 'then' }));
+    // The killed run had moved the earlier train.jsonl and validation.jsonl aside and its new
+    // train.jsonl into place; its validation.jsonl was still in its temporary folder.
+    const temp = join(outDir, `${TEMP_PREFIX}${dead}-0badcafe`);
+    await mkdir(join(temp, '.old', 'report'), { recursive: true });
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl', 'validation.jsonl', 'report/report.json'] }));
+    await writeFile(join(temp, '.old', 'train.jsonl'), 'old train\n');
+    await writeFile(join(temp, '.old', 'validation.jsonl'), 'old validation\n');
+    await writeFile(join(temp, '.old', 'report', 'report.json'), '{"old":true}\n');
+    await writeFile(join(temp, 'validation.jsonl'), 'new validation\n');
+    await mkdir(join(temp, 'report'));
+    await writeFile(join(temp, 'report', 'report.json'), '{"new":true}\n');
+    await writeFile(join(outDir, 'train.jsonl'), 'new train\n');
+    // A second killed run's folder that never reached its commit.
+    await mkdir(join(outDir, `${TEMP_PREFIX}${dead + 1}-00000000`));
+    const tx = await OutputTransaction.begin(outDir, true);
+    expect(tx.notes).toEqual([expect.stringMatching(/^outDir held 2 temporary folders of a run that was killed; .*that move was undone/)]);
+    await tx.rollback();
+    expect(await snapshot(outDir)).toEqual({
+      '/train.jsonl': Buffer.from('old train\n').toString('base64'),
+      '/validation.jsonl': Buffer.from('old validation\n').toString('base64'),
+      '/report': 'dir',
+      '/report/report.json': Buffer.from('{"old":true}\n').toString('base64'),
+    });
+  });
+
+  it('leaves a committed run alone: its temporary folder goes, its outputs stay', async () => {
+    const outDir = await tempDir();
+    const temp = join(outDir, `${TEMP_PREFIX}4000000000-12345678`);
+    await mkdir(join(temp, '.old'), { recursive: true });
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl'] }));
+    await writeFile(join(temp, '.committed'), '');
+    await writeFile(join(temp, '.old', 'train.jsonl'), 'old train\n');
+    await writeFile(join(outDir, 'train.jsonl'), 'new train\n');
+    const tx = await OutputTransaction.begin(outDir, true);
+    expect(tx.notes).toEqual([expect.stringMatching(/temporary folder of a run that was killed; removed$/)]);
+    await tx.rollback();
+    expect(await snapshot(outDir)).toEqual({ '/train.jsonl': Buffer.from('new train\n').toString('base64') });
+  });
+});
