@@ -37,6 +37,11 @@ for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/cli.js', 'dist/tokeniz
     process.exit(1);
   }
 }
+// The public types name no Node-only type that needs @types/node beyond AbortSignal (in the DOM and Node libs alike).
+if (/\bBuffer\b|NodeJS\./.test(readFileSync('dist/index.d.ts', 'utf8'))) {
+  console.error('smoke: dist/index.d.ts names Buffer or NodeJS.*: a consumer without @types/node gets TS2580');
+  process.exit(1);
+}
 const chat = [{ role: 'user', content: 'hello world' }, { role: 'assistant', content: 'a bond.' }];
 for (const lib of [esm, cjs]) {
   const measured = (await lib.loadTokenizer('fixtures/tokenizers/tiny-chatml')).measure(chat);

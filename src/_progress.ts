@@ -35,7 +35,7 @@ export class ProgressTicker {
     this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 
-  /** A stage change (`plan`, `write`), always emitted. */
+  /** A stage change (`read` at the start, `plan`, `write`), always emitted. */
   stage(stage: ProgressEvent['stage'], rows: number, kept: number): void {
     this.#onProgress?.({ stage, rows, kept, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }

@@ -175,6 +175,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
     }
     if (options.tokenizer === undefined && opts.target !== 'openai') warnings.add(defaultTokenizerWarning(opts.target, opts.tokenizer));
+    if (opts.overlong === 'truncate' && opts.maxTokens === undefined) warnings.add("overlong: 'truncate' cuts examples only to maxTokens, which is not set: nothing was truncated");
     const byReason: Record<string, number> = {};
     rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const rejections = rejectedFile;
@@ -195,6 +196,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     let rejected = 0;
     // With maxRows the bytes read say nothing of how far the run is: no fraction then.
     const progress = new ProgressTicker(opts.onProgress, opts.maxRows === undefined ? inputBytes : 0, started);
+    // Every stage is announced as it begins, however few rows there are.
+    progress.stage('read', 0, 0);
     /** Whether maxRows input rows have been read: no later row is read, counted or reported. */
     const full = (): boolean => opts.maxRows !== undefined && input >= opts.maxRows;
     const unfinished: string[] = [];

@@ -171,6 +171,17 @@ describe('the job, not the rows', () => {
     expect(await snapshot(outDir)).toEqual(before);
   });
 
+  it('announces every stage as it begins, read first, however few rows there are', async () => {
+    const stages: string[] = [];
+    await prepareDataset({ inputs: ['fixtures/medical/patient-faq.json'], outDir: join(await tempDir(), 'o'), onProgress: (e) => void stages.push(e.stage) });
+    expect([...new Set(stages)]).toEqual(['read', 'plan', 'write', 'done']);
+  });
+
+  it("warns that overlong: 'truncate' does nothing without maxTokens", async () => {
+    const result = await prepareDataset({ inputs: ['fixtures/medical/patient-faq.json'], outDir: join(await tempDir(), 'o'), overlong: 'truncate' });
+    expect(result.warnings).toContain("overlong: 'truncate' cuts examples only to maxTokens, which is not set: nothing was truncated");
+  });
+
   it('removes files of an earlier run that this run does not write', async () => {
     const outDir = join(await tempDir(), 'o');
     await prepareDataset({ inputs: ['fixtures/medical/patient-faq.json'], outDir, split: { test: 0.2 } });

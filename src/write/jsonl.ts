@@ -133,10 +133,11 @@ export class JsonlWriter {
    * Writes bytes that already hold `lines` whole lines, each ending in `\n` (lines copied from
    * another JSONL file without decoding them).
    */
-  async writeBytes(bytes: Buffer, lines: number): Promise<void> {
+  async writeBytes(bytes: Uint8Array, lines: number): Promise<void> {
     this.#throwIfFailed();
     this.#takeLines();
-    this.#chunks.push(bytes);
+    // A Buffer over the same memory (no copy): chunks are searched with Buffer's indexOf.
+    this.#chunks.push(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.#chunkBytes += bytes.length;
     this.#lines += lines;
     if (this.#chunkBytes >= CHUNK_BYTES) await this.#flush();
