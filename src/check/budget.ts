@@ -2,6 +2,7 @@
  * Token budgets: counts each example with the model's tokenizer and applies `maxTokens`,
  * `minTokens` and `overlong`. Pure over one example, so it runs the same inline or in a worker.
  */
+import { LoraPrepError } from '../errors.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import type { Message, ReasonCode } from '../types.js';
 
@@ -34,7 +35,9 @@ export type Measured =
  * Counts one example and applies the budget. `truncate` drops the oldest exchanges first (the
  * system message and the last exchange stay), then cuts the last answer on a token boundary. An
  * example whose prompt alone fills the budget is `prompt_overflow`: right-truncation would leave
- * nothing to train on.
+ * nothing to train on. A row the template refuses or the tokenizer fails on is a `template_error` /
+ * `tokenizer_error` result; a job problem found at this row (a chat template feature the renderer
+ * lacks) throws `LoraPrepError`.
  *
  * @example
  * applyBudget(tok, messages, { maxTokens: 2048, overlong: 'truncate' })
@@ -43,10 +46,15 @@ export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: B
   try {
     return measureWithin(tokenizer, messages, budget, tools);
   } catch (e) {
+    // A job problem found at a row (a chat template feature the renderer lacks) ends the run: no
+    // row could be counted as the trainer renders it.
+    if (e instanceof LoraPrepError) throw e;
     // One example the tokenizer or template cannot handle must not end a long run.
     const err = e as Error;
     if (err.name === 'TemplateError') {
-      return { ok: false, reason: 'template_error', message: `the chat template refused this conversation: ${err.message}` };
+      // A template's own refusal (`raise_exception`), or a failure on this row's data.
+      const what = (err as { refused?: boolean }).refused === false ? 'failed on this conversation' : 'refused this conversation';
+      return { ok: false, reason: 'template_error', message: `the chat template ${what}: ${err.message}` };
     }
     // V8 reports a regular expression that runs out of backtracking room as a stack overflow:
     // a pre-tokenizer's split does on a run of millions of letters (no space, digit or mark).

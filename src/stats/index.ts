@@ -10,7 +10,8 @@ import { loadRecords } from '../load/index.js';
 import { normalizeRecords, resolveMapping } from '../normalize/index.js';
 import type { ProgressEvent } from '../options.js';
 import { tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from '../report/index.js';
-import { loadTokenizer } from '../tokenizers/index.js';
+import { applyBudget, type Budget } from '../check/budget.js';
+import { loadTokenizer, tokenizerWarnings } from '../tokenizers/index.js';
 import type { SourceRow, StageContext } from '../types.js';
 
 /** What {@link fileStats} reports. */
@@ -21,6 +22,15 @@ export interface FileStats {
   examples: number;
   /** Rows that could not be read as an example (bad JSON, no answer, ...). */
   unreadable: number;
+  /**
+   * Examples read but not counted: the chat template refused them (`raise_exception`) or failed on
+   * them, or the tokenizer did (`prepare` rejects them as `template_error` / `tokenizer_error`).
+   */
+  refused: number;
+  /** The first few refused rows: line, reason and the template's or tokenizer's message. */
+  refusedRows: Array<{ line: number; reason: string; message: string }>;
+  /** What the run says about the tokenizer (a model counted with the ChatML fallback, ...). */
+  warnings: string[];
   tokens: TokenStats & { trainable: number };
   histogram: HistogramBin[];
   /** Examples over `maxTokens`, when given. */
@@ -51,6 +61,8 @@ export interface FileStatsOptions {
 export async function fileStats(file: string, options: FileStatsOptions = {}): Promise<FileStats> {
   const tokenizer = await loadTokenizer(options.tokenizer ?? 'o200k_base');
   let unreadable = 0;
+  let refused = 0;
+  const refusedRows: FileStats['refusedRows'] = [];
   let rows = 0;
   const progress = new ProgressTicker(options.onProgress, (await stat(file).catch(() => undefined))?.size ?? 0);
   const ctx: StageContext = { reject: () => void unreadable++, warn: () => undefined, signal: options.signal };
@@ -68,11 +80,19 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
   const onBytes = (chunk: Uint8Array): void => void (progress.bytes += chunk.length);
   for await (const example of normalizeRecords(counted(loadRecords(file, { onBytes }, loadCtx), () => void rows++), { mapping }, ctx)) {
     if (options.signal?.aborted) throw new LoraPrepError('ABORTED', 'stats was aborted');
-    const m = tokenizer.measure(example.messages, example.tools);
-    tokens.push(m.total);
+    // As prepare counts: a row the chat template refuses is that row's problem, not the run's (a
+    // template the renderer cannot render at all still ends it, as a LoraPrepError).
+    const m = applyBudget(tokenizer, example.messages, UNLIMITED, example.tools);
+    if (!m.ok) {
+      refused++;
+      if (refusedRows.length < REFUSED_SHOWN) refusedRows.push({ line: example.meta.source.line, reason: m.reason, message: m.message });
+      progress.tick(rows, tokens.length, file);
+      continue;
+    }
+    tokens.push(m.tokens);
     // A final answer marked weight 0 is not trained (FORMATS.md §1).
-    if (example.messages.at(-1)?.weight !== 0) trainable += m.total - m.prompt;
-    if (options.maxTokens !== undefined && m.total > options.maxTokens) over++;
+    if (example.messages.at(-1)?.weight !== 0) trainable += m.tokens - m.prompt;
+    if (options.maxTokens !== undefined && m.tokens > options.maxTokens) over++;
     progress.tick(rows, tokens.length, file);
   }
   const view = tokens.view();
@@ -82,6 +102,9 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
     tokenizer: tokenizer.name,
     examples: view.length,
     unreadable,
+    refused,
+    refusedRows,
+    warnings: tokenizerWarnings(tokenizer),
     tokens: { ...tokenStats(view), trainable },
     histogram: tokenHistogram(view),
     ...(options.maxTokens !== undefined ? { over } : {}),
@@ -97,11 +120,13 @@ export async function fileStats(file: string, options: FileStatsOptions = {}): P
 export function formatStats(s: FileStats, width = 40): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const lines = [
-    `${s.file}: ${n(s.examples)} examples${s.unreadable ? `, ${n(s.unreadable)} unreadable rows` : ''} (${s.tokenizer})`,
+    `${s.file}: ${n(s.examples)} examples${s.unreadable ? `, ${n(s.unreadable)} unreadable rows` : ''}${s.refused ? `, ${n(s.refused)} refused by the chat template or tokenizer (not counted)` : ''} (${s.tokenizer})`,
     `  tokens: total ${n(s.tokens.total)} · min ${n(s.tokens.min)} · mean ${n(s.tokens.mean)} · p50 ${n(s.tokens.p50)} · p90 ${n(s.tokens.p90)} · p99 ${n(s.tokens.p99)} · max ${n(s.tokens.max)}`,
     `  trainable (final answers): ${n(s.tokens.trainable)}`,
   ];
   if (s.over !== undefined) lines.push(`  over the budget: ${n(s.over)}`);
+  for (const r of s.refusedRows) lines.push(`  refused: line ${r.line}: ${r.reason}: ${r.message}`);
+  if (s.refused > s.refusedRows.length) lines.push(`  refused: ${n(s.refused - s.refusedRows.length)} more`);
   const first = s.histogram.findIndex((b) => b.count > 0);
   const last = s.histogram.findLastIndex((b) => b.count > 0);
   const bins = first === -1 ? [] : s.histogram.slice(first, last + 1);
@@ -110,10 +135,17 @@ export function formatStats(s: FileStats, width = 40): string {
     const label = `${n(b.from)}–${b.to === null ? '' : n(b.to - 1)}`.padStart(14);
     lines.push(`  ${label} │${'█'.repeat(Math.round((b.count / most) * width))} ${n(b.count)}`);
   }
+  for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
 
 // --- internal ---
+
+/** No budget: every example that renders is counted. */
+const UNLIMITED: Budget = { overlong: 'keep' };
+
+/** Refused rows listed by line in the stats (the others are only counted). */
+const REFUSED_SHOWN = 5;
 
 async function* counted(rows: AsyncIterable<SourceRow>, onRow: () => void): AsyncIterable<SourceRow> {
   for await (const row of rows) {

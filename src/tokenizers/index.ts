@@ -3,10 +3,10 @@
  * gpt-tokenizer (the same ids as tiktoken and js-tiktoken, several times faster here: see
  * docs/performance.md); js-tiktoken stays in the test suite as the oracle.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LoraPrepError } from '../errors.js';
 import type { Message } from '../types.js';
 import { findTokenizerFiles, loadHuggingFaceTokenizer, TOKENIZER_PACKAGES } from './huggingface.js';
@@ -22,7 +22,9 @@ export type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
  * Loads a tokenizer: an OpenAI encoding (`o200k_base`, `cl100k_base`) or model name (`gpt-4o`,
  * `gpt-4.1-mini`, `gpt-3.5-turbo`, ...); a short name of an installed package that ships a real
  * model's tokenizer (`llama-3`, `qwen3`, ...); or a local folder with a Hugging Face
- * `tokenizer.json` and `tokenizer_config.json`. Never touches the network.
+ * `tokenizer.json` and `tokenizer_config.json`. Never touches the network. A folder holding
+ * `tokenizer.json` wins over a name spelled the same (`gpt-4-local`); a path to a file, or to
+ * nothing, is refused saying so.
  *
  * @example
  * const tok = await loadTokenizer('gpt-4o-mini');
@@ -30,34 +32,65 @@ export type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
  */
 export async function loadTokenizer(spec: string): Promise<Tokenizer> {
   const encoding = openAiEncodingFor(spec);
-  if (!encoding) {
-    const files = findTokenizerFiles(spec);
-    if (files) return loadHuggingFaceTokenizer(files);
+  if (encoding) return openAiTokenizer(encoding, await openAiEncoding(encoding));
+  const files = findTokenizerFiles(spec);
+  if (files) return loadHuggingFaceTokenizer(files);
+  if (looksLikePath(spec)) {
+    const home = spec.startsWith('~') ? ' (~ is not expanded here: write the path out)' : '';
     throw new LoraPrepError(
       'TOKENIZER_UNAVAILABLE',
-      `tokenizer: unknown tokenizer ${JSON.stringify(spec)}. Use an OpenAI encoding (o200k_base, cl100k_base), ` +
-        `an OpenAI model name such as gpt-4o-mini, a short name (${Object.keys(TOKENIZER_PACKAGES).join(', ')}) ` +
-        'of an installed tokenizer package, or a folder with tokenizer.json and tokenizer_config.json.',
+      `tokenizer: no such folder ${spec}${isAbsolute(spec) ? '' : ` (relative to the working directory ${process.cwd()}: ${resolve(spec)})`}${home}. ` +
+        'Pass a folder holding tokenizer.json and tokenizer_config.json.',
     );
   }
-  return openAiTokenizer(encoding, await openAiEncoding(encoding));
+  throw new LoraPrepError(
+    'TOKENIZER_UNAVAILABLE',
+    `tokenizer: unknown tokenizer ${JSON.stringify(spec)}. Use an OpenAI encoding (o200k_base, cl100k_base), ` +
+      `an OpenAI model name such as gpt-4o-mini, a short name (${Object.keys(TOKENIZER_PACKAGES).join(', ')}) ` +
+      'of an installed tokenizer package, or a folder with tokenizer.json and tokenizer_config.json.',
+  );
 }
 
 /**
- * The OpenAI encoding of a model or encoding name, or undefined when the name is not OpenAI's.
+ * The OpenAI encoding of a model or encoding name, or undefined when the name is not OpenAI's. A
+ * path (with `/` or `\\`) is never a name, and a folder holding `tokenizer.json` wins over the name it
+ * is spelled as (`gpt-4-local`, a model folder, is not `gpt-4`).
  *
  * @example
  * openAiEncodingFor('gpt-4o-mini') // 'o200k_base'
  */
 export function openAiEncodingFor(spec: string): OpenAiEncoding | undefined {
   const s = spec.trim().toLowerCase();
-  if (s === 'o200k_base' || s === 'cl100k_base') return s;
-  if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o)/.test(s)) return 'o200k_base';
-  if (/^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada-002)/.test(s)) return 'cl100k_base';
-  return undefined;
+  const encoding = s === 'o200k_base' || s === 'cl100k_base' ? s : OPENAI_O200K.test(s) ? 'o200k_base' : OPENAI_CL100K.test(s) ? 'cl100k_base' : undefined;
+  if (encoding === undefined || /[\\/]/.test(s)) return undefined;
+  return existsSync(join(spec, 'tokenizer.json')) ? undefined : encoding;
+}
+
+/**
+ * What a run should say about its tokenizer, once: that a model without a chat template is counted
+ * with ChatML, and the tokenizer's own warnings (a template construct rendered differently).
+ *
+ * @example
+ * for (const w of tokenizerWarnings(await loadTokenizer('models/m'))) console.warn(w);
+ */
+export function tokenizerWarnings(tokenizer: Pick<Tokenizer, 'name' | 'chatTemplate' | 'warnings'>): string[] {
+  const out: string[] = [];
+  if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
+    out.push(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
+  }
+  out.push(...(tokenizer.warnings ?? []));
+  return out;
 }
 
 // --- internal ---
+
+const OPENAI_O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o)/;
+const OPENAI_CL100K = /^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada-002)/;
+
+/** Whether a spec is written as a path (a separator, a leading `.` or `~`, a file extension of the files involved). */
+function looksLikePath(spec: string): boolean {
+  return /[\\/]/.test(spec) || /^[.~]/.test(spec) || /\.(json|jinja)$/i.test(spec);
+}
 
 /**
  * gpt-tokenizer's encoding, built from the package's own `.tiktoken` rank file. Its encoding

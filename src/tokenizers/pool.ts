@@ -21,6 +21,8 @@ export interface TokenizerInfo {
   name: string;
   source: string;
   chatTemplate?: string | undefined;
+  /** The tokenizer's warnings (see `Tokenizer.warnings`). */
+  warnings?: readonly string[] | undefined;
 }
 
 /** What {@link TokenizerPool.run} computes for each example of a batch, besides its counts. */
@@ -166,7 +168,8 @@ export class TokenizerPool {
         if (reply.lines) attachLines(reply.results, reply.lines);
         job.resolve(reply.results);
       }
-      else job.reject(new LoraPrepError('INTERNAL', `tokenizer worker failed: ${reply.message}`));
+      // A job problem found at a row (a chat template feature the renderer lacks) keeps its code.
+      else job.reject(reply.code === 'TOKENIZER_UNAVAILABLE' ? new LoraPrepError(reply.code, reply.message) : new LoraPrepError('INTERNAL', `tokenizer worker failed: ${reply.message}`));
     });
     const fail = (e: Error) => {
       for (const job of slot.pending.values()) job.reject(new LoraPrepError('INTERNAL', `tokenizer worker stopped: ${e.message}`, { cause: e }));

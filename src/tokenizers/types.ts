@@ -17,6 +17,11 @@ export interface Tokenizer {
   source: string;
   /** Where the chat template came from (Hugging Face tokenizers only). */
   chatTemplate?: string | undefined;
+  /**
+   * What about this tokenizer may make counts differ from the trainer's (a chat template construct
+   * the renderer does not render as jinja2 does), to say once per run.
+   */
+  warnings?: readonly string[] | undefined;
   /** Tokens of a plain text. */
   count(text: string): number;
   /** Token ids of a plain text (no special tokens added). */
