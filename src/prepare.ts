@@ -31,7 +31,7 @@ import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type Toke
 import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiType } from './pii/index.js';
 import { nearRejections, planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
 import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
-import { loadTokenizer, type Tokenizer } from './tokenizers/index.js';
+import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
 import type { Example, Rejection, SourceRow, StageContext } from './types.js';
@@ -171,9 +171,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   try {
     const warnings = new WarningList();
     for (const note of [...inputNotes, ...tx.notes]) warnings.add(note);
-    if (tokenizer.chatTemplate?.startsWith('ChatML fallback')) {
-      warnings.add(`tokenizer ${tokenizer.name} ships no chat_template: counts use ChatML, as Axolotl's fallback does; check that your trainer renders the same`);
-    }
+    for (const w of tokenizerWarnings(tokenizer)) warnings.add(w);
     if (options.tokenizer === undefined && opts.target !== 'openai') warnings.add(defaultTokenizerWarning(opts.target, opts.tokenizer));
     if (opts.overlong === 'truncate' && opts.maxTokens === undefined) warnings.add("overlong: 'truncate' cuts examples only to maxTokens, which is not set: nothing was truncated");
     const byReason: Record<string, number> = {};
@@ -787,10 +785,26 @@ class WarningList {
  * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
  */
 function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
+  const { input, rejected, byReason } = result.counts;
+  // An empty training file is no dataset: a run that rejected every row fails, whatever failOn says.
+  if (input > 0 && result.counts.kept === 0) {
+    const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1]);
+    const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
+    const byTokenizer = (byReason.template_error ?? 0) + (byReason.tokenizer_error ?? 0);
+    const hint =
+      2 * byTokenizer >= input
+        ? " Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt (a template that refuses system messages refuses every row given one)."
+        : '';
+    const error = new LoraPrepError(
+      'DATA_FAILED',
+      `no example was kept: all ${input.toLocaleString('en-US')} input rows were rejected (${top}${reasons.length > 3 ? ', …' : ''}).${hint} The report is written: see ${result.files.rejected} for each row's reason.`,
+    );
+    Object.assign(error, { result });
+    throw error;
+  }
   const f = opts.failOn;
   if (!f) return;
   const why: string[] = [];
-  const { input, rejected, byReason } = result.counts;
   if (f.rejectedRatio !== undefined && input > 0 && rejected / input > f.rejectedRatio) {
     why.push(`${rejected} of ${input} rows rejected (${((rejected / input) * 100).toFixed(1)}%), over failOn.rejectedRatio ${f.rejectedRatio}`);
   }

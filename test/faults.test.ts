@@ -1,7 +1,7 @@
 /** Failing on purpose (failOn) and faults (write errors, a throwing callback): outDir stays as it was. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,29 @@ describe('failOn', () => {
     });
     const ok = await prepareDataset({ inputs: [FIXTURE], outDir: join(await tempDir(), 'p'), failOn: { rejectedRatio: 0.5, reasons: ['overlong'] } });
     expect(ok.counts.rejected).toBe(4);
+  });
+
+  it('fails with DATA_FAILED when every row is rejected, naming the reasons, with the report written', async () => {
+    const dir = await tempDir();
+    // A template that refuses system messages, and a system prompt for every row.
+    const tok = join(dir, 'tok');
+    await mkdir(tok);
+    await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(tok, 'tokenizer.json'));
+    const template = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{{ m.content }}{% endfor %}";
+    await writeFile(join(tok, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: template }));
+    const outDir = join(dir, 'o');
+    const error = await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir, tokenizer: tok, systemPrompt: 'medical' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'DATA_FAILED',
+      message: expect.stringMatching(/^no example was kept: all 15 input rows were rejected \(13 template_error, 1 empty_content, 1 missing_field\)\. Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt .*see .*rejected\.jsonl/),
+    });
+    expect((error as { result: { counts: { kept: number } } }).result.counts.kept).toBe(0);
+    expect(JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8')).counts.input).toBe(15);
+    // An input with no rows at all is not a failure of the data: a warning says so.
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    const none = await prepareDataset({ inputs: [empty], outDir: join(dir, 'p') });
+    expect(none.warnings).toContain('no example was kept: the inputs have no rows (an empty file, or a header and no data rows)');
   });
 
   it('CLI: --fail-on exits 1 and still prints the summary', async () => {

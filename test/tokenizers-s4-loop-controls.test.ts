@@ -76,6 +76,19 @@ describe('loop controls render as jinja2 renders them', () => {
     expect(template.warnings).toEqual([expect.stringMatching(/models\/m \(o\.jinja\) uses \{% break %\} or \{% continue %\} directly inside a \{% set %\}.*drops the text that loop pass wrote before it/)]);
   });
 
+  it("puts the tokenizer's warnings among prepareDataset's, inline and with workers", async () => {
+    const dir = await folder('{% for m in messages %}{{ m.role }}{% set x %}{{ m.content }}{% continue %}{% endset %}{{ m.content }}{% endfor %}');
+    const { prepareDataset } = await import('../src/index.js');
+    const rows = join(await tempDir(), 'rows.jsonl');
+    // Over 4 MiB, so that workers count (they alone load the tokenizer then).
+    const line = (i: number) => JSON.stringify({ question: `question ${i} about a bond`, answer: `it is a debt security ${'and more '.repeat(60)}` });
+    await writeFile(rows, Array.from({ length: 9_000 }, (_, i) => line(i)).join('\n'));
+    for (const concurrency of [1, 2]) {
+      const result = await prepareDataset({ inputs: [rows], outDir: join(await tempDir(), `o${concurrency}`), tokenizer: dir, concurrency, dedup: false });
+      expect(result.warnings, `concurrency ${concurrency}`).toContainEqual(expect.stringMatching(/uses \{% break %\} or \{% continue %\} directly inside a \{% set %\}/));
+    }
+  }, 60_000);
+
   const python = hasJinja2();
   it.skipIf(!python)('renders 300 generated templates with nested loops, branches and controls as jinja2 does (needs python3 with jinja2)', () => {
     const rng = mulberry32(20261129);

@@ -108,6 +108,11 @@ describe('tokenizer names', () => {
     ['gpt-4o-mini-2024-07-18', 'o200k_base'],
     ['gpt-4.1-nano', 'o200k_base'],
     ['o3-mini', 'o200k_base'],
+    ['o1', 'o200k_base'],
+    ['o4-mini-2025-04-16', 'o200k_base'],
+    // Not OpenAI model names, though they start like one.
+    ['o300k', undefined],
+    ['o1x', undefined],
     ['gpt-4', 'cl100k_base'],
     ['gpt-3.5-turbo-0125', 'cl100k_base'],
     ['CL100K_BASE', 'cl100k_base'],

@@ -84,7 +84,7 @@ export function tokenizerWarnings(tokenizer: Pick<Tokenizer, 'name' | 'chatTempl
 
 // --- internal ---
 
-const OPENAI_O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o)/;
+const OPENAI_O200K = /^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o[134](?:-|$))/;
 const OPENAI_CL100K = /^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada-002)/;
 
 /** Whether a spec is written as a path (a separator, a leading `.` or `~`, a file extension of the files involved). */
