@@ -60,8 +60,9 @@ describe('a JSON array saved as .jsonl', () => {
     expect(result.rejected.map((r) => r.reason)).toEqual(['invalid_json', 'invalid_json', 'invalid_json', 'invalid_json', 'invalid_json']);
     const path = await writeTemp('given.jsonl', PRETTY);
     const dir = await tempDir();
-    const named = await prepareDataset({ inputs: [{ path, format: 'jsonl' }], outDir: join(dir, 'a') });
-    expect(named.counts).toMatchObject({ input: 5, kept: 0 });
+    // Every line rejected: the run fails (DATA_FAILED), its result says what happened.
+    const named = await prepareDataset({ inputs: [{ path, format: 'jsonl' }], outDir: join(dir, 'a') }).catch((e: { code: string; result: { counts: unknown } }) => e);
+    expect(named).toMatchObject({ code: 'DATA_FAILED', result: { counts: { input: 5, kept: 0 } } });
     const guessed = await prepareDataset({ inputs: [path], outDir: join(dir, 'b'), split: { validation: 0 } });
     expect(guessed.counts).toMatchObject({ input: 2, kept: 2 });
     expect(guessed.warnings[0]).toMatch(/holds one JSON array although it is named like JSONL/);
