@@ -115,7 +115,18 @@ describe('a tool without parameters', () => {
   });
 
   it('a tool that is no function definition is an invalid record', () => {
-    expect(built('openai', toolChat('{}', 1, [{ name: 'now' }]))).toMatchObject({ ok: false, reason: 'invalid_record', message: expect.stringMatching(/tools\[0\] is not a function definition/) });
+    for (const bad of [{ type: 'function', name: 'now' }, { function: { name: 'now' } }, { name: 7 }, 'now']) {
+      expect(built('openai', toolChat('{}', 1, [bad]))).toMatchObject({ ok: false, reason: 'invalid_record', message: expect.stringMatching(/tools\[0\] is not a function definition/) });
+    }
+  });
+
+  it("wraps a flat {name, parameters} tool (LLaMA-Factory's own data) into OpenAI's shape for the other targets", () => {
+    const flat = { name: 'get_rate', description: 'Exchange rate.', parameters: { type: 'object', properties: { from: { type: 'string' } } } };
+    for (const target of ['openai', 'mlx-lm', 'mistral'] as const) {
+      expect(record(built(target, toolChat('{}', 1, [flat]))).tools, target).toEqual([{ type: 'function', function: flat }]);
+    }
+    // No parameters: filled in, as for a wrapped tool.
+    expect(record(built('openai', toolChat('{}', 1, [{ name: 'now' }]))).tools).toEqual([{ type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } }]);
   });
 });
 

@@ -11,15 +11,19 @@ export const NO_PARAMETERS = { type: 'object', properties: {} } as const;
 /**
  * The tool definitions of an example, checked against OpenAI's shape (FORMATS.md B.8: `{type:
  * "function", function: {name, description?, parameters: object}}`), with `parameters` filled in
- * where it is missing or null. Tools that need nothing are returned as they are (the same objects),
- * so their bytes do not change. A string is the problem, naming the tool.
+ * where it is missing or null. A flat `{name, description?, parameters?}` definition, as
+ * LLaMA-Factory's own data writes them, is wrapped into that shape. Tools that need nothing are
+ * returned as they are (the same objects), so their bytes do not change. A string is the problem,
+ * naming the tool.
  *
  * @example
  * toolDefinitions([{ type: 'function', function: { name: 'now' } }]) // [{ type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } }]
+ * toolDefinitions([{ name: 'now', parameters: {} }]) // [{ type: 'function', function: { name: 'now', parameters: {} } }]
  */
 export function toolDefinitions(tools: readonly unknown[]): unknown[] | string {
   const out: unknown[] = [];
-  for (const [j, t] of tools.entries()) {
+  for (const [j, given] of tools.entries()) {
+    const t = isFlatTool(given) ? { type: 'function', function: given } : given;
     if (!isObject(t) || t.type !== 'function' || !isObject(t.function) || typeof t.function.name !== 'string') {
       return `tools[${j}] is not a function definition {"type":"function","function":{"name",...}}`;
     }
@@ -104,6 +108,11 @@ export function argumentsObject(json: string): Record<string, unknown> | string 
 }
 
 // --- internal ---
+
+/** A flat tool definition (LLaMA-Factory's): a `name`, no `type` or `function`. */
+function isFlatTool(t: unknown): t is Record<string, unknown> {
+  return isObject(t) && typeof t.name === 'string' && !('type' in t) && !('function' in t);
+}
 
 /** A function definition given the parameters of one that takes none. */
 function withParameters(fn: Record<string, unknown>): Record<string, unknown> {
