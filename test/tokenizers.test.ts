@@ -35,6 +35,20 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('%s', (name) => {
     }
   });
 
+  it('counts text holding U+FEFF (a byte-order mark inside the text) as js-tiktoken does', async () => {
+    const tok = await loadTokenizer(name);
+    const fixed = ['\uFEFF', '\uFEFFusing System;', 'a\uFEFF#b', 'line one\n\uFEFF{"id":1}', '\uFEFF\uFEFF\uFEFF', 'x \uFEFF y \uFEFFz 合同\uFEFF'];
+    for (const text of fixed) expect(tok.count(text), JSON.stringify(text)).toBe(oracles[name].encode(text, [], []).length);
+    const part = fc.oneof(fc.constantFrom('\uFEFF', '\uFEFFusing', '\uFEFF#', ' ', '\n', 'the', 'xqz', '合同', '12'), fc.string({ unit: 'grapheme', maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 20 }), (parts) => {
+        const text = `${parts.join('')}\uFEFF`;
+        expect(tok.count(text)).toBe(oracles[name].encode(text, [], []).length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('counts any text as js-tiktoken does, again from its cache of merged pieces (property)', async () => {
     // The direct counter is in use with the gpt-tokenizer installed, so this tests it.
     const api = await openAiEncoding(name);

@@ -11,7 +11,7 @@ import { LoraPrepError } from '../errors.js';
 import type { Message } from '../types.js';
 import { findTokenizerFiles, loadHuggingFaceTokenizer, TOKENIZER_PACKAGES } from './huggingface.js';
 import type { Measure, Tokenizer } from './types.js';
-import { fastCounter } from './_count.js';
+import { fastCounter, rankCounter } from './_count.js';
 
 export type { Measure, Tokenizer } from './types.js';
 
@@ -131,11 +131,9 @@ async function buildOpenAiEncoding(encoding: OpenAiEncoding): Promise<GptTokeniz
 /**
  * The ranks of a `.tiktoken` file (a base64 token and its rank per line) as gpt-tokenizer holds
  * them: the token's text where its bytes are valid UTF-8 and do not start with a byte-order mark
- * (its build decoded with BOM stripping and kept those as bytes), else the bytes. Text holding
- * U+FEFF inside it then counts differently from tiktoken (docs/tokens.md, "Known differences"):
- * gpt-tokenizer's merges look byte runs up through a decoder that strips a leading BOM, and keeping
- * these tokens as text fixes some such pieces and breaks others (5,000 random strings: 876 fixed,
- * 301 broken).
+ * (its build decoded with BOM stripping and kept those as bytes), else the bytes. gpt-tokenizer's
+ * merges look byte runs up through a decoder that strips a leading BOM, so text holding U+FEFF is
+ * counted from these ranks instead ({@link rankCounter}; docs/tokens.md, "Known differences").
  */
 export function ranksFromTiktoken(text: string): Array<string | number[]> {
   const ranks: Array<string | number[]> = [];
@@ -217,7 +215,17 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     if (++calls % CLEAR_CACHE_EVERY === 0) api.clearMergeCache();
     return text === '' ? 0 : api.countTokens(text, PLAIN);
   };
-  const count = fastCounter(api, libraryCount) ?? libraryCount;
+  const fast = fastCounter(api, libraryCount) ?? libraryCount;
+  // Text holding U+FEFF is counted from the ranks, as tiktoken counts it (gpt-tokenizer's merges
+  // miss the tokens that start with it). Only such text pays for the check: a one-byte string
+  // cannot hold U+FEFF, and V8 answers for it at once.
+  const splitRegex = (api as { bytePairEncodingCoreProcessor?: { tokenSplitRegex?: unknown } }).bytePairEncodingCoreProcessor?.tokenSplitRegex;
+  let exact: ((text: string) => number) | undefined;
+  const count = (text: string): number => {
+    if (text.indexOf('\uFEFF') < 0 || !ranks || !(splitRegex instanceof RegExp)) return fast(text);
+    exact ??= rankCounter(ranks, splitRegex);
+    return exact(text);
+  };
   // Roles are a handful of short strings: count each once.
   const roleTokens = new Map<string, number>();
   const countRole = (role: string): number => {
