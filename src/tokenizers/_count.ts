@@ -93,7 +93,7 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
  * A counter of the encoding's tokens made from its ranks alone (`ranks[id]`: the token's text, or
  * its bytes), the way tiktoken counts: the text split by `split`, each piece a token when its bytes
  * are one, else merged byte pair by byte pair, the lowest rank first. Slower than gpt-tokenizer's
- * tables (its tables are built once, on first use: about 100 ms and 20 MB), so it counts only
+ * tables (its table is built once, on first use: about 0.4 s and 20 MB of heap), so it counts only
  * where those go wrong: text holding U+FEFF, whose byte runs gpt-tokenizer looks up through a
  * decoder that strips a byte-order mark (docs/tokens.md, "Known differences").
  *
