@@ -124,3 +124,13 @@ describe('targets that do not read text say why, under their key rule', () => {
     expect(r.problems[0]).toMatchObject({ rule: 'B.1-keys', message: expect.stringMatching(/trl reads \{text\} records as the text format/) });
   });
 });
+
+describe('MLX-LM completions with a text key beside them', () => {
+  it('pass: MLX-LM reads prompt and completion first and ignores the other keys (FORMATS E.3); messages beside them fail', async () => {
+    const rows = TEXTS.map((t, i) => ({ prompt: `Q${i}?`, completion: t, text: 'ignored' }));
+    const report = await check(jsonl(rows), { target: 'mlx-lm', format: 'instruction' });
+    expect(report.problems).toEqual([]);
+    const withMessages = await check(jsonl(rows.map((r) => ({ ...r, messages: [] }))), { target: 'mlx-lm', format: 'instruction' });
+    expect(withMessages.problems[0]).toMatchObject({ rule: 'E.3-keys', message: expect.stringMatching(/"messages" beside prompt\/completion/) });
+  });
+});

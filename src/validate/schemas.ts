@@ -673,7 +673,9 @@ function checkMistralTools(tools: unknown, ctx: RecordContext): void {
 
 function checkMlxCompletions(record: Record<string, unknown>, ctx: RecordContext): RecordOutcome {
   const missing = ['prompt', 'completion'].filter((k) => !(k in record));
-  const clash = ['messages', 'text'].filter((k) => k in record);
+  // MLX-LM tells the format from the first record's keys, prompt + completion first: other keys,
+  // `text` too, are then ignored. Only `messages` beside them breaks the rule (FORMATS.md E.3).
+  const clash = ['messages'].filter((k) => k in record);
   let keysReported = false;
   if (missing.length > 0 || clash.length > 0) {
     const parts = [missing.length ? `missing ${list(missing)}` : '', clash.length ? `${list(clash)} beside prompt/completion makes the format ambiguous` : ''];
