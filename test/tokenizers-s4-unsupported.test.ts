@@ -77,6 +77,16 @@ describe('a feature reached only by some rows', () => {
     });
   });
 
+  it('fails validate --max-tokens with TOKENIZER_UNAVAILABLE too, instead of a warning per line', async () => {
+    const { validateFile } = await import('../src/validate/index.js');
+    const file = join(await tempDir(), 'train.jsonl');
+    await writeFile(file, `${JSON.stringify({ messages: chat })}\n${JSON.stringify({ messages: withSystem })}\n`);
+    await expect(validateFile(file, { target: 'openai', maxTokens: 100, tokenizer: await folder(template) })).rejects.toMatchObject({
+      code: 'TOKENIZER_UNAVAILABLE',
+      message: expect.stringMatching(/truncate/),
+    });
+  });
+
   it('keeps the code when a worker thread finds it', async () => {
     pool = await TokenizerPool.start(await folder(template), 1);
     await expect(pool.run([{ messages: withSystem }], { budget: { overlong: 'drop' } })).rejects.toMatchObject({

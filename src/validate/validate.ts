@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ProgressTicker } from '../_progress.js';
-import { LoraPrepError } from '../errors.js';
+import { isLoraPrepError, LoraPrepError } from '../errors.js';
 import type { ProgressEvent } from '../options.js';
 import { isGzipped } from '../load/format.js';
 import { loadTokenizer } from '../tokenizers/index.js';
@@ -115,7 +115,9 @@ export async function validateFile(path: string, options: ValidationOptions): Pr
   const size = await fileSize(path);
   const tokenizer = options.maxTokens === undefined ? undefined : await loadTokenizer(options.tokenizer ?? 'o200k_base');
   const progress = new ProgressTicker(options.onProgress, size);
-  const unreadable = (e: unknown) => new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  // A read error is the file's; a LoraPrepError (the tokenizer's) passes as it is.
+  const unreadable = (e: unknown) =>
+    isLoraPrepError(e) ? e : new LoraPrepError('INPUT_UNREADABLE', `${path}: cannot read the file: ${(e as Error).message}`, { location: { file: path }, cause: e });
   let settled: Settled;
   try {
     settled = await settleSchema(path, options);
@@ -423,6 +425,8 @@ class Validator {
         // A text record is trained whole: its tokens are those of the text, with no chat around it.
         m = resolved.format === 'text' ? { total: this.#tokenizer.count(String(record.text)), prompt: 0 } : this.#tokenizer.measure(toChatMessages(resolved.schema, record));
       } catch (e) {
+        // A template feature the renderer lacks is the job's problem (TOKENIZER_UNAVAILABLE), as in prepare.
+        if (isLoraPrepError(e)) throw e;
         this.#warnings.push(`line ${n}: tokens not counted (${(e as Error).message})`);
         return;
       }
