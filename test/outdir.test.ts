@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFile, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareDataset } from '../src/index.js';
@@ -79,13 +81,44 @@ describe('committing the outputs', () => {
 });
 
 describe('OutputTransaction after a killed run', () => {
-  it('refuses a folder whose lock a live process holds, naming it', async () => {
+  it('refuses a folder whose lock a live process holds, naming it; takes it over once that process is gone', async () => {
     const outDir = await tempDir();
-    await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: process.pid, host: hostname(), started: '2026-11-29T10:00:00.000Z' }));
-    await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: child.pid, host: hostname(), started: '2026-11-29T10:00:00.000Z' }));
+      await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({
+        code: 'OUTPUT_NOT_EMPTY',
+        message: expect.stringMatching(new RegExp(`being written by another lora-prep run \\(process ${child.pid} on .*since 2026-11-29T10:00:00\\.000Z\\)`)),
+      });
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+    const tx = await OutputTransaction.begin(outDir, true);
+    await tx.rollback();
+  });
+
+  it('takes over a lock that names this process when this process does not hold it (a restarted container is PID 1 again), or one of another machine not touched for 5 minutes', async () => {
+    const outDir = await tempDir();
+    const lock = join(outDir, `${TEMP_PREFIX}lock`);
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: 'then' }));
+    await (await OutputTransaction.begin(outDir, true)).rollback();
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-machine', started: 'then' }));
+    await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+    const old = new Date(Date.now() - 6 * 60_000);
+    await utimes(lock, old, old);
+    await (await OutputTransaction.begin(outDir, true)).rollback();
+  });
+
+  it('lets a second transaction into a folder wait for none: it fails while the first holds the lock, naming the holder', async () => {
+    const outDir = await tempDir();
+    const first = await OutputTransaction.begin(outDir, true);
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir, overwrite: true })).rejects.toMatchObject({
       code: 'OUTPUT_NOT_EMPTY',
-      message: expect.stringMatching(new RegExp(`being written by another lora-prep run \\(process ${process.pid} on .*since 2026-11-29T10:00:00\\.000Z\\)`)),
+      message: expect.stringMatching(new RegExp(`being written by another lora-prep run \\(process ${process.pid} `)),
     });
+    await first.rollback();
+    expect((await prepareDataset({ inputs: [FIXTURE], outDir, overwrite: true })).counts.input).toBe(15);
   });
 
   it('takes over the lock of a process that is gone, removes its temporary folder and undoes its half-done move', async () => {
@@ -107,7 +140,7 @@ describe('OutputTransaction after a killed run', () => {
     // A second killed run's folder that never reached its commit.
     await mkdir(join(outDir, `${TEMP_PREFIX}${dead + 1}-00000000`));
     const tx = await OutputTransaction.begin(outDir, true);
-    expect(tx.notes).toEqual([expect.stringMatching(/^outDir held 2 temporary folders of a run that was killed; .*that move was undone/)]);
+    expect(tx.notes).toEqual([expect.stringMatching(/^outDir held 2 temporary folders left by a run that was killed .*that move was undone/)]);
     await tx.rollback();
     expect(await snapshot(outDir)).toEqual({
       '/train.jsonl': Buffer.from('old train\n').toString('base64'),
@@ -117,17 +150,35 @@ describe('OutputTransaction after a killed run', () => {
     });
   });
 
-  it('leaves a committed run alone: its temporary folder goes, its outputs stay', async () => {
+  it('leaves a committed run alone (its journal gone: killed while removing its temporary folder): the folder goes, its outputs stay', async () => {
     const outDir = await tempDir();
     const temp = join(outDir, `${TEMP_PREFIX}4000000000-12345678`);
     await mkdir(join(temp, '.old'), { recursive: true });
-    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl'] }));
-    await writeFile(join(temp, '.committed'), '');
     await writeFile(join(temp, '.old', 'train.jsonl'), 'old train\n');
     await writeFile(join(outDir, 'train.jsonl'), 'new train\n');
     const tx = await OutputTransaction.begin(outDir, true);
-    expect(tx.notes).toEqual([expect.stringMatching(/temporary folder of a run that was killed; removed$/)]);
+    expect(tx.notes).toEqual([expect.stringMatching(/temporary folder left by a run that was killed .*; removed$/)]);
     await tx.rollback();
     expect(await snapshot(outDir)).toEqual({ '/train.jsonl': Buffer.from('new train\n').toString('base64') });
+  });
+
+  it('undoes a half-done move safely twice: a run killed while undoing one leaves what the next can finish', async () => {
+    const outDir = await tempDir();
+    const temp = join(outDir, `${TEMP_PREFIX}4000000000-aaaaaaaa`);
+    await mkdir(join(temp, '.old'), { recursive: true });
+    // The first undo had put the new train.jsonl back into the temporary folder and the earlier
+    // one in place, and was killed before it removed the journal.
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl', 'validation.jsonl'] }));
+    await writeFile(join(temp, 'train.jsonl'), 'new train\n');
+    await writeFile(join(outDir, 'train.jsonl'), 'old train\n');
+    // validation.jsonl: the new one in place, the earlier one still in the backup.
+    await writeFile(join(outDir, 'validation.jsonl'), 'new validation\n');
+    await writeFile(join(temp, '.old', 'validation.jsonl'), 'old validation\n');
+    const tx = await OutputTransaction.begin(outDir, true);
+    await tx.rollback();
+    expect(await snapshot(outDir)).toEqual({
+      '/train.jsonl': Buffer.from('old train\n').toString('base64'),
+      '/validation.jsonl': Buffer.from('old validation\n').toString('base64'),
+    });
   });
 });

@@ -5,7 +5,7 @@
  * is cleaned up, or undone, by the next run into the same folder.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
@@ -18,10 +18,17 @@ export const TEMP_PREFIX = '.lora-prep-tmp-';
  * with {@link TEMP_PREFIX}, so that a folder holding only it counts as empty.
  */
 const LOCK = `${TEMP_PREFIX}lock`;
-/** In the temporary folder: the files being moved into place, written before the first move. */
+/**
+ * In the temporary folder: the files being moved into place, written before the first move and
+ * deleted once every new file is in place (the commit point): while it is there, a later run
+ * undoes the move.
+ */
 const JOURNAL = '.commit.json';
-/** In the temporary folder: written once every new file is in place (the commit point). */
-const COMMITTED = '.committed';
+/** A lock not touched for this long is stale, whoever holds it (its holder touches it every minute). */
+const LOCK_STALE_MS = 5 * 60_000;
+const LOCK_TOUCH_MS = 60_000;
+/** The folders this process holds the lock of (real paths): a lock naming this process and not here is a dead predecessor's (a restarted container's PID 1). */
+const held = new Set<string>();
 /** In the temporary folder: the earlier outputs, moved aside while the new ones move in. */
 const BACKUP = '.old';
 
@@ -66,15 +73,16 @@ export class OutputTransaction {
   /** What was found and cleaned up on the way in (a killed run's temporary folder), for the run's warnings. */
   readonly notes: readonly string[];
   readonly #createdOutDir: boolean;
-  #locked = true;
+  readonly #lock: HeldLock;
   /** Set when a failed commit could not put every earlier output back: the temporary folder holds them. */
   #keepTemp = false;
 
-  private constructor(outDir: string, tempDir: string, createdOutDir: boolean, notes: string[]) {
+  private constructor(outDir: string, tempDir: string, createdOutDir: boolean, notes: string[], lock: HeldLock) {
     this.outDir = outDir;
     this.tempDir = tempDir;
     this.#createdOutDir = createdOutDir;
     this.notes = notes;
+    this.#lock = lock;
   }
 
   /**
@@ -94,9 +102,9 @@ export class OutputTransaction {
     } catch (e) {
       throw new LoraPrepError('WRITE_FAILED', `cannot create ${outDir}: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
     }
-    await takeLock(outDir);
+    const lock = await takeLock(outDir);
     const release = async () => {
-      await unlink(join(outDir, LOCK)).catch(() => undefined);
+      await lock.release();
       if (created) await rmdir(outDir).catch(() => undefined);
     };
     const notes: string[] = [];
@@ -105,7 +113,7 @@ export class OutputTransaction {
       const restored = await cleanUpAfterKilledRuns(outDir);
       if (restored.folders > 0) {
         notes.push(
-          `outDir held ${restored.folders === 1 ? 'the temporary folder' : `${restored.folders} temporary folders`} of a run that was killed; ` +
+          `outDir held ${restored.folders === 1 ? 'the temporary folder' : `${restored.folders} temporary folders`} left by a run that was killed (or whose last move failed); ` +
             (restored.undone ? 'it was stopped while moving its files into place, so that move was undone (the outputs before it were put back) and the folder removed' : 'removed'),
         );
       }
@@ -117,7 +125,7 @@ export class OutputTransaction {
       if (e instanceof LoraPrepError) throw e;
       throw new LoraPrepError('WRITE_FAILED', `cannot prepare ${outDir} for writing: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
     }
-    return new OutputTransaction(outDir, tempDir, created, notes);
+    return new OutputTransaction(outDir, tempDir, created, notes, lock);
   }
 
   /** Path inside the temporary folder for a file that will land at `outDir/relPath`. */
@@ -151,10 +159,14 @@ export class OutputTransaction {
         await rename(join(this.tempDir, rel), to);
         placed.push(rel);
       }
-      await writeFile(join(this.tempDir, COMMITTED), '');
+      await unlink(join(this.tempDir, JOURNAL));
     } catch (e) {
       const stuck = await this.#undo(placed, moved);
       this.#keepTemp = stuck.length > 0;
+      // Undone: the journal goes first, so that a run killed while removing the temporary folder
+      // leaves nothing a later run would take for a half-done move. Not undone: it stays, and the
+      // next run into the folder puts the earlier outputs back from it.
+      if (!this.#keepTemp) await unlink(join(this.tempDir, JOURNAL)).catch(() => undefined);
       const after =
         stuck.length === 0
           ? 'Nothing was changed: the earlier outputs are in place.'
@@ -162,13 +174,13 @@ export class OutputTransaction {
       throw new LoraPrepError('WRITE_FAILED', `cannot move the output into ${this.outDir}: ${(e as Error).message}. ${after} Check permissions and free space.`, { cause: e });
     }
     await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
-    await this.#unlock();
+    await this.#lock.release();
   }
 
   /** Removes the temporary folder and the lock (and `outDir` itself when this run created it and it is empty). */
   async rollback(): Promise<void> {
     if (!this.#keepTemp) await rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
-    await this.#unlock();
+    await this.#lock.release();
     if (this.#createdOutDir) await rmdir(this.outDir).catch(() => undefined);
   }
 
@@ -185,12 +197,6 @@ export class OutputTransaction {
     }
     return stuck;
   }
-
-  async #unlock(): Promise<void> {
-    if (!this.#locked) return;
-    this.#locked = false;
-    await unlink(join(this.outDir, LOCK)).catch(() => undefined);
-  }
 }
 
 // --- internal ---
@@ -199,40 +205,64 @@ export class OutputTransaction {
 interface LockHolder {
   pid: number;
   host: string;
+  /** The kernel's boot id (Linux), telling a lock from before a reboot. */
+  boot?: string | undefined;
   started: string;
+}
+
+/** A lock this process holds: touched every minute while held. */
+interface HeldLock {
+  release(): Promise<void>;
 }
 
 /**
  * Takes `outDir`'s lock: a file made whole under another name and linked to the lock's name, so
- * that it exists complete or not at all, and of two runs only one links it. A lock left by a
- * process of this machine that is no longer alive is taken over.
+ * that it exists complete or not at all, and of two runs only one links it (where the file system
+ * has no hard links, FAT or some network shares, it is created with `wx` instead). A stale lock is
+ * taken over: one not touched for {@link LOCK_STALE_MS} (its holder touches it every minute), or
+ * one of this machine and boot whose process is gone, or that names this process though this
+ * process does not hold it (a restarted container's PID 1).
  */
-async function takeLock(outDir: string): Promise<void> {
+async function takeLock(outDir: string): Promise<HeldLock> {
   const path = join(outDir, LOCK);
+  const key = await realPathOf(outDir);
   const mine = join(outDir, `${LOCK}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const holder: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  const holder: LockHolder = { pid: process.pid, host: hostname(), boot: await bootId(), started: new Date().toISOString() };
+  const text = JSON.stringify(holder);
   try {
-    await writeFile(mine, JSON.stringify(holder));
+    await writeFile(mine, text);
     let other: LockHolder | 'unreadable' | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        await link(mine, path);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (await linkOrCreate(mine, path, text)) {
+        held.add(key);
+        const touch = setInterval(() => {
+          const now = new Date();
+          utimes(path, now, now).catch(() => undefined);
+        }, LOCK_TOUCH_MS);
+        touch.unref();
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            clearInterval(touch);
+            held.delete(key);
+            await unlink(path).catch(() => undefined);
+          },
+        };
       }
       other = await readLock(path);
       if (other === undefined) continue; // released meanwhile
-      // A holder of this machine that is gone (killed) left it. (Two runs starting at the same
-      // moment into such a folder could both take it over: a window of microseconds.)
-      if (other === 'unreadable' || (other.host === holder.host && !isAlive(other.pid))) await unlink(path).catch(() => undefined);
+      // (Two runs starting at the same moment into a folder with a stale lock could both take it
+      // over: a window of microseconds.)
+      if (await isStale(path, other, holder, key)) await unlink(path).catch(() => undefined);
       else break;
     }
     const who = other === undefined || other === 'unreadable' ? 'another lora-prep run' : `another lora-prep run (process ${other.pid} on ${other.host}, since ${other.started})`;
     throw new LoraPrepError(
       'OUTPUT_NOT_EMPTY',
-      `outDir ${outDir} is being written by ${who}. Wait for it to finish or choose another outDir; ` +
-        `if no run is writing there (one on another machine was killed), delete ${path}.`,
+      `outDir ${outDir} is being written by ${who}. Wait for it to finish or choose another outDir ` +
+        `(a lock not touched for ${LOCK_STALE_MS / 60_000} minutes is taken over; if no run is writing there, you may delete ${path}).`,
     );
   } catch (e) {
     if (e instanceof LoraPrepError) throw e;
@@ -240,6 +270,51 @@ async function takeLock(outDir: string): Promise<void> {
   } finally {
     await unlink(mine).catch(() => undefined);
   }
+}
+
+/** Links `from` to `to` (false when `to` exists); without hard links, creates `to` exclusively. */
+async function linkOrCreate(from: string, to: string, text: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
+  }
+  try {
+    await writeFile(to, text, { flag: 'wx' });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+async function isStale(path: string, other: LockHolder | 'unreadable', me: LockHolder, key: string): Promise<boolean> {
+  if (other === 'unreadable') return true;
+  try {
+    if (Date.now() - (await stat(path)).mtimeMs > LOCK_STALE_MS) return true;
+  } catch {
+    return true; // gone meanwhile
+  }
+  if (other.host !== me.host) return false; // another machine (or container): only the age tells
+  if (other.boot !== undefined && me.boot !== undefined && other.boot !== me.boot) return true; // from before a reboot
+  if (other.pid === process.pid) return !held.has(key);
+  return !isAlive(other.pid);
+}
+
+/** The kernel's boot id, where Linux gives one. */
+async function bootId(): Promise<string | undefined> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function realPathOf(path: string): Promise<string> {
+  return realpath(path).catch(() => path);
 }
 
 /** The lock's holder; undefined when the lock went away meanwhile, 'unreadable' when it is not a lock this code wrote. */
@@ -253,7 +328,9 @@ async function readLock(path: string): Promise<LockHolder | 'unreadable' | undef
   }
   try {
     const holder = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof holder.pid === 'number' && typeof holder.host === 'string') return { pid: holder.pid, host: holder.host, started: String(holder.started) };
+    if (typeof holder.pid === 'number' && typeof holder.host === 'string') {
+      return { pid: holder.pid, host: holder.host, boot: typeof holder.boot === 'string' ? holder.boot : undefined, started: String(holder.started) };
+    }
   } catch {
     // below
   }
@@ -278,8 +355,14 @@ async function cleanUpAfterKilledRuns(outDir: string): Promise<{ folders: number
   let folders = 0;
   let undone = false;
   for (const entry of await readdir(outDir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+    if (!entry.name.startsWith(TEMP_PREFIX) || entry.name === LOCK) continue;
     const dir = join(outDir, entry.name);
+    if (!entry.isDirectory()) {
+      // A lock's content file, left by a run killed while taking the lock (one a minute old is no
+      // other run's, still taking it).
+      if (entry.name.startsWith(`${LOCK}-`) && Date.now() - (await stat(dir)).mtimeMs > 60_000) await unlink(dir).catch(() => undefined);
+      continue;
+    }
     if (await undoHalfCommit(outDir, dir)) undone = true;
     await rm(dir, { recursive: true, force: true });
     folders++;
@@ -287,22 +370,30 @@ async function cleanUpAfterKilledRuns(outDir: string): Promise<{ folders: number
   return { folders, undone };
 }
 
-/** Undoes the move of a commit that did not reach its commit point; true when there was one. */
+/**
+ * Undoes the move of a commit that did not reach its commit point (its journal is still there);
+ * true when there was one. Safe to run again if this run is killed too: a new file goes back into
+ * the temporary folder (not deleted), an earlier one back from the backup, and the journal goes last.
+ */
 async function undoHalfCommit(outDir: string, dir: string): Promise<boolean> {
-  if (await exists(join(dir, COMMITTED))) return false;
   let written: string[];
   try {
     ({ written } = JSON.parse(await readFile(join(dir, JOURNAL), 'utf8')) as { written: string[] });
   } catch {
-    return false; // no journal (or one cut short): nothing was moved yet
+    return false; // no journal (the commit finished, or none began), or one cut short: nothing moved yet
   }
-  // A new file no longer in the temporary folder was moved into place.
-  for (const rel of written) if (!(await exists(join(dir, rel)))) await rm(join(outDir, rel), { force: true });
+  // A new file no longer in the temporary folder was moved into place: it goes back.
+  for (const rel of written) {
+    if (await exists(join(dir, rel))) continue;
+    await mkdir(dirname(join(dir, rel)), { recursive: true });
+    await rename(join(outDir, rel), join(dir, rel)).catch(() => undefined);
+  }
   const backup = join(dir, BACKUP);
   for (const rel of await filesUnder(backup)) {
     await mkdir(dirname(join(outDir, rel)), { recursive: true });
     await rename(join(backup, rel), join(outDir, rel));
   }
+  await unlink(join(dir, JOURNAL));
   return true;
 }
 
