@@ -89,6 +89,14 @@ describe('loop controls render as jinja2 renders them', () => {
     }
   }, 60_000);
 
+  it('compiles a loop with many controls under nested ifs (the rewritten body is a graph, walked once per node)', () => {
+    // Walked path by path, 40 such controls would take 2^40 steps: the test would never end.
+    const body = '{% if a %}{% if b %}{% continue %}{% endif %}{% endif %}x'.repeat(40);
+    const template = compileTemplate({ text: `{% for m in messages %}${body}{% endfor %}`, origin: 'o.jinja' }, 'models/m');
+    expect(template.render({ messages: [{}, {}], a: false })).toBe('x'.repeat(80));
+    expect(template.render({ messages: [{}, {}], a: true, b: true })).toBe('');
+  });
+
   const python = hasJinja2();
   it.skipIf(!python)('renders 300 generated templates with nested loops, branches and controls as jinja2 does (needs python3 with jinja2)', () => {
     const rng = mulberry32(20261129);

@@ -327,11 +327,18 @@ function clone(node: Node, fields: Record<string, unknown>): Node {
   return Object.assign(Object.create(Object.getPrototypeOf(node) as object) as Node, node, fields);
 }
 
-/** Every node under `root`, itself included (fields that are nodes or lists of nodes). */
+/**
+ * Every node under `root`, itself included (fields that are nodes or lists of nodes), each once:
+ * the loop-control rewrite shares the rest of a loop body between the branches of an `if`, so the
+ * tree is a graph, walked path by path it would take time exponential in the number of controls.
+ */
 function* walk(root: Node): Generator<Node> {
   const stack: unknown[] = [root];
+  const seen = new WeakSet<object>();
   while (stack.length > 0) {
     const x = stack.pop();
+    if (x === null || typeof x !== 'object' || seen.has(x)) continue;
+    seen.add(x);
     if (Array.isArray(x)) {
       for (const item of x) stack.push(item);
     } else if (x !== null && typeof x === 'object' && typeof (x as Node).type === 'string') {
