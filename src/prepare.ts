@@ -168,6 +168,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const openWriters: JsonlWriter[] = [];
   let rejectedFile: SyncJsonlWriter | undefined;
   let nearIndex: NearIndex | undefined;
+  let committed = false;
   try {
     const warnings = new WarningList();
     for (const note of [...inputNotes, ...tx.notes]) warnings.add(note);
@@ -428,6 +429,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
 
+    // An empty training file is no dataset: a run that rejected every row fails before writing,
+    // whatever failOn says, and leaves outDir as it was (an earlier good dataset there stays).
+    if (input > 0 && kept.length === 0) throw allRejected(input, byReason, rejectedSample);
+
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
     progress.stage('plan', input, kept.length);
@@ -573,6 +578,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
     const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
     await tx.commit(writtenRel, owned);
+    committed = true;
     await poolClosed;
     clock.add('write', performance.now() - writeStarted);
 
@@ -606,7 +612,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     failIfWorse(opts, result);
     return result;
   } catch (e) {
-    if (isLoraPrepError(e) && e.code === 'DATA_FAILED') throw e; // the files are written; the run failed on purpose
+    if (committed && isLoraPrepError(e) && e.code === 'DATA_FAILED') throw e; // the files are written; the run failed on purpose
     for (const w of openWriters) w.destroy();
     rejectedFile?.destroy();
     nearIndex?.close();
@@ -784,24 +790,22 @@ class WarningList {
 /**
  * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
  */
+/** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
+function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[]): LoraPrepError {
+  const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
+  const byTokenizer = (byReason.template_error ?? 0) + (byReason.tokenizer_error ?? 0);
+  const hint =
+    2 * byTokenizer >= input ? " Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt (a template that refuses system messages refuses every row given one)." : '';
+  const rows = first.slice(0, 3).map((r) => `\n  ${r.source.file}:${r.source.line}: ${r.reason}: ${r.message}`).join('');
+  return new LoraPrepError(
+    'DATA_FAILED',
+    `no example was kept: all ${input.toLocaleString('en-US')} input rows were rejected (${top}${reasons.length > 3 ? ', …' : ''}).${hint} Nothing was written. The first:${rows}`,
+  );
+}
+
 function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
   const { input, rejected, byReason } = result.counts;
-  // An empty training file is no dataset: a run that rejected every row fails, whatever failOn says.
-  if (input > 0 && result.counts.kept === 0) {
-    const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1]);
-    const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
-    const byTokenizer = (byReason.template_error ?? 0) + (byReason.tokenizer_error ?? 0);
-    const hint =
-      2 * byTokenizer >= input
-        ? " Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt (a template that refuses system messages refuses every row given one)."
-        : '';
-    const error = new LoraPrepError(
-      'DATA_FAILED',
-      `no example was kept: all ${input.toLocaleString('en-US')} input rows were rejected (${top}${reasons.length > 3 ? ', …' : ''}).${hint} The report is written: see ${result.files.rejected} for each row's reason.`,
-    );
-    Object.assign(error, { result });
-    throw error;
-  }
   const f = opts.failOn;
   if (!f) return;
   const why: string[] = [];

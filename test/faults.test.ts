@@ -32,7 +32,7 @@ describe('failOn', () => {
     expect(ok.counts.rejected).toBe(4);
   });
 
-  it('fails with DATA_FAILED when every row is rejected, naming the reasons, with the report written', async () => {
+  it('fails with DATA_FAILED when every row is rejected, naming the reasons and the first rows, and writes nothing', async () => {
     const dir = await tempDir();
     // A template that refuses system messages, and a system prompt for every row.
     const tok = join(dir, 'tok');
@@ -40,14 +40,27 @@ describe('failOn', () => {
     await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(tok, 'tokenizer.json'));
     const template = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{{ m.content }}{% endfor %}";
     await writeFile(join(tok, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: template }));
+    // An earlier good dataset in outDir stays as it was.
     const outDir = join(dir, 'o');
-    const error = await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir, tokenizer: tok, systemPrompt: 'medical' }).catch((e: unknown) => e);
+    await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir });
+    const before = await snapshot(outDir);
+    const error = await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir, overwrite: true, tokenizer: tok, systemPrompt: 'medical' }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'DATA_FAILED',
-      message: expect.stringMatching(/^no example was kept: all 15 input rows were rejected \(13 template_error, 1 empty_content, 1 missing_field\)\. Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt .*see .*rejected\.jsonl/),
+      message: expect.stringMatching(
+        /^no example was kept: all 15 input rows were rejected \(13 template_error, 1 empty_content, 1 missing_field\)\. Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt .* Nothing was written\. The first:\n  fixtures\/medical\/clinical-qa\.jsonl:\d+: \w+: /,
+      ),
     });
-    expect((error as { result: { counts: { kept: number } } }).result.counts.kept).toBe(0);
-    expect(JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8')).counts.input).toBe(15);
+    expect((error as Error).message.split('\n')).toHaveLength(4);
+    expect(await snapshot(outDir)).toEqual(before);
+    // The CLI exits 1 and prints the message.
+    const io = { out: '', err: '' };
+    const code = await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', join(dir, 'cli'), '--tokenizer', tok, '--system', 'medical', '--quiet'], {
+      stdout: (t: string) => void (io.out += t),
+      stderr: (t: string) => void (io.err += t),
+    });
+    expect(code).toBe(1);
+    expect(io.err).toMatch(/DATA_FAILED: no example was kept/);
     // An input with no rows at all is not a failure of the data: a warning says so.
     const empty = join(dir, 'empty.jsonl');
     await writeFile(empty, '');

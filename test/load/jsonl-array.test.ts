@@ -61,8 +61,8 @@ describe('a JSON array saved as .jsonl', () => {
     const path = await writeTemp('given.jsonl', PRETTY);
     const dir = await tempDir();
     // Every line rejected: the run fails (DATA_FAILED), its result says what happened.
-    const named = await prepareDataset({ inputs: [{ path, format: 'jsonl' }], outDir: join(dir, 'a') }).catch((e: { code: string; result: { counts: unknown } }) => e);
-    expect(named).toMatchObject({ code: 'DATA_FAILED', result: { counts: { input: 5, kept: 0 } } });
+    const named = await prepareDataset({ inputs: [{ path, format: 'jsonl' }], outDir: join(dir, 'a') }).catch((e: unknown) => e);
+    expect(named).toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/^no example was kept: all 5 input rows were rejected \(5 invalid_json\)/) });
     const guessed = await prepareDataset({ inputs: [path], outDir: join(dir, 'b'), split: { validation: 0 } });
     expect(guessed.counts).toMatchObject({ input: 2, kept: 2 });
     expect(guessed.warnings[0]).toMatch(/holds one JSON array although it is named like JSONL/);
