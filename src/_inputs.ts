@@ -4,7 +4,7 @@
  */
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LoraPrepError } from './errors.js';
 import { formatFromExtension, isGzipped } from './load/format.js';
 import { GZIP_MAGIC } from './load/text.js';
@@ -102,7 +102,8 @@ export async function inputInside(paths: readonly string[], outDir: string): Pro
   const folder = await realPath(outDir);
   for (const path of paths) {
     const rel = relative(folder, await realPath(path));
-    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return path;
+    // `..old.jsonl` is a name inside the folder; `..` and `../x` are outside it.
+    if (rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return path;
   }
   return undefined;
 }

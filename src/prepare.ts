@@ -756,7 +756,6 @@ function defaultTokenizerWarning(target: string, encoding: string): string {
 // Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
 
-/** What a `.gz` input counts as towards {@link WORKERS_FROM_BYTES}, per compressed byte. */
 /** The main thread's view of a tokenizer that only the workers loaded: its name, never a count. */
 function countedInWorkers(info: TokenizerInfo): Tokenizer {
   const never = (): never => {

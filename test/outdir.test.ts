@@ -33,6 +33,9 @@ describe('inputs and outDir', () => {
     await symlink(raw, link);
     await expect(prepareDataset({ inputs: [join(raw, 'test.jsonl')], outDir: link, overwrite: true })).rejects.toMatchObject({ code: 'OPTION_INVALID' });
     expect(await snapshot(raw)).toEqual(before);
+    // A name that starts with two dots is inside the folder too.
+    await copyFile(await rows(5, 'dots'), join(raw, '..old.jsonl'));
+    await expect(prepareDataset({ inputs: [join(raw, '..old.jsonl')], outDir: raw, overwrite: true })).rejects.toMatchObject({ code: 'OPTION_INVALID' });
   });
 
   it('takes a link to an input given too for the same file (exact dedup on)', async () => {
