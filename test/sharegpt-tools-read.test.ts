@@ -117,3 +117,48 @@ describe('sharegpt input: function_call and observation turns', () => {
     expect(rejected.map((r) => [r.reason, r.message])).toEqual([['invalid_record', 'field "tools" must be a list of tool definitions (or that list as JSON text)']]);
   });
 });
+
+describe('sharegpt: the answers to parallel calls', () => {
+  it('splits one observation holding a JSON list of as many answers as calls into one tool message per call', async () => {
+    const { examples, rejected } = await read([
+      {
+        conversations: [human('Rates for EUR and GBP?'), fcall('[{"name":"get_rate","arguments":{"from":"EUR"}},{"name":"get_rate","arguments":{"from":"GBP"}}]'), obs('["1.08", {"rate": 1.27}]'), gpt('EUR 1.08, GBP 1.27.')],
+        tools: FLAT_TOOLS,
+      },
+      // A list of another length is one answer, to the first call, as before.
+      {
+        conversations: [human('Rates?'), fcall('[{"name":"get_rate","arguments":{"from":"EUR"}},{"name":"get_rate","arguments":{"from":"GBP"}}]'), obs('["1.08", "1.27", "0.9"]'), gpt('Done.')],
+        tools: FLAT_TOOLS,
+      },
+    ]);
+    expect(rejected).toEqual([]);
+    expect(examples[0]?.messages.slice(2)).toEqual([
+      { role: 'tool', content: '1.08', tool_call_id: 'call_1_0' },
+      { role: 'tool', content: '{"rate":1.27}', tool_call_id: 'call_1_1' },
+      { role: 'assistant', content: 'EUR 1.08, GBP 1.27.' },
+    ]);
+    expect(examples[1]?.messages.slice(2)).toEqual([
+      { role: 'tool', content: '["1.08", "1.27", "0.9"]', tool_call_id: 'call_1_0' },
+      { role: 'assistant', content: 'Done.' },
+    ]);
+  });
+
+  it('round trip: answers to parallel calls written for llama-factory (one observation) read back as they were', async () => {
+    const { recordBuilder } = await import('../src/formats/index.js');
+    const messages = [
+      { role: 'user' as const, content: 'Rates for EUR and GBP?' },
+      { role: 'assistant' as const, content: '', tool_calls: [0, 1].map((k) => ({ id: `call_1_${k}`, type: 'function' as const, function: { name: 'get_rate', arguments: `{"from":"${k ? 'GBP' : 'EUR'}"}` } })) },
+      { role: 'tool' as const, content: '{"rate": 1.08}', tool_call_id: 'call_1_0' },
+      { role: 'tool' as const, content: 'unavailable', tool_call_id: 'call_1_1' },
+      { role: 'assistant' as const, content: 'EUR 1.08; GBP unavailable.' },
+    ];
+    const tools = [{ type: 'function', function: { name: 'get_rate', parameters: { type: 'object', properties: { from: { type: 'string' } } } } }];
+    const built = recordBuilder('llama-factory', 'chat')({ messages, tools });
+    expect(built.ok).toBe(true);
+    const record = (built as { record: Record<string, unknown> }).record;
+    expect(record.conversations).toHaveLength(4);
+    const { examples, rejected } = await read([record]);
+    expect(rejected).toEqual([]);
+    expect(examples[0]?.messages).toEqual(messages);
+  });
+});

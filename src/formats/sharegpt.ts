@@ -14,7 +14,7 @@ export function sharegptRecord(example: RecordSource): RecordResult {
   const system = example.messages.filter((m) => m.role === 'system');
   if (system.length > 1) return reject(`${system.length} system messages: ShareGPT holds one system prompt`);
   if (example.messages.findIndex((m) => m.role === 'system') > 0) return reject('the system message is not first');
-  const turns = example.messages.filter((m) => m.role !== 'system');
+  const turns = joinedAnswers(example.messages.filter((m) => m.role !== 'system'));
   // LLaMA-Factory reads function_call and observation turns only with a tools column (FORMATS.md G.3).
   if (!example.tools && turns.some((m) => m.tool_calls || m.role === 'tool')) {
     return reject('the conversation calls tools but the row has no tools (their definitions): LLaMA-Factory reads function_call and observation turns only with a tools column');
@@ -53,6 +53,24 @@ export function sharegptRecord(example: RecordSource): RecordResult {
 }
 
 // --- internal ---
+
+/**
+ * Turns with the answers to parallel calls (tool messages one after another) joined into one
+ * observation: its value the JSON list of their contents, as strings, which the ShareGPT reader
+ * splits again. ShareGPT turns alternate, so N answers cannot be N turns.
+ */
+function joinedAnswers(turns: RecordSource['messages']): RecordSource['messages'] {
+  if (!turns.some((m, i) => m.role === 'tool' && turns[i + 1]?.role === 'tool')) return turns;
+  const out: RecordSource['messages'] = [];
+  for (let i = 0; i < turns.length; ) {
+    const m = turns[i] as RecordSource['messages'][number];
+    let end = i + 1;
+    if (m.role === 'tool') while (turns[end]?.role === 'tool') end++;
+    out.push(end - i > 1 ? { ...m, content: JSON.stringify(turns.slice(i, end).map((t) => t.content)) } : m);
+    i = end;
+  }
+  return out;
+}
 
 function reject(message: string): RecordResult {
   return { ok: false, reason: 'unsupported_shape', message: `llama-factory: ${message}` };

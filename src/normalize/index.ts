@@ -770,6 +770,18 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
             : `conversations[${i}].from must be system, human or gpt here, got ${JSON.stringify(roleName(msg))}: an observation is a tool's result, and no function_call turn comes before it`,
         };
       }
+      // One observation after a turn of N parallel calls, holding a JSON list of N answers (as
+      // the llama-factory writer joins them): one tool message per call.
+      const answers = lastCall && lastCall.calls > 1 && pending.length === lastCall.calls - 1 ? splitAnswers(content, lastCall.calls) : undefined;
+      if (answers) {
+        const weight = weightOf(msg, `conversations[${i}]`);
+        if (typeof weight === 'object') return weight;
+        for (const [k, answer] of answers.entries()) {
+          const call = k === 0 ? answered : (pending.shift() as ToolCall);
+          messages.push({ role, content: cleanContent(answer), tool_call_id: call.id, ...(weight === undefined ? {} : { weight }) });
+        }
+        continue;
+      }
       out = { role, content: cleanContent(content), tool_call_id: answered.id };
     } else {
       out = { role, content: cleanContent(content) };
@@ -780,6 +792,22 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
     messages.push(out);
   }
   return withSystem(data, messages, ['conversations', 'tools', 'system']);
+}
+
+/**
+ * The answers of `calls` parallel calls in one observation: its value a JSON list of exactly that
+ * many, each a string as it is or other JSON as its compact text (numbers as written); else undefined.
+ */
+function splitAnswers(value: string, calls: number): string[] | undefined {
+  if (!value.trimStart().startsWith('[')) return undefined;
+  let node: JsonNode;
+  try {
+    node = parseJsonNode(value);
+  } catch {
+    return undefined;
+  }
+  if (node.kind !== 'array' || node.items.length !== calls) return undefined;
+  return node.items.map((item) => (item.kind === 'string' ? item.value : jsonNodeText(item)));
 }
 
 /** LLaMA-Factory's tool tags, in any case: `function_call` or `observation`, else undefined. */
