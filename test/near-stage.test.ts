@@ -121,3 +121,24 @@ describe('dedupeNear', () => {
     await expect(collect(dedupeNear(fromArray(rows), recordingContext(), { threshold: 0.3 }))).rejects.toMatchObject({ code: 'OPTION_INVALID' });
   });
 });
+
+describe('rows that share a long context', () => {
+  it('are no near-duplicates when their answers differ (several questions on one passage), and are when the answers are alike', async () => {
+    const words = (seed: number, n: number) => Array.from({ length: n }, (_, i) => `w${(seed * 7919 + i * 104729) % 100003}`).join(' ');
+    const rows: Array<{ doc: number; context: string; question: string; answer: string }> = [];
+    for (let doc = 0; doc < 20; doc++) {
+      const context = words(doc + 1, 130);
+      for (let q = 0; q < 5; q++) rows.push({ doc, context, question: `Question ${q} about document ${doc}?`, answer: `The answer is ${words(1000 + doc * 10 + q, 3)}.` });
+    }
+    // A real near-copy: the same passage and question, the answer with one word changed.
+    const long = `${words(5000, 30)}`;
+    rows.push({ doc: 99, context: words(99, 130), question: 'What does clause 9 say?', answer: long });
+    rows.push({ doc: 99, context: words(99, 130), question: 'What does clause 9 say?', answer: long.replace(/^\S+/, 'changed') });
+    const dir = await tempDir();
+    const file = join(dir, 'squad.jsonl');
+    await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), mapping: 'qa', split: { validation: 0 } });
+    expect(result.counts.byReason).toEqual({ near_duplicate: 1 });
+    expect(result.counts.kept).toBe(101);
+  });
+});

@@ -377,7 +377,7 @@ export class NearIndex {
           setOf = b;
         }
         const similarity = jaccardAtLeast(sets.get(a, b), setB as Uint32Array, threshold);
-        if (similarity < threshold) continue;
+        if (similarity < threshold || !this.#answersAlike(a, b)) continue;
         clusters?.union(a, b);
         visit(a, b, similarity);
       }
@@ -440,7 +440,7 @@ export class NearIndex {
           }
           const setB = sets.get(b, b);
           const similarity = jaccardAtLeast(sets.get(a, b), setB, threshold);
-          if (similarity < threshold) continue;
+          if (similarity < threshold || !this.#answersAlike(a, b)) continue;
           clusters.union(a, b);
           linking.push({ a, b, similarity });
         }
@@ -488,6 +488,19 @@ export class NearIndex {
       sortByKey(keys, rows, keysTmp, rowsTmp);
       yield { band, keys, rows };
     }
+  }
+
+  /**
+   * Whether the final answers of two rows similar as a whole are alike too: a Jaccard similarity of
+   * at least {@link ANSWER_MIN_JACCARD}. Rows that share a long context (a passage, a contract
+   * clause) with different questions and different answers are similar as a whole, and no copies:
+   * they teach different answers.
+   */
+  #answersAlike(a: number, b: number): boolean {
+    const n = this.params.shingle;
+    this.#setA = shingles(finalAnswer(this.text(a)), n, this.#setA);
+    this.#setB = shingles(finalAnswer(this.text(b)), n, this.#setB);
+    return jaccard(this.#setA, this.#setB) >= ANSWER_MIN_JACCARD;
   }
 
   /** Exact similarity of two rows. */
@@ -772,6 +785,19 @@ function grown(a: Uint32Array, most: number): Uint32Array {
   const next = new Uint32Array(Math.min(a.length * 2, most));
   next.set(a);
   return next;
+}
+
+/**
+ * The least similarity of the final answers of two rows for them to be near-duplicates (besides
+ * the whole text's at the threshold). At 0.5 an answer of 20 words may differ in 3-4 words; below,
+ * the rows answer differently, whatever they share before the answer.
+ */
+export const ANSWER_MIN_JACCARD = 0.5;
+
+/** The final answer of a near text (its messages one a line, the answer last: see `nearText`). */
+function finalAnswer(text: string): string {
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
 }
 
 /** Writes all of `data` at `position` (a single write may write less); a failure (a full disk) is `WRITE_FAILED`. */
