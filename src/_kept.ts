@@ -36,6 +36,8 @@ export interface KeptRow {
   stratum: string;
   /** Group label, or undefined when the row has no group value. */
   group: string | undefined;
+  /** Hashes of the row's shorter versions (`ExampleKeys.prefixes`), if any. */
+  prefixes?: readonly number[] | undefined;
 }
 
 /** The kept rows, in spill order. */
@@ -50,6 +52,8 @@ export class KeptRows {
   readonly stratum = new GrowableUint32();
   /** Group id + 1; 0 = no group. */
   readonly group = new GrowableUint32();
+  /** Row, hash high, hash low of each shorter version of a kept row (12 bytes each; none for single exchanges). */
+  readonly prefixes = new GrowableUint32();
   readonly domains = new Interner();
   readonly strata = new Interner();
   readonly groups = new Interner();
@@ -73,7 +77,16 @@ export class KeptRows {
     this.domain.push(this.domains.id(r.domain));
     this.stratum.push(this.strata.id(r.stratum));
     this.group.push(r.group === undefined ? 0 : this.groups.id(r.group) + 1);
-    return this.tokens.length - 1;
+    const row = this.tokens.length - 1;
+    const p = r.prefixes;
+    if (p) {
+      for (let i = 0; i + 1 < p.length; i += 2) {
+        this.prefixes.push(row);
+        this.prefixes.push(p[i] as number);
+        this.prefixes.push(p[i + 1] as number);
+      }
+    }
+    return row;
   }
 
   /** The source location of a kept row. */

@@ -131,6 +131,8 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
       else together.union(f, row);
     }
   }
+  // A row and its shorter versions (snapshots of one chat, logged at each turn) share a split.
+  const snapshots = unionSnapshots(kept, together);
   const group = kept.group.view();
   if (o.split.groupBy !== undefined) {
     const first = new Map<number, number>();
@@ -173,7 +175,13 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
   };
   const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
-  return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings: split.warnings };
+  const warnings = [...split.warnings];
+  if (snapshots > 0) {
+    warnings.push(
+      `${snapshots.toLocaleString('en-US')} kept examples are the first turns of another kept example (a chat log that records each call with the history so far): each is kept in the split of the longer one`,
+    );
+  }
+  return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings };
 }
 
 /**
@@ -235,4 +243,26 @@ function round3(x: number): number {
 function excerpt(text: string): string {
   const t = text.trim().replace(/\n/g, ' ⏎ ');
   return t.length > SAMPLE_CHARS ? `${t.slice(0, SAMPLE_CHARS - 1)}…` : t;
+}
+
+/**
+ * Joins each kept row with the kept rows that are its first turns (their conversation hash is one
+ * of its prefix hashes); returns how many rows were joined so. Costs nothing for rows of a single
+ * exchange; else a table of the kept rows' hashes, 24 bytes a row.
+ */
+function unionSnapshots(kept: KeptRows, together: UnionFind): number {
+  const prefixes = kept.prefixes.view();
+  if (prefixes.length === 0) return 0;
+  const table = new FirstRows({ capacity: kept.length });
+  const hi = kept.hashHi.view();
+  const lo = kept.hashLo.view();
+  for (let row = 0; row < kept.length; row++) table.firstOf(hi[row] as number, lo[row] as number, row);
+  const joined = new Set<number>();
+  for (let i = 0; i + 2 < prefixes.length; i += 3) {
+    const shorter = table.find(prefixes[i + 1] as number, prefixes[i + 2] as number);
+    if (shorter < 0) continue;
+    together.union(prefixes[i] as number, shorter);
+    joined.add(shorter);
+  }
+  return joined.size;
 }

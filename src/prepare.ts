@@ -385,6 +385,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               domain: example.meta.domain ?? '(none)',
               stratum: stratifyBy === undefined ? '(all)' : (labelOf(example.meta, stratifyBy) ?? '(none)'),
               group,
+              prefixes: k.prefixes,
             });
             if (nearIndex) {
               nearIndex.add(counted.nearText as string, counted.signature as Uint32Array);

@@ -287,3 +287,28 @@ describe('dedup is idempotent', () => {
     expect(second.counts.kept).toBe(first.counts.kept);
   });
 });
+
+describe('snapshots of one chat (a log that records each call with the history so far)', () => {
+  it('land in one split: no kept example is the first turns of an example in another split', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'log.jsonl');
+    const lines: string[] = [];
+    for (let c = 0; c < 40; c++) {
+      const messages: Array<{ role: string; content: string }> = [{ role: 'system', content: 'You answer questions about invoices.' }];
+      for (let t = 0; t < 4; t++) {
+        messages.push({ role: 'user', content: `Conversation ${c}, question ${t}: what about invoice ${c * 100 + t}?` }, { role: 'assistant', content: `Invoice ${c * 100 + t} is paid (${t}).` });
+        lines.push(JSON.stringify({ messages }));
+      }
+    }
+    await writeFile(file, lines.join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), dedup: { near: false }, split: { validation: 0.3, seed: 3 } });
+    expect(result.counts.kept).toBe(160);
+    expect(result.warnings).toContainEqual(expect.stringMatching(/^120 kept examples are the first turns of another kept example/));
+    const key = (m: unknown) => JSON.stringify(m);
+    const train = (await readJsonl(result.files.train)).map((r) => r.messages as unknown[]);
+    const validation = (await readJsonl(result.files.validation as string)).map((r) => r.messages as unknown[]);
+    expect(validation.length).toBeGreaterThan(0);
+    const isPrefix = (a: unknown[], b: unknown[]) => a.length <= b.length && a.every((m, i) => key(m) === key(b[i]));
+    for (const v of validation) for (const t of train) expect(isPrefix(v, t) || isPrefix(t, v)).toBe(false);
+  });
+});

@@ -210,6 +210,13 @@ export interface ExampleKeys {
   /** The exact-dedup key's hash: the conversation's, or the prompt's with `key: 'prompt'`. */
   keyHi: number;
   keyLo: number;
+  /**
+   * The conversation hashes of the example's shorter versions: each of its first turns up to an
+   * assistant message other than the last, high and low halves in turn. A chat log that records
+   * every call with the history so far holds such snapshots as rows of their own: they must share
+   * a split with the longer row. Absent when there are none (a single exchange).
+   */
+  prefixes?: number[] | undefined;
 }
 
 /**
@@ -219,12 +226,31 @@ export interface ExampleKeys {
  * exampleKeys(example.messages, 'prompt') // { hashHi, hashLo, keyHi, keyLo }
  */
 export function exampleKeys(messages: readonly Message[], key: 'conversation' | 'prompt', normalized: readonly string[] = normalizedContents(messages)): ExampleKeys {
-  const [hashHi, hashLo] = hash64Parts(conversationKey(messages, normalized));
-  if (key === 'conversation') return { hashHi, hashLo, keyHi: hashHi, keyLo: hashLo };
+  const full = conversationKey(messages, normalized);
+  const [hashHi, hashLo] = hash64Parts(full);
+  const prefixes = prefixHashes(messages, full);
+  const withPrefixes = prefixes ? { prefixes } : {};
+  if (key === 'conversation') return { hashHi, hashLo, keyHi: hashHi, keyLo: hashLo, ...withPrefixes };
   // The prompt is the leading messages: their normalised contents are already at hand.
   const prompt = promptPart(messages);
   const [keyHi, keyLo] = hash64Parts(conversationKey(prompt, normalized.slice(0, prompt.length)));
-  return { hashHi, hashLo, keyHi, keyLo };
+  return { hashHi, hashLo, keyHi, keyLo, ...withPrefixes };
+}
+
+/**
+ * The hashes of the conversation keys of `messages` cut after each assistant message but the last
+ * (see {@link ExampleKeys.prefixes}), from the whole key (each message's part ends with `\u0001`).
+ */
+function prefixHashes(messages: readonly Message[], full: string): number[] | undefined {
+  let out: number[] | undefined;
+  let end = -1;
+  for (let i = 0; i < messages.length - 1; i++) {
+    end = full.indexOf('\u0001', end + 1);
+    if ((messages[i] as Message).role !== 'assistant') continue;
+    const [hi, lo] = hash64Parts(full.slice(0, end + 1));
+    (out ??= []).push(hi, lo);
+  }
+  return out;
 }
 
 /**
