@@ -443,6 +443,29 @@ describe('lora-prep leakage', () => {
   });
 });
 
+describe('rows that are the first turns of a row of another file', () => {
+  it('are overlaps (a chat logged at each turn: the validation snapshot is trained on), in both directions', async () => {
+    const dir = await tempDir();
+    const turns = (c: number, n: number) =>
+      Array.from({ length: n }, (_, t) => [
+        { role: 'user', content: `Chat ${c}: question ${t} about invoice ${c * 10 + t}?` },
+        { role: 'assistant', content: `Invoice ${c * 10 + t} is paid.` },
+      ]).flat();
+    const train = join(dir, 'train.jsonl');
+    const valid = join(dir, 'valid.jsonl');
+    await writeFile(train, [turns(1, 3), turns(2, 1), turns(3, 2)].map((messages) => JSON.stringify({ messages })).join('\n'));
+    await writeFile(valid, [turns(1, 2), turns(2, 3), turns(4, 2)].map((messages) => JSON.stringify({ messages })).join('\n'));
+    const report = await checkLeakage([train, valid], { near: false });
+    expect(report.clean).toBe(false);
+    expect(report.containedCount).toBe(2);
+    expect(report.contained).toEqual([
+      { a: { file: train, line: 2 }, b: { file: valid, line: 2 }, similarity: 1 },
+      { a: { file: valid, line: 1 }, b: { file: train, line: 1 }, similarity: 1 },
+    ]);
+    expect(formatLeakage(report)).toMatch(/0 exact · near not checked · 2 first turns of another/);
+  });
+});
+
 describe('formatLeakage', () => {
   it('names unreadable rows and warnings', () => {
     const text = formatLeakage({
@@ -452,8 +475,10 @@ describe('formatLeakage', () => {
       ],
       exact: [],
       near: [{ a: { file: 'train.jsonl', line: 4 }, b: { file: 'v.jsonl', line: 1 }, similarity: 0.999 }],
+      contained: [{ a: { file: 'v.jsonl', line: 2 }, b: { file: 'train.jsonl', line: 7 }, similarity: 1 }],
       exactCount: 0,
       nearCount: 1,
+      containedCount: 1,
       threshold: 0.8,
       nearChecked: true,
       warnings: ['v.jsonl: 1 byte is not valid UTF-8'],
@@ -464,8 +489,9 @@ describe('formatLeakage', () => {
         'lora-prep leakage: 2 files, 13 rows (2 unreadable, not compared)',
         '  train.jsonl  10 rows · 2 unreadable',
         '  v.jsonl      3 rows',
-        '  overlaps: 0 exact · 1 near (Jaccard ≥ 0.8)',
+        '  overlaps: 0 exact · 1 near (Jaccard ≥ 0.8) · 1 first turns of another',
         '  train.jsonl:4 ↔ v.jsonl:1  near 0.99',
+        '  v.jsonl:2 ⊂ train.jsonl:7  first turns of',
         '  warning: v.jsonl: 1 byte is not valid UTF-8',
       ].join('\n'),
     );

@@ -16,7 +16,7 @@ import { GrowableUint32 } from '../_growable.js';
 import { repeatedPath } from '../_inputs.js';
 import { pacer } from '../_pace.js';
 import { ProgressTicker } from '../_progress.js';
-import { conversationKey, FirstRows, hash64Parts } from '../dedup/index.js';
+import { exampleKeys, FirstRows } from '../dedup/index.js';
 import { nearSignature, nearText } from '../dedup/minhash.js';
 import { NearIndex, type NearPair } from '../dedup/near.js';
 import { LoraPrepError, preview, throwIfAborted } from '../errors.js';
@@ -88,6 +88,14 @@ export interface LeakageReport {
   exact: Overlap[];
   /** Near overlaps that are not exact ones, sorted the same way. Empty when `near` was off. */
   near: Overlap[];
+  /**
+   * Rows of one file that are the first turns of a longer row of another (`a` the shorter, `b` the
+   * longer; similarity 1): snapshots of one chat logged at each turn, a validation row whose
+   * answer a training row trains on. Sorted by the file order of `a`, then its line.
+   */
+  contained: Overlap[];
+  /** Every such pair, listed or not. */
+  containedCount: number;
   /** Every exact overlap pair, listed or not. */
   exactCount: number;
   /** Every near overlap pair, listed or not. */
@@ -98,7 +106,7 @@ export interface LeakageReport {
   nearChecked: boolean;
   /** File-wide warnings of the loaders (undecodable bytes, ...), each once. */
   warnings: string[];
-  /** True when no pair of files shares a conversation, exactly or nearly. */
+  /** True when no pair of files shares a conversation, exactly, nearly or as first turns. */
   clean: boolean;
 }
 
@@ -141,6 +149,9 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const warnings = new Set<string>();
   const summaries: LeakageFile[] = [];
   const exact = new ExactOverlaps(files);
+  // Per file, the first row of each conversation hash; and each row's shorter versions (file, line, hash).
+  const firstOf = files.map(() => new FirstRows());
+  const shorter = new GrowableUint32();
   let spillDir: string | undefined;
   let index: NearIndex | undefined;
   // Per row of the near index: its file, line and exact hash (two 32-bit halves).
@@ -175,9 +186,18 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       const rows = counted(loadRecords(file, { onBytes }, loadCtx), () => void summary.rows++);
       const mapping = mappings[fileIndex] as ReturnType<typeof resolveMapping>;
       for await (const example of normalizeRecords(rows, { mapping }, normalizeCtx)) {
-        const [hashHi, hashLo] = hash64Parts(conversationKey(example.messages));
+        const { hashHi, hashLo, prefixes } = exampleKeys(example.messages, 'conversation');
         const line = example.meta.source.line;
         exact.add(hashHi, hashLo, fileIndex, line);
+        (firstOf[fileIndex] as FirstRows).firstOf(hashHi, hashLo, line);
+        if (prefixes) {
+          for (let i = 0; i + 1 < prefixes.length; i += 2) {
+            shorter.push(fileIndex);
+            shorter.push(line);
+            shorter.push(prefixes[i] as number);
+            shorter.push(prefixes[i + 1] as number);
+          }
+        }
         if (index) {
           index.add(nearText(example.messages, undefined, example.nearUser), nearSignature(example.messages, index.params, undefined, example.nearUser));
           rowFile.push(fileIndex);
@@ -191,6 +211,24 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       rowsBefore += summary.rows;
     }
     throwIfAborted(signal, 'leakage check stopped because it was aborted.');
+
+    // A row of one file that is the first turns of a row of another.
+    const contained: Overlap[] = [];
+    let containedCount = 0;
+    const s4 = shorter.view();
+    for (let i = 0; i + 3 < s4.length; i += 4) {
+      const longFile = s4[i] as number;
+      for (const [f, table] of firstOf.entries()) {
+        if (f === longFile) continue;
+        const line = table.find(s4[i + 2] as number, s4[i + 3] as number);
+        if (line < 0) continue;
+        containedCount++;
+        if (contained.length < MAX_LISTED_OVERLAPS) {
+          contained.push({ a: { file: files[f] as string, line }, b: { file: files[longFile] as string, line: s4[i + 1] as number }, similarity: 1 });
+        }
+      }
+    }
+    contained.sort((x, y) => files.indexOf(x.a.file) - files.indexOf(y.a.file) || x.a.line - y.a.line || files.indexOf(x.b.file) - files.indexOf(y.b.file) || x.b.line - y.b.line);
 
     const near: Overlap[] = [];
     let nearCount = 0;
@@ -231,12 +269,14 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       files: summaries,
       exact: exact.listed(),
       near,
+      contained,
       exactCount: exact.count,
       nearCount,
+      containedCount,
       threshold,
       nearChecked: checkNear,
       warnings: [...warnings],
-      clean: exact.count === 0 && nearCount === 0,
+      clean: exact.count === 0 && nearCount === 0 && containedCount === 0,
     };
   } finally {
     index?.close();
@@ -265,15 +305,16 @@ export function formatLeakage(report: LeakageReport, limit = 20): string {
   if (report.clean) {
     // Rows that could not be read were not compared: say what the finding covers.
     const scope = unreadable > 0 ? `among the ${n(rows - unreadable)} rows compared (${n(unreadable)} unreadable were not)` : 'between the files';
-    lines.push(`  no overlaps ${scope}: 0 exact · ${nearPart}`);
+    lines.push(`  no overlaps ${scope}: 0 exact · ${nearPart} · 0 first turns of another`);
   } else {
-    lines.push(`  overlaps: ${n(report.exactCount)} exact · ${nearPart}`);
+    lines.push(`  overlaps: ${n(report.exactCount)} exact · ${nearPart} · ${n(report.containedCount)} first turns of another`);
     const shown = [
       ...report.exact.map((o) => ({ o, kind: 'exact' })),
       ...report.near.map((o) => ({ o, kind: `near ${twoDecimalsDown(o.similarity)}` })),
+      ...report.contained.map((o) => ({ o, kind: 'first turns of' })),
     ].slice(0, Math.max(0, limit));
-    for (const { o, kind } of shown) lines.push(`  ${o.a.file}:${o.a.line} ↔ ${o.b.file}:${o.b.line}  ${kind}`);
-    const more = report.exactCount + report.nearCount - shown.length;
+    for (const { o, kind } of shown) lines.push(`  ${o.a.file}:${o.a.line} ${kind === 'first turns of' ? '⊂' : '↔'} ${o.b.file}:${o.b.line}  ${kind}`);
+    const more = report.exactCount + report.nearCount + report.containedCount - shown.length;
     if (more > 0) lines.push(`  … and ${n(more)} more (--json lists up to ${n(MAX_LISTED_OVERLAPS)} of each kind)`);
   }
   for (const w of report.warnings) lines.push(`  warning: ${w}`);
