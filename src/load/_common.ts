@@ -115,6 +115,24 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
+ * A hint for JSON text that holds `NaN` or `Infinity` as a value, which JSON has no words for:
+ * Python's `json.dumps` writes them for a float that is missing or infinite (pandas' missing
+ * values are NaN), and `JSON.parse` then stops at the `N` or `I`. Empty when there is none.
+ * Not part of the public API.
+ *
+ * @example
+ * nanHint('{"score": NaN}') // '; NaN is no JSON value: ...'
+ */
+export function nanHint(text: string): string {
+  const m = NON_JSON_NUMBER.exec(text);
+  return m
+    ? `; ${m[1]} is no JSON value (Python's json.dumps writes it for a missing or infinite float, pandas for a missing value): write null instead (pandas: df.to_json(orient='records', lines=True); json.dumps(..., allow_nan=False) refuses such values)`
+    : '';
+}
+
+const NON_JSON_NUMBER = /[:[,]\s*(NaN|-?Infinity)\s*[,\]}]/;
+
+/**
  * What a row holds that its encoding cannot: a byte that is not UTF-8 (`byte`, undefined for an
  * unpaired surrogate of a caller's string), or, in UTF-16, an unpaired surrogate (`unit`) or the
  * file's odd last byte (`unit` U+DC00 + that byte, with `oddByte`).

@@ -1,6 +1,6 @@
 /** The rows of decoded JSONL text: shared by the JSONL loader and the JSON loader's fallback. */
 import type { SourceRow, StageContext } from '../types.js';
-import { depthOver, describeJsonValue, EncodingGuard, errorMessage, excerpt, isJsonObject, throwIfAborted, tooDeep } from './_common.js';
+import { depthOver, describeJsonValue, EncodingGuard, errorMessage, excerpt, nanHint, isJsonObject, throwIfAborted, tooDeep } from './_common.js';
 import { MAX_JSON_DEPTH, type ResolvedLimits } from './limits.js';
 import { splitLines } from './_lines.js';
 
@@ -49,7 +49,7 @@ export async function* jsonlRows(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      const hint = line.includes('\r') ? CR_HINT : '';
+      const hint = (line.includes('\r') ? CR_HINT : '') + nanHint(line);
       ctx.reject({ source, reason: 'invalid_json', message: `the line is not valid JSON: ${errorMessage(error)}${hint}`, raw: excerpt(line) });
       continue;
     }

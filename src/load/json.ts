@@ -11,6 +11,7 @@ import {
   errorMessage,
   excerpt,
   isJsonObject,
+  nanHint,
   sourceName,
   throwIfAborted,
   tooDeep,
@@ -182,7 +183,7 @@ function handle(event: ArrayScanEvent, state: ArrayState): SourceRow | undefined
         ctx.reject({
           source,
           reason: 'invalid_json',
-          message: `the array element${span(event.line, text)} is not valid JSON: ${errorMessage(error)}${RECOVERY_HINTS[event.recovered ?? 'none']}`,
+          message: `the array element${span(event.line, text)} is not valid JSON: ${errorMessage(error)}${RECOVERY_HINTS[event.recovered ?? 'none']}${nanHint(text)}`,
           raw: excerpt(text),
         });
         return undefined;

@@ -100,6 +100,15 @@ const cases: Case[] = [
     warnings: [/^data\.jsonl: the file ends its lines with a carriage return alone \(CR, as classic Mac OS wrote them\), .*each lone CR was read as a line break\.$/],
   },
   {
+    name: "NaN or Infinity as a value (Python's json.dumps of a missing float) is rejected with a hint to write null",
+    text: '{"q":"a","score":NaN}\n{"q":"b","score":-Infinity}\n{"q":"NaN in text, fine","score":null}\n',
+    rows: [[3, { q: 'NaN in text, fine', score: null }]],
+    rejected: [
+      [1, 'invalid_json', /^the line is not valid JSON: .*; NaN is no JSON value \(Python's json\.dumps writes it .*write null instead/],
+      [2, 'invalid_json', /; -Infinity is no JSON value/],
+    ],
+  },
+  {
     name: 'an empty file: no rows, a warning',
     text: '\n\n',
     rows: [],
