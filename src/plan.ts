@@ -4,6 +4,7 @@
  * exact copies when exact dedup is off, `groupBy` groups), the split itself, and the leakage gate
  * that proves no exact or near copy straddles two splits.
  */
+import { GrowableUint32 } from './_growable.js';
 import type { KeptRows } from './_kept.js';
 import type { Pace } from './_pace.js';
 import { FirstRows } from './dedup/index.js';
@@ -95,6 +96,8 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
   let near: NearSummary | null = null;
   const together = new UnionFind(n);
   const shown = o.sampleText ?? ((text: string) => text);
+  // Rows that are the first turns of other rows (snapshots of one chat logged at each turn).
+  const snapshots = snapshotPairs(kept);
 
   if (o.near && nearIndex) {
     pairs = await nearIndex.verifiedPairs(o.near.threshold, undefined, { linked: true, pace: o.pace });
@@ -103,7 +106,7 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
     if (o.near.action === 'group') {
       for (const list of clusters) for (const row of list) together.union(list[0] as number, row);
     } else {
-      removals = nearRemovals(clusters, n, o.near.keep, kept.tokens.view());
+      removals = nearRemovals(clusters, n, o.near.keep, kept.tokens.view(), snapshots.shorter);
     }
     near = {
       threshold: o.near.threshold,
@@ -131,8 +134,8 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
       else together.union(f, row);
     }
   }
-  // A row and its shorter versions (snapshots of one chat, logged at each turn) share a split.
-  const snapshots = unionSnapshots(kept, together);
+  // A row and its shorter versions share a split.
+  for (let i = 0; i + 1 < snapshots.pairs.length; i += 2) together.union(snapshots.pairs[i] as number, snapshots.pairs[i + 1] as number);
   const group = kept.group.view();
   if (o.split.groupBy !== undefined) {
     const first = new Map<number, number>();
@@ -176,9 +179,9 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
   const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
   const warnings = [...split.warnings];
-  if (snapshots > 0) {
+  if (snapshots.count > 0) {
     warnings.push(
-      `${snapshots.toLocaleString('en-US')} kept examples are the first turns of another kept example (a chat log that records each call with the history so far): each is kept in the split of the longer one`,
+      `${snapshots.count.toLocaleString('en-US')} kept examples are the first turns of another kept example (a chat log that records each call with the history so far): each is kept in the split of the longer one`,
     );
   }
   return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings };
@@ -246,23 +249,28 @@ function excerpt(text: string): string {
 }
 
 /**
- * Joins each kept row with the kept rows that are its first turns (their conversation hash is one
- * of its prefix hashes); returns how many rows were joined so. Costs nothing for rows of a single
- * exchange; else a table of the kept rows' hashes, 24 bytes a row.
+ * The kept rows that are the first turns of other kept rows (their conversation hash is one of the
+ * other's prefix hashes): `pairs` (longer, shorter, ...), `shorter` (1 for such a row) and how many
+ * there are. Costs nothing when no row has more than one exchange; else a table of the kept rows'
+ * hashes, 24 bytes a row.
  */
-function unionSnapshots(kept: KeptRows, together: UnionFind): number {
+function snapshotPairs(kept: KeptRows): { pairs: Uint32Array; shorter: Uint8Array | undefined; count: number } {
   const prefixes = kept.prefixes.view();
-  if (prefixes.length === 0) return 0;
+  if (prefixes.length === 0) return { pairs: new Uint32Array(0), shorter: undefined, count: 0 };
   const table = new FirstRows({ capacity: kept.length });
   const hi = kept.hashHi.view();
   const lo = kept.hashLo.view();
   for (let row = 0; row < kept.length; row++) table.firstOf(hi[row] as number, lo[row] as number, row);
-  const joined = new Set<number>();
+  const shorter = new Uint8Array(kept.length);
+  const pairs = new GrowableUint32();
+  let count = 0;
   for (let i = 0; i + 2 < prefixes.length; i += 3) {
-    const shorter = table.find(prefixes[i + 1] as number, prefixes[i + 2] as number);
-    if (shorter < 0) continue;
-    together.union(prefixes[i] as number, shorter);
-    joined.add(shorter);
+    const row = table.find(prefixes[i + 1] as number, prefixes[i + 2] as number);
+    if (row < 0) continue;
+    pairs.push(prefixes[i] as number);
+    pairs.push(row);
+    if (shorter[row] === 0) count++;
+    shorter[row] = 1;
   }
-  return joined.size;
+  return { pairs: pairs.view(), shorter: count > 0 ? shorter : undefined, count };
 }

@@ -312,3 +312,29 @@ describe('snapshots of one chat (a log that records each call with the history s
     for (const v of validation) for (const t of train) expect(isPrefix(v, t) || isPrefix(t, v)).toBe(false);
   });
 });
+
+describe('near-dedup of snapshots of one chat', () => {
+  it("keeps the whole conversation with keep: 'first', not its first snapshot", async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'log.jsonl');
+    const lines: string[] = [];
+    const words = (seed: number) => Array.from({ length: 12 }, (_, i) => `t${(seed * 31 + i * 17) % 997}`).join(' ');
+    for (let c = 0; c < 10; c++) {
+      const messages: Array<{ role: string; content: string }> = [];
+      // A long first exchange and short later ones whose answers are alike: every snapshot is a
+      // near-duplicate of its neighbour (as a whole, and by its final answer).
+      messages.push({ role: 'user', content: `Conversation ${c}: ${words(c)} ${words(c + 100)} ${words(c + 200)}?` }, { role: 'assistant', content: `${words(c + 300)} ${words(c + 400)}.` });
+      lines.push(JSON.stringify({ messages: [...messages] }));
+      for (let t = 1; t < 3; t++) {
+        messages.push({ role: 'user', content: `and ${t}?` }, { role: 'assistant', content: `${words(c + 300)} ${words(c + 400)} ${t}.` });
+        lines.push(JSON.stringify({ messages: [...messages] }));
+      }
+    }
+    await writeFile(file, lines.join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), split: { validation: 0 } });
+    expect(result.counts.byReason.near_duplicate).toBe(20);
+    const kept = (await readJsonl(result.files.train)).map((r) => (r.messages as unknown[]).length);
+    // Every kept conversation is the whole one: 3 exchanges.
+    expect(kept).toEqual(Array.from({ length: 10 }, () => 6));
+  });
+});

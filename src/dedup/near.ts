@@ -885,12 +885,17 @@ export interface NearRemovals {
  * @example
  * nearRemovals([[0, 2, 5]], 6, 'first').keptFor // Int32Array [-1, -1, 0, -1, -1, 0]
  */
-export function nearRemovals(clusters: readonly number[][], rows: number, keep: 'first' | 'longest', size: ArrayLike<number> = []): NearRemovals {
+export function nearRemovals(clusters: readonly number[][], rows: number, keep: 'first' | 'longest', size: ArrayLike<number> = [], shorter?: ArrayLike<number>): NearRemovals {
   const keptFor = new Int32Array(rows).fill(-1);
   const clusterSize = new Map<number, number>();
   let removed = 0;
   for (const list of clusters) {
-    const rep = keep === 'longest' ? list.reduce((best, row) => ((size[row] as number) > (size[best] as number) ? row : best)) : (list[0] as number);
+    // 'first' keeps the first row that is not the first turns of another kept row (`shorter`): of
+    // the snapshots of one chat logged at each turn, the whole conversation stays.
+    const rep =
+      keep === 'longest'
+        ? list.reduce((best, row) => ((size[row] as number) > (size[best] as number) ? row : best))
+        : (list.find((row) => !shorter || shorter[row] === 0) ?? (list[0] as number));
     clusterSize.set(rep, list.length);
     for (const row of list) {
       if (row === rep) continue;
