@@ -83,6 +83,28 @@ describe('committing the outputs', () => {
   });
 });
 
+describe('OutputTransaction under contention', () => {
+  it('of several transactions begun at once on one folder, exactly one holds it; the others fail with OUTPUT_NOT_EMPTY', async () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const outDir = await tempDir();
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => OutputTransaction.begin(outDir, true)));
+      const won = results.filter((r): r is PromiseFulfilledResult<OutputTransaction> => r.status === 'fulfilled');
+      expect(won, `trial ${trial}: ${results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok')).join(' | ')}`).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+      await (won[0] as PromiseFulfilledResult<OutputTransaction>).value.rollback();
+    }
+  });
+
+  it("does not release a lock that is no longer its own", async () => {
+    const outDir = await tempDir();
+    const tx = await OutputTransaction.begin(outDir, true);
+    const lock = join(outDir, `${TEMP_PREFIX}lock`);
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-machine', started: 'later' }));
+    await tx.rollback();
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ host: 'another-machine' });
+  });
+});
+
 describe('OutputTransaction after a killed run', () => {
   it('refuses a folder whose lock a live process holds, naming it; takes it over once that process is gone', async () => {
     const outDir = await tempDir();
@@ -101,11 +123,15 @@ describe('OutputTransaction after a killed run', () => {
     await tx.rollback();
   });
 
-  it('takes over a lock that names this process when this process does not hold it (a restarted container is PID 1 again), or one of another machine not touched for 5 minutes', async () => {
+  it('takes over a lock that names this process id with an earlier start (a restarted container is PID 1 again), or one of another machine not touched for 5 minutes', async () => {
     const outDir = await tempDir();
     const lock = join(outDir, `${TEMP_PREFIX}lock`);
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: 'then' }));
+    const start = Math.round(Date.now() - process.uptime() * 1000);
+    await writeFile(lock, JSON.stringify({ pid: process.pid, pidStart: start - 60_000, host: hostname(), started: 'then' }));
     await (await OutputTransaction.begin(outDir, true)).rollback();
+    // The same id and start: this process's own run (another thread's), which is alive.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, pidStart: start, host: hostname(), started: 'now' }));
+    await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
     await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-machine', started: 'then' }));
     await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
     const old = new Date(Date.now() - 6 * 60_000);

@@ -5,7 +5,7 @@
  * is cleaned up, or undone, by the next run into the same folder.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
@@ -27,8 +27,12 @@ const JOURNAL = '.commit.json';
 /** A lock not touched for this long is stale, whoever holds it (its holder touches it every minute). */
 const LOCK_STALE_MS = 5 * 60_000;
 const LOCK_TOUCH_MS = 60_000;
-/** The folders this process holds the lock of (real paths): a lock naming this process and not here is a dead predecessor's (a restarted container's PID 1). */
-const held = new Set<string>();
+/**
+ * When this process started (ms since the epoch, to about a millisecond): a lock naming this
+ * process's id but an earlier start is a dead predecessor's (a restarted container's PID 1), one
+ * naming the same start is this process's own (another thread's run, or another call's).
+ */
+const PROCESS_START = Math.round(Date.now() - process.uptime() * 1000);
 /** In the temporary folder: the earlier outputs, moved aside while the new ones move in. */
 const BACKUP = '.old';
 
@@ -204,6 +208,8 @@ export class OutputTransaction {
 /** Who holds a folder's lock. */
 interface LockHolder {
   pid: number;
+  /** When the process started (see PROCESS_START). */
+  pidStart?: number | undefined;
   host: string;
   /** The kernel's boot id (Linux), telling a lock from before a reboot. */
   boot?: string | undefined;
@@ -219,22 +225,20 @@ interface HeldLock {
  * Takes `outDir`'s lock: a file made whole under another name and linked to the lock's name, so
  * that it exists complete or not at all, and of two runs only one links it (where the file system
  * has no hard links, FAT or some network shares, it is created with `wx` instead). A stale lock is
- * taken over: one not touched for {@link LOCK_STALE_MS} (its holder touches it every minute), or
- * one of this machine and boot whose process is gone, or that names this process though this
- * process does not hold it (a restarted container's PID 1).
+ * taken over: on this machine, one from before a reboot, one whose process is gone, or one naming
+ * this process's id with an earlier start (a restarted container's PID 1); from another machine,
+ * one not touched for {@link LOCK_STALE_MS} (its holder touches it every minute).
  */
 async function takeLock(outDir: string): Promise<HeldLock> {
   const path = join(outDir, LOCK);
-  const key = await realPathOf(outDir);
   const mine = join(outDir, `${LOCK}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const holder: LockHolder = { pid: process.pid, host: hostname(), boot: await bootId(), started: new Date().toISOString() };
+  const holder: LockHolder = { pid: process.pid, pidStart: PROCESS_START, host: hostname(), boot: await bootId(), started: new Date().toISOString() };
   const text = JSON.stringify(holder);
   try {
     await writeFile(mine, text);
     let other: LockHolder | 'unreadable' | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (await linkOrCreate(mine, path, text)) {
-        held.add(key);
         const touch = setInterval(() => {
           const now = new Date();
           utimes(path, now, now).catch(() => undefined);
@@ -246,8 +250,8 @@ async function takeLock(outDir: string): Promise<HeldLock> {
             if (released) return;
             released = true;
             clearInterval(touch);
-            held.delete(key);
-            await unlink(path).catch(() => undefined);
+            // Only our own lock: one taken over meanwhile (ours judged stale) is the new holder's.
+            if ((await readFile(path, 'utf8').catch(() => undefined)) === text) await unlink(path).catch(() => undefined);
           },
         };
       }
@@ -255,7 +259,7 @@ async function takeLock(outDir: string): Promise<HeldLock> {
       if (other === undefined) continue; // released meanwhile
       // (Two runs starting at the same moment into a folder with a stale lock could both take it
       // over: a window of microseconds.)
-      if (await isStale(path, other, holder, key)) await unlink(path).catch(() => undefined);
+      if (await isStale(path, other, holder)) await unlink(path).catch(() => undefined);
       else break;
     }
     const who = other === undefined || other === 'unreadable' ? 'another lora-prep run' : `another lora-prep run (process ${other.pid} on ${other.host}, since ${other.started})`;
@@ -291,17 +295,20 @@ async function linkOrCreate(from: string, to: string, text: string): Promise<boo
   }
 }
 
-async function isStale(path: string, other: LockHolder | 'unreadable', me: LockHolder, key: string): Promise<boolean> {
+async function isStale(path: string, other: LockHolder | 'unreadable', me: LockHolder): Promise<boolean> {
   if (other === 'unreadable') return true;
+  if (other.host === me.host && (other.boot === undefined || me.boot === undefined || other.boot === me.boot)) {
+    // This machine, this boot: the process tells (a paused run keeps its lock however long).
+    if (other.pid !== process.pid) return !isAlive(other.pid);
+    return other.pidStart === undefined || Math.abs(other.pidStart - PROCESS_START) > 1_000;
+  }
+  if (other.host === me.host) return true; // from before a reboot
+  // Another machine (or container): only the lock's age tells, as its holder touches it each minute.
   try {
-    if (Date.now() - (await stat(path)).mtimeMs > LOCK_STALE_MS) return true;
+    return Date.now() - (await stat(path)).mtimeMs > LOCK_STALE_MS;
   } catch {
     return true; // gone meanwhile
   }
-  if (other.host !== me.host) return false; // another machine (or container): only the age tells
-  if (other.boot !== undefined && me.boot !== undefined && other.boot !== me.boot) return true; // from before a reboot
-  if (other.pid === process.pid) return !held.has(key);
-  return !isAlive(other.pid);
 }
 
 /** The kernel's boot id, where Linux gives one. */
@@ -311,10 +318,6 @@ async function bootId(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function realPathOf(path: string): Promise<string> {
-  return realpath(path).catch(() => path);
 }
 
 /** The lock's holder; undefined when the lock went away meanwhile, 'unreadable' when it is not a lock this code wrote. */
@@ -329,7 +332,13 @@ async function readLock(path: string): Promise<LockHolder | 'unreadable' | undef
   try {
     const holder = JSON.parse(text) as Partial<LockHolder>;
     if (typeof holder.pid === 'number' && typeof holder.host === 'string') {
-      return { pid: holder.pid, host: holder.host, boot: typeof holder.boot === 'string' ? holder.boot : undefined, started: String(holder.started) };
+      return {
+      pid: holder.pid,
+      pidStart: typeof holder.pidStart === 'number' ? holder.pidStart : undefined,
+      host: holder.host,
+      boot: typeof holder.boot === 'string' ? holder.boot : undefined,
+      started: String(holder.started),
+    };
     }
   } catch {
     // below
@@ -360,7 +369,9 @@ async function cleanUpAfterKilledRuns(outDir: string): Promise<{ folders: number
     if (!entry.isDirectory()) {
       // A lock's content file, left by a run killed while taking the lock (one a minute old is no
       // other run's, still taking it).
-      if (entry.name.startsWith(`${LOCK}-`) && Date.now() - (await stat(dir)).mtimeMs > 60_000) await unlink(dir).catch(() => undefined);
+      // (Another run taking the lock this moment deletes its own file: gone, it is no concern.)
+      const made = await stat(dir).catch(() => undefined);
+      if (entry.name.startsWith(`${LOCK}-`) && made && Date.now() - made.mtimeMs > 60_000) await unlink(dir).catch(() => undefined);
       continue;
     }
     if (await undoHalfCommit(outDir, dir)) undone = true;
