@@ -162,3 +162,33 @@ describe('sharegpt: the answers to parallel calls', () => {
     expect(examples[0]?.messages).toEqual(messages);
   });
 });
+
+describe('sharegpt: parallel answers, edge cases', () => {
+  it('does not split a list when separate observations follow, one per call', async () => {
+    const { examples, rejected } = await read([
+      {
+        conversations: [human('Both?'), fcall('[{"name":"a","arguments":{}},{"name":"b","arguments":{}}]'), obs('["a1","a2"]'), obs('["b1","b2"]'), gpt('Done.')],
+        tools: FLAT_TOOLS,
+      },
+    ]);
+    expect(rejected).toEqual([]);
+    expect(examples[0]?.messages.slice(2, 4)).toEqual([
+      { role: 'tool', content: '["a1","a2"]', tool_call_id: 'call_1_0' },
+      { role: 'tool', content: '["b1","b2"]', tool_call_id: 'call_1_1' },
+    ]);
+  });
+
+  it('the llama-factory writer joins tool messages only when they answer every call, else refuses the row as before', async () => {
+    const { recordBuilder } = await import('../src/formats/index.js');
+    const call = (k: number) => ({ id: `c${k}`, type: 'function' as const, function: { name: 'get_rate', arguments: '{}' } });
+    const tools = [{ type: 'function', function: { name: 'get_rate', parameters: { type: 'object', properties: {} } } }];
+    const messages = [
+      { role: 'user' as const, content: 'Rates?' },
+      { role: 'assistant' as const, content: '', tool_calls: [call(0), call(1), call(2)] },
+      { role: 'tool' as const, content: 'r0', tool_call_id: 'c0' },
+      { role: 'tool' as const, content: 'r1', tool_call_id: 'c1' },
+      { role: 'assistant' as const, content: 'Two of three.' },
+    ];
+    expect(recordBuilder('llama-factory', 'chat')({ messages, tools })).toMatchObject({ ok: false, reason: 'unsupported_shape', message: expect.stringMatching(/turns must strictly alternate/) });
+  });
+});

@@ -66,7 +66,11 @@ function joinedAnswers(turns: RecordSource['messages']): RecordSource['messages'
     const m = turns[i] as RecordSource['messages'][number];
     let end = i + 1;
     if (m.role === 'tool') while (turns[end]?.role === 'tool') end++;
-    out.push(end - i > 1 ? { ...m, content: JSON.stringify(turns.slice(i, end).map((t) => t.content)) } : m);
+    // Joined only when they answer every call of the turn before, one each: the reader splits
+    // such a list again; other runs of tool messages are refused below (turns must alternate).
+    const calls = turns[i - 1]?.tool_calls?.length ?? 0;
+    out.push(end - i > 1 && end - i === calls ? { ...m, content: JSON.stringify(turns.slice(i, end).map((t) => t.content)) } : m);
+    if (end - i > 1 && end - i !== calls) out.push(...turns.slice(i + 1, end));
     i = end;
   }
   return out;

@@ -772,7 +772,10 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
       }
       // One observation after a turn of N parallel calls, holding a JSON list of N answers (as
       // the llama-factory writer joins them): one tool message per call.
-      const answers = lastCall && lastCall.calls > 1 && pending.length === lastCall.calls - 1 ? splitAnswers(content, lastCall.calls) : undefined;
+      // Not when another observation follows: then each answers its own call.
+      const next = list[i + 1];
+      const alone = !(next !== null && typeof next === 'object' && !Array.isArray(next) && toolTag(next as Record<string, unknown>) === 'observation');
+      const answers = alone && lastCall && lastCall.calls > 1 && pending.length === lastCall.calls - 1 ? splitAnswers(content, lastCall.calls) : undefined;
       if (answers) {
         const weight = weightOf(msg, `conversations[${i}]`);
         if (typeof weight === 'object') return weight;
