@@ -338,3 +338,29 @@ describe('near-dedup of snapshots of one chat', () => {
     expect(kept).toEqual(Array.from({ length: 10 }, () => 6));
   });
 });
+
+describe('snapshots: message boundaries and truncation', () => {
+  it('joins snapshots whose messages hold U+0001, and a longest snapshot cut by overlong: truncate', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'log.jsonl');
+    const lines: string[] = [];
+    for (let c = 0; c < 30; c++) {
+      const messages: Array<{ role: string; content: string }> = [];
+      for (let t = 0; t < 3; t++) {
+        // The last exchange is long: the fullest snapshot goes over the budget and is truncated.
+        const answer = t === 2 ? `Long answer ${c}: ${'detail '.repeat(120)}` : `Answer ${c}.${t} \u0001 with a control character.`;
+        messages.push({ role: 'user', content: `Chat ${c} question ${t} \u0001?` }, { role: 'assistant', content: answer });
+        lines.push(JSON.stringify({ messages: [...messages] }));
+      }
+    }
+    await writeFile(file, lines.join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), dedup: { near: false }, maxTokens: 120, overlong: 'truncate', split: { validation: 0.3, seed: 5 } });
+    expect(result.truncated).toBeGreaterThan(0);
+    expect(result.warnings).toContainEqual(expect.stringMatching(/^60 kept examples are the first turns of another kept example/));
+    const chatOf = (r: Record<string, unknown>) => /Chat (\d+) /.exec(JSON.stringify(r))?.[1];
+    const train = new Set((await readJsonl(result.files.train)).map(chatOf));
+    const validation = (await readJsonl(result.files.validation as string)).map(chatOf);
+    expect(validation.length).toBeGreaterThan(0);
+    for (const chat of validation) expect(train.has(chat)).toBe(false);
+  });
+});

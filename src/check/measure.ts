@@ -137,7 +137,9 @@ export function keysAfter(item: MeasureItem, m: MeasuredExample & { ok: true }, 
   if (m.messages) {
     withReadKey(m, before);
     normalized = normalizedContents(m.messages);
-    keys = keysOf(item, m.messages, spec, normalized);
+    // The shorter versions are those of the example as read: truncation drops its early turns.
+    const { prefixes } = keys;
+    keys = { ...keysOf(item, m.messages, spec, normalized), prefixes };
   }
   m.keys = keys;
   if (near) m.nearText = nearText(m.messages ?? item.messages, normalized, item.nearUser);
@@ -158,11 +160,11 @@ export function withReadKey(m: MeasuredExample, before: KeysBefore | undefined):
 /** The hashes of `messages` (the item's own, or as truncated); a user's key function is given the example with them. */
 function keysOf(item: MeasureItem, messages: Message[], spec: KeySpec, normalized: readonly string[]): ExampleKeys {
   if (typeof spec.key !== 'function') return exampleKeys(messages, spec.key, normalized);
-  const { hashHi, hashLo } = exampleKeys(messages, 'conversation', normalized);
+  const { hashHi, hashLo, prefixes } = exampleKeys(messages, 'conversation', normalized);
   // With a key function, items are the caller's examples (countTokens keeps the keys on its thread).
   const example = item as Example;
   const [keyHi, keyLo] = hash64Parts(spec.key(messages === example.messages ? example : { ...example, messages }));
-  return { hashHi, hashLo, keyHi, keyLo };
+  return { hashHi, hashLo, keyHi, keyLo, ...(prefixes ? { prefixes } : {}) };
 }
 
 /**

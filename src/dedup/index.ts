@@ -39,12 +39,13 @@ export function normalizedContents(messages: readonly Message[]): string[] {
  */
 export function conversationKey(messages: readonly Message[], normalized: readonly string[] = normalizedContents(messages)): string {
   let key = '';
-  for (const [i, m] of messages.entries()) {
-    key += `${m.role}\u0000${normalized[i]}`;
-    if (m.tool_calls) key += `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, c.function.arguments]))}`;
-    key += '\u0001';
-  }
+  for (const [i, m] of messages.entries()) key += keyPart(m, normalized[i] as string);
   return key;
+}
+
+/** One message's part of a conversation key. */
+function keyPart(m: Message, normalized: string): string {
+  return `${m.role}\u0000${normalized}${m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, c.function.arguments]))}` : ''}\u0001`;
 }
 
 /** A 64-bit hash of a key as 16 hex digits (32-bit hashes collide at 200k rows; PERF-NOTES). */
@@ -226,9 +227,8 @@ export interface ExampleKeys {
  * exampleKeys(example.messages, 'prompt') // { hashHi, hashLo, keyHi, keyLo }
  */
 export function exampleKeys(messages: readonly Message[], key: 'conversation' | 'prompt', normalized: readonly string[] = normalizedContents(messages)): ExampleKeys {
-  const full = conversationKey(messages, normalized);
-  const [hashHi, hashLo] = hash64Parts(full);
-  const prefixes = prefixHashes(messages, full);
+  const [hashHi, hashLo] = hash64Parts(conversationKey(messages, normalized));
+  const prefixes = prefixHashes(messages, normalized);
   const withPrefixes = prefixes ? { prefixes } : {};
   if (key === 'conversation') return { hashHi, hashLo, keyHi: hashHi, keyLo: hashLo, ...withPrefixes };
   // The prompt is the leading messages: their normalised contents are already at hand.
@@ -239,16 +239,22 @@ export function exampleKeys(messages: readonly Message[], key: 'conversation' | 
 
 /**
  * The hashes of the conversation keys of `messages` cut after each assistant message but the last
- * (see {@link ExampleKeys.prefixes}), from the whole key (each message's part ends with `\u0001`).
+ * (see {@link ExampleKeys.prefixes}): one hash fed message by message, copied at each cut, so a
+ * long chat costs its length once (not once per cut).
  */
-function prefixHashes(messages: readonly Message[], full: string): number[] | undefined {
-  let out: number[] | undefined;
-  let end = -1;
-  for (let i = 0; i < messages.length - 1; i++) {
-    end = full.indexOf('\u0001', end + 1);
-    if ((messages[i] as Message).role !== 'assistant') continue;
-    const [hi, lo] = hash64Parts(full.slice(0, end + 1));
-    (out ??= []).push(hi, lo);
+function prefixHashes(messages: readonly Message[], normalized: readonly string[]): number[] | undefined {
+  const last = messages.length - 1;
+  let cuts = 0;
+  for (let i = 0; i < last; i++) if ((messages[i] as Message).role === 'assistant') cuts++;
+  if (cuts === 0) return undefined;
+  const out: number[] = [];
+  const hash = createHash('sha1');
+  for (let i = 0; i < last && out.length < 2 * cuts; i++) {
+    const m = messages[i] as Message;
+    hash.update(keyPart(m, normalized[i] as string));
+    if (m.role !== 'assistant') continue;
+    const digest = hash.copy().digest('hex');
+    out.push(Number.parseInt(digest.slice(0, 8), 16), Number.parseInt(digest.slice(8, 16), 16));
   }
   return out;
 }
