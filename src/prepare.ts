@@ -787,9 +787,6 @@ class WarningList {
   }
 }
 
-/**
- * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
- */
 /** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
 function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[]): LoraPrepError {
   const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -804,6 +801,9 @@ function allRejected(input: number, byReason: Record<string, number>, first: rea
   );
 }
 
+/**
+ * `failOn`: the files and the report are in place, so the user can see why; the run still fails.
+ */
 function failIfWorse(opts: ResolvedOptions, result: PrepareResult): void {
   const { input, rejected, byReason } = result.counts;
   const f = opts.failOn;

@@ -60,7 +60,7 @@ describe('a JSON array saved as .jsonl', () => {
     expect(result.rejected.map((r) => r.reason)).toEqual(['invalid_json', 'invalid_json', 'invalid_json', 'invalid_json', 'invalid_json']);
     const path = await writeTemp('given.jsonl', PRETTY);
     const dir = await tempDir();
-    // Every line rejected: the run fails (DATA_FAILED), its result says what happened.
+    // Every line rejected: the run fails (DATA_FAILED) before writing, its message says why.
     const named = await prepareDataset({ inputs: [{ path, format: 'jsonl' }], outDir: join(dir, 'a') }).catch((e: unknown) => e);
     expect(named).toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/^no example was kept: all 5 input rows were rejected \(5 invalid_json\)/) });
     const guessed = await prepareDataset({ inputs: [path], outDir: join(dir, 'b'), split: { validation: 0 } });
