@@ -463,6 +463,11 @@ describe('rows that are the first turns of a row of another file', () => {
       { a: { file: valid, line: 1 }, b: { file: train, line: 1 }, similarity: 1 },
     ]);
     expect(formatLeakage(report)).toMatch(/0 exact · near not checked · 2 first turns of another/);
+    // Every copy of a shorter row counts (the first is listed).
+    await writeFile(valid, [turns(1, 2), turns(1, 2), turns(4, 2)].map((messages) => JSON.stringify({ messages })).join('\n'));
+    const twice = await checkLeakage([train, valid], { near: false });
+    expect(twice.containedCount).toBe(2);
+    expect(twice.contained).toEqual([{ a: { file: valid, line: 1 }, b: { file: train, line: 1 }, similarity: 1 }]);
   });
 });
 

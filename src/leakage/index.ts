@@ -149,8 +149,11 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const warnings = new Set<string>();
   const summaries: LeakageFile[] = [];
   const exact = new ExactOverlaps(files);
-  // Per file, the first row of each conversation hash; and each row's shorter versions (file, line, hash).
-  const firstOf = files.map(() => new FirstRows());
+  // Per file, each conversation hash's number, and per number its first line and its rows; and each
+  // row's shorter versions (file, line, hash).
+  const idOf = files.map(() => new FirstRows());
+  const firstLine = files.map(() => new GrowableUint32());
+  const copies = files.map(() => new GrowableUint32());
   const shorter = new GrowableUint32();
   let spillDir: string | undefined;
   let index: NearIndex | undefined;
@@ -189,7 +192,13 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
         const { hashHi, hashLo, prefixes } = exampleKeys(example.messages, 'conversation');
         const line = example.meta.source.line;
         exact.add(hashHi, hashLo, fileIndex, line);
-        (firstOf[fileIndex] as FirstRows).firstOf(hashHi, hashLo, line);
+        const lines = firstLine[fileIndex] as GrowableUint32;
+        const counts = copies[fileIndex] as GrowableUint32;
+        const id = (idOf[fileIndex] as FirstRows).firstOf(hashHi, hashLo, lines.length);
+        if (id < 0) {
+          lines.push(line);
+          counts.push(1);
+        } else counts.set(id, counts.get(id) + 1);
         if (prefixes) {
           for (let i = 0; i + 1 < prefixes.length; i += 2) {
             shorter.push(fileIndex);
@@ -218,13 +227,14 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
     const s4 = shorter.view();
     for (let i = 0; i + 3 < s4.length; i += 4) {
       const longFile = s4[i] as number;
-      for (const [f, table] of firstOf.entries()) {
+      for (const [f, table] of idOf.entries()) {
         if (f === longFile) continue;
-        const line = table.find(s4[i + 2] as number, s4[i + 3] as number);
-        if (line < 0) continue;
-        containedCount++;
+        const id = table.find(s4[i + 2] as number, s4[i + 3] as number);
+        if (id < 0) continue;
+        // Every copy of the shorter row counts; the first is listed.
+        containedCount += (copies[f] as GrowableUint32).get(id);
         if (contained.length < MAX_LISTED_OVERLAPS) {
-          contained.push({ a: { file: files[f] as string, line }, b: { file: files[longFile] as string, line: s4[i + 1] as number }, similarity: 1 });
+          contained.push({ a: { file: files[f] as string, line: (firstLine[f] as GrowableUint32).get(id) }, b: { file: files[longFile] as string, line: s4[i + 1] as number }, similarity: 1 });
         }
       }
     }
