@@ -111,17 +111,24 @@ export function rankCounter(ranks: ReadonlyArray<string | readonly number[]>, sp
   const pieceTokens = (piece: string): number => {
     const bytes = Buffer.from(piece, 'utf8').toString('latin1');
     if (rankOf.has(bytes)) return 1;
-    // tiktoken's byte_pair_merge: part boundaries, merging the adjacent pair of lowest rank.
+    // tiktoken's byte_pair_merge: part boundaries, each with the rank of merging its part with the
+    // next (Infinity: no such token), the lowest merged first; a merge looks up only the two pairs
+    // it changes.
     const starts = Array.from({ length: bytes.length + 1 }, (_, i) => i);
+    const pairRank = (i: number): number => (i + 2 < starts.length ? (rankOf.get(bytes.slice(starts[i], starts[i + 2])) ?? Infinity) : Infinity);
+    const ranks = starts.map((_, i) => pairRank(i));
     for (;;) {
       let best = -1;
       let bestRank = Infinity;
-      for (let i = 0; i + 2 < starts.length; i++) {
-        const rank = rankOf.get(bytes.slice(starts[i], starts[i + 2]));
-        if (rank !== undefined && rank < bestRank) [best, bestRank] = [i, rank];
+      for (let i = 0; i < ranks.length; i++) {
+        const rank = ranks[i] as number;
+        if (rank < bestRank) [best, bestRank] = [i, rank];
       }
       if (best < 0) return starts.length - 1;
       starts.splice(best + 1, 1);
+      ranks.splice(best + 1, 1);
+      ranks[best] = pairRank(best);
+      if (best > 0) ranks[best - 1] = pairRank(best - 1);
     }
   };
   return (text) => {
