@@ -178,6 +178,35 @@ describe('sharegpt: parallel answers, edge cases', () => {
     ]);
   });
 
+  it('the llama-factory writer joins answers in the order of the calls, not of the tool messages (tools finish in any order)', async () => {
+    const { recordBuilder } = await import('../src/formats/index.js');
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }, { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } }];
+    const messages = [
+      { role: 'user' as const, content: 'Weather in Paris and time in Tokyo?' },
+      {
+        role: 'assistant' as const,
+        content: '',
+        tool_calls: [
+          { id: 'call_w', type: 'function' as const, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          { id: 'call_t', type: 'function' as const, function: { name: 'get_time', arguments: '{"city":"Tokyo"}' } },
+        ],
+      },
+      { role: 'tool' as const, content: '21:04', tool_call_id: 'call_t' },
+      { role: 'tool' as const, content: '18C cloudy', tool_call_id: 'call_w' },
+      { role: 'assistant' as const, content: '18C and cloudy in Paris; 21:04 in Tokyo.' },
+    ];
+    const built = recordBuilder('llama-factory', 'chat')({ messages, tools });
+    const record = (built as { record: { conversations: Array<{ from: string; value: string }> } }).record;
+    expect(record.conversations[2]).toEqual({ from: 'observation', value: '["18C cloudy","21:04"]' });
+    const { examples } = await read([record as unknown as Record<string, unknown>]);
+    const back = examples[0]?.messages ?? [];
+    const callName = (id: string | undefined) => back[1]?.tool_calls?.find((c) => c.id === id)?.function.name;
+    expect(back.slice(2, 4).map((m) => [callName(m.tool_call_id), m.content])).toEqual([
+      ['get_weather', '18C cloudy'],
+      ['get_time', '21:04'],
+    ]);
+  });
+
   it('the llama-factory writer joins tool messages only when they answer every call, else refuses the row as before', async () => {
     const { recordBuilder } = await import('../src/formats/index.js');
     const call = (k: number) => ({ id: `c${k}`, type: 'function' as const, function: { name: 'get_rate', arguments: '{}' } });

@@ -66,12 +66,25 @@ function joinedAnswers(turns: RecordSource['messages']): RecordSource['messages'
     const m = turns[i] as RecordSource['messages'][number];
     let end = i + 1;
     if (m.role === 'tool') while (turns[end]?.role === 'tool') end++;
-    // Joined only when they answer every call of the turn before, one each: the reader splits
-    // such a list again; other runs of tool messages are refused below (turns must alternate).
-    const calls = turns[i - 1]?.tool_calls?.length ?? 0;
-    out.push(end - i > 1 && end - i === calls ? { ...m, content: JSON.stringify(turns.slice(i, end).map((t) => t.content)) } : m);
-    if (end - i > 1 && end - i !== calls) out.push(...turns.slice(i + 1, end));
+    // Joined only when they answer every call of the turn before, one each, in the calls' order
+    // (the reader pairs a list's answers with the calls by place; tools answer in the order they
+    // finish): other runs of tool messages are refused below (turns must alternate).
+    const answers = end - i > 1 ? inCallOrder(turns[i - 1]?.tool_calls, turns.slice(i, end)) : undefined;
+    out.push(answers ? { ...m, content: JSON.stringify(answers) } : m);
+    if (end - i > 1 && !answers) out.push(...turns.slice(i + 1, end));
     i = end;
+  }
+  return out;
+}
+
+/** The contents of `answers` in the order of `calls`, or undefined unless each call has exactly one. */
+function inCallOrder(calls: RecordSource['messages'][number]['tool_calls'], answers: RecordSource['messages']): string[] | undefined {
+  if (!calls || calls.length !== answers.length) return undefined;
+  const out: string[] = [];
+  for (const call of calls) {
+    const found = answers.filter((a) => a.tool_call_id === call.id);
+    if (found.length !== 1) return undefined;
+    out.push((found[0] as RecordSource['messages'][number]).content);
   }
   return out;
 }
