@@ -142,3 +142,25 @@ describe('rows that share a long context', () => {
     expect(result.counts.kept).toBe(101);
   });
 });
+
+describe('rows sharing a passage with short answers', () => {
+  it('are near-duplicates when the short answers differ by a word or two, and not when they are different answers', async () => {
+    const passage = Array.from({ length: 120 }, (_, i) => `p${i}`).join(' ');
+    const rows = [
+      ['What were the side effects?', 'nausea and rash'],
+      ['What were the side effects?', 'nausea and a rash'],
+      ['When was it founded?', '1958'],
+      ['When was it founded?', 'in 1958'],
+      ['What is the deposit?', 'five percent of the monthly rent'],
+      ['What is the deposit?', 'five per cent of the monthly rent'],
+      ['Who signed it?', 'David Hartley'],
+      ['Who wrote it?', 'Benjamin Franklin'],
+    ].map(([question, answer]) => ({ context: passage, question, answer }));
+    const dir = await tempDir();
+    const file = join(dir, 'qa.jsonl');
+    await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), mapping: 'qa', split: { validation: 0 } });
+    const removed = (await readJsonl(result.files.rejected)).map((r) => (r.source as { line: number }).line).sort((x, y) => x - y);
+    expect(removed).toEqual([2, 4, 6]);
+  });
+});

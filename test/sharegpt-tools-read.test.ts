@@ -196,7 +196,7 @@ describe('sharegpt: parallel answers, edge cases', () => {
       { role: 'assistant' as const, content: '18C and cloudy in Paris; 21:04 in Tokyo.' },
     ];
     const built = recordBuilder('llama-factory', 'chat')({ messages, tools });
-    const record = (built as { record: { conversations: Array<{ from: string; value: string }> } }).record;
+    const record = (built as unknown as { record: { conversations: Array<{ from: string; value: string }> } }).record;
     expect(record.conversations[2]).toEqual({ from: 'observation', value: '["18C cloudy","21:04"]' });
     const { examples } = await read([record as unknown as Record<string, unknown>]);
     const back = examples[0]?.messages ?? [];

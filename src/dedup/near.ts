@@ -510,9 +510,18 @@ export class NearIndex {
     const share = Math.min(shares[a] as number, shares[b] as number) / 255;
     const x = (threshold * (1 + share) - (1 - share)) / (1 + threshold);
     if (x > 0 && x / (2 * share - x) >= ANSWER_MIN_JACCARD + 0.1) return true;
-    const n = this.params.shingle;
-    this.#setA = shingles(finalAnswer(this.text(a)), n, this.#setA);
-    this.#setB = shingles(finalAnswer(this.text(b)), n, this.#setB);
+    const answerA = finalAnswer(this.text(a));
+    const answerB = finalAnswer(this.text(b));
+    let n = this.params.shingle;
+    this.#setA = shingles(answerA, n, this.#setA);
+    this.#setB = shingles(answerB, n, this.#setB);
+    // Short answers are compared word by word: on a few words, word pairs are all or nothing
+    // ('nausea and rash' and 'nausea and a rash' share none of theirs; '1958' and 'in 1958').
+    if (Math.min(this.#setA.length, this.#setB.length) < SHORT_ANSWER_SHINGLES && n > 1) {
+      n = 1;
+      this.#setA = shingles(answerA, n, this.#setA);
+      this.#setB = shingles(answerB, n, this.#setB);
+    }
     return jaccard(this.#setA, this.#setB) >= ANSWER_MIN_JACCARD;
   }
 
@@ -806,6 +815,9 @@ function grown(a: Uint32Array, most: number): Uint32Array {
  * the rows answer differently, whatever they share before the answer.
  */
 export const ANSWER_MIN_JACCARD = 0.5;
+
+/** Answers with fewer word pairs than this (about 8 words) are compared by their words. */
+const SHORT_ANSWER_SHINGLES = 8;
 
 /** The final answer of a near text (its messages one a line, the answer last: see `nearText`). */
 function finalAnswer(text: string): string {
