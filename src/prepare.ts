@@ -36,7 +36,7 @@ import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
 import type { Example, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
-import { checkOutDir, OutputTransaction } from './write/_atomic.js';
+import { checkOutDir, killedRunIn, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
 import { routeLines } from './write/route.js';
 
@@ -147,7 +147,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   throwIfAborted(opts.signal, RUN_ABORTED);
   const inputNotes: string[] = [];
   const inputs = await resolveInputs(opts, (note) => void inputNotes.push(note));
-  await checkOutDir(opts.outDir, opts.overwrite);
+  // Checked again, strictly, once a killed run's leftovers are cleaned up (OutputTransaction.begin).
+  await checkOutDir(opts.outDir, opts.overwrite || (await killedRunIn(opts.outDir)));
   const target: Target = targets[opts.target];
   const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;

@@ -211,3 +211,26 @@ describe('OutputTransaction after a killed run', () => {
     });
   });
 });
+
+describe('a killed run in a new folder', () => {
+  it('is undone by the next run without --overwrite: the folder held nothing before it', async () => {
+    const outDir = join(await tempDir(), 'o');
+    await mkdir(outDir);
+    // Killed while moving its files into a new folder: train.jsonl moved, validation.jsonl not yet.
+    const temp = join(outDir, `${TEMP_PREFIX}4000000000-deadbeef`);
+    await mkdir(temp);
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl', 'validation.jsonl'] }));
+    await writeFile(join(temp, 'validation.jsonl'), '{}\n');
+    await writeFile(join(outDir, 'train.jsonl'), '{}\n');
+    const result = await prepareDataset({ inputs: [FIXTURE], outDir });
+    expect(result.warnings).toContainEqual(expect.stringMatching(/that move was undone/));
+    expect(result.counts.input).toBe(15);
+  });
+
+  it('still refuses a folder of finished outputs without --overwrite', async () => {
+    const outDir = join(await tempDir(), 'o');
+    await prepareDataset({ inputs: [FIXTURE], outDir });
+    await mkdir(join(outDir, `${TEMP_PREFIX}4000000000-00000000`));
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir })).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+  });
+});

@@ -64,6 +64,21 @@ export async function checkOutDir(outDir: string, overwrite: boolean): Promise<v
 }
 
 /**
+ * Whether `outDir` holds what a killed run left (a temporary folder): the run about to begin there
+ * cleans it up, or undoes its half-done move, before it checks that the folder may be written.
+ *
+ * @example
+ * await checkOutDir(outDir, overwrite || (await killedRunIn(outDir)));
+ */
+export async function killedRunIn(outDir: string): Promise<boolean> {
+  try {
+    return (await readdir(outDir, { withFileTypes: true })).some((e) => e.isDirectory() && e.name.startsWith(TEMP_PREFIX));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A set of files being written into a temporary folder, then committed together.
  *
  * @example
