@@ -179,9 +179,15 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
   const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
   const warnings = [...split.warnings];
-  if (snapshots.count > 0) {
+  // Counted among the rows written: a snapshot removed as a near-duplicate is no longer kept.
+  const written = new Set<number>();
+  for (let i = 0; i + 1 < snapshots.pairs.length; i += 2) {
+    const [longer, shorter] = [snapshots.pairs[i] as number, snapshots.pairs[i + 1] as number];
+    if (removals.keptFor[longer] === -1 && removals.keptFor[shorter] === -1) written.add(shorter);
+  }
+  if (written.size > 0) {
     warnings.push(
-      `${snapshots.count.toLocaleString('en-US')} kept examples are the first turns of another kept example (a chat log that records each call with the history so far): each is kept in the split of the longer one`,
+      `${written.size.toLocaleString('en-US')} kept examples are the first turns of another kept example (a chat log that records each call with the history so far): each is kept in the split of the longer one`,
     );
   }
   return { assignment: split.assignment, nearKeptFor: removals.keptFor, nearClusterSize: removals.clusterSize, near, byStratum: split.byStratum, units: unitCount, leakage, warnings };

@@ -336,6 +336,8 @@ describe('near-dedup of snapshots of one chat', () => {
     const kept = (await readJsonl(result.files.train)).map((r) => (r.messages as unknown[]).length);
     // Every kept conversation is the whole one: 3 exchanges.
     expect(kept).toEqual(Array.from({ length: 10 }, () => 6));
+    // The snapshots removed as near-duplicates are not counted as kept first turns.
+    expect(result.warnings.filter((w) => /first turns of another kept example/.test(w))).toEqual([]);
   });
 });
 
