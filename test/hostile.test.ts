@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLoraPrepError, type ErrorCode } from '../src/errors.js';
 import { prepareDataset } from '../src/index.js';
-import { loadRecords, RAW_EXCERPT_CHARS, type InputEncoding, type InputFormat, type LoadOptions, type LoadSource } from '../src/load/index.js';
+import { loadRecords, MAX_JSON_DEPTH, RAW_EXCERPT_CHARS, type InputEncoding, type InputFormat, type LoadOptions, type LoadSource } from '../src/load/index.js';
 import type { Rejection } from '../src/types.js';
 import { tempDir } from './helpers/index.js';
 import { chunked, runLoad, utf16le, writeTemp, type LoadResult } from './helpers/load-helpers.js';
@@ -334,7 +334,7 @@ const cases: HostileCase[] = [
     records: 3,
     lines: [3],
     rejected: ['invalid_record@1', 'invalid_record@2'],
-    messages: [/nested 200,001 levels deep, over the limit of 1,000/, /nested 200,000 levels/],
+    messages: [/nested 200,001 levels deep, over the limit of 890/, /nested 200,000 levels/],
   },
   {
     name: `JSON array element nested ${DEEP.toLocaleString('en-US')} levels`,
@@ -355,7 +355,7 @@ const cases: HostileCase[] = [
   {
     name: 'JSON array nested exactly at the limit is read',
     file: 'limit.json',
-    content: () => `[{"a":${deep(999)}}]`,
+    content: () => `[{"a":${deep(MAX_JSON_DEPTH - 1)}}]`,
     records: 1,
     lines: [1],
   },

@@ -74,3 +74,22 @@ describe('nesting depth', () => {
     expect(deep.error).toMatch(/RecursionError/);
   });
 });
+
+describe('prepare writes no line its own validate fails for depth', () => {
+  it('keeps a row nested just under the loader limit, whose output passes validate, and rejects a deeper one', async () => {
+    const { prepareDataset } = await import('../src/index.js');
+    const { MAX_JSON_DEPTH: LOAD_LIMIT } = await import('../src/load/index.js');
+    // A tool whose parameter schema nests: {"tools":[{"type","function":{"parameters":{...}}}]}.
+    const row = (depth: number) => {
+      let schema = '{}';
+      for (let i = 0; i < depth - 5; i++) schema = `{"items":${schema}}`;
+      return `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}]}`;
+    };
+    const dir = await tempDir();
+    const input = join(dir, 'deep.jsonl');
+    await writeFile(input, `${row(LOAD_LIMIT)}\n${row(LOAD_LIMIT + 1)}\n`);
+    const result = await prepareDataset({ inputs: [input], outDir: join(dir, 'o'), split: { validation: 0 } });
+    expect(result.counts).toMatchObject({ input: 2, kept: 1, byReason: { invalid_record: 1 } });
+    expect((await validateFile(result.files.train, { target: 'openai' })).problems.filter((p) => p.rule === 'A.3-json')).toEqual([]);
+  });
+});

@@ -35,16 +35,18 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_FIELD_CHARS = 4 * 1024 * 1024;
 
 /**
- * Deepest nesting of arrays and objects accepted in a JSON row (1,000 levels). `JSON.parse` itself
+ * Deepest nesting of arrays and objects accepted in a JSON row (890 levels). `JSON.parse` itself
  * copes with any depth, but what later handles the value recurses: V8's `JSON.stringify` and
- * `structuredClone` overflow the stack at about 4,000 levels. Real rows nest a handful of levels
- * (messages → message → content parts), so a deeper row is rejected as `invalid_record` instead of
- * crashing a later stage.
+ * `structuredClone` overflow the stack at about 4,000 levels, and Python's `json.loads`, which the
+ * trainers read with, at 995 (3.8-3.11). `validate` fails lines past 900; a row's nesting reaches
+ * the output with a few levels added at most (`tools` → function → parameters), so rows are held
+ * to 890 and lora-prep never writes a line its own `validate` fails. Real rows nest a handful of
+ * levels, so a deeper row is rejected as `invalid_record` instead of crashing a later stage.
  *
  * @example
  * if (depth > MAX_JSON_DEPTH) console.log('rejected');
  */
-export const MAX_JSON_DEPTH = 1_000;
+export const MAX_JSON_DEPTH = 890;
 
 /**
  * Most fields in one CSV record (100,000). csv-parse makes an object per field, so a 16 MiB line of
