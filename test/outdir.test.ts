@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,6 +10,18 @@ import { OutputTransaction, TEMP_PREFIX } from '../src/write/_atomic.js';
 import { snapshot, tempDir } from './helpers/index.js';
 
 const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows
+
+/** A lock as a process of this machine, boot and pid namespace writes it. */
+function localLock(fields: Record<string, unknown>): string {
+  const read = (path: string, link = false) => {
+    try {
+      return link ? readlinkSync(path) : readFileSync(path, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return JSON.stringify({ host: hostname(), boot: read('/proc/sys/kernel/random/boot_id'), pidns: read('/proc/self/ns/pid', true), started: 'then', ...fields });
+}
 
 async function rows(n: number, tag: string): Promise<string> {
   const file = join(await tempDir(), `${tag}.jsonl`);
@@ -95,6 +108,36 @@ describe('OutputTransaction under contention', () => {
     }
   });
 
+  it('judges a lock of another pid namespace (a container with this hostname) by its age alone, not by a process id of its own', async () => {
+    const outDir = await tempDir();
+    const lock = join(outDir, `${TEMP_PREFIX}lock`);
+    // Process 1 with an earlier start would be a dead predecessor in this namespace; in another it is a live run.
+    await writeFile(lock, localLock({ pid: 1, pidStart: 0, pidns: 'pid:[1]' }));
+    await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY', message: expect.stringMatching(/not touched for 5 minutes/) });
+    const old = new Date(Date.now() - 6 * 60_000);
+    await utimes(lock, old, old);
+    await (await OutputTransaction.begin(outDir, true)).rollback();
+  });
+
+  it('of several transactions begun at once on a folder with a stale lock, exactly one takes it over', async () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const outDir = await tempDir();
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), localLock({ pid: 4_000_000_000 }));
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => OutputTransaction.begin(outDir, true)));
+      const won = results.filter((r): r is PromiseFulfilledResult<OutputTransaction> => r.status === 'fulfilled');
+      expect(won, `trial ${trial}`).toHaveLength(1);
+      await (won[0] as PromiseFulfilledResult<OutputTransaction>).value.rollback();
+    }
+  });
+
+  it('takes over an empty or garbled lock file', async () => {
+    for (const garbage of ['', '{"pid":', 'not json']) {
+      const outDir = await tempDir();
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), garbage);
+      await (await OutputTransaction.begin(outDir, true)).rollback();
+    }
+  });
+
   it("does not release a lock that is no longer its own", async () => {
     const outDir = await tempDir();
     const tx = await OutputTransaction.begin(outDir, true);
@@ -110,7 +153,7 @@ describe('OutputTransaction after a killed run', () => {
     const outDir = await tempDir();
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     try {
-      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: child.pid, host: hostname(), started: '2026-11-29T10:00:00.000Z' }));
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), localLock({ pid: child.pid, started: '2026-11-29T10:00:00.000Z' }));
       await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({
         code: 'OUTPUT_NOT_EMPTY',
         message: expect.stringMatching(new RegExp(`being written by another lora-prep run \\(process ${child.pid} on .*since 2026-11-29T10:00:00\\.000Z\\)`)),
@@ -127,10 +170,10 @@ describe('OutputTransaction after a killed run', () => {
     const outDir = await tempDir();
     const lock = join(outDir, `${TEMP_PREFIX}lock`);
     const start = Math.round(Date.now() - process.uptime() * 1000);
-    await writeFile(lock, JSON.stringify({ pid: process.pid, pidStart: start - 60_000, host: hostname(), started: 'then' }));
+    await writeFile(lock, localLock({ pid: process.pid, pidStart: start - 60_000 }));
     await (await OutputTransaction.begin(outDir, true)).rollback();
     // The same id and start: this process's own run (another thread's), which is alive.
-    await writeFile(lock, JSON.stringify({ pid: process.pid, pidStart: start, host: hostname(), started: 'now' }));
+    await writeFile(lock, localLock({ pid: process.pid, pidStart: start }));
     await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
     await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-machine', started: 'then' }));
     await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
@@ -153,7 +196,7 @@ describe('OutputTransaction after a killed run', () => {
   it('takes over the lock of a process that is gone, removes its temporary folder and undoes its half-done move', async () => {
     const outDir = await tempDir();
     const dead = 4_000_000_000; // no such process
-    await writeFile(join(outDir, `${TEMP_PREFIX}lock`), JSON.stringify({ pid: dead, host: hostname(), started: 'then' }));
+    await writeFile(join(outDir, `${TEMP_PREFIX}lock`), localLock({ pid: dead }));
     // The killed run had moved the earlier train.jsonl and validation.jsonl aside and its new
     // train.jsonl into place; its validation.jsonl was still in its temporary folder.
     const temp = join(outDir, `${TEMP_PREFIX}${dead}-0badcafe`);

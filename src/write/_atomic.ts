@@ -5,7 +5,7 @@
  * is cleaned up, or undone, by the next run into the same folder.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
@@ -228,7 +228,11 @@ interface LockHolder {
   host: string;
   /** The kernel's boot id (Linux), telling a lock from before a reboot. */
   boot?: string | undefined;
+  /** The process id namespace (Linux): containers on one machine and boot number their processes apart. */
+  pidns?: string | undefined;
   started: string;
+  /** The lock file's text, as read (not written into it). */
+  text?: string | undefined;
 }
 
 /** A lock this process holds: touched every minute while held. */
@@ -247,41 +251,27 @@ interface HeldLock {
 async function takeLock(outDir: string): Promise<HeldLock> {
   const path = join(outDir, LOCK);
   const mine = join(outDir, `${LOCK}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const holder: LockHolder = { pid: process.pid, pidStart: PROCESS_START, host: hostname(), boot: await bootId(), started: new Date().toISOString() };
+  const holder: LockHolder = { pid: process.pid, pidStart: PROCESS_START, host: hostname(), boot: await bootId(), pidns: await pidNamespace(), started: new Date().toISOString() };
   const text = JSON.stringify(holder);
   try {
     await writeFile(mine, text);
     let other: LockHolder | 'unreadable' | undefined;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (await linkOrCreate(mine, path, text)) {
-        const touch = setInterval(() => {
-          const now = new Date();
-          utimes(path, now, now).catch(() => undefined);
-        }, LOCK_TOUCH_MS);
-        touch.unref();
-        let released = false;
-        return {
-          release: async () => {
-            if (released) return;
-            released = true;
-            clearInterval(touch);
-            // Only our own lock: one taken over meanwhile (ours judged stale) is the new holder's.
-            if ((await readFile(path, 'utf8').catch(() => undefined)) === text) await unlink(path).catch(() => undefined);
-          },
-        };
-      }
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await linkOrCreate(mine, path, text)) return heldLock(path, text);
       other = await readLock(path);
       if (other === undefined) continue; // released meanwhile
-      // (Two runs starting at the same moment into a folder with a stale lock could both take it
-      // over: a window of microseconds.)
-      if (await isStale(path, other, holder)) await unlink(path).catch(() => undefined);
-      else break;
+      if (!(await isStale(path, other, holder))) break;
+      if (await takeOver(path, other === 'unreadable' ? undefined : other.text, mine)) return heldLock(path, text);
+      // Another run is taking it over: look again in a moment.
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
     }
+    const local = other !== undefined && other !== 'unreadable' && sameProcessSpace(other, holder);
     const who = other === undefined || other === 'unreadable' ? 'another lora-prep run' : `another lora-prep run (process ${other.pid} on ${other.host}, since ${other.started})`;
+    const stale = local ? 'a lock whose process is gone is taken over' : `a lock not touched for ${LOCK_STALE_MS / 60_000} minutes is taken over`;
     throw new LoraPrepError(
       'OUTPUT_NOT_EMPTY',
       `outDir ${outDir} is being written by ${who}. Wait for it to finish or choose another outDir ` +
-        `(a lock not touched for ${LOCK_STALE_MS / 60_000} minutes is taken over; if no run is writing there, you may delete ${path}).`,
+        `(${stale}; if no run is writing there, you may delete ${path}).`,
     );
   } catch (e) {
     if (e instanceof LoraPrepError) throw e;
@@ -310,19 +300,83 @@ async function linkOrCreate(from: string, to: string, text: string): Promise<boo
   }
 }
 
+/** A lock just taken: touched every minute; released only while it is still ours. */
+function heldLock(path: string, text: string): HeldLock {
+  const touch = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, LOCK_TOUCH_MS);
+  touch.unref();
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      clearInterval(touch);
+      // Only our own lock: one taken over meanwhile (ours judged stale) is the new holder's.
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === text) await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Replaces a stale lock by ours, one run at a time: the run that links the takeover guard first
+ * checks that the lock is still the stale one and renames its own over it (atomically); the others
+ * look again. A guard older than 10 seconds is a killed run's, and goes.
+ */
+async function takeOver(path: string, staleText: string | undefined, mine: string): Promise<boolean> {
+  const guard = `${path}-takeover`;
+  try {
+    await link(mine, guard);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      // No hard links here (FAT, some shares): take the stale lock as it is.
+      await unlink(path).catch(() => undefined);
+      return false;
+    }
+    const age = await stat(guard).then((g) => Date.now() - g.mtimeMs).catch(() => 0);
+    if (age > 10_000) await unlink(guard).catch(() => undefined);
+    return false;
+  }
+  try {
+    const now = await readFile(path, 'utf8').catch(() => undefined);
+    // Still the lock judged stale (an unreadable one: still unreadable), not taken or released meanwhile.
+    const still = now !== undefined && (staleText === undefined ? (await readLock(path)) === 'unreadable' : now === staleText);
+    if (!still) return false;
+    await rename(mine, path);
+    return true;
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+/** Whether two holders' processes are numbered alike: one machine, one boot, one pid namespace. */
+function sameProcessSpace(other: LockHolder, me: LockHolder): boolean {
+  return other.host === me.host && other.boot === me.boot && other.pidns === me.pidns;
+}
+
 async function isStale(path: string, other: LockHolder | 'unreadable', me: LockHolder): Promise<boolean> {
   if (other === 'unreadable') return true;
-  if (other.host === me.host && (other.boot === undefined || me.boot === undefined || other.boot === me.boot)) {
+  if (other.host === me.host && other.boot !== undefined && me.boot !== undefined && other.boot !== me.boot) return true; // from before a reboot
+  if (sameProcessSpace(other, me)) {
     // This machine, this boot: the process tells (a paused run keeps its lock however long).
     if (other.pid !== process.pid) return !isAlive(other.pid);
     return other.pidStart === undefined || Math.abs(other.pidStart - PROCESS_START) > 1_000;
   }
-  if (other.host === me.host) return true; // from before a reboot
   // Another machine (or container): only the lock's age tells, as its holder touches it each minute.
   try {
     return Date.now() - (await stat(path)).mtimeMs > LOCK_STALE_MS;
   } catch {
     return true; // gone meanwhile
+  }
+}
+
+/** The process id namespace of this process, where Linux gives one. */
+async function pidNamespace(): Promise<string | undefined> {
+  try {
+    return await readlink('/proc/self/ns/pid');
+  } catch {
+    return undefined;
   }
 }
 
@@ -352,7 +406,9 @@ async function readLock(path: string): Promise<LockHolder | 'unreadable' | undef
       pidStart: typeof holder.pidStart === 'number' ? holder.pidStart : undefined,
       host: holder.host,
       boot: typeof holder.boot === 'string' ? holder.boot : undefined,
+      pidns: typeof holder.pidns === 'string' ? holder.pidns : undefined,
       started: String(holder.started),
+      text,
     };
     }
   } catch {
