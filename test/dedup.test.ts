@@ -33,6 +33,18 @@ describe('conversationKey', () => {
     const b = conversationKey([{ role: 'assistant', content: 'x' }]);
     expect(a).not.toBe(b);
   });
+  it('takes tool-call arguments as compact JSON: other spacing is the same call, other values are not', () => {
+    const call = (args: string) => [
+      { role: 'user' as const, content: 'Rate?' },
+      { role: 'assistant' as const, content: '', tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'get_rate', arguments: args } }] },
+    ];
+    expect(conversationKey(call('{"from": "EUR", "n": 1.0}'))).toBe(conversationKey(call('{"from":"EUR","n":1.0}')));
+    expect(conversationKey(call('{"from":"EUR","n":1.0}'))).not.toBe(conversationKey(call('{"from":"EUR","n":1}')));
+    expect(conversationKey(call('{"from":"EUR"}'))).not.toBe(conversationKey(call('{"from":"USD"}')));
+    // Text that is not JSON is kept as written.
+    expect(conversationKey(call('not json'))).not.toBe(conversationKey(call('not  json')));
+  });
+
   it('tells message boundaries apart', () => {
     const a = conversationKey([{ role: 'user', content: 'a b' }, { role: 'assistant', content: 'c' }]);
     const b = conversationKey([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b c' }]);

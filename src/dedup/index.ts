@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { compactJson } from '../formats/_tools.js';
 import type { Example, Message, SourceLocation, StageContext } from '../types.js';
 
 /**
@@ -43,9 +44,14 @@ export function conversationKey(messages: readonly Message[], normalized: readon
   return key;
 }
 
-/** One message's part of a conversation key. */
+/**
+ * One message's part of a conversation key. Tool-call arguments count as compact JSON: the same
+ * call written with other spacing (Python's `json.dumps` puts a space after `:`, lora-prep's
+ * llama-factory output none) is the same call.
+ */
 function keyPart(m: Message, normalized: string): string {
-  return `${m.role}\u0000${normalized}${m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, c.function.arguments]))}` : ''}\u0001`;
+  const calls = m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls.map((c) => [c.function.name, compactJson(c.function.arguments) ?? c.function.arguments]))}` : '';
+  return `${m.role}\u0000${normalized}${calls}\u0001`;
 }
 
 /** A 64-bit hash of a key as 16 hex digits (32-bit hashes collide at 200k rows; PERF-NOTES). */
