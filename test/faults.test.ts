@@ -1,13 +1,13 @@
 /** Failing on purpose (failOn) and faults (write errors, a throwing callback): outDir stays as it was. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { prepareDataset } from '../src/index.js';
-import { snapshot, tempDir } from './helpers/index.js';
+import { snapshot, tempDir, tinyTokenizer } from './helpers/index.js';
 
 const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows, 4 rejected (invalid_json, invalid_record ×2, duplicate)
 
@@ -35,11 +35,8 @@ describe('failOn', () => {
   it('fails with DATA_FAILED when every row is rejected, naming the reasons and the first rows, and writes nothing', async () => {
     const dir = await tempDir();
     // A template that refuses system messages, and a system prompt for every row.
-    const tok = join(dir, 'tok');
-    await mkdir(tok);
-    await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(tok, 'tokenizer.json'));
     const template = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{{ m.content }}{% endfor %}";
-    await writeFile(join(tok, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: template }));
+    const tok = await tinyTokenizer({ chat_template: template });
     // An earlier good dataset in outDir stays as it was.
     const outDir = join(dir, 'o');
     await prepareDataset({ inputs: ['fixtures/medical/clinical-qa.jsonl'], outDir });

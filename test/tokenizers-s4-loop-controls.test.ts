@@ -4,13 +4,13 @@
  * @huggingface/jinja 0.5.x drops it; lora-prep rewrites the parsed template (src/tokenizers/_template.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Template } from '@huggingface/jinja';
 import { compileTemplate } from '../src/tokenizers/_template.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
-import { tempDir } from './helpers/index.js';
+import { tempDir, tinyTokenizer } from './helpers/index.js';
 
 const messages = [
   { role: 'system', content: 'be brief' },
@@ -111,12 +111,8 @@ describe('loop controls render as jinja2 renders them', () => {
 
 // --- helpers ---
 
-async function folder(chatTemplate: string): Promise<string> {
-  const dir = join(await tempDir(), 'tok');
-  await mkdir(dir);
-  await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(dir, 'tokenizer.json'));
-  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: chatTemplate }));
-  return dir;
+function folder(chatTemplate: string): Promise<string> {
+  return tinyTokenizer({ chat_template: chatTemplate });
 }
 
 function hasJinja2(): boolean {

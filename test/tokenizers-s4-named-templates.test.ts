@@ -3,12 +3,11 @@
  * the `tool_use` template when the model has one (a `chat_template` list in tokenizer_config.json,
  * or `additional_chat_templates/tool_use.jinja`), and every other one through `default`.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
-import { tempDir } from './helpers/index.js';
+import { tinyTokenizer } from './helpers/index.js';
 
 const DEFAULT = '{% for m in messages %}{{ m.content }} {% endfor %}';
 const TOOL_USE = 'tools {% for t in tools %}{{ t.function.name }} {{ t.function.description }} {% endfor %}{% for m in messages %}{{ m.content }} {% endfor %}';
@@ -19,14 +18,7 @@ const chat: Message[] = [
 ];
 const tools = [{ type: 'function', function: { name: 'lookup', description: 'what is it', parameters: { type: 'object', properties: {} } } }];
 
-async function folder(config: Record<string, unknown>, files: Record<string, string> = {}): Promise<string> {
-  const dir = join(await tempDir(), 'tok');
-  await mkdir(join(dir, 'additional_chat_templates'), { recursive: true });
-  await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(dir, 'tokenizer.json'));
-  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', ...config }));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
-}
+const folder = tinyTokenizer;
 
 describe('named chat templates', () => {
   it.each([

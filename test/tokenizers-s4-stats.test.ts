@@ -3,14 +3,14 @@
  * rejects it as template_error), not a crash; and the stats say what prepare says about a model
  * that ships no chat template.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { fileStats, formatStats } from '../src/stats/index.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { fakeIo } from './helpers/cli.js';
-import { tempDir } from './helpers/index.js';
+import { tempDir, tinyTokenizer } from './helpers/index.js';
 
 const REFUSING = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for m in messages %}{{ m['role'] + ' ' + m['content'] + ' ' }}{% endfor %}";
 
@@ -22,10 +22,7 @@ const rows = [
 
 async function setup(): Promise<{ dir: string; file: string }> {
   const root = await tempDir();
-  const dir = join(root, 'tok');
-  await mkdir(dir);
-  await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(dir, 'tokenizer.json'));
-  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: REFUSING }));
+  const dir = await tinyTokenizer({ chat_template: REFUSING });
   const file = join(root, 'train.jsonl');
   await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
   return { dir, file };

@@ -4,7 +4,7 @@
  * conversation reaches it, else at the first row that does; a template's own refusal
  * (`raise_exception`) stays a row problem (`template_error`).
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyBudget } from '../src/check/budget.js';
@@ -13,14 +13,10 @@ import { compileTemplate } from '../src/tokenizers/_template.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { TokenizerPool } from '../src/tokenizers/pool.js';
 import type { Message } from '../src/types.js';
-import { tempDir } from './helpers/index.js';
+import { tempDir, tinyTokenizer } from './helpers/index.js';
 
-async function folder(chatTemplate: string): Promise<string> {
-  const dir = join(await tempDir(), 'tok');
-  await mkdir(dir);
-  await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(dir, 'tokenizer.json'));
-  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: chatTemplate }));
-  return dir;
+function folder(chatTemplate: string): Promise<string> {
+  return tinyTokenizer({ chat_template: chatTemplate });
 }
 
 const loop = (body: string) => `{% for m in messages %}${body}{% endfor %}`;

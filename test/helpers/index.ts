@@ -1,7 +1,7 @@
 /** Test helpers: collecting async iterables, temp folders, a recording stage context. */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Rejection, StageContext } from '../../src/types.js';
 
@@ -44,4 +44,21 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
     out[p.slice(dir.length)] = entry.isFile() ? (await readFile(p)).toString('base64') : 'dir';
   }
   return out;
+}
+
+/**
+ * A Hugging Face tokenizer folder for tests: the tiny ChatML fixture's tokenizer.json with a
+ * tokenizer_config.json of `config` (bos `<s>`, eos `</s>` unless given) and any other `files`
+ * (relative paths, folders made as needed).
+ */
+export async function tinyTokenizer(config: Record<string, unknown>, files: Record<string, string> = {}): Promise<string> {
+  const dir = join(await tempDir(), 'tok');
+  await mkdir(dir);
+  await copyFile('fixtures/tokenizers/tiny-chatml/tokenizer.json', join(dir, 'tokenizer.json'));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', ...config }));
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
 }
