@@ -233,13 +233,14 @@ export interface ExampleKeys {
  * exampleKeys(example.messages, 'prompt') // { hashHi, hashLo, keyHi, keyLo }
  */
 export function exampleKeys(messages: readonly Message[], key: 'conversation' | 'prompt', normalized: readonly string[] = normalizedContents(messages)): ExampleKeys {
-  const [hashHi, hashLo] = hash64Parts(conversationKey(messages, normalized));
-  const prefixes = prefixHashes(messages, normalized);
+  // Each message's part once: the whole key, its first turns and the prompt's key are made of them.
+  const parts = messages.map((m, i) => keyPart(m, normalized[i] as string));
+  const [hashHi, hashLo] = hash64Parts(parts.join(''));
+  const prefixes = prefixHashes(messages, parts);
   const withPrefixes = prefixes ? { prefixes } : {};
   if (key === 'conversation') return { hashHi, hashLo, keyHi: hashHi, keyLo: hashLo, ...withPrefixes };
-  // The prompt is the leading messages: their normalised contents are already at hand.
-  const prompt = promptPart(messages);
-  const [keyHi, keyLo] = hash64Parts(conversationKey(prompt, normalized.slice(0, prompt.length)));
+  // The prompt is the leading messages.
+  const [keyHi, keyLo] = hash64Parts(parts.slice(0, promptPart(messages).length).join(''));
   return { hashHi, hashLo, keyHi, keyLo, ...withPrefixes };
 }
 
@@ -248,7 +249,7 @@ export function exampleKeys(messages: readonly Message[], key: 'conversation' | 
  * (see {@link ExampleKeys.prefixes}): one hash fed message by message, copied at each cut, so a
  * long chat costs its length once (not once per cut).
  */
-function prefixHashes(messages: readonly Message[], normalized: readonly string[]): number[] | undefined {
+function prefixHashes(messages: readonly Message[], parts: readonly string[]): number[] | undefined {
   const last = messages.length - 1;
   let cuts = 0;
   for (let i = 0; i < last; i++) if ((messages[i] as Message).role === 'assistant') cuts++;
@@ -256,11 +257,8 @@ function prefixHashes(messages: readonly Message[], normalized: readonly string[
   const out: number[] = [];
   const hash = createHash('sha1');
   for (let i = 0; i < last && out.length < 2 * cuts; i++) {
-    const m = messages[i] as Message;
-    hash.update(keyPart(m, normalized[i] as string));
-    if (m.role !== 'assistant') continue;
-    const digest = hash.copy().digest('hex');
-    out.push(Number.parseInt(digest.slice(0, 8), 16), Number.parseInt(digest.slice(8, 16), 16));
+    hash.update(parts[i] as string);
+    if ((messages[i] as Message).role === 'assistant') out.push(...halves(hash.copy().digest('hex')));
   }
   return out;
 }
@@ -272,7 +270,11 @@ function prefixHashes(messages: readonly Message[], normalized: readonly string[
  * const [hi, lo] = hash64Parts('user\u0000hi\u0001');
  */
 export function hash64Parts(key: string): [number, number] {
-  const digest = sha1Hex(key);
+  return halves(sha1Hex(key));
+}
+
+/** The first 64 bits of a hex digest as two unsigned 32-bit halves. */
+function halves(digest: string): [number, number] {
   return [Number.parseInt(digest.slice(0, 8), 16), Number.parseInt(digest.slice(8, 16), 16)];
 }
 
