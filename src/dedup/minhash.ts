@@ -49,6 +49,18 @@ export function nearText(messages: readonly Message[], normalized: readonly stri
 }
 
 /**
+ * The final answer of a {@link nearText}: its last line (each message is one line there, as
+ * normalising collapses line breaks, and the answer comes last). Not part of the public API.
+ *
+ * @example
+ * finalAnswer('what is a bond?\na loan.\n') // 'a loan.'
+ */
+export function finalAnswer(text: string): string {
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
+}
+
+/**
  * Sorted, distinct 32-bit hashes of the word n-grams of a normalised text. A text shorter than `n`
  * words gives one shingle of all its words. `into`: an array whose whole buffer may be written over
  * (an earlier result no longer needed), used when it is long enough.

@@ -18,7 +18,7 @@ import { GrowableUint32, GrowableUint8 } from '../_growable.js';
 import type { Pace } from '../_pace.js';
 import { LoraPrepError } from '../errors.js';
 import type { Rejection, SourceLocation } from '../types.js';
-import { bandKeys, DEFAULT_MINHASH, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
+import { bandKeys, DEFAULT_MINHASH, finalAnswer, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
 export interface NearPair {
@@ -818,12 +818,6 @@ export const ANSWER_MIN_JACCARD = 0.5;
 
 /** Answers with fewer word pairs than this (about 8 words) are compared by their words. */
 const SHORT_ANSWER_SHINGLES = 8;
-
-/** The final answer of a near text (its messages one a line, the answer last: see `nearText`). */
-function finalAnswer(text: string): string {
-  const end = text.endsWith('\n') ? text.length - 1 : text.length;
-  return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
-}
 
 /** Writes all of `data` at `position` (a single write may write less); a failure (a full disk) is `WRITE_FAILED`. */
 function writeAll(fd: number, data: Uint8Array, position: number, path: string): void {
