@@ -93,15 +93,15 @@ export async function realPath(path: string): Promise<string> {
 
 /**
  * The first input that lies inside `outDir` (through links), or undefined; `outDir` need not
- * exist. A run replaces the files it writes there, and a later run would read them as input.
+ * exist. `reals`: the inputs' real paths, where the caller has them. A run replaces the files it writes there, and a later run would read them as input.
  *
  * @example
  * await inputInside(['raw/train.jsonl'], 'raw') // 'raw/train.jsonl'
  */
-export async function inputInside(paths: readonly string[], outDir: string): Promise<string | undefined> {
+export async function inputInside(paths: readonly string[], outDir: string, reals?: readonly string[]): Promise<string | undefined> {
   const folder = await realPath(outDir);
-  for (const path of paths) {
-    const rel = relative(folder, await realPath(path));
+  for (const [i, path] of paths.entries()) {
+    const rel = relative(folder, reals?.[i] ?? (await realPath(path)));
     // `..old.jsonl` is a name inside the folder; `..` and `../x` are outside it.
     if (rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return path;
   }

@@ -688,13 +688,14 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   // and counted twice. With it off, a file given twice is the way to weigh it double: allowed.
   // Compared by real path: a link to a file is the file.
   const paths = specs.map((s) => s.spec.path);
-  const repeated = opts.dedup.exact === false ? undefined : repeatedPath(paths, await Promise.all(paths.map(realPath)));
+  const reals = await Promise.all(paths.map(realPath));
+  const repeated = opts.dedup.exact === false ? undefined : repeatedPath(paths, reals);
   if (repeated) {
     throw new LoraPrepError('OPTION_INVALID', `inputs: ${repeated.file} is the same file as ${repeated.earlier} (given twice, or also in a folder given): with exact dedup on, its rows would all be rejected as copies of themselves; give each file once (to weigh a file double, turn dedup off)`, {
       location: { file: repeated.file },
     });
   }
-  const inside = await inputInside(specs.map((s) => s.spec.path), opts.outDir);
+  const inside = await inputInside(paths, opts.outDir, reals);
   if (inside !== undefined) {
     throw new LoraPrepError(
       'OPTION_INVALID',
