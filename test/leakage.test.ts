@@ -469,6 +469,30 @@ describe('rows that are the first turns of a row of another file', () => {
     expect(twice.containedCount).toBe(2);
     expect(twice.contained).toEqual([{ a: { file: valid, line: 1 }, b: { file: train, line: 1 }, similarity: 1 }]);
   });
+
+  it('are not listed again as near overlaps, where the first turns are most of the longer chat', async () => {
+    const dir = await tempDir();
+    const opening = [
+      { role: 'user', content: 'Summarise the indemnity clause of the supply agreement signed with Northwind in March, including the cap on liability and the carve-outs for gross negligence.' },
+      { role: 'assistant', content: 'The supplier indemnifies the buyer against third-party claims arising from defective goods, capped at twelve months of fees, with carve-outs for gross negligence, wilful misconduct and breach of confidentiality.' },
+    ];
+    // Asked again, the same answer: the longer chat's text and final answer are the opening's.
+    const longer = [...opening, { role: 'user', content: 'Repeat that.' }, opening[1]];
+    const train = join(dir, 'train.jsonl');
+    const valid = join(dir, 'valid.jsonl');
+    await writeFile(train, `${JSON.stringify({ messages: longer })}\n`);
+    await writeFile(valid, `${JSON.stringify({ messages: opening })}\n`);
+    const report = await checkLeakage([train, valid], { threshold: 0.5 });
+    expect(report.contained).toEqual([{ a: { file: valid, line: 1 }, b: { file: train, line: 1 }, similarity: 1 }]);
+    expect(report.near).toEqual([]);
+    expect(report.nearCount).toBe(0);
+    expect(formatLeakage(report)).toMatch(/0 exact · 0 near \(Jaccard ≥ 0\.5\) · 1 first turns of another/);
+    // The same two chats with the opening reworded a little are near, and not first turns.
+    await writeFile(valid, `${JSON.stringify({ messages: [{ ...opening[0], content: `${opening[0]?.content} Please.` }, opening[1]] })}\n`);
+    const reworded = await checkLeakage([train, valid], { threshold: 0.5 });
+    expect(reworded.containedCount).toBe(0);
+    expect(reworded.nearCount).toBe(1);
+  });
 });
 
 describe('formatLeakage', () => {

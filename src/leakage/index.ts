@@ -86,7 +86,7 @@ export interface LeakageReport {
   files: LeakageFile[];
   /** Exact overlaps, sorted by the file order of `a`, then `a.line`, then `b`. */
   exact: Overlap[];
-  /** Near overlaps that are not exact ones, sorted the same way. Empty when `near` was off. */
+  /** Near overlaps that are neither exact ones nor first turns of one another, sorted the same way. Empty when `near` was off. */
   near: Overlap[];
   /**
    * Rows of one file that are the first turns of a longer row of another (`a` the shorter, `b` the
@@ -122,7 +122,8 @@ export const MAX_LISTED_OVERLAPS = 1_000;
  * an alpaca train file and a messages eval file compare on the same canonical chat. Exact
  * overlaps compare the dedup key (roles and contents after NFKC, whitespace collapse and case
  * folding); near overlaps are proposed by MinHash LSH and verified by exact Jaccard similarity of
- * word bigrams of the user and assistant text. A pair that is exact is not listed again as near.
+ * word bigrams of the user and assistant text. A pair that is exact, or one row the first turns of
+ * the other, is not listed again as near.
  *
  * @param files - two or more paths; overlaps are reported only between different files.
  * @param options - `threshold` (default 0.8), `near` (default true), `signal`.
@@ -162,6 +163,8 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
   const rowLine = new GrowableUint32();
   const rowHashHi = new GrowableUint32();
   const rowHashLo = new GrowableUint32();
+  // Per row of the near index: where its shorter versions start in `shorter` (4 numbers each).
+  const rowShorter = new GrowableUint32();
   let totalBytes = 0;
   for (const file of files) totalBytes += (await stat(file).catch(() => undefined))?.size ?? 0;
   const progress = new ProgressTicker(options.onProgress, totalBytes);
@@ -199,6 +202,7 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
           lines.push(line);
           counts.push(1);
         } else counts.set(id, counts.get(id) + 1);
+        if (index) rowShorter.push(shorter.length / 4);
         if (prefixes) {
           for (let i = 0; i + 1 < prefixes.length; i += 2) {
             shorter.push(fileIndex);
@@ -247,8 +251,17 @@ export async function checkLeakage(files: readonly string[], options: LeakageOpt
       const lineOf = rowLine.view();
       const hi = rowHashHi.view();
       const lo = rowHashLo.view();
-      // Rows of one file are not leakage, and an exact pair is already listed as exact.
-      const keep = (a: number, b: number): boolean => fileOf[a] !== fileOf[b] && (hi[a] !== hi[b] || lo[a] !== lo[b]);
+      const starts = rowShorter.view();
+      const ends = shorter.length / 4;
+      // Whether row `a` is the first turns of row `b`: one of b's shorter versions has a's hash.
+      const within = (a: number, b: number): boolean => {
+        const end = b + 1 < starts.length ? (starts[b + 1] as number) : ends;
+        for (let j = starts[b] as number; j < end; j++) if (s4[4 * j + 2] === hi[a] && s4[4 * j + 3] === lo[a]) return true;
+        return false;
+      };
+      // Rows of one file are not leakage, and a pair already listed as exact or as first turns is
+      // not listed again as near.
+      const keep = (a: number, b: number): boolean => fileOf[a] !== fileOf[b] && (hi[a] !== hi[b] || lo[a] !== lo[b]) && !within(a, b) && !within(b, a);
       // Counted as they are found, and only the first MAX_LISTED_OVERLAPS by row kept: templated
       // files can share millions of near pairs. Rows were added in file order, so row order is
       // the listing's order.
