@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupeNear, prepareDataset, type Example, type Rejection } from '../src/index.js';
+import { dedupeNear, prepareDataset, type Example, type Message, type Rejection } from '../src/index.js';
 import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
@@ -162,5 +162,39 @@ describe('rows sharing a passage with short answers', () => {
     const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), mapping: 'qa', split: { validation: 0 } });
     const removed = (await readJsonl(result.files.rejected)).map((r) => (r.source as { line: number }).line).sort((x, y) => x - y);
     expect(removed).toEqual([2, 4, 6]);
+  });
+});
+
+describe('rows whose final turn calls a tool', () => {
+  it('are near-duplicates only when they make the same calls: the call is the answer', async () => {
+    const call = (line: number, question: string, name: string, args: string, content = ''): Example => ({
+      id: `in.jsonl:${line}`,
+      messages: [
+        { role: 'user', content: question },
+        { role: 'assistant', content, tool_calls: [{ id: `call_${line}`, type: 'function', function: { name, arguments: args } }] },
+      ],
+      meta: { source: { file: 'in.jsonl', line }, domain: 'finance', case: { id: line } },
+    });
+    const question = text(5);
+    const rows = [
+      call(1, question, 'lookup_invoice', '{"invoice": "INV-1001"}'),
+      call(2, question, 'lookup_invoice', '{"invoice": "INV-2002"}'),
+      call(3, question, 'refund_invoice', '{"invoice": "INV-1001"}'),
+      // One word of the question edited, the same call written with other spacing: a near copy of line 1.
+      call(4, edited(question, [12]), 'lookup_invoice', '{"invoice":"INV-1001"}'),
+      // The same words before other arguments: another action.
+      call(5, text(6), 'lookup_invoice', '{"invoice": "INV-1001"}', 'Let me look that up.'),
+      call(6, edited(text(6), [3]), 'lookup_invoice', '{"invoice": "INV-3003"}', 'Let me look that up.'),
+      // A long answer, most of the text, and a call that differs: still another action.
+      call(7, 'Q7?', 'file_report', '{"form": "A"}', text(7)),
+      call(8, 'Q7?', 'file_report', '{"form": "B"}', text(7)),
+    ];
+    const ctx = recordingContext();
+    const kept = await collect(dedupeNear(fromArray(rows), ctx));
+    expect(kept.map((e) => e.meta.source.line)).toEqual([1, 2, 3, 5, 6, 7, 8]);
+    expect(ctx.rejected.map((r) => [r.reason, r.source.line, r.duplicateOf?.line])).toEqual([['near_duplicate', 4, 1]]);
+    // Without the calls, 7 and 8 are one text: their calls alone keep them apart.
+    const plain = await collect(dedupeNear(fromArray(rows.slice(6).map((e) => ({ ...e, messages: [e.messages[0] as Message, { role: 'assistant', content: text(7) }] }))), recordingContext()));
+    expect(plain).toHaveLength(1);
   });
 });

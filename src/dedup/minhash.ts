@@ -5,8 +5,9 @@
  * n-grams; each shingle is a 32-bit hash. Banding only proposes candidates: every candidate pair is
  * verified by its actual Jaccard similarity on the shingle sets before it counts.
  */
+import { compactJson } from '../formats/_tools.js';
 import type { Message } from '../types.js';
-import { normalizedContents, normalizeForDedup } from './index.js';
+import { hash64, normalizedContents, normalizeForDedup } from './index.js';
 
 /** Near-duplicate detection parameters. */
 export interface MinHashParams {
@@ -26,8 +27,9 @@ export interface MinHashParams {
 export const DEFAULT_MINHASH: MinHashParams = { shingle: 2, permutations: 100, bands: 20 };
 
 /**
- * The text compared for near-duplicates: user, assistant and tool contents, normalised; with
- * `nearUser` (see `Example.nearUser`), that text in place of the user messages.
+ * The text compared for near-duplicates: user, assistant and tool contents and the assistant's
+ * tool calls (name and compact arguments), normalised; with `nearUser` (see `Example.nearUser`),
+ * that text in place of the user messages.
  *
  * @example
  * nearText([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is a Bond?' }]) // 'what is a bond?'
@@ -43,9 +45,33 @@ export function nearText(messages: readonly Message[], normalized: readonly stri
       userDone = true;
       continue;
     }
-    text += `${normalized[i]}\n`;
+    text += m.tool_calls?.length ? `${withCalls(normalized[i] as string, m)}\n` : `${normalized[i]}\n`;
   }
   return text;
+}
+
+/**
+ * An assistant line with the calls it makes, each as one word: `toolcall` and 16 hex digits of a
+ * hash of its name and compact arguments. A turn that only calls a tool is that call, not an empty
+ * line; and as one word, a call is the same call or another one (its name and argument names,
+ * as words, made two calls to one tool with different arguments look alike).
+ */
+function withCalls(line: string, m: Message): string {
+  const calls = (m.tool_calls ?? []).map((c) => `toolcall${hash64(`${c.function.name}\u0000${compactJson(c.function.arguments) ?? c.function.arguments}`)}`);
+  return line === '' ? calls.join(' ') : `${line} ${calls.join(' ')}`;
+}
+
+const CALL_WORDS = /\btoolcall[0-9a-f]{16}\b/g;
+
+/**
+ * The calls a {@link finalAnswer} makes (see {@link nearText}), sorted, as one string: '' for an
+ * answer that calls nothing. Not part of the public API.
+ *
+ * @example
+ * answerCalls('let me look. toolcall0123456789abcdef') // 'toolcall0123456789abcdef'
+ */
+export function answerCalls(answer: string): string {
+  return (answer.match(CALL_WORDS) ?? []).sort().join(' ');
 }
 
 /**

@@ -18,7 +18,7 @@ import { GrowableUint32, GrowableUint8 } from '../_growable.js';
 import type { Pace } from '../_pace.js';
 import { LoraPrepError } from '../errors.js';
 import type { Rejection, SourceLocation } from '../types.js';
-import { bandKeys, DEFAULT_MINHASH, finalAnswer, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
+import { answerCalls, bandKeys, DEFAULT_MINHASH, finalAnswer, jaccard, jaccardAtLeast, shingles, type MinHashParams } from './minhash.js';
 
 /** A verified near-duplicate pair (row indices, `a < b`). */
 export interface NearPair {
@@ -152,7 +152,9 @@ export class NearIndex {
     this.#offsets.push(this.#position % 0x100000000);
     this.#offsets.push(Math.floor(this.#position / 0x100000000));
     this.#lengths.push(length);
-    this.#answerShare.push(text.length === 0 ? 0 : Math.floor((255 * finalAnswer(text).length) / text.length));
+    // 0, never the shortcut of #answersAlike, where the answer makes calls: they must be the same.
+    const answer = finalAnswer(text);
+    this.#answerShare.push(text.length === 0 || answerCalls(answer) !== '' ? 0 : Math.floor((255 * answer.length) / text.length));
     this.#position += length;
     const { permutations, bands } = this.params;
     const at = this.#rows % BLOCK_ROWS;
@@ -512,6 +514,9 @@ export class NearIndex {
     if (x > 0 && x / (2 * share - x) >= ANSWER_MIN_JACCARD + 0.1) return true;
     const answerA = finalAnswer(this.text(a));
     const answerB = finalAnswer(this.text(b));
+    // An answer that calls tools is alike only to one making the same calls (other arguments are
+    // another action, however alike the words around them).
+    if (answerCalls(answerA) !== answerCalls(answerB)) return false;
     let n = this.params.shingle;
     this.#setA = shingles(answerA, n, this.#setA);
     this.#setB = shingles(answerB, n, this.#setB);
