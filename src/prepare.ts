@@ -191,6 +191,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows({ shared: pool !== undefined }) };
     const keys = splitKeys(opts, inputs);
     const { stratifyBy, groupBy } = keys;
+    // The split's columns stay in meta even where the mapping reads them (a shared question, `id`).
+    const splitColumns = [groupBy, stratifyBy].filter((c): c is string => c !== undefined && c !== 'domain');
     const missingGroup = { count: 0 };
     let input = 0;
     let rejected = 0;
@@ -280,7 +282,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           progress.bytes += chunk.length;
         },
       }, loadCtx);
-      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding });
+      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding, keepColumns: splitColumns });
       // Read, normalise and PII run per row in this one generator (each async layer costs every
       // row a promise); the dedup keys and the look-up of kept rows come with the count.
       const time = { read: 0, normalize: 0, pii: 0 };
@@ -1074,7 +1076,8 @@ function writtenRows(kept: KeptRows, assignment: Uint8Array) {
 
 /** A split or stratify label of an example: `domain`, or a meta column; any value type, as JSON-ish text. */
 function labelOf(meta: Record<string, unknown>, column: string): string | undefined {
-  const value = meta[column];
+  // `meta.source` is the row's location: a `source` column is kept as `source_column`.
+  const value = column === 'source' ? meta.source_column : meta[column];
   if (value === undefined || value === null || value === '') return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

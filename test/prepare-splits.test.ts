@@ -248,6 +248,31 @@ describe('stratified and grouped splits', () => {
     );
   });
 
+  it('groupBy and stratifyBy work on any input column: one named source, one the mapping reads, id', async () => {
+    // Ten documents of four rows each; within a document the question, the id and the source are shared.
+    const rows = Array.from({ length: 40 }, (_, i) => ({ id: `doc-${i % 10}`, question: `What does document ${i % 10} say?`, answer: `Part ${i}: ${answer(i)}`, source: `doc${i % 10}.pdf` }));
+    const file = await inputFile(rows);
+    for (const column of ['source', 'question', 'id']) {
+      const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), split: { validation: 0.3, seed: 7, groupBy: column } });
+      expect(result.warnings.filter((w) => w.includes('no ') && w.includes('value'))).toEqual([]);
+      const report = JSON.parse(await readFile(result.files.report, 'utf8')) as { splits: { units: number } };
+      expect(report.splits.units).toBe(10);
+      const written = await writtenRows(result);
+      const splitsOf = new Map<string, Set<string>>();
+      for (const r of written) splitsOf.set(r.question, (splitsOf.get(r.question) ?? new Set()).add(r.split));
+      expect([...splitsOf.values()].every((s) => s.size === 1)).toBe(true);
+      expect(result.counts.validation).toBeGreaterThan(0);
+      // The written records are the same: the kept column is for the split only.
+      expect(Object.keys((await readJsonl(result.files.train))[0] as object)).toEqual(['messages']);
+    }
+    for (const column of ['source', 'question']) {
+      const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), split: { validation: 0.25, seed: 7, stratifyBy: column } });
+      const strata = result.strata as Record<string, { train: number; validation: number }>;
+      expect(Object.keys(strata)).toHaveLength(10);
+      for (const s of Object.values(strata)) expect(s).toMatchObject({ train: 3, validation: 1 });
+    }
+  });
+
   it('throws OPTION_INVALID for a split column no input has, naming the columns', async () => {
     await expect(
       prepareDataset({ inputs: [await inputFile([{ question: 'Q', answer: 'A', case_id: 1 }])], outDir: join(await tempDir(), 'o'), split: { groupBy: 'caseid' } }),

@@ -32,6 +32,12 @@ export interface NormalizeOptions {
    * `'replace'` writes U+FFFD in its place and warns once.
    */
   onInvalidEncoding?: 'reject' | 'replace' | undefined;
+  /**
+   * Columns kept in `meta` although the mapping reads them, or `id`: the split's `groupBy` and
+   * `stratifyBy` (a question or a case id shared by rows is how related rows are kept together).
+   * A `source` column is kept as `meta.source_column` whatever this says.
+   */
+  keepColumns?: readonly string[] | undefined;
 }
 
 /**
@@ -320,6 +326,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
   const system = options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' ? cleanContent(options.systemPrompt) : undefined;
   const preset = typeof options.mapping === 'string' ? options.mapping : undefined;
   const replace = options.onInvalidEncoding === 'replace';
+  const keep = options.keepColumns ?? [];
   let replaced = false;
   return (row, ctx) => {
     const result = convert(row.data);
@@ -335,7 +342,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
       ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(row.data) });
       return undefined;
     }
-    const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, result.used, options.domain) };
+    const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, keep.length === 0 ? result.used : result.used.filter((c) => !keep.includes(c)), options.domain, keep) };
     if (result.nearUser !== undefined) example.nearUser = result.nearUser;
     // Blank text is no tools: a CSV column, or a LLaMA-Factory row without them (`"tools": ""`).
     const given = result.used.includes('tools') ? row.data.tools : undefined;
@@ -975,11 +982,11 @@ function define(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function buildMeta(row: SourceRow, used: string[], domain: string | undefined): Example['meta'] {
+function buildMeta(row: SourceRow, used: string[], domain: string | undefined, keep: readonly string[]): Example['meta'] {
   const meta: Example['meta'] = { source: row.source };
   for (const key in row.data) {
     // `used` is the few columns the mapping read: a scan beats building a Set per row.
-    if (key === 'id' || used.includes(key) || !Object.hasOwn(row.data, key)) continue;
+    if ((key === 'id' && !keep.includes(key)) || used.includes(key) || !Object.hasOwn(row.data, key)) continue;
     const value = row.data[key];
     // `meta.source` is the row's location: the column keeps another name. A `__proto__` column
     // must become a property, not the object's prototype.
