@@ -1,9 +1,46 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignByHash, assignRandom, planSplits, splitSizes, TEST, TRAIN, VALIDATION } from '../src/split/index.js';
+import { assignByHash, assignRandom, planSplits, splitSizes, stratumTargets, TEST, TRAIN, VALIDATION } from '../src/split/index.js';
 import { seededRandom } from '../src/split/_rng.js';
 
 const count = (a: Uint8Array, id: number) => a.reduce((n, x) => n + (x === id ? 1 : 0), 0);
+
+describe('stratumTargets', () => {
+  it('gives exact totals (three strata of 67/67/66 at 0.1: 20, not 21 as each rounding alone)', () => {
+    const t = stratumTargets(Uint32Array.of(67, 67, 66), { validation: 0.1, test: 0.1, seed: 1 });
+    expect([...t.validation]).toEqual([7, 7, 6]);
+    expect([...t.test]).toEqual([7, 7, 6]);
+  });
+
+  it('each stratum within one example of its fraction, keeping one for train; totals exact where the strata have room (property)', () => {
+    const fraction = fc.double({ min: 0, max: 0.45, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 12 }), fraction, fraction, (sizes, validation, test) => {
+        const rows = Uint32Array.from(sizes);
+        const f = { validation, test, seed: 1 };
+        const t = stratumTargets(rows, f);
+        const overall = splitSizes(sizes.reduce((a, b) => a + b, 0), f);
+        const sum = (a: Uint32Array) => a.reduce((x, y) => x + y, 0);
+        for (const [s, n] of sizes.entries()) {
+          const v = t.validation[s] as number;
+          const e = t.test[s] as number;
+          if (n > 0) expect(v + e).toBeLessThan(n);
+          else expect(v + e).toBe(0);
+          expect(Math.abs(v - n * validation)).toBeLessThan(1 + 1e-9);
+          expect(Math.abs(e - n * test)).toBeLessThan(1 + 1e-9);
+        }
+        expect(sum(t.validation)).toBeLessThanOrEqual(overall.validation);
+        expect(sum(t.test)).toBeLessThanOrEqual(overall.test);
+        // With no stratum too small (every stratum of 3 or more at these fractions), exact.
+        if (sizes.every((n) => n === 0 || n >= 3)) {
+          expect(sum(t.validation)).toBe(overall.validation);
+          expect(sum(t.test)).toBe(overall.test);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('splitSizes', () => {
   it.each([

@@ -101,6 +101,45 @@ export interface SplitUnits {
   unitKey: (unit: number) => string;
 }
 
+/**
+ * Validation and test sizes per stratum of `rows[s]` examples: the overall sizes of
+ * {@link splitSizes} shared out by largest remainder (each stratum its fraction rounded down, and
+ * one more for the largest remainders, the larger stratum first on a tie), so the totals are
+ * exact and each stratum within one example of its fraction; a stratum keeps one training
+ * example. Each stratum rounding on its own gave 21 of 200 examples for 0.1 over three strata.
+ *
+ * @example
+ * stratumTargets(Uint32Array.of(67, 67, 66), { validation: 0.1, test: 0, seed: 1 }).validation // [7, 7, 6]
+ */
+export function stratumTargets(rows: Uint32Array, f: SplitFractions): { validation: Uint32Array; test: Uint32Array } {
+  let total = 0;
+  for (const n of rows) total += n;
+  const overall = splitSizes(total, f);
+  const validation = shareOut(rows, f.validation, overall.validation, (s) => Math.max(0, (rows[s] as number) - 1));
+  const test = shareOut(rows, f.test, overall.test, (s) => Math.max(0, (rows[s] as number) - 1 - (validation[s] as number)));
+  return { validation, test };
+}
+
+/** `total` shared over strata by largest remainder of `rows[s] × fraction`, at most `cap(s)` each. */
+function shareOut(rows: Uint32Array, fraction: number, total: number, cap: (s: number) => number): Uint32Array {
+  const out = new Uint32Array(rows.length);
+  let left = total;
+  for (let s = 0; s < rows.length; s++) {
+    out[s] = Math.min(Math.floor((rows[s] as number) * fraction), cap(s));
+    left -= out[s] as number;
+  }
+  if (left <= 0) return out;
+  const order = Array.from(rows.keys())
+    .filter((s) => (out[s] as number) < cap(s))
+    .sort((a, b) => (rows[b] as number) * fraction - (out[b] as number) - ((rows[a] as number) * fraction - (out[a] as number)) || (rows[b] as number) - (rows[a] as number) || a - b);
+  for (const s of order) {
+    if (left === 0) break;
+    out[s] = (out[s] as number) + 1;
+    left--;
+  }
+  return out;
+}
+
 /** A split plan: the split of every row, and sizes per stratum. */
 export interface SplitPlan {
   /** Split id per row (`TRAIN`, `VALIDATION`, `TEST`), `NOT_WRITTEN` for rows with unit -1. */
@@ -116,8 +155,9 @@ export const NOT_WRITTEN = 255;
 
 /**
  * Assigns whole units to splits. `'random'`: per stratum, units in seeded-shuffled order fill
- * validation and test up to `round(n × fraction)` (exact when every unit is one example; as close
- * as whole units allow otherwise); a stratum too small to split goes to train, with a warning.
+ * validation and test up to the stratum's share of the overall sizes ({@link stratumTargets}:
+ * exact when every unit is one example; as close as whole units allow otherwise); a stratum given
+ * none (too small to split) goes to train, with a warning.
  * `'hash'`: each unit by a seeded hash of its key.
  *
  * @example
@@ -150,12 +190,17 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
       fill[s] = (fill[s] as number) + 1;
     }
     const rand = seededRandom(f.seed);
+    const rows = new Uint32Array(strata);
     for (let s = 0; s < strata; s++) {
       const units = order.subarray(start[s] as number, start[s + 1] as number);
-      let n = 0;
-      for (let i = 0; i < units.length; i++) n += unitSize[units[i] as number] as number;
+      for (let i = 0; i < units.length; i++) rows[s] = (rows[s] as number) + (unitSize[units[i] as number] as number);
+    }
+    const targets = stratumTargets(rows, f);
+    for (let s = 0; s < strata; s++) {
+      const units = order.subarray(start[s] as number, start[s + 1] as number);
+      const n = rows[s] as number;
       if (n === 0) continue;
-      const target = splitSizes(n, f);
+      const target = { validation: targets.validation[s] as number, test: targets.test[s] as number };
       if ((f.validation > 0 || f.test > 0) && target.validation + target.test === 0 && strata > 1) {
         warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}: too few to split, all in train`);
       }
