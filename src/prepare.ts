@@ -435,7 +435,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     // An empty training file is no dataset: a run that rejected every row fails before writing,
     // whatever failOn says, and leaves outDir as it was (an earlier good dataset there stays).
-    if (input > 0 && kept.length === 0) throw allRejected(input, byReason, rejectedSample);
+    if (kept.length === 0) throw input === 0 ? noRows(inputs.map((i) => i.path)) : allRejected(input, byReason, rejectedSample);
 
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
@@ -497,7 +497,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       );
     }
 
-    addSizeWarnings(warnings, opts, target, sizes, keptCount, input);
+    addSizeWarnings(warnings, opts, target, sizes, keptCount, keys);
     // Statistics cover what is written: rows removed as near-duplicates are left out.
     const w = writtenRows(kept, assignment);
     const tokensAll = { ...tokenStats(w.tokens), trainable: trainableTotal(w.tokens, w.prompt) };
@@ -792,6 +792,13 @@ class WarningList {
 }
 
 /** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
+function noRows(files: string[]): LoraPrepError {
+  return new LoraPrepError(
+    'DATA_FAILED',
+    `no example was kept: the inputs have no rows (an empty file, or a header and no data rows): ${listed(files)}. Nothing was written; check the export that made ${files.length === 1 ? 'it' : 'them'}.`,
+  );
+}
+
 function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[]): LoraPrepError {
   const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
@@ -876,14 +883,23 @@ function checkSplitMinimum(target: Target, opts: ResolvedOptions, sizes: Record<
   }
 }
 
-function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: Target, sizes: Record<SplitName, number>, kept: number, inputRows: number): void {
-  if (kept === 0 && inputRows === 0) warnings.add('no example was kept: the inputs have no rows (an empty file, or a header and no data rows)');
-  else if (kept === 0) warnings.add('no example was kept: every input row was rejected (see report/rejected.jsonl)');
-  if (opts.split.validation > 0 && sizes.validation === 0 && kept > 0) {
-    warnings.add(`only ${kept} examples kept: the validation split (${opts.split.validation}) rounds to 0 examples`);
-  }
-  if (opts.split.test > 0 && sizes.test === 0 && kept > 0) {
-    warnings.add(`only ${kept} examples kept: the test split (${opts.split.test}) rounds to 0 examples`);
+function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: Target, sizes: Record<SplitName, number>, kept: number, keys: { groupBy?: string | undefined; stratifyBy?: string | undefined }): void {
+  for (const split of ['validation', 'test'] as const) {
+    const fraction = opts.split[split];
+    if (fraction === 0 || sizes[split] > 0 || kept === 0) continue;
+    const wanted = Math.round(kept * fraction);
+    if (wanted === 0) {
+      warnings.add(`only ${kept} examples kept: the ${split} split (${fraction}) rounds to 0 examples`);
+      continue;
+    }
+    // Not the rounding: what is split whole, or per stratum, did not fit.
+    const why =
+      keys.groupBy !== undefined
+        ? `examples of one ${keys.groupBy} stay together (split.groupBy), and no whole group fitted`
+        : keys.stratifyBy !== undefined
+          ? `each ${keys.stratifyBy} (split.stratifyBy) is split on its own, and none had an example to spare`
+          : 'examples kept together (near-duplicate clusters, snapshots of one chat) did not fit';
+    warnings.add(`the ${split} split is empty: ${fraction} of ${kept} examples is ${wanted}, but ${why}`);
   }
   if (target.warnTrainUnder !== undefined && sizes.train < target.warnTrainUnder) {
     warnings.add(`${opts.target} fine-tuning needs at least ${target.warnTrainUnder} training examples; train has ${sizes.train}`);

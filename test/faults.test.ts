@@ -58,11 +58,13 @@ describe('failOn', () => {
     });
     expect(code).toBe(1);
     expect(io.err).toMatch(/DATA_FAILED: no example was kept/);
-    // An input with no rows at all is not a failure of the data: a warning says so.
+    // An input with no rows at all fails too (an empty train.jsonl is no dataset), naming the file.
     const empty = join(dir, 'empty.jsonl');
     await writeFile(empty, '');
-    const none = await prepareDataset({ inputs: [empty], outDir: join(dir, 'p') });
-    expect(none.warnings).toContain('no example was kept: the inputs have no rows (an empty file, or a header and no data rows)');
+    await expect(prepareDataset({ inputs: [empty], outDir: join(dir, 'p') })).rejects.toMatchObject({
+      code: 'DATA_FAILED',
+      message: expect.stringContaining(`the inputs have no rows (an empty file, or a header and no data rows): ${empty}`),
+    });
   });
 
   it('CLI: --fail-on exits 1 and still prints the summary', async () => {

@@ -3,11 +3,13 @@
  * surrogates, the system column, weights and text parts in ShareGPT, conversation lists written as
  * JSON text in CSV cells, and the MAPPING_INVALID hints for a header read the wrong way.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanContent, detectPreset, normalizeRecords, resolveMapping, type NormalizeOptions } from '../src/normalize/index.js';
 import { isLoraPrepError } from '../src/errors.js';
+import { runCli } from '../src/cli/run.js';
 import { prepareDataset } from '../src/prepare.js';
 import type { Example, SourceRow } from '../src/types.js';
 import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
@@ -287,15 +289,20 @@ describe('an input with no rows', () => {
   it.each([
     ['header only', 'question,answer\n'],
     ['empty', ''],
-  ])('%s: the warning says there are no rows, and no mapping is reported', async (_name, content) => {
+  ])('%s: the run fails saying there are no rows, and writes nothing (an empty train.jsonl is no dataset)', async (_name, content) => {
     const dir = await tempDir();
     const file = join(dir, 'e.csv');
     await writeFile(file, content);
-    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), split: { validation: 0 } });
-    expect(result.counts.input).toBe(0);
-    expect(result.warnings).toContain('no example was kept: the inputs have no rows (an empty file, or a header and no data rows)');
-    expect(result.warnings.some((w) => /every input row was rejected/.test(w))).toBe(false);
-    const report = JSON.parse(await readFile(result.files.report, 'utf8'));
-    expect(report.inputs[0].mapping).toBeNull();
+    const outDir = join(dir, 'o');
+    await expect(prepareDataset({ inputs: [file], outDir, split: { validation: 0 } })).rejects.toMatchObject({
+      code: 'DATA_FAILED',
+      message: expect.stringMatching(/^no example was kept: the inputs have no rows \(an empty file, or a header and no data rows\): .*e\.csv\. Nothing was written/),
+    });
+    expect(existsSync(outDir)).toBe(false);
+    // The CLI exits 1.
+    const io = { out: '', err: '' };
+    const code = await runCli(['prepare', file, '--out', outDir, '--quiet'], { stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) });
+    expect(code).toBe(1);
+    expect(io.err).toMatch(/DATA_FAILED: no example was kept: the inputs have no rows/);
   });
 });

@@ -212,12 +212,33 @@ describe('stratified and grouped splits', () => {
           expect(Math.abs(s.validation - n * 0.25)).toBeLessThanOrEqual(1);
           if (n > 0) expect(s.train).toBeGreaterThan(0);
         }
+        // The total is exact where no stratum is too small to give its share.
+        if ([...counts.values()].every((n) => n >= 3)) expect(result.counts.validation).toBe(Math.round(labels.length * 0.25));
         // the files agree with the report
         const written = await writtenRows(result);
         expect(written.filter((r) => r.split === 'validation')).toHaveLength(result.counts.validation);
       }),
       { numRuns: 15 },
     );
+  });
+
+  it('stratifyBy: the split sizes are the exact fractions overall (67/67/66 rows at 0.1 and 0.1: 20 and 20)', async () => {
+    const topics = ['finance', 'legal', 'medical'];
+    const rows = Array.from({ length: 200 }, (_, i) => ({ question: `Q${i}?`, answer: `A${i}.`, topic: topics[i % 3] }));
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.1, test: 0.1, stratifyBy: 'topic' } });
+    expect(result.counts).toMatchObject({ train: 160, validation: 20, test: 20 });
+    expect(Object.values(result.strata ?? {}).map((s) => s.validation).sort()).toEqual([6, 7, 7]);
+  });
+
+  it('an empty validation split is explained: the rounding, or groups too large to fit', async () => {
+    const few = await prepareDataset({ inputs: [await inputFile(Array.from({ length: 5 }, (_, i) => ({ question: `Q${i}?`, answer: `A${i}.` })))], outDir: join(await tempDir(), 'o'), split: { validation: 0.05 } });
+    expect(few.warnings).toContain('only 5 examples kept: the validation split (0.05) rounds to 0 examples');
+    const sizes = [8, 7, 5];
+    const rows = sizes.flatMap((n, g) => Array.from({ length: n }, (_, i) => ({ question: `G${g} Q${i}?`, answer: `A${g}.${i}.`, case_id: `K${g}` })));
+    const grouped = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.1, groupBy: 'case_id' } });
+    expect(grouped.counts.validation).toBe(0);
+    expect(grouped.warnings).toContain('the validation split is empty: 0.1 of 20 examples is 2, but examples of one case_id stay together (split.groupBy), and no whole group fitted');
+    expect(grouped.warnings.some((w) => w.includes('rounds to 0'))).toBe(false);
   });
 
   it('warns when a stratum is too small to split, and puts it in train', async () => {
