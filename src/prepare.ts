@@ -717,7 +717,7 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
     const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
-    const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path);
+    const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path, { header: format === 'csv' || format === 'tsv' });
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
     out.push({ path: spec.path, bytes, domain: spec.domain, format, formatGiven: spec.format !== undefined, delimiter, escape, recordsKey, encoding, mapping, natural });
     if (first) firstRows.push(first);

@@ -277,6 +277,29 @@ describe('MAPPING_INVALID for a header read the wrong way', () => {
     expect(resolveMapping('qa', { text: 'hello, world' }, 'x.csv')).toBe('qa');
   });
 
+  it('a named preset whose columns a CSV header lacks stops the job, naming the preset they fit (a JSON row is left to the rows)', async () => {
+    const dir = await tempDir();
+    const alpaca = join(dir, 'alpaca.csv');
+    await writeFile(alpaca, 'instruction,input,output\nSum 1 and 2,,3\nName a bond type,,A zero-coupon bond.\n');
+    const qa = join(dir, 'qa.csv');
+    await writeFile(qa, 'question,answer\nWhat is a bond?,A loan.\n');
+    const expected = { code: 'MAPPING_INVALID', message: expect.stringMatching(/alpaca\.csv: mapping "qa" needs column "question", "answer or long_answer or final_decision"; the header has "instruction", "input", "output"\. They fit "alpaca": use mapping "alpaca" or "auto"/) };
+    // Alone (it was DATA_FAILED, every row missing_field), and beside a file that fits (exit 0, the file dropped).
+    await expect(prepareDataset({ inputs: [alpaca], outDir: join(dir, 'o1'), mapping: 'qa' })).rejects.toMatchObject(expected);
+    await expect(prepareDataset({ inputs: [qa, alpaca], outDir: join(dir, 'o2'), mapping: 'qa' })).rejects.toMatchObject(expected);
+    const tsv = join(dir, 'x.tsv');
+    await writeFile(tsv, 'text\tlabel\nhello\tgreeting\n');
+    await expect(prepareDataset({ inputs: [tsv], outDir: join(dir, 'o3'), mapping: 'alpaca' })).rejects.toMatchObject({ code: 'MAPPING_INVALID', message: expect.stringContaining('Give templates naming these columns') });
+    // Each file its own mapping: fine.
+    const both = await prepareDataset({ inputs: [qa, { path: alpaca, mapping: 'alpaca' }], outDir: join(dir, 'o4'), mapping: 'qa', split: { validation: 0 } });
+    expect(both.counts).toMatchObject({ input: 3, kept: 3 });
+    // JSON rows vary: a first row that lacks a field is rejected like any other.
+    const jsonl = join(dir, 'mixed.jsonl');
+    await writeFile(jsonl, `${JSON.stringify({ instruction: 'i', output: 'o' })}\n${JSON.stringify({ question: 'What is a bond?', answer: 'A loan.' })}\n`);
+    const mixed = await prepareDataset({ inputs: [jsonl], outDir: join(dir, 'o5'), mapping: 'qa', split: { validation: 0 } });
+    expect(mixed.counts).toMatchObject({ kept: 1, byReason: { missing_field: 1 } });
+  });
+
   it('through the CSV loader: bytes not valid in the header', async () => {
     const dir = await tempDir();
     const file = join(dir, 'h.csv');

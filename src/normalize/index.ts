@@ -43,14 +43,16 @@ export interface NormalizeOptions {
 /**
  * Resolves `'auto'` from a file's first row, names the columns of `mcq` and `classification`, reads
  * a `template` preset's prompt file, and checks a template mapping's columns against the first row.
- * Throws `MAPPING_INVALID` naming the file, the keys found and what to do.
+ * Throws `MAPPING_INVALID` naming the file, the keys found and what to do. With `header` (the
+ * first row is a CSV or TSV header's, so every row has its columns), a named preset whose columns
+ * it lacks throws too, naming the preset they fit.
  *
  * @example
  * resolveMapping('auto', { instruction: 'Sum', input: '', output: '3' }, 'a.json') // 'alpaca'
  * resolveMapping('auto', { question: 'q', opa: 'x', opb: 'y', cop: 1 }, 'm.csv')
  * // { preset: 'mcq', question: 'question', options: ['opa', 'opb'], answer: 'cop', indexBase: 0 }
  */
-export function resolveMapping(mapping: Mapping, first: Record<string, unknown> | undefined, file: string): ResolvedMapping {
+export function resolveMapping(mapping: Mapping, first: Record<string, unknown> | undefined, file: string, options: { header?: boolean } = {}): ResolvedMapping {
   if (typeof mapping !== 'string') {
     if ('preset' in mapping) {
       if (mapping.preset === 'template') return resolveMapping(loadPromptTemplate(mapping), first, file);
@@ -66,7 +68,7 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
     return mapping;
   }
   if (mapping === 'mcq' || mapping === 'classification') return first ? resolvePreset({ preset: mapping }, first, file) : mapping;
-  if (mapping !== 'auto') return first ? namedFolded(mapping, first, file) : mapping;
+  if (mapping !== 'auto') return first ? namedFolded(mapping, first, file, options.header === true) : mapping;
   if (!first) return 'messages'; // an empty file: nothing to map
   const detected = detectPreset(first);
   if (!detected) {
@@ -134,19 +136,29 @@ const REQUIRED_COLUMNS: Record<'messages' | 'sharegpt' | 'alpaca' | 'prompt-comp
  * A preset named by the caller whose columns the first row has only in other capitals or with
  * spaces: `qa` names them as written (its object form); the others stop the job saying what to
  * rename. A first row that lacks them and whose header was plainly read the wrong way (one column
- * named with a delimiter, names holding U+FFFD) stops the job saying which option to pass.
- * Anything else is left to the rows (a first row missing a field is rejected like any).
+ * named with a delimiter, names holding U+FFFD) stops the job saying which option to pass; so does
+ * a CSV or TSV header (`header`: every row has its columns) that lacks them, naming the preset its
+ * columns fit. Anything else is left to the rows (a JSON row missing a field is rejected like any).
  */
-function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string, unknown>, file: string): ResolvedMapping {
+function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string, unknown>, file: string, header: boolean): ResolvedMapping {
   const absent = (row: Record<string, unknown>) => REQUIRED_COLUMNS[preset].filter((any) => !any.some((c) => Object.hasOwn(row, c))).map((any) => any.join(' or '));
   const lacking = absent(first);
   if (lacking.length === 0) return preset;
   const folded = foldedColumns(first);
   if (!folded || absent(folded.first).length > 0) {
     // A header split on the wrong delimiter or read in the wrong encoding: every row would be rejected.
-    const header = headerHint(first);
-    if (header === '') return preset;
-    throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')}.${header}`, {
+    const hint = headerHint(first);
+    if (hint === '' && header) {
+      // Every row of the file lacks the columns: a job problem, not thousands of rejected rows.
+      const fits = detectPreset(first);
+      const columns = Object.keys(first).map((c) => JSON.stringify(c)).join(', ');
+      const instead = fits ? ` They fit "${fits}": use mapping "${fits}" or "auto" for this file (its own mapping in inputs: [{ path, mapping }] beside other files).` : ' Give templates naming these columns, such as { user: "{{col1}}", assistant: "{{col2}}" }.';
+      throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}" needs column ${lacking.map((c) => `"${c}"`).join(', ')}; the header has ${columns}.${instead}`, {
+        location: { file, line: 1 },
+      });
+    }
+    if (hint === '') return preset;
+    throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}": the first row has no column ${lacking.map((c) => `"${c}"`).join(', ')}.${hint}`, {
       location: { file, line: 1 },
     });
   }
