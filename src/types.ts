@@ -61,6 +61,13 @@ export interface Example {
    */
   nearUser?: string;
   /**
+   * An alpaca row's `input`, which the last user message holds after its instruction
+   * (`instruction\n\ninput`): an alpaca writer writes the two apart again, while the message still
+   * ends with this text (redaction or truncation may have changed it; then it holds both). Never
+   * written to the output itself.
+   */
+  alpacaInput?: string;
+  /**
    * Where the row came from, its `domain`, and every input column the mapping did not use, under
    * its own name (what `split.groupBy` and `split.stratifyBy` name).
    */

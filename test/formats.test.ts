@@ -1,5 +1,10 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordBuilder } from '../src/formats/index.js';
+import { prepareDataset } from '../src/index.js';
+import { tempDir } from './helpers/index.js';
+import { readJsonl } from './helpers/output.js';
 import type { Example, Message } from '../src/types.js';
 
 const ex = (messages: Message[]): Example => ({ id: 'x', messages, meta: { source: { file: 'f', line: 1 } } });
@@ -47,6 +52,41 @@ describe('axolotl instruction (alpaca)', () => {
       expect(r.reason).toBe('unsupported_shape');
       expect(r.message).toMatch(message);
     }
+  });
+});
+
+describe('alpaca in, alpaca out', () => {
+  it("keeps an alpaca row's input in its own field (through prepare), every alpaca target; chat holds both in the user message", async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'a.jsonl');
+    const rows = [
+      { instruction: 'Summarise clause 4.', input: 'Clause 4: the tenant pays rent monthly.', output: 'Rent is due monthly.', system: 'You are a contracts lawyer.' },
+      { instruction: 'Name a zero-coupon bond issuer.', input: '', output: 'The US Treasury (STRIPS).' },
+      { instruction: 'Define EBITDA.', output: 'Earnings before interest, taxes, depreciation and amortisation.' },
+      { instruction: 'Translate.', input: 'Bonjour\n\nle monde', output: 'Hello, world.', history: [['Hi', 'Hello.']] },
+    ];
+    await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    for (const target of ['axolotl', 'torchtune', 'unsloth', 'llama-factory'] as const) {
+      const result = await prepareDataset({ inputs: [file], outDir: join(dir, target), target, format: 'instruction', split: { validation: 0 }, dedup: false });
+      const written = await readJsonl(result.files.train);
+      const single = written.filter((r) => r.history === undefined);
+      expect(single.slice(0, 3).map((r) => [r.instruction, r.input])).toEqual([
+        ['Summarise clause 4.', 'Clause 4: the tenant pays rent monthly.'],
+        ['Name a zero-coupon bond issuer.', ''],
+        ['Define EBITDA.', ''],
+      ]);
+      if (target === 'llama-factory') expect(written[3]).toMatchObject({ instruction: 'Translate.', input: 'Bonjour\n\nle monde', history: [['Hi', 'Hello.']] });
+    }
+    const chat = await prepareDataset({ inputs: [file], outDir: join(dir, 'chat'), split: { validation: 0 }, dedup: false });
+    expect(((await readJsonl(chat.files.train))[0]?.messages as Message[])[1]?.content).toBe('Summarise clause 4.\n\nClause 4: the tenant pays rent monthly.');
+  });
+
+  it('writes the whole message as the instruction where it no longer ends with the input as read (redacted)', () => {
+    const alpaca = recordBuilder('axolotl', 'instruction');
+    const redacted = { ...ex([{ role: 'user', content: 'Email the client.\n\n[EMAIL]' }, A]), alpacaInput: 'ana@example.com' };
+    expect(alpaca(redacted)).toEqual({ ok: true, record: { instruction: 'Email the client.\n\n[EMAIL]', input: '', output: 'A' } });
+    const kept = { ...ex([{ role: 'user', content: 'Email the client.\n\nana@example.com' }, A]), alpacaInput: 'ana@example.com' };
+    expect(alpaca(kept)).toEqual({ ok: true, record: { instruction: 'Email the client.', input: 'ana@example.com', output: 'A' } });
   });
 });
 

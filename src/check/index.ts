@@ -194,7 +194,7 @@ interface InFlight {
 
 /** What a worker is sent of an example. */
 function itemOf(e: Example): MeasureItem {
-  return { messages: e.messages, tools: e.tools, nearUser: e.nearUser };
+  return { messages: e.messages, tools: e.tools, nearUser: e.nearUser, alpacaInput: e.alpacaInput };
 }
 
 /**

@@ -73,6 +73,7 @@ export interface MeasureItem {
   messages: Message[];
   tools?: unknown[] | undefined;
   nearUser?: string | undefined;
+  alpacaInput?: string | undefined;
 }
 
 /** What {@link measureExample} does besides counting. */
@@ -180,7 +181,10 @@ export function recordText(
   measured: Measured & { ok: true },
 ): { ok: true; text: string } | { ok: false; reason: ReasonCode; message: string } {
   const messages = measured.messages ?? item.messages;
-  const built = toRecord(item.tools === undefined ? { messages } : { messages, tools: item.tools });
+  const source: RecordSource = { messages };
+  if (item.tools !== undefined) source.tools = item.tools;
+  if (item.alpacaInput !== undefined) source.alpacaInput = item.alpacaInput;
+  const built = toRecord(source);
   return built.ok ? { ok: true, text: serializeRecord(built.record) } : built;
 }
 

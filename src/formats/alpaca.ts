@@ -34,7 +34,12 @@ export function alpacaRecord(options: AlpacaOptions): (example: RecordSource) =>
       return reject(`holds one instruction and one answer; this example has ${turns.length / 2} exchanges: use format "chat" for multi-turn data`);
     }
     const [user, assistant] = turns.slice(-2) as [Message, Message];
-    const record: Record<string, unknown> = { instruction: user.content, input: '', output: assistant.content };
+    // An alpaca row's input goes back in its own field (a trainer's prompt differs with one), while
+    // the message still ends with it as read.
+    const input = example.alpacaInput;
+    const apart = input !== undefined && input !== '' && user.content.endsWith(`\n\n${input}`) && user.content.length > input.length + 2;
+    const instruction = apart ? user.content.slice(0, user.content.length - input.length - 2) : user.content;
+    const record: Record<string, unknown> = { instruction, input: apart ? input : '', output: assistant.content };
     if (system[0]) record.system = system[0].content;
     if (options.history && turns.length > 2) {
       const pairs: Array<[string, string]> = [];

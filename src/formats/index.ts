@@ -18,7 +18,7 @@ export type RecordFormat = 'chat' | 'instruction';
  * What a record is built from: the messages and tools of an example. Nothing else of it reaches
  * the file, so the worker threads can build records from what they tokenized.
  */
-export type RecordSource = Pick<Example, 'messages' | 'tools'>;
+export type RecordSource = Pick<Example, 'messages' | 'tools' | 'alpacaInput'>;
 
 /** What a writer returns for one example. */
 export type RecordResult =

@@ -356,6 +356,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, keep.length === 0 ? result.used : result.used.filter((c) => !keep.includes(c)), options.domain, keep) };
     if (result.nearUser !== undefined) example.nearUser = result.nearUser;
+    if (result.alpacaInput !== undefined) example.alpacaInput = result.alpacaInput;
     // Blank text is no tools: a CSV column, or a LLaMA-Factory row without them (`"tools": ""`).
     const given = result.used.includes('tools') ? row.data.tools : undefined;
     const tools = typeof given === 'string' && given.trim() === '' ? undefined : toolList(given);
@@ -599,7 +600,10 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
     { role: 'user', content: input === undefined ? instruction : `${instruction}\n\n${input}` },
     { role: 'assistant', content: output },
   );
-  return withSystem(data, turns, ['instruction', 'input', 'output', 'system', 'history']);
+  const converted = withSystem(data, turns, ['instruction', 'input', 'output', 'system', 'history']);
+  // An alpaca writer puts it back in its own field (Example.alpacaInput).
+  if (input !== undefined && 'messages' in converted) converted.alpacaInput = input;
+  return converted;
 }
 
 /**
