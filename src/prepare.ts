@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { GrowableUint32 } from './_growable.js';
 import { inputFiles, inputInside, listed, realPath, repeatedPath, textBytes } from './_inputs.js';
 import { KeptRows } from './_kept.js';
 import { InputOrder } from './_order.js';
@@ -34,7 +35,7 @@ import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
 import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
-import type { Example, Rejection, SourceRow, StageContext } from './types.js';
+import type { Example, Message, Rejection, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, killedRunIn, OutputTransaction } from './write/_atomic.js';
 import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
@@ -194,6 +195,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     // The split's columns stay in meta even where the mapping reads them (a shared question, `id`).
     const splitColumns = [groupBy, stratifyBy].filter((c): c is string => c !== undefined && c !== 'domain');
     const missingGroup = { count: 0 };
+    // MLX-LM trains a chat's last message only (--mask-prompt): kept rows with answers before it.
+    const earlierAnswers = opts.target === 'mlx-lm' && opts.format === 'chat' ? new EarlierAnswers() : undefined;
     let input = 0;
     let rejected = 0;
     // With maxRows the bytes read say nothing of how far the run is: no fraction then.
@@ -394,6 +397,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               nearIndex.add(counted.nearText as string, counted.signature as Uint32Array);
             }
             piiLog.keep(example, kept.length - 1);
+            earlierAnswers?.add(kept.length - 1, example.messages);
             if (counted.truncated) truncations.add(example.meta.source, counted.truncated, tokens);
             if (defaultLimit && tokens > defaultLimit.tokens) {
               overDefault.count++;
@@ -498,6 +502,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
 
     addSizeWarnings(warnings, opts, target, sizes, keptCount, keys);
+    const earlier = earlierAnswers?.warning(assignment);
+    if (earlier) warnings.add(earlier);
     // Statistics cover what is written: rows removed as near-duplicates are left out.
     const w = writtenRows(kept, assignment);
     const tokensAll = { ...tokenStats(w.tokens), trainable: trainableTotal(w.tokens, w.prompt) };
@@ -792,6 +798,46 @@ class WarningList {
 }
 
 /** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
+/**
+ * Kept rows whose chats answer before their last message (MLX-LM trains the last one only): row,
+ * earlier assistant turns, of them tool calls; 12 bytes a such row, none for single exchanges.
+ */
+class EarlierAnswers {
+  readonly #rows = new GrowableUint32();
+
+  add(row: number, messages: readonly Message[]): void {
+    let turns = 0;
+    let calls = 0;
+    for (let i = 0; i < messages.length - 1; i++) {
+      const m = messages[i] as Message;
+      if (m.role !== 'assistant') continue;
+      turns++;
+      if (m.tool_calls) calls++;
+    }
+    if (turns === 0) return;
+    this.#rows.push(row);
+    this.#rows.push(turns);
+    this.#rows.push(calls);
+  }
+
+  /** The warning over the rows written, or undefined when none answers early. */
+  warning(assignment: Uint8Array): string | undefined {
+    const v = this.#rows.view();
+    let examples = 0;
+    let turns = 0;
+    let calls = 0;
+    for (let i = 0; i + 2 < v.length; i += 3) {
+      if (assignment[v[i] as number] === NOT_WRITTEN) continue;
+      examples++;
+      turns += v[i + 1] as number;
+      calls += v[i + 2] as number;
+    }
+    if (examples === 0) return undefined;
+    const n = (x: number) => x.toLocaleString('en-US');
+    return `${n(examples)} examples answer before their last message (${n(turns)} assistant turns${calls > 0 ? `, ${n(calls)} of them tool calls` : ''}): mlx-lm with --mask-prompt (next steps) trains only each chat's last message, so those turns are not trained; without it, it trains on every token, prompts too`;
+  }
+}
+
 function noRows(files: string[]): LoraPrepError {
   return new LoraPrepError(
     'DATA_FAILED',

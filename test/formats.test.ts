@@ -220,6 +220,18 @@ describe('weights on turns the trainer never trains, and names', () => {
     }
   });
 
+  it('mlx-lm (which trains only the last message, --mask-prompt) drops weight 0 on an earlier answer and rejects it on the last', () => {
+    expect(record(built('mlx-lm', ex([U, { ...A, weight: 0 }, U, A])))).toEqual({ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] });
+    expect(built('mlx-lm', ex([U, A, U, { ...A, weight: 0 }]))).toMatchObject({ ok: false, reason: 'unsupported_shape', message: expect.stringMatching(/weight 0/) });
+    // Trainers that train every turn still refuse it anywhere.
+    expect(built('trl', ex([U, { ...A, weight: 0 }, U, A])).ok).toBe(false);
+  });
+
+  it.each(['openai', 'together', 'mistral'] as const)('%s rejects an example whose every answer has weight 0: it trains nothing', (target) => {
+    expect(built(target, ex([U, { ...A, weight: 0 }, U, { ...A, weight: 0 }]))).toMatchObject({ ok: false, reason: 'unsupported_shape', message: expect.stringMatching(/every assistant message has weight 0: the example trains nothing/) });
+    expect(built(target, ex([U, { ...A, weight: 0 }, U, A])).ok).toBe(true);
+  });
+
   it('together drops name (it has no such key); tool messages never carry one', () => {
     expect(record(built('together', ex([{ ...U, name: 'bob' }, A])))).toEqual({ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] });
     const named = toolChat('{}', 1, [RATE_TOOL]);

@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { prepareDataset, targets, trainerGlue, type PrepareOptions, type RecordFormat, type TargetName } from '../src/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
 import { tempDir } from './helpers/index.js';
@@ -46,6 +47,11 @@ describe.each(COMBOS)('%s %s', (target, format) => {
   });
 });
 
+/** The first YAML block of a next-steps text, parsed (torchtune's `${batch_size}` read as a number). */
+function yamlOf(md: string): Record<string, unknown> {
+  return parseYaml((/```yaml\n([\s\S]*?)```/.exec(md)?.[1] as string).replace(/\$\{batch_size\}/g, '1')) as Record<string, unknown>;
+}
+
 describe('file layout and glue', () => {
   const all: PrepareOptions['inputs'] = Object.entries(expected).map(([path, spec]) => ('encoding' in spec ? { path, encoding: spec.encoding as 'windows-1252' } : path));
 
@@ -56,6 +62,25 @@ describe('file layout and glue', () => {
     expect(result.files.validation).toBe(join(outDir, 'valid.jsonl'));
     expect(result.counts.test).toBeGreaterThanOrEqual(4);
     expect(result.nextSteps).toContain(`mlx_lm.lora --model MODEL --train --data ${outDir} --batch-size 4`);
+  });
+
+  it('mlx-lm trains answers only in both formats (--mask-prompt), and warns where chats answer before their last message', async () => {
+    const dir = await tempDir();
+    const chat = join(dir, 'chat.jsonl');
+    const turn = (i: number, more: boolean) => [
+      { role: 'user', content: `Question ${i} about invoice ${i}?` },
+      ...(more ? [{ role: 'assistant', content: `First answer ${i}.` }, { role: 'user', content: `And then ${i}?` }] : []),
+      { role: 'assistant', content: `Answer ${i}.` },
+    ];
+    await writeFile(chat, Array.from({ length: 24 }, (_, i) => JSON.stringify({ messages: turn(i, i % 3 === 0) })).join('\n'));
+    const result = await prepareDataset({ inputs: [chat], outDir: join(dir, 'c'), target: 'mlx-lm', split: { validation: 0.25 } });
+    expect(result.nextSteps).toMatch(/mlx_lm\.lora .* --mask-prompt\n/);
+    expect(result.warnings).toContain("8 examples answer before their last message (8 assistant turns): mlx-lm with --mask-prompt (next steps) trains only each chat's last message, so those turns are not trained; without it, it trains on every token, prompts too");
+    const single = join(dir, 'single.jsonl');
+    await writeFile(single, Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Question ${i}?`, completion: `Answer ${i}.` })).join('\n'));
+    const completions = await prepareDataset({ inputs: [single], outDir: join(dir, 'p'), target: 'mlx-lm', format: 'instruction', split: { validation: 0.25 } });
+    expect(completions.nextSteps).toMatch(/mlx_lm\.lora .* --mask-prompt\n/);
+    expect(completions.warnings.some((w) => w.includes('answer before their last message'))).toBe(false);
   });
 
   it('mlx-lm refuses, before writing, a split under its batch size', async () => {
@@ -132,6 +157,74 @@ describe('file layout and glue', () => {
     expect(await readFile(result.files.nextSteps, 'utf8')).toBe(result.nextSteps);
     // Every trainer that can evaluate is told where the validation file is.
     if (target !== 'llama-factory') expect(result.nextSteps).toContain(target === 'mlx-lm' ? outDir : (result.files.validation as string));
+  });
+
+  describe('glue on an output folder whose path YAML or a shell would misread (#, spaces, ": ", a quote)', () => {
+    const yamlBlocks = (md: string) => [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parseYaml((m[1] as string).replace(/\$\{batch_size\}/g, '1')) as Record<string, unknown>);
+    const shellWords = (line: string) => {
+      // A POSIX shell's words for the quoting glue writes: plain words and single-quoted ones.
+      const words: string[] = [];
+      for (const m of line.matchAll(/(?:'((?:[^']|'\\'')*)'|(\S+))/g)) words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : (m[2] as string));
+      return words;
+    };
+
+    it.each(['axolotl', 'llama-factory', 'torchtune', 'mistral', 'mlx-lm', 'openai', 'together', 'unsloth'] as const)('%s: every path reads back as written', async (target) => {
+      const outDir = join(await tempDir(), "run #1: it's done");
+      const format = target === 'openai' || target === 'together' || target === 'mistral' || target === 'mlx-lm' ? 'chat' : 'instruction';
+      const result = await prepareDataset({ inputs: all, outDir, target, format, split: { validation: 0.1 } });
+      const train = join(outDir, 'train.jsonl');
+      const steps = result.nextSteps;
+      if (target === 'axolotl') {
+        const config = parseYaml(await readFile(join(outDir, 'axolotl.yaml'), 'utf8')) as { datasets: Array<{ path: string }> };
+        expect(config.datasets[0]?.path).toBe(train);
+      }
+      if (target === 'llama-factory') expect(yamlBlocks(steps)[0]?.dataset_dir).toBe(outDir);
+      if (target === 'torchtune') expect((yamlBlocks(steps)[0]?.dataset as { data_files: string }).data_files).toBe(train);
+      if (target === 'mistral') expect((yamlBlocks(steps)[0]?.data as { instruct_data: string }).instruct_data).toBe(resolve(train));
+      if (target === 'mlx-lm') expect(shellWords(steps.split('\n').find((l) => l.startsWith('mlx_lm.lora')) as string)).toContain(outDir);
+      if (target === 'openai') expect(shellWords(steps.split('\n').find((l) => l.startsWith('curl') && l.includes('file=')) as string)).toContain(`file=@${train}`);
+      if (target === 'together') expect(shellWords(steps.split('\n').find((l) => l.startsWith('together files upload')) as string)).toEqual(['together', 'files', 'upload', train]);
+      if (target === 'unsloth') expect(steps).toContain(`"train": ${JSON.stringify(train)}`);
+    });
+  });
+
+  it('unsloth instruction: the Python snippet parses, and maps alpaca rows (with a system prompt) to text', async () => {
+    const outDir = join(await tempDir(), 'u');
+    const result = await prepareDataset({ inputs: ['fixtures/finance/alpaca-tax.json'], outDir, target: 'unsloth', format: 'instruction', systemPrompt: 'finance', split: { validation: 0.2 } });
+    const python = /```python\n([\s\S]*?)```/.exec(result.nextSteps)?.[1] as string;
+    expect(python).toContain('ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}');
+    const check = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: python, encoding: 'utf8' });
+    if (check.error === undefined) expect(check.status, check.stderr).toBe(0);
+    // Run to_text itself on a written row (the lines between def and the map), where python3 is here.
+    const toText = python.slice(python.indexOf('PROMPT = '), python.indexOf('ds = {split'));
+    const row = (await readFile(join(outDir, 'train.jsonl'), 'utf8')).split('\n')[0] as string;
+    const run = spawnSync('python3', ['-c', `import json, sys\nclass T: eos_token = "</s>"\ntokenizer = T()\n${toText}\nprint(json.dumps(to_text(json.loads(sys.stdin.read()))))`], { input: row, encoding: 'utf8' });
+    if (run.error === undefined) {
+      expect(run.status, run.stderr).toBe(0);
+      const text = (JSON.parse(run.stdout) as { text: string }).text;
+      const r = JSON.parse(row) as { instruction: string; output: string; system: string };
+      expect(text.startsWith(`${r.system}\n\nBelow is an instruction`)).toBe(true);
+      expect(text).toContain(`### Instruction:\n${r.instruction}\n\n### Input:\n`);
+      expect(text.endsWith(`### Response:\n${r.output}</s>`)).toBe(true);
+    }
+  });
+
+  it('axolotl instruction reads the system prompt (alpaca_w_system) where a file has one; torchtune warns it has no place for it and trains on answers only', async () => {
+    const input = join(await tempDir(), 'a.jsonl');
+    await writeFile(input, Array.from({ length: 20 }, (_, i) => JSON.stringify({ instruction: `Define term ${i}.`, input: '', output: `Term ${i} means ${i}.` })).join('\n'));
+    const withSystem = join(await tempDir(), 'ax');
+    await prepareDataset({ inputs: [input], outDir: withSystem, target: 'axolotl', format: 'instruction', systemPrompt: 'finance', split: { validation: 0.2 } });
+    const config = parseYaml(await readFile(join(withSystem, 'axolotl.yaml'), 'utf8')) as { datasets: Array<{ type: string }>; test_datasets: Array<{ type: string }> };
+    expect(config.datasets[0]?.type).toBe('alpaca_w_system.load_instruct');
+    expect(config.test_datasets[0]?.type).toBe('alpaca_w_system.load_instruct');
+    const plain = join(await tempDir(), 'ax2');
+    await prepareDataset({ inputs: [input], outDir: plain, target: 'axolotl', format: 'instruction', split: { validation: 0.2 } });
+    expect((parseYaml(await readFile(join(plain, 'axolotl.yaml'), 'utf8')) as { datasets: Array<{ type: string }> }).datasets[0]?.type).toBe('alpaca');
+    const tt = await prepareDataset({ inputs: [input], outDir: join(await tempDir(), 'tt'), target: 'torchtune', format: 'instruction', systemPrompt: 'finance' });
+    expect(tt.warnings.some((w) => w.includes("torchtune's alpaca_dataset does not read"))).toBe(true);
+    expect((yamlOf(tt.nextSteps).dataset as Record<string, unknown>).train_on_input).toBe(false);
+    const ttPlain = await prepareDataset({ inputs: [input], outDir: join(await tempDir(), 'tt2'), target: 'torchtune', format: 'instruction' });
+    expect(ttPlain.warnings.some((w) => w.includes("torchtune's alpaca_dataset does not read"))).toBe(false);
   });
 
   it('overwrite removes glue an earlier run wrote for another target', async () => {

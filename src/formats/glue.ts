@@ -30,16 +30,18 @@ export interface GlueInput {
 }
 
 /**
- * The top-level columns a target's records hold on some rows only, which its glue names per file
- * (LLaMA-Factory: `system` and `tools` in ShareGPT, `system` and `history` in alpaca); empty for
- * targets whose glue names no columns.
+ * The top-level columns a target's records hold on some rows only, on which its glue depends per
+ * file (LLaMA-Factory: `system` and `tools` in ShareGPT, `system` and `history` in alpaca; alpaca's
+ * `system` for Axolotl and torchtune); empty for targets whose glue depends on none.
  *
  * @example
  * optionalColumns('llama-factory', 'chat') // ['system', 'tools']
  */
 export function optionalColumns(target: TargetName, format: RecordFormat): string[] {
-  if (target !== 'llama-factory') return [];
-  return format === 'chat' ? ['system', 'tools'] : ['system', 'history'];
+  if (target === 'llama-factory') return format === 'chat' ? ['system', 'tools'] : ['system', 'history'];
+  // Axolotl reads an alpaca row's system prompt only with another strategy; torchtune never.
+  if ((target === 'axolotl' || target === 'torchtune') && format === 'instruction') return ['system'];
+  return [];
 }
 
 /** Glue files for the top of `outDir`, and the next-steps text. */
@@ -73,8 +75,8 @@ export function trainerGlue(g: GlueInput): Glue {
         '1. Upload the files (purpose `fine-tune`):',
         '',
         '```sh',
-        `curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F file=@${train}`,
-        ...(validation ? [`curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F file=@${validation}`] : []),
+        `curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${shellWord(`file=@${train}`)}`,
+        ...(validation ? [`curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${shellWord(`file=@${validation}`)}`] : []),
         '```',
         '',
         '2. Start the job with the file ids it returned:',
@@ -89,9 +91,9 @@ export function trainerGlue(g: GlueInput): Glue {
     case 'together': {
       steps.push(
         '```sh',
-        `together files check ${train}`,
-        `together files upload ${train}`,
-        ...(validation ? [`together files upload ${validation}`] : []),
+        `together files check ${shellWord(train)}`,
+        `together files upload ${shellWord(train)}`,
+        ...(validation ? [`together files upload ${shellWord(validation)}`] : []),
         `together fine-tuning create --training-file file-TRAIN${validation ? ' --validation-file file-VALIDATION --n-evals 5' : ''} --model MODEL --lora`,
         '```',
       );
@@ -107,8 +109,8 @@ export function trainerGlue(g: GlueInput): Glue {
         '',
         '```yaml',
         'data:',
-        `  instruct_data: "${abs}"`,
-        ...(validation ? [`  eval_instruct_data: "${resolve(validation)}"`] : []),
+        `  instruct_data: ${JSON.stringify(abs)}`,
+        ...(validation ? [`  eval_instruct_data: ${JSON.stringify(resolve(validation))}`] : []),
         `seq_len: ${g.sequenceLength}`,
         '```',
         '',
@@ -119,26 +121,26 @@ export function trainerGlue(g: GlueInput): Glue {
     case 'mlx-lm': {
       steps.push(
         '```sh',
-        `mlx_lm.lora --model MODEL --train --data ${g.outDir} --batch-size 4 --max-seq-length ${g.sequenceLength}${g.format === 'chat' ? ' --mask-prompt' : ''}`,
-        ...(test ? [`mlx_lm.lora --model MODEL --adapter-path adapters --data ${g.outDir} --test`] : []),
+        `mlx_lm.lora --model MODEL --train --data ${shellWord(g.outDir)} --batch-size 4 --max-seq-length ${g.sequenceLength} --mask-prompt`,
+        ...(test ? [`mlx_lm.lora --model MODEL --adapter-path adapters --data ${shellWord(g.outDir)} --test`] : []),
         '```',
         '',
         'MLX-LM reads `train.jsonl`, `valid.jsonl` and `test.jsonl` from the folder; each holds at least 4 examples (its default batch size).',
+        `\`--mask-prompt\` trains on the answers only: ${g.format === 'chat' ? "each chat's last message, so assistant turns before it (earlier answers, tool calls) are not trained" : 'the completion, not the prompt'}; without it MLX-LM trains on every token, prompts too.`,
       );
       break;
     }
     case 'trl':
     case 'unsloth': {
-      const files = [`"train": "${train}"`, ...(validation ? [`"validation": "${validation}"`] : [])].join(', ');
+      const files = [`"train": ${JSON.stringify(train)}`, ...(validation ? [`"validation": ${JSON.stringify(validation)}`] : [])].join(', ');
       steps.push(
         '```python',
         'from datasets import load_dataset',
         'from trl import SFTConfig, SFTTrainer',
         '',
         `ds = load_dataset("json", data_files={${files}})`,
-        ...(g.target === 'unsloth' && g.format === 'instruction'
-          ? ['# alpaca rows: format them with your prompt template (Unsloth notebooks map instruction/input/output to text)']
-          : []),
+        // TRL reads no alpaca rows (KeyError: 'text'): they become text as Unsloth's notebooks write it.
+        ...(g.target === 'unsloth' && g.format === 'instruction' ? ALPACA_TO_TEXT : []),
         'trainer = SFTTrainer(',
         '    model=MODEL,',
         '    train_dataset=ds["train"],',
@@ -151,16 +153,27 @@ export function trainerGlue(g: GlueInput): Glue {
       break;
     }
     case 'axolotl': {
-      const type = g.format === 'chat' ? 'chat_template' : 'alpaca';
+      // `alpaca` reads no system prompt; `alpaca_w_system.load_instruct` reads one (the same
+      // prompt for rows without), but fails on a file whose rows have no `system` at all.
+      const type = (present: readonly string[] | undefined) =>
+        g.format === 'chat' ? 'chat_template' : (present ?? ['system']).includes('system') ? 'alpaca_w_system.load_instruct' : 'alpaca';
       const yaml = [
         '# Written by lora-prep: paste into your Axolotl config (paths relative to where lora-prep ran).',
         'datasets:',
-        `  - path: ${train}`,
+        `  - path: ${yamlText(train)}`,
         '    ds_type: json',
-        `    type: ${type}`,
+        `    type: ${type(g.columns?.train)}`,
         ...(g.format === 'chat' ? ['    field_messages: messages'] : []),
         ...(validation
-          ? ['test_datasets:', `  - path: ${validation}`, '    ds_type: json', '    split: train', `    type: ${type}`, ...(g.format === 'chat' ? ['    field_messages: messages'] : []), 'val_set_size: 0']
+          ? [
+              'test_datasets:',
+              `  - path: ${yamlText(validation)}`,
+              '    ds_type: json',
+              '    split: train',
+              `    type: ${type(g.columns?.validation)}`,
+              ...(g.format === 'chat' ? ['    field_messages: messages'] : []),
+              'val_set_size: 0',
+            ]
           : []),
         `sequence_len: ${g.sequenceLength}`,
         '',
@@ -188,7 +201,7 @@ export function trainerGlue(g: GlueInput): Glue {
         `\`${path('dataset_info.json')}\` names the files. In your LLaMA-Factory training YAML:`,
         '',
         '```yaml',
-        `dataset_dir: ${g.outDir}`,
+        `dataset_dir: ${yamlText(g.outDir)}`,
         `dataset: ${name}_train`,
         ...(validation ? [`eval_dataset: ${name}_validation`] : []),
         `cutoff_len: ${g.sequenceLength}`,
@@ -197,13 +210,18 @@ export function trainerGlue(g: GlueInput): Glue {
       break;
     }
     case 'torchtune': {
-      const dataset =
+      // alpaca_dataset trains on the prompt unless told not to (train_on_input defaults to True);
+      // chat_dataset on the answers (train_on_assistant): both train on the answers here.
+      const dataset = (file: string) =>
         g.format === 'chat'
-          ? ['  _component_: torchtune.datasets.chat_dataset', '  source: json', `  data_files: ${train}`, '  conversation_column: messages', '  conversation_style: openai', '  split: train']
-          : ['  _component_: torchtune.datasets.alpaca_dataset', '  source: json', `  data_files: ${train}`, '  split: train'];
+          ? ['  _component_: torchtune.datasets.chat_dataset', '  source: json', `  data_files: ${yamlText(file)}`, '  conversation_column: messages', '  conversation_style: openai', '  split: train']
+          : ['  _component_: torchtune.datasets.alpaca_dataset', '  source: json', `  data_files: ${yamlText(file)}`, '  train_on_input: False', '  split: train'];
+      if (g.format === 'instruction' && [g.columns?.train, g.columns?.validation, g.columns?.test].some((c) => c?.includes('system'))) {
+        warnings.push("some examples have a system prompt (alpaca's system field), which torchtune's alpaca_dataset does not read: they train without it; prepare with format chat to keep it");
+      }
       // Recipes with validation read a second dataset block and run it every N steps.
-      const val = validation ? ['run_val_every_n_steps: 100', 'dataset_val:', ...dataset.map((l) => l.replace(`data_files: ${train}`, `data_files: ${validation}`)), 'batch_size_val: ${batch_size}'] : [];
-      steps.push('In your torchtune config:', '', '```yaml', 'dataset:', ...dataset, ...val, `tokenizer:\n  max_seq_len: ${g.sequenceLength}`, '```');
+      const val = validation ? ['run_val_every_n_steps: 100', 'dataset_val:', ...dataset(validation), 'batch_size_val: ${batch_size}'] : [];
+      steps.push('In your torchtune config:', '', '```yaml', 'dataset:', ...dataset(train), ...val, `tokenizer:\n  max_seq_len: ${g.sequenceLength}`, '```');
       break;
     }
   }
@@ -211,6 +229,30 @@ export function trainerGlue(g: GlueInput): Glue {
 }
 
 // --- internal ---
+
+/**
+ * Alpaca rows to TRL's `text` rows, with the Alpaca prompt of Unsloth's notebooks and a row's
+ * system prompt first; each split mapped alone (their optional columns may differ).
+ */
+const ALPACA_TO_TEXT = [
+  "# Alpaca rows become text (TRL reads no instruction/input/output), with the Alpaca prompt of Unsloth's",
+  '# notebooks and a row\'s system prompt first; tokenizer is the one FastLanguageModel.from_pretrained returned.',
+  'PROMPT = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\\n\\n### Instruction:\\n{}\\n\\n### Input:\\n{}\\n\\n### Response:\\n{}"',
+  'def to_text(row):',
+  '    text = PROMPT.format(row["instruction"], row["input"], row["output"]) + tokenizer.eos_token',
+  '    return {"text": f\'{row["system"]}\\n\\n{text}\' if row.get("system") else text}',
+  'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}',
+];
+
+/** A path as one shell word: as it is where it holds only safe characters, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/** A path as a YAML scalar: plain where it holds only safe characters, else double-quoted (JSON's escapes are YAML's). */
+function yamlText(text: string): string {
+  return /^[\w./-]+$/.test(text) ? text : JSON.stringify(text);
+}
 
 /** A LLaMA-Factory dataset name from the output folder's name. */
 function datasetName(outDir: string): string {

@@ -137,7 +137,7 @@ export const targets = {
   'mlx-lm': {
     name: 'mlx-lm',
     systemless: ['instruction'],
-    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none', tools: MLX_TOOLS }), instruction: promptCompletionRecord('mlx-lm') },
+    formats: { chat: messagesRecord({ target: 'mlx-lm', weights: 'none', tools: MLX_TOOLS, trains: 'last' }), instruction: promptCompletionRecord('mlx-lm') },
     files: { train: 'train.jsonl', validation: 'valid.jsonl', test: 'test.jsonl' },
     defaultLimit: limit(2048, "MLX-LM's default max_seq_length", '--max-seq-length'),
     minPerSplit: 4,

@@ -36,6 +36,12 @@ export interface MessagesOptions {
   tools?: ToolSupport | undefined;
   /** Whether messages may carry `name` (OpenAI's participant name); false for Together, which has no such key. Default true. */
   names?: boolean | undefined;
+  /**
+   * Which assistant turns the trainer trains, run as its glue runs it: `'all'` (default), or
+   * `'last'`, the last message only (MLX-LM with `--mask-prompt`): a `weight: 0` on an earlier turn
+   * then says what the trainer does anyway, and is dropped, not a reason to reject the row.
+   */
+  trains?: 'all' | 'last' | undefined;
 }
 
 /**
@@ -60,6 +66,10 @@ export function messagesRecord(options: MessagesOptions): (example: RecordSource
     }
     const problem = firstProblem(example.messages, options.rules ?? []);
     if (problem) return reject(problem);
+    // Where weights are written, an example whose every answer is marked weight 0 trains nothing.
+    if (options.weights !== 'none' && example.messages.every((m) => m.role !== 'assistant' || m.weight === 0)) {
+      return reject('every assistant message has weight 0: the example trains nothing');
+    }
     const mistral = tools?.mistral === true;
     if (mistral) {
       const order = mistralToolOrder(example);
@@ -92,7 +102,7 @@ export function messagesRecord(options: MessagesOptions): (example: RecordSource
       if (m.weight !== undefined) {
         const supported = options.weights === 'any' || (options.weights === 'assistant' && m.role === 'assistant');
         if (supported) out.weight = m.weight;
-        else if (m.weight === 0 && m.role === 'assistant') {
+        else if (m.weight === 0 && m.role === 'assistant' && (options.trains !== 'last' || i === example.messages.length - 1)) {
           return { ok: false, reason: 'unsupported_shape', message: `${options.target} has no per-message weight: it would train on the assistant turn marked weight 0` };
         }
       }
