@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { prepareDataset } from '../src/index.js';
 import { fixFile, validateFile } from '../src/validate/index.js';
 import { GUESS_MAX_RECORDS, TargetGuesser } from '../src/validate/targets.js';
 import { tempDir } from './helpers/index.js';
@@ -51,6 +52,22 @@ describe('target auto reads past line 1', () => {
     const r = await validateFile(path, { target: 'auto' });
     expect(r).toMatchObject({ target: 'mistral', format: 'chat', guessed: true });
     expect(r.warnings[0]).toMatch(/^guessed target mistral \(chat\) from line 4: messages with 9-character tool-call ids/);
+  });
+
+  it("tool-call arguments as objects make it MLX-LM, and prepare's own mlx-lm output passes", async () => {
+    const objects = withTool('call_1', [RATE_TOOL]);
+    (objects.messages[1] as { tool_calls: Array<{ function: { arguments: unknown } }> }).tool_calls[0]!.function.arguments = { c: 'EUR' };
+    const path = await file([plain(1), plain(2), { ...objects, messages: objects.messages.map((m) => (m.role === 'assistant' && !m.content ? { ...m, content: '' } : m)) }, plain(3)]);
+    const r = await validateFile(path, { target: 'auto' });
+    expect(r.problems).toEqual([]);
+    expect(r).toMatchObject({ ok: true, target: 'mlx-lm', format: 'chat', guessed: true });
+    expect(r.warnings[0]).toBe('guessed target mlx-lm (chat) from line 3: tool-call arguments as objects (MLX-LM); pass --target to choose');
+    const dir = await tempDir();
+    const input = join(dir, 'tools.jsonl');
+    await writeFile(input, jsonl(Array.from({ length: 12 }, (_, i) => ({ ...withTool(`call_${i}`, [RATE_TOOL]), messages: withTool(`call_${i}`, [RATE_TOOL]).messages.map((m) => (m.role === 'user' ? { ...m, content: `${m.content} (${i})` } : m)) }))));
+    const prepared = await prepareDataset({ inputs: [input], outDir: join(dir, 'o'), target: 'mlx-lm', split: { validation: 0.34 } });
+    const own = await validateFile(prepared.files.train, { target: 'auto' });
+    expect(own).toMatchObject({ ok: true, target: 'mlx-lm' });
   });
 
   it('alpaca with a history further down is LLaMA-Factory', async () => {

@@ -177,7 +177,14 @@ function guessRecord(record: Record<string, unknown>): RecordGuess | undefined {
     if (msg.role === 'ipython') roleHint ??= { target: 'torchtune', why: 'an ipython role (torchtune)' };
     if ('weight' in msg && msg.role !== 'assistant') roleHint ??= { target: 'together', why: 'a weight on a non-assistant message (Together)' };
     if (Array.isArray(msg.tool_calls)) {
-      for (const c of msg.tool_calls) if (typeof c === 'object' && c !== null && typeof (c as { id?: unknown }).id === 'string') ids.push((c as { id: string }).id);
+      for (const c of msg.tool_calls) {
+        if (typeof c !== 'object' || c === null) continue;
+        if (typeof (c as { id?: unknown }).id === 'string') ids.push((c as { id: string }).id);
+        // OpenAI, Mistral, TRL and Axolotl take arguments as JSON text; objects are the Hugging Face
+        // chat templates' convention, which MLX-LM hands them as read.
+        const args = (c as { function?: { arguments?: unknown } }).function?.arguments;
+        if (typeof args === 'object' && args !== null && !Array.isArray(args)) roleHint ??= { target: 'mlx-lm', why: 'tool-call arguments as objects (MLX-LM)' };
+      }
     }
   }
   if (roleHint) return sure(roleHint.target, 'chat', roleHint.why);
