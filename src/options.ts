@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { concurrencyFor, defaultConcurrency } from './_cpus.js';
+import { closest } from './_suggest.js';
 import { LoraPrepError, preview } from './errors.js';
 import { targets, type Target, type TargetName } from './formats/index.js';
 import { loadPromptTemplate } from './normalize/_presets.js';
@@ -573,7 +574,13 @@ function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
 function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const path = issue.path.map(String).join('.') || '(options)';
   if (issue.code === 'unrecognized_keys') {
-    return `${path}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    // Top-level names get a "did you mean" (the shape of nested ones is the schema's to say).
+    const known = issue.path.length === 0 ? Object.keys(prepareOptionsSchema.shape) : [];
+    const named = issue.keys.map((k) => {
+      const meant = closest(k, known);
+      return `${JSON.stringify(k)}${meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`}`;
+    });
+    return `${path}: unknown option${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
   }
   const got = valueAt(root, issue.path);
   return `${path}: ${issue.message}, got ${got === undefined ? 'nothing' : preview(got)}`;

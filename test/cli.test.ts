@@ -182,6 +182,26 @@ describe('lora-prep prepare', () => {
     expect(io.err).toMatch(message);
   });
 
+  it('names every bad flag at once, with the options\' own problems, and suggests the flag a misspelt one meant', async () => {
+    const io = fakeIo();
+    expect(await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', 'x', '--seed', 'abc', '--dedup', 'fuzzy', '--validation', 'x', '--target', 'nosuch'], io)).toBe(2);
+    expect(io.err).toContain('lora-prep prepare: invalid options:\n  - --validation must be a number, got "x"\n  - --seed must be a number, got "abc"\n  - --dedup must be near, exact or none, got "fuzzy"\n  - target: ');
+    expect(io.err).toMatch(/ {2}- target: .*got "nosuch"/);
+    for (const [command, argv, meant] of [
+      ['prepare', ['prepare', 'a.csv', '--out', 'x', '--max-token', '500'], '--max-tokens'],
+      ['validate', ['validate', 'a.jsonl', '--targte', 'openai'], '--target'],
+      ['stats', ['stats', 'a.jsonl', '--tokeniser', 'o200k_base'], '--tokenizer'],
+    ] as const) {
+      const typo = fakeIo();
+      expect(await runCli([...argv], typo)).toBe(2);
+      expect(typo.err).toContain(`lora-prep ${command}: unknown option ${argv[argv.length - 2]} (did you mean ${meant}?)`);
+      expect(typo.err).not.toContain("after '--'");
+    }
+    const far = fakeIo();
+    expect(await runCli(['prepare', 'a.csv', '--out', 'x', '--frobnicate'], far)).toBe(2);
+    expect(far.err).toContain('unknown option --frobnicate\n');
+  });
+
   it('exits 2 on an input it cannot read whole (a cut gzip) and on a split too small for the target', async () => {
     const dir = await tempDir();
     const gz = gzipSync(Buffer.from(`${JSON.stringify({ question: 'q?', answer: 'a.' })}\n`.repeat(2_000)));

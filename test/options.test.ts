@@ -53,7 +53,9 @@ describe('resolveOptions', () => {
   });
 
   it.each([
-    ['an unknown option', { ...base, outdir: 'x' }, /unknown option "outdir"/],
+    ['an unknown option', { ...base, outdir: 'x' }, /unknown option "outdir" \(did you mean "outDir"\?\)/],
+    ['a misspelt option', { ...base, maxToken: 500 }, /unknown option "maxToken" \(did you mean "maxTokens"\?\)/],
+    ['an option far from any', { ...base, frobnicate: 1 }, /unknown option "frobnicate"$/m],
     ['an unknown nested option', { ...base, split: { valdation: 0.1 } }, /split: unknown option "valdation"/],
     ['a fraction out of range', { ...base, split: { validation: 1.5 } }, /split\.validation: .*got 1\.5/],
     ['no inputs', { ...base, inputs: [] }, /inputs: give at least one input file/],

@@ -24,7 +24,9 @@ import {
   type ValidationOptions,
   type ValidationReport,
 } from '../index.js';
+import { closest } from '../_suggest.js';
 import { loadConfigFile } from '../config.js';
+import { resolveOptions } from '../options.js';
 import { LIBRARY } from '../version.js';
 import { DEFAULT_CONFIG_FILE, writeStarterConfig } from './init.js';
 
@@ -253,7 +255,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     flags = parsed.values;
     options = await toOptions(parsed.values, parsed.positionals);
   } catch (e) {
-    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    const message = argsProblem(e, PREPARE_ARGS);
     return usageError(io, 'prepare', message);
   }
   if (!flags.quiet) options.onProgress = progressPrinter(io);
@@ -271,6 +273,23 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     if (failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
     return failure(io, e);
   }
+}
+
+/**
+ * What a command's usage problem says: a conversion's own message, or for a flag parseArgs does not
+ * know, the flag and the one it most likely meant (its own message tells to put a positional
+ * argument after '--', which is never the fix for a misspelt flag).
+ */
+function argsProblem(e: unknown, known: Record<string, unknown>): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec((e as Error).message)?.[1];
+    if (flag !== undefined) {
+      const meant = closest(flag.replace(/^-+/, ''), Object.keys(known));
+      return `unknown option ${flag}${meant === undefined ? '' : ` (did you mean --${meant}?)`}`;
+    }
+  }
+  return e instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
 }
 
 /** Prints a usage problem of a command and returns the usage exit code. */
@@ -304,13 +323,15 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
     }
   }
   const o: Record<string, unknown> = { ...base };
+  // Flags that give no value of their kind, all named together (with the options' own problems).
+  const bad: string[] = [];
   if (positionals.length > 0) o.inputs = positionals;
   if (o.inputs === undefined) throw new UsageError(`give at least one input file${v.config === undefined ? ' (or --config FILE with inputs)' : `: ${v.config} has no inputs`}`);
   const inputFormat = v['input-format'];
   if (inputFormat !== undefined) {
-    if (!INPUT_FORMATS.includes(inputFormat)) throw new UsageError(`--input-format must be ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(inputFormat)}`);
+    if (!INPUT_FORMATS.includes(inputFormat)) bad.push(`--input-format must be ${INPUT_FORMATS.join(', ')}, got ${JSON.stringify(inputFormat)}`);
     // Inputs named on the command line, or the config's inputs that do not name their own format.
-    if (Array.isArray(o.inputs)) o.inputs = o.inputs.map((i: unknown) => (typeof i === 'string' ? { path: i, format: inputFormat } : isRecord(i) && i.format === undefined ? { ...i, format: inputFormat } : i));
+    else if (Array.isArray(o.inputs)) o.inputs = o.inputs.map((i: unknown) => (typeof i === 'string' ? { path: i, format: inputFormat } : isRecord(i) && i.format === undefined ? { ...i, format: inputFormat } : i));
   }
   if (v.out !== undefined) o.outDir = v.out;
   if (o.outDir === undefined) throw new UsageError(`--out DIR is required${v.config === undefined ? '' : ` (or outDir in ${v.config})`}`);
@@ -324,13 +345,16 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.format !== undefined) o.format = v.format;
   if (v.target !== undefined) o.target = v.target;
   if (v.tokenizer !== undefined) o.tokenizer = v.tokenizer;
-  if (v['max-tokens'] !== undefined) o.maxTokens = num('--max-tokens', v['max-tokens']);
+  if (v['max-tokens'] !== undefined) put(o, 'maxTokens', num('--max-tokens', v['max-tokens'], bad));
   if (v.overlong !== undefined) o.overlong = v.overlong;
-  if (v['min-tokens'] !== undefined) o.minTokens = num('--min-tokens', v['min-tokens']);
-  if (v.concurrency !== undefined) o.concurrency = num('--concurrency', v.concurrency);
+  if (v['min-tokens'] !== undefined) put(o, 'minTokens', num('--min-tokens', v['min-tokens'], bad));
+  if (v.concurrency !== undefined) put(o, 'concurrency', num('--concurrency', v.concurrency, bad));
   if (v.price !== undefined || v.epochs !== undefined) {
     if (v.price === undefined) throw new UsageError('--epochs goes with --price');
-    o.pricing = { perMillionTokens: num('--price', v.price), ...(v.epochs === undefined ? {} : { epochs: num('--epochs', v.epochs) }) };
+    const pricing: Record<string, unknown> = {};
+    put(pricing, 'perMillionTokens', num('--price', v.price, bad));
+    if (v.epochs !== undefined) put(pricing, 'epochs', num('--epochs', v.epochs, bad));
+    o.pricing = pricing;
   }
   if (v.encoding !== undefined) o.encoding = v.encoding;
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
@@ -338,28 +362,39 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.escape !== undefined) o.escape = v.escape === '\\\\' ? '\\' : v.escape;
   if (v.overwrite) o.overwrite = true;
   const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };
-  if (v.validation !== undefined) split.validation = num('--validation', v.validation);
-  if (v.test !== undefined) split.test = num('--test', v.test);
-  if (v.seed !== undefined) split.seed = num('--seed', v.seed);
+  if (v.validation !== undefined) put(split, 'validation', num('--validation', v.validation, bad));
+  if (v.test !== undefined) put(split, 'test', num('--test', v.test, bad));
+  if (v.seed !== undefined) put(split, 'seed', num('--seed', v.seed, bad));
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
-  if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on']);
+  if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on'], bad);
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
   if (v['pii-types'] !== undefined && v.pii === undefined) throw new UsageError('--pii-types goes with --pii report|redact|drop');
   if (v.pii !== undefined) {
     const types = v['pii-types']?.split(',').map((t) => t.trim()).filter(Boolean);
     o.pii = { action: v.pii, ...(types === undefined ? {} : { types }) };
   }
-  if (v['max-line-bytes'] !== undefined) o.maxLineBytes = num('--max-line-bytes', v['max-line-bytes']);
-  if (v['max-field-chars'] !== undefined) o.maxFieldChars = num('--max-field-chars', v['max-field-chars']);
-  if (v['max-rows'] !== undefined) o.maxRows = num('--max-rows', v['max-rows']);
+  if (v['max-line-bytes'] !== undefined) put(o, 'maxLineBytes', num('--max-line-bytes', v['max-line-bytes'], bad));
+  if (v['max-field-chars'] !== undefined) put(o, 'maxFieldChars', num('--max-field-chars', v['max-field-chars'], bad));
+  if (v['max-rows'] !== undefined) put(o, 'maxRows', num('--max-rows', v['max-rows'], bad));
   if (v['stratify-by'] !== undefined) split.stratifyBy = v['stratify-by'] === 'none' ? false : v['stratify-by'];
   if (v['group-by'] !== undefined) split.groupBy = v['group-by'] === 'none' ? false : v['group-by'];
   if (Object.keys(split).length > 0) o.split = split;
   if (v.dedup !== undefined && !['near', 'exact', 'none'].includes(v.dedup)) {
-    throw new UsageError(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);
+    bad.push(`--dedup must be near, exact or none, got ${JSON.stringify(v.dedup)}`);
+  } else {
+    const dedup = dedupFlags(v, base.dedup, v.config, bad);
+    if (dedup !== undefined) o.dedup = dedup;
   }
-  const dedup = dedupFlags(v, base.dedup, v.config);
-  if (dedup !== undefined) o.dedup = dedup;
+  if (bad.length > 0) {
+    // The options' own problems too (a target or a format misspelt), so one run names them all.
+    let others: string[] = [];
+    try {
+      resolveOptions(o);
+    } catch (e) {
+      if (isLoraPrepError(e) && e.code === 'OPTION_INVALID') others = e.message.split('\n').filter((l) => l.startsWith('  - ')).map((l) => l.slice(4));
+    }
+    throw new UsageError(bad.length + others.length === 1 ? (bad[0] as string) : `invalid options:\n${[...bad, ...others].map((l) => `  - ${l}`).join('\n')}`);
+  }
   return o as unknown as PrepareOptions;
 }
 
@@ -369,9 +404,9 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
  * split flags do). A flag for something the config turns off, without `--dedup` turning it on, is
  * refused rather than switching it back on unasked. `undefined`: no dedup flag, the config's stands.
  */
-function dedupFlags(v: PrepareValues, base: unknown, config: string | undefined): unknown {
+function dedupFlags(v: PrepareValues, base: unknown, config: string | undefined, bad: string[]): unknown {
   const near: Record<string, unknown> = {};
-  if (v['near-threshold'] !== undefined) near.threshold = num('--near-threshold', v['near-threshold']);
+  if (v['near-threshold'] !== undefined) put(near, 'threshold', num('--near-threshold', v['near-threshold'], bad));
   if (v['near-action'] !== undefined) near.action = v['near-action'];
   if (v['near-keep'] !== undefined) near.keep = v['near-keep'];
   const nearFlags = Object.keys(near).length > 0;
@@ -404,11 +439,11 @@ function dedupFlags(v: PrepareValues, base: unknown, config: string | undefined)
 
 const NEAR_FLAGS = '--near-threshold, --near-action and --near-keep';
 
-function failOn(rules: string[]): Record<string, unknown> {
+function failOn(rules: string[], bad: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const rule of rules) {
     const [key, value] = rule.split('=', 2);
-    if (key === 'rejected' && value !== undefined) out.rejectedRatio = num('--fail-on rejected', value);
+    if (key === 'rejected' && value !== undefined) put(out, 'rejectedRatio', num('--fail-on rejected', value, bad));
     else if (key === 'reasons' && value) out.reasons = value.split(',').map((r) => r.trim()).filter(Boolean);
     else throw new UsageError(`--fail-on takes rejected=FRACTION or reasons=CODE,CODE, got ${JSON.stringify(rule)}`);
   }
@@ -418,10 +453,28 @@ function failOn(rules: string[]): Record<string, unknown> {
 /** A decimal number as people write one (`0.1`, `2048`, `1e3`): not hexadecimal, not padded with spaces. */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-function num(flag: string, value: string): number {
+/**
+ * The number a flag gives; where it gives none, the problem goes to `bad` (so that every bad flag
+ * is named at once) and the result is undefined: the caller leaves the option unset.
+ */
+function num(flag: string, value: string, bad: string[]): number | undefined {
   const n = Number(value);
-  if (!DECIMAL.test(value) || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(value)}`);
+  if (DECIMAL.test(value) && Number.isFinite(n)) return n;
+  bad.push(`${flag} must be a number, got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+/** The number a flag gives, or a usage error (commands with a few flags stop at the first). */
+function oneNumber(flag: string, value: string): number {
+  const bad: string[] = [];
+  const n = num(flag, value, bad);
+  if (n === undefined) throw new UsageError(bad[0] as string);
   return n;
+}
+
+/** Sets `key` of `o` to `value` unless it is undefined (a flag that gave no number). */
+function put(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) o[key] = value;
 }
 
 const PLAIN_PROGRESS_EVERY_MS = 5_000;
@@ -527,14 +580,14 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
       options.near = false;
     }
     if (threshold !== undefined) {
-      const t = num('--threshold', threshold);
+      const t = oneNumber('--threshold', threshold);
       if (!(t > 0 && t <= 1)) throw new UsageError(`--threshold must be above 0 and at most 1, got ${threshold}`);
       options.threshold = t;
     }
     json = parsed.values.json === true;
     quiet = parsed.values.quiet === true;
   } catch (e) {
-    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    const message = argsProblem(e, LEAKAGE_ARGS);
     return usageError(io, 'leakage', message);
   }
   if (io.signal) options.signal = io.signal;
@@ -585,8 +638,8 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     if (v.format !== undefined && v.format !== 'chat' && v.format !== 'instruction' && v.format !== 'text') throw new UsageError(`--format must be chat, instruction or text, got ${JSON.stringify(v.format)}`);
     options = { target: target as ValidationOptions['target'] };
     if (v.format !== undefined) options.format = v.format;
-    if (v['max-tokens'] !== undefined) options.maxTokens = num('--max-tokens', v['max-tokens']);
-    if (v['batch-size'] !== undefined) options.batchSize = num('--batch-size', v['batch-size']);
+    if (v['max-tokens'] !== undefined) options.maxTokens = oneNumber('--max-tokens', v['max-tokens']);
+    if (v['batch-size'] !== undefined) options.batchSize = oneNumber('--batch-size', v['batch-size']);
     if (v.tokenizer !== undefined) {
       if (options.maxTokens === undefined) throw new UsageError('--tokenizer goes with --max-tokens (tokens are counted only against a limit)');
       options.tokenizer = v.tokenizer;
@@ -594,7 +647,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     flags = { fix: v.fix === true, out: v.out, json: v.json === true, quiet: v.quiet === true };
     if (!flags.quiet) options.onProgress = progressPrinter(io, 'without problems');
   } catch (e) {
-    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    const message = argsProblem(e, VALIDATE_ARGS);
     return usageError(io, 'validate', message);
   }
   try {
@@ -650,7 +703,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     outDir = parsed.positionals[0] as string;
     json = parsed.values.json === true;
   } catch (e) {
-    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
+    const message = argsProblem(e, VERIFY_ARGS);
     return usageError(io, 'verify', message);
   }
   try {
@@ -662,25 +715,28 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+const STATS_ARGS = {
+  tokenizer: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
 async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: { tokenizer: { type: 'string' }, 'max-tokens': { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs({ args: argv, options: STATS_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
       io.stdout(`${USAGE}\n`);
       return EXIT.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
   } catch (e) {
-    return usageError(io, 'stats', (e as Error).message);
+    return usageError(io, 'stats', argsProblem(e, STATS_ARGS));
   }
   try {
-    const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : num('--max-tokens', parsed.values['max-tokens']);
+    const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : oneNumber('--max-tokens', parsed.values['max-tokens']);
     if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw new UsageError(`--max-tokens must be a positive integer, got ${parsed.values['max-tokens']}`);
     const quiet = parsed.values.quiet === true;
     const stats = await fileStats(parsed.positionals[0] as string, {
@@ -718,7 +774,7 @@ async function initCommand(argv: string[], io: CliIo): Promise<number> {
     file = parsed.positionals[0] ?? DEFAULT_CONFIG_FILE;
     force = parsed.values.force === true;
   } catch (e) {
-    return usageError(io, 'init', (e as Error).message);
+    return usageError(io, 'init', argsProblem(e, INIT_ARGS));
   }
   let outcome: 'written' | 'exists';
   try {
