@@ -690,7 +690,7 @@ function fileError(path: string, error: unknown): LoraPrepError {
   if (code === 'ENOENT') {
     return new LoraPrepError(
       'INPUT_NOT_FOUND',
-      `${path}: input file not found (looked for ${resolve(path)}). Check the path in \`inputs\`; ` +
+      `${path}: input file not found (looked for ${resolve(path)}). Check the path; ` +
         `relative paths are resolved from the working folder ${process.cwd()}.`,
       { location, cause: error },
     );

@@ -194,7 +194,7 @@ describe('readText errors', () => {
     const error = await errorOf('no/such/file.csv');
     expect(error.code).toBe('INPUT_NOT_FOUND');
     expect(error.location?.file).toBe('no/such/file.csv');
-    expect(error.message).toMatch(/^no\/such\/file\.csv: input file not found .*Check the path in `inputs`/);
+    expect(error.message).toMatch(/^no\/such\/file\.csv: input file not found .*Check the path;/);
   });
 
   it('throws INPUT_UNREADABLE for a folder', async () => {
