@@ -104,9 +104,10 @@ export interface SplitUnits {
 /**
  * Validation and test sizes per stratum of `rows[s]` examples: the overall sizes of
  * {@link splitSizes} shared out by largest remainder (each stratum its fraction rounded down, and
- * one more for the largest remainders, the larger stratum first on a tie), so the totals are
- * exact and each stratum within one example of its fraction; a stratum keeps one training
- * example. Each stratum rounding on its own gave 21 of 200 examples for 0.1 over three strata.
+ * one more for the largest remainders, the larger stratum first on a tie), so each stratum is
+ * within one example of its fraction and the totals are exact, unless strata too small to take
+ * their share hold them back (a stratum keeps one training example). Each stratum rounding on its
+ * own gave 21 of 200 examples for 0.1 over three strata.
  *
  * @example
  * stratumTargets(Uint32Array.of(67, 67, 66), { validation: 0.1, test: 0, seed: 1 }).validation // [7, 7, 6]
