@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse } from 'yaml';
 import { prepareDataset, targets, trainerGlue, type PrepareOptions, type RecordFormat, type TargetName } from '../src/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
 import { tempDir } from './helpers/index.js';
@@ -46,6 +46,9 @@ describe.each(COMBOS)('%s %s', (target, format) => {
     await expect(text).toMatchFileSnapshot(`__golden__/${target}-${format}.txt`);
   });
 });
+
+/** YAML read as the trainers read it: YAML 1.1 (PyYAML, OmegaConf), where `yes` or `2024` is no string. */
+const parseYaml = (text: string): unknown => parse(text, { version: '1.1' });
 
 /** The first YAML block of a next-steps text, parsed (torchtune's `${batch_size}` read as a number). */
 function yamlOf(md: string): Record<string, unknown> {
@@ -119,7 +122,7 @@ describe('file layout and glue', () => {
       expect(named.sort(), file).toEqual([...held].filter((k) => k === 'system' || k === 'tools' || k === 'history').sort());
     }
     const steps = await readFile(join(outDir, 'report', 'next-steps.md'), 'utf8');
-    expect(steps).toContain(`dataset_dir: ${outDir}`);
+    expect(steps).toContain(`dataset_dir: ${JSON.stringify(outDir)}`);
     expect(steps).toContain('dataset: lf_data_train');
   });
 
@@ -144,7 +147,7 @@ describe('file layout and glue', () => {
     const outDir = join(await tempDir(), 'ax');
     await prepareDataset({ inputs: all, outDir, target: 'axolotl', maxTokens: 2048 });
     const yaml = await readFile(join(outDir, 'axolotl.yaml'), 'utf8');
-    expect(yaml).toContain(`  - path: ${join(outDir, 'train.jsonl')}\n    ds_type: json\n    type: chat_template`);
+    expect(yaml).toContain(`  - path: ${JSON.stringify(join(outDir, 'train.jsonl'))}\n    ds_type: json\n    type: chat_template`);
     expect(yaml).toContain('test_datasets:');
     expect(yaml).toContain('sequence_len: 2048');
   });
@@ -186,6 +189,23 @@ describe('file layout and glue', () => {
       if (target === 'together') expect(shellWords(steps.split('\n').find((l) => l.startsWith('together files upload')) as string)).toEqual(['together', 'files', 'upload', train]);
       if (target === 'unsloth') expect(steps).toContain(`"train": ${JSON.stringify(train)}`);
     });
+  });
+
+  it.each(['20240101', 'yes', 'null', '007', '.5', '-'])('a folder named %s stays a string in the YAML (1.1, as trainers read it)', (outDir) => {
+    for (const target of ['llama-factory', 'axolotl', 'torchtune'] as const) {
+      const glue = trainerGlue({ target, format: 'chat', outDir, files: { train: 'train.jsonl', validation: 'validation.jsonl' }, sequenceLength: 512, tokenizer: 'o200k_base' });
+      const text = target === 'axolotl' ? (glue.files[0]?.content as string) : (/```yaml\n([\s\S]*?)```/.exec(glue.nextSteps)?.[1] as string).replace(/\$\{batch_size\}/g, '1');
+      const parsed = parseYaml(text) as Record<string, unknown>;
+      if (target === 'llama-factory') expect(parsed.dataset_dir).toBe(outDir);
+      if (target === 'axolotl') expect((parsed.datasets as Array<{ path: unknown }>)[0]?.path).toBe(join(outDir, 'train.jsonl'));
+      if (target === 'torchtune') expect((parsed.dataset as { data_files: unknown }).data_files).toBe(join(outDir, 'train.jsonl'));
+    }
+  });
+
+  it("openai: curl's -F gets a path holding , or ; in double quotes (it splits the file part there)", () => {
+    const glue = trainerGlue({ target: 'openai', format: 'chat', outDir: 'runs/a,b;c "d"', files: { train: 'train.jsonl' }, sequenceLength: 512, tokenizer: 'o200k_base' });
+    const line = glue.nextSteps.split('\n').find((l) => l.includes('file=')) as string;
+    expect(line).toContain(`-F 'file=@"runs/a,b;c \\"d\\"/train.jsonl"'`);
   });
 
   it('unsloth instruction: the Python snippet parses, and maps alpaca rows (with a system prompt) to text', async () => {

@@ -75,8 +75,8 @@ export function trainerGlue(g: GlueInput): Glue {
         '1. Upload the files (purpose `fine-tune`):',
         '',
         '```sh',
-        `curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${shellWord(`file=@${train}`)}`,
-        ...(validation ? [`curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${shellWord(`file=@${validation}`)}`] : []),
+        `curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${curlFile('file', train)}`,
+        ...(validation ? [`curl https://api.openai.com/v1/files -H "Authorization: Bearer $OPENAI_API_KEY" -F purpose=fine-tune -F ${curlFile('file', validation)}`] : []),
         '```',
         '',
         '2. Start the job with the file ids it returned:',
@@ -249,9 +249,20 @@ function shellWord(text: string): string {
   return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
-/** A path as a YAML scalar: plain where it holds only safe characters, else double-quoted (JSON's escapes are YAML's). */
+/**
+ * A path as a YAML scalar, always double-quoted (JSON's escapes are YAML's): trainers read YAML 1.1
+ * (PyYAML, OmegaConf), where a plain `2024`, `yes`, `null` or `.5` is no string.
+ */
 function yamlText(text: string): string {
-  return /^[\w./-]+$/.test(text) ? text : JSON.stringify(text);
+  return JSON.stringify(text);
+}
+
+/**
+ * curl's `-F name=@file` for a path: curl splits the file part at `,` and `;` (content types,
+ * further files) unless it is double-quoted, with `\` before `"` and `\` inside.
+ */
+function curlFile(name: string, path: string): string {
+  return shellWord(/[,;"\\]/.test(path) ? `${name}=@"${path.replace(/[\\"]/g, '\\$&')}"` : `${name}=@${path}`);
 }
 
 /** A LLaMA-Factory dataset name from the output folder's name. */
