@@ -232,6 +232,22 @@ describe('weights on turns the trainer never trains, and names', () => {
     expect(built(target, ex([U, { ...A, weight: 0 }, U, A])).ok).toBe(true);
   });
 
+  it('together: a row with any weight gets weight 0 on its unweighted prompt turns (Together then trains every unweighted turn), and one that trains a prompt turn is kept', () => {
+    expect(record(built('together', ex([S, U, { ...A, weight: 0 }, U, A])))).toEqual({
+      messages: [
+        { role: 'system', content: 'S', weight: 0 },
+        { role: 'user', content: 'Q', weight: 0 },
+        { role: 'assistant', content: 'A', weight: 0 },
+        { role: 'user', content: 'Q', weight: 0 },
+        { role: 'assistant', content: 'A' },
+      ],
+    });
+    // No weight anywhere: written as read (Together trains the answers by default).
+    expect(record(built('together', ex([S, U, A])))).toEqual({ messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] });
+    // A prompt turn marked weight 1 is trained on purpose: the row trains something.
+    expect(record(built('together', ex([{ ...U, weight: 1 }, { ...A, weight: 0 }])))).toEqual({ messages: [{ role: 'user', content: 'Q', weight: 1 }, { role: 'assistant', content: 'A', weight: 0 }] });
+  });
+
   it('together drops name (it has no such key); tool messages never carry one', () => {
     expect(record(built('together', ex([{ ...U, name: 'bob' }, A])))).toEqual({ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] });
     const named = toolChat('{}', 1, [RATE_TOOL]);

@@ -66,10 +66,15 @@ export function messagesRecord(options: MessagesOptions): (example: RecordSource
     }
     const problem = firstProblem(example.messages, options.rules ?? []);
     if (problem) return reject(problem);
-    // Where weights are written, an example whose every answer is marked weight 0 trains nothing.
-    if (options.weights !== 'none' && example.messages.every((m) => m.role !== 'assistant' || m.weight === 0)) {
+    // Where weights are written, an example whose every answer is marked weight 0 trains nothing
+    // (on Together, unless a prompt turn is marked weight 1: it trains what is marked).
+    const trained = (m: RecordSource['messages'][number]) => (m.role === 'assistant' ? m.weight !== 0 : options.weights === 'any' && m.weight === 1);
+    if (options.weights !== 'none' && !example.messages.some(trained)) {
       return reject('every assistant message has weight 0: the example trains nothing');
     }
+    // Together trains every message without a weight once any message of the row has one (its
+    // train-on-inputs turns on): the prompt turns get weight 0 there, so only the answers train.
+    const promptWeight = options.weights === 'any' && example.messages.some((m) => m.weight !== undefined) ? 0 : undefined;
     const mistral = tools?.mistral === true;
     if (mistral) {
       const order = mistralToolOrder(example);
@@ -99,6 +104,7 @@ export function messagesRecord(options: MessagesOptions): (example: RecordSource
       }
       if (m.tool_call_id !== undefined) out.tool_call_id = ids?.get(m.tool_call_id) ?? m.tool_call_id;
       if (m.name !== undefined && options.names !== false && m.role !== 'tool') out.name = m.name;
+      if (m.weight === undefined && promptWeight !== undefined && m.role !== 'assistant') out.weight = promptWeight;
       if (m.weight !== undefined) {
         const supported = options.weights === 'any' || (options.weights === 'assistant' && m.role === 'assistant');
         if (supported) out.weight = m.weight;
