@@ -190,6 +190,38 @@ describe('redaction', () => {
     expect(out[0]?.role).toBe('user');
   });
 
+  it("reads a JSON value after its key as its label, numbers too, in tool calls and a tool's JSON result", () => {
+    const call = (args: unknown) => ({ id: 'c0', type: 'function' as const, function: { name: 'ehr_get_patient', arguments: JSON.stringify(args) } });
+    const messages: Message[] = [
+      { role: 'user', content: 'Pull up the patient and summarise the last visit.' },
+      { role: 'assistant', content: '', tool_calls: [call({ mrn: '00482913', dob: '1961-03-12', ssn: '536221234', accountNumber: 47100882301, card: 4111111111111111, visit: '2024-02-10' })] },
+      { role: 'tool', content: JSON.stringify({ holder_dob: '1961-03-12', account_number: '31920819', last_visit: '2024-02-10', dx: 'E11.9' }), tool_call_id: 'c0' },
+      { role: 'assistant', content: 'Last visit 2024-02-10: type 2 diabetes (E11.9).' },
+    ];
+    const { messages: out, counts } = redactMessages(messages);
+    const args = JSON.parse(out[1]?.tool_calls?.[0]?.function.arguments as string);
+    expect(args).toEqual({ mrn: '[MRN]', dob: '[DOB]', ssn: '[SSN]', accountNumber: '[ACCOUNT]', card: '[CARD]', visit: '2024-02-10' });
+    expect(JSON.parse(out[2]?.content as string)).toEqual({ holder_dob: '[DOB]', account_number: '[ACCOUNT_2]', last_visit: '2024-02-10', dx: 'E11.9' });
+    expect(out[3]?.content).toBe(messages[3]?.content);
+    expect(counts).toMatchObject({ mrn: 1, dob: 2, ssn: 1, account: 2, card: 1 });
+    // Found the same way when only scanned (report, drop).
+    expect(scanMessages(messages).counts).toMatchObject({ mrn: 1, dob: 2, ssn: 1, account: 2, card: 1 });
+    // A tool message that is not JSON is text, as before.
+    expect(redactMessages([{ role: 'tool', content: 'dob 1961-03-12', tool_call_id: 'c0' }]).messages[0]?.content).toBe('dob [DOB]');
+  });
+
+  it('replaces a value found after its label wherever else it stands in the example, with the same placeholder', () => {
+    const messages: Message[] = [
+      { role: 'user', content: 'Close account number 47100882301 and MRN 00482913 please.' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'close', arguments: JSON.stringify({ ref: '47100882301', note: 'patient 00482913' }) } }] },
+      { role: 'assistant', content: 'Closed 47100882301 (not 471008823010); patient 00482913 informed.' },
+    ];
+    const { messages: out } = redactMessages(messages);
+    expect(out[0]?.content).toBe('Close account number [ACCOUNT] and MRN [MRN] please.');
+    expect(JSON.parse(out[1]?.tool_calls?.[0]?.function.arguments as string)).toEqual({ ref: '[ACCOUNT]', note: 'patient [MRN]' });
+    expect(out[2]?.content).toBe('Closed [ACCOUNT] (not 471008823010); patient [MRN] informed.');
+  });
+
   it('returns a message without findings as it is', () => {
     const m: Message = { role: 'user', content: 'nothing here' };
     expect(redactMessages([m]).messages[0]).toBe(m);

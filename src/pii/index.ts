@@ -120,7 +120,10 @@ export function redactPii(text: string, findings: PiiFinding[], placeholders: Ma
 
 /**
  * Scans every message's content and the arguments of its tool calls (JSON text, where a model
- * learns to write what the conversation said: an e-mail address, a card number).
+ * learns to write what the conversation said: an e-mail address, a card number). In JSON (tool-call
+ * arguments, and a tool message's content when it is JSON), a value is read with its key as its
+ * label (`"dob": "1961-03-12"` as `dob: 1961-03-12`), numbers too; and a value found anywhere in
+ * the example is found wherever else it stands in it, under the type it was first found as.
  *
  * @example
  * scanMessages([{ role: 'user', content: 'SSN 123-45-6789' }]).counts.ssn // 1
@@ -131,10 +134,10 @@ export function scanMessages(
 ): { findings: Array<PiiFinding & { message: number }>; counts: Record<PiiType, number> } {
   const counts = emptyCounts();
   const findings: Array<PiiFinding & { message: number }> = [];
+  const known = knownValues(messages, types);
   messages.forEach((m, message) => {
-    const texts = m.tool_calls ? [m.content, ...m.tool_calls.flatMap((c) => argumentTexts(c.function.arguments))] : [m.content];
-    for (const text of texts) {
-      for (const f of findPii(text, types)) {
+    for (const { key, text } of messageTexts(m)) {
+      for (const f of findAll(key, text, types, known)) {
         findings.push({ ...f, message });
         counts[f.type]++;
       }
@@ -144,10 +147,12 @@ export function scanMessages(
 }
 
 /**
- * Redacts every message's content, and the string values of its tool calls' arguments (decoded,
- * so an escape such as `\n` or `\u0040` hides nothing; written back with every other byte as it
- * was), with placeholders that are consistent across the messages. Messages without findings are
- * returned as they are; others are shallow copies.
+ * Redacts every message's content, and the values of its tool calls' arguments (decoded, so an
+ * escape such as `\n` or `\u0040` hides nothing; written back with every other byte as it was; a
+ * number found whole becomes its placeholder as a string), and a tool message's JSON content the
+ * same way, with placeholders that are consistent across the messages: a value found in one place
+ * (after its label) is replaced wherever else it stands, with the same placeholder. Messages
+ * without findings are returned as they are; others are shallow copies.
  *
  * @example
  * redactMessages([
@@ -161,14 +166,15 @@ export function redactMessages(
 ): { messages: Message[]; counts: Record<PiiType, number> } {
   const counts = emptyCounts();
   const placeholders = new Map<string, string>();
-  const redact = (text: string): string => {
-    const found = findPii(text, types);
+  const known = knownValues(messages, types);
+  const redact = (key: string | undefined, text: string): string => {
+    const found = findAll(key, text, types, known);
     if (found.length === 0) return text;
     for (const f of found) counts[f.type]++;
     return redactPii(text, found, placeholders);
   };
   const out = messages.map((m): Message => {
-    const content = redact(m.content);
+    const content = m.role === 'tool' && looksJson(m.content) ? redactJson(m.content, redact) : redact(undefined, m.content);
     const calls = m.tool_calls?.map((c) => {
       const args = redactJson(c.function.arguments, redact);
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
@@ -180,49 +186,121 @@ export function redactMessages(
   return { messages: out, counts };
 }
 
-/** The texts of tool-call arguments to scan: their string values, decoded; the text itself when it is not JSON. */
-function argumentTexts(json: string): string[] {
+/** A text of a message to scan, with the JSON key it stands under (its label), if any. */
+interface KeyedText {
+  key: string | undefined;
+  text: string;
+}
+
+/** The texts of a message: its content (a tool message's JSON by value), its tool calls' argument values. */
+function messageTexts(m: Message): KeyedText[] {
+  const out = m.role === 'tool' && looksJson(m.content) ? jsonTexts(m.content) : [{ key: undefined, text: m.content }];
+  for (const c of m.tool_calls ?? []) out.push(...jsonTexts(c.function.arguments));
+  return out;
+}
+
+/** Whether a text is a JSON object or array (a tool's result is often one). */
+function looksJson(text: string): boolean {
+  const c = text.trimStart()[0];
+  return c === '{' || c === '[';
+}
+
+/** The string and number values of JSON text, decoded, each with its nearest key; the text itself when it is not JSON. */
+function jsonTexts(json: string): KeyedText[] {
   let node: JsonNode;
   try {
     node = parseJsonNode(json);
   } catch {
-    return [json];
+    return [{ key: undefined, text: json }];
   }
-  const out: string[] = [];
-  const walk = (n: JsonNode): void => {
-    if (n.kind === 'string') out.push(n.value);
-    else if (n.kind === 'array') n.items.forEach(walk);
-    else if (n.kind === 'object') for (const [, v] of n.entries) walk(v);
+  const out: KeyedText[] = [];
+  const walk = (n: JsonNode, key: string | undefined): void => {
+    if (n.kind === 'string') out.push({ key, text: n.value });
+    else if (n.kind === 'number') out.push({ key, text: n.raw });
+    else if (n.kind === 'array') for (const item of n.items) walk(item, key);
+    else if (n.kind === 'object') for (const [k, v] of n.entries) walk(v, k);
   };
-  walk(node);
+  walk(node, undefined);
   return out;
 }
 
 /**
- * JSON text (tool-call arguments) with `redact` applied to each string value, decoded; the text as
- * it was when nothing changed, else compact with number literals as written. Text that is not JSON
- * is redacted as text.
+ * Findings in `text`, read after its JSON key as a label (`account_number`, `accountNumber` as
+ * `account number: `), only those within the text; and every other place a value already found in
+ * the example stands, under that value's type.
  */
-function redactJson(json: string, redact: (text: string) => string): string {
+function findAll(key: string | undefined, text: string, types: readonly PiiType[] | undefined, known: Map<string, PiiType>): PiiFinding[] {
+  let found: PiiFinding[];
+  if (key === undefined) found = findPii(text, types);
+  else {
+    const prefix = `${key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_.-]+/g, ' ')}: `;
+    found = findPii(prefix + text, types)
+      .filter((f) => f.start >= prefix.length)
+      .map((f) => ({ ...f, start: f.start - prefix.length, end: f.end - prefix.length }));
+  }
+  if (known.size === 0) return found;
+  // A value found elsewhere keeps its type here (one placeholder for it), and is found where no
+  // label stands before it.
+  const typed = found.map((f) => {
+    const type = known.get(f.text);
+    return type === undefined || type === f.type ? f : { ...f, type };
+  });
+  const again: PiiFinding[] = [];
+  for (const [value, type] of known) {
+    for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + value.length)) {
+      const end = at + value.length;
+      if (WORD_CHAR.test(text[at - 1] ?? '') || WORD_CHAR.test(text[end] ?? '')) continue;
+      again.push({ type, start: at, end, text: value });
+    }
+  }
+  return again.length === 0 ? typed : mergeFree(typed, again.sort((a, b) => a.start - b.start));
+}
+
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+// Values shorter than this are not looked for again elsewhere in the example: a short number
+// found after its label is no reason to replace the same digits in an amount or a date.
+const KNOWN_MIN_CHARS = 6;
+
+/** Every value found in the example (as read in its place, labels included), with the type it was first found as. */
+function knownValues(messages: Message[], types: readonly PiiType[] | undefined): Map<string, PiiType> {
+  const known = new Map<string, PiiType>();
+  for (const m of messages) {
+    for (const { key, text } of messageTexts(m)) {
+      for (const f of findAll(key, text, types, EMPTY_KNOWN)) if (f.text.length >= KNOWN_MIN_CHARS && !known.has(f.text)) known.set(f.text, f.type);
+    }
+  }
+  return known;
+}
+
+const EMPTY_KNOWN = new Map<string, PiiType>();
+
+/**
+ * JSON text (tool-call arguments, a tool's result) with `redact` applied to each string value,
+ * decoded, with its key; a number found whole becomes its placeholder (a string). The text as it
+ * was when nothing changed, else compact with number literals as written. Text that is not JSON is
+ * redacted as text.
+ */
+function redactJson(json: string, redact: (key: string | undefined, text: string) => string): string {
   let node: JsonNode;
   try {
     node = parseJsonNode(json);
   } catch {
-    return redact(json);
+    return redact(undefined, json);
   }
   let changed = false;
-  const walk = (n: JsonNode): JsonNode => {
-    if (n.kind === 'string') {
-      const value = redact(n.value);
-      if (value === n.value) return n;
+  const walk = (n: JsonNode, key: string | undefined): JsonNode => {
+    if (n.kind === 'string' || n.kind === 'number') {
+      const text = n.kind === 'string' ? n.value : n.raw;
+      const value = redact(key, text);
+      if (value === text) return n;
       changed = true;
       return { kind: 'string', value };
     }
-    if (n.kind === 'array') return { kind: 'array', items: n.items.map(walk) };
-    if (n.kind === 'object') return { kind: 'object', entries: n.entries.map(([k, v]) => [k, walk(v)]) };
+    if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, key)) };
+    if (n.kind === 'object') return { kind: 'object', entries: n.entries.map(([k, v]) => [k, walk(v, k)]) };
     return n;
   };
-  const redacted = walk(node);
+  const redacted = walk(node, undefined);
   return changed ? stringifyJsonNode(redacted) : json;
 }
 
