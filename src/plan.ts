@@ -78,6 +78,12 @@ export interface PlanOptions {
    * the report when the written files still hold it (`pii.action: 'report'`).
    */
   sampleText?: ((text: string) => string) | undefined;
+  /**
+   * Applied to each stratum's name where the report and warnings show it (personal data redacted
+   * while `pii` is set: a `stratifyBy` column may hold it); names that become alike are numbered.
+   * The split itself goes by the values as read.
+   */
+  stratumName?: ((name: string) => string) | undefined;
 }
 
 const SAMPLE_PAIRS = 5;
@@ -176,7 +182,8 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
     const g = group[row] as number;
     return g > 0 ? `group\u0000${kept.groups.names[g - 1]}` : `content\u0000${kept.contentKey(row)}`;
   };
-  const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata: kept.strata.names, unitKey }, o.split, o.split.strategy);
+  const strata = o.stratumName ? shownNames(kept.strata.names, o.stratumName) : kept.strata.names;
+  const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
   const warnings = [...split.warnings];
   // Counted among the rows written: a snapshot removed as a near-duplicate is no longer kept.
@@ -279,4 +286,16 @@ function snapshotPairs(kept: KeptRows): { pairs: Uint32Array; shorter: Uint8Arra
     shorter[row] = 1;
   }
   return { pairs: pairs.view(), shorter: count > 0 ? shorter : undefined, count };
+}
+
+/** Names as shown (`show` of each), one apart from another: a name shown as an earlier one gets ` (2)`, ` (3)`, … */
+function shownNames(names: readonly string[], show: (name: string) => string): string[] {
+  const used = new Set<string>();
+  return names.map((name) => {
+    const base = show(name);
+    let shown = base;
+    for (let n = 2; used.has(shown); n++) shown = `${base} (${n})`;
+    used.add(shown);
+    return shown;
+  });
 }

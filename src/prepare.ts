@@ -217,9 +217,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
       stats.byReason[r.reason] = (stats.byReason[r.reason] ?? 0) + 1;
     };
+    // With pii set, the report must not copy personal data back out: raw excerpts are left out,
+    // and the message's quotes of the row are cut (JSON.parse quotes ten characters either side of
+    // its error: half an e-mail address no rule finds) or redacted.
+    const redactMessage = opts.pii ? redactedForReport(opts.pii.types) : undefined;
     const writeRejection = (r: Rejection): void => {
-      // With pii set, the report must not copy personal data back out: raw excerpts are left out.
-      const written = opts.pii && r.raw !== undefined ? { ...r, raw: undefined } : r;
+      const written = redactMessage ? { ...r, raw: undefined, message: redactMessage(r.message.replace(JSON_ERROR_QUOTE, '')) } : r;
       rejections.writeLine(serializeRecord(written));
       if (rejectedSample.length < HTML_REJECTED_SHOWN) rejectedSample.push(written);
     };
@@ -453,6 +456,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       pace,
       // The written files still hold the personal data found: the report's sample pairs do not.
       sampleText: opts.pii?.action === 'report' ? redactedForReport(opts.pii.types) : undefined,
+      // A stratifyBy column may hold personal data (a customer's e-mail): its values are shown redacted.
+      stratumName: opts.pii ? redactedForReport(opts.pii.types) : undefined,
     });
     for (const w of plan.warnings) warnings.add(w);
     if (nearIndex && opts.dedup.near) {
@@ -838,6 +843,9 @@ class EarlierAnswers {
   }
 }
 
+/** The text V8's JSON.parse quotes around its error (`, ..." "email": margaret.o"... is not valid JSON`), up to where the quote ends. */
+const JSON_ERROR_QUOTE = /, (?:\.\.\.)?"[\s\S]*?"(?:\.\.\.)? is not valid JSON/g;
+
 function noRows(files: string[]): LoraPrepError {
   return new LoraPrepError(
     'DATA_FAILED',
@@ -1205,7 +1213,17 @@ class TruncationLog {
 
 function manifestOptions(opts: ResolvedOptions, inputs: ResolvedInput[]): Record<string, unknown> {
   const { onProgress: _p, signal: _s, inputs: _i, ...rest } = opts;
-  return { ...rest, inputs: inputs.map(({ bytes: _b, ...i }) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
+  const out: Record<string, unknown> = { ...rest, inputs: inputs.map(({ bytes: _b, ...i }) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
+  if (!opts.pii) return out;
+  // The system prompt and the templates' text went into the examples, where pii found what they
+  // hold: the manifest records them as the examples have them.
+  const redact = redactedForReport(opts.pii.types);
+  const texts = (v: unknown): unknown =>
+    typeof v === 'string' ? redact(v) : Array.isArray(v) ? v.map(texts) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, texts(x)])) : v;
+  if (out.systemPrompt !== undefined) out.systemPrompt = texts(out.systemPrompt);
+  if (out.mapping !== undefined) out.mapping = texts(out.mapping);
+  out.inputs = (out.inputs as Array<Record<string, unknown>>).map((i) => ({ ...i, mapping: texts(i.mapping) }));
+  return out;
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

@@ -47,6 +47,44 @@ describe('pii in prepareDataset', () => {
     expect(rejected).not.toContain('a.b@example.org');
   });
 
+  it('keeps personal data out of every report file: quoted by a JSON error, in a stratum name, in the system prompt and templates of the manifest', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'in.jsonl');
+    const rows = [
+      '{"question": "Balance?", "email": margaret.okafor@example.org}',
+      ...Array.from({ length: 12 }, (_, i) => JSON.stringify({ question: `Balance of account ${i}?`, answer: `It is ${i * 100} EUR.`, customer: i % 2 ? 'jana.novak@example.org' : 'pavel.dvorak@example.org' })),
+    ];
+    await (await import('node:fs/promises')).writeFile(file, `${rows.join('\n')}\n`);
+    const outDir = join(dir, 'o');
+    const result = await prepareDataset({
+      inputs: [file],
+      outDir,
+      pii: { action: 'redact' },
+      mapping: { system: 'Escalate to ops.lead@example.org.', user: 'From {{customer}}: {{question}}', assistant: '{{answer}}' },
+      split: { validation: 0.25, stratifyBy: 'customer' },
+    });
+    const values = ['margaret.o', 'jana.novak@example.org', 'pavel.dvorak@example.org', 'ops.lead@example.org'];
+    for (const name of ['rejected.jsonl', 'report.json', 'report.html', 'manifest.json', 'next-steps.md']) {
+      const text = await readFile(join(outDir, 'report', name), 'utf8');
+      for (const value of values) expect(text, `${name} holds ${value}`).not.toContain(value);
+    }
+    for (const value of values) expect(JSON.stringify(result)).not.toContain(value);
+    expect(Object.keys(result.strata ?? {}).sort()).toEqual(['[EMAIL]', '[EMAIL] (2)']);
+    // Still split by the values as read: two strata, each in both splits.
+    for (const s of Object.values(result.strata ?? {})) {
+      expect(s.train + s.validation).toBe(6);
+      expect(s.validation).toBeGreaterThanOrEqual(1);
+    }
+    expect((await readFile(result.files.rejected, 'utf8'))).toMatch(/"reason":"invalid_json","message":"the line is not valid JSON: Unexpected token 'm'/);
+    const manifest = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8'));
+    expect(manifest.options.mapping.system).toBe('Escalate to [EMAIL].');
+  });
+
+  it('finds an IBAN in lower case (near-dedup compares, and the report shows, lower-cased text)', () => {
+    expect(findPii('iban de89 3704 0044 0532 0130 00 on file').map((f) => [f.type, f.text])).toEqual([['iban', 'de89 3704 0044 0532 0130 00']]);
+    expect(findPii('code ab12 3456 7890 1234 5678 is no iban')).toEqual([]);
+  });
+
   it("report: the near-duplicate pairs shown in the report have their personal data redacted", async () => {
     const dir = await tempDir();
     const file = join(dir, 'near.jsonl');

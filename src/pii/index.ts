@@ -453,12 +453,13 @@ function findUrlCredentials(text: string): PiiFinding[] {
   });
 }
 
-// IBAN: country + check digits + BBAN, in one block or in groups of four separated by single spaces.
-const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
+// IBAN: country + check digits + BBAN, in one block or in groups of four separated by single spaces;
+// in any case (the lower-cased texts near-dedup compares are shown in the report), mod-97 checked.
+const IBAN_RE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}/g;
 
 function findIbans(text: string): PiiFinding[] {
   return scan(IBAN_RE, text, (m) => {
-    const len = IBAN_LENGTHS[m[0].slice(0, 2)];
+    const len = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
     if (len === undefined) return undefined;
     // Take exactly `len` alphanumerics, so a following word in capitals is not swallowed.
     let count = 0;
