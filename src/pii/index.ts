@@ -432,8 +432,9 @@ const PLACEHOLDER_RE = /\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]/g;
 // E-mail: a local part and a dotted domain ending in a 2–24 letter TLD; trailing dots are not taken.
 // Letters and digits of any script: addresses such as josé.garcia@example.es or müller@firma.de
 // (RFC 6531 local parts, internationalised domain names) are found whole.
+// An apostrophe inside the local part (o'brien@example.ie) belongs to it; one before it is a quote.
 const EMAIL_RE =
-  /(?<![\p{L}\p{M}\p{N}_.%+-])[\p{L}\p{N}_%+-](?:[\p{L}\p{M}\p{N}._%+-]{0,62}[\p{L}\p{M}\p{N}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}_-]|\.[\p{L}\p{N}])/gu;
+  /(?<![\p{L}\p{M}\p{N}_.%+-]|[\p{L}\p{N}]')[\p{L}\p{N}_%+-](?:[\p{L}\p{M}\p{N}._%+'-]{0,62}[\p{L}\p{M}\p{N}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}_-]|\.[\p{L}\p{N}])/gu;
 
 function findEmails(text: string): PiiFinding[] {
   // The Unicode classes make the expression slow to run over text with no '@' at all: most text.
@@ -473,13 +474,39 @@ function findIbans(text: string): PiiFinding[] {
   });
 }
 
-// Payment card: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-checked, IIN 2–6.
+// Payment card: 13–19 digits, optionally grouped by single spaces or dashes, Luhn-checked, opening
+// with an issuer's number and of that scheme's length.
 const CARD_RE = /(?<![\dA-Za-z-])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z]|[ -]\d)/g;
+
+// The label of another kind of number right before a card-shaped one ("transaction 4539…"), with
+// no card word near: it is that number (a Luhn check passes one random number in ten).
+const NOT_CARD_LABEL_RE = /(?:\b(?:transaction|txn|trx|order|invoice|inv|ref|reference|tracking|confirmation|booking|ticket|shipment|parcel|id)\b|\bno\.|#)[^\d]{0,12}$/i;
+const CARD_WORD_RE = /\b(?:card|visa|master\s?card|amex|american express|discover|maestro|jcb|diners|unionpay|credit|debit|cc|pan)\b/i;
+
+/** Whether the digits open with an issuer's number (IIN) and have that scheme's length. */
+function cardIssuerOk(d: string): boolean {
+  const n = d.length;
+  const p2 = Number(d.slice(0, 2));
+  const p3 = Number(d.slice(0, 3));
+  const p4 = Number(d.slice(0, 4));
+  if (d[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
+  if (p2 === 34 || p2 === 37) return n === 15; // American Express
+  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || p2 === 62) return n >= 16 && n <= 19; // Discover, UnionPay
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19; // Diners
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12 && n <= 19; // Maestro
+  return false;
+}
 
 function findCards(text: string): PiiFinding[] {
   return scan(CARD_RE, text, (m) => {
     const digits = m[0].replace(/\D/g, '');
     if (!luhnValid(digits) || /^(\d)\1+$/.test(digits)) return undefined;
+    // After a card word the number is a card whatever its issuer; without one it must open with an
+    // issuer's number, and not follow the label of another kind of number.
+    const ctx = before(text, m.index, 30);
+    if (!CARD_WORD_RE.test(ctx) && (!cardIssuerOk(digits) || NOT_CARD_LABEL_RE.test(ctx))) return undefined;
     if (/[ -]/.test(m[0]) && !/^\d{4}([ -])\d{4,6}\1\d{4,6}(?:\1\d{1,4}(?:\1\d{1,3})?)?$/.test(m[0])) return undefined;
     return finding('card', text, m.index, m.index + m[0].length);
   });
@@ -633,7 +660,7 @@ function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
 const PHONE_RE = /(?<![\w+.,/#$€£¥-])(?:\+|\()?\d[\d() .-]{5,30}\d(?![\w])/g;
 const PHONE_LABEL_RE = /\b(?:tel|phone|mobile|cell|fax|call|ring|whatsapp|contact|reach)\b[^\d]{0,12}$/i;
 const NOT_PHONE_LABEL_RE =
-  /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|isbn|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|id)\b|\bno\.|#)[^\d]{0,12}$/i;
+  /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|isbn|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|id|ndc)\b|\bno\.|#)[^\d]{0,12}$/i;
 const IBAN_HEAD_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $/;
 // Right before the digits, a token that mixes letters and digits (a parcel or part code) with only
 // a space between: the digits continue that code.
@@ -672,11 +699,15 @@ function phoneOk(s: string, labelled: boolean): boolean {
   if (opens === 1 && !/\(\d{1,5}\)/.test(body)) return false;
   if (/^\d{3}-\d{2}-\d{4}$/.test(s)) return false; // SSN-shaped (even an invalid one) is not a phone
   if (/^\d{5}-\d{4}$/.test(s)) return false; // a US ZIP+4 code
+  // A drug's National Drug Code (4-4-2, 5-3-2, 5-4-1 with dashes): no phone is written so.
+  if (!labelled && /^(?:\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d)$/.test(s)) return false;
   const digits = body.replace(/\D/g, '');
   if (digits.length < 9 || digits.length > 15) return false;
   const groups = body.split(/[^\d]+/).filter((g) => g !== '');
   const seps = new Set(body.match(/[ .-]/g) ?? []);
   if (groups.length === 1 && !plus && !labelled) return false; // a bare digit run is an id, not a phone
+  // A national number after its trunk 0 in two groups, as the UK writes mobiles (07700 900123).
+  if (!plus && groups.length === 2 && /^0\d{3,4}$/.test(groups[0] as string) && /^\d{6}$/.test(groups[1] as string)) return true;
   if (plus) {
     // A country code, then the national number unspaced (+91 9876543210) or in two groups of five
     // (+91 98765 43210, as Indian numbers are written).
@@ -691,8 +722,9 @@ function phoneOk(s: string, labelled: boolean): boolean {
   if (seps.size === 1 && seps.has('.') && groups.length > 5) return false;
   // Dotted quad: an IP address or a version number, not a phone.
   if (seps.size === 1 && seps.has('.') && groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
-  // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count.
-  if (!plus && opens === 0 && groups.length >= 3 && !(groups[0] ?? '').startsWith('0')) {
+  // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count, unless a phone label
+  // stands before it (Spanish and Polish mobiles are written 612 345 678).
+  if (!plus && !labelled && opens === 0 && groups.length >= 3 && !(groups[0] ?? '').startsWith('0')) {
     const rest = groups.slice(1);
     if (rest.every((g) => g.length === 3)) return false;
   }
