@@ -31,7 +31,7 @@ import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './repor
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
 import { findPii, PII_TYPES, redactMessages, redactPii, scanMessages, type PiiType } from './pii/index.js';
 import { nearRejections, planOutput, type LeakageCheck, type NearSummary, type Plan } from './plan.js';
-import { NOT_WRITTEN, SPLIT_NAMES, type SplitName } from './split/index.js';
+import { NOT_WRITTEN, SPLIT_NAMES, splitSizes, type SplitName } from './split/index.js';
 import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
@@ -802,7 +802,6 @@ class WarningList {
   }
 }
 
-/** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
 /**
  * Kept rows whose chats answer before their last message (MLX-LM trains the last one only): row,
  * earlier assistant turns, of them tool calls; 12 bytes a such row, none for single exchanges.
@@ -846,6 +845,7 @@ class EarlierAnswers {
 /** The text V8's JSON.parse quotes around its error (`, ..." "email": margaret.o"... is not valid JSON`), up to where the quote ends. */
 const JSON_ERROR_QUOTE = /, (?:\.\.\.)?"[\s\S]*?"(?:\.\.\.)? is not valid JSON/g;
 
+/** The error of a run whose inputs hold no row at all: an empty train.jsonl is no dataset. */
 function noRows(files: string[]): LoraPrepError {
   return new LoraPrepError(
     'DATA_FAILED',
@@ -853,6 +853,7 @@ function noRows(files: string[]): LoraPrepError {
   );
 }
 
+/** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
 function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[]): LoraPrepError {
   const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
@@ -946,13 +947,17 @@ function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: T
       warnings.add(`only ${kept} examples kept: the ${split} split (${fraction}) rounds to 0 examples`);
       continue;
     }
-    // Not the rounding: what is split whole, or per stratum, did not fit.
+    // Not the rounding: the strategy, the training example kept, or what is split whole or per stratum.
     const why =
-      keys.groupBy !== undefined
-        ? `examples of one ${keys.groupBy} stay together (split.groupBy), and no whole group fitted`
-        : keys.stratifyBy !== undefined
-          ? `each ${keys.stratifyBy} (split.stratifyBy) is split on its own, and none had an example to spare`
-          : 'examples kept together (near-duplicate clusters, snapshots of one chat) did not fit';
+      opts.split.strategy === 'hash'
+        ? "the 'hash' strategy places each example by its hash, so sizes vary around the fractions, and none landed there"
+        : splitSizes(kept, opts.split)[split] === 0
+          ? 'train keeps at least one example'
+          : keys.groupBy !== undefined
+            ? `examples of one ${keys.groupBy} stay together (split.groupBy), and no whole group fitted`
+            : keys.stratifyBy !== undefined
+              ? `each ${keys.stratifyBy} (split.stratifyBy) is split on its own, and none had an example to spare`
+              : 'examples kept together (near-duplicate clusters, snapshots of one chat) did not fit';
     warnings.add(`the ${split} split is empty: ${fraction} of ${kept} examples is ${wanted}, but ${why}`);
   }
   if (target.warnTrainUnder !== undefined && sizes.train < target.warnTrainUnder) {

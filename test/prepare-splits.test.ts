@@ -239,13 +239,25 @@ describe('stratified and grouped splits', () => {
     expect(grouped.counts.validation).toBe(0);
     expect(grouped.warnings).toContain('the validation split is empty: 0.1 of 20 examples is 2, but examples of one case_id stay together (split.groupBy), and no whole group fitted');
     expect(grouped.warnings.some((w) => w.includes('rounds to 0'))).toBe(false);
+    // Two rows at 0.3 and 0.3: the test split would take train's last example.
+    const two = await prepareDataset({ inputs: [await inputFile([{ question: 'Q1?', answer: 'A1.' }, { question: 'Q2?', answer: 'A2.' }])], outDir: join(await tempDir(), 'o'), split: { validation: 0.3, test: 0.3 } });
+    expect(two.warnings).toContain('the test split is empty: 0.3 of 2 examples is 1, but train keeps at least one example');
+    // The hash strategy: sizes vary around the fractions.
+    const rows20 = Array.from({ length: 20 }, (_, i) => ({ question: `Q${i}?`, answer: `A${i}.` }));
+    for (let seed = 0; seed < 50; seed++) {
+      const hashed = await prepareDataset({ inputs: [await inputFile(rows20)], outDir: join(await tempDir(), 'o'), split: { validation: 0.1, seed, strategy: 'hash' } });
+      if (hashed.counts.validation > 0) continue;
+      expect(hashed.warnings).toContain("the validation split is empty: 0.1 of 20 examples is 2, but the 'hash' strategy places each example by its hash, so sizes vary around the fractions, and none landed there");
+      return;
+    }
+    expect.unreachable('no seed of 50 left validation empty');
   });
 
   it('warns when a stratum is too small to split, and puts it in train', async () => {
     const rows = [...Array.from({ length: 20 }, (_, i) => ({ question: `F${i}?`, answer: `a${i}`, topic: 'finance' })), { question: 'L?', answer: 'l', topic: 'legal' }];
     const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.2, stratifyBy: 'topic' } });
     expect(result.strata?.legal).toEqual({ train: 1, validation: 0, test: 0 });
-    expect(result.warnings).toContain('stratum legal has only 1 example: too few to split, all in train');
+    expect(result.warnings).toContain('stratum legal has only 1 example, a share of 0.2 for validation: too few for one, all in train');
   });
 
   it('groupBy: a group never straddles splits, and sizes are as close as whole groups allow (property)', async () => {

@@ -203,7 +203,10 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
       if (n === 0) continue;
       const target = { validation: targets.validation[s] as number, test: targets.test[s] as number };
       if ((f.validation > 0 || f.test > 0) && target.validation + target.test === 0 && strata > 1) {
-        warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}: too few to split, all in train`);
+        // Its shares are under one example each: larger remainders of other strata took the examples there were.
+        const share = (x: number) => Math.round(n * x * 100) / 100;
+        const shares = [f.validation > 0 ? `${share(f.validation)} for validation` : '', f.test > 0 ? `${share(f.test)} for test` : ''].filter(Boolean).join(' and ');
+        warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}, a share of ${shares}: too few for one, all in train`);
       }
       for (let i = units.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
