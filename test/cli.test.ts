@@ -197,6 +197,15 @@ describe('lora-prep prepare', () => {
       expect(typo.err).toContain(`lora-prep ${command}: unknown option ${argv[argv.length - 2]} (did you mean ${meant}?)`);
       expect(typo.err).not.toContain("after '--'");
     }
+    // Flags that go with another, or take a set form, are listed with the rest; a price that is no
+    // number is named once (not again as a missing pricing.perMillionTokens).
+    const more = fakeIo();
+    expect(await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', 'x', '--price', 'abc', '--epochs', '2', '--fail-on', 'foo', '--pii-types', 'email', '--seed', 'x'], more)).toBe(2);
+    expect(more.err).toContain('invalid options:\n  - --price must be a number, got "abc"\n  - --seed must be a number, got "x"\n  - --fail-on takes rejected=FRACTION or reasons=CODE,CODE, got "foo"\n  - --pii-types goes with --pii report|redact|drop\n');
+    expect(more.err).not.toContain('pricing');
+    const epochs = fakeIo();
+    expect(await runCli(['prepare', 'fixtures/medical/clinical-qa.jsonl', '--out', 'x', '--epochs', '2', '--seed', 'x'], epochs)).toBe(2);
+    expect(epochs.err).toContain('  - --epochs goes with --price\n  - --seed must be a number, got "x"');
     const far = fakeIo();
     expect(await runCli(['prepare', 'a.csv', '--out', 'x', '--frobnicate'], far)).toBe(2);
     expect(far.err).toContain('unknown option --frobnicate\n');

@@ -350,11 +350,13 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['min-tokens'] !== undefined) put(o, 'minTokens', num('--min-tokens', v['min-tokens'], bad));
   if (v.concurrency !== undefined) put(o, 'concurrency', num('--concurrency', v.concurrency, bad));
   if (v.price !== undefined || v.epochs !== undefined) {
-    if (v.price === undefined) throw new UsageError('--epochs goes with --price');
-    const pricing: Record<string, unknown> = {};
-    put(pricing, 'perMillionTokens', num('--price', v.price, bad));
-    if (v.epochs !== undefined) put(pricing, 'epochs', num('--epochs', v.epochs, bad));
-    o.pricing = pricing;
+    if (v.price === undefined) bad.push('--epochs goes with --price');
+    else {
+      const perMillionTokens = num('--price', v.price, bad);
+      const epochs = v.epochs === undefined ? undefined : num('--epochs', v.epochs, bad);
+      // A price that is no number leaves pricing out: the options then have nothing more to say of it.
+      if (perMillionTokens !== undefined) o.pricing = { perMillionTokens, ...(epochs === undefined ? {} : { epochs }) };
+    }
   }
   if (v.encoding !== undefined) o.encoding = v.encoding;
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
@@ -368,7 +370,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
   if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on'], bad);
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
-  if (v['pii-types'] !== undefined && v.pii === undefined) throw new UsageError('--pii-types goes with --pii report|redact|drop');
+  if (v['pii-types'] !== undefined && v.pii === undefined) bad.push('--pii-types goes with --pii report|redact|drop');
   if (v.pii !== undefined) {
     const types = v['pii-types']?.split(',').map((t) => t.trim()).filter(Boolean);
     o.pii = { action: v.pii, ...(types === undefined ? {} : { types }) };
@@ -445,7 +447,7 @@ function failOn(rules: string[], bad: string[]): Record<string, unknown> {
     const [key, value] = rule.split('=', 2);
     if (key === 'rejected' && value !== undefined) put(out, 'rejectedRatio', num('--fail-on rejected', value, bad));
     else if (key === 'reasons' && value) out.reasons = value.split(',').map((r) => r.trim()).filter(Boolean);
-    else throw new UsageError(`--fail-on takes rejected=FRACTION or reasons=CODE,CODE, got ${JSON.stringify(rule)}`);
+    else bad.push(`--fail-on takes rejected=FRACTION or reasons=CODE,CODE, got ${JSON.stringify(rule)}`);
   }
   return out;
 }
