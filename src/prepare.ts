@@ -1112,8 +1112,11 @@ function piiCheck(
   ctx: StageContext,
 ): Example | undefined {
   if (o.action === 'redact') {
-    const r = redactMessages(example.messages, o.types);
+    // The alpaca input the user message ends with is redacted alike, so the alpaca writer can still
+    // write it apart.
+    const r = redactMessages(example.messages, o.types, example.alpacaInput === undefined ? undefined : [example.alpacaInput]);
     example.messages = r.messages;
+    if (r.also) example.alpacaInput = r.also[0] as string;
     // The near-dedup text is spilled and sampled in the report: it is redacted too.
     if (example.nearUser !== undefined) example.nearUser = redactPii(example.nearUser, findPii(example.nearUser, o.types), new Map());
     log.record(example, r.counts, true);

@@ -81,6 +81,14 @@ describe('alpaca in, alpaca out', () => {
     expect(((await readJsonl(chat.files.train))[0]?.messages as Message[])[1]?.content).toBe('Summarise clause 4.\n\nClause 4: the tenant pays rent monthly.');
   });
 
+  it('keeps the input apart under pii redaction too: redacted with the placeholders of the message', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'a.jsonl');
+    await writeFile(file, `${JSON.stringify({ instruction: 'Email the client about SSN 536-22-1234.', input: 'Client: ana.perez@example.org, SSN 536-22-1234', output: 'Done.' })}\n`);
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), target: 'axolotl', format: 'instruction', pii: { action: 'redact' }, split: { validation: 0 } });
+    expect((await readJsonl(result.files.train))[0]).toMatchObject({ instruction: 'Email the client about SSN [SSN].', input: 'Client: [EMAIL], SSN [SSN]' });
+  });
+
   it('writes the whole message as the instruction where it no longer ends with the input as read (redacted)', () => {
     const alpaca = recordBuilder('axolotl', 'instruction');
     const redacted = { ...ex([{ role: 'user', content: 'Email the client.\n\n[EMAIL]' }, A]), alpacaInput: 'ana@example.com' };

@@ -152,7 +152,8 @@ export function scanMessages(
  * number found whole becomes its placeholder as a string), and a tool message's JSON content the
  * same way, with placeholders that are consistent across the messages: a value found in one place
  * (after its label) is replaced wherever else it stands, with the same placeholder. Messages
- * without findings are returned as they are; others are shallow copies.
+ * without findings are returned as they are; others are shallow copies. `also`: texts copied from
+ * the messages (an alpaca row's input), redacted with the same placeholders, not counted.
  *
  * @example
  * redactMessages([
@@ -163,7 +164,8 @@ export function scanMessages(
 export function redactMessages(
   messages: Message[],
   types?: readonly PiiType[],
-): { messages: Message[]; counts: Record<PiiType, number> } {
+  also?: readonly string[],
+): { messages: Message[]; counts: Record<PiiType, number>; also?: string[] } {
   const counts = emptyCounts();
   const placeholders = new Map<string, string>();
   const known = knownValues(messages, types);
@@ -183,7 +185,9 @@ export function redactMessages(
     if (content === m.content && !changedCalls) return m;
     return changedCalls ? { ...m, content, tool_calls: calls } : { ...m, content };
   });
-  return { messages: out, counts };
+  if (also === undefined) return { messages: out, counts };
+  // Copies of message text (an alpaca row's input), redacted alike and not counted again.
+  return { messages: out, counts, also: also.map((text) => redactPii(text, findAll(undefined, text, types, known), placeholders)) };
 }
 
 /** A text of a message to scan, with the JSON key it stands under (its label), if any. */
