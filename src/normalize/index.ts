@@ -152,7 +152,7 @@ function namedFolded(preset: keyof typeof REQUIRED_COLUMNS, first: Record<string
       // Every row of the file lacks the columns: a job problem, not thousands of rejected rows.
       const fits = detectPreset(first);
       const columns = Object.keys(first).map((c) => JSON.stringify(c)).join(', ');
-      const instead = fits ? ` They fit "${fits}": use mapping "${fits}" or "auto" for this file (its own mapping in inputs: [{ path, mapping }] beside other files).` : ' Give templates naming these columns, such as { user: "{{col1}}", assistant: "{{col2}}" }.';
+      const instead = fits ? ` They fit "${fits}": use mapping "${fits}" or "auto" for this file (beside other files, its own: inputs: [{ path, mapping }] in the options or a config file).` : ' Give templates naming these columns, such as { user: "{{col1}}", assistant: "{{col2}}" }.';
       throw new LoraPrepError('MAPPING_INVALID', `${file}: mapping "${preset}" needs column ${lacking.map((c) => `"${c}"`).join(', ')}; the header has ${columns}.${instead}`, {
         location: { file, line: 1 },
       });

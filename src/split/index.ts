@@ -156,8 +156,8 @@ export const NOT_WRITTEN = 255;
 
 /**
  * Assigns whole units to splits. `'random'`: per stratum, units in seeded-shuffled order fill
- * validation and test up to the stratum's share of the overall sizes ({@link stratumTargets}:
- * exact when every unit is one example; as close as whole units allow otherwise); a stratum given
+ * validation and test up to the stratum's share of the overall sizes (shared out by largest
+ * remainder: exact when every unit is one example; as close as whole units allow otherwise); a stratum given
  * none (too small to split) goes to train, with a warning.
  * `'hash'`: each unit by a seeded hash of its key.
  *
