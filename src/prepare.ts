@@ -456,8 +456,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       pace,
       // The written files still hold the personal data found: the report's sample pairs do not.
       sampleText: opts.pii?.action === 'report' ? redactedForReport(opts.pii.types) : undefined,
-      // A stratifyBy column may hold personal data (a customer's e-mail): its values are shown redacted.
-      stratumName: opts.pii ? redactedForReport(opts.pii.types) : undefined,
+      // A stratifyBy column may hold personal data (a customer's e-mail): its values are shown
+      // redacted, read with the column's name as their label (a column of dates of birth).
+      stratumName: opts.pii && stratifyBy !== undefined ? redactedValue(stratifyBy, opts.pii.types) : undefined,
     });
     for (const w of plan.warnings) warnings.add(w);
     if (nearIndex && opts.dedup.near) {
@@ -894,6 +895,14 @@ const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md'
 const HTML_EXAMPLES = 3;
 
 /** A text with the personal data of `types` (default all) replaced by typed placeholders, for the report. */
+/** A column's values redacted for the report, each read after the column's name as a label (a JSON key's way). */
+function redactedValue(column: string, types: readonly PiiType[] | undefined): (text: string) => string {
+  return (text) => {
+    const r = redactMessages([{ role: 'tool', content: JSON.stringify({ [column]: text }) }], types);
+    return (JSON.parse(r.messages[0]?.content as string) as Record<string, string>)[column] ?? text;
+  };
+}
+
 function redactedForReport(types: readonly PiiType[] | undefined): (text: string) => string {
   return (text) => redactPii(text, findPii(text, types), new Map());
 }
@@ -1113,12 +1122,14 @@ function piiCheck(
 ): Example | undefined {
   if (o.action === 'redact') {
     // The alpaca input the user message ends with is redacted alike, so the alpaca writer can still
-    // write it apart.
-    const r = redactMessages(example.messages, o.types, example.alpacaInput === undefined ? undefined : [example.alpacaInput]);
+    // write it apart; so is the near-dedup text a template's values make (it is spilled and sampled
+    // in the report), with the values found in the messages after the template's labels.
+    const also = [example.alpacaInput ?? '', example.nearUser ?? ''];
+    const r = redactMessages(example.messages, o.types, also);
     example.messages = r.messages;
-    if (r.also) example.alpacaInput = r.also[0] as string;
-    // The near-dedup text is spilled and sampled in the report: it is redacted too.
-    if (example.nearUser !== undefined) example.nearUser = redactPii(example.nearUser, findPii(example.nearUser, o.types), new Map());
+    const [input, near] = r.also as [string, string];
+    if (example.alpacaInput !== undefined) example.alpacaInput = input;
+    if (example.nearUser !== undefined) example.nearUser = near;
     log.record(example, r.counts, true);
     return example;
   }

@@ -33,6 +33,8 @@ describe('findPii: true cases', () => {
     ["e-mail with an apostrophe in the local part", "Send it to kenji.o'brien@example.ie today", 'email', "kenji.o'brien@example.ie"],
     ['e-mail in single quotes, found without them', "reply to 'jane@example.com' only", 'email', 'jane@example.com'],
     ['card of an unlisted issuer after a card word', 'Chargeback filed for card 3505762791021420, amount 249.00 EUR.', 'card', '3505762791021420'],
+    ['Mir card', 'Paid with 2200 7001 2345 6781 yesterday', 'card', '2200 7001 2345 6781'],
+    ['e-mail with a typographic apostrophe', 'Send it to kenji.o\u2019brien@example.ie today', 'email', 'kenji.o\u2019brien@example.ie'],
     ['US phone with parens', 'Phone (415) 555-2671.', 'phone', '(415) 555-2671'],
     ['dotted US phone', 'Line 415.555.0199 is open', 'phone', '415.555.0199'],
     ['French phone', 'Tél 01 23 45 67 89', 'phone', '01 23 45 67 89'],
@@ -90,6 +92,8 @@ describe('findPii: look-alikes are not flagged', () => {
     ['a transaction id that passes the Luhn check', 'Transaction ID 4539578763621486 settled on 2024-03-10.'],
     ['a Luhn-valid number of no issuer', 'Batch total 7992739871300000 matches.'],
     ['money in threes without a phone label', 'Revenue reached 612 345 678 EUR in 2023.'],
+    ['a lower-case code word before ordinary words', 'the se84 touches says templates and more words here'],
+    ['a lower-case hex id', 'build de62a1b2c3d4e5f60718293a shipped'],
     ['parcel code', 'Tracking number 1Z 4F8 803 61 2231 4470 shows delivery.'],
     ['OID', 'signature algorithm OID 1.2.840.113549.1.1.11.'],
     ['ISBN-13', 'See ISBN 978-3-16-148410-0, chapter 12.'],
@@ -229,6 +233,44 @@ describe('redaction', () => {
     expect(out[0]?.content).toBe('Close account number [ACCOUNT] and MRN [MRN] please.');
     expect(JSON.parse(out[1]?.tool_calls?.[0]?.function.arguments as string)).toEqual({ ref: '[ACCOUNT]', note: 'patient [MRN]' });
     expect(out[2]?.content).toBe('Closed [ACCOUNT] (not 471008823010); patient [MRN] informed.');
+  });
+
+  it('reads JSON keys by a vocabulary of labels: a key holding personal data is redacted, a key that only contains a label word is none', () => {
+    const tool = (content: unknown): Message => ({ role: 'tool', content: JSON.stringify(content), tool_call_id: 'c0' });
+    const messages: Message[] = [
+      { role: 'user', content: 'Post the journal entry and text the client.' },
+      tool({ 'ana.perez@example.org': { last_login: '2024-02-10' }, telephone: '020 7946 0958', phone1: '4155550199', accountId: '47100882301', accounts: ['31920819'], account: { number: '55667788' } }),
+      tool({ margin_call_amount: 250000000, call_id: 'c-1700000001', contact_id: 'CT-88412', updated_at: 1700000000 }),
+      tool({ type: 'ssn', value: '421-81-2392' }),
+    ];
+    const { messages: out } = redactMessages(messages);
+    expect(JSON.parse(out[1]?.content as string)).toEqual({ '[EMAIL]': { last_login: '2024-02-10' }, telephone: '[PHONE]', phone1: '[PHONE_2]', accountId: '[ACCOUNT]', accounts: ['[ACCOUNT_2]'], account: { number: '[ACCOUNT_3]' } });
+    expect(out[2]).toBe(messages[2]);
+    expect(JSON.parse(out[3]?.content as string)).toEqual({ type: 'ssn', value: '[SSN]' });
+    // Scanning finds the same (drop and report).
+    expect(scanMessages(messages).counts).toMatchObject({ email: 1, phone: 2, account: 3, ssn: 1 });
+  });
+
+  it('reads JSON nested too deep to walk as text, without failing', () => {
+    const deep = `${'['.repeat(3000)}"a@x.org"${']'.repeat(3000)}`;
+    const out = redactMessages([{ role: 'tool', content: deep, tool_call_id: 'c0' }]).messages[0]?.content as string;
+    expect(out).toBe(`${'['.repeat(3000)}"[EMAIL]"${']'.repeat(3000)}`);
+  });
+
+  it('finds a value again written without its separators, and does not spread a weak phone-like number', () => {
+    const messages: Message[] = [
+      { role: 'user', content: 'Text me on 415-555-0132. Our campaigns reach 120 000 000 viewers.' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'send_sms', arguments: JSON.stringify({ to: '4155550132', budget: '120 000 000' }) } }] },
+    ];
+    const { messages: out } = redactMessages(messages);
+    expect(JSON.parse(out[1]?.tool_calls?.[0]?.function.arguments as string)).toEqual({ to: '[PHONE]', budget: '120 000 000' });
+  });
+
+  it('scans a message with thousands of values in one pass (a tool result of 8,000 rows)', () => {
+    const rows = Array.from({ length: 8000 }, (_, i) => ({ email: `user${i}@example.org`, note: `ok ${i}` }));
+    const { messages: out, counts } = redactMessages([{ role: 'user', content: 'List them.' }, { role: 'tool', content: JSON.stringify(rows), tool_call_id: 'c0' }]);
+    expect(counts.email).toBe(8000);
+    expect(out[1]?.content).not.toContain('@example.org');
   });
 
   it('returns a message without findings as it is', () => {

@@ -80,6 +80,29 @@ describe('pii in prepareDataset', () => {
     expect(manifest.options.mapping.system).toBe('Escalate to [EMAIL].');
   });
 
+  it('redacts the near-duplicate text a template makes with the values its labels found, and stratum values read after their column name', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'in.jsonl');
+    const note = 'Summarise the chart: stable on metformin, review the renal function in three months and repeat the HbA1c test.';
+    const rows = Array.from({ length: 12 }, (_, i) => ({ mrn: `0048${2900 + (i % 3)}`, dob: `19${61 + (i % 2)}-03-12`, note: i % 2 ? note : `${note} Thanks.`, answer: 'Stable; recheck renal function in three months.' }));
+    await (await import('node:fs/promises')).writeFile(file, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const outDir = join(dir, 'o');
+    const result = await prepareDataset({ inputs: [file], outDir, pii: { action: 'redact' }, mapping: { user: 'Patient MRN: {{mrn}}. {{note}}', assistant: '{{answer}}' }, split: { validation: 0.25, stratifyBy: 'dob' } });
+    for (const name of ['report.json', 'report.html']) {
+      const text = await readFile(join(outDir, 'report', name), 'utf8');
+      for (const value of ['00482900', '00482901', '00482902', '1961-03-12', '1962-03-12']) expect(text, `${name} holds ${value}`).not.toContain(value);
+    }
+    expect(Object.keys(result.strata ?? {}).sort()).toEqual(['[DOB]', '[DOB] (2)']);
+    // Near-duplicates of one note under different MRNs: the pairs the report shows hold none.
+    const near = join(dir, 'near.jsonl');
+    const long = `${note} Then book the follow-up visit.`;
+    await (await import('node:fs/promises')).writeFile(near, Array.from({ length: 12 }, (_, i) => JSON.stringify({ mrn: `0048${2900 + i}`, note: `${long} Word${i % 2}.`, answer: `Stable; recheck renal function in three months (${i}).` })).join('\n'));
+    const nearOut = join(dir, 'n');
+    const nearResult = await prepareDataset({ inputs: [near], outDir: nearOut, pii: { action: 'redact' }, mapping: { user: 'Patient MRN: {{mrn}}. {{note}}', assistant: '{{answer}}' }, split: { validation: 0 } });
+    expect(nearResult.counts.byReason.near_duplicate).toBeGreaterThan(0);
+    for (const name of ['report.json', 'report.html']) expect(await readFile(join(nearOut, 'report', name), 'utf8')).not.toMatch(/0048\d{4}/);
+  });
+
   it('finds an IBAN in lower case (near-dedup compares, and the report shows, lower-cased text)', () => {
     expect(findPii('iban de89 3704 0044 0532 0130 00 on file').map((f) => [f.type, f.text])).toEqual([['iban', 'de89 3704 0044 0532 0130 00']]);
     expect(findPii('code ab12 3456 7890 1234 5678 is no iban')).toEqual([]);

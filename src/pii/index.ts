@@ -136,8 +136,18 @@ export function scanMessages(
   const findings: Array<PiiFinding & { message: number }> = [];
   const known = knownValues(messages, types);
   messages.forEach((m, message) => {
+    const seen = new Set<string>();
     for (const { key, text } of messageTexts(m)) {
       for (const f of findAll(key, text, types, known)) {
+        findings.push({ ...f, message });
+        counts[f.type]++;
+        seen.add(f.text);
+      }
+    }
+    // A tool's JSON read as text too: a label in a sibling value ({"type": "ssn", "value": …}).
+    if (m.role === 'tool' && looksJson(m.content)) {
+      for (const f of findPii(m.content, types)) {
+        if (seen.has(f.text)) continue;
         findings.push({ ...f, message });
         counts[f.type]++;
       }
@@ -176,7 +186,8 @@ export function redactMessages(
     return redactPii(text, found, placeholders);
   };
   const out = messages.map((m): Message => {
-    const content = m.role === 'tool' && looksJson(m.content) ? redactJson(m.content, redact) : redact(undefined, m.content);
+    // A tool's JSON value by value, then as text: a label in a sibling value ({"type": "ssn", "value": …}).
+    const content = m.role === 'tool' && looksJson(m.content) ? redact(undefined, redactJson(m.content, redact)) : redact(undefined, m.content);
     const calls = m.tool_calls?.map((c) => {
       const args = redactJson(c.function.arguments, redact);
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
@@ -196,7 +207,7 @@ interface KeyedText {
   text: string;
 }
 
-/** The texts of a message: its content (a tool message's JSON by value), its tool calls' argument values. */
+/** The texts of a message: its content (a tool message's JSON by value and key), its tool calls' argument values and keys. */
 function messageTexts(m: Message): KeyedText[] {
   const out = m.role === 'tool' && looksJson(m.content) ? jsonTexts(m.content) : [{ key: undefined, text: m.content }];
   for (const c of m.tool_calls ?? []) out.push(...jsonTexts(c.function.arguments));
@@ -209,55 +220,102 @@ function looksJson(text: string): boolean {
   return c === '{' || c === '[';
 }
 
-/** The string and number values of JSON text, decoded, each with its nearest key; the text itself when it is not JSON. */
+// JSON nested deeper than this is read as text: walking it would overflow the stack.
+const MAX_JSON_DEPTH = 200;
+
+/** The string and number values of JSON text, decoded, each with its label key, and the object keys themselves; the text itself when it is not JSON (or nests too deep). */
 function jsonTexts(json: string): KeyedText[] {
-  let node: JsonNode;
-  try {
-    node = parseJsonNode(json);
-  } catch {
-    return [{ key: undefined, text: json }];
-  }
+  const node = parsedJson(json);
+  if (node === undefined) return [{ key: undefined, text: json }];
   const out: KeyedText[] = [];
-  const walk = (n: JsonNode, key: string | undefined): void => {
+  const walk = (n: JsonNode, key: string | undefined, depth: number): boolean => {
+    if (depth > MAX_JSON_DEPTH) return false;
     if (n.kind === 'string') out.push({ key, text: n.value });
     else if (n.kind === 'number') out.push({ key, text: n.raw });
-    else if (n.kind === 'array') for (const item of n.items) walk(item, key);
-    else if (n.kind === 'object') for (const [k, v] of n.entries) walk(v, k);
+    else if (n.kind === 'array') return n.items.every((item) => walk(item, key, depth + 1));
+    else if (n.kind === 'object') {
+      for (const [k, v] of n.entries) {
+        // A key may itself be personal data (a result keyed by e-mail address).
+        out.push({ key: undefined, text: k });
+        if (!walk(v, keyLabel(k, key), depth + 1)) return false;
+      }
+    }
+    return true;
   };
-  walk(node, undefined);
-  return out;
+  return walk(node, undefined, 0) ? out : [{ key: undefined, text: json }];
+}
+
+/** JSON text parsed, or undefined when it is not JSON. */
+function parsedJson(json: string): JsonNode | undefined {
+  try {
+    return parseJsonNode(json);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Findings in `text`, read after its JSON key as a label (`account_number`, `accountNumber` as
- * `account number: `), only those within the text; and every other place a value already found in
- * the example stands, under that value's type.
+ * The label a JSON key gives its value, from a vocabulary of the label-bound types (a date of birth,
+ * an MRN, an SSN, an account, a phone, a card): `date_of_birth`, `dateOfBirth`, `holder_dob` read as
+ * "date of birth: ", `account_number`, `accountId`, `accounts` as "account number: ", `phone1` as
+ * "phone: "; other keys (`margin_call_amount`, `call_id`) give none. A generic key (`number`,
+ * `value`) takes the label of the key above it (`{"account": {"number": …}}`).
  */
-function findAll(key: string | undefined, text: string, types: readonly PiiType[] | undefined, known: Map<string, PiiType>): PiiFinding[] {
+function keyLabel(key: string, parent: string | undefined): string | undefined {
+  const words = key
+    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z\d]+/)
+    .map((w) => w.replace(/\d+$/, ''))
+    .filter((w) => w !== '');
+  const has = (...w: string[]) => w.some((x) => words.includes(x));
+  if (has('dob', 'birthdate', 'birthday') || (has('birth') && (has('date', 'day') || words.length === 1))) return 'date of birth';
+  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records'))) return 'MRN';
+  if (has('ssn', 'ssns') || (has('social') && has('security'))) return 'SSN';
+  if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'cell', 'fax')) return 'phone';
+  if (has('iban')) return 'IBAN';
+  if ((has('card') && has('number', 'no', 'num', 'pan')) || has('pan')) return 'card number';
+  const last = words[words.length - 1];
+  if (last !== undefined && ['account', 'accounts', 'acct', 'acc'].includes(last)) return 'account number';
+  if (has('account', 'acct') && has('number', 'no', 'num', 'id', 'nr')) return 'account number';
+  if (parent !== undefined && words.length === 1 && ['number', 'no', 'num', 'value', 'id', 'nr'].includes(last as string)) return parent;
+  return undefined;
+}
+
+/**
+ * Findings in `text`, read after its label (from a JSON key, see {@link keyLabel}), only those
+ * within the text; and every other place a value already found in the example stands, under that
+ * value's type.
+ */
+function findAll(label: string | undefined, text: string, types: readonly PiiType[] | undefined, known: KnownValues): PiiFinding[] {
   let found: PiiFinding[];
-  if (key === undefined) found = findPii(text, types);
+  if (label === undefined) found = findPii(text, types);
   else {
-    const prefix = `${key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_.-]+/g, ' ')}: `;
+    const prefix = `${label}: `;
     found = findPii(prefix + text, types)
       .filter((f) => f.start >= prefix.length)
       .map((f) => ({ ...f, start: f.start - prefix.length, end: f.end - prefix.length }));
   }
-  if (known.size === 0) return found;
+  if (known.byValue.size === 0) return found;
   // A value found elsewhere keeps its type here (one placeholder for it), and is found where no
-  // label stands before it.
+  // label stands before it: looked up by its first characters at each word start, in one pass.
   const typed = found.map((f) => {
-    const type = known.get(f.text);
+    const type = known.byValue.get(f.text);
     return type === undefined || type === f.type ? f : { ...f, type };
   });
   const again: PiiFinding[] = [];
-  for (const [value, type] of known) {
-    for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + value.length)) {
+  for (let at = 0; at + KNOWN_MIN_CHARS <= text.length; at++) {
+    if (at > 0 && WORD_CHAR.test(text[at - 1] as string)) continue;
+    const candidates = known.byHead.get(text.slice(at, at + KNOWN_MIN_CHARS));
+    if (candidates === undefined) continue;
+    for (const value of candidates) {
       const end = at + value.length;
-      if (WORD_CHAR.test(text[at - 1] ?? '') || WORD_CHAR.test(text[end] ?? '')) continue;
-      again.push({ type, start: at, end, text: value });
+      if (!text.startsWith(value, at) || WORD_CHAR.test(text[end] ?? '')) continue;
+      again.push({ type: known.byValue.get(value) as PiiType, start: at, end, text: value });
+      break;
     }
   }
-  return again.length === 0 ? typed : mergeFree(typed, again.sort((a, b) => a.start - b.start));
+  return again.length === 0 ? typed : mergeFree(typed, again);
 }
 
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
@@ -265,46 +323,85 @@ const WORD_CHAR = /[\p{L}\p{N}_]/u;
 // found after its label is no reason to replace the same digits in an amount or a date.
 const KNOWN_MIN_CHARS = 6;
 
-/** Every value found in the example (as read in its place, labels included), with the type it was first found as. */
-function knownValues(messages: Message[], types: readonly PiiType[] | undefined): Map<string, PiiType> {
-  const known = new Map<string, PiiType>();
-  for (const m of messages) {
-    for (const { key, text } of messageTexts(m)) {
-      for (const f of findAll(key, text, types, EMPTY_KNOWN)) if (f.text.length >= KNOWN_MIN_CHARS && !known.has(f.text)) known.set(f.text, f.type);
-    }
-  }
-  return known;
+/** The values found in an example, by value and by their first KNOWN_MIN_CHARS characters (longest first). */
+interface KnownValues {
+  byValue: Map<string, PiiType>;
+  byHead: Map<string, string[]>;
 }
 
-const EMPTY_KNOWN = new Map<string, PiiType>();
+const NO_KNOWN: KnownValues = { byValue: new Map(), byHead: new Map() };
+
+/**
+ * Every value found in the example (as read in its place, labels included), with the type it was
+ * first found as, and for numbers written with separators their digits alone (`415-555-0132` is
+ * also `4155550132`). Phones only in a strong shape (a `+` or trunk `0`, or a North American
+ * number): a weaker phone-like number (an audience of 120 000 000 after "reach") is no reason to
+ * replace the same digits elsewhere.
+ */
+function knownValues(messages: Message[], types: readonly PiiType[] | undefined): KnownValues {
+  const byValue = new Map<string, PiiType>();
+  const add = (value: string, type: PiiType): void => {
+    if (value.length >= KNOWN_MIN_CHARS && !byValue.has(value)) byValue.set(value, type);
+  };
+  for (const m of messages) {
+    for (const { key, text } of messageTexts(m)) {
+      for (const f of findAll(key, text, types, NO_KNOWN)) {
+        if (f.type === 'phone' && !STRONG_PHONE_RE.test(f.text)) continue;
+        add(f.text, f.type);
+        if (f.type !== 'email' && f.type !== 'url_credentials' && /^[\d\s().+-]+$/.test(f.text)) add(f.text.replace(/\D/g, ''), f.type);
+      }
+    }
+  }
+  const byHead = new Map<string, string[]>();
+  for (const value of [...byValue.keys()].sort((a, b) => b.length - a.length)) {
+    const head = value.slice(0, KNOWN_MIN_CHARS);
+    const list = byHead.get(head);
+    if (list) list.push(value);
+    else byHead.set(head, [value]);
+  }
+  return { byValue, byHead };
+}
+
+const STRONG_PHONE_RE = /^(?:\+|0|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}$)/;
 
 /**
  * JSON text (tool-call arguments, a tool's result) with `redact` applied to each string value,
- * decoded, with its key; a number found whole becomes its placeholder (a string). The text as it
- * was when nothing changed, else compact with number literals as written. Text that is not JSON is
- * redacted as text.
+ * decoded, with its label, and to each key; a number found whole becomes its placeholder (a
+ * string). The text as it was when nothing changed, else compact with number literals as written.
+ * Text that is not JSON, or nests too deep to walk, is redacted as text.
  */
-function redactJson(json: string, redact: (key: string | undefined, text: string) => string): string {
-  let node: JsonNode;
-  try {
-    node = parseJsonNode(json);
-  } catch {
-    return redact(undefined, json);
-  }
+function redactJson(json: string, redact: (label: string | undefined, text: string) => string): string {
+  const node = parsedJson(json);
+  if (node === undefined) return redact(undefined, json);
   let changed = false;
-  const walk = (n: JsonNode, key: string | undefined): JsonNode => {
+  let tooDeep = false;
+  const walk = (n: JsonNode, label: string | undefined, depth: number): JsonNode => {
+    if (depth > MAX_JSON_DEPTH) {
+      tooDeep = true;
+      return n;
+    }
     if (n.kind === 'string' || n.kind === 'number') {
       const text = n.kind === 'string' ? n.value : n.raw;
-      const value = redact(key, text);
+      const value = redact(label, text);
       if (value === text) return n;
       changed = true;
       return { kind: 'string', value };
     }
-    if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, key)) };
-    if (n.kind === 'object') return { kind: 'object', entries: n.entries.map(([k, v]) => [k, walk(v, k)]) };
+    if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, label, depth + 1)) };
+    if (n.kind === 'object') {
+      return {
+        kind: 'object',
+        entries: n.entries.map(([k, v]) => {
+          const key = redact(undefined, k);
+          if (key !== k) changed = true;
+          return [key, walk(v, keyLabel(k, label), depth + 1)];
+        }),
+      };
+    }
     return n;
   };
-  const redacted = walk(node, undefined);
+  const redacted = walk(node, undefined, 0);
+  if (tooDeep) return redact(undefined, json);
   return changed ? stringifyJsonNode(redacted) : json;
 }
 
@@ -436,9 +533,10 @@ const PLACEHOLDER_RE = /\[[A-Z]+(?:_[A-Z]+)*(?:_\d+)?\]/g;
 // E-mail: a local part and a dotted domain ending in a 2–24 letter TLD; trailing dots are not taken.
 // Letters and digits of any script: addresses such as josé.garcia@example.es or müller@firma.de
 // (RFC 6531 local parts, internationalised domain names) are found whole.
-// An apostrophe inside the local part (o'brien@example.ie) belongs to it; one before it is a quote.
+// An apostrophe inside the local part (o'brien@example.ie, or o’brien with the typographic one
+// phones write) belongs to it; one before it is a quote.
 const EMAIL_RE =
-  /(?<![\p{L}\p{M}\p{N}_.%+-]|[\p{L}\p{N}]')[\p{L}\p{N}_%+-](?:[\p{L}\p{M}\p{N}._%+'-]{0,62}[\p{L}\p{M}\p{N}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}_-]|\.[\p{L}\p{N}])/gu;
+  /(?<![\p{L}\p{M}\p{N}_.%+-]|[\p{L}\p{N}]['\u2019])[\p{L}\p{N}_%+-](?:[\p{L}\p{M}\p{N}._%+'\u2019-]{0,62}[\p{L}\p{M}\p{N}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}_-]|\.[\p{L}\p{N}])/gu;
 
 function findEmails(text: string): PiiFinding[] {
   // The Unicode classes make the expression slow to run over text with no '@' at all: most text.
@@ -474,6 +572,9 @@ function findIbans(text: string): PiiFinding[] {
     const end = m.index + i;
     if (/[A-Za-z0-9]/.test(text[end] ?? '')) return undefined;
     const f = finding('iban', text, m.index, end);
+    // In lower case only grouped by four, as it was written before being lower-cased: a code word
+    // such as "se84" before ordinary words, or a lower-case hex id, is no IBAN.
+    if (f.text !== f.text.toUpperCase() && !/^[a-z]{2}\d{2}(?: [a-z0-9]{4})+(?: [a-z0-9]{1,3})?$/.test(f.text)) return undefined;
     return ibanValid(f.text) ? f : undefined;
   });
 }
@@ -495,6 +596,7 @@ function cardIssuerOk(d: string): boolean {
   const p4 = Number(d.slice(0, 4));
   if (d[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
+  if (p4 >= 2200 && p4 <= 2204) return n >= 16 && n <= 19; // Mir
   if (p2 === 34 || p2 === 37) return n === 15; // American Express
   if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || p2 === 62) return n >= 16 && n <= 19; // Discover, UnionPay
   if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
