@@ -722,12 +722,13 @@ const MONTHS =
   '|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre' +
   '|januar|februar|m[äa]rz|juni|juli|oktober|dezember';
 const DATE_RE = new RegExp(
-  String.raw`(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|\d{1,2}-(?:${MONTHS})-\d{4}|\d{1,2}\s(?:de\s)?(?:${MONTHS})\s(?:de\s)?\d{4}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?\s(?:of\s)?(?:${MONTHS})\.?,?\s\d{4}|(?:${MONTHS})\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})(?![\w]|[./-]\d)`,
+  String.raw`(?<![\w./-])(?:\d{4}-\d{1,2}-\d{1,2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?|(?:19|20)\d{2}[./]\d{1,2}[./]\d{1,2}|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|\d{1,2}-(?:${MONTHS})-\d{4}|\d{1,2}\s(?:de\s)?(?:${MONTHS})\s(?:de\s)?\d{4}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}(?:st|nd|rd|th)?\.?\s(?:of\s)?(?:${MONTHS})\.?,?\s\d{4}|(?:${MONTHS})\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4})(?![\w]|[./-]\d)`,
   'gi',
 );
 const BIRTH_WORD_RE =
-  /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday|né|née|geb\.|geboren|geburtsdatum|date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa])(?![A-Za-zÀ-ÿ])/gi;
-const DOB_CONNECTOR_RE = /^[\s:,(–-]*(?:(?:on|in|at|is|was|am|le|den|the|:)\s*)*$/i;
+  /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date[\s_]*of[\s_]*birth|birth[\s_]*date|birthday|né|née|geb\.|geboren|geburtsdatum|date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa])(?![A-Za-zÀ-ÿ])/gi;
+// Quotes and `=` too: a birth word as a JSON or dict key ("dob": "1961-03-12", dob='12/03/1961').
+const DOB_CONNECTOR_RE = /^[\s:,(–"'=-]*(?:(?:on|in|at|is|was|am|le|den|the|of|:)[\s"']*)*$/i;
 
 function findDobs(text: string): PiiFinding[] {
   return scan(DATE_RE, text, (m) => {
@@ -744,9 +745,9 @@ function findDobs(text: string): PiiFinding[] {
 
 // Medical record numbers and account numbers: a value right after its label.
 const MRN_RE =
-  /(?<![A-Za-z])(?:MRN|medical\s+record(?:\s+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?))(?:\s*(?:is|was|:|#|no\.?|number|\))){0,3}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:MRN|MR(?=\s*#)|medical\s+record(?:\s+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|no\.?|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
 const ACCOUNT_RE =
-  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|account)(?:\s*(?:is|was|:|#|no\.?|number)){0,3}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|account)(?:\s*(?:is|was|:|=|#|no\.?|number|["'])){0,4}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
 
 function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
   return scan(re, text, (m) => {
