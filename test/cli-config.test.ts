@@ -146,6 +146,16 @@ describe('lora-prep prepare --config', () => {
     expect(existsSync(join(dir, 'out', 'validation.jsonl'))).toBe(true);
   }, 30_000);
 
+  it("takes --pii-types with the config's pii (its action kept), and --pii over it keeps the config's types", async () => {
+    const { dir, config } = await project('lora-prep.config.json', JSON.stringify({ inputs: ['data/patient-faq.json'], outDir: 'out', pii: { action: 'redact' } }));
+    const io = fakeIo();
+    expect(await runCli(['prepare', '--config', config, '--pii-types', 'email', '--json', '--quiet'], io), io.err).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'out', 'report', 'manifest.json'), 'utf8')).options.pii).toEqual({ action: 'redact', types: ['email'] });
+    const typed = await project('lora-prep.config.json', JSON.stringify({ inputs: ['data/patient-faq.json'], outDir: 'out', pii: { action: 'redact', types: ['phone'] } }));
+    expect(await runCli(['prepare', '--config', typed.config, '--pii', 'drop', '--json', '--quiet'], fakeIo())).toBe(0);
+    expect(JSON.parse(await readFile(join(typed.dir, 'out', 'report', 'manifest.json'), 'utf8')).options.pii).toEqual({ action: 'drop', types: ['phone'] });
+  }, 30_000);
+
   it('lets flags and input files on the command line override the config', async () => {
     const { dir, config } = await project('lora-prep.config.ts', TS_CONFIG);
     const io = fakeIo();

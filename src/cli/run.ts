@@ -102,8 +102,8 @@ Options of prepare:
                             extension (default: from each file's extension)
   --pii ACTION              report | redact | drop: personal data (e-mail, phone, card, IBAN, SSN,
                             birth dates, IP, credentials in URLs, MRN, account numbers)
-  --pii-types LIST          with --pii: only these types (default all): email, phone, card, iban,
-                            ssn, dob, ip, url_credentials, mrn, account
+  --pii-types LIST          with --pii (or a config's pii): only these types (default all): email,
+                            phone, card, iban, ssn, dob, ip, url_credentials, mrn, account
   --on-invalid-encoding M   reject (default: invalid_encoding) | replace (keep rows, U+FFFD)
   --max-line-bytes N        reject longer lines/records as line_too_long (default 16 MiB)
   --max-field-chars N       reject CSV/TSV rows with a longer cell as field_too_long (default 4 Mi)
@@ -370,10 +370,12 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v['split-strategy'] !== undefined) split.strategy = v['split-strategy'];
   if (v['fail-on'] !== undefined) o.failOn = failOn(v['fail-on'], bad);
   if (v['on-invalid-encoding'] !== undefined) o.onInvalidEncoding = v['on-invalid-encoding'];
-  if (v['pii-types'] !== undefined && v.pii === undefined) bad.push('--pii-types goes with --pii report|redact|drop');
-  if (v.pii !== undefined) {
+  // --pii-types goes with --pii, or with the config's pii (its action kept, as the split flags keep the config's split).
+  const configPii = isRecord(base.pii) ? base.pii : undefined;
+  if (v['pii-types'] !== undefined && v.pii === undefined && configPii === undefined) bad.push('--pii-types goes with --pii report|redact|drop');
+  if (v.pii !== undefined || (v['pii-types'] !== undefined && configPii !== undefined)) {
     const types = v['pii-types']?.split(',').map((t) => t.trim()).filter(Boolean);
-    o.pii = { action: v.pii, ...(types === undefined ? {} : { types }) };
+    o.pii = { ...(v.pii === undefined ? configPii : { ...configPii, action: v.pii }), ...(types === undefined ? {} : { types }) };
   }
   if (v['max-line-bytes'] !== undefined) put(o, 'maxLineBytes', num('--max-line-bytes', v['max-line-bytes'], bad));
   if (v['max-field-chars'] !== undefined) put(o, 'maxFieldChars', num('--max-field-chars', v['max-field-chars'], bad));
