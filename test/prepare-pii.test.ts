@@ -76,6 +76,13 @@ describe('pii in prepareDataset', () => {
       expect(s.validation).toBeGreaterThanOrEqual(1);
     }
     expect((await readFile(result.files.rejected, 'utf8'))).toMatch(/"reason":"invalid_json","message":"the line is not valid JSON: Unexpected token 'm'/);
+    // A message that quotes a value of the row without its label (a ShareGPT call's arguments) has its numbers masked.
+    const sharegpt = join(dir, 'calls.jsonl');
+    await (await import('node:fs/promises')).writeFile(sharegpt, `${JSON.stringify({ conversations: [{ from: 'human', value: 'Look up the patient.' }, { from: 'function_call', value: '{"name": "ehr", "arguments": {"id": "1961-03-12 00482913"' }, { from: 'observation', value: 'ok' }, { from: 'gpt', value: 'Done.' }], tools: '[]' })}\n`);
+    const calls = await prepareDataset({ inputs: [sharegpt, file], outDir: join(dir, 'c'), pii: { action: 'redact' }, split: { validation: 0 }, mapping: 'auto' }).catch((e: unknown) => e);
+    const text = await readFile(join(dir, 'c', 'report', 'rejected.jsonl'), 'utf8').catch(() => JSON.stringify(calls));
+    expect(text).not.toContain('00482913');
+    expect(text).not.toContain('1961-03-12');
     const manifest = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8'));
     expect(manifest.options.mapping.system).toBe('Escalate to [EMAIL].');
   });
