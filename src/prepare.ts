@@ -219,11 +219,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     };
     // With pii set, the report must not copy personal data back out: raw excerpts are left out,
     // and the message's quotes of the row are cut (JSON.parse quotes ten characters either side of
-    // its error: half an e-mail address no rule finds) or redacted, and runs of six or more digits
-    // and separators (a date of birth or an MRN quoted without its label) masked.
+    // its error: half an e-mail address no rule finds), its previews of a value (`got "…"`) cut,
+    // the rest redacted, and runs of six or more digits and separators (a date of birth or an MRN
+    // quoted without its label) masked.
     const redactMessage = opts.pii ? redactedForReport(opts.pii.types) : undefined;
     const writeRejection = (r: Rejection): void => {
-      const written = redactMessage ? { ...r, raw: undefined, message: redactMessage(r.message.replace(JSON_ERROR_QUOTE, '')).replace(NUMBER_RUN, '[…]') } : r;
+      const written = redactMessage ? { ...r, raw: undefined, message: redactMessage(r.message.replace(JSON_ERROR_QUOTE, '').replace(GOT_PREVIEW, 'got […]')).replace(NUMBER_RUN, '[…]') } : r;
       rejections.writeLine(serializeRecord(written));
       if (rejectedSample.length < HTML_REJECTED_SHOWN) rejectedSample.push(written);
     };
@@ -843,6 +844,9 @@ class EarlierAnswers {
     return `${n(examples)} examples answer before their last message (${n(turns)} assistant turns${calls > 0 ? `, ${n(calls)} of them tool calls` : ''}): mlx-lm with --mask-prompt (next steps) trains only each chat's last message, so those turns are not trained; without it, it trains on every token, prompts too`;
   }
 }
+
+/** A message's preview of a value of the row (`got "{\"to\":\"margaret.o…`, its closing quote cut too at times): left out, where no rule could tell what it holds. */
+const GOT_PREVIEW = /got "(?:[^"\\]|\\.)*(?:"|$)/g;
 
 /** Six or more digits and separators in a row: what may be a number of a person's in a rejection message. */
 const NUMBER_RUN = /\d[\d .\/:()-]{4,}\d/g;

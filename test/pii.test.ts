@@ -261,6 +261,21 @@ describe('redaction', () => {
     expect(scanMessages(messages).counts).toMatchObject({ email: 1, phone: 2, account: 3, ssn: 1 });
   });
 
+  it("takes a sibling value's label for generic keys, keeps a tool's JSON valid, and reads tax ids and msisdn keys", () => {
+    const tool = (content: unknown): Message => ({ role: 'tool', content: JSON.stringify(content), tool_call_id: 'c0' });
+    const messages: Message[] = [
+      { role: 'user', content: 'Look them up.' },
+      tool({ telecom: [{ system: 'phone', value: '612345678' }], ids: [{ type: 'ssn', value: '421812392' }], tax_id: '536221234', msisdn: '447700900123' }),
+      tool({ call_volume: 1234567890, reach: 1500000000, cell_id: 310260123 }),
+    ];
+    const { messages: out } = redactMessages(messages);
+    expect(JSON.parse(out[1]?.content as string)).toEqual({ telecom: [{ system: 'phone', value: '[PHONE]' }], ids: [{ type: 'ssn', value: '[SSN]' }], tax_id: '[SSN_2]', msisdn: '[PHONE_2]' });
+    // Numbers after words that only look like labels stay numbers, and the JSON stays JSON.
+    expect(out[2]).toBe(messages[2]);
+    expect(findPii('The escrow account was 1 250 000 EUR short.')).toEqual([]);
+    expect(findPii('{"account_number": "31926819"}').map((f) => [f.type, f.text])).toEqual([['account', '31926819']]);
+  });
+
   it('reads JSON nested too deep to walk as text, without failing', () => {
     const deep = `${'['.repeat(3000)}"a@x.org"${']'.repeat(3000)}`;
     const out = redactMessages([{ role: 'tool', content: deep, tool_call_id: 'c0' }]).messages[0]?.content as string;

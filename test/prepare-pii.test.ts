@@ -83,6 +83,13 @@ describe('pii in prepareDataset', () => {
     const text = await readFile(join(dir, 'c', 'report', 'rejected.jsonl'), 'utf8').catch(() => JSON.stringify(calls));
     expect(text).not.toContain('00482913');
     expect(text).not.toContain('1961-03-12');
+    // A preview cut mid-address (no rule can tell half an e-mail) is left out whole.
+    const cut = join(dir, 'cut.jsonl');
+    await (await import('node:fs/promises')).writeFile(cut, `${JSON.stringify({ conversations: [{ from: 'human', value: 'Mail her.' }, { from: 'function_call', value: `{"name":"send_mail","arguments":{"to":"margaret.okafor@example.org","body":"${'x'.repeat(200)}"` }, { from: 'observation', value: 'ok' }, { from: 'gpt', value: 'Sent.' }], tools: '[]' })}\n${JSON.stringify({ conversations: [{ from: 'human', value: 'Hi' }, { from: 'gpt', value: 'Hello.' }] })}\n`);
+    await prepareDataset({ inputs: [cut], outDir: join(dir, 'cut'), pii: { action: 'redact' }, split: { validation: 0 } });
+    const cutText = await readFile(join(dir, 'cut', 'report', 'rejected.jsonl'), 'utf8');
+    expect(cutText).toContain('got […]');
+    expect(cutText).not.toMatch(/margaret/);
     const manifest = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8'));
     expect(manifest.options.mapping.system).toBe('Escalate to [EMAIL].');
   });

@@ -136,18 +136,8 @@ export function scanMessages(
   const findings: Array<PiiFinding & { message: number }> = [];
   const known = knownValues(messages, types);
   messages.forEach((m, message) => {
-    const seen = new Set<string>();
     for (const { key, text } of messageTexts(m)) {
       for (const f of findAll(key, text, types, known)) {
-        findings.push({ ...f, message });
-        counts[f.type]++;
-        seen.add(f.text);
-      }
-    }
-    // A tool's JSON read as text too: a label in a sibling value ({"type": "ssn", "value": …}).
-    if (m.role === 'tool' && looksJson(m.content)) {
-      for (const f of findPii(m.content, types)) {
-        if (seen.has(f.text)) continue;
         findings.push({ ...f, message });
         counts[f.type]++;
       }
@@ -186,8 +176,7 @@ export function redactMessages(
     return redactPii(text, found, placeholders);
   };
   const out = messages.map((m): Message => {
-    // A tool's JSON value by value, then as text: a label in a sibling value ({"type": "ssn", "value": …}).
-    const content = m.role === 'tool' && looksJson(m.content) ? redact(undefined, redactJson(m.content, redact)) : redact(undefined, m.content);
+    const content = m.role === 'tool' && looksJson(m.content) ? redactJson(m.content, redact) : redact(undefined, m.content);
     const calls = m.tool_calls?.map((c) => {
       const args = redactJson(c.function.arguments, redact);
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
@@ -234,10 +223,11 @@ function jsonTexts(json: string): KeyedText[] {
     else if (n.kind === 'number') out.push({ key, text: n.raw });
     else if (n.kind === 'array') return n.items.every((item) => walk(item, key, depth + 1));
     else if (n.kind === 'object') {
+      const above = siblingLabel(n) ?? key;
       for (const [k, v] of n.entries) {
         // A key may itself be personal data (a result keyed by e-mail address).
         out.push({ key: undefined, text: k });
-        if (!walk(v, keyLabel(k, key), depth + 1)) return false;
+        if (!walk(v, keyLabel(k, above), depth + 1)) return false;
       }
     }
     return true;
@@ -252,6 +242,19 @@ function parsedJson(json: string): JsonNode | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The label an object's string value names for its generic keys (`{"type": "ssn", "value": …}`,
+ * FHIR's `{"system": "phone", "value": …}`), if one does.
+ */
+function siblingLabel(n: Extract<JsonNode, { kind: 'object' }>): string | undefined {
+  for (const [, v] of n.entries) {
+    if (v.kind !== 'string' || v.value.length > 40) continue;
+    const label = keyLabel(v.value, undefined);
+    if (label !== undefined) return label;
+  }
+  return undefined;
 }
 
 /**
@@ -271,8 +274,8 @@ function keyLabel(key: string, parent: string | undefined): string | undefined {
   const has = (...w: string[]) => w.some((x) => words.includes(x));
   if (has('dob', 'birthdate', 'birthday') || (has('birth') && (has('date', 'day') || words.length === 1))) return 'date of birth';
   if (has('mrn', 'mrns') || (has('medical') && has('record', 'records'))) return 'MRN';
-  if (has('ssn', 'ssns') || (has('social') && has('security'))) return 'SSN';
-  if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'cell', 'fax')) return 'phone';
+  if (has('ssn', 'ssns', 'tin', 'itin') || (has('social') && has('security')) || (has('tax') && has('id', 'number', 'no'))) return 'SSN';
+  if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'fax', 'msisdn') || (has('cell') && (words.length === 1 || has('number', 'no')))) return 'phone';
   if (has('iban')) return 'IBAN';
   if ((has('card') && has('number', 'no', 'num', 'pan')) || has('pan')) return 'card number';
   const last = words[words.length - 1];
@@ -389,12 +392,13 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
     }
     if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, label, depth + 1)) };
     if (n.kind === 'object') {
+      const above = siblingLabel(n) ?? label;
       return {
         kind: 'object',
         entries: n.entries.map(([k, v]) => {
           const key = redact(undefined, k);
           if (key !== k) changed = true;
-          return [key, walk(v, keyLabel(k, label), depth + 1)];
+          return [key, walk(v, keyLabel(k, above), depth + 1)];
         }),
       };
     }
@@ -745,9 +749,9 @@ function findDobs(text: string): PiiFinding[] {
 
 // Medical record numbers and account numbers: a value right after its label.
 const MRN_RE =
-  /(?<![A-Za-z])(?:MRN|MR(?=\s*#)|medical\s+record(?:\s+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|no\.?|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:MRN|MR(?=\s*#)|medical[\s_]+record(?:[\s_]+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|no\.?|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
 const ACCOUNT_RE =
-  /(?<![A-Za-z])(?:account\s+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|account)(?:\s*(?:is|was|:|=|#|no\.?|number|["'])){0,4}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:account[\s_]+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|account)(?:\s*(?:is|was|:|=|#|no\.?|number|["'])){0,4}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
 
 function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
   return scan(re, text, (m) => {
@@ -758,6 +762,8 @@ function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
     if (start >= end) return undefined;
     const v = text.slice(start, end);
     if ((v.match(/\d/g) ?? []).length < 4) return undefined;
+    // An amount after an account word ("the escrow account was 1 250 000 EUR short") is money.
+    if (type === 'account' && MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
     if (v.startsWith('-')) start++;
     return finding(type, text, start, end);
   });
