@@ -848,8 +848,8 @@ class EarlierAnswers {
 /** A message's preview of a value of the row (`got "{\"to\":\"margaret.o…`, its closing quote cut too at times): left out, where no rule could tell what it holds. */
 const GOT_PREVIEW = /got "(?:[^"\\]|\\.)*(?:"|$)/g;
 
-/** Six or more digits and separators in a row: what may be a number of a person's in a rejection message. */
-const NUMBER_RUN = /\d[\d .\/:()-]{4,}\d/g;
+/** Six or more digits and separators in a row, not part of a word or a path: what may be a number of a person's in a rejection message. */
+const NUMBER_RUN = /(?<![\w/.:-])\d[\d .\/:()-]{4,}\d(?![\w])/g;
 
 /** The text V8's JSON.parse quotes around its error (`, ..." "email": margaret.o"... is not valid JSON`), up to where the quote ends. */
 const JSON_ERROR_QUOTE = /, (?:\.\.\.)?"[\s\S]*?"(?:\.\.\.)? is not valid JSON/g;
@@ -902,15 +902,15 @@ const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md'
 /** Longest and shortest written examples shown in report.html. */
 const HTML_EXAMPLES = 3;
 
-/** A text with the personal data of `types` (default all) replaced by typed placeholders, for the report. */
 /** A column's values redacted for the report, each read after the column's name as a label (a JSON key's way). */
 function redactedValue(column: string, types: readonly PiiType[] | undefined): (text: string) => string {
   return (text) => {
     const r = redactMessages([{ role: 'tool', content: JSON.stringify({ [column]: text }) }], types);
-    return (JSON.parse(r.messages[0]?.content as string) as Record<string, string>)[column] ?? text;
+    return (JSON.parse(r.messages[0]?.content as string) as Record<string, string>)[column] ?? '[…]';
   };
 }
 
+/** A text with the personal data of `types` (default all) replaced by typed placeholders, for the report. */
 function redactedForReport(types: readonly PiiType[] | undefined): (text: string) => string {
   return (text) => redactPii(text, findPii(text, types), new Map());
 }

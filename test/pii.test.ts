@@ -276,6 +276,21 @@ describe('redaction', () => {
     expect(findPii('{"account_number": "31926819"}').map((f) => [f.type, f.text])).toEqual([['account', '31926819']]);
   });
 
+  it('reads the keys the text rules know, and IBANs after their label in any case; an account number stays one before a currency', () => {
+    const tool = (content: unknown): Message => ({ role: 'tool', content: JSON.stringify(content), tool_call_id: 'c0' });
+    const keys = { born: '1961-03-12', geburtsdatum: '12.03.1961', patientId: 'P4471902', med_rec_no: '00482913', kontonummer: '47100882301', acc_no: '31920819', whatsapp_number: '+44 7700 900123', iban: 'de89370400440532013000' };
+    const out = JSON.parse(redactMessages([{ role: 'user', content: 'Look up.' }, tool(keys)]).messages[1]?.content as string);
+    expect(out).toEqual({ born: '[DOB]', geburtsdatum: '[DOB_2]', patientId: '[MRN]', med_rec_no: '[MRN_2]', kontonummer: '[ACCOUNT]', acc_no: '[ACCOUNT_2]', whatsapp_number: '[PHONE]', iban: '[IBAN]' });
+    expect(found('my iban: de89370400440532013000')).toEqual([['iban', 'de89370400440532013000']]);
+    expect(found('IBAN De89 3704 0044 0532 0130 00')).toEqual([['iban', 'De89 3704 0044 0532 0130 00']]);
+    expect(found('Account number 12345678 EUR')).toEqual([['account', '12345678']]);
+    // Words that only look like labels, and a digit-only copy of an amount, are left alone.
+    const plain = { active_accounts: 1234567, birth_date_updated_at: '2024-02-10T09:00:00Z', reading: { device: 'mobile', channel: 'phone', value: 123456789 }, city: 'Tel Aviv', id: 55512345 };
+    expect(redactMessages([{ role: 'user', content: 'Stats.' }, tool(plain)]).messages[1]?.content).toBe(JSON.stringify(plain));
+    expect(redactMessages([{ role: 'user', content: 'The account: 1 000 000 in escrow. We sold 1000000 units.' }]).messages[0]?.content).toBe('The account: [ACCOUNT] in escrow. We sold 1000000 units.');
+    expect(found('GitLab MR #4521 merged; Konto 2023-2024 closed.')).toEqual([]);
+  });
+
   it('reads JSON nested too deep to walk as text, without failing', () => {
     const deep = `${'['.repeat(3000)}"a@x.org"${']'.repeat(3000)}`;
     const out = redactMessages([{ role: 'tool', content: deep, tool_call_id: 'c0' }]).messages[0]?.content as string;

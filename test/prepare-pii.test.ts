@@ -79,8 +79,10 @@ describe('pii in prepareDataset', () => {
     // A message that quotes a value of the row without its label (a ShareGPT call's arguments) has its numbers masked.
     const sharegpt = join(dir, 'calls.jsonl');
     await (await import('node:fs/promises')).writeFile(sharegpt, `${JSON.stringify({ conversations: [{ from: 'human', value: 'Look up the patient.' }, { from: 'function_call', value: '{"name": "ehr", "arguments": {"id": "1961-03-12 00482913"' }, { from: 'observation', value: 'ok' }, { from: 'gpt', value: 'Done.' }], tools: '[]' })}\n`);
-    const calls = await prepareDataset({ inputs: [sharegpt, file], outDir: join(dir, 'c'), pii: { action: 'redact' }, split: { validation: 0 }, mapping: 'auto' }).catch((e: unknown) => e);
-    const text = await readFile(join(dir, 'c', 'report', 'rejected.jsonl'), 'utf8').catch(() => JSON.stringify(calls));
+    await (await import('node:fs/promises')).appendFile(sharegpt, `${JSON.stringify({ conversations: [{ from: 'human', value: 'Hi' }, { from: 'gpt', value: 'Hello.' }] })}\n`);
+    await prepareDataset({ inputs: [sharegpt], outDir: join(dir, 'c'), pii: { action: 'redact' }, split: { validation: 0 } });
+    const text = await readFile(join(dir, 'c', 'report', 'rejected.jsonl'), 'utf8');
+    expect(text).toMatch(/"reason":"invalid_record"/);
     expect(text).not.toContain('00482913');
     expect(text).not.toContain('1961-03-12');
     // A preview cut mid-address (no rule can tell half an e-mail) is left out whole.

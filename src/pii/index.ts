@@ -223,7 +223,7 @@ function jsonTexts(json: string): KeyedText[] {
     else if (n.kind === 'number') out.push({ key, text: n.raw });
     else if (n.kind === 'array') return n.items.every((item) => walk(item, key, depth + 1));
     else if (n.kind === 'object') {
-      const above = siblingLabel(n) ?? key;
+      const above = key ?? siblingLabel(n);
       for (const [k, v] of n.entries) {
         // A key may itself be personal data (a result keyed by e-mail address).
         out.push({ key: undefined, text: k });
@@ -249,13 +249,16 @@ function parsedJson(json: string): JsonNode | undefined {
  * FHIR's `{"system": "phone", "value": …}`), if one does.
  */
 function siblingLabel(n: Extract<JsonNode, { kind: 'object' }>): string | undefined {
-  for (const [, v] of n.entries) {
-    if (v.kind !== 'string' || v.value.length > 40) continue;
+  for (const [k, v] of n.entries) {
+    if (v.kind !== 'string' || !SIBLING_KEYS.has(k.toLowerCase()) || v.value.length > 40) continue;
     const label = keyLabel(v.value, undefined);
     if (label !== undefined) return label;
   }
   return undefined;
 }
+
+// The keys whose value names what its sibling `value` or `id` is ({"type": "ssn"}, FHIR's "system").
+const SIBLING_KEYS = new Set(['type', 'system', 'kind', 'label', 'use']);
 
 /**
  * The label a JSON key gives its value, from a vocabulary of the label-bound types (a date of birth,
@@ -272,15 +275,17 @@ function keyLabel(key: string, parent: string | undefined): string | undefined {
     .map((w) => w.replace(/\d+$/, ''))
     .filter((w) => w !== '');
   const has = (...w: string[]) => w.some((x) => words.includes(x));
-  if (has('dob', 'birthdate', 'birthday') || (has('birth') && (has('date', 'day') || words.length === 1))) return 'date of birth';
-  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records'))) return 'MRN';
+  // A time of an event about the record (birth_date_updated_at), not the value itself.
+  if (has('updated', 'created', 'modified', 'at', 'count', 'total', 'amount')) return undefined;
+  if (has('dob', 'birthdate', 'birthday', 'born', 'geburtsdatum', 'nacido', 'nacida') || (has('birth') && (has('date', 'day') || words.length === 1)) || (has('nacimiento', 'naissance') && has('fecha', 'date'))) return 'date of birth';
+  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records')) || (has('med') && has('rec')) || (has('patient') && has('id', 'number', 'no', 'identifier')) || (has('hospital', 'chart') && has('number', 'no'))) return 'MRN';
   if (has('ssn', 'ssns', 'tin', 'itin') || (has('social') && has('security')) || (has('tax') && has('id', 'number', 'no'))) return 'SSN';
-  if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'fax', 'msisdn') || (has('cell') && (words.length === 1 || has('number', 'no')))) return 'phone';
+  if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'fax', 'msisdn', 'whatsapp') || (has('cell') && (words.length === 1 || has('number', 'no'))) || (has('contact') && has('number', 'no'))) return 'phone';
   if (has('iban')) return 'IBAN';
   if ((has('card') && has('number', 'no', 'num', 'pan')) || has('pan')) return 'card number';
   const last = words[words.length - 1];
-  if (last !== undefined && ['account', 'accounts', 'acct', 'acc'].includes(last)) return 'account number';
-  if (has('account', 'acct') && has('number', 'no', 'num', 'id', 'nr')) return 'account number';
+  if (words.length === 1 && ['account', 'accounts', 'acct', 'konto', 'kontonummer'].includes(last as string)) return 'account number';
+  if (has('account', 'acct', 'acc', 'konto', 'cuenta', 'compte') && has('number', 'no', 'num', 'id', 'nr', 'numero')) return 'account number';
   if (parent !== undefined && words.length === 1 && ['number', 'no', 'num', 'value', 'id', 'nr'].includes(last as string)) return parent;
   return undefined;
 }
@@ -351,7 +356,10 @@ function knownValues(messages: Message[], types: readonly PiiType[] | undefined)
       for (const f of findAll(key, text, types, NO_KNOWN)) {
         if (f.type === 'phone' && !STRONG_PHONE_RE.test(f.text)) continue;
         add(f.text, f.type);
-        if (f.type !== 'email' && f.type !== 'url_credentials' && /^[\d\s().+-]+$/.test(f.text)) add(f.text.replace(/\D/g, ''), f.type);
+        // Its digits alone too, for numbers of 8 digits or more written with separators (not dates,
+        // not money-grouped amounts: 1 000 000 is no reason to replace 1000000 units).
+        const digits = f.text.replace(/\D/g, '');
+        if (f.type !== 'dob' && f.type !== 'email' && f.type !== 'url_credentials' && digits.length >= 8 && /^[\d\s().+-]+$/.test(f.text) && !/^\d{1,3}(?:[ ,.]\d{3})+$/.test(f.text)) add(digits, f.type);
       }
     }
   }
@@ -392,7 +400,7 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
     }
     if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, label, depth + 1)) };
     if (n.kind === 'object') {
-      const above = siblingLabel(n) ?? label;
+      const above = label ?? siblingLabel(n);
       return {
         kind: 'object',
         entries: n.entries.map(([k, v]) => {
@@ -578,7 +586,7 @@ function findIbans(text: string): PiiFinding[] {
     const f = finding('iban', text, m.index, end);
     // In lower case only grouped by four, as it was written before being lower-cased: a code word
     // such as "se84" before ordinary words, or a lower-case hex id, is no IBAN.
-    if (f.text !== f.text.toUpperCase() && !/^[a-z]{2}\d{2}(?: [a-z0-9]{4})+(?: [a-z0-9]{1,3})?$/.test(f.text)) return undefined;
+    if (f.text !== f.text.toUpperCase() && !/^[a-z]{2}\d{2}(?: [a-z0-9]{4})+(?: [a-z0-9]{1,3})?$/i.test(f.text) && !/\biban\b[^\w]{0,6}$/i.test(before(text, m.index, 12))) return undefined;
     return ibanValid(f.text) ? f : undefined;
   });
 }
@@ -749,7 +757,7 @@ function findDobs(text: string): PiiFinding[] {
 
 // Medical record numbers and account numbers: a value right after its label.
 const MRN_RE =
-  /(?<![A-Za-z])(?:MRN|MR(?=\s*#)|medical[\s_]+record(?:[\s_]+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|no\.?|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
+  /(?<![A-Za-z])(?:MRN|MR(?=#)|medical[\s_]+record(?:[\s_]+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
 const ACCOUNT_RE =
   /(?<![A-Za-z])(?:account[\s_]+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|account)(?:\s*(?:is|was|:|=|#|no\.?|number|["'])){0,4}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
 
@@ -762,8 +770,11 @@ function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
     if (start >= end) return undefined;
     const v = text.slice(start, end);
     if ((v.match(/\d/g) ?? []).length < 4) return undefined;
-    // An amount after an account word ("the escrow account was 1 250 000 EUR short") is money.
-    if (type === 'account' && MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
+    // An amount grouped as money after the bare word "account" ("the escrow account was 1 250 000
+    // EUR short") is money; after "account number" it is the number, currency or not.
+    if (type === 'account' && /^account\b(?![\s_]*(?:number|no|#))/i.test(m[0]) && /^\d{1,3}(?:[ ,.]\d{3})+$/.test(v) && MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
+    // A range of years ("Konto 2023-2024") is no account.
+    if (type === 'account' && /^(?:19|20)\d{2}-(?:19|20)?\d{2}$/.test(v)) return undefined;
     if (v.startsWith('-')) start++;
     return finding(type, text, start, end);
   });
