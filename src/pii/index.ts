@@ -379,7 +379,7 @@ const STRONG_PHONE_RE = /^(?:\+|0|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}$)/;
  * JSON text (tool-call arguments, a tool's result) with `redact` applied to each string value,
  * decoded, with its label, and to each key; a number found whole becomes its placeholder (a
  * string). The text as it was when nothing changed, else compact with number literals as written.
- * Text that is not JSON, or nests too deep to walk, is redacted as text.
+ * Text that is not JSON is redacted as text; JSON that nests too deep to walk, string by string.
  */
 function redactJson(json: string, redact: (label: string | undefined, text: string) => string): string {
   const node = parsedJson(json);
@@ -413,8 +413,21 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
     return n;
   };
   const redacted = walk(node, undefined, 0);
-  if (tooDeep) return redact(undefined, json);
+  if (tooDeep) return redactStringLiterals(json, redact);
   return changed ? stringifyJsonNode(redacted) : json;
+}
+
+/**
+ * JSON too deep to walk, redacted string literal by string literal (keys and values, decoded and
+ * written back as JSON strings, without labels): it stays JSON, where redacting it as text would put
+ * a placeholder in place of a bare number.
+ */
+function redactStringLiterals(json: string, redact: (label: string | undefined, text: string) => string): string {
+  return json.replace(/"(?:[^"\\]|\\.)*"/g, (literal) => {
+    const value = JSON.parse(literal) as string;
+    const out = redact(undefined, value);
+    return out === value ? literal : JSON.stringify(out);
+  });
 }
 
 /** True when the digits pass the Luhn check (payment cards). */
