@@ -902,6 +902,11 @@ const OWNED_FILES = ['dataset_info.json', 'axolotl.yaml', 'report/next-steps.md'
 /** Longest and shortest written examples shown in report.html. */
 const HTML_EXAMPLES = 3;
 
+/** An example's messages, with its tool definitions as one more (a tool's JSON) where it has them, for the PII scan. */
+function withTools(example: Example): Message[] {
+  return example.tools ? [...example.messages, { role: 'tool', content: JSON.stringify(example.tools) }] : example.messages;
+}
+
 /** A column's values redacted for the report, each read after the column's name as a label (a JSON key's way). */
 function redactedValue(column: string, types: readonly PiiType[] | undefined): (text: string) => string {
   return (text) => {
@@ -1132,16 +1137,18 @@ function piiCheck(
     // The alpaca input the user message ends with is redacted alike, so the alpaca writer can still
     // write it apart; so is the near-dedup text a template's values make (it is spilled and sampled
     // in the report), with the values found in the messages after the template's labels.
+    // The tool definitions (descriptions, enums) go along as one more JSON text, read as a tool's.
     const also = [example.alpacaInput ?? '', example.nearUser ?? ''];
-    const r = redactMessages(example.messages, o.types, also);
-    example.messages = r.messages;
+    const r = redactMessages(withTools(example), o.types, also);
+    example.messages = example.tools ? r.messages.slice(0, -1) : r.messages;
+    if (example.tools) example.tools = JSON.parse((r.messages.at(-1) as Message).content) as unknown[];
     const [input, near] = r.also as [string, string];
     if (example.alpacaInput !== undefined) example.alpacaInput = input;
     if (example.nearUser !== undefined) example.nearUser = near;
     log.record(example, r.counts, true);
     return example;
   }
-  const { counts } = scanMessages(example.messages, o.types);
+  const { counts } = scanMessages(withTools(example), o.types);
   log.record(example, counts, false);
   const found = (Object.entries(counts) as Array<[PiiType, number]>).filter(([, n]) => n > 0);
   if (o.action === 'drop' && found.length > 0) {

@@ -119,6 +119,21 @@ describe('pii in prepareDataset', () => {
     for (const name of ['report.json', 'report.html']) expect(await readFile(join(nearOut, 'report', name), 'utf8')).not.toMatch(/0048\d{4}/);
   });
 
+  it('redacts the tool definitions too (a description or an enum may hold personal data), and drop finds it there', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'tools.jsonl');
+    const tools = [{ type: 'function', function: { name: 'notify', description: 'Escalations go to ops.lead@example.org.', parameters: { type: 'object', properties: { to: { type: 'string', enum: ['+44 20 7946 0958', 'desk'] } } } } }];
+    const row = (i: number) => ({ messages: [{ role: 'user', content: `Escalate ticket ${i}.` }, { role: 'assistant', content: `Escalated ticket ${i}.` }], tools });
+    await (await import('node:fs/promises')).writeFile(file, `${[row(1), row(2)].map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), pii: { action: 'redact' }, split: { validation: 0 } });
+    const written = await readFile(result.files.train, 'utf8');
+    expect(written).not.toContain('ops.lead@example.org');
+    expect(written).not.toContain('7946 0958');
+    expect((await readJsonl(result.files.train))[0]).toMatchObject({ tools: [{ function: { description: 'Escalations go to [EMAIL].', parameters: { properties: { to: { enum: ['[PHONE]', 'desk'] } } } } }] });
+    const dropped = await prepareDataset({ inputs: [file], outDir: join(dir, 'd'), pii: { action: 'drop' }, split: { validation: 0 } }).catch((e: unknown) => e);
+    expect(dropped).toMatchObject({ code: 'DATA_FAILED' });
+  });
+
   it('finds an IBAN in lower case (near-dedup compares, and the report shows, lower-cased text)', () => {
     expect(findPii('iban de89 3704 0044 0532 0130 00 on file').map((f) => [f.type, f.text])).toEqual([['iban', 'de89 3704 0044 0532 0130 00']]);
     expect(findPii('code ab12 3456 7890 1234 5678 is no iban')).toEqual([]);
