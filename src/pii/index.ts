@@ -209,30 +209,21 @@ function looksJson(text: string): boolean {
   return c === '{' || c === '[';
 }
 
-// JSON nested deeper than this is read as text: walking it would overflow the stack.
+// JSON nested deeper than this is read string by string: walking it would overflow the stack.
 const MAX_JSON_DEPTH = 200;
 
-/** The string and number values of JSON text, decoded, each with its label key, and the object keys themselves; the text itself when it is not JSON (or nests too deep). */
+/**
+ * The string and number values of JSON text, decoded, each with its label, and the object keys
+ * themselves, as {@link redactJson} visits them (so a scan finds what redaction replaces); the text
+ * itself when it is not JSON.
+ */
 function jsonTexts(json: string): KeyedText[] {
-  const node = parsedJson(json);
-  if (node === undefined) return [{ key: undefined, text: json }];
   const out: KeyedText[] = [];
-  const walk = (n: JsonNode, key: string | undefined, depth: number): boolean => {
-    if (depth > MAX_JSON_DEPTH) return false;
-    if (n.kind === 'string') out.push({ key, text: n.value });
-    else if (n.kind === 'number') out.push({ key, text: n.raw });
-    else if (n.kind === 'array') return n.items.every((item) => walk(item, key, depth + 1));
-    else if (n.kind === 'object') {
-      const above = key ?? siblingLabel(n);
-      for (const [k, v] of n.entries) {
-        // A key may itself be personal data (a result keyed by e-mail address).
-        out.push({ key: undefined, text: k });
-        if (!walk(v, keyLabel(k, above), depth + 1)) return false;
-      }
-    }
-    return true;
-  };
-  return walk(node, undefined, 0) ? out : [{ key: undefined, text: json }];
+  redactJson(json, (key, text) => {
+    out.push({ key, text });
+    return text;
+  });
+  return out;
 }
 
 /** JSON text parsed, or undefined when it is not JSON. */
@@ -296,14 +287,8 @@ function keyLabel(key: string, parent: string | undefined): string | undefined {
  * value's type.
  */
 function findAll(label: string | undefined, text: string, types: readonly PiiType[] | undefined, known: KnownValues): PiiFinding[] {
-  let found: PiiFinding[];
-  if (label === undefined) found = findPii(text, types);
-  else {
-    const prefix = `${label}: `;
-    found = findPii(prefix + text, types)
-      .filter((f) => f.start >= prefix.length)
-      .map((f) => ({ ...f, start: f.start - prefix.length, end: f.end - prefix.length }));
-  }
+  // Read once per example: the search for known values found these already.
+  const found = known.found.get(label ?? '')?.get(text) ?? labelledFindings(label, text, types);
   if (known.byValue.size === 0) return found;
   // A value found elsewhere keeps its type here (one placeholder for it), and is found where no
   // label stands before it: looked up by its first characters at each word start, in one pass.
@@ -326,18 +311,29 @@ function findAll(label: string | undefined, text: string, types: readonly PiiTyp
   return again.length === 0 ? typed : mergeFree(typed, again);
 }
 
+/** Findings in `text` read after `label` (`dob: …`), only those within the text. */
+function labelledFindings(label: string | undefined, text: string, types: readonly PiiType[] | undefined): PiiFinding[] {
+  if (label === undefined) return findPii(text, types);
+  const prefix = `${label}: `;
+  return findPii(prefix + text, types)
+    .filter((f) => f.start >= prefix.length)
+    .map((f) => ({ ...f, start: f.start - prefix.length, end: f.end - prefix.length }));
+}
+
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 // Values shorter than this are not looked for again elsewhere in the example: a short number
 // found after its label is no reason to replace the same digits in an amount or a date.
 const KNOWN_MIN_CHARS = 6;
 
-/** The values found in an example, by value and by their first KNOWN_MIN_CHARS characters (longest first). */
+/**
+ * The values found in an example, by value and by their first KNOWN_MIN_CHARS characters (longest
+ * first), and the findings of each text by label, from the reading that found them.
+ */
 interface KnownValues {
   byValue: Map<string, PiiType>;
   byHead: Map<string, string[]>;
+  found: Map<string, Map<string, PiiFinding[]>>;
 }
-
-const NO_KNOWN: KnownValues = { byValue: new Map(), byHead: new Map() };
 
 /**
  * Every value found in the example (as read in its place, labels included), with the type it was
@@ -348,12 +344,17 @@ const NO_KNOWN: KnownValues = { byValue: new Map(), byHead: new Map() };
  */
 function knownValues(messages: Message[], types: readonly PiiType[] | undefined): KnownValues {
   const byValue = new Map<string, PiiType>();
+  const found = new Map<string, Map<string, PiiFinding[]>>();
   const add = (value: string, type: PiiType): void => {
     if (value.length >= KNOWN_MIN_CHARS && !byValue.has(value)) byValue.set(value, type);
   };
   for (const m of messages) {
     for (const { key, text } of messageTexts(m)) {
-      for (const f of findAll(key, text, types, NO_KNOWN)) {
+      const inText = labelledFindings(key, text, types);
+      let byText = found.get(key ?? '');
+      if (!byText) found.set(key ?? '', (byText = new Map()));
+      byText.set(text, inText);
+      for (const f of inText) {
         if (f.type === 'phone' && !STRONG_PHONE_RE.test(f.text)) continue;
         add(f.text, f.type);
         // Its digits alone too, for numbers of 8 digits or more written with separators (not dates,
@@ -370,7 +371,7 @@ function knownValues(messages: Message[], types: readonly PiiType[] | undefined)
     if (list) list.push(value);
     else byHead.set(head, [value]);
   }
-  return { byValue, byHead };
+  return { byValue, byHead, found };
 }
 
 const STRONG_PHONE_RE = /^(?:\+|0|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}$)/;
@@ -384,13 +385,9 @@ const STRONG_PHONE_RE = /^(?:\+|0|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}$)/;
 function redactJson(json: string, redact: (label: string | undefined, text: string) => string): string {
   const node = parsedJson(json);
   if (node === undefined) return redact(undefined, json);
+  if (nestsOver(node, MAX_JSON_DEPTH)) return redactStringLiterals(json, redact);
   let changed = false;
-  let tooDeep = false;
-  const walk = (n: JsonNode, label: string | undefined, depth: number): JsonNode => {
-    if (depth > MAX_JSON_DEPTH) {
-      tooDeep = true;
-      return n;
-    }
+  const walk = (n: JsonNode, label: string | undefined): JsonNode => {
     if (n.kind === 'string' || n.kind === 'number') {
       const text = n.kind === 'string' ? n.value : n.raw;
       const value = redact(label, text);
@@ -398,7 +395,7 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
       changed = true;
       return { kind: 'string', value };
     }
-    if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, label, depth + 1)) };
+    if (n.kind === 'array') return { kind: 'array', items: n.items.map((item) => walk(item, label)) };
     if (n.kind === 'object') {
       const above = label ?? siblingLabel(n);
       return {
@@ -406,15 +403,21 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
         entries: n.entries.map(([k, v]) => {
           const key = redact(undefined, k);
           if (key !== k) changed = true;
-          return [key, walk(v, keyLabel(k, above), depth + 1)];
+          return [key, walk(v, keyLabel(k, above))];
         }),
       };
     }
     return n;
   };
-  const redacted = walk(node, undefined, 0);
-  if (tooDeep) return redactStringLiterals(json, redact);
+  const redacted = walk(node, undefined);
   return changed ? stringifyJsonNode(redacted) : json;
+}
+
+/** Whether a JSON node nests more than `max` levels (looked at no deeper than that). */
+function nestsOver(n: JsonNode, max: number): boolean {
+  if (n.kind !== 'array' && n.kind !== 'object') return false;
+  if (max === 0) return true;
+  return n.kind === 'array' ? n.items.some((item) => nestsOver(item, max - 1)) : n.entries.some(([, v]) => nestsOver(v, max - 1));
 }
 
 /**
