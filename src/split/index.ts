@@ -129,12 +129,13 @@ function shareOut(rows: Uint32Array, fraction: number, total: number, cap: (s: n
     out[s] = Math.min(Math.floor((rows[s] as number) * fraction), cap(s));
     left -= out[s] as number;
   }
+  const remainder = (s: number): number => (rows[s] as number) * fraction - (out[s] as number);
   // The overall size can be under the strata's rounded-down shares (train kept its last example):
   // take the excess back from the smallest remainders.
   if (left < 0) {
     const back = Array.from(rows.keys())
       .filter((s) => (out[s] as number) > 0)
-      .sort((a, b) => (rows[a] as number) * fraction - (out[a] as number) - ((rows[b] as number) * fraction - (out[b] as number)) || a - b);
+      .sort((a, b) => remainder(a) - remainder(b) || a - b);
     for (const s of back) {
       if (left === 0) break;
       out[s] = (out[s] as number) - 1;
@@ -144,7 +145,7 @@ function shareOut(rows: Uint32Array, fraction: number, total: number, cap: (s: n
   if (left <= 0) return out;
   const order = Array.from(rows.keys())
     .filter((s) => (out[s] as number) < cap(s))
-    .sort((a, b) => (rows[b] as number) * fraction - (out[b] as number) - ((rows[a] as number) * fraction - (out[a] as number)) || (rows[b] as number) - (rows[a] as number) || a - b);
+    .sort((a, b) => remainder(b) - remainder(a) || (rows[b] as number) - (rows[a] as number) || a - b);
   for (const s of order) {
     if (left === 0) break;
     out[s] = (out[s] as number) + 1;
