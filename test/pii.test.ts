@@ -276,6 +276,26 @@ describe('redaction', () => {
     expect(findPii('{"account_number": "31926819"}').map((f) => [f.type, f.text])).toEqual([['account', '31926819']]);
   });
 
+  it("reads a FHIR identifier's coded type: HL7's identifier-type codes, a coding's display, the type's text", () => {
+    const id = (type: unknown, value: string) => ({ type, value });
+    const patient = {
+      resourceType: 'Patient',
+      identifier: [
+        id({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, '00482913'),
+        id({ coding: [{ system: 'urn:local', code: 'X1', display: 'Social Security Number' }] }, '421812392'),
+        id({ text: 'Patient account number' }, '47100882301'),
+        id({ coding: [{ code: 'ACSN', display: 'Accession ID' }] }, '24-118832'),
+      ],
+    };
+    const messages: Message[] = [
+      { role: 'user', content: 'Fetch the patient.' },
+      { role: 'tool', content: JSON.stringify(patient), tool_call_id: 'c0' },
+    ];
+    const out = JSON.parse(redactMessages(messages).messages[1]?.content as string);
+    expect(out.identifier.map((i: { value: string }) => i.value)).toEqual(['[MRN]', '[SSN]', '[ACCOUNT]', '24-118832']);
+    expect(scanMessages(messages).counts).toMatchObject({ mrn: 1, ssn: 1, account: 1 });
+  });
+
   it('reads the keys the text rules know, and IBANs after their label in any case; an account number stays one before a currency', () => {
     const tool = (content: unknown): Message => ({ role: 'tool', content: JSON.stringify(content), tool_call_id: 'c0' });
     const keys = { born: '1961-03-12', geburtsdatum: '12.03.1961', patientId: 'P4471902', med_rec_no: '00482913', kontonummer: '47100882301', acc_no: '31920819', whatsapp_number: '+44 7700 900123', iban: 'de89370400440532013000' };

@@ -241,12 +241,63 @@ function parsedJson(json: string): JsonNode | undefined {
  */
 function siblingLabel(n: Extract<JsonNode, { kind: 'object' }>): string | undefined {
   for (const [k, v] of n.entries) {
-    if (v.kind !== 'string' || !SIBLING_KEYS.has(k.toLowerCase()) || v.value.length > 40) continue;
-    const label = keyLabel(v.value, undefined);
+    if (!SIBLING_KEYS.has(k.toLowerCase())) continue;
+    const label = v.kind === 'string' ? namedLabel(v.value) : v.kind === 'object' ? codedLabel(v) : undefined;
     if (label !== undefined) return label;
   }
   return undefined;
 }
+
+/** The label a short name of a kind gives (`"ssn"`, `"Medical record number"`), read as a key. */
+function namedLabel(name: string): string | undefined {
+  return name.length > 40 ? undefined : keyLabel(name, undefined);
+}
+
+/**
+ * The label of a FHIR CodeableConcept (`{"coding": [{"code": "MR", "display": …}], "text": …}`, an
+ * identifier's `type`): its text or a coding's display read as a name, or a coding's code from
+ * HL7's identifier types (v2 table 0203).
+ */
+function codedLabel(n: Extract<JsonNode, { kind: 'object' }>): string | undefined {
+  for (const [k, v] of n.entries) {
+    if (k === 'text' && v.kind === 'string') {
+      const label = namedLabel(v.value);
+      if (label !== undefined) return label;
+    }
+    if (k !== 'coding' || v.kind !== 'array') continue;
+    for (const coding of v.items) {
+      if (coding.kind !== 'object') continue;
+      for (const [ck, cv] of coding.entries) {
+        if (cv.kind !== 'string') continue;
+        const label = ck === 'code' ? IDENTIFIER_TYPES[cv.value] : ck === 'display' ? namedLabel(cv.value) : undefined;
+        if (label !== undefined) return label;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** HL7 v2 table 0203 identifier-type codes (FHIR's `identifier.type`) of the label-bound types. */
+const IDENTIFIER_TYPES: Readonly<Record<string, string>> = {
+  MR: 'MRN',
+  MRT: 'MRN',
+  PI: 'MRN',
+  PT: 'MRN',
+  SS: 'SSN',
+  SB: 'SSN',
+  TAX: 'SSN',
+  AN: 'account number',
+  ANC: 'account number',
+  AND: 'account number',
+  ANT: 'account number',
+  BA: 'account number',
+  BC: 'card number',
+  AM: 'card number',
+  DI: 'card number',
+  DS: 'card number',
+  MS: 'card number',
+  VS: 'card number',
+};
 
 // The keys whose value names what its sibling `value` or `id` is ({"type": "ssn"}, FHIR's "system").
 const SIBLING_KEYS = new Set(['type', 'system', 'kind', 'label', 'use']);
@@ -269,7 +320,7 @@ function keyLabel(key: string, parent: string | undefined): string | undefined {
   // A time of an event about the record (birth_date_updated_at), not the value itself.
   if (has('updated', 'created', 'modified', 'at', 'count', 'total', 'amount')) return undefined;
   if (has('dob', 'birthdate', 'birthday', 'born', 'geburtsdatum', 'nacido', 'nacida') || (has('birth') && (has('date', 'day') || words.length === 1)) || (has('nacimiento', 'naissance') && has('fecha', 'date'))) return 'date of birth';
-  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records')) || (has('med') && has('rec')) || (has('patient') && has('id', 'number', 'no', 'identifier')) || (has('hospital', 'chart') && has('number', 'no'))) return 'MRN';
+  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records')) || (has('med') && has('rec')) || (has('patient') && has('id', 'number', 'no', 'identifier') && !has('account', 'acct')) || (has('hospital', 'chart') && has('number', 'no'))) return 'MRN';
   if (has('ssn', 'ssns', 'tin', 'itin') || (has('social') && has('security')) || (has('tax') && has('id', 'number', 'no'))) return 'SSN';
   if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'fax', 'msisdn', 'whatsapp') || (has('cell') && (words.length === 1 || has('number', 'no'))) || (has('contact') && has('number', 'no'))) return 'phone';
   if (has('iban')) return 'IBAN';
