@@ -276,6 +276,22 @@ describe('redaction', () => {
     expect(findPii('{"account_number": "31926819"}').map((f) => [f.type, f.text])).toEqual([['account', '31926819']]);
   });
 
+  it("redacts and scans a message's participant name (a chat export names senders by phone or e-mail)", () => {
+    const messages: Message[] = [
+      { role: 'user', name: '+44 7700 900123', content: 'Is my card blocked?' },
+      { role: 'assistant', name: 'support-bot', content: 'Yes: we called +44 7700 900123 twice.' },
+    ];
+    const { messages: out } = redactMessages(messages);
+    expect(out.map((m) => [m.name, m.content])).toEqual([
+      ['[PHONE]', 'Is my card blocked?'],
+      ['support-bot', 'Yes: we called [PHONE] twice.'],
+    ]);
+    expect(scanMessages(messages).counts.phone).toBe(2);
+    // A message with nothing found keeps its name and is returned as it is.
+    const plain: Message[] = [{ role: 'user', name: 'analyst_7', content: 'Hello.' }];
+    expect(redactMessages(plain).messages[0]).toBe(plain[0]);
+  });
+
   it("reads a FHIR identifier's coded type: HL7's identifier-type codes, a coding's display, the type's text", () => {
     const id = (type: unknown, value: string) => ({ type, value });
     const patient = {

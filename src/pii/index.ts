@@ -182,8 +182,12 @@ export function redactMessages(
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
     });
     const changedCalls = calls !== undefined && calls.some((c, i) => c !== m.tool_calls?.[i]);
-    if (content === m.content && !changedCalls) return m;
-    return changedCalls ? { ...m, content, tool_calls: calls } : { ...m, content };
+    // A participant name (a chat export names a sender by phone number or e-mail address).
+    const name = m.name === undefined ? undefined : redact(undefined, m.name);
+    if (content === m.content && !changedCalls && name === m.name) return m;
+    const changed: Message = changedCalls ? { ...m, content, tool_calls: calls } : { ...m, content };
+    if (name !== m.name) changed.name = name as string;
+    return changed;
   });
   if (also === undefined) return { messages: out, counts };
   // Copies of message text (an alpaca row's input), redacted alike and not counted again.
@@ -200,6 +204,7 @@ interface KeyedText {
 function messageTexts(m: Message): KeyedText[] {
   const out = m.role === 'tool' && looksJson(m.content) ? jsonTexts(m.content) : [{ key: undefined, text: m.content }];
   for (const c of m.tool_calls ?? []) out.push(...jsonTexts(c.function.arguments));
+  if (m.name !== undefined) out.push({ key: undefined, text: m.name });
   return out;
 }
 
