@@ -56,6 +56,30 @@ describe('lora-prep prepare', () => {
     expect(result.files.train).toBe(join(out, 'train.jsonl'));
   });
 
+  it('--json prints a failed run\'s error on stdout as JSON, in every command that takes it', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'bad.jsonl'), '{"question": "What is a lien?", "answer": ""}\n{"question": "What is bail?", "answer": " "}\n');
+    const cases: Array<[string[], string, number]> = [
+      [['prepare', join(dir, 'bad.jsonl'), '--out', join(dir, 'o'), '--json', '--quiet'], 'DATA_FAILED', 1],
+      [['prepare', join(dir, 'none.jsonl'), '--out', join(dir, 'o'), '--json', '--quiet'], 'INPUT_NOT_FOUND', 2],
+      [['validate', join(dir, 'none.jsonl'), '--json', '--quiet'], 'INPUT_NOT_FOUND', 2],
+      [['stats', join(dir, 'none.jsonl'), '--json', '--quiet'], 'INPUT_NOT_FOUND', 2],
+      [['leakage', join(dir, 'none.jsonl'), join(dir, 'bad.jsonl'), '--json', '--quiet'], 'INPUT_NOT_FOUND', 2],
+      [['verify', join(dir, 'nothing-here'), '--json'], 'INPUT_NOT_FOUND', 2],
+    ];
+    for (const [argv, code, exit] of cases) {
+      const io = fakeIo();
+      expect(await runCli(argv, io), argv.join(' ')).toBe(exit);
+      const printed = JSON.parse(io.out) as { error: { code: string; message: string } };
+      expect(printed.error.code, argv.join(' ')).toBe(code);
+      expect(io.err).toContain(`lora-prep: ${code}: ${printed.error.message}`);
+    }
+    // Without --json, stdout stays empty.
+    const plain = fakeIo();
+    expect(await runCli(['stats', join(dir, 'none.jsonl'), '--quiet'], plain)).toBe(2);
+    expect(plain.out).toBe('');
+  });
+
   it('maps --user/--assistant templates, --target, --format and --max-tokens', async () => {
     const out = join(await tempDir(), 'o');
     const io = fakeIo();

@@ -271,7 +271,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     // failOn: the run wrote everything and failed on purpose; show what it did before why it failed.
     const failed = isLoraPrepError(e) && e.code === 'DATA_FAILED' ? (e as { result?: Parameters<typeof summarize>[0] }).result : undefined;
     if (failed) io.stdout(flags.json ? `${JSON.stringify(failed, null, 2)}\n` : `${summarize(failed)}\n`);
-    return failure(io, e);
+    return failure(io, e, flags.json === true && !failed);
   }
 }
 
@@ -299,12 +299,15 @@ function usageError(io: CliIo, command: string, message: string): number {
 }
 
 /** Prints an error the way every command does and returns its exit code. */
-function failure(io: CliIo, e: unknown): number {
+function failure(io: CliIo, e: unknown, json = false): number {
   if (isLoraPrepError(e)) {
     io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
+    // --json: a script reading stdout gets the error too, as JSON, not an empty stdout.
+    if (json) io.stdout(`${JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2)}\n`);
     return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
   }
   io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+  if (json) io.stdout(`${JSON.stringify({ error: { code: null, message: e instanceof Error ? e.message : String(e) } }, null, 2)}\n`);
   return EXIT.failed;
 }
 
@@ -601,7 +604,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatLeakage(report, LEAKAGE_SHOWN)}\n`);
     return report.clean ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    return failure(io, e);
+    return failure(io, e, json);
   }
 }
 
@@ -669,7 +672,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     else io.stdout(`${formatValidation(report, VALIDATE_SHOWN)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    return failure(io, e);
+    return failure(io, e, flags.json);
   }
 }
 
@@ -715,7 +718,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report, null, 2) : formatVerify(report)}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    return failure(io, e);
+    return failure(io, e, json);
   }
 }
 
@@ -756,7 +759,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`lora-prep stats: ${e.message}\n`);
       return EXIT.usage;
     }
-    return failure(io, e);
+    return failure(io, e, parsed.values.json === true);
   }
 }
 
