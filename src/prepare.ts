@@ -147,7 +147,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const opts = resolveOptions(options);
   throwIfAborted(opts.signal, RUN_ABORTED);
   const inputNotes: string[] = [];
-  const inputs = await resolveInputs(opts, (note) => void inputNotes.push(note));
+  const inputs = await resolveInputs(opts, (note) => void inputNotes.push(note)).catch((e: unknown) => {
+    throw opts.pii ? withoutPii(e, opts.pii.types) : e;
+  });
   // Checked again, strictly, once a killed run's leftovers are cleaned up (OutputTransaction.begin).
   await checkOutDir(opts.outDir, opts.overwrite || (await killedRunIn(opts.outDir)));
   const target: Target = targets[opts.target];
@@ -918,6 +920,18 @@ function redactedValue(column: string, types: readonly PiiType[] | undefined): (
 /** A text with the personal data of `types` (default all) replaced by typed placeholders, for the report. */
 function redactedForReport(types: readonly PiiType[] | undefined): (text: string) => string {
   return (text) => redactPii(text, findPii(text, types), new Map());
+}
+
+/**
+ * A job error that quotes the data (a headerless CSV's first row read as its column names, in a
+ * MAPPING_INVALID or OPTION_INVALID message), with what it quotes redacted and digit runs masked
+ * as in `report/rejected.jsonl`, for a run with `pii` set: it goes to terminals and CI logs.
+ */
+function withoutPii(e: unknown, types: readonly PiiType[] | undefined): unknown {
+  if (isLoraPrepError(e) && (e.code === 'MAPPING_INVALID' || e.code === 'OPTION_INVALID')) {
+    e.message = redactedForReport(types)(e.message).replace(NUMBER_RUN, '[…]');
+  }
+  return e;
 }
 
 /**

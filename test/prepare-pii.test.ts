@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
@@ -94,6 +94,26 @@ describe('pii in prepareDataset', () => {
     expect(cutText).not.toMatch(/margaret/);
     const manifest = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8'));
     expect(manifest.options.mapping.system).toBe('Escalate to [EMAIL].');
+  });
+
+  it("keeps personal data out of a job error that quotes a headerless CSV's first row as its columns", async () => {
+    const dir = await tempDir();
+    const csv = join(dir, 'export.csv');
+    await writeFile(csv, 'jana.novak@example.org,00482913,How do I reset my PIN?,Use the app.\npetr@example.org,00471902,Lost card?,Call us.\n');
+    for (const run of [
+      { mapping: 'qa' as const }, // no question/answer column: MAPPING_INVALID
+      { mapping: { user: '{{question}}', assistant: '{{answer}}' } }, // a template naming columns the file lacks
+      { split: { validation: 0.5, groupBy: 'client' } }, // a split column no input has: OPTION_INVALID
+    ]) {
+      const options = { inputs: [csv], outDir: join(dir, 'o'), pii: { action: 'redact' as const }, ...run };
+      const error = await prepareDataset(options).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).not.toContain('jana.novak@example.org');
+      expect((error as Error).message).not.toContain('00482913');
+      // Without pii, the message quotes the row as it is (the user needs the column names).
+      const plain = await prepareDataset({ ...options, pii: undefined }).catch((e: Error) => e);
+      expect((plain as Error).message).toContain('jana.novak@example.org');
+    }
   });
 
   it('redacts the near-duplicate text a template makes with the values its labels found, and stratum values read after their column name', async () => {
