@@ -292,6 +292,22 @@ describe('redaction', () => {
     expect(redactMessages(plain).messages[0]).toBe(plain[0]);
   });
 
+  it('reads the party of a tool that texts or rings someone (send_sms to/from) as a phone, and nothing else of its arguments', () => {
+    const call = (name: string, args: unknown): Message => ({ role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name, arguments: JSON.stringify(args) } }] });
+    const messages: Message[] = [
+      { role: 'user', content: 'Text the client her code.' },
+      call('send_sms', { to: '4155550132', from: 4155550111, body: 'Your code is 84512345', id: 84512346 }),
+      call('sendWhatsApp', { recipients: ['4155550199'], text: 'Reminder: 10:30 tomorrow' }),
+      call('create_invoice', { to: '4155550177', amount: 4155550188 }),
+    ];
+    const { messages: out } = redactMessages(messages);
+    const args = (i: number) => JSON.parse(out[i]?.tool_calls?.[0]?.function.arguments as string);
+    expect(args(1)).toEqual({ to: '[PHONE]', from: '[PHONE_2]', body: 'Your code is 84512345', id: 84512346 });
+    expect(args(2)).toEqual({ recipients: ['[PHONE_3]'], text: 'Reminder: 10:30 tomorrow' });
+    expect(out[3]).toBe(messages[3]);
+    expect(scanMessages(messages).counts.phone).toBe(3);
+  });
+
   it("reads a FHIR identifier's coded type: HL7's identifier-type codes, a coding's display, the type's text", () => {
     const id = (type: unknown, value: string) => ({ type, value });
     const patient = {

@@ -178,7 +178,7 @@ export function redactMessages(
   const out = messages.map((m): Message => {
     const content = m.role === 'tool' && looksJson(m.content) ? redactJson(m.content, redact) : redact(undefined, m.content);
     const calls = m.tool_calls?.map((c) => {
-      const args = redactJson(c.function.arguments, redact);
+      const args = redactJson(c.function.arguments, redact, callLabel(c.function.name));
       return args === c.function.arguments ? c : { ...c, function: { ...c.function, arguments: args } };
     });
     const changedCalls = calls !== undefined && calls.some((c, i) => c !== m.tool_calls?.[i]);
@@ -203,7 +203,7 @@ interface KeyedText {
 /** The texts of a message: its content (a tool message's JSON by value and key), its tool calls' argument values and keys. */
 function messageTexts(m: Message): KeyedText[] {
   const out = m.role === 'tool' && looksJson(m.content) ? jsonTexts(m.content) : [{ key: undefined, text: m.content }];
-  for (const c of m.tool_calls ?? []) out.push(...jsonTexts(c.function.arguments));
+  for (const c of m.tool_calls ?? []) out.push(...jsonTexts(c.function.arguments, callLabel(c.function.name)));
   if (m.name !== undefined) out.push({ key: undefined, text: m.name });
   return out;
 }
@@ -222,14 +222,31 @@ const MAX_JSON_DEPTH = 200;
  * themselves, as {@link redactJson} visits them (so a scan finds what redaction replaces); the text
  * itself when it is not JSON.
  */
-function jsonTexts(json: string): KeyedText[] {
+function jsonTexts(json: string, toolLabel?: string): KeyedText[] {
   const out: KeyedText[] = [];
-  redactJson(json, (key, text) => {
-    out.push({ key, text });
-    return text;
-  });
+  redactJson(
+    json,
+    (key, text) => {
+      out.push({ key, text });
+      return text;
+    },
+    toolLabel,
+  );
   return out;
 }
+
+/**
+ * The label a tool's name gives its arguments: a phone for a tool that texts or rings someone
+ * (`send_sms`, `sendWhatsApp`, `dial_number`), whose `to`/`from`/`recipient` is a number.
+ */
+function callLabel(name: string): string | undefined {
+  const words = name.replace(/whats_?app/gi, '_whatsapp_').replace(/([a-z\d])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z\d]+/);
+  return keyLabel(name, undefined) === 'phone' || words.some((w) => CALL_WORDS.has(w)) ? 'phone' : undefined;
+}
+
+const CALL_WORDS = new Set(['sms', 'mms', 'dial', 'voicemail', 'whatsapp', 'ring']);
+/** Keys that name whom a message or call goes to or comes from: a phone under a tool that texts or rings. */
+const PARTY_KEYS = new Set(['to', 'from', 'recipient', 'recipients', 'sender', 'destination', 'caller', 'callee']);
 
 /** JSON text parsed, or undefined when it is not JSON. */
 function parsedJson(json: string): JsonNode | undefined {
@@ -316,6 +333,7 @@ const SIBLING_KEYS = new Set(['type', 'system', 'kind', 'label', 'use']);
  */
 function keyLabel(key: string, parent: string | undefined): string | undefined {
   const words = key
+    .replace(/whats_?app/gi, '_whatsapp_')
     .replace(/([a-z\d])([A-Z])/g, '$1_$2')
     .toLowerCase()
     .split(/[^a-z\d]+/)
@@ -438,11 +456,13 @@ const STRONG_PHONE_RE = /^(?:\+|0|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}$)/;
  * string). The text as it was when nothing changed, else compact with number literals as written.
  * Text that is not JSON is redacted as text; JSON that nests too deep to walk, string by string.
  */
-function redactJson(json: string, redact: (label: string | undefined, text: string) => string): string {
+function redactJson(json: string, redact: (label: string | undefined, text: string) => string, toolLabel?: string): string {
   const node = parsedJson(json);
   if (node === undefined) return redact(undefined, json);
   if (nestsOver(node, MAX_JSON_DEPTH)) return redactStringLiterals(json, redact);
   let changed = false;
+  // The tool's own label reaches the keys naming a party at the top (`{"to": …}` of send_sms), no other.
+  const party = (n: JsonNode, k: string) => (toolLabel !== undefined && n === node && PARTY_KEYS.has(k.toLowerCase()) ? toolLabel : undefined);
   const walk = (n: JsonNode, label: string | undefined): JsonNode => {
     if (n.kind === 'string' || n.kind === 'number') {
       const text = n.kind === 'string' ? n.value : n.raw;
@@ -459,7 +479,7 @@ function redactJson(json: string, redact: (label: string | undefined, text: stri
         entries: n.entries.map(([k, v]) => {
           const key = redact(undefined, k);
           if (key !== k) changed = true;
-          return [key, walk(v, keyLabel(k, above))];
+          return [key, walk(v, keyLabel(k, above) ?? party(n, k))];
         }),
       };
     }
