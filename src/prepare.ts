@@ -292,7 +292,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           progress.bytes += chunk.length;
         },
       }, loadCtx);
-      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding, keepColumns: splitColumns });
+      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding, keepColumns: splitColumns, templateValues: opts.pii !== undefined });
       // Read, normalise and PII run per row in this one generator (each async layer costs every
       // row a promise); the dedup keys and the look-up of kept rows come with the count.
       const time = { read: 0, normalize: 0, pii: 0 };
@@ -923,12 +923,12 @@ function redactedForReport(types: readonly PiiType[] | undefined): (text: string
 }
 
 /**
- * A job error that quotes the data (a headerless CSV's first row read as its column names, in a
- * MAPPING_INVALID or OPTION_INVALID message), with what it quotes redacted and digit runs masked
+ * A job error that quotes the data (a headerless CSV's first row read as its column names, a JSON
+ * file's keys, in a MAPPING_INVALID, OPTION_INVALID or INPUT_FORMAT message), with what it quotes redacted and digit runs masked
  * as in `report/rejected.jsonl`, for a run with `pii` set: it goes to terminals and CI logs.
  */
 function withoutPii(e: unknown, types: readonly PiiType[] | undefined): unknown {
-  if (isLoraPrepError(e) && (e.code === 'MAPPING_INVALID' || e.code === 'OPTION_INVALID')) {
+  if (isLoraPrepError(e) && (e.code === 'MAPPING_INVALID' || e.code === 'OPTION_INVALID' || e.code === 'INPUT_FORMAT')) {
     e.message = redactedForReport(types)(e.message).replace(NUMBER_RUN, '[…]');
   }
   return e;
@@ -1153,7 +1153,9 @@ function piiCheck(
     // in the report), with the values found in the messages after the template's labels.
     // The tool definitions (descriptions, enums) go along as one more JSON text, read as a tool's.
     const also = [example.alpacaInput ?? '', example.nearUser ?? ''];
-    const r = redactMessages(withTools(example), o.types, also);
+    // A template's values are read after their columns' names (`{{mrn}}` placed an MRN).
+    const r = redactMessages(withTools(example), o.types, also, example.templateValues);
+    delete example.templateValues;
     example.messages = example.tools ? r.messages.slice(0, -1) : r.messages;
     if (example.tools) example.tools = JSON.parse((r.messages.at(-1) as Message).content) as unknown[];
     const [input, near] = r.also as [string, string];
@@ -1162,7 +1164,8 @@ function piiCheck(
     log.record(example, r.counts, true);
     return example;
   }
-  const { counts } = scanMessages(withTools(example), o.types);
+  const { counts } = scanMessages(withTools(example), o.types, example.templateValues);
+  delete example.templateValues;
   log.record(example, counts, false);
   const found = (Object.entries(counts) as Array<[PiiType, number]>).filter(([, n]) => n > 0);
   if (o.action === 'drop' && found.length > 0) {

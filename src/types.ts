@@ -61,6 +61,12 @@ export interface Example {
    */
   nearUser?: string;
   /**
+   * The values a template mapping placed, each with its placeholder's column path, when the PII
+   * stage asks for them: it reads each after its column's name as a label (`{{mrn}}` placed
+   * `00482913`, an MRN wherever it stands). Never written to the output.
+   */
+  templateValues?: Array<[string, string]>;
+  /**
    * An alpaca row's `input`, which the last user message holds after its instruction
    * (`instruction\n\ninput`): an alpaca writer writes the two apart again, while the message still
    * ends with this text (redaction or truncation may have changed it; then it holds both). Never

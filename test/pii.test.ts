@@ -165,6 +165,99 @@ describe('findPii: look-alikes are not flagged', () => {
   });
 });
 
+describe('findPii: text as people write it', () => {
+  it('reads through Markdown emphasis, HTML tags, arrows and dashes around a label', () => {
+    const text = '**Patient ID:** 00482913\n**MRN:** 00482914\n_DOB:_ 02/11/1979\n- **Account number:** 99001122334\n<b>DOB:</b> 03/12/1980 <td>MRN</td><td>00482915</td> MRN - 00482916, MRN → 00482917';
+    expect(found(text)).toEqual([
+      ['mrn', '00482913'],
+      ['mrn', '00482914'],
+      ['dob', '02/11/1979'],
+      ['account', '99001122334'],
+      ['dob', '03/12/1980'],
+      ['mrn', '00482915'],
+      ['mrn', '00482916'],
+      ['mrn', '00482917'],
+    ]);
+    // `*` and `_` inside words stay theirs: an e-mail with an underscore is found whole.
+    expect(found('Write to jane_doe@example.org (2*3 = 6).')).toEqual([['email', 'jane_doe@example.org']]);
+  });
+
+  it('reads groups separated by no-break, narrow or doubled spaces and by other dashes, and full-width forms', () => {
+    expect(found('Rufen Sie 06\u00a012\u00a034\u00a056\u00a078 an, oder +33\u202f6\u202f12\u202f34\u202f56\u202f79.')).toEqual([
+      ['phone', '06\u00a012\u00a034\u00a056\u00a078'],
+      ['phone', '+33\u202f6\u202f12\u202f34\u202f56\u202f79'],
+    ]);
+    expect(found('card 4532  0151  1283  0366, SSN 536\u201322\u20138841, IBAN DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000')).toEqual([
+      ['card', '4532  0151  1283  0366'],
+      ['ssn', '536\u201322\u20138841'],
+      ['iban', 'DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000'],
+    ]);
+    expect(found('電話 ０９０-１２３４-５６７８, taro.yamada＠example.jp')).toEqual([
+      ['phone', '０９０-１２３４-５６７８'],
+      ['email', 'taro.yamada＠example.jp'],
+    ]);
+    // Redaction replaces the text as written.
+    const t = 'SSN 536\u201322\u20138841 on file';
+    expect(redactPii(t, findPii(t), new Map())).toBe('SSN [SSN] on file');
+  });
+
+  it('reads a record pasted into text by its keys: JSON, XML, key=value', () => {
+    expect(found('{"patientId": "00482913", "phoneNumber": "4155550132", "home_phone": "4155550133"} <mrn>00482917</mrn> <accountNumber>99001122334</accountNumber> PatientID: 00482918 patient_id=00482919')).toEqual([
+      ['mrn', '00482913'],
+      ['phone', '4155550132'],
+      ['phone', '4155550133'],
+      ['mrn', '00482917'],
+      ['account', '99001122334'],
+      ['mrn', '00482918'],
+      ['mrn', '00482919'],
+    ]);
+    // Keys that name nothing personal leave their values alone.
+    expect(found('{"order_id": "00482913", "amount": 4155550132} <total>99001122334</total> build=20240315')).toEqual([]);
+  });
+
+  it('reads lists after one label, and no more than the list', () => {
+    expect(found('MRNs: 00482913, 00482914 and 00482915')).toEqual([['mrn', '00482913'], ['mrn', '00482914'], ['mrn', '00482915']]);
+    expect(found('Account numbers: 12345678, 87654321')).toEqual([['account', '12345678'], ['account', '87654321']]);
+    expect(found('DOB: 02/11/2010, 03/12/2012')).toEqual([['dob', '02/11/2010'], ['dob', '03/12/2012']]);
+    expect(found('DOB (MM/DD/YYYY): 11/02/1979')).toEqual([['dob', '11/02/1979']]);
+    expect(found('Chart no. 00482913, Patient #00482914, Hosp # 00482915, S.S.N. 536228841, SSN/ITIN 536228842')).toEqual([
+      ['mrn', '00482913'],
+      ['mrn', '00482914'],
+      ['mrn', '00482915'],
+      ['ssn', '536228841'],
+      ['ssn', '536228842'],
+    ]);
+    // A number of another shape after the list is not in it; dates after a visit word are no birth dates.
+    expect(found('MRN 00482913, 2024 visits')).toEqual([['mrn', '00482913']]);
+    expect(found('Visits 02/11/2010, 03/12/2012; born 1979-11-02, seen 2024-01-05')).toEqual([['dob', '1979-11-02']]);
+  });
+
+  it('finds phones after more words, and gives one number one placeholder however it is written', () => {
+    expect(found('hotline 6465550191, appelez le 0612345678')).toEqual([['phone', '6465550191'], ['phone', '0612345678']]);
+    const out = redactMessages([{ role: 'user', content: 'Call +1 (646) 555-0190, or 6465550190, or 16465550190.' }]).messages[0]?.content;
+    expect(out).toBe('Call [PHONE], or [PHONE], or [PHONE].');
+  });
+
+  it('finds credentials in URLs with a token alone or no user name, also as the only type asked for', () => {
+    const text = 'https://ghp_Tok3nAbcdEfgh1234567@github.com/org/repo and redis://:s3cret@cache:6379/0';
+    for (const types of [undefined, ['url_credentials'] as PiiType[]]) {
+      expect(found(text, types)).toEqual([
+        ['url_credentials', 'https://ghp_Tok3nAbcdEfgh1234567@github.com/org/repo'],
+        ['url_credentials', 'redis://:s3cret@cache:6379/0'],
+      ]);
+    }
+    // A user name alone is no secret.
+    expect(found('clone ssh://deploy-user-for-ci-jobs@git.example.org/x', ['url_credentials'])).toEqual([]);
+  });
+
+  it('leaves company numbers alone: employer ids, ledger accounts, versions, networks and masks', () => {
+    expect(found('EIN: 12-3456789; GL account 401000; debit account 6000100, credit account 2000100; SAP account 0000400000')).toEqual([]);
+    expect(found('Windows 10.0.19045.3570, build 20240315.1, net 192.0.2.0/24 mask 255.255.255.0, host 192.0.2.17')).toEqual([['ip', '192.0.2.17']]);
+    // A bank account after "debit" has its eight digits or more.
+    expect(found('debit account 12345678901')).toEqual([['account', '12345678901']]);
+  });
+});
+
 describe('checksums', () => {
   it.each<[string, boolean]>([
     ['4111111111111111', true],
@@ -438,6 +531,8 @@ const piiValues = [
 const segment = fc.oneof(
   fc.constantFrom(...piiValues),
   fc.constantFrom('the claim', 'patient', 'wire', 'Dear counsel', '12', '2024-03-01', 'EUR', '@', ':', '.', '-'),
+  // Markup, other spaces and dashes, full-width forms and keys: what the rules read through.
+  fc.constantFrom('**MRN:** 00482913', '<b>DOB:</b> 02/11/1979', '06\u00a012\u00a034\u00a056\u00a078', '536\u201322\u20138841', '０９０-１２３４-５６７８', '{"patientId": "00482914"}', '<mrn>00482915</mrn>', '_x_', '**', '&nbsp;', '  ', '\t'),
   fc.string({ maxLength: 12 }),
 );
 const document = fc.array(segment, { maxLength: 12 }).map((parts) => parts.join(' ; '));

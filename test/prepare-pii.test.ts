@@ -114,6 +114,30 @@ describe('pii in prepareDataset', () => {
       const plain = await prepareDataset({ ...options, pii: undefined }).catch((e: Error) => e);
       expect((plain as Error).message).toContain('jana.novak@example.org');
     }
+    // A JSON file that is one object keyed by e-mail address: INPUT_FORMAT names its keys.
+    const json = join(dir, 'by-client.json');
+    await writeFile(json, JSON.stringify({ 'jana.novak@example.org': { q: 'PIN?', a: 'App.' } }));
+    const error = await prepareDataset({ inputs: [json], outDir: join(dir, 'j'), pii: { action: 'redact' } }).catch((e: Error) => e);
+    expect((error as { code?: string }).code).toBe('INPUT_FORMAT');
+    expect((error as Error).message).not.toContain('jana.novak@example.org');
+    expect((await prepareDataset({ inputs: [json], outDir: join(dir, 'j') }).catch((e: Error) => e)).message).toContain('jana.novak@example.org');
+  });
+
+  it("reads the values a template places after their columns' names: {{mrn}} placed an MRN", async () => {
+    const dir = await tempDir();
+    const csv = join(dir, 'cases.csv');
+    const rows = [0, 1, 2].map((i) => `0048291${i},1979-11-0${i + 1},53622884${i},415555013${i},9900112233${i},Chest pain case ${i},Plan ${i}: ECG.`);
+    await writeFile(csv, `mrn,dob,ssn,phone,account_number,note,answer\n${rows.join('\n')}\n`);
+    const mapping = { user: 'Case {{mrn}} / {{dob}} / {{ssn}} / {{phone}} / {{account_number}}: {{note}}', assistant: '{{answer}}' };
+    const redacted = await prepareDataset({ inputs: [csv], outDir: join(dir, 'r'), mapping, pii: { action: 'redact' }, split: { validation: 0 }, dedup: false });
+    const text = await readFile(redacted.files.train, 'utf8');
+    for (const value of ['00482910', '1979-11-01', '536228840', '4155550130', '99001122330']) expect(text).not.toContain(value);
+    expect(text).toContain('Case [MRN] / [DOB] / [SSN] / [PHONE] / [ACCOUNT]: Chest pain case 0');
+    // The note column names nothing: its text stays.
+    expect(redacted.pii?.found).toEqual({ mrn: 3, dob: 3, ssn: 3, phone: 3, account: 3 });
+    const reported = await prepareDataset({ inputs: [csv], outDir: join(dir, 'p'), mapping, pii: { action: 'report' }, split: { validation: 0 }, dedup: false });
+    expect(reported.pii?.found).toEqual(redacted.pii?.found);
+    expect(await readFile(reported.files.train, 'utf8')).toContain('Case 00482910 / 1979-11-01');
   });
 
   it('redacts the near-duplicate text a template makes with the values its labels found, and stratum values read after their column name', async () => {

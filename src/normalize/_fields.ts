@@ -2,7 +2,7 @@
 import type { Message, ReasonCode } from '../types.js';
 
 /** A converted row: its messages and the columns it read, or why it was rejected. */
-export type Converted = { messages: Message[]; used: string[]; nearUser?: string; alpacaInput?: string } | { reason: ReasonCode; message: string };
+export type Converted = { messages: Message[]; used: string[]; nearUser?: string; alpacaInput?: string; templateValues?: Array<[string, string]> } | { reason: ReasonCode; message: string };
 /** Why a row was rejected. */
 export type Rejected = Extract<Converted, { reason: unknown }>;
 /** Turns one row into messages. */

@@ -72,9 +72,9 @@ export type RenderResult =
  * Renders a parsed template against one row. Missing or null values and blank strings fail, and so
  * does a number JSON could not hold as written (past 2^53, or too large), also inside a list or an
  * object (written as JSON). Other numbers take their shortest form (`1.50` → `1.5`). The text of
- * each placeholder is also pushed to `values` when given.
+ * each placeholder is also pushed to `values` when given, and with its path to `placed`.
  */
-export function render(parts: TemplatePart[], data: Record<string, unknown>, values?: string[]): RenderResult {
+export function render(parts: TemplatePart[], data: Record<string, unknown>, values?: string[], placed?: Array<[string, string]>): RenderResult {
   let out = '';
   for (const part of parts) {
     if ('text' in part) {
@@ -97,6 +97,7 @@ export function render(parts: TemplatePart[], data: Record<string, unknown>, val
     } else text = String(value);
     if (text.trim() === '') return { ok: false, reason: 'empty_content', field: part.path };
     values?.push(text);
+    placed?.push([part.path, text]);
     out += text;
   }
   return { ok: true, text: out };

@@ -38,6 +38,11 @@ export interface NormalizeOptions {
    * A `source` column is kept as `meta.source_column` whatever this says.
    */
   keepColumns?: readonly string[] | undefined;
+  /**
+   * A template mapping's examples carry the values its placeholders took, each with its column
+   * (`Example.templateValues`): the PII stage reads each after its column's name as a label.
+   */
+  templateValues?: boolean | undefined;
 }
 
 /**
@@ -356,6 +361,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, keep.length === 0 ? result.used : result.used.filter((c) => !keep.includes(c)), options.domain, keep) };
     if (result.nearUser !== undefined) example.nearUser = result.nearUser;
+    if (options.templateValues && result.templateValues !== undefined) example.templateValues = result.templateValues;
     if (result.alpacaInput !== undefined) example.alpacaInput = result.alpacaInput;
     // Blank text is no tools: a CSV column, or a LLaMA-Factory row without them (`"tools": ""`).
     const given = result.used.includes('tools') ? row.data.tools : undefined;
@@ -946,10 +952,11 @@ function templateConverter(mapping: TemplateMapping): Converter {
   return (data) => {
     const messages: Message[] = [];
     let userValues: string[] | undefined;
+    const placed: Array<[string, string]> = [];
     if (system) {
       // A system template is optional content: a blank or missing value leaves it out (and
       // `systemPrompt` fills in) rather than rejecting the row.
-      const s = render(system, data);
+      const s = render(system, data, undefined, placed);
       if (s.ok) {
         if (s.text.trim() !== '') messages.push({ role: 'system', content: cleanContent(s.text) });
       } else if (s.reason === 'invalid_record') return invalid(s.message);
@@ -959,7 +966,7 @@ function templateConverter(mapping: TemplateMapping): Converter {
       ['assistant', assistant],
     ] as Array<[Role, TemplatePart[]]>) {
       if (role === 'user' && fixedUserText) userValues = [];
-      const r = render(parts, data, role === 'user' ? userValues : undefined);
+      const r = render(parts, data, role === 'user' ? userValues : undefined, placed);
       if (!r.ok) {
         if (r.reason === 'invalid_record') return invalid(r.message);
         return {
@@ -970,7 +977,9 @@ function templateConverter(mapping: TemplateMapping): Converter {
       messages.push({ role, content: cleanContent(r.text) });
     }
     const used = paths.map((p) => topColumn(data, p));
-    return userValues ? { messages, used, nearUser: userValues.join('\n') } : { messages, used };
+    const converted: Converted = userValues ? { messages, used, nearUser: userValues.join('\n') } : { messages, used };
+    if (placed.length > 0) converted.templateValues = placed;
+    return converted;
   };
 }
 

@@ -82,15 +82,127 @@ export const PII_PLACEHOLDERS: Readonly<Record<PiiType, string>> = {
  * //  { type: 'phone', start: 34, end: 50, text: '+44 20 7946 0958' }]
  */
 export function findPii(text: string, types?: readonly PiiType[]): PiiFinding[] {
+  return findIn(text, types, true);
+}
+
+/**
+ * The findings of {@link findPii}; `keyed`: also values after keys written in the text (`"patientId":
+ * "…"`, `<mrn>…</mrn>`, `PatientID=…`), each read after its key's label.
+ */
+function findIn(text: string, types: readonly PiiType[] | undefined, keyed: boolean): PiiFinding[] {
   const wanted = new Set<PiiType>(types ?? PII_TYPES);
+  const view = plainView(text);
   let accepted: PiiFinding[] = [];
   for (const type of PRIORITY) {
     if (!wanted.has(type)) continue;
-    const candidates = DETECTORS[type](text).sort((a, b) => a.start - b.start);
+    const candidates = DETECTORS[type](view.text).sort((a, b) => a.start - b.start);
     if (candidates.length > 0) accepted = mergeFree(accepted, candidates);
   }
-  return accepted;
+  const at = view.at;
+  if (at !== undefined) {
+    accepted = accepted.map((f) => {
+      const start = at[f.start] as number;
+      const end = (at[f.end - 1] as number) + 1;
+      return { type: f.type, start, end, text: text.slice(start, end) };
+    });
+  }
+  if (!keyed) return accepted;
+  // Keys are read in the text as written (the view leaves XML tags out).
+  const fromKeys = keyedFindings(text, types);
+  return fromKeys.length > 0 ? mergeFree(accepted, fromKeys) : accepted;
 }
+
+/** Text as the rules read it, and for each of its characters where it stands in the text given (none: the same). */
+interface PlainView {
+  text: string;
+  at?: Int32Array | undefined;
+}
+
+/**
+ * What the rules read in place of a text: Markdown emphasis (`**MRN:**`, `_DOB_`) and HTML tags
+ * (`<b>DOB:</b>`, `</td><td>`) left out, runs of spaces and tabs as one space, other spaces (no-break,
+ * narrow, thin, `&nbsp;`) as a space, hyphens and dashes of other kinds (U+2010–U+2013, U+2212) as
+ * `-`, and full-width forms (`０９０`, `＠`) as ASCII; with the offset of each character in the text.
+ */
+function plainView(text: string): PlainView {
+  VIEW_RE.lastIndex = 0;
+  let m = VIEW_RE.exec(text);
+  if (m === null) return { text };
+  const at = new Int32Array(text.length + 1);
+  let out = '';
+  let n = 0;
+  let from = 0;
+  for (; m !== null; m = VIEW_RE.exec(text)) {
+    const s = m[0];
+    const i = m.index;
+    const c = s.charCodeAt(0);
+    let rep: string;
+    if (c === 42 || c === 95) {
+      // `*` and `_` inside a word (snake_case, 2*3) are the word's.
+      if (VIEW_WORD_CHAR.test(text[i - 1] ?? '') && VIEW_WORD_CHAR.test(text[i + s.length] ?? '')) continue;
+      rep = '';
+    } else if (c >= 0xff01 && c <= 0xff5e) rep = String.fromCharCode(...Array.from(s, (ch) => ch.charCodeAt(0) - 0xfee0));
+    else if ((c >= 0x2010 && c <= 0x2013) || c === 0x2212) rep = '-';
+    else rep = ' ';
+    out += text.slice(from, i);
+    for (let k = from; k < i; k++) at[n++] = k;
+    for (let k = 0; k < rep.length; k++) at[n++] = rep.length === s.length ? i + k : i;
+    out += rep;
+    from = i + s.length;
+  }
+  out += text.slice(from);
+  for (let k = from; k < text.length; k++) at[n++] = k;
+  at[n] = text.length;
+  return { text: out, at };
+}
+
+const VIEW_RE =
+  /<\/?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]{0,200})?\/?>|&(?:nbsp|#160|#x[aA]0);|[*_]+|[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|[\u2010-\u2013\u2212]|[\uff01-\uff5e]+/g;
+const VIEW_WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/**
+ * Values after keys written in the text, read after their key's label ({@link keyLabel}): a record
+ * pasted as JSON, a dict, `key=value` or XML (`{"patientId": "00482913"}`, `<mrn>00482913</mrn>`).
+ */
+function keyedFindings(text: string, types: readonly PiiType[] | undefined): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  const read = (key: string, value: string, at: number): void => {
+    const label = keyLabel(key, undefined);
+    if (label === undefined) return;
+    const prefix = `${label}: `;
+    for (const f of findIn(prefix + value, types, false)) {
+      if (f.start < prefix.length) continue;
+      out.push({ type: f.type, start: at + f.start - prefix.length, end: at + f.end - prefix.length, text: f.text });
+    }
+  };
+  // From each `:` or `=`, the key before it and the value after it.
+  for (let i = nextSeparator(text, 0); i !== -1; i = nextSeparator(text, i + 1)) {
+    const key = KEY_BEFORE_RE.exec(text.slice(Math.max(0, i - 48), i));
+    if (key === null) continue;
+    VALUE_AFTER_RE.lastIndex = i + 1;
+    const value = VALUE_AFTER_RE.exec(text);
+    if (value === null) continue;
+    read(key[1] as string, value[1] as string, value.index + value[0].length - (value[1] as string).length);
+  }
+  if (text.includes('</')) {
+    XML_VALUE_RE.lastIndex = 0;
+    for (let m = XML_VALUE_RE.exec(text); m !== null; m = XML_VALUE_RE.exec(text)) read(m[1] as string, m[2] as string, m.index + m[0].indexOf('>') + 1);
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** The next `:` or `=` at or after `from`, or -1. */
+function nextSeparator(text: string, from: number): number {
+  const colon = text.indexOf(':', from);
+  const equals = text.indexOf('=', from);
+  return colon === -1 ? equals : equals === -1 ? colon : Math.min(colon, equals);
+}
+
+// A key (quoted or not) right before a `:` or `=`; then its value up to its end (a quote, a comma,
+// a brace, a line end, or the next key).
+const KEY_BEFORE_RE = /(?<![\w.-])["']?([A-Za-z][\w.-]{1,40})["']?[ \t]*$/;
+const VALUE_AFTER_RE = /[ \t]*["']?((?:(?![ \t]+["']?[A-Za-z][\w.-]{1,40}["']?[ \t]*[:=])[^"'\n,;{}<>[\]]){1,60})/y;
+const XML_VALUE_RE = /<([A-Za-z][\w.-]{0,40})(?:\s[^<>]{0,100})?>([^<>\n]{1,60})<\/\1>/g;
 
 /**
  * Replaces findings with typed placeholders. `placeholders` maps a normalised value to its
@@ -124,6 +236,9 @@ export function redactPii(text: string, findings: PiiFinding[], placeholders: Ma
  * arguments, and a tool message's content when it is JSON), a value is read with its key as its
  * label (`"dob": "1961-03-12"` as `dob: 1961-03-12`), numbers too; and a value found anywhere in
  * the example is found wherever else it stands in it, under the type it was first found as.
+ * `labelled`: values the messages hold without their label, each with the column or key it came
+ * from (what a template mapping placed: `['mrn', '00482913']`), read after that name as a label
+ * and found wherever they stand; not themselves counted.
  *
  * @example
  * scanMessages([{ role: 'user', content: 'SSN 123-45-6789' }]).counts.ssn // 1
@@ -131,10 +246,11 @@ export function redactPii(text: string, findings: PiiFinding[], placeholders: Ma
 export function scanMessages(
   messages: Message[],
   types?: readonly PiiType[],
+  labelled?: ReadonlyArray<readonly [string, string]>,
 ): { findings: Array<PiiFinding & { message: number }>; counts: Record<PiiType, number> } {
   const counts = emptyCounts();
   const findings: Array<PiiFinding & { message: number }> = [];
-  const known = knownValues(messages, types);
+  const known = knownValues(messages, types, labelled);
   messages.forEach((m, message) => {
     for (const { key, text } of messageTexts(m)) {
       for (const f of findAll(key, text, types, known)) {
@@ -154,6 +270,7 @@ export function scanMessages(
  * (after its label) is replaced wherever else it stands, with the same placeholder. Messages
  * without findings are returned as they are; others are shallow copies. `also`: texts copied from
  * the messages (an alpaca row's input), redacted with the same placeholders, not counted.
+ * `labelled`: as for {@link scanMessages}.
  *
  * @example
  * redactMessages([
@@ -165,10 +282,11 @@ export function redactMessages(
   messages: Message[],
   types?: readonly PiiType[],
   also?: readonly string[],
+  labelled?: ReadonlyArray<readonly [string, string]>,
 ): { messages: Message[]; counts: Record<PiiType, number>; also?: string[] } {
   const counts = emptyCounts();
   const placeholders = new Map<string, string>();
-  const known = knownValues(messages, types);
+  const known = knownValues(messages, types, labelled);
   const redact = (key: string | undefined, text: string): string => {
     const found = findAll(key, text, types, known);
     if (found.length === 0) return text;
@@ -324,6 +442,13 @@ const IDENTIFIER_TYPES: Readonly<Record<string, string>> = {
 // The keys whose value names what its sibling `value` or `id` is ({"type": "ssn"}, FHIR's "system").
 const SIBLING_KEYS = new Set(['type', 'system', 'kind', 'label', 'use']);
 
+/** The label a column path gives its value (`mrn`, `patient.mrn`, `account.number`), as JSON keys do. */
+function pathLabel(path: string): string | undefined {
+  let label: string | undefined;
+  for (const key of path.split('.')) label = keyLabel(key, label);
+  return label;
+}
+
 /**
  * The label a JSON key gives its value, from a vocabulary of the label-bound types (a date of birth,
  * an MRN, an SSN, an account, a phone, a card): `date_of_birth`, `dateOfBirth`, `holder_dob` read as
@@ -343,7 +468,7 @@ function keyLabel(key: string, parent: string | undefined): string | undefined {
   // A time of an event about the record (birth_date_updated_at), not the value itself.
   if (has('updated', 'created', 'modified', 'at', 'count', 'total', 'amount')) return undefined;
   if (has('dob', 'birthdate', 'birthday', 'born', 'geburtsdatum', 'nacido', 'nacida') || (has('birth') && (has('date', 'day') || words.length === 1)) || (has('nacimiento', 'naissance') && has('fecha', 'date'))) return 'date of birth';
-  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records')) || (has('med') && has('rec')) || (has('patient') && has('id', 'number', 'no', 'identifier') && !has('account', 'acct')) || (has('hospital', 'chart') && has('number', 'no'))) return 'MRN';
+  if (has('mrn', 'mrns') || (has('medical') && has('record', 'records')) || (has('med') && has('rec')) || (has('patient', 'pt') && has('id', 'number', 'no', 'identifier') && !has('account', 'acct')) || (has('hospital', 'chart') && has('number', 'no'))) return 'MRN';
   if (has('ssn', 'ssns', 'tin', 'itin') || (has('social') && has('security')) || (has('tax') && has('id', 'number', 'no'))) return 'SSN';
   if (has('phone', 'phones', 'telephone', 'tel', 'mobile', 'fax', 'msisdn', 'whatsapp') || (has('cell') && (words.length === 1 || has('number', 'no'))) || (has('contact') && has('number', 'no'))) return 'phone';
   if (has('iban')) return 'IBAN';
@@ -416,28 +541,39 @@ interface KnownValues {
  * number): a weaker phone-like number (an audience of 120 000 000 after "reach") is no reason to
  * replace the same digits elsewhere.
  */
-function knownValues(messages: Message[], types: readonly PiiType[] | undefined): KnownValues {
+function knownValues(messages: Message[], types: readonly PiiType[] | undefined, labelled?: ReadonlyArray<readonly [string, string]>): KnownValues {
   const byValue = new Map<string, PiiType>();
   const found = new Map<string, Map<string, PiiFinding[]>>();
   const add = (value: string, type: PiiType): void => {
     if (value.length >= KNOWN_MIN_CHARS && !byValue.has(value)) byValue.set(value, type);
   };
-  for (const m of messages) {
-    for (const { key, text } of messageTexts(m)) {
-      const inText = labelledFindings(key, text, types);
+  const read = (key: string | undefined, text: string, cache: boolean): void => {
+    const inText = labelledFindings(key, text, types);
+    if (cache) {
       let byText = found.get(key ?? '');
       if (!byText) found.set(key ?? '', (byText = new Map()));
       byText.set(text, inText);
-      for (const f of inText) {
-        if (f.type === 'phone' && !STRONG_PHONE_RE.test(f.text)) continue;
-        add(f.text, f.type);
-        // Its digits alone too, for numbers of 8 digits or more written with separators (not dates,
-        // not money-grouped amounts: 1 000 000 is no reason to replace 1000000 units).
-        const digits = f.text.replace(/\D/g, '');
-        if (f.type !== 'dob' && f.type !== 'email' && f.type !== 'url_credentials' && digits.length >= 8 && /^[\d\s().+-]+$/.test(f.text) && !/^\d{1,3}(?:[ ,.]\d{3})+$/.test(f.text)) add(digits, f.type);
+    }
+    for (const f of inText) {
+      // A phone under a key (`"phone": "4155550132"`) is one whatever its shape; in text, only a strong shape.
+      if (f.type === 'phone' && key === undefined && !STRONG_PHONE_RE.test(f.text)) continue;
+      add(f.text, f.type);
+      // Its digits alone too, for numbers of 8 digits or more written with separators (not dates,
+      // not money-grouped amounts: 1 000 000 is no reason to replace 1000000 units).
+      const digits = f.text.replace(/\D/g, '');
+      if (f.type !== 'dob' && f.type !== 'email' && f.type !== 'url_credentials' && digits.length >= 8 && /^[\d\s().+-]+$/.test(f.text) && !/^\d{1,3}(?:[ ,.]\d{3})+$/.test(f.text)) {
+        add(digits, f.type);
+        // A North American number without its country code too (+1 646 555 0190 as 6465550190).
+        if (f.type === 'phone' && f.text.trimStart().startsWith('+1') && digits.length === 11) add(digits.slice(1), f.type);
       }
     }
+  };
+  // Values placed from named columns first, each read after its column's label (no label: not read).
+  for (const [path, text] of labelled ?? []) {
+    const key = pathLabel(path);
+    if (key !== undefined) read(key, text, false);
   }
+  for (const m of messages) for (const { key, text } of messageTexts(m)) read(key, text, true);
   const byHead = new Map<string, string[]>();
   for (const value of [...byValue.keys()].sort((a, b) => b.length - a.length)) {
     const head = value.slice(0, KNOWN_MIN_CHARS);
@@ -591,8 +727,11 @@ function normalizeValue(f: PiiFinding): string {
     case 'ip':
     case 'url_credentials':
       return f.text.toLowerCase();
-    case 'phone':
-      return (f.text.trim().startsWith('+') ? '+' : '') + f.text.replace(/\D/g, '');
+    case 'phone': {
+      // One number, one placeholder: +1 (646) 555-0190, 16465550190 and 646-555-0190 alike.
+      const digits = f.text.replace(/\D/g, '');
+      return digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits;
+    }
     case 'card':
     case 'ssn':
       return f.text.replace(/\D/g, '');
@@ -648,12 +787,16 @@ function findEmails(text: string): PiiFinding[] {
   return scan(EMAIL_RE, text, (m) => finding('email', text, m.index, m.index + m[0].length));
 }
 
-// scheme://user:password@host[:port][/path]; the whole URL is one finding.
+// scheme://user:password@host[:port][/path], also with no user (redis://:password@host) or a token
+// alone (https://ghp_…@github.com); the whole URL is one finding.
 const URL_CRED_RE =
-  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}:\/\/[^\s:/@<>"']{1,64}:[^\s/@<>"']{1,128}@[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#][^\s<>"']{0,2000})?/g;
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}:\/\/(?:[^\s:/@<>"']{0,64}:[^\s/@<>"']{1,128}|([^\s:/@<>"']{16,128}))@[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:[/?#][^\s<>"']{0,2000})?/g;
 
 function findUrlCredentials(text: string): PiiFinding[] {
   return scan(URL_CRED_RE, text, (m) => {
+    // A user name alone (ssh://git@github.com, a long one too) is no secret; a token mixes letters and digits.
+    const token = m[1];
+    if (token !== undefined && !(/\d/.test(token) && /[A-Za-z]/.test(token))) return undefined;
     let end = m.index + m[0].length;
     while (end > m.index && /[.,;:!?)\]}'"]/.test(text[end - 1] ?? '')) end--;
     return finding('url_credentials', text, m.index, end);
@@ -729,7 +872,7 @@ const SSN_RE = /(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)/g;
 const SSN_SHAPE_RE = /(?<![\w-])(\d{3})([ -]?)(\d{2})\2(\d{4})(?![\w]|[ -]\d)/g;
 // Not inside a placeholder: "[SSN]" left by an earlier redaction is no label (redacting twice must
 // equal redacting once).
-const SSN_LABEL_RE = /(?<![A-Za-z[])(?:ssns?|social\s+security|soc\.?\s*sec\.?|ss#)(?![A-Za-z])/gi;
+const SSN_LABEL_RE = /(?<![A-Za-z[])(?:ssns?|s\.s\.n\.?|social\s+security|soc\.?\s*sec\.?|ss#)(?![A-Za-z])/gi;
 // How far before the number its label may be ("SSN, which she gave at intake, is 421812392").
 const SSN_LABEL_REACH = 60;
 // What may not stand between the label and the number: the end of a sentence or clause, another
@@ -737,7 +880,7 @@ const SSN_LABEL_REACH = 60;
 // 421 81 2392"). "patient", "file" and "record" are not names here: "SSN on file: 421 81 2392".
 const CLAUSE_BREAK_RE = /[;!?\n]|\.\s+[A-Z]|\d(?:[ -]?\d){4}/;
 const OTHER_NUMBER_NAME_RE =
-  /\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|batch|lot|receipt|transaction|txn|mrn|account|acct|routing|phone|tel|telephone|fax|mobile|cell|passport|licen[cs]e|ein|tin|itin)\b/i;
+  /\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|batch|lot|receipt|transaction|txn|mrn|account|acct|routing|phone|tel|telephone|fax|mobile|cell|passport|licen[cs]e|ein)\b/i;
 // The label of another kind of number right before an SSN-shaped value: it is that number.
 const NOT_SSN_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|mrn|record|patient|account|acct)\b|\bno\.|#)[^\d]{0,12}$/i;
@@ -799,6 +942,8 @@ function findIps(text: string): PiiFinding[] {
     const octets = m[0].split('.');
     if (!octets.every((o) => Number(o) <= 255 && !(o.length > 1 && o.startsWith('0')))) return undefined;
     if (VERSION_WORD_RE.test(before(text, m.index, 20)) || UPGRADE_TO_RE.test(before(text, m.index, 60))) return undefined;
+    // A network (192.0.2.0/24) or a netmask (255.255.255.0) is no one's address.
+    if (/^\/\d{1,2}(?!\d)/.test(text.slice(m.index + m[0].length, m.index + m[0].length + 4)) || octets[0] === '255' || m[0] === '0.0.0.0') return undefined;
     return finding('ip', text, m.index, m.index + m[0].length);
   });
   const v6 = scan(IPV6_RE, text, (m) => (ipv6Valid(m[0]) ? finding('ip', text, m.index, m.index + m[0].length) : undefined));
@@ -832,29 +977,54 @@ const DATE_RE = new RegExp(
 const BIRTH_WORD_RE =
   /(?<![A-Za-zÀ-ÿ])(?:born|d\.?o\.?b\.?|date[\s_]*of[\s_]*birth|birth[\s_]*date|birthday|né|née|geb\.|geboren|geburtsdatum|date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa])(?![A-Za-zÀ-ÿ])/gi;
 // Quotes and `=` too: a birth word as a JSON or dict key ("dob": "1961-03-12", dob='12/03/1961').
-const DOB_CONNECTOR_RE = /^[\s:,(–"'=-]*(?:(?:on|in|at|is|was|am|le|den|the|of|:)[\s"']*)*$/i;
+// Arrows and a format hint too: `DOB → 1979-11-02`, `DOB (MM/DD/YYYY): 11/02/1979`.
+const DOB_CONNECTOR_RE = /^[\s:,(–—"'=>→-]*(?:\((?:[dmyj]{1,4}[/.\- ]?){2,3}\)[\s:]*)?(?:(?:on|in|at|is|was|am|le|den|the|of|:)[\s"']*)*$/i;
+// Between two dates of birth listed after one birth word: `DOB: 02/11/2010, 03/12/2012`.
+const DOB_LIST_RE = /^\s*(?:[,&/]|and|or|und|et|y)\s*$/i;
 
 function findDobs(text: string): PiiFinding[] {
+  let previous: PiiFinding | undefined;
   return scan(DATE_RE, text, (m) => {
-    const window = before(text, m.index, 40);
-    let last: RegExpExecArray | undefined;
-    BIRTH_WORD_RE.lastIndex = 0;
-    for (let w = BIRTH_WORD_RE.exec(window); w !== null; w = BIRTH_WORD_RE.exec(window)) last = w;
-    if (!last) return undefined;
-    const between = window.slice(last.index + last[0].length);
-    if (!DOB_CONNECTOR_RE.test(between)) return undefined;
-    return finding('dob', text, m.index, m.index + m[0].length);
+    const listed = previous !== undefined && DOB_LIST_RE.test(text.slice(previous.end, m.index));
+    if (!listed) {
+      const window = before(text, m.index, 40);
+      let last: RegExpExecArray | undefined;
+      BIRTH_WORD_RE.lastIndex = 0;
+      for (let w = BIRTH_WORD_RE.exec(window); w !== null; w = BIRTH_WORD_RE.exec(window)) last = w;
+      if (!last) return undefined;
+      const between = window.slice(last.index + last[0].length);
+      if (!DOB_CONNECTOR_RE.test(between)) return undefined;
+    }
+    previous = finding('dob', text, m.index, m.index + m[0].length);
+    return previous;
   });
 }
 
 // Medical record numbers and account numbers: a value right after its label.
-const MRN_RE =
-  /(?<![A-Za-z])(?:MRN|MR(?=#)|medical[\s_]+record(?:[\s_]+(?:number|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s+no\.?|chart\s*(?:number|#))(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["'])){0,4}\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/gi;
-const ACCOUNT_RE =
-  /(?<![A-Za-z])(?:account[\s_]+(?:number|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|account)(?:\s*(?:is|was|:|=|#|no\.?|number|["'])){0,4}\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/gi;
+// Between a label and its value: words, punctuation and arrows (`MRN: `, `MRN is `, `MRN - `, `MRN → `).
+const LABEL_CONNECTOR = String.raw`(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["']|-+>?|=>|→|—)){0,4}`;
+const MRN_RE = new RegExp(
+  String.raw`(?<![A-Za-z])(?:MRNs?|MR(?=#)|medical[\s_]+records?(?:[\s_]+(?:numbers?|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|patient\s*#|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s*(?:no\.?|#)|chart\s*(?:number|no\.?|#))` +
+    LABEL_CONNECTOR +
+    String.raw`\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])`,
+  'gi',
+);
+const ACCOUNT_RE = new RegExp(
+  String.raw`(?<![A-Za-z])(?:accounts?[\s_]+(?:numbers?|no\.?|#)|kontonummer|konto-?nr\.?|n[úu]mero\s+de\s+cuenta|num[ée]ro\s+de\s+compte|acct\.?(?:\s+(?:number|no\.?|#))?|a\/c(?:\s+no\.?)?|acc\.?\s+no\.?|konto|accounts?)` +
+    LABEL_CONNECTOR +
+    String.raw`\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])`,
+  'gi',
+);
+// More values of a list after one label: `MRNs: 00482913, 00482914 and 00482915`.
+const LIST_NEXT_MRN_RE = /(?:\s*(?:,|;|&|\/|\band\b|\bor\b))+\s*([A-Z]{0,4}-?\d[A-Z0-9-]{3,19})(?![A-Za-z0-9])/iy;
+const LIST_NEXT_ACCOUNT_RE = /(?:\s*(?:,|;|&|\/|\band\b|\bor\b))+\s*([A-Z]{0,3}-?\d(?:[ -]?\d){5,19})(?![A-Za-z0-9])/iy;
+// A general-ledger account (a chart of accounts' code), not a person's: `GL account 401000`.
+const LEDGER_BEFORE_RE = /\b(?:g\/?l|general\s+ledger|ledger|nominal|sap|chart\s+of)\s*$/i;
 
 function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
-  return scan(re, text, (m) => {
+  const next = type === 'mrn' ? LIST_NEXT_MRN_RE : LIST_NEXT_ACCOUNT_RE;
+  const out: PiiFinding[] = [];
+  const take = (m: RegExpExecArray, labelText: string): PiiFinding | undefined => {
     const value = m[1] ?? '';
     let end = m.index + m[0].length;
     let start = end - value.length;
@@ -862,19 +1032,43 @@ function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
     if (start >= end) return undefined;
     const v = text.slice(start, end);
     if ((v.match(/\d/g) ?? []).length < 4) return undefined;
-    // An amount grouped as money after the bare word "account" ("the escrow account was 1 250 000
-    // EUR short") is money; after "account number" it is the number, currency or not.
-    if (type === 'account' && /^account\b(?![\s_]*(?:number|no|#))/i.test(m[0]) && /^\d{1,3}(?:[ ,.]\d{3})+$/.test(v) && MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
-    // A range of years ("Konto 2023-2024") is no account.
-    if (type === 'account' && /^(?:19|20)\d{2}-(?:19|20)?\d{2}$/.test(v)) return undefined;
+    if (type === 'account') {
+      // An amount grouped as money after the bare word "account" ("the escrow account was 1 250 000
+      // EUR short") is money; after "account number" it is the number, currency or not.
+      if (/^accounts?\b(?![\s_]*(?:numbers?|no|#))/i.test(labelText) && /^\d{1,3}(?:[ ,.]\d{3})+$/.test(v) && MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
+      // A range of years ("Konto 2023-2024") is no account.
+      if (/^(?:19|20)\d{2}-(?:19|20)?\d{2}$/.test(v)) return undefined;
+    }
     if (v.startsWith('-')) start++;
     return finding(type, text, start, end);
+  };
+  scan(re, text, (m) => {
+    // A ledger's account ("GL account 401000") is a company's code; so is a short one after
+    // "debit"/"credit" (a bank account has eight digits or more).
+    if (type === 'account' && (LEDGER_BEFORE_RE.test(before(text, m.index, 20)) || (/\b(?:debit|credit)\s*$/i.test(before(text, m.index, 10)) && (m[1] ?? '').replace(/\D/g, '').length < 8))) return undefined;
+    const f = take(m, m[0]);
+    if (!f) return undefined;
+    out.push(f);
+    // The rest of a list after the same label, values of its shape (as many digits, give or take
+    // two: "MRN 00482913, 2024 visits" lists no second MRN).
+    const digits = (v: string) => v.replace(/\D/g, '').length;
+    for (let at = f.end; ; ) {
+      next.lastIndex = at;
+      const n = next.exec(text);
+      if (n === null) break;
+      const g = take(n, m[0]);
+      if (!g || Math.abs(digits(g.text) - digits(f.text)) > 2) break;
+      out.push(g);
+      at = g.end;
+    }
+    return undefined;
   });
+  return out;
 }
 
 // Phone: a run of digits, spaces, dots, dashes and parentheses, checked in code (see phoneOk).
 const PHONE_RE = /(?<![\w+.,/#$€£¥-])(?:\+|\()?\d[\d() .-]{5,30}\d(?![\w])/g;
-const PHONE_LABEL_RE = /\b(?:tel|phone|mobile|cell|fax|call|ring|whatsapp|contact|reach)\b[^\d]{0,12}$/i;
+const PHONE_LABEL_RE = /\b(?:tel|phone|mobile|cell|fax|call|ring|whatsapp|contact|reach|hotline|helpline|sms|telefon|appelez|llame|anrufen)\b[^\d]{0,12}$/i;
 const NOT_PHONE_LABEL_RE =
   /(?:\b(?:order|invoice|inv|ref|reference|case|docket|ticket|policy|claim|po|isbn|sku|serial|tracking|part|item|contract|file|batch|lot|receipt|transaction|txn|id|ndc)\b|\bno\.|#)[^\d]{0,12}$/i;
 const IBAN_HEAD_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $/;
@@ -897,7 +1091,7 @@ function findPhones(text: string): PiiFinding[] {
     const ctxBefore = before(text, start, 30);
     const hasLabel = PHONE_LABEL_RE.test(ctxBefore);
     if (!phoneOk(s, hasLabel)) return undefined;
-    if (!hasLabel && NOT_PHONE_LABEL_RE.test(ctxBefore)) return undefined;
+    if (!hasLabel && (NOT_PHONE_LABEL_RE.test(ctxBefore) || VERSION_WORD_RE.test(before(text, start, 20)))) return undefined;
     if (IBAN_HEAD_RE.test(ctxBefore)) return undefined; // the tail of an IBAN-shaped string (failed mod-97)
     if (CODE_HEAD_RE.test(ctxBefore)) return undefined; // the tail of a code such as "1Z 4F8 803 61 2231"
     if (MONEY_BEFORE_RE.test(before(text, start, 5)) || MONEY_AFTER_RE.test(text.slice(end, end + 10))) return undefined;
@@ -915,6 +1109,7 @@ function phoneOk(s: string, labelled: boolean): boolean {
   if (opens === 1 && !/\(\d{1,5}\)/.test(body)) return false;
   if (/^\d{3}-\d{2}-\d{4}$/.test(s)) return false; // SSN-shaped (even an invalid one) is not a phone
   if (/^\d{5}-\d{4}$/.test(s)) return false; // a US ZIP+4 code
+  if (!labelled && /^\d{2}-\d{7}$/.test(s)) return false; // a US employer id (EIN), no phone's grouping
   // A drug's National Drug Code (4-4-2, 5-3-2, 5-4-1 with dashes): no phone is written so.
   if (!labelled && /^(?:\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d)$/.test(s)) return false;
   const digits = body.replace(/\D/g, '');
@@ -936,6 +1131,8 @@ function phoneOk(s: string, labelled: boolean): boolean {
   // More than five dotted groups: an object identifier or a version, not a phone (French numbers
   // written with dots have five).
   if (seps.size === 1 && seps.has('.') && groups.length > 5) return false;
+  // Dotted groups with a group of one digit: a version or build number (10.0.19045.3570, 20240315.1).
+  if (!labelled && seps.size === 1 && seps.has('.') && groups.some((g) => g.length === 1)) return false;
   // Dotted quad: an IP address or a version number, not a phone.
   if (seps.size === 1 && seps.has('.') && groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
   // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count, unless a phone label
