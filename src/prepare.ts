@@ -980,7 +980,7 @@ function addSizeWarnings(warnings: WarningList, opts: ResolvedOptions, target: T
     if (fraction === 0 || sizes[split] > 0 || kept === 0) continue;
     const wanted = Math.round(kept * fraction);
     if (wanted === 0) {
-      warnings.add(`only ${kept} examples kept: the ${split} split (${fraction}) rounds to 0 examples`);
+      warnings.add(`only ${kept} ${kept === 1 ? 'example' : 'examples'} kept: the ${split} split (${fraction}) rounds to 0 examples`);
       continue;
     }
     // Not the rounding: the strategy, the training example kept, or what is split whole or per stratum.

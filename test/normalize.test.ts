@@ -356,6 +356,16 @@ describe('resolveMapping', () => {
       expect((e as Error).message).toMatch(/\{\{answr\}\}.*columns are: "question", "answer"/);
     }
   });
+
+  it('throws before any row on a dot path the first row reaches but lacks (a typo under an object), not on one under a value', () => {
+    const first = { q: 'Why?', a: 'Because.', meta: { lang: 'en' }, note: 'plain text' };
+    const mapping = (user: string) => ({ user, assistant: '{{a}}' });
+    expect(() => resolveMapping(mapping('{{q}} ({{meta.nope}})'), first, 'qa.jsonl')).toThrow(/\{\{meta\.nope\}\}/);
+    expect(() => resolveMapping(mapping('{{q}} ({{meta.lang}})'), first, 'qa.jsonl')).not.toThrow();
+    // Under a value that is not an object, or a key the first row has as null, the rows decide.
+    expect(() => resolveMapping(mapping('{{q}} ({{note.x}})'), first, 'qa.jsonl')).not.toThrow();
+    expect(() => resolveMapping(mapping('{{q}} ({{meta.lang.x}})'), { ...first, meta: { lang: null } }, 'qa.jsonl')).not.toThrow();
+  });
 });
 
 describe('domain system prompts', () => {

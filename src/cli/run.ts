@@ -50,7 +50,7 @@ const USAGE = `Usage:
   lora-prep prepare --config lora-prep.config.ts [options]
   lora-prep init [--force] [FILE]  write a commented starter config (default lora-prep.config.ts)
   lora-prep leakage <a.jsonl> <b.jsonl> [more...] [--threshold 0.8] [--exact-only] [--json] [--quiet]
-  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction|text] [--max-tokens N] [--json] [--quiet] [--fix [--out FILE]]
+  lora-prep validate <file.jsonl> [--target NAME|auto] [--format chat|instruction|text] [--max-tokens N [--tokenizer NAME]] [--batch-size N] [--json] [--quiet] [--fix [--out FILE]]
   lora-prep verify <outDir> [--json]
   lora-prep stats <file.jsonl> [--tokenizer NAME] [--max-tokens N] [--json] [--quiet]
                             token statistics and a length histogram of any file
@@ -77,13 +77,14 @@ Options of prepare:
   --min-tokens N            reject examples under N tokens as too_short
   --price P                 estimate the training cost at P per million training tokens
   --epochs N                epochs for the cost estimate (default: OpenAI's heuristic)
-  --concurrency N           tokenizer threads for large inputs (default: the CPUs available, at most 16)
+  --concurrency N           tokenizer threads for large inputs (default: the CPUs available, as many
+                            as the memory holds, at most 16)
   --validation F            validation fraction (default 0.1)
   --test F                  test fraction (default 0)
   --seed N                  split seed (default 42)
   --split-strategy S        random (exact sizes, default) | hash (stable when rows are appended)
   --dedup near|exact|none   near: exact + near-duplicates (default); exact: exact only; none
-  --near-threshold X        Jaccard similarity of near-duplicates (default 0.8)
+  --near-threshold X        Jaccard similarity of near-duplicates, 0.5 to 1 (default 0.8)
   --near-action A           remove (default) | group: keep near-copies, in the same split
   --near-keep K             first (default) | longest: the row of a near-duplicate cluster that stays
   --dedup-key K             conversation (default) | prompt: what counts as an exact copy (prompt:
@@ -93,7 +94,8 @@ Options of prepare:
   --group-by COL|none       examples sharing a COL value land in the same split;
                             default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
-  --delimiter C             CSV delimiter (default: from the extension, else sniffed)
+  --delimiter C             CSV delimiter (default: a sep= first line, else from the extension, else
+                            sniffed)
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
   --records-key KEY         JSON: the top-level key whose array holds the records, as in

@@ -40,6 +40,17 @@ export function lookup(data: Record<string, unknown>, path: string): unknown {
   return cur;
 }
 
+/** Whether a dot path's walk through a row stops at an object lacking the next key (not at a missing or non-object value). */
+function reachesObject(data: Record<string, unknown>, path: string): boolean {
+  let cur: unknown = data;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return false;
+    if (!Object.hasOwn(cur, key)) return true;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return false;
+}
+
 /** The top-level column a placeholder reads (what the mapping "uses"). */
 export function topColumn(data: Record<string, unknown>, path: string): string {
   return Object.hasOwn(data, path) ? path : (path.split('.')[0] as string);
@@ -50,7 +61,9 @@ export function topColumn(data: Record<string, unknown>, path: string): string {
  * that exist. Run on the first row of each file, before anything is written.
  */
 export function checkColumns(paths: string[], first: Record<string, unknown>, file: string): void {
-  const missing = paths.filter((p) => lookup(first, p) === undefined && !Object.hasOwn(first, topColumn(first, p)));
+  // A dot path is checked as far as the first row goes: a typo under an object it has ({{meta.nope}})
+  // is as much a job problem as a column it lacks; under a value that is not an object, left to the rows.
+  const missing = paths.filter((p) => lookup(first, p) === undefined && (!Object.hasOwn(first, topColumn(first, p)) || reachesObject(first, p)));
   if (missing.length > 0) {
     const have = Object.keys(first);
     throw new LoraPrepError(
