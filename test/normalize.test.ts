@@ -208,6 +208,29 @@ describe('systemPrompt, meta, id and domain', () => {
     expect(own.examples[0]?.messages.filter((m) => m.role === 'system')).toEqual([{ role: 'system', content: 'Own' }]);
   });
 
+  it('reads a blank or null system message as none, so the system prompt fills in (messages and ShareGPT)', async () => {
+    const qa = [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }];
+    const rows = [
+      { messages: [{ role: 'system', content: '' }, ...qa] },
+      { messages: [{ role: 'system', content: null }, ...qa] },
+      { messages: [{ role: 'system', content: '  ' }, ...qa] },
+    ];
+    for (const systemPrompt of ['You are careful.', undefined]) {
+      const { examples, rejected } = await run(rows, { mapping: 'messages', systemPrompt });
+      expect(rejected).toEqual([]);
+      const want = systemPrompt === undefined ? [] : [['system', systemPrompt]];
+      for (const e of examples) expect(msgs(e)).toEqual([...want, ['user', 'Q'], ['assistant', 'A']]);
+    }
+    const sharegpt = await run([{ conversations: [{ from: 'system', value: '', weight: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }, { conversations: [{ from: 'system', value: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }], {
+      mapping: 'sharegpt',
+      systemPrompt: 'You are careful.',
+    });
+    expect(sharegpt.rejected).toEqual([]);
+    expect(sharegpt.examples.map(msgs)).toEqual([0, 1].map(() => [['system', 'You are careful.'], ['user', 'Q'], ['assistant', 'A']]));
+    // A blank user or assistant message is still a row without its text.
+    expect((await run([{ messages: [{ role: 'user', content: '' }, { role: 'assistant', content: 'A' }] }], { mapping: 'messages' })).rejected.map((r) => r.reason)).toEqual(['empty_content']);
+  });
+
   it('keeps unused columns in meta under their own names, with the source', async () => {
     const { examples } = await run([{ id: 'r1', question: 'Q', answer: 'A', case_id: 'C-1', score: 3, source: 'web' }], { mapping: 'qa' });
     const ex = examples[0] as Example;

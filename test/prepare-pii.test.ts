@@ -120,7 +120,7 @@ describe('pii in prepareDataset', () => {
     const error = await prepareDataset({ inputs: [json], outDir: join(dir, 'j'), pii: { action: 'redact' } }).catch((e: Error) => e);
     expect((error as { code?: string }).code).toBe('INPUT_FORMAT');
     expect((error as Error).message).not.toContain('jana.novak@example.org');
-    expect((await prepareDataset({ inputs: [json], outDir: join(dir, 'j') }).catch((e: Error) => e)).message).toContain('jana.novak@example.org');
+    expect(((await prepareDataset({ inputs: [json], outDir: join(dir, 'j') }).catch((e: Error) => e)) as Error).message).toContain('jana.novak@example.org');
   });
 
   it("reads the values a template places after their columns' names: {{mrn}} placed an MRN", async () => {

@@ -352,7 +352,9 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
       ctx.reject({ source: row.source, reason: result.reason, message, raw: excerpt(row.data) });
       return undefined;
     }
-    const messages = result.messages;
+    // A blank system message is none ("optional fields: absent, null or blank means none"):
+    // `systemPrompt` fills in, as for a row without one.
+    const messages = result.messages.some((m) => m.role === 'system' && m.content.trim() === '') ? result.messages.filter((m) => !(m.role === 'system' && m.content.trim() === '')) : result.messages;
     if (system !== undefined && !messages.some((m) => m.role === 'system')) messages.unshift({ role: 'system', content: system });
     const problem = checkConversation(messages);
     if (problem) {
@@ -694,7 +696,7 @@ function fromMessages(data: Record<string, unknown>): Converted {
     if (typeof calls === 'string') return { reason: 'invalid_record', message: calls };
     // An assistant turn that only calls tools may have no content.
     const given = contentOf(msg);
-    const content = calls && (given === null || given === undefined) ? '' : messageText(given);
+    const content = (calls || role === 'system') && (given === null || given === undefined) ? '' : messageText(given);
     if (content === undefined) {
       return { reason: 'invalid_record', message: `messages[${i}].content must be text (a string or text parts), got ${describe(given)}` };
     }
@@ -778,7 +780,8 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
       };
     }
     const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
-    const content = messageText(value);
+    // A system turn without text is no system turn (OpenHermes writes {"from":"system","value":""}).
+    const content = role === 'system' && value === null ? '' : messageText(value);
     if (content === undefined) {
       return { reason: 'invalid_record', message: `conversations[${i}].value must be text (a string or text parts), got ${describe(value)}` };
     }
