@@ -196,6 +196,8 @@ class CsvRecordReader {
   #header: string[] | undefined;
   /** Rows kept with a field that looks backslash-escaped (see {@link #noteBackslashed}), and the first one's line. */
   readonly #backslashed = { rows: 0, first: 0 };
+  /** Rows read with one more field than the header, an empty last one (a delimiter at the end of each row), and the first one's line. */
+  readonly #trailing = { rows: 0, first: 0 };
   /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
   #lostTrack = false;
   #rows = 0;
@@ -243,6 +245,12 @@ class CsvRecordReader {
         `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
           'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
           "where a quote inside a quoted field is doubled (\"\"): pass escape: '\\\\' (CLI --escape '\\') to read them as their writer meant.",
+      );
+    }
+    if (this.#trailing.rows > 0) {
+      const n = this.#trailing.rows;
+      this.#ctx.warn(
+        `${this.#file}: ${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'} (the first on line ${this.#trailing.first}) end${n === 1 ? 's' : ''} with a delimiter the header does not: the empty field after it was left out.`,
       );
     }
     if (this.#rows > 0) return;
@@ -343,6 +351,16 @@ class CsvRecordReader {
     }
     const header = this.#header;
     const source = { file: this.#file, line };
+    // A row of empty fields (what a spreadsheet leaves below its data: `,,`) is a blank line too.
+    if (bad === undefined && fields.every((f) => f.trim() === '') && !this.#quotedAt(start)) {
+      cursor.advanceTo(end);
+      return undefined;
+    }
+    // A delimiter at the end of each row (some exporters write one): the empty field after it is no column.
+    if (fields.length === header.length + 1 && fields[fields.length - 1] === '') {
+      fields.pop();
+      if (this.#trailing.rows++ === 0) this.#trailing.first = line;
+    }
     // Bytes the encoding cannot hold come first: a record cut short or garbled by them may also miscount its fields.
     if (bad !== undefined) {
       const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
@@ -390,6 +408,13 @@ class CsvRecordReader {
           `${this.#limits.maxFieldChars.toLocaleString('en-US')} (maxFieldChars)${swallowed}`,
         ...(text === undefined ? {} : { raw: excerpt(text) }),
       });
+      return undefined;
+    }
+    // The header again (files joined with `cat a.csv b.csv`, each with its header): no data.
+    if (fields.every((f, i) => f.replace(/^\uFEFF/, '').trim() === header[i])) {
+      cursor.advanceTo(end);
+      this.#rows++;
+      this.#ctx.reject({ source, reason: 'malformed_row', message: `the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data` });
       return undefined;
     }
     cursor.advanceTo(end);

@@ -117,6 +117,33 @@ const cases: LoadCase[] = [
     rejected: [[3, 'malformed_row', 'expected 4 fields as in the header, got 5']],
   },
   {
+    name: 'a delimiter at the end of data rows: the empty field after it is left out, with a warning',
+    text: 'q,a\nWhat is APR?,The yearly rate.,\nWhat is a lien?,A claim on property.,\nWhat is bail?,"Money, paid to release someone."\n',
+    rows: [
+      [2, { q: 'What is APR?', a: 'The yearly rate.' }],
+      [3, { q: 'What is a lien?', a: 'A claim on property.' }],
+      [4, { q: 'What is bail?', a: 'Money, paid to release someone.' }],
+    ],
+    warnings: [/^data\.csv: 2 rows \(the first on line 2\) end with a delimiter the header does not: the empty field after it was left out\.$/],
+  },
+  {
+    name: 'rows of empty fields (below a spreadsheet\'s data) are blank lines; a quoted empty row is data',
+    text: 'q,a\nhi,hello\n,\n , \n"",""\n',
+    rows: [
+      [2, { q: 'hi', a: 'hello' }],
+      [5, { q: '', a: '' }],
+    ],
+  },
+  {
+    name: 'the header repeated (files joined with their headers, BOM and all) is rejected as no data',
+    text: 'question,answer\nhi,hello\n\uFEFFquestion,answer\nbye,ciao\n',
+    rows: [
+      [2, { question: 'hi', answer: 'hello' }],
+      [4, { question: 'bye', answer: 'ciao' }],
+    ],
+    rejected: [[3, 'malformed_row', /^the row repeats the header \(line 1\): files joined with their headers/]],
+  },
+  {
     name: 'a row with too few fields is rejected',
     text: 'a,b,c\n1,2\n"multi\nline",x,y\n',
     rows: [[3, { a: 'multi\nline', b: 'x', c: 'y' }]],
