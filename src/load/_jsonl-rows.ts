@@ -38,8 +38,10 @@ export async function* jsonlRows(
     }
     if (item.text.trim() === '') continue;
     rows++;
-    const line = guard.clean(item.text, source, item.offset, 'line');
-    if (line === undefined) continue;
+    const cleaned = guard.clean(item.text, source, item.offset, 'line');
+    if (cleaned === undefined) continue;
+    // A byte order mark where files were joined (cat a.jsonl b.jsonl) opens a line, invisibly.
+    const line = cleaned.charCodeAt(0) === 0xfeff ? cleaned.slice(1) : cleaned;
     const depth = depthOver(line, MAX_JSON_DEPTH);
     if (depth > 0) {
       ctx.reject({ source, reason: 'invalid_record', message: tooDeep(depth), raw: excerpt(line) });
@@ -49,7 +51,7 @@ export async function* jsonlRows(
     try {
       value = JSON.parse(line);
     } catch (error) {
-      const hint = (line.includes('\r') ? CR_HINT : '') + nanHint(line);
+      const hint = (line.includes('\r') ? CR_HINT : '') + nanHint(line) + shapeHint(line);
       ctx.reject({ source, reason: 'invalid_json', message: `the line is not valid JSON: ${errorMessage(error)}${hint}`, raw: excerpt(line) });
       continue;
     }
@@ -69,6 +71,27 @@ export async function* jsonlRows(
 }
 
 // --- internal ---
+
+/**
+ * What a line that is not JSON seems to be: a piece of a record pretty-printed over several lines
+ * (`{`, `"question": "…",`, `}`: jq without -c, json.dumps with indent), or a record with a comma
+ * after it (records written as a JSON array's elements); else `''`.
+ */
+function shapeHint(line: string): string {
+  const t = line.trim();
+  if (/^[{}[\]],?$/.test(t) || /^"[^"]*"\s*:/.test(t)) {
+    return '; the line looks like part of a record pretty-printed over several lines (as jq writes without -c): JSONL holds one record per line (jq -c, or json.dumps without indent)';
+  }
+  if (t.endsWith(',')) {
+    try {
+      JSON.parse(t.slice(0, -1));
+      return '; the line ends with a comma after its record: JSONL has nothing between records';
+    } catch {
+      return '';
+    }
+  }
+  return '';
+}
 
 /**
  * Characters looked at to tell a file with CR line endings (classic Mac OS): one whose first

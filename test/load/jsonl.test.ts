@@ -109,6 +109,22 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'a record pretty-printed over lines, and one with a comma after it, are rejected with a hint; a BOM where files were joined is stripped',
+    text: '{"q":"a"}\n{\n  "q": "b",\n  "a": "c"\n}\n{"q":"d"},\n\uFEFF{"q":"e"}\n{"q": "f", broken}\n',
+    rows: [
+      [1, { q: 'a' }],
+      [7, { q: 'e' }],
+    ],
+    rejected: [
+      [2, 'invalid_json', /; the line looks like part of a record pretty-printed over several lines \(as jq writes without -c\)/],
+      [3, 'invalid_json', /pretty-printed/],
+      [4, 'invalid_json', /pretty-printed/],
+      [5, 'invalid_json', /pretty-printed/],
+      [6, 'invalid_json', /; the line ends with a comma after its record: JSONL has nothing between records$/],
+      [8, 'invalid_json', /^the line is not valid JSON: [^;]*$/],
+    ],
+  },
+  {
     name: 'an empty file: no rows, a warning',
     text: '\n\n',
     rows: [],
