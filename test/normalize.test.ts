@@ -380,6 +380,21 @@ describe('resolveMapping', () => {
     }
   });
 
+  it("names the preset a first record half fits, and Python's repr in a messages cell", () => {
+    const message = (first: Record<string, unknown>) => {
+      try {
+        resolveMapping('auto', first, 'x.jsonl');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    };
+    expect(message({ question: 'What is APR?' })).toContain('The first record has "question" of the "qa" preset but not the rest: if later records have it (an exporter that leaves out empty fields), name the preset: mapping "qa" (CLI --mapping qa)');
+    expect(message({ instruction: 'Sum 2 and 3' })).toContain('of the "alpaca" preset');
+    expect(message({ messages: "[{'role': 'user', 'content': 'Hi'}]" })).toContain("Python's repr of a list (single quotes, as pandas' to_csv writes a list column): write the column with json.dumps.");
+    expect(message({ text: 'a', note: 'b' })).not.toContain('preset but not the rest');
+  });
+
   it('throws before any row on a dot path the first row reaches but lacks (a typo under an object), not on one under a value', () => {
     const first = { q: 'Why?', a: 'Because.', meta: { lang: 'en' }, note: 'plain text' };
     const mapping = (user: string) => ({ user, assistant: '{{a}}' });

@@ -107,11 +107,20 @@ function shapeHint(first: Record<string, unknown>): string {
     if (!Object.hasOwn(first, key)) continue;
     const v = first[key];
     const held = typeof v === 'string' ? `text that is not a JSON list (${preview(v, 60)})` : kindOf(v);
-    return ` Column "${key}" is there, but holds ${held}: it must hold a list of messages (in a CSV cell, as JSON text).`;
+    // pandas' to_csv writes a list column as Python's repr: single quotes, None, True.
+    const repr = typeof v === 'string' && /^\s*\[\s*\{\s*'/.test(v) ? " It looks like Python's repr of a list (single quotes, as pandas' to_csv writes a list column): write the column with json.dumps." : '';
+    return ` Column "${key}" is there, but holds ${held}: it must hold a list of messages (in a CSV cell, as JSON text).${repr}`;
   }
   if (Object.hasOwn(first, 'chosen') && Object.hasOwn(first, 'rejected')) return preferenceHint(first);
   if (looksLikeClassification(first)) {
     return ' A text and a label column look like classification, which is never guessed: use mapping { preset: "classification", labels: [...] }.';
+  }
+  // Half a preset's columns: an exporter that leaves out empty fields wrote the first record without the rest.
+  for (const [preset, columns] of Object.entries(REQUIRED_COLUMNS)) {
+    const has = columns.filter((any) => any.some((c) => Object.hasOwn(first, c)));
+    if (columns.length > 1 && has.length > 0 && has.length < columns.length) {
+      return ` The first record has ${has.map((any) => `"${any.find((c) => Object.hasOwn(first, c))}"`).join(', ')} of the "${preset}" preset but not the rest: if later records have it (an exporter that leaves out empty fields), name the preset: mapping "${preset}" (CLI --mapping ${preset}), and a record without it is rejected on its own.`;
+    }
   }
   return '';
 }
