@@ -227,6 +227,10 @@ describe('systemPrompt, meta, id and domain', () => {
     });
     expect(sharegpt.rejected).toEqual([]);
     expect(sharegpt.examples.map(msgs)).toEqual([0, 1].map(() => [['system', 'You are careful.'], ['user', 'Q'], ['assistant', 'A']]));
+    // Only invisible characters (a zero-width space, a soft hyphen, a Braille blank) are no text either.
+    const invisible = await run(['\u200b', '\u00ad\u2060', '\u2800 \u3164'].map((a) => ({ question: 'Q', answer: a })), { mapping: 'qa' });
+    expect(invisible.rejected.map((r) => [r.reason, r.message])).toEqual([0, 1, 2].map(() => ['empty_content', 'message 2 (assistant) is blank (it holds only invisible characters)']));
+    expect((await run([{ question: 'Q', answer: 'a\u200bb' }], { mapping: 'qa' })).rejected).toEqual([]);
     // A blank user or assistant message is still a row without its text.
     expect((await run([{ messages: [{ role: 'user', content: '' }, { role: 'assistant', content: 'A' }] }], { mapping: 'messages' })).rejected.map((r) => r.reason)).toEqual(['empty_content']);
   });

@@ -363,7 +363,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     }
     // A blank system message is none ("optional fields: absent, null or blank means none"):
     // `systemPrompt` fills in, as for a row without one.
-    const messages = result.messages.some((m) => m.role === 'system' && m.content.trim() === '') ? result.messages.filter((m) => !(m.role === 'system' && m.content.trim() === '')) : result.messages;
+    const messages = result.messages.some((m) => m.role === 'system' && isBlank(m.content)) ? result.messages.filter((m) => !(m.role === 'system' && isBlank(m.content))) : result.messages;
     if (system !== undefined && !messages.some((m) => m.role === 'system')) messages.unshift({ role: 'system', content: system });
     const problem = checkConversation(messages);
     if (problem) {
@@ -995,10 +995,22 @@ function templateConverter(mapping: TemplateMapping): Converter {
   };
 }
 
+/**
+ * Whether a message holds no text a reader sees: nothing, or only invisible characters (zero-width
+ * spaces and joiners, a soft hyphen, a BOM, Hangul and Braille blanks), which web scrapes and
+ * chat exports leave in place of a deleted answer.
+ */
+function isBlank(text: string): boolean {
+  return text === '' || INVISIBLE_ONLY.test(text);
+}
+
+const INVISIBLE_ONLY = /^[\s\u00ad\u180e\u200b-\u200d\u2060\u2800\u3164\ufeff\uffa0]+$/;
+
 function checkConversation(messages: Message[]): { reason: ReasonCode; message: string } | undefined {
-  const blank = messages.findIndex((m) => m.content === '' && !m.tool_calls);
+  const blank = messages.findIndex((m) => isBlank(m.content) && !m.tool_calls);
   if (blank !== -1) {
-    return { reason: 'empty_content', message: `message ${blank + 1} (${messages[blank]?.role}) is blank` };
+    const invisible = messages[blank]?.content !== '' ? ' (it holds only invisible characters)' : '';
+    return { reason: 'empty_content', message: `message ${blank + 1} (${messages[blank]?.role}) is blank${invisible}` };
   }
   if (!messages.some((m) => m.role === 'user')) return { reason: 'invalid_record', message: 'the conversation has no user message' };
   if (!messages.some((m) => m.role === 'assistant')) return { reason: 'invalid_record', message: 'the conversation has no assistant message' };
