@@ -46,6 +46,16 @@ describe('lora-prep prepare', () => {
     expect(bad.err).toMatch(/--input-format must be csv, tsv, jsonl, json, got "xml"/);
   });
 
+  it('--delimiter takes a tab as \\t or as tab', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'faq.csv'), 'question\tanswer\nWhat is a lien?\tA claim, on property.\nWhat is bail?\tMoney, paid for release.\n');
+    for (const tab of ['\\t', 'tab', 'TAB']) {
+      const io = fakeIo();
+      expect(await runCli(['prepare', join(dir, 'faq.csv'), '--delimiter', tab, '--out', join(dir, `o-${tab.length}-${tab}`.replace(/\\/g, 'b')), '--validation', '0', '--json', '--quiet'], io)).toBe(0);
+      expect(JSON.parse(io.out).counts).toMatchObject({ input: 2, kept: 2, rejected: 0 });
+    }
+  });
+
   it('--json prints the result object on stdout', async () => {
     const out = join(await tempDir(), 'o');
     const io = fakeIo();

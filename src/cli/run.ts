@@ -94,8 +94,8 @@ Options of prepare:
   --group-by COL|none       examples sharing a COL value land in the same split;
                             default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
-  --delimiter C             CSV delimiter (default: a sep= first line, else from the extension, else
-                            sniffed)
+  --delimiter C             CSV delimiter, \t or tab for a tab (default: a sep= first line, else from
+                            the extension, else sniffed)
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
   --records-key KEY         JSON: the top-level key whose array holds the records, as in
@@ -364,7 +364,7 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
     }
   }
   if (v.encoding !== undefined) o.encoding = v.encoding;
-  if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' ? '\t' : v.delimiter;
+  if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' || v.delimiter.toLowerCase() === 'tab' ? '\t' : v.delimiter;
   if (v['records-key'] !== undefined) o.recordsKey = v['records-key'];
   if (v.escape !== undefined) o.escape = v.escape === '\\\\' ? '\\' : v.escape;
   if (v.overwrite) o.overwrite = true;
