@@ -165,3 +165,21 @@ describe('encoding advice names the CLI flags', () => {
     ]);
   });
 });
+
+describe('UTF-8 read as Windows-1252', () => {
+  it('warns, per file, naming the first garbled row, when the text reads as UTF-8 read in that encoding', async () => {
+    const utf8 = Buffer.from('{"q":"Déjà vu?","a":"Très bien — merci"}\n{"q":"plain","a":"text"}\n{"q":"Café","a":"oui"}\n', 'utf8');
+    for (const encoding of ['windows-1252', 'latin1'] as const) {
+      const result = await runLoad((ctx) => loadRecords(chunked('data.jsonl', utf8), { encoding }, ctx));
+      expect(result.data[0]).toEqual({ q: 'DÃ©jÃ\u00a0 vu?', a: 'TrÃ¨s bien â€” merci' });
+      expect(result.warnings).toEqual([
+        `data.jsonl: 2 rows read as ${encoding} hold what UTF-8 text becomes when read so (the first on line 1: "DÃ©jÃ\u00a0 vu?"): if the file is UTF-8, leave encoding out for it (in a config file, set encoding on the one input that needs it).`,
+      ]);
+    }
+    // A real Windows-1252 file (é as one byte) reads right, with no warning; so does Portuguese capitals' Ã.
+    const cp1252 = Buffer.from('q,a\ncafé,SÃO PAULO\n', 'latin1');
+    const good = await runLoad((ctx) => loadRecords(chunked('w.csv', cp1252), { encoding: 'windows-1252' }, ctx));
+    expect(good.data).toEqual([{ q: 'café', a: 'SÃO PAULO' }]);
+    expect(good.warnings).toEqual([]);
+  });
+});
