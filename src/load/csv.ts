@@ -411,7 +411,7 @@ class CsvRecordReader {
       return undefined;
     }
     // The header again (files joined with `cat a.csv b.csv`, each with its header): no data.
-    if (fields.every((f, i) => f.replace(/^\uFEFF/, '').trim() === header[i])) {
+    if (header.length > 1 && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === header[i])) {
       cursor.advanceTo(end);
       this.#rows++;
       this.#ctx.reject({ source, reason: 'malformed_row', message: `the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data` });
@@ -497,6 +497,13 @@ class CsvRecordReader {
       message =
         `a quote opened in this record is never closed, so the rest of the file (${lines}) was read as one field; ` +
         'close the quote, or double a quote that belongs to the text ("")';
+      // One rejected row may hold thousands: said where the run's summary shows it, not only in rejected.jsonl.
+      if (last > line) {
+        this.#ctx.warn(
+          `${this.#file}: the quote opened on line ${line} is never closed, so lines ${line}–${last} (${(last - line + 1).toLocaleString('en-US')} lines, every row in them) were read as one field and rejected as one malformed_row: ` +
+            'close the quote or double it (""); a file whose fields are never quoted (a TSV from mysql -B or psql) has a quote that belongs to the text on that line.',
+        );
+      }
     } else {
       // Not expected with the options used, but kept going rather than lost: the parser goes on
       // after the skipped record, and the next record's line is counted back from its end.
