@@ -3,7 +3,7 @@ import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import o200k from 'js-tiktoken/ranks/o200k_base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fastCounter } from '../src/tokenizers/_count.js';
+import { fastCounter, mergedCount } from '../src/tokenizers/_count.js';
 import { loadTokenizer, openAiEncoding, openAiEncodingFor } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
 
@@ -140,12 +140,42 @@ describe('tokenizer names', () => {
   });
 });
 
+describe('mergedCount (long pieces)', () => {
+  type Core = { bytePairMerge(piece: Uint8Array): unknown[]; getBpeRankFromBytes(b: Uint8Array): number | undefined };
+  const encoder = new TextEncoder();
+
+  it.each(['o200k_base', 'cl100k_base'] as const)("%s: leaves as many tokens as gpt-tokenizer's own merge, on any bytes (property)", async (name) => {
+    const core = (await openAiEncoding(name) as unknown as { bytePairEncodingCoreProcessor: Core }).bytePairEncodingCoreProcessor;
+    const rankOf = (b: Uint8Array) => core.getBpeRankFromBytes(b);
+    const piece = fc.oneof(
+      fc.string({ unit: fc.constantFrom('A', 'C', 'G', 'T'), maxLength: 700 }),
+      fc.string({ unit: fc.constantFrom('x', 'y', 'xy', 'ab'), maxLength: 700 }),
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.string({ unit: fc.constantFrom('é', '合', '😀', 'z', '='), maxLength: 400 }),
+    );
+    fc.assert(
+      fc.property(piece, (text) => {
+        const bytes = encoder.encode(text);
+        expect(mergedCount(bytes, rankOf)).toBe(core.bytePairMerge(bytes).length);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('counts a long run of letters without a space as js-tiktoken does (a DNA sequence, a blob)', async () => {
+    const tok = await loadTokenizer('o200k_base');
+    for (const text of ['ACGT'.repeat(900), `Sequence: ${'GATTACA'.repeat(500)} end`, 'x'.repeat(4000), 'QUJDRA'.repeat(700)]) {
+      expect(tok.count(text)).toBe(oracles.o200k_base.encode(text, [], []).length);
+    }
+  });
+});
+
 describe('fastCounter', () => {
   it("is not used where gpt-tokenizer's tables are not where it reads them, or where it would count otherwise", () => {
     const countTokens = (text: string) => text.length;
     expect(fastCounter({ countTokens }, countTokens)).toBeUndefined();
     // Tables of the expected shape whose merges disagree with the library's own count.
-    const core = { tokenSplitRegex: /\S+|\s+/gu, bytePairStringRankEncoder: new Map<string, number>(), bytePairMerge: () => [1] };
+    const core = { tokenSplitRegex: /\S+|\s+/gu, bytePairStringRankEncoder: new Map<string, number>(), bytePairMerge: () => [1], getBpeRankFromBytes: () => undefined };
     expect(fastCounter({ countTokens, bytePairEncodingCoreProcessor: core }, countTokens)).toBeUndefined();
   });
 });

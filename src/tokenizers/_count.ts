@@ -12,7 +12,14 @@ interface BpeCore {
   tokenSplitRegex: RegExp;
   bytePairStringRankEncoder: Map<string, number>;
   bytePairMerge(piece: Uint8Array): unknown[];
+  getBpeRankFromBytes(bytes: Uint8Array): number | undefined;
 }
+
+// Pieces longer than this many bytes are merged with a heap (see mergedCount): gpt-tokenizer's
+// merge scans and splices arrays of the whole piece for every merge, quadratic in its length, so a
+// run of 200,000 letters without a space (a DNA sequence, a base64 blob) took 18 s and a 6 MB one
+// filled a worker's heap.
+const HEAP_MERGE_BYTES = 256;
 
 // Texts up to this many characters are split in one `match` call (an array of every piece);
 // longer ones (a message may hold megabytes) one piece at a time, so the pieces of one text never
@@ -49,7 +56,9 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
   // A copy, so that stepping through a long text never moves the library's own regex.
   const split = new RegExp(core.tokenSplitRegex.source, core.tokenSplitRegex.flags);
   const ranks = core.bytePairStringRankEncoder;
-  const merge = (piece: Uint8Array): number => (core as BpeCore).bytePairMerge(piece).length;
+  const rankOf = (bytes: Uint8Array): number | undefined => (core as BpeCore).getBpeRankFromBytes(bytes);
+  if (typeof core.getBpeRankFromBytes !== 'function') return undefined;
+  const merge = (piece: Uint8Array): number => (piece.length > HEAP_MERGE_BYTES ? mergedCount(piece, rankOf) : (core as BpeCore).bytePairMerge(piece).length);
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const merged = new Map<string, number>();
@@ -140,4 +149,99 @@ export function rankCounter(ranks: ReadonlyArray<string | readonly number[]>, sp
     }
     return n;
   };
+}
+
+/**
+ * How many tokens byte-pair merging leaves of `piece`: tiktoken's merge (the pair of adjacent parts
+ * with the lowest rank merged first, the leftmost of equal ones, until no pair is a token), with
+ * the pairs in a heap keyed by (rank, position) and the parts in a linked list, so a piece of n
+ * bytes takes O(n log n) instead of O(n²). `rankOf`: a byte sequence's rank, or undefined.
+ *
+ * @example
+ * mergedCount(new TextEncoder().encode('ACGT'.repeat(50_000)), rankOf) // as gpt-tokenizer's merge counts it
+ */
+export function mergedCount(piece: Uint8Array, rankOf: (bytes: Uint8Array) => number | undefined): number {
+  const n = piece.length;
+  if (n <= 1) return n;
+  // Parts are named by their first byte; next[i] is the following part's start (n: none), prev[i]
+  // the previous one's (-1: none); rank[i] the rank of merging part i with the next (-1: none).
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  const rank = new Int32Array(n);
+  const pairRank = (i: number): number => {
+    const j = next[i] as number;
+    if (j >= n) return -1;
+    const end = next[j] as number;
+    return rankOf(piece.subarray(i, end)) ?? -1;
+  };
+  // A min-heap of parts by (rank, start); each part is in it at most once (at[i]: its slot, -1: out).
+  const heap = new Int32Array(n);
+  const at = new Int32Array(n).fill(-1);
+  let size = 0;
+  const before = (a: number, b: number): boolean => (rank[a] as number) < (rank[b] as number) || (rank[a] === rank[b] && a < b);
+  const place = (slot: number, part: number): void => {
+    heap[slot] = part;
+    at[part] = slot;
+  };
+  const up = (slot: number): void => {
+    const part = heap[slot] as number;
+    while (slot > 0) {
+      const parent = (slot - 1) >> 1;
+      if (!before(part, heap[parent] as number)) break;
+      place(slot, heap[parent] as number);
+      slot = parent;
+    }
+    place(slot, part);
+  };
+  const down = (slot: number): void => {
+    const part = heap[slot] as number;
+    for (;;) {
+      let child = 2 * slot + 1;
+      if (child >= size) break;
+      if (child + 1 < size && before(heap[child + 1] as number, heap[child] as number)) child++;
+      if (!before(heap[child] as number, part)) break;
+      place(slot, heap[child] as number);
+      slot = child;
+    }
+    place(slot, part);
+  };
+  const remove = (part: number): void => {
+    const slot = at[part] as number;
+    if (slot < 0) return;
+    at[part] = -1;
+    const last = heap[--size] as number;
+    if (slot === size) return;
+    place(slot, last);
+    up(slot);
+    down(at[last] as number);
+  };
+  const update = (part: number): void => {
+    rank[part] = pairRank(part);
+    if (rank[part] === -1) return remove(part);
+    if ((at[part] as number) < 0) {
+      place(size++, part);
+      up(size - 1);
+    } else {
+      up(at[part] as number);
+      down(at[part] as number);
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1;
+    prev[i] = i - 1;
+  }
+  for (let i = 0; i < n; i++) update(i);
+  let parts = n;
+  while (size > 0) {
+    const i = heap[0] as number;
+    const j = next[i] as number;
+    // Part j joins part i.
+    remove(j);
+    next[i] = next[j] as number;
+    if ((next[i] as number) < n) prev[next[i] as number] = i;
+    parts--;
+    update(i);
+    if ((prev[i] as number) >= 0) update(prev[i] as number);
+  }
+  return parts;
 }
