@@ -25,7 +25,7 @@ export const MAX_KEYS_LISTED = 10;
  */
 export interface TopLevelKey {
   name: string;
-  value: 'array of objects' | 'array' | 'other';
+  value: 'array of objects' | 'array' | 'object' | 'other';
 }
 
 /**
@@ -124,7 +124,7 @@ export class TopObjectScanner {
       if (c === OPEN_ARRAY) {
         this.#awaitingValue.value = 'array';
         this.#awaitingFirstElement = this.#awaitingValue;
-      }
+      } else if (c === OPEN_OBJECT) this.#awaitingValue.value = 'object';
       this.#awaitingValue = undefined;
     }
     if (this.#candidate !== undefined) {

@@ -371,8 +371,12 @@ function objectError(file: string, verdict: Extract<TopObjectVerdict, { kind: 'o
   if (!closed) what += ' that never closes (the file may be cut off)';
   else if (more) what += ', followed by more text';
   const holder = keys.find((k) => k.value === 'array of objects') ?? keys.find((k) => k.value === 'array');
-  const hint =
-    holder !== undefined
+  // Columns, not records: {"question": [...], "answer": [...]} (a Hugging Face Dataset's to_dict(),
+  // pandas' orient='list') or {"question": {"0": ...}, "answer": {"0": ...}} (pandas' to_json default).
+  const columns = keys.length >= 2 && closed && (keys.every((k) => k.value === 'array') || keys.every((k) => k.value === 'object'));
+  const hint = columns
+    ? `The keys look like columns, each holding every row's value (pandas' to_json() without orient='records', a Dataset's to_dict()): write records instead, df.to_json(path, orient='records', lines=True) or Dataset.to_json(path), and read that file.`
+    : holder !== undefined
       ? `The records seem to be the array under ${JSON.stringify(holder.name)}: pass recordsKey: ${JSON.stringify(holder.name)} (CLI --records-key ${holder.name}) to read them.`
       : "If the object is one record, put it inside [ ]; if the file holds one object per line, name it .jsonl or pass format: 'jsonl'.";
   return notAnArray(file, what, hint);

@@ -290,6 +290,16 @@ describe('loadJson', () => {
       message: /keys \["tags", "n"\]\. The records seem to be the array under "tags"/,
     },
     {
+      name: 'columns, not records: a Dataset.to_dict() or pandas orient=list',
+      text: '{"question": ["What is APR?", "What is a lien?"], "answer": ["The yearly rate.", "A claim."]}',
+      message: /keys \["question", "answer"\]\. The keys look like columns, each holding every row's value \(pandas' to_json\(\) without orient='records', a Dataset's to_dict\(\)\): write records instead, df\.to_json\(path, orient='records', lines=True\)/,
+    },
+    {
+      name: "columns keyed by row index: pandas' to_json() default",
+      text: '{"question": {"0": "What is APR?", "1": "What is a lien?"}, "answer": {"0": "The yearly rate.", "1": "A claim."}}',
+      message: /The keys look like columns/,
+    },
+    {
       name: 'an object without arrays (one record)',
       text: '{"q": "hi", "a": "hello"}',
       message: /keys \["q", "a"\]\. If the object is one record, put it inside \[ \]/,
