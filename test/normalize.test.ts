@@ -81,7 +81,7 @@ describe('presets', () => {
     ['messages', { messages: [{ role: 'assistant', content: 'A' }] }, 'invalid_record', /no user message/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }, { role: 'user', content: 'Q2' }] }, 'invalid_record', /ends with a user message/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: ' ' }] }, 'empty_content', /message 2 \(assistant\) is blank/],
-    ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, 'invalid_record', /role must be/],
+    ['messages', { messages: [{ role: 'narrator', content: 'Q' }] }, 'invalid_record', /role must be/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'tool', content: '42', tool_call_id: 'x' }, { role: 'assistant', content: 'A' }] }, 'invalid_record', /must answer an earlier tool call/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: null, tool_calls: [{ function: { name: 'f', arguments: '{bad' } }] }] }, 'invalid_record', /arguments is not valid JSON/],
     ['messages', { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: null, tool_calls: [{ function: {} }] }] }, 'invalid_record', /needs function\.name/],
@@ -146,11 +146,11 @@ describe('presets', () => {
   });
 
   it.each([
-    ['messages', { messages: [{ role: 'bot', content: 'Q' }] }, /messages\[0\]\.role must be system, user, assistant or tool \(or human, gpt, model\), got "bot"/],
+    ['messages', { messages: [{ role: 'narrator', content: 'Q' }] }, /messages\[0\]\.role must be system, user, assistant or tool \(or developer, human, prompter, gpt, chatgpt, model, ai, bot\), got "narrator"/],
     ['messages', { messages: [{ text: 'Q' }] }, /messages\[0\]\.role must be .*, got undefined/],
     ['messages', { messages: [{ role: 'constructor', content: 'Q' }] }, /messages\[0\]\.role must be .*, got "constructor"/],
     ['sharegpt', { conversations: [{ from: 'toString', value: 'Q' }] }, /conversations\[0\]\.from must be .*, got "toString"/],
-    ['sharegpt', { conversations: [{ role: 'tool', content: '42' }] }, /conversations\[0\]\.from must be system, human or gpt \(or user, assistant, model\), got "tool"/],
+    ['sharegpt', { conversations: [{ role: 'tool', content: '42' }] }, /conversations\[0\]\.from must be system, human or gpt \(or developer, user, prompter, assistant, chatgpt, model, ai, bot\), got "tool"/],
     ['sharegpt', { conversations: [{ from: 'human' }] }, /conversations\[0\]\.value must be text \(a string or text parts\), got undefined/],
   ] as const)('%s still rejects a role or text it cannot read: %j', async (mapping, record, message) => {
     const { rejected } = await run([record], { mapping });
@@ -206,6 +206,24 @@ describe('systemPrompt, meta, id and domain', () => {
       systemPrompt: 'You are careful.',
     });
     expect(own.examples[0]?.messages.filter((m) => m.role === 'system')).toEqual([{ role: 'system', content: 'Own' }]);
+  });
+
+  it("reads the role names exports write (developer, prompter, chatgpt, ai, bot), Responses API text parts, and an empty tool_calls list as none", async () => {
+    const { examples, rejected } = await run(
+      [
+        { messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Q' }, { role: 'assistant', content: 'A', tool_calls: [] }] },
+        { messages: [{ role: 'prompter', content: [{ type: 'input_text', text: 'Q' }] }, { role: 'ai', content: [{ type: 'output_text', text: 'A' }] }] },
+        { messages: [{ role: 'Human', content: 'Q' }, { role: 'chatgpt', content: 'A' }, { role: 'user', content: 'Q2' }, { role: 'bot', content: 'A2' }] },
+      ],
+      { mapping: 'messages' },
+    );
+    expect(rejected).toEqual([]);
+    expect(examples.map(msgs)).toEqual([
+      [['system', 'Be brief.'], ['user', 'Q'], ['assistant', 'A']],
+      [['user', 'Q'], ['assistant', 'A']],
+      [['user', 'Q'], ['assistant', 'A'], ['user', 'Q2'], ['assistant', 'A2']],
+    ]);
+    expect(examples[0]?.messages[2]?.tool_calls).toBeUndefined();
   });
 
   it('reads a blank or null system message as none, so the system prompt fills in (messages and ShareGPT)', async () => {

@@ -624,17 +624,23 @@ function fromAlpaca(data: Record<string, unknown>): Converted {
 }
 
 /**
- * Role names as datasets write them, in any case: OpenAI's, ShareGPT's (`human`, `gpt`) and
- * Gemini's `model`. Either preset reads a message in either shape (`role`/`content` or
- * `from`/`value`), since exports mix them.
+ * Role names as datasets write them, in any case: OpenAI's (and its `developer`, the system role of
+ * its reasoning models), ShareGPT's (`human`, `gpt`, `chatgpt`), Gemini's `model`, LangChain's `ai`,
+ * OpenAssistant's `prompter`, and `bot`. Either preset reads a message in either shape
+ * (`role`/`content` or `from`/`value`), since exports mix them.
  */
 const ROLE_NAMES: ReadonlyMap<string, Role> = new Map([
   ['system', 'system'],
+  ['developer', 'system'],
   ['user', 'user'],
   ['human', 'user'],
+  ['prompter', 'user'],
   ['assistant', 'assistant'],
   ['gpt', 'assistant'],
+  ['chatgpt', 'assistant'],
   ['model', 'assistant'],
+  ['ai', 'assistant'],
+  ['bot', 'assistant'],
   ['tool', 'tool'],
 ]);
 
@@ -699,7 +705,7 @@ function fromMessages(data: Record<string, unknown>): Converted {
     const msg = m as Record<string, unknown>;
     const role = roleOf(msg, true);
     if (role === undefined) {
-      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user, assistant or tool (or human, gpt, model), got ${JSON.stringify(roleName(msg))}` };
+      return { reason: 'invalid_record', message: `messages[${i}].role must be system, user, assistant or tool (or developer, human, prompter, gpt, chatgpt, model, ai, bot), got ${JSON.stringify(roleName(msg))}` };
     }
     const calls = role === 'assistant' ? toolCalls(msg.tool_calls, i, messages.length) : undefined;
     if (typeof calls === 'string') return { reason: 'invalid_record', message: calls };
@@ -734,8 +740,9 @@ function fromMessages(data: Record<string, unknown>): Converted {
  * data has none), arguments as JSON text (objects are serialised; text must parse as JSON).
  */
 function toolCalls(value: unknown, at: number, turn: number): ToolCall[] | string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.length === 0) return `messages[${at}].tool_calls must be a non-empty list`;
+  // An empty list is no calls (OpenAI's logs write "tool_calls": [] on plain answers).
+  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) return undefined;
+  if (!Array.isArray(value)) return `messages[${at}].tool_calls must be a list`;
   const calls: ToolCall[] = [];
   for (const [n, c] of value.entries()) {
     const fn = (c as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
@@ -785,7 +792,7 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
     if (!role) {
       return {
         reason: 'invalid_record',
-        message: `conversations[${i}].from must be system, human or gpt (or user, assistant, model), got ${JSON.stringify(roleName(msg))}; tool turns are function_call (a call) and observation (its result)`,
+        message: `conversations[${i}].from must be system, human or gpt (or developer, user, prompter, assistant, chatgpt, model, ai, bot), got ${JSON.stringify(roleName(msg))}; tool turns are function_call (a call) and observation (its result)`,
       };
     }
     const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
@@ -939,7 +946,9 @@ function messageText(content: unknown): string | undefined {
   if (!Array.isArray(content)) return undefined;
   const texts: string[] = [];
   for (const part of content) {
-    if (part === null || typeof part !== 'object' || (part as { type?: unknown }).type !== 'text') return undefined;
+    // OpenAI's Responses API writes `input_text` and `output_text` parts.
+    const type = part === null || typeof part !== 'object' ? undefined : (part as { type?: unknown }).type;
+    if (type !== 'text' && type !== 'input_text' && type !== 'output_text') return undefined;
     const t = (part as { text?: unknown }).text;
     if (typeof t !== 'string') return undefined;
     texts.push(t);
