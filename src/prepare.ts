@@ -25,7 +25,7 @@ import { optionalColumns, trainerGlue } from './formats/glue.js';
 import { overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
-import { mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
+import { alsoFits, mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
 import { resolveOptions, type InputSpec, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
@@ -734,6 +734,14 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     // before any row of any file is processed.
     const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path, { header: format === 'csv' || format === 'tsv' });
+    // `auto` picks one shape where the columns fit several: say which, and what else was there.
+    if ((spec.mapping ?? opts.mapping) === 'auto' && first) {
+      const chosen = mappingName(mapping);
+      const others = chosen === 'template' || chosen === 'classification' ? [] : alsoFits(first.data, chosen as Parameters<typeof alsoFits>[1]);
+      if (others.length > 0) {
+        warn(`${spec.path}: the columns fit "${chosen}" and also ${others.map((o) => `"${o}"`).join(', ')}: read as "${chosen}" (the other columns are kept in each example's meta); name the mapping to read the file as another.`);
+      }
+    }
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
     out.push({ path: spec.path, bytes, domain: spec.domain, format, formatGiven: spec.format !== undefined, delimiter, escape, recordsKey, encoding, mapping, natural });
     if (first) firstRows.push(first);

@@ -402,6 +402,26 @@ describe('resolveMapping', () => {
     }
   });
 
+  it('says which shape auto chose where the columns fit several, and what else they fit', async () => {
+    const { alsoFits } = await import('../src/normalize/index.js');
+    expect(alsoFits({ prompt: 'p', completion: 'c', question: 'q', answer: 'a' }, 'prompt-completion')).toEqual(['qa']);
+    expect(alsoFits({ instruction: 'i', output: 'o', question: 'q', answer: 'a' }, 'alpaca')).toEqual(['qa']);
+    // MedQA's question and answer are its own; one shape alone fits nothing else.
+    expect(alsoFits({ question: 'q', answer: 'a', options: { A: 'x' }, answer_idx: 'A' }, 'mcq')).toEqual([]);
+    expect(alsoFits({ question: 'q', answer: 'a' }, 'qa')).toEqual([]);
+    const { prepareDataset } = await import('../src/index.js');
+    const { tempDir } = await import('./helpers/index.js');
+    const { writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const dir = await tempDir();
+    const rows = [0, 1, 2].map((i) => JSON.stringify({ prompt: `P${i}?`, completion: `C${i}.`, question: `Q${i}?`, answer: `A${i}.` }));
+    await writeFile(join(dir, 'both.jsonl'), `${rows.join('\n')}\n`);
+    const result = await prepareDataset({ inputs: [join(dir, 'both.jsonl')], outDir: join(dir, 'o'), split: { validation: 0 } });
+    expect(result.warnings).toContainEqual(expect.stringMatching(/both\.jsonl: the columns fit "prompt-completion" and also "qa": read as "prompt-completion" \(the other columns are kept in each example's meta\); name the mapping/));
+    const named = await prepareDataset({ inputs: [join(dir, 'both.jsonl')], outDir: join(dir, 'n'), mapping: 'qa', split: { validation: 0 } });
+    expect(named.warnings.some((w) => w.includes('also'))).toBe(false);
+  });
+
   it("names the preset a first record half fits, and Python's repr in a messages cell", () => {
     const message = (first: Record<string, unknown>) => {
       try {

@@ -266,6 +266,26 @@ export function detectPreset(record: Record<string, unknown>): Exclude<MappingPr
   return undefined;
 }
 
+/**
+ * The other shapes a record's keys also fit, besides the preset `auto` chose for it (a file with
+ * both question/answer and prompt/completion columns is read as one of them, the rest kept in
+ * `meta`); none for MedQA's question/answer beside its options, which are its own.
+ *
+ * @example
+ * alsoFits({ prompt: 'p', completion: 'c', question: 'q', answer: 'a' }, 'prompt-completion') // ['qa']
+ */
+export function alsoFits(record: Record<string, unknown>, chosen: Exclude<MappingPreset, 'auto'>): string[] {
+  const has = (...keys: string[]) => keys.every((k) => Object.hasOwn(record, k));
+  const shapes: Array<[string, boolean]> = [
+    ['messages', has('messages') && isList(record.messages)],
+    ['sharegpt', has('conversations') && isList(record.conversations)],
+    ['alpaca', has('instruction', 'output')],
+    ['prompt-completion', has('prompt', 'completion')],
+    ['qa', has('question', 'answer') && chosen !== 'mcq'],
+  ];
+  return shapes.filter(([name, fits]) => fits && name !== chosen).map(([name]) => name);
+}
+
 /** A list, or text holding a JSON list (a CSV cell). */
 function isList(v: unknown): boolean {
   if (Array.isArray(v)) return true;
