@@ -115,6 +115,8 @@ export interface InputSpec {
   delimiter?: string | undefined;
   /** CSV quote escape for this file (`'"'` doubled, `'\\'` backslash); else the job's. */
   escape?: '"' | '\\' | undefined;
+  /** CSV quoting for this file (`false`: no field is quoted, a quote is text); else the job's. */
+  quote?: '"' | false | undefined;
   /** JSON: the top-level key whose array holds this file's records; else the job's. */
   recordsKey?: string | undefined;
   /** Encoding of this file; a BOM wins. */
@@ -291,6 +293,12 @@ export interface PrepareOptions {
    */
   escape?: '"' | '\\' | undefined;
   /**
+   * Whether CSV fields may be quoted: `'"'` (default) or `false`, no field is, a quote is text like
+   * any other (a TSV from `mysql -B` or PostgreSQL's text format, where one quote in a question
+   * would otherwise open a field that swallows the rows after it).
+   */
+  quote?: '"' | false | undefined;
+  /**
    * JSON: the top-level key whose array holds the records, for files such as
    * `{"version": 1, "data": [...]}` (Hugging Face's `field`). Unset: a JSON input is an array.
    */
@@ -319,6 +327,7 @@ const formatSchema = z.enum(['csv', 'tsv', 'jsonl', 'json']);
 const encodingSchema = z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']);
 const delimiterSchema = z.string().length(1, 'a delimiter is one character');
 const escapeSchema = z.enum(['"', '\\']);
+const quoteSchema = z.union([z.literal('"'), z.literal(false)]);
 const templateSchema = z.strictObject({
   // No `preset` key: it lets the object forms share one discriminated union, so an error names
   // the bad setting of the mapping meant rather than every form that failed.
@@ -380,6 +389,7 @@ const inputSchema = z.union([
     format: formatSchema.optional(),
     delimiter: delimiterSchema.optional(),
     escape: escapeSchema.optional(),
+    quote: quoteSchema.optional(),
     recordsKey: z.string().min(1).optional(),
     encoding: encodingSchema.optional(),
     mapping: mappingSchema.optional(),
@@ -464,6 +474,7 @@ export const prepareOptionsSchema = z.strictObject({
   encoding: encodingSchema.default('utf-8'),
   delimiter: delimiterSchema.optional(),
   escape: escapeSchema.optional(),
+  quote: quoteSchema.optional(),
   recordsKey: z.string().min(1).optional(),
   onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
   maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),

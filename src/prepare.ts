@@ -281,6 +281,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         format: spec.formatGiven ? spec.format : undefined,
         delimiter: spec.delimiter,
         escape: spec.escape,
+        quote: spec.quote,
         recordsKey: spec.recordsKey,
         encoding: spec.encoding,
         onInvalidEncoding: opts.onInvalidEncoding,
@@ -663,6 +664,7 @@ interface ResolvedInput {
   formatGiven: boolean;
   delimiter: string | undefined;
   escape: '"' | '\\' | undefined;
+  quote: '"' | false | undefined;
   recordsKey: string | undefined;
   encoding: InputEncoding;
   mapping: Exclude<Mapping, 'auto'>;
@@ -728,11 +730,12 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     const format = detectFormat(spec.path, spec.format);
     const delimiter = spec.delimiter ?? opts.delimiter;
     const escape = spec.escape ?? opts.escape;
+    const quote = spec.quote ?? opts.quote;
     const recordsKey = spec.recordsKey ?? (format === 'json' || !anyJson ? opts.recordsKey : undefined);
     const encoding = spec.encoding ?? opts.encoding;
     // The mapping is resolved (and a template's columns checked) from each file's first row,
     // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+    const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, quote, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path, { header: format === 'csv' || format === 'tsv' });
     // `auto` picks one shape where the columns fit several: say which, and what else was there.
     if ((spec.mapping ?? opts.mapping) === 'auto' && first) {
@@ -743,7 +746,7 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
       }
     }
     const natural = first ? naturalKeys(mapping, first.data) : undefined;
-    out.push({ path: spec.path, bytes, domain: spec.domain, format, formatGiven: spec.format !== undefined, delimiter, escape, recordsKey, encoding, mapping, natural });
+    out.push({ path: spec.path, bytes, domain: spec.domain, format, formatGiven: spec.format !== undefined, delimiter, escape, quote, recordsKey, encoding, mapping, natural });
     if (first) firstRows.push(first);
   }
   // A split column that no input has is a typo, not data: say so before reading anything.

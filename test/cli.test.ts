@@ -56,6 +56,17 @@ describe('lora-prep prepare', () => {
     }
   });
 
+  it('--quote none reads every quote as text; another value is named with the other bad flags', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'dump.tsv'), 'question\tanswer\n"Can I cancel?\tYes.\nIs the 27" one in stock?\tNo.\nWhat is bail?\tMoney.\n');
+    const io = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'dump.tsv'), '--quote', 'none', '--out', join(dir, 'o'), '--validation', '0', '--json', '--quiet'], io)).toBe(0);
+    expect(JSON.parse(io.out).counts).toMatchObject({ input: 3, kept: 3, rejected: 0 });
+    const bad = fakeIo();
+    expect(await runCli(['prepare', join(dir, 'dump.tsv'), '--quote', 'off', '--out', join(dir, 'b')], bad)).toBe(2);
+    expect(bad.err).toContain('--quote must be none (no field is quoted) or " (the default), got "off"');
+  });
+
   it('--json prints the result object on stdout', async () => {
     const out = join(await tempDir(), 'o');
     const io = fakeIo();

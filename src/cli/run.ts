@@ -98,6 +98,7 @@ Options of prepare:
                             the extension, else sniffed)
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
+  --quote none              no CSV field is quoted: a quote is text (a TSV from mysql -B or psql)
   --records-key KEY         JSON: the top-level key whose array holds the records, as in
                             {"version": 1, "data": [...]}
   --input-format F          csv | tsv | jsonl | json: read the inputs as F whatever their
@@ -228,6 +229,7 @@ const PREPARE_ARGS = {
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
   escape: { type: 'string' },
+  quote: { type: 'string' },
   'records-key': { type: 'string' },
   'input-format': { type: 'string' },
   config: { type: 'string' },
@@ -367,6 +369,11 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
   if (v.delimiter !== undefined) o.delimiter = v.delimiter === '\\t' || v.delimiter.toLowerCase() === 'tab' ? '\t' : v.delimiter;
   if (v['records-key'] !== undefined) o.recordsKey = v['records-key'];
   if (v.escape !== undefined) o.escape = v.escape === '\\\\' ? '\\' : v.escape;
+  if (v.quote !== undefined) {
+    if (v.quote === 'none') o.quote = false;
+    else if (v.quote === '"') o.quote = '"';
+    else bad.push(`--quote must be none (no field is quoted) or " (the default), got ${JSON.stringify(v.quote)}`);
+  }
   if (v.overwrite) o.overwrite = true;
   const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };
   if (v.validation !== undefined) put(split, 'validation', num('--validation', v.validation, bad));

@@ -173,13 +173,19 @@ export class CsvFramer {
   #delta = 0;
   // Bad bytes of the chunk being scanned (offsets in the chunk), and the first of the current record.
   #chunk: Buffer = Buffer.alloc(0);
+  /** Whether a quote opens a quoted field (else it is text). */
+  readonly #quotes: boolean;
   #chunkStart = 0;
   #bad: readonly number[] = [];
   #badIndex = 0;
   #firstBad: { at: number; byte: number } | undefined;
 
-  /** `escape`: csv-parse's escape character inside quotes, `"` (RFC 4180's doubled quotes) or a backslash. */
-  constructor(delimiter: Buffer, maxBytes: number, maxFields: number, escape: '"' | '\\' = '"') {
+  /**
+   * `escape`: csv-parse's escape character inside quotes, `"` (RFC 4180's doubled quotes) or a
+   * backslash. `quotes`: false where a quote is text like any other (no field is quoted).
+   */
+  constructor(delimiter: Buffer, maxBytes: number, maxFields: number, escape: '"' | '\\' = '"', quotes = true) {
+    this.#quotes = quotes;
     this.#delimiter = delimiter;
     this.#maxBytes = maxBytes;
     this.#maxFields = maxFields;
@@ -272,7 +278,7 @@ export class CsvFramer {
           if (!backslash) this.#quoteAfterBackslash = (j > 0 ? chunk[j - 1] : this.#lastByte) === BACKSLASH;
         }
         i = j;
-      } else if (b === QUOTE) {
+      } else if (b === QUOTE && this.#quotes) {
         if (this.#fieldEmpty) {
           this.#quoting = true;
           this.#openBreaks = this.#breaks;

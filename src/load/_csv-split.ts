@@ -24,10 +24,11 @@ import type { Options as CsvParseOptions } from 'csv-parse';
  * @example
  * parse(bytes, { ...csvParseOptions(','), on_record: (fields, info) => ... });
  */
-export function csvParseOptions(delimiter: string, escape: '"' | '\\' = '"'): CsvParseOptions {
+export function csvParseOptions(delimiter: string, escape: '"' | '\\' = '"', quotes = true): CsvParseOptions {
   return {
     delimiter,
-    quote: '"',
+    // No quoting at all (quote: false): a quote is text, as in a TSV from mysql -B or psql.
+    quote: quotes ? '"' : false,
     escape,
     record_delimiter: ['\r\n', '\n', '\r'],
     relax_quotes: true,
@@ -77,7 +78,7 @@ export interface RecordQueue {
  * splitPlainRecords(Buffer.from('a,"b ""c"""\n'), Buffer.from(','), 0, false, records); // 11
  * records[0] // { fields: ['a', 'b "c"'], end: 11 }
  */
-export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number, final: boolean, records: RecordQueue, escape: '"' | '\\' = '"'): number {
+export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number, final: boolean, records: RecordQueue, escape: '"' | '\\' = '"', quotes = true): number {
   const backslash = escape === '\\';
   const n = bytes.length;
   const first = delimiter[0] as number;
@@ -100,7 +101,7 @@ export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number
     }
     const fields: string[] = [];
     for (;;) {
-      if (bytes[i] === QUOTE) {
+      if (quotes && bytes[i] === QUOTE) {
         // A quoted field: to the quote that is not doubled.
         let from = i + 1;
         let doubled = false;
@@ -141,7 +142,7 @@ export function splitPlainRecords(bytes: Buffer, delimiter: Buffer, base: number
       let j = i;
       for (; j < n; j++) {
         const c = bytes[j] as number;
-        if (c === QUOTE) return start;
+        if (c === QUOTE && quotes) return start;
         if (c === LF || c === CR || (c === first && delimiterAt(j))) break;
       }
       fields.push(bytes.toString('utf8', i, j));
@@ -184,6 +185,7 @@ export function splitRecords(
   records: RecordQueue,
   irregular: (bytes: Buffer, base: number, one: boolean) => number,
   escape: '"' | '\\' = '"',
+  quotes = true,
 ): void {
   let plain = PLAIN_RUN;
   const counted: RecordQueue = {
@@ -195,7 +197,7 @@ export function splitRecords(
   let at = 0;
   while (at < bytes.length) {
     const part = at === 0 ? bytes : bytes.subarray(at);
-    const stop = at + splitPlainRecords(part, delimiter, base + at, final, counted, escape);
+    const stop = at + splitPlainRecords(part, delimiter, base + at, final, counted, escape, quotes);
     if (stop >= bytes.length) return;
     const one = plain >= PLAIN_RUN;
     at = stop + Math.max(1, irregular(bytes.subarray(stop), base + stop, one));

@@ -67,7 +67,12 @@ export async function* loadCsv(source: LoadSource, options: LoadOptions, ctx: St
       location: { file, field: 'escape' },
     });
   }
-  const reader = new CsvRecordReader(file, ctx, limits, guard, options.escape ?? '"');
+  if (options.quote !== undefined && options.quote !== '"' && options.quote !== false) {
+    throw new LoraPrepError('OPTION_INVALID', `${file}: quote must be '"' (fields may be quoted, the default) or false (no field is quoted: a quote is text), got ${JSON.stringify(options.quote)}.`, {
+      location: { file, field: 'quote' },
+    });
+  }
+  const reader = new CsvRecordReader(file, ctx, limits, guard, options.escape ?? '"', options.quote !== false);
   const byName = isTsv(file, options) ? '\t' : undefined;
   const directive: SepDirective = {};
   let prefix: string[] | undefined;
@@ -169,6 +174,8 @@ type ParserEvent = { fields: string[]; end: number } | { error: CsvError; fed: n
 class CsvRecordReader {
   readonly #file: string;
   readonly #escape: '"' | '\\';
+  /** Whether a quote may open a quoted field (`quote: false`: a quote is text). */
+  readonly #quotes: boolean;
   readonly #ctx: StageContext;
   readonly #limits: ResolvedLimits;
   readonly #guard: EncodingGuard;
@@ -202,8 +209,9 @@ class CsvRecordReader {
   #lostTrack = false;
   #rows = 0;
 
-  constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard, escape: '"' | '\\') {
+  constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard, escape: '"' | '\\', quotes: boolean) {
     this.#escape = escape;
+    this.#quotes = quotes;
     this.#file = file;
     this.#ctx = ctx;
     this.#limits = limits;
@@ -212,8 +220,8 @@ class CsvRecordReader {
 
   start(delimiter: string): void {
     this.#delimiter = Buffer.from(delimiter, 'utf8');
-    this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS, this.#escape);
-    this.#csvParse = csvParseOptions(delimiter, this.#escape);
+    this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS, this.#escape, this.#quotes);
+    this.#csvParse = csvParseOptions(delimiter, this.#escape, this.#quotes);
   }
 
   async *feed(text: string): AsyncGenerator<SourceRow> {
@@ -266,7 +274,7 @@ class CsvRecordReader {
     this.#cursor.push(bytes);
     const base = this.#fed;
     this.#fed += bytes.length;
-    splitRecords(bytes, this.#delimiter as Buffer, base, final, this.#events, (rest, at, one) => this.#parse(rest, at, one), this.#escape);
+    splitRecords(bytes, this.#delimiter as Buffer, base, final, this.#events, (rest, at, one) => this.#parse(rest, at, one), this.#escape, this.#quotes);
     this.#throwIfFailed();
     yield* this.#drain();
   }
@@ -419,7 +427,7 @@ class CsvRecordReader {
     }
     cursor.advanceTo(end);
     this.#rows++;
-    if (this.#escape === '"') this.#noteBackslashed(fields, line, backslashed);
+    if (this.#escape === '"' && this.#quotes) this.#noteBackslashed(fields, line, backslashed);
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
     return { data, source };
@@ -501,7 +509,7 @@ class CsvRecordReader {
       if (last > line) {
         this.#ctx.warn(
           `${this.#file}: the quote opened on line ${line} is never closed, so lines ${line}–${last} (${(last - line + 1).toLocaleString('en-US')} lines, every row in them) were read as one field and rejected as one malformed_row: ` +
-            'close the quote or double it (""); a file whose fields are never quoted (a TSV from mysql -B or psql) has a quote that belongs to the text on that line.',
+            "close the quote or double it (\"\"); if the file's fields are never quoted (a TSV from mysql -B or psql), the quote is text: pass quote: false (CLI --quote none).",
         );
       }
     } else {
@@ -517,7 +525,7 @@ class CsvRecordReader {
 
   /** Whether the record at `start` begins with a quote, i.e. is a quoted (not blank) value. */
   #quotedAt(start: number | undefined): boolean {
-    return start !== undefined && this.#cursor.text(start, start + 1, 1) === '"';
+    return this.#quotes && start !== undefined && this.#cursor.text(start, start + 1, 1) === '"';
   }
 
   #throwIfFailed(): void {

@@ -39,6 +39,12 @@ export interface LoadOptions {
    */
   escape?: '"' | '\\' | undefined;
   /**
+   * CSV only: `'"'` (default) a field may be quoted; `false`, no field is: a quote is text like
+   * any other, as in a TSV written by `mysql -B` or PostgreSQL's text format (where one quote in a
+   * question would otherwise open a field that swallows the rows after it).
+   */
+  quote?: '"' | false | undefined;
+  /**
    * JSON only: the top-level key whose array holds the records, for a file such as
    * `{"version": 1, "data": [...]}` (Hugging Face's `field`). Unset: the file must be an array.
    */

@@ -144,6 +144,17 @@ const cases: LoadCase[] = [
     rejected: [[3, 'malformed_row', /^the row repeats the header \(line 1\): files joined with their headers/]],
   },
   {
+    name: 'quote: false reads every quote as text: a stray one swallows nothing, and no inch mark closes a field',
+    text: 'question\tanswer\n"Can I cancel my order\tYes, within 30 days.\nDoes the 27" screen tilt?\tYes.\nWhat is "APR"?\t"Annual" rate\n',
+    file: 'dump.tsv',
+    options: { quote: false },
+    rows: [
+      [2, { question: '"Can I cancel my order', answer: 'Yes, within 30 days.' }],
+      [3, { question: 'Does the 27" screen tilt?', answer: 'Yes.' }],
+      [4, { question: 'What is "APR"?', answer: '"Annual" rate' }],
+    ],
+  },
+  {
     name: 'a row with too few fields is rejected',
     text: 'a,b,c\n1,2\n"multi\nline",x,y\n',
     rows: [[3, { a: 'multi\nline', b: 'x', c: 'y' }]],
@@ -169,7 +180,7 @@ const cases: LoadCase[] = [
     rows: [[2, { a: '1', b: '2' }]],
     rejected: [[4, 'malformed_row', /quote opened in this record is never closed, so the rest of the file \(lines 4–6\) was read as one field/]],
     // Said where the run's summary shows it too: one rejected row holds every row after it.
-    warnings: [/^data\.csv: the quote opened on line 4 is never closed, so lines 4–6 \(3 lines, every row in them\) were read as one field and rejected as one malformed_row: /],
+    warnings: [/^data\.csv: the quote opened on line 4 is never closed, so lines 4–6 \(3 lines, every row in them\) were read as one field and rejected as one malformed_row: .*pass quote: false \(CLI --quote none\)\.$/],
   },
   {
     name: 'an unterminated quote on the last line',
@@ -467,6 +478,21 @@ describe('loadCsv and options of other formats', () => {
 });
 
 describe('loadCsv properties', () => {
+  it('with quote: false, reads back any table of cells without tabs or line breaks, quotes and all, at its lines', async () => {
+    const text = fc.string({ unit: fc.constantFrom('a', ' ', '"', "'", ',', 'é', '😀', '\\'), minLength: 1, maxLength: 12 }).filter((v) => v.trim() !== '');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 15 }), fc.constantFrom('\n', '\r\n'), async (rows, eol) => {
+        fc.pre(!rows.some(([q, a]) => q === 'q' && a === 'a'));
+        const body = ['q\ta', ...rows.map(([q, a]) => `${q}\t${a}`)].join(eol) + eol;
+        const result = await runLoad((ctx) => loadCsv(chunked('t.tsv', Buffer.from(body, 'utf8')), { quote: false }, ctx));
+        expect(result.rejected).toEqual([]);
+        expect(result.data).toEqual(rows.map(([q, a]) => ({ q, a })));
+        expect(result.lines).toEqual(rows.map((_, i) => i + 2));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   const cell = fc.oneof(
     fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r', 'é', '€', '日', '😀', ';', '\t', '|') }),
     fc.string({ unit: 'grapheme' }),
