@@ -119,8 +119,9 @@ interface PlainView {
 }
 
 /**
- * What the rules read in place of a text: Markdown emphasis (`**MRN:**`, `_DOB_`) and HTML tags
- * (`<b>DOB:</b>`, `</td><td>`) left out, runs of spaces and tabs as one space, other spaces (no-break,
+ * What the rules read in place of a text: Markdown emphasis (`**MRN:**`, `_DOB_`) left out, an HTML
+ * tag without attributes (`<b>`, `</td><td>`) as a tab, which a label reaches across and a number
+ * does not (a tag with attributes stays: its values are read), runs of spaces and tabs as one space, other spaces (no-break,
  * narrow, thin, `&nbsp;`) as a space, hyphens and dashes of other kinds (U+2010–U+2013, U+2212) as
  * `-`, and full-width forms (`０９０`, `＠`) as ASCII; with the offset of each character in the text.
  */
@@ -143,6 +144,7 @@ function plainView(text: string): PlainView {
       rep = '';
     } else if (c >= 0xff01 && c <= 0xff5e) rep = String.fromCharCode(...Array.from(s, (ch) => ch.charCodeAt(0) - 0xfee0));
     else if ((c >= 0x2010 && c <= 0x2013) || c === 0x2212) rep = '-';
+    else if (c === 60) rep = '\t';
     else rep = ' ';
     out += text.slice(from, i);
     for (let k = from; k < i; k++) at[n++] = k;
@@ -157,7 +159,7 @@ function plainView(text: string): PlainView {
 }
 
 const VIEW_RE =
-  /<\/?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]{0,200})?\/?>|&(?:nbsp|#160|#x[aA]0);|[*_]+|[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|[\u2010-\u2013\u2212]|[\uff01-\uff5e]+/g;
+  /<\/?[A-Za-z][A-Za-z0-9]{0,10}\s*\/?>|&(?:nbsp|#160|#x[aA]0);|[*_]+|[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|[\u2010-\u2013\u2212]|[\uff01-\uff5e]+/g;
 const VIEW_WORD_CHAR = /[\p{L}\p{N}]/u;
 
 /**
@@ -175,8 +177,15 @@ function keyedFindings(text: string, types: readonly PiiType[] | undefined): Pii
       out.push({ type: f.type, start: at + f.start - prefix.length, end: at + f.end - prefix.length, text: f.text });
     }
   };
-  // From each `:` or `=`, the key before it and the value after it.
-  for (let i = nextSeparator(text, 0); i !== -1; i = nextSeparator(text, i + 1)) {
+  // From each `:` or `=`, the key before it and the value after it (each kind looked for again
+  // only once passed: a text of many colons and no `=` is not searched to its end each time).
+  let colon = text.indexOf(':');
+  let equals = text.indexOf('=');
+  for (;;) {
+    const i = colon === -1 ? equals : equals === -1 ? colon : Math.min(colon, equals);
+    if (i === -1) break;
+    if (i === colon) colon = text.indexOf(':', i + 1);
+    else equals = text.indexOf('=', i + 1);
     const key = KEY_BEFORE_RE.exec(text.slice(Math.max(0, i - 48), i));
     if (key === null) continue;
     VALUE_AFTER_RE.lastIndex = i + 1;
@@ -189,13 +198,6 @@ function keyedFindings(text: string, types: readonly PiiType[] | undefined): Pii
     for (let m = XML_VALUE_RE.exec(text); m !== null; m = XML_VALUE_RE.exec(text)) read(m[1] as string, m[2] as string, m.index + m[0].indexOf('>') + 1);
   }
   return out.sort((a, b) => a.start - b.start);
-}
-
-/** The next `:` or `=` at or after `from`, or -1. */
-function nextSeparator(text: string, from: number): number {
-  const colon = text.indexOf(':', from);
-  const equals = text.indexOf('=', from);
-  return colon === -1 ? equals : equals === -1 ? colon : Math.min(colon, equals);
 }
 
 // A key (quoted or not) right before a `:` or `=`; then its value up to its end (a quote, a comma,
@@ -409,7 +411,7 @@ function codedLabel(n: Extract<JsonNode, { kind: 'object' }>): string | undefine
       if (coding.kind !== 'object') continue;
       for (const [ck, cv] of coding.entries) {
         if (cv.kind !== 'string') continue;
-        const label = ck === 'code' ? IDENTIFIER_TYPES[cv.value] : ck === 'display' ? namedLabel(cv.value) : undefined;
+        const label = ck === 'code' ? (Object.hasOwn(IDENTIFIER_TYPES, cv.value) ? IDENTIFIER_TYPES[cv.value] : undefined) : ck === 'display' ? namedLabel(cv.value) : undefined;
         if (label !== undefined) return label;
       }
     }
@@ -942,8 +944,14 @@ function findIps(text: string): PiiFinding[] {
     const octets = m[0].split('.');
     if (!octets.every((o) => Number(o) <= 255 && !(o.length > 1 && o.startsWith('0')))) return undefined;
     if (VERSION_WORD_RE.test(before(text, m.index, 20)) || UPGRADE_TO_RE.test(before(text, m.index, 60))) return undefined;
-    // A network (192.0.2.0/24) or a netmask (255.255.255.0) is no one's address.
-    if (/^\/\d{1,2}(?!\d)/.test(text.slice(m.index + m[0].length, m.index + m[0].length + 4)) || octets[0] === '255' || m[0] === '0.0.0.0') return undefined;
+    // A network (192.0.2.0/24: no host bits) or a netmask (255.255.255.0) is no one's address; a
+    // host written with its prefix (10.20.30.40/24, /32) is.
+    const prefix = /^\/(\d{1,2})(?!\d)/.exec(text.slice(m.index + m[0].length, m.index + m[0].length + 4));
+    if (prefix !== null && Number(prefix[1]) < 32) {
+      const host = octets.reduce((v, o) => v * 256 + Number(o), 0) % 2 ** (32 - Number(prefix[1]));
+      if (host === 0) return undefined;
+    }
+    if (octets[0] === '255' || m[0] === '0.0.0.0') return undefined;
     return finding('ip', text, m.index, m.index + m[0].length);
   });
   const v6 = scan(IPV6_RE, text, (m) => (ipv6Valid(m[0]) ? finding('ip', text, m.index, m.index + m[0].length) : undefined));
@@ -981,11 +989,13 @@ const BIRTH_WORD_RE =
 const DOB_CONNECTOR_RE = /^[\s:,(–—"'=>→-]*(?:\((?:[dmyj]{1,4}[/.\- ]?){2,3}\)[\s:]*)?(?:(?:on|in|at|is|was|am|le|den|the|of|:)[\s"']*)*$/i;
 // Between two dates of birth listed after one birth word: `DOB: 02/11/2010, 03/12/2012`.
 const DOB_LIST_RE = /^\s*(?:[,&/]|and|or|und|et|y)\s*$/i;
+const DATE_NAMED_RE = /^\s+(?!(?:and|or|und|et|y)\b)[A-Za-z]/i;
 
 function findDobs(text: string): PiiFinding[] {
   let previous: PiiFinding | undefined;
   return scan(DATE_RE, text, (m) => {
-    const listed = previous !== undefined && DOB_LIST_RE.test(text.slice(previous.end, m.index));
+    // A date listed after a date of birth, unless a word follows it ("DOB 1990-01-01, 2024-03-01 admission").
+    const listed = previous !== undefined && DOB_LIST_RE.test(text.slice(previous.end, m.index)) && !DATE_NAMED_RE.test(text.slice(m.index + m[0].length, m.index + m[0].length + 20));
     if (!listed) {
       const window = before(text, m.index, 40);
       let last: RegExpExecArray | undefined;
@@ -1002,7 +1012,7 @@ function findDobs(text: string): PiiFinding[] {
 
 // Medical record numbers and account numbers: a value right after its label.
 // Between a label and its value: words, punctuation and arrows (`MRN: `, `MRN is `, `MRN - `, `MRN → `).
-const LABEL_CONNECTOR = String.raw`(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["']|-+>?|=>|→|—)){0,4}`;
+const LABEL_CONNECTOR = String.raw`(?:\s*(?:is|was|:|=|#|no\.?|number|\)|["']|-{1,2}>?|=>|→|—)){0,4}`;
 const MRN_RE = new RegExp(
   String.raw`(?<![A-Za-z])(?:MRNs?|MR(?=#)|medical[\s_]+records?(?:[\s_]+(?:numbers?|no\.?|#))?|med\.?\s+rec\.?(?:\s+(?:number|no\.?|#))?|patient\s+(?:record\s+)?(?:id|identifier|number|no\.?)|patient\s*#|pt\.?\s+id|hospital\s+(?:number|no\.?|#)|hosp\.?\s*(?:no\.?|#)|chart\s*(?:number|no\.?|#))` +
     LABEL_CONNECTOR +
@@ -1049,15 +1059,17 @@ function labelled(type: PiiType, re: RegExp, text: string): PiiFinding[] {
     const f = take(m, m[0]);
     if (!f) return undefined;
     out.push(f);
-    // The rest of a list after the same label, values of its shape (as many digits, give or take
-    // two: "MRN 00482913, 2024 visits" lists no second MRN).
+    // The rest of a list after the same label, values of its shape (its runs of digits, letters and
+    // separators alike, as many digits give or take two: "MRN 00482913, 2024 visits" or
+    // "MRN 00482913, 2024-03-15: …" lists no second MRN).
     const digits = (v: string) => v.replace(/\D/g, '').length;
+    const shape = (v: string) => v.replace(/\d+/g, '9').replace(/[A-Za-z]+/g, 'a');
     for (let at = f.end; ; ) {
       next.lastIndex = at;
       const n = next.exec(text);
       if (n === null) break;
       const g = take(n, m[0]);
-      if (!g || Math.abs(digits(g.text) - digits(f.text)) > 2) break;
+      if (!g || Math.abs(digits(g.text) - digits(f.text)) > 2 || shape(g.text) !== shape(f.text)) break;
       out.push(g);
       at = g.end;
     }
@@ -1131,8 +1143,9 @@ function phoneOk(s: string, labelled: boolean): boolean {
   // More than five dotted groups: an object identifier or a version, not a phone (French numbers
   // written with dots have five).
   if (seps.size === 1 && seps.has('.') && groups.length > 5) return false;
-  // Dotted groups with a group of one digit: a version or build number (10.0.19045.3570, 20240315.1).
-  if (!labelled && seps.size === 1 && seps.has('.') && groups.some((g) => g.length === 1)) return false;
+  // Dotted groups with a group of one digit after the first: a version or build number
+  // (10.0.19045.3570, 20240315.1); a first one is a country code (1.800.555.0199).
+  if (!labelled && !plus && seps.size === 1 && seps.has('.') && groups.slice(1).some((g) => g.length === 1)) return false;
   // Dotted quad: an IP address or a version number, not a phone.
   if (seps.size === 1 && seps.has('.') && groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
   // Thousands grouping (1 234 567 890, 12.500.000.000): money or a count, unless a phone label
