@@ -201,6 +201,8 @@ class CsvRecordReader {
   #failure: Error | undefined;
   #fed = 0;
   #header: string[] | undefined;
+  /** The header's fields as written (a BOM left out), which a repeated header matches. */
+  #rawHeader: string[] = [];
   /** Rows kept with a field that looks backslash-escaped (see {@link #noteBackslashed}), and the first one's line. */
   readonly #backslashed = { rows: 0, first: 0 };
   /** Rows read with one more field than the header, an empty last one (a delimiter at the end of each row), and the first one's line. */
@@ -351,6 +353,7 @@ class CsvRecordReader {
       }
       const { names, renamed } = normalizeHeader(fields);
       this.#header = names;
+      this.#rawHeader = fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f));
       if (renamed.length > 0) {
         this.#ctx.warn(`${this.#file}: the header repeats column names, so some were renamed: ${renamed.join(', ')}.`);
       }
@@ -419,7 +422,8 @@ class CsvRecordReader {
       return undefined;
     }
     // The header again (files joined with `cat a.csv b.csv`, each with its header): no data.
-    if (header.length > 1 && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === header[i])) {
+    const raw = this.#rawHeader;
+    if (raw.length > 1 && fields.length === raw.length && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === raw[i])) {
       cursor.advanceTo(end);
       this.#rows++;
       this.#ctx.reject({ source, reason: 'malformed_row', message: `the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data` });

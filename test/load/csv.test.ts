@@ -144,6 +144,16 @@ const cases: LoadCase[] = [
     rejected: [[3, 'malformed_row', /^the row repeats the header \(line 1\): files joined with their headers/]],
   },
   {
+    name: 'a repeated header is matched as written: padded names, a trailing delimiter',
+    text: 'question, answer,\nhi, hello,\nquestion, answer,\nbye, ciao,\n',
+    rows: [
+      [2, { question: 'hi', answer: ' hello', column_3: '' }],
+      [4, { question: 'bye', answer: ' ciao', column_3: '' }],
+    ],
+    rejected: [[3, 'malformed_row', /^the row repeats the header/]],
+    warnings: [],
+  },
+  {
     name: 'quote: false reads every quote as text: a stray one swallows nothing, and no inch mark closes a field',
     text: 'question\tanswer\n"Can I cancel my order\tYes, within 30 days.\nDoes the 27" screen tilt?\tYes.\nWhat is "APR"?\t"Annual" rate\n',
     file: 'dump.tsv',
