@@ -239,12 +239,12 @@ describe('systemPrompt, meta, id and domain', () => {
       const want = systemPrompt === undefined ? [] : [['system', systemPrompt]];
       for (const e of examples) expect(msgs(e)).toEqual([...want, ['user', 'Q'], ['assistant', 'A']]);
     }
-    const sharegpt = await run([{ conversations: [{ from: 'system', value: '', weight: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }, { conversations: [{ from: 'system', value: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }], {
+    const sharegpt = await run([{ conversations: [{ from: 'system', value: '', weight: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }, { conversations: [{ from: 'system', value: null }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }, { conversations: [{ from: 'system' }, { from: 'human', value: 'Q' }, { from: 'gpt', value: 'A' }] }], {
       mapping: 'sharegpt',
       systemPrompt: 'You are careful.',
     });
     expect(sharegpt.rejected).toEqual([]);
-    expect(sharegpt.examples.map(msgs)).toEqual([0, 1].map(() => [['system', 'You are careful.'], ['user', 'Q'], ['assistant', 'A']]));
+    expect(sharegpt.examples.map(msgs)).toEqual([0, 1, 2].map(() => [['system', 'You are careful.'], ['user', 'Q'], ['assistant', 'A']]));
     // Only invisible characters (a zero-width space, a soft hyphen, a Braille blank) are no text either.
     const invisible = await run(['\u200b', '\u00ad\u2060', '\u2800 \u3164'].map((a) => ({ question: 'Q', answer: a })), { mapping: 'qa' });
     expect(invisible.rejected.map((r) => [r.reason, r.message])).toEqual([0, 1, 2].map(() => ['empty_content', 'message 2 (assistant) is blank (it holds only invisible characters)']));
@@ -445,6 +445,9 @@ describe('resolveMapping', () => {
     // Under a value that is not an object, or a key the first row has as null, the rows decide.
     expect(() => resolveMapping(mapping('{{q}} ({{note.x}})'), first, 'qa.jsonl')).not.toThrow();
     expect(() => resolveMapping(mapping('{{q}} ({{meta.lang.x}})'), { ...first, meta: { lang: null } }, 'qa.jsonl')).not.toThrow();
+    // A list's length varies from row to row, and a system template is optional content.
+    expect(() => resolveMapping(mapping('{{q}} {{turns.1}}'), { ...first, turns: ['only one'] }, 'qa.jsonl')).not.toThrow();
+    expect(() => resolveMapping({ system: '{{meta.ctx}}', user: '{{q}}', assistant: '{{a}}' }, first, 'qa.jsonl')).not.toThrow();
   });
 });
 

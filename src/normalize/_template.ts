@@ -40,11 +40,14 @@ export function lookup(data: Record<string, unknown>, path: string): unknown {
   return cur;
 }
 
-/** Whether a dot path's walk through a row stops at an object lacking the next key (not at a missing or non-object value). */
+/**
+ * Whether a dot path's walk through a row stops at an object lacking the next key (not at a missing
+ * or non-object value, nor in a list, whose length varies from row to row).
+ */
 function reachesObject(data: Record<string, unknown>, path: string): boolean {
   let cur: unknown = data;
   for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return false;
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return false;
     if (!Object.hasOwn(cur, key)) return true;
     cur = (cur as Record<string, unknown>)[key];
   }
@@ -60,10 +63,10 @@ export function topColumn(data: Record<string, unknown>, path: string): string {
  * Throws `MAPPING_INVALID` when a placeholder names a column the input lacks, listing the columns
  * that exist. Run on the first row of each file, before anything is written.
  */
-export function checkColumns(paths: string[], first: Record<string, unknown>, file: string): void {
+export function checkColumns(paths: string[], first: Record<string, unknown>, file: string, nested: readonly string[] = paths): void {
   // A dot path is checked as far as the first row goes: a typo under an object it has ({{meta.nope}})
   // is as much a job problem as a column it lacks; under a value that is not an object, left to the rows.
-  const missing = paths.filter((p) => lookup(first, p) === undefined && (!Object.hasOwn(first, topColumn(first, p)) || reachesObject(first, p)));
+  const missing = paths.filter((p) => lookup(first, p) === undefined && (!Object.hasOwn(first, topColumn(first, p)) || (nested.includes(p) && reachesObject(first, p))));
   if (missing.length > 0) {
     const have = Object.keys(first);
     throw new LoraPrepError(

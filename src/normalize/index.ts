@@ -68,7 +68,9 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
       if (paths.length === 0) {
         throw new LoraPrepError('MAPPING_INVALID', 'mapping: the user and assistant templates name no {{column}}; every example would be the same');
       }
-      checkColumns(paths, first, file);
+      // A system template is optional content: its dot paths are left to the rows.
+      const required = [mapping.user, mapping.assistant].flatMap((t) => placeholders(parseTemplate(t)));
+      checkColumns(paths, first, file, required);
     }
     return mapping;
   }
@@ -817,7 +819,7 @@ function fromShareGpt(data: Record<string, unknown>): Converted {
     }
     const value = msg.value === undefined && 'content' in msg ? msg.content : msg.value;
     // A system turn without text is no system turn (OpenHermes writes {"from":"system","value":""}).
-    const content = role === 'system' && value === null ? '' : messageText(value);
+    const content = role === 'system' && (value === null || value === undefined) ? '' : messageText(value);
     if (content === undefined) {
       return { reason: 'invalid_record', message: `conversations[${i}].value must be text (a string or text parts), got ${describe(value)}` };
     }
