@@ -95,6 +95,17 @@ describe('lora-prep prepare', () => {
       expect(printed.error.code, argv.join(' ')).toBe(code);
       expect(io.err).toContain(`lora-prep: ${code}: ${printed.error.message}`);
     }
+    // A problem with the arguments themselves, with --json among them: printed as JSON too.
+    for (const argv of [
+      ['prepare', join(dir, 'bad.jsonl'), '--out', join(dir, 'u'), '--max-rows', 'abc', '--json'],
+      ['prepare', '--config', join(dir, 'missing.json'), '--json'],
+      ['validate', join(dir, 'bad.jsonl'), '--targte', 'openai', '--json'],
+      ['stats', join(dir, 'bad.jsonl'), '--max-tokens', '-3', '--json'],
+    ]) {
+      const io = fakeIo();
+      expect(await runCli(argv, io), argv.join(' ')).toBe(2);
+      expect((JSON.parse(io.out) as { error: { code: string } }).error.code, argv.join(' ')).toBe('OPTION_INVALID');
+    }
     // Without --json, stdout stays empty.
     const plain = fakeIo();
     expect(await runCli(['stats', join(dir, 'none.jsonl'), '--quiet'], plain)).toBe(2);

@@ -260,7 +260,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
     options = await toOptions(parsed.values, parsed.positionals);
   } catch (e) {
     const message = argsProblem(e, PREPARE_ARGS);
-    return usageError(io, 'prepare', message);
+    return usageError(io, 'prepare', message, argv.includes('--json'));
   }
   if (!flags.quiet) options.onProgress = progressPrinter(io);
   if (io.signal) options.signal = io.signal;
@@ -297,8 +297,10 @@ function argsProblem(e: unknown, known: Record<string, unknown>): string {
 }
 
 /** Prints a usage problem of a command and returns the usage exit code. */
-function usageError(io: CliIo, command: string, message: string): number {
+function usageError(io: CliIo, command: string, message: string, json = false): number {
   io.stderr(`lora-prep ${command}: ${message}\n\nRun lora-prep --help for the options.\n`);
+  // --json among the arguments: the problem with the arguments is printed as JSON too.
+  if (json) io.stdout(`${JSON.stringify({ error: { code: 'OPTION_INVALID', message } }, null, 2)}\n`);
   return EXIT.usage;
 }
 
@@ -604,7 +606,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
     quiet = parsed.values.quiet === true;
   } catch (e) {
     const message = argsProblem(e, LEAKAGE_ARGS);
-    return usageError(io, 'leakage', message);
+    return usageError(io, 'leakage', message, argv.includes('--json'));
   }
   if (io.signal) options.signal = io.signal;
   if (!quiet) options.onProgress = progressPrinter(io, 'compared');
@@ -664,7 +666,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     if (!flags.quiet) options.onProgress = progressPrinter(io, 'without problems');
   } catch (e) {
     const message = argsProblem(e, VALIDATE_ARGS);
-    return usageError(io, 'validate', message);
+    return usageError(io, 'validate', message, argv.includes('--json'));
   }
   try {
     let fix: FixResult | undefined;
@@ -720,7 +722,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
     json = parsed.values.json === true;
   } catch (e) {
     const message = argsProblem(e, VERIFY_ARGS);
-    return usageError(io, 'verify', message);
+    return usageError(io, 'verify', message, argv.includes('--json'));
   }
   try {
     const report = await verifyOutput(outDir, io.signal ? { signal: io.signal } : {});
@@ -749,7 +751,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
     }
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
   } catch (e) {
-    return usageError(io, 'stats', argsProblem(e, STATS_ARGS));
+    return usageError(io, 'stats', argsProblem(e, STATS_ARGS), argv.includes('--json'));
   }
   try {
     const maxTokens = parsed.values['max-tokens'] === undefined ? undefined : oneNumber('--max-tokens', parsed.values['max-tokens']);
@@ -766,6 +768,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`lora-prep stats: ${e.message}\n`);
+      if (parsed.values.json === true) io.stdout(`${JSON.stringify({ error: { code: 'OPTION_INVALID', message: e.message } }, null, 2)}\n`);
       return EXIT.usage;
     }
     return failure(io, e, parsed.values.json === true);
