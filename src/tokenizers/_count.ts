@@ -69,6 +69,8 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
     if (tokens === undefined) {
       const bytes = encoder.encode(piece);
       tokens = merge(bytes);
+      // Long pieces are not kept: the cache counts entries, and 50,000 pieces of 100 KB are 5 GB.
+      if (bytes.length > HEAP_MERGE_BYTES) return tokens;
       if (merged.size >= MERGED_PIECES) merged.clear();
       merged.set(decoder.decode(bytes), tokens);
     }
