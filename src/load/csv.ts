@@ -180,6 +180,7 @@ class CsvRecordReader {
   readonly #limits: ResolvedLimits;
   readonly #guard: EncodingGuard;
   #delimiter: Buffer | undefined;
+  #delimiterText = ',';
   #csvParse: CsvParseOptions | undefined;
   #framer: CsvFramer | undefined;
   readonly #cursor = new CsvLineCursor();
@@ -207,6 +208,8 @@ class CsvRecordReader {
   readonly #backslashed = { rows: 0, first: 0 };
   /** Rows read with one more field than the header, an empty last one (a delimiter at the end of each row), and the first one's line. */
   readonly #trailing = { rows: 0, first: 0 };
+  /** Rows kept with a quoted field holding a line break and a tab (tab-separated rows a stray quote joined?), and the first one's line. */
+  readonly #joined = { rows: 0, first: 0 };
   /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
   #lostTrack = false;
   #rows = 0;
@@ -221,6 +224,7 @@ class CsvRecordReader {
   }
 
   start(delimiter: string): void {
+    this.#delimiterText = delimiter;
     this.#delimiter = Buffer.from(delimiter, 'utf8');
     this.#framer = new CsvFramer(this.#delimiter, this.#limits.maxLineBytes, MAX_CSV_FIELDS, this.#escape, this.#quotes);
     this.#csvParse = csvParseOptions(delimiter, this.#escape, this.#quotes);
@@ -255,6 +259,13 @@ class CsvRecordReader {
         `${this.#file}: ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} (the first on line ${first}) ${rows === 1 ? 'has' : 'have'} a quoted field with \\" inside, kept as written, ` +
           'quotes and backslashes included: the file seems to escape quotes with a backslash (as MySQL writes CSV). This reads RFC 4180 CSV, ' +
           "where a quote inside a quoted field is doubled (\"\"): pass escape: '\\\\' (CLI --escape '\\') to read them as their writer meant.",
+      );
+    }
+    if (this.#joined.rows > 0) {
+      const n = this.#joined.rows;
+      this.#ctx.warn(
+        `${this.#file}: ${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'} (the first on line ${this.#joined.first}) ${n === 1 ? 'has' : 'have'} a quoted field over several lines that holds a tab, ` +
+          "as when a stray quote (an inch mark, a quote opening a question) joins the rows up to the next quote: check those rows; if the file's fields are never quoted, pass quote: false (CLI --quote none).",
       );
     }
     if (this.#trailing.rows > 0) {
@@ -432,9 +443,24 @@ class CsvRecordReader {
     cursor.advanceTo(end);
     this.#rows++;
     if (this.#escape === '"' && this.#quotes) this.#noteBackslashed(fields, line, backslashed);
+    if (this.#quotes && this.#joinedRows(fields) && this.#joined.rows++ === 0) this.#joined.first = line;
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
     return { data, source };
+  }
+
+  /**
+   * Whether a kept row of a tab-separated file has a field that runs over lines and holds a tab: the
+   * text of the next rows, joined by a stray quote, more likely than a quoted cell of a table.
+   */
+  #joinedRows(fields: string[]): boolean {
+    // Tab-separated only: a CSV cell of prose over lines holds commas as a matter of course.
+    if (this.#delimiterText !== '\t') return false;
+    for (const f of fields) {
+      // indexOf, not a regex: this runs over every field of every row.
+      if (f.indexOf('\n') !== -1 && f.indexOf('\t') !== -1) return true;
+    }
+    return false;
   }
 
   /** What the bad UTF-16 code unit at framer offset `at` was; forgets it and those before it. */

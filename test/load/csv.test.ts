@@ -154,6 +154,27 @@ const cases: LoadCase[] = [
     warnings: [],
   },
   {
+    name: 'inch marks in a TSV, and a quoted cell over lines without a tab: no warning',
+    text: 'question\tanswer\nDoes the 27" screen tilt?\tYes.\nIs it 4K?\tNo, 1440p.\nWhat about the 32"?\tIt tilts.\n"Multi\nline"\tfine\n',
+    file: 'p.tsv',
+    rows: [
+      [2, { question: 'Does the 27" screen tilt?', answer: 'Yes.' }],
+      [3, { question: 'Is it 4K?', answer: 'No, 1440p.' }],
+      [4, { question: 'What about the 32"?', answer: 'It tilts.' }],
+      [5, { question: 'Multi\nline', answer: 'fine' }],
+    ],
+  },
+  {
+    name: 'rows joined by a quote opening a field and closed by an inch mark before the delimiter: kept, with a warning',
+    text: 'question\tanswer\n"Can I cancel my order\tYes.\nDoes the 27"\tscreen tilt?\nWhat is bail?\tMoney.\n',
+    file: 'j.tsv',
+    rows: [
+      [2, { question: 'Can I cancel my order\tYes.\nDoes the 27', answer: 'screen tilt?' }],
+      [4, { question: 'What is bail?', answer: 'Money.' }],
+    ],
+    warnings: [/^j\.tsv: 1 row \(the first on line 2\) has a quoted field over several lines that holds a tab, .*pass quote: false \(CLI --quote none\)\.$/],
+  },
+  {
     name: 'quote: false reads every quote as text: a stray one swallows nothing, and no inch mark closes a field',
     text: 'question\tanswer\n"Can I cancel my order\tYes, within 30 days.\nDoes the 27" screen tilt?\tYes.\nWhat is "APR"?\t"Annual" rate\n',
     file: 'dump.tsv',
