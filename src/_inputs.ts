@@ -11,6 +11,16 @@ import { GZIP_MAGIC } from './load/text.js';
 import type { InputSpec } from './options.js';
 
 /**
+ * Why a path that does not exist may be no path at all: a glob pattern (expanded by a shell, never
+ * here) or standard input.
+ */
+function notAPath(path: string): string {
+  if (path === '-' || path === '/dev/stdin') return ' Inputs are files or folders, not standard input: save the data to a file first.';
+  if (/[*?[\]{}]/.test(path)) return ' Patterns such as *.csv are not expanded here: let the shell expand them (unquoted, on the command line), or give the folder that holds the files.';
+  return '';
+}
+
+/**
  * The files an input stands for, with their sizes: a file itself; a folder, the files in it whose
  * names say their format (or all of them when the input gives `format`), in natural name order
  * (`part-2` before `part-10`), each with the folder's settings. Hidden files and markers such as
@@ -18,7 +28,7 @@ import type { InputSpec } from './options.js';
  */
 export async function inputFiles(spec: InputSpec, warn: (message: string) => void): Promise<Array<{ spec: InputSpec; bytes: number }>> {
   const missing = (e: unknown) =>
-    new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} does not exist (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}). Check the path; relative paths start at ${process.cwd()}.`, {
+    new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} does not exist (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}). Check the path; relative paths start at ${process.cwd()}.${notAPath(spec.path)}`, {
       location: { file: spec.path },
     });
   let s: Stats;
@@ -28,7 +38,7 @@ export async function inputFiles(spec: InputSpec, warn: (message: string) => voi
     throw missing(e);
   }
   if (s.isFile()) return [{ spec, bytes: s.size }];
-  if (!s.isDirectory()) throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} is not a file. Give the path of a CSV, TSV, JSONL or JSON file, or of a folder of them.`);
+  if (!s.isDirectory()) throw new LoraPrepError('INPUT_NOT_FOUND', `input ${spec.path} is not a file. Give the path of a CSV, TSV, JSONL or JSON file, or of a folder of them.${notAPath(spec.path)}`);
   const files: Array<{ spec: InputSpec; bytes: number }> = [];
   const skipped: string[] = [];
   const folders: string[] = [];

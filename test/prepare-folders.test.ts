@@ -46,6 +46,18 @@ describe('a folder as an input', () => {
     expect(result.warnings.join('\n')).not.toMatch(/left out/);
   });
 
+  it('says a glob pattern or standard input is no input path', async () => {
+    const dir = await tempDir();
+    for (const [path, says] of [
+      [join(dir, '*.csv'), 'Patterns such as *.csv are not expanded here'],
+      ['-', 'not standard input'],
+    ] as const) {
+      const error = await prepareDataset({ inputs: [path], outDir: join(dir, 'o') }).catch((e: unknown) => e);
+      expect(isLoraPrepError(error) && error.code).toBe('INPUT_NOT_FOUND');
+      expect((error as Error).message).toContain(says);
+    }
+  });
+
   it('stops with INPUT_NOT_FOUND when the folder holds nothing to read, naming what it holds', async () => {
     const dir = join(await tempDir(), 'empty');
     await mkdir(join(dir, 'deeper'), { recursive: true });
