@@ -9,6 +9,8 @@
  * scores `rank + position / length` order them), so the same tokens.
  */
 
+import { PairHeap } from './_pair-heap.js';
+
 /** The parts of the port's BPE model this reads. */
 interface BpeModel {
   tokens_to_ids: Map<string, number>;
@@ -51,61 +53,13 @@ export function bpeCounter(model: unknown, table: MergeTable | undefined = merge
   let code = new Int32Array(64);
   let next = new Int32Array(64);
   let prev = new Int32Array(64);
-  let heapRank = new Int32Array(64);
-  let heapPos = new Int32Array(64);
-  let heapSize = 0;
-
-  const push = (rank: number, pos: number): void => {
-    if (heapSize === heapRank.length) {
-      heapRank = grown(heapRank);
-      heapPos = grown(heapPos);
-    }
-    let i = heapSize++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pr = heapRank[parent] as number;
-      if (pr < rank || (pr === rank && (heapPos[parent] as number) < pos)) break;
-      heapRank[i] = pr;
-      heapPos[i] = heapPos[parent] as number;
-      i = parent;
-    }
-    heapRank[i] = rank;
-    heapPos[i] = pos;
-  };
-
-  // Takes the smallest entry off the heap into `topRank` / `topPos`.
-  let topRank = 0;
-  let topPos = 0;
-  const pop = (): void => {
-    topRank = heapRank[0] as number;
-    topPos = heapPos[0] as number;
-    const rank = heapRank[--heapSize] as number;
-    const pos = heapPos[heapSize] as number;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= heapSize) break;
-      const right = child + 1;
-      if (right < heapSize) {
-        const cr = heapRank[child] as number;
-        const rr = heapRank[right] as number;
-        if (rr < cr || (rr === cr && (heapPos[right] as number) < (heapPos[child] as number))) child = right;
-      }
-      const cr = heapRank[child] as number;
-      if (rank < cr || (rank === cr && pos < (heapPos[child] as number))) break;
-      heapRank[i] = cr;
-      heapPos[i] = heapPos[child] as number;
-      i = child;
-    }
-    heapRank[i] = rank;
-    heapPos[i] = pos;
-  };
+  const heap = new PairHeap();
 
   const pushPair = (left: number): void => {
     const right = next[left] as number;
     if (right < 0) return;
     const slot = table.find(sym[left] as number, sym[right] as number);
-    if (slot >= 0) push(table.rank[slot] as number, left);
+    if (slot >= 0) heap.push(table.rank[slot] as number, left);
   };
 
   return (piece: string): number => {
@@ -128,21 +82,21 @@ export function bpeCounter(model: unknown, table: MergeTable | undefined = merge
       if (pair) i++;
       n++;
     }
-    heapSize = 0;
+    heap.clear();
     for (let i = 0; i < n; i++) {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
     }
     for (let i = 0; i + 1 < n; i++) pushPair(i);
-    while (heapSize > 0) {
-      pop();
-      const left = topPos;
+    while (heap.size > 0) {
+      heap.pop();
+      const left = heap.topPos;
       const right = next[left] as number;
       // An entry is stale where its pair has changed since (a merge took one side): the pair now
       // there has another rank, since each rank is one pair.
       if (right < 0 || sym[left] === -2) continue;
       const slot = table.find(sym[left] as number, sym[right] as number);
-      if (slot < 0 || table.rank[slot] !== topRank) continue;
+      if (slot < 0 || table.rank[slot] !== heap.topRank) continue;
       sym[left] = table.merged[slot] as number;
       sym[right] = -2;
       const after = next[right] as number;
@@ -239,12 +193,6 @@ export function mergeTable(model: unknown, mergeList: unknown = (model as Partia
 }
 
 // --- internal ---
-
-function grown(a: Int32Array): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
-}
 
 /** The UTF-8 bytes of a code point; a lone surrogate as U+FFFD, as `TextEncoder` writes it. */
 function utf8Bytes(cp: number): number[] {

@@ -7,6 +7,8 @@
  * the same merge function, checked against its own `countTokens` when the counter is made.
  */
 
+import { PairHeap } from './_pair-heap.js';
+
 /** The parts of gpt-tokenizer's byte-pair encoder that counting reads. */
 interface BpeCore {
   tokenSplitRegex: RegExp;
@@ -156,8 +158,8 @@ export function rankCounter(ranks: ReadonlyArray<string | readonly number[]>, sp
 /**
  * How many tokens byte-pair merging leaves of `piece`: tiktoken's merge (the pair of adjacent parts
  * with the lowest rank merged first, the leftmost of equal ones, until no pair is a token), with
- * the pairs in a heap keyed by (rank, position) and the parts in a linked list, so a piece of n
- * bytes takes O(n log n) instead of O(n²). `rankOf`: a byte sequence's rank, or undefined.
+ * the pairs in a heap keyed by (rank, position) (the one Hugging Face models merge with) and the
+ * parts in a linked list, so a piece of n bytes takes O(n log n) instead of O(n²). `rankOf`: a byte sequence's rank, or undefined.
  *
  * @example
  * mergedCount(new TextEncoder().encode('ACGT'.repeat(50_000)), rankOf) // as gpt-tokenizer's merge counts it
@@ -166,84 +168,36 @@ export function mergedCount(piece: Uint8Array, rankOf: (bytes: Uint8Array) => nu
   const n = piece.length;
   if (n <= 1) return n;
   // Parts are named by their first byte; next[i] is the following part's start (n: none), prev[i]
-  // the previous one's (-1: none); rank[i] the rank of merging part i with the next (-1: none).
+  // the previous one's (-1: none); rank[i] the rank of merging part i with the next (-1: none, or
+  // part i was merged away). A popped entry whose rank is no longer its part's is stale: the pair
+  // there has grown since, and each rank is one byte sequence.
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
   const rank = new Int32Array(n);
-  const pairRank = (i: number): number => {
+  const heap = new PairHeap();
+  const pushPair = (i: number): void => {
     const j = next[i] as number;
-    if (j >= n) return -1;
-    const end = next[j] as number;
-    return rankOf(piece.subarray(i, end)) ?? -1;
-  };
-  // A min-heap of parts by (rank, start); each part is in it at most once (at[i]: its slot, -1: out).
-  const heap = new Int32Array(n);
-  const at = new Int32Array(n).fill(-1);
-  let size = 0;
-  const before = (a: number, b: number): boolean => (rank[a] as number) < (rank[b] as number) || (rank[a] === rank[b] && a < b);
-  const place = (slot: number, part: number): void => {
-    heap[slot] = part;
-    at[part] = slot;
-  };
-  const up = (slot: number): void => {
-    const part = heap[slot] as number;
-    while (slot > 0) {
-      const parent = (slot - 1) >> 1;
-      if (!before(part, heap[parent] as number)) break;
-      place(slot, heap[parent] as number);
-      slot = parent;
-    }
-    place(slot, part);
-  };
-  const down = (slot: number): void => {
-    const part = heap[slot] as number;
-    for (;;) {
-      let child = 2 * slot + 1;
-      if (child >= size) break;
-      if (child + 1 < size && before(heap[child + 1] as number, heap[child] as number)) child++;
-      if (!before(heap[child] as number, part)) break;
-      place(slot, heap[child] as number);
-      slot = child;
-    }
-    place(slot, part);
-  };
-  const remove = (part: number): void => {
-    const slot = at[part] as number;
-    if (slot < 0) return;
-    at[part] = -1;
-    const last = heap[--size] as number;
-    if (slot === size) return;
-    place(slot, last);
-    up(slot);
-    down(at[last] as number);
-  };
-  const update = (part: number): void => {
-    rank[part] = pairRank(part);
-    if (rank[part] === -1) return remove(part);
-    if ((at[part] as number) < 0) {
-      place(size++, part);
-      up(size - 1);
-    } else {
-      up(at[part] as number);
-      down(at[part] as number);
-    }
+    rank[i] = j < n ? (rankOf(piece.subarray(i, next[j] as number)) ?? -1) : -1;
+    if ((rank[i] as number) >= 0) heap.push(rank[i] as number, i);
   };
   for (let i = 0; i < n; i++) {
     next[i] = i + 1;
     prev[i] = i - 1;
   }
-  for (let i = 0; i < n; i++) update(i);
+  for (let i = 0; i + 1 < n; i++) pushPair(i);
   let parts = n;
-  while (size > 0) {
-    const i = heap[0] as number;
+  while (heap.size > 0) {
+    heap.pop();
+    const i = heap.topPos;
+    if (rank[i] !== heap.topRank) continue;
+    // The next part joins part i.
     const j = next[i] as number;
-    // Part j joins part i.
-    remove(j);
+    rank[j] = -1;
     next[i] = next[j] as number;
     if ((next[i] as number) < n) prev[next[i] as number] = i;
     parts--;
-    update(i);
-    if ((prev[i] as number) >= 0) update(prev[i] as number);
+    pushPair(i);
+    if ((prev[i] as number) >= 0) pushPair(prev[i] as number);
   }
   return parts;
 }
