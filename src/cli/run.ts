@@ -300,8 +300,13 @@ function argsProblem(e: unknown, known: Record<string, unknown>): string {
 function usageError(io: CliIo, command: string, message: string, json = false): number {
   io.stderr(`lora-prep ${command}: ${message}\n\nRun lora-prep --help for the options.\n`);
   // --json among the arguments: the problem with the arguments is printed as JSON too.
-  if (json) io.stdout(`${JSON.stringify({ error: { code: 'OPTION_INVALID', message } }, null, 2)}\n`);
+  if (json) jsonError(io, 'OPTION_INVALID', message);
   return EXIT.usage;
+}
+
+/** A failure as `--json` prints it on stdout: `{"error": {"code", "message"}}`. */
+function jsonError(io: CliIo, code: string | null, message: string): void {
+  io.stdout(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
 }
 
 /** Prints an error the way every command does and returns its exit code. */
@@ -309,11 +314,11 @@ function failure(io: CliIo, e: unknown, json = false): number {
   if (isLoraPrepError(e)) {
     io.stderr(`lora-prep: ${e.code}: ${e.message}\n`);
     // --json: a script reading stdout gets the error too, as JSON, not an empty stdout.
-    if (json) io.stdout(`${JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2)}\n`);
+    if (json) jsonError(io, e.code, e.message);
     return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
   }
   io.stderr(`lora-prep: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
-  if (json) io.stdout(`${JSON.stringify({ error: { code: null, message: e instanceof Error ? e.message : String(e) } }, null, 2)}\n`);
+  if (json) jsonError(io, null, e instanceof Error ? e.message : String(e));
   return EXIT.failed;
 }
 
@@ -768,7 +773,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`lora-prep stats: ${e.message}\n`);
-      if (parsed.values.json === true) io.stdout(`${JSON.stringify({ error: { code: 'OPTION_INVALID', message: e.message } }, null, 2)}\n`);
+      if (parsed.values.json === true) jsonError(io, 'OPTION_INVALID', e.message);
       return EXIT.usage;
     }
     return failure(io, e, parsed.values.json === true);
