@@ -360,8 +360,7 @@ function jsonTexts(json: string, toolLabel?: string): KeyedText[] {
  * (`send_sms`, `sendWhatsApp`, `dial_number`), whose `to`/`from`/`recipient` is a number.
  */
 function callLabel(name: string): string | undefined {
-  const words = name.replace(/whats_?app/gi, '_whatsapp_').replace(/([a-z\d])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z\d]+/);
-  return keyLabel(name, undefined) === 'phone' || words.some((w) => CALL_WORDS.has(w)) ? 'phone' : undefined;
+  return keyLabel(name, undefined) === 'phone' || keyWords(name).some((w) => CALL_WORDS.has(w)) ? 'phone' : undefined;
 }
 
 const CALL_WORDS = new Set(['sms', 'mms', 'dial', 'voicemail', 'whatsapp', 'ring']);
@@ -451,6 +450,17 @@ function pathLabel(path: string): string | undefined {
   return label;
 }
 
+/** A key's or a name's words, in lower case, without trailing digits (`phone1`, `sendWhatsApp`, `date_of_birth`). */
+function keyWords(key: string): string[] {
+  return key
+    .replace(/whats_?app/gi, '_whatsapp_')
+    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z\d]+/)
+    .map((w) => w.replace(/\d+$/, ''))
+    .filter((w) => w !== '');
+}
+
 /**
  * The label a JSON key gives its value, from a vocabulary of the label-bound types (a date of birth,
  * an MRN, an SSN, an account, a phone, a card): `date_of_birth`, `dateOfBirth`, `holder_dob` read as
@@ -459,13 +469,7 @@ function pathLabel(path: string): string | undefined {
  * `value`) takes the label of the key above it (`{"account": {"number": …}}`).
  */
 function keyLabel(key: string, parent: string | undefined): string | undefined {
-  const words = key
-    .replace(/whats_?app/gi, '_whatsapp_')
-    .replace(/([a-z\d])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .split(/[^a-z\d]+/)
-    .map((w) => w.replace(/\d+$/, ''))
-    .filter((w) => w !== '');
+  const words = keyWords(key);
   const has = (...w: string[]) => w.some((x) => words.includes(x));
   // A time of an event about the record (birth_date_updated_at), not the value itself.
   if (has('updated', 'created', 'modified', 'at', 'count', 'total', 'amount')) return undefined;
