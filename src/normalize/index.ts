@@ -256,17 +256,22 @@ function foldedHint(preset: Exclude<MappingPreset, 'auto'>, folded: FoldedColumn
  * detectPreset({ question: 'q', opa: 'x', opb: 'y', opc: 'z', opd: 'w', cop: 2 }) // 'mcq'
  */
 export function detectPreset(record: Record<string, unknown>): Exclude<MappingPreset, 'auto'> | undefined {
-  const has = (k: string) => Object.hasOwn(record, k);
-  if (has('messages') && isList(record.messages)) return 'messages';
-  if (has('conversations') && isList(record.conversations)) return 'sharegpt';
-  if (has('instruction') && has('output')) return 'alpaca';
-  if (has('prompt') && has('completion')) return 'prompt-completion';
+  for (const [preset, fits] of SHAPES) if (fits(record)) return preset;
   if (isPubMedQa(record)) return 'qa';
   // Before question/answer: MedQA has both, plus its options and answer_idx.
   if (isMcq(record)) return 'mcq';
-  if (has('question') && has('answer')) return 'qa';
+  if (QA_SHAPE(record)) return 'qa';
   return undefined;
 }
+
+/** The shapes told by their keys alone, in the order `auto` tries them (then PubMedQA, mcq, qa). */
+const SHAPES: ReadonlyArray<[Exclude<MappingPreset, 'auto'>, (record: Record<string, unknown>) => boolean]> = [
+  ['messages', (r) => Object.hasOwn(r, 'messages') && isList(r.messages)],
+  ['sharegpt', (r) => Object.hasOwn(r, 'conversations') && isList(r.conversations)],
+  ['alpaca', (r) => Object.hasOwn(r, 'instruction') && Object.hasOwn(r, 'output')],
+  ['prompt-completion', (r) => Object.hasOwn(r, 'prompt') && Object.hasOwn(r, 'completion')],
+];
+const QA_SHAPE = (r: Record<string, unknown>): boolean => Object.hasOwn(r, 'question') && Object.hasOwn(r, 'answer');
 
 /**
  * The other shapes a record's keys also fit, besides the preset `auto` chose for it (a file with
@@ -277,15 +282,9 @@ export function detectPreset(record: Record<string, unknown>): Exclude<MappingPr
  * alsoFits({ prompt: 'p', completion: 'c', question: 'q', answer: 'a' }, 'prompt-completion') // ['qa']
  */
 export function alsoFits(record: Record<string, unknown>, chosen: Exclude<MappingPreset, 'auto'>): string[] {
-  const has = (...keys: string[]) => keys.every((k) => Object.hasOwn(record, k));
-  const shapes: Array<[string, boolean]> = [
-    ['messages', has('messages') && isList(record.messages)],
-    ['sharegpt', has('conversations') && isList(record.conversations)],
-    ['alpaca', has('instruction', 'output')],
-    ['prompt-completion', has('prompt', 'completion')],
-    ['qa', has('question', 'answer') && chosen !== 'mcq'],
-  ];
-  return shapes.filter(([name, fits]) => fits && name !== chosen).map(([name]) => name);
+  const others = SHAPES.filter(([preset, fits]) => preset !== chosen && fits(record)).map(([preset]) => preset as string);
+  if (chosen !== 'qa' && chosen !== 'mcq' && QA_SHAPE(record)) others.push('qa');
+  return others;
 }
 
 /** A list, or text holding a JSON list (a CSV cell). */
