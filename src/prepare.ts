@@ -21,7 +21,7 @@ import { duplicateRejection, FirstRows, type ExampleKeys } from './dedup/index.j
 import { DEFAULT_MINHASH } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError, throwIfAborted } from './errors.js';
-import { optionalColumns, trainerGlue } from './formats/glue.js';
+import { filledColumn, optionalColumns, trainerGlue } from './formats/glue.js';
 import { overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
@@ -182,7 +182,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const byReason: Record<string, number> = {};
     rejectedFile = new SyncJsonlWriter(await tx.path('report/rejected.jsonl'));
     const rejections = rejectedFile;
-    const spill = new JsonlWriter(await tx.path('.spill.jsonl'), { hash: false });
+    // Whether a key that every split must then carry appears at all (Axolotl's alpaca `system`).
+    const fillable = filledColumn(opts.target, opts.format);
+    const spill = new JsonlWriter(await tx.path('.spill.jsonl'), { hash: false, watch: fillable ? [fillable.key] : undefined });
     openWriters.push(spill);
     nearIndex = opts.dedup.near ? new NearIndex(await tx.path('.near.txt'), DEFAULT_MINHASH) : undefined;
 
@@ -436,7 +438,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     if (unfinished.length > 0) {
       warnings.add(`read the first ${(opts.maxRows as number).toLocaleString('en-US')} input rows (maxRows): not read to the end: ${listed(unfinished)}`);
     }
-    await spill.close();
+    const spilled = await spill.close();
     openWriters.length = 0;
     // The workers stop while the plan is made (tens of ms); the run waits for them before it returns.
     const poolClosed = pool?.close();
@@ -498,7 +500,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       rows: index,
       written: routed,
       kept: showcaseLines,
-    } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, { checkpoint: () => throwIfAborted(opts.signal, RUN_ABORTED), keep: showcase?.rows });
+    } = await routeLines(spill.path, assignment, writers, NOT_WRITTEN, { checkpoint: () => throwIfAborted(opts.signal, RUN_ABORTED), keep: showcase?.rows, fill: fillable && spilled.keys?.includes(fillable.key) ? fillable : undefined });
     for (const [i, w] of writers.entries()) if (w) written.set(SPLIT_NAMES[i] as SplitName, await w.close());
     openWriters.length = 0;
 

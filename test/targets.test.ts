@@ -245,6 +245,68 @@ describe('file layout and glue', () => {
     expect(ttPlain.warnings.some((w) => w.includes("torchtune's alpaca_dataset does not read"))).toBe(false);
   });
 
+  it('axolotl instruction: where some examples have a system prompt, every line of every split has one ("" where none), so both files are read by one type', async () => {
+    const input = join(await tempDir(), 'a.jsonl');
+    // One row of twenty has a system prompt: whichever split it lands in, the other has none.
+    const rows = Array.from({ length: 20 }, (_, i) => ({ instruction: `Explain concept ${i} of tax ${i * 7}.`, input: '', output: `Answer ${i}: alpha${i} beta${i}.`, ...(i === 0 ? { system: 'You are a tax assistant.' } : {}) }));
+    await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n'));
+    for (const seed of [1, 2, 3]) {
+      const outDir = join(await tempDir(), `ax${seed}`);
+      await prepareDataset({ inputs: [input], outDir, target: 'axolotl', format: 'instruction', split: { validation: 0.2, seed } });
+      const config = parse(await readFile(join(outDir, 'axolotl.yaml'), 'utf8')) as { datasets: Array<{ type: string }>; test_datasets: Array<{ type: string }> };
+      expect([config.datasets[0]?.type, config.test_datasets[0]?.type]).toEqual(['alpaca_w_system.load_instruct', 'alpaca_w_system.load_instruct']);
+      const written = [];
+      for (const f of ['train.jsonl', 'validation.jsonl']) {
+        for (const line of (await readFile(join(outDir, f), 'utf8')).trim().split('\n')) written.push(JSON.parse(line) as { instruction: string; system: string });
+      }
+      expect(written).toHaveLength(20);
+      for (const w of written) expect(w.system).toBe(w.instruction.startsWith('Explain concept 0 ') ? 'You are a tax assistant.' : '');
+    }
+  });
+
+  it.skipIf(spawnSync('python3', ['--version']).status !== 0)('unsloth chat: the snippet renders each chat to text (Unsloth reads no messages), without the nulls load_dataset adds, tools and arguments as objects', async () => {
+    const outDir = join(await tempDir(), 'uc');
+    const result = await prepareDataset({ inputs: ['fixtures/targets/conversations.jsonl'], outDir, target: 'unsloth', dedup: false, split: { validation: 0 } });
+    const python = /```python\n([\s\S]*?)```/.exec(result.nextSteps)?.[1] as string;
+    expect(python).toContain('ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}');
+    expect(python).toContain('train_on_responses_only');
+    expect(spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: python, encoding: 'utf8' }).status).toBe(0);
+    const toText = python.slice(python.indexOf('import json'), python.indexOf('ds = {split'));
+    // As load_dataset reads it: every message holds every key any message has, None where it had none.
+    const line = (await readFile(join(outDir, 'train.jsonl'), 'utf8')).split('\n').find((l) => l.includes('tool_calls')) as string;
+    const program = [
+      'import json, sys',
+      'class T:',
+      '    def apply_chat_template(self, messages, tools=None, tokenize=True):',
+      '        assert tokenize is False',
+      '        return json.dumps({"messages": messages, "tools": tools})',
+      'tokenizer = T()',
+      toText,
+      'row = json.loads(sys.stdin.read())',
+      'keys = {k for m in row["messages"] for k in m}',
+      'row["messages"] = [{k: m.get(k) for k in keys} for m in row["messages"]]',
+      'print(to_text(row)["text"])',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', program], { input: line, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    type Call = { function: { arguments: unknown } };
+    const rendered = JSON.parse(run.stdout) as { messages: Array<Record<string, unknown> & { tool_calls?: Call[] }>; tools: unknown };
+    const row = JSON.parse(line) as { messages: Array<Record<string, unknown> & { tool_calls?: Call[] }>; tools: string };
+    expect(rendered.tools).toEqual(JSON.parse(row.tools));
+    expect(rendered.messages.map((m) => Object.keys(m).sort())).toEqual(row.messages.map((m) => Object.keys(m).sort()));
+    const calls = rendered.messages.flatMap((m) => m.tool_calls ?? []);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.map((c) => c.function.arguments)).toEqual(row.messages.flatMap((m) => m.tool_calls ?? []).map((c) => JSON.parse(c.function.arguments as string)));
+  });
+
+  it('trl chat: the snippet says TRL trains prompts too, and how to train the answers only', async () => {
+    const glue = trainerGlue({ target: 'trl', format: 'chat', outDir: 'o', files: { train: 'train.jsonl' }, sequenceLength: 512, tokenizer: 'o200k_base' });
+    expect(glue.nextSteps).toContain('assistant_only_loss=True');
+    expect(glue.nextSteps.indexOf('assistant_only_loss')).toBeLessThan(glue.nextSteps.indexOf('trainer.train()'));
+    const completion = trainerGlue({ target: 'trl', format: 'instruction', outDir: 'o', files: { train: 'train.jsonl' }, sequenceLength: 512, tokenizer: 'o200k_base' });
+    expect(completion.nextSteps).not.toContain('assistant_only_loss');
+  });
+
   it('overwrite removes glue an earlier run wrote for another target', async () => {
     const outDir = join(await tempDir(), 'o');
     await prepareDataset({ inputs: all, outDir, target: 'llama-factory' });

@@ -128,4 +128,27 @@ describe('routeLines', () => {
       { numRuns: 15 },
     );
   });
+
+  it('fill gives each line without the key the key with its value, and leaves lines with it as they are', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ instruction: fc.string(), system: fc.option(fc.string(), { nil: undefined }), target: fc.constantFrom(0, 1, 255) }), { maxLength: 20 }),
+        async (rows) => {
+          const dir = await tempDir();
+          const spill = new JsonlWriter(join(dir, 'spill.jsonl'), { hash: false });
+          // A value may hold the key's text ("system": in a string is written as \"system\":).
+          for (const r of rows) await spill.writeLine(serializeRecord({ instruction: `"system": ${r.instruction}`, ...(r.system === undefined ? {} : { system: r.system }) }));
+          await spill.close();
+          const writers = [0, 1].map((i) => new JsonlWriter(join(dir, `${i}.jsonl`)));
+          await routeLines(join(dir, 'spill.jsonl'), Uint8Array.from(rows.map((r) => r.target)), writers, 255, { fill: { key: 'system', value: '' } });
+          for (const [i, w] of writers.entries()) {
+            await w.close();
+            const got = (await readFile(join(dir, `${i}.jsonl`), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+            expect(got).toEqual(rows.filter((r) => r.target === i).map((r) => ({ instruction: `"system": ${r.instruction}`, system: r.system ?? '' })));
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
 });

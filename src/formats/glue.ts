@@ -44,6 +44,21 @@ export function optionalColumns(target: TargetName, format: RecordFormat): strin
   return [];
 }
 
+/**
+ * A top-level key every line of every split must carry once some example has it, with the value
+ * for lines without it; undefined for targets that need none. Axolotl's alpaca types differ by whether a
+ * file has a `system` column (`alpaca_w_system.load_instruct` fails on a file without one, plain
+ * `alpaca` reads none and writes its own preamble): with `"system": ""` on the rows that have no
+ * system prompt, training and evaluation files are read by one type, and those rows still get no
+ * preamble (alpaca_w_system writes none for an empty system prompt, as for a missing one).
+ *
+ * @example
+ * filledColumn('axolotl', 'instruction') // { key: 'system', value: '' }
+ */
+export function filledColumn(target: TargetName, format: RecordFormat): { key: string; value: string } | undefined {
+  return target === 'axolotl' && format === 'instruction' ? { key: 'system', value: '' } : undefined;
+}
+
 /** Glue files for the top of `outDir`, and the next-steps text. */
 export interface Glue {
   /** Files for the trainer to read, each a path relative to `outDir` and its content. */
@@ -139,14 +154,16 @@ export function trainerGlue(g: GlueInput): Glue {
         'from trl import SFTConfig, SFTTrainer',
         '',
         `ds = load_dataset("json", data_files={${files}})`,
-        // TRL reads no alpaca rows (KeyError: 'text'): they become text as Unsloth's notebooks write it.
-        ...(g.target === 'unsloth' && g.format === 'instruction' ? ALPACA_TO_TEXT : []),
+        // TRL reads no alpaca rows (KeyError: 'text'): they become text as Unsloth's notebooks write
+        // it; nor does Unsloth's own dataset step read `messages` (it asks for a formatting_func).
+        ...(g.target === 'unsloth' ? (g.format === 'instruction' ? ALPACA_TO_TEXT : CHAT_TO_TEXT) : []),
         'trainer = SFTTrainer(',
         '    model=MODEL,',
         '    train_dataset=ds["train"],',
         ...(validation ? ['    eval_dataset=ds["validation"],'] : []),
         `    args=SFTConfig(max_length=${g.sequenceLength}),`,
         ')',
+        ...(g.format === 'chat' ? ANSWERS_ONLY[g.target === 'unsloth' ? 'unsloth' : 'trl'] : []),
         'trainer.train()',
         '```',
       );
@@ -243,6 +260,42 @@ const ALPACA_TO_TEXT = [
   '    return {"text": f\'{row["system"]}\\n\\n{text}\' if row.get("system") else text}',
   'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}',
 ];
+
+/**
+ * Chats to text for Unsloth, whose dataset step reads a `text` column and not `messages`: each chat
+ * rendered with the model's template, after taking out the nulls `load_dataset` gives a message for
+ * every key another message has (a template reads `tool_calls: None` as calls), and with the
+ * tools and each call's arguments as objects again (written as JSON text for Arrow).
+ */
+const CHAT_TO_TEXT = [
+  "# Unsloth's SFTTrainer reads a text column, not messages: each chat is rendered with the model's chat",
+  '# template first; tokenizer is the one FastLanguageModel.from_pretrained returned.',
+  'import json',
+  'def plain(value):  # load_dataset gives each message the keys of every other, as None',
+  '    if isinstance(value, dict): return {k: plain(v) for k, v in value.items() if v is not None}',
+  '    return [plain(v) for v in value] if isinstance(value, list) else value',
+  'def to_text(row):',
+  '    messages = plain(row["messages"])',
+  '    for m in messages:',
+  '        for call in m.get("tool_calls", []):',
+  '            call["function"]["arguments"] = json.loads(call["function"]["arguments"])',
+  '    tools = json.loads(row["tools"]) if row.get("tools") else None',
+  '    return {"text": tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)}',
+  'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}',
+];
+
+/** What trains a chat's answers only, where the trainer's default trains every token of it. */
+const ANSWERS_ONLY = {
+  trl: [
+    "# TRL trains on every token of a chat, prompts too. SFTConfig(assistant_only_loss=True) trains the answers only,",
+    "# where the model's chat template marks them with {% generation %} (else TRL stops with a RuntimeError).",
+  ],
+  unsloth: [
+    '# This trains on every token of a chat, prompts too. To train the answers only, wrap the trainer:',
+    '# from unsloth.chat_templates import train_on_responses_only',
+    '# trainer = train_on_responses_only(trainer, instruction_part=..., response_part=...)  # your template\'s turn markers',
+  ],
+};
 
 /** A path as one shell word: as it is where it holds only safe characters, else single-quoted. */
 function shellWord(text: string): string {

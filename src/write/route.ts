@@ -39,11 +39,15 @@ export async function routeLines(
     checkpoint?: (() => void) | undefined;
     /** Rows whose line to return as text. */
     keep?: ReadonlySet<number> | undefined;
+    /** A top-level key added, with this value, to each line (a JSON object) that has none. */
+    fill?: { key: string; value: string } | undefined;
   } = {},
 ): Promise<Routed> {
   let rows = 0;
   let written = 0;
   const kept = new Map<number, string>();
+  const fill = options.fill ? lineFiller(options.fill.key, options.fill.value) : undefined;
+  const copy = (to: number, bytes: Buffer, lines: number) => copyRun(writers, to, skip, fill && to !== skip ? fill(bytes) : bytes, lines);
   const file = await open(path, 'r');
   // The next chunk is read while this one is routed, so the disk and the copying overlap.
   let pending: Promise<Buffer> | undefined;
@@ -77,7 +81,7 @@ export async function routeLines(
         const line = Buffer.concat(carry);
         carry = [];
         if (options.keep?.has(rows)) kept.set(rows, line.toString('utf8', 0, line.length - 1));
-        written += await copyRun(writers, targetOf(rows), skip, line, 1);
+        written += await copy(targetOf(rows), line, 1);
         rows++;
         pos = nl + 1;
       }
@@ -89,7 +93,7 @@ export async function routeLines(
         const a = targetOf(rows);
         if (options.keep?.has(rows)) kept.set(rows, buf.toString('utf8', pos, nl));
         if (a !== runTarget) {
-          if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
+          if (runRows > 0) written += await copy(runTarget, buf.subarray(runStart, pos), runRows);
           runStart = pos;
           runTarget = a;
           runRows = 0;
@@ -98,7 +102,7 @@ export async function routeLines(
         rows++;
         pos = nl + 1;
       }
-      if (runRows > 0) written += await copyRun(writers, runTarget, skip, buf.subarray(runStart, pos), runRows);
+      if (runRows > 0) written += await copy(runTarget, buf.subarray(runStart, pos), runRows);
       if (pos < buf.length) carry.push(buf.subarray(pos));
     }
   } finally {
@@ -113,6 +117,27 @@ async function readChunk(file: FileHandle): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(READ_BYTES);
   const { bytesRead } = await file.read(buf, 0, READ_BYTES, null);
   return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Adds `,"key":value` before the closing `}` of each whole line that has no `"key":` (in JSON text
+ * only ever a key; the records it is used on are flat).
+ */
+function lineFiller(key: string, value: string): (bytes: Buffer) => Buffer {
+  const needle = Buffer.from(`${JSON.stringify(key)}:`, 'utf8');
+  const tail = Buffer.from(`,${JSON.stringify(key)}:${JSON.stringify(value)}}\n`, 'utf8');
+  return (bytes) => {
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let nl = bytes.indexOf(NEWLINE); nl !== -1; nl = bytes.indexOf(NEWLINE, start)) {
+      const line = bytes.subarray(start, nl + 1);
+      const has = line.indexOf(needle) !== -1;
+      if (!has && line[line.length - 2] !== 0x7d) throw new LoraPrepError('INTERNAL', `a line to give "${key}" is no JSON object; please report this bug`);
+      parts.push(...(has ? [line] : [line.subarray(0, line.length - 2), tail]));
+      start = nl + 1;
+    }
+    return Buffer.concat(parts);
+  };
 }
 
 /** Hands a run of whole lines to its writer (none for `skip`); returns the rows written. */
