@@ -61,6 +61,22 @@ describe('inputs and outDir', () => {
   });
 });
 
+describe('making outDir', () => {
+  it('makes the missing folders of a deep path, and fails at once (WRITE_FAILED) where no folder can be made (/proc/x, where Node\'s own mkdir -p loops)', async () => {
+    const outDir = join(await tempDir(), 'a', 'b', 'c');
+    await prepareDataset({ inputs: [FIXTURE], outDir });
+    expect((await readdir(outDir)).includes('train.jsonl')).toBe(true);
+    if (process.platform === 'linux') {
+      await expect(prepareDataset({ inputs: [FIXTURE], outDir: '/proc/lora-prep-test/out' })).rejects.toMatchObject({ code: 'WRITE_FAILED', message: expect.stringMatching(/cannot create \/proc\/lora-prep-test\/out/) });
+      await expect(prepareDataset({ inputs: [FIXTURE], outDir: '/proc/lora-prep-test' })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    }
+    // A file on the way is no folder: refused, not looped on.
+    const file = join(await tempDir(), 'f');
+    await writeFile(file, 'x');
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir: join(file, 'o') })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+  });
+});
+
 describe('committing the outputs', () => {
   it('puts the earlier outputs back when a move fails part-way: none of the new files, none of the old lost', async () => {
     const outDir = join(await tempDir(), 'o');

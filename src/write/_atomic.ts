@@ -5,7 +5,7 @@
  * is cleaned up, or undone, by the next run into the same folder.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LoraPrepError } from '../errors.js';
@@ -117,7 +117,7 @@ export class OutputTransaction {
       created = true;
     }
     try {
-      await mkdir(outDir, { recursive: true });
+      await makeFolders(outDir);
     } catch (e) {
       throw new LoraPrepError('WRITE_FAILED', `cannot create ${outDir}: ${(e as Error).message}. Check the outDir path and permissions.`, { cause: e });
     }
@@ -165,7 +165,12 @@ export class OutputTransaction {
     const moved: string[] = [];
     const placed: string[] = [];
     try {
+      // On the disk before any move, so that after a power cut the moved files are whole (a
+      // rename is often on the disk before the data it names), and the journal too.
+      await Promise.all(written.map((rel) => flushToDisk(join(this.tempDir, rel))));
       await writeFile(join(this.tempDir, JOURNAL), JSON.stringify({ written }));
+      await flushToDisk(join(this.tempDir, JOURNAL));
+      await flushToDisk(this.tempDir);
       for (const rel of new Set([...owned, ...written])) {
         if (!(await exists(join(this.outDir, rel)))) continue;
         await mkdir(dirname(join(backup, rel)), { recursive: true });
@@ -178,6 +183,8 @@ export class OutputTransaction {
         await rename(join(this.tempDir, rel), to);
         placed.push(rel);
       }
+      // The moves themselves: the folders that name the new files.
+      await Promise.all([...new Set(written.map((rel) => dirname(join(this.outDir, rel))))].map((dir) => flushToDisk(dir)));
       await unlink(join(this.tempDir, JOURNAL));
     } catch (e) {
       const stuck = await this.#undo(placed, moved);
@@ -219,6 +226,46 @@ export class OutputTransaction {
 }
 
 // --- internal ---
+
+/**
+ * Asks the system to put a file's data, or a folder's entries, on the disk (fsync). A folder that
+ * cannot be opened for it (Windows) is left to the system.
+ */
+async function flushToDisk(path: string): Promise<void> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR' || (e as NodeJS.ErrnoException).code === 'EPERM') return;
+    throw e;
+  }
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * `mkdir -p`, which fails where the system makes no folder: Node's recursive mkdir loops for ever
+ * on a path whose parent exists but takes no folders (`/proc/x`: mkdir answers ENOENT there).
+ */
+async function makeFolders(path: string): Promise<void> {
+  const make = async (): Promise<'made' | 'no parent'> => {
+    try {
+      await mkdir(path);
+      return 'made';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(path)).isDirectory()) return 'made';
+      if (code === 'ENOENT' && dirname(path) !== path) return 'no parent';
+      throw e;
+    }
+  };
+  if ((await make()) === 'made') return;
+  await makeFolders(dirname(path));
+  if ((await make()) === 'no parent') throw Object.assign(new Error(`no folder can be made at ${path}`), { code: 'ENOENT' });
+}
 
 /** Who holds a folder's lock. */
 interface LockHolder {
