@@ -176,6 +176,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   try {
     const warnings = new WarningList();
     for (const note of [...inputNotes, ...tx.notes]) warnings.add(note);
+    if (opts.pii) {
+      const warning = pathsWithPii(inputs.map((i) => i.path), opts.pii.types);
+      if (warning) warnings.add(warning);
+    }
     for (const w of tokenizerWarnings(tokenizer)) warnings.add(w);
     if (options.tokenizer === undefined && opts.target !== 'openai') warnings.add(defaultTokenizerWarning(opts.target, opts.tokenizer));
     if (opts.overlong === 'truncate' && opts.maxTokens === undefined) warnings.add("overlong: 'truncate' cuts examples only to maxTokens, which is not set: nothing was truncated");
@@ -1151,6 +1155,26 @@ class PiiLog {
     }
     return { action: o.action, types: o.types ?? [...PII_TYPES], found: sortKeys(this.found), bySplit, examplesWithPii: this.examplesWithPii, samples: this.samples };
   }
+}
+
+/**
+ * A warning, without the paths, where input paths hold what looks like personal data (a folder per
+ * patient, `MRN-00482913/notes.csv`): the reports and the manifest name inputs by their paths.
+ */
+function pathsWithPii(paths: readonly string[], types: readonly PiiType[] | undefined): string | undefined {
+  const found = new Set<PiiType>();
+  const which: number[] = [];
+  for (const [i, path] of paths.entries()) {
+    // Separators as spaces, so that a label and its value in `MRN_00482913` or `dob/1961-03-14` are read as in text.
+    const findings = findPii(path.replace(/[\\/_]+/g, ' '), types);
+    for (const f of findings) found.add(f.type);
+    if (findings.length > 0) which.push(i + 1);
+  }
+  if (which.length === 0) return undefined;
+  return (
+    `the paths of ${which.length === paths.length && paths.length > 1 ? 'all inputs' : `input${which.length > 1 ? 's' : ''} ${listed(which.map(String))} (of ${paths.length})`} hold what looks like personal data (${[...found].join(', ')}): ` +
+    'report/ (rejected.jsonl, report.json, report.html) and the manifest name inputs by path, as they are; rename those files or folders, or keep the report private'
+  );
 }
 
 /** The PII stage for one example: scans or redacts it; undefined when `drop` rejected it. */

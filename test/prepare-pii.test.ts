@@ -229,3 +229,22 @@ describe('pii in prepareDataset', () => {
     expect(out).toMatch(/pii: {6}.*email 2.*\(redacted\)/);
   });
 });
+
+describe('pii: input paths', () => {
+  it('warns, without the path, where an input path holds what looks like personal data; not without pii or for plain paths', async () => {
+    const dir = await tempDir();
+    const { mkdir, copyFile } = await import('node:fs/promises');
+    await mkdir(join(dir, 'MRN_00482913'));
+    const personal = join(dir, 'MRN_00482913', 'notes.jsonl');
+    const plain = join(dir, 'notes-2024.jsonl');
+    await copyFile(FILE, personal);
+    await copyFile(FILE, plain);
+    const run = (inputs: string[], pii?: { action: 'report' }) => prepareDataset({ inputs, outDir: join(dir, `o${Math.random()}`), pii, dedup: false, split: { validation: 0 } });
+    const both = await run([plain, personal], { action: 'report' });
+    const warning = both.warnings.find((w) => w.includes('hold what looks like personal data')) as string;
+    expect(warning).toMatch(/^the paths of input 2 \(of 2\) hold what looks like personal data \(mrn\)/);
+    expect(warning).not.toContain('00482913');
+    expect((await run([plain], { action: 'report' })).warnings.some((w) => w.includes('hold what looks like personal data'))).toBe(false);
+    expect((await run([personal])).warnings.some((w) => w.includes('hold what looks like personal data'))).toBe(false);
+  });
+});
