@@ -35,10 +35,10 @@ import { NOT_WRITTEN, SPLIT_NAMES, splitSizes, type SplitName } from './split/in
 import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
-import type { Example, Message, Rejection, SourceRow, StageContext } from './types.js';
+import type { Example, Message, Rejection, SourceLocation, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, killedRunIn, OutputTransaction } from './write/_atomic.js';
-import { JsonlWriter, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
+import { JsonlWriter, rewriteLines, serializeRecord, SyncJsonlWriter, type WrittenFile } from './write/jsonl.js';
 import { routeLines } from './write/route.js';
 
 /** Row accounting of a run. `input === train + validation + test + rejected` always holds. */
@@ -203,6 +203,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     // The split's columns stay in meta even where the mapping reads them (a shared question, `id`).
     const splitColumns = [groupBy, stratifyBy].filter((c): c is string => c !== undefined && c !== 'domain');
     const missingGroup = { count: 0 };
+    // Kept rows that exact copies were rejected against, where near-dedup may remove them later.
+    const copiedRows = nearIndex && opts.dedup.near ? new GrowableUint32() : undefined;
     // MLX-LM trains a chat's last message only (--mask-prompt): kept rows with answers before it.
     const earlierAnswers = opts.target === 'mlx-lm' && opts.format === 'chat' ? new EarlierAnswers() : undefined;
     let input = 0;
@@ -371,6 +373,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             if (counted.duplicateOf !== undefined) {
               // A copy of a row already kept: the count skipped it.
               late(duplicateRejection(example.meta.source, kept.source(counted.duplicateOf), exactDedup?.key));
+              copiedRows?.push(counted.duplicateOf);
               continue;
             }
             // Built and serialised beside the count (on whichever thread had time).
@@ -388,6 +391,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               if (first < 0) first = exactDedup.index.firstOf(k.keyHi, k.keyLo, kept.length);
               if (first >= 0) {
                 late(duplicateRejection(example.meta.source, kept.source(first), exactDedup.key));
+                copiedRows?.push(first);
                 continue;
               }
               if (read) exactDedup.index.firstOf(read.hi, read.lo, kept.length);
@@ -479,6 +483,13 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         reject(kept.file.view()[row] as number, rejection);
         (perFile[kept.file.view()[row] as number] as (typeof perFile)[number]).kept--;
       }
+    }
+    // A copy of a row that near-dedup removed points at the row kept in its place.
+    const chained = nearIndex && copiedRows ? copiesOfRemoved(plan, kept, nearIndex, copiedRows.view()) : undefined;
+    let rejectedWritten: WrittenFile | undefined;
+    if (chained) {
+      rejectedWritten = await repointCopies(rejections, chained, rejectedSample);
+      rejectedFile = undefined;
     }
     nearIndex?.close();
     const assignment = plan.assignment;
@@ -582,7 +593,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       rejected: { rows: rejectedSample, total: rejected },
     });
     const htmlFile = await writeTextFile(await tx.path('report/report.html'), html);
-    const rejectedWritten = rejections.close();
+    rejectedWritten ??= rejections.close();
     rejectedFile = undefined;
 
     const outputs = [
@@ -1175,6 +1186,47 @@ function pathsWithPii(paths: readonly string[], types: readonly PiiType[] | unde
     `the paths of ${which.length === paths.length && paths.length > 1 ? 'all inputs' : `input${which.length > 1 ? 's' : ''} ${listed(which.map(String))} (of ${paths.length})`} hold what looks like personal data (${[...found].join(', ')}): ` +
     'report/ (rejected.jsonl, report.json, report.html) and the manifest name inputs by path, as they are; rename those files or folders, or keep the report private'
   );
+}
+
+/**
+ * The kept rows with exact copies that near-dedup removed, by `file:line`: the row kept in each
+ * one's place and their similarity. Undefined where there are none.
+ */
+function copiesOfRemoved(plan: Plan, kept: KeptRows, nearIndex: NearIndex, copied: Uint32Array): Map<string, { kept: SourceLocation; similarity: number }> | undefined {
+  const keptFor = plan.nearKeptFor;
+  let chained: Map<string, { kept: SourceLocation; similarity: number }> | undefined;
+  for (const row of copied) {
+    const rep = keptFor[row] as number;
+    if (rep < 0) continue;
+    const { file, line } = kept.source(row);
+    chained ??= new Map();
+    chained.set(`${line}\u0000${file}`, { kept: kept.source(rep), similarity: Math.round(nearIndex.similarity(row, rep) * 1000) / 1000 });
+  }
+  return chained;
+}
+
+/**
+ * Rewrites rejected.jsonl (closing its writer) so that each `duplicate` of a row near-dedup removed
+ * points at the row kept in that one's place, its message naming both; the sample for the HTML
+ * report alike. The reason stays `duplicate`: the row is an exact copy of the one removed.
+ */
+async function repointCopies(rejections: SyncJsonlWriter, chained: Map<string, { kept: SourceLocation; similarity: number }>, sample: Rejection[]): Promise<WrittenFile> {
+  const repointed = (r: Rejection): Rejection | undefined => {
+    if (r.reason !== 'duplicate' || !r.duplicateOf) return undefined;
+    const via = r.duplicateOf;
+    const to = chained.get(`${via.line}\u0000${via.file}`);
+    if (!to) return undefined;
+    return { ...r, message: `${r.message}, which was removed as a near-duplicate of ${to.kept.file}:${to.kept.line} (Jaccard ${to.similarity}), the row kept`, duplicateOf: to.kept };
+  };
+  for (const [i, r] of sample.entries()) sample[i] = repointed(r) ?? r;
+  const path = rejections.path;
+  rejections.close();
+  return rewriteLines(path, (line) => {
+    // Only duplicates can change: the others are copied as they are.
+    if (!line.includes('"reason":"duplicate"')) return line;
+    const r = repointed(JSON.parse(line) as Rejection);
+    return r ? serializeRecord(r) : line;
+  });
 }
 
 /** The PII stage for one example: scans or redacts it; undefined when `drop` rejected it. */

@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dedupeNear, prepareDataset, type Example, type Message, type Rejection } from '../src/index.js';
+import { dedupeNear, prepareDataset, verifyOutput, type Example, type Message, type Rejection } from '../src/index.js';
 import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
@@ -196,5 +196,47 @@ describe('rows whose final turn calls a tool', () => {
     // Without the calls, 7 and 8 are one text: their calls alone keep them apart.
     const plain = await collect(dedupeNear(fromArray(rows.slice(6).map((e) => ({ ...e, messages: [e.messages[0] as Message, { role: 'assistant', content: text(7) }] }))), recordingContext()));
     expect(plain).toHaveLength(1);
+  });
+});
+
+describe('exact copies of a row near-dedup removes', () => {
+  it('point at the row kept in its place: every duplicateOf names a written row, and the counts stay those of each reason', async () => {
+    const base = (i: number) => `What does clause ${i} of the ${['lease', 'loan', 'trust'][i % 3]} agreement say about early termination and the notice period owed`;
+    const answer = (i: number) => `Clause ${i} allows termination with ninety days written notice and a fee of ${i * 10} dollars paid upfront`;
+    await fc.assert(
+      fc.asyncProperty(
+        // Each row: a topic, a variant (0 the text itself, 1 a word changed: a near copy) and a system prompt or none
+        // (left out of the near comparison, in the exact one), with its exact copies later in the file.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 1 }), fc.boolean()), { minLength: 2, maxLength: 14 }),
+        fc.boolean(),
+        async (rows, longest) => {
+          const lines = rows.map(([t, v, sys]) =>
+            JSON.stringify({
+              messages: [
+                ...(sys ? [{ role: 'system', content: 'You are a careful paralegal.' }] : []),
+                { role: 'user', content: v ? base(t).replace('say', 'state') : base(t) },
+                { role: 'assistant', content: answer(t) },
+              ],
+            }),
+          );
+          const input = join(await tempDir(), 'in.jsonl');
+          await writeFile(input, `${lines.join('\n')}\n`);
+          const result = await prepareDataset({ inputs: [input], outDir: join(await tempDir(), 'o'), dedup: { exact: true, near: { threshold: 0.7, keep: longest ? 'longest' : 'first' } }, split: { validation: 0 } });
+          const rejected = (await readJsonl(result.files.rejected)) as unknown as Rejection[];
+          const gone = new Set(rejected.map((r) => r.source.line));
+          for (const r of rejected) {
+            if (r.duplicateOf) expect(gone.has(r.duplicateOf.line), JSON.stringify(r)).toBe(false);
+            // A copy pointing at another text than its own was re-pointed, and its message says through which row.
+            if (r.reason === 'duplicate' && lines[r.source.line - 1] !== lines[(r.duplicateOf as { line: number }).line - 1]) expect(r.message).toMatch(/, which was removed as a near-duplicate of .*:\d+ \(Jaccard [\d.]+\), the row kept$/);
+          }
+          // Reasons as counted: the copies stay duplicates (of what they copy), near rows near_duplicates.
+          for (const reason of ['duplicate', 'near_duplicate']) expect(rejected.filter((r) => r.reason === reason).length).toBe(result.counts.byReason[reason] ?? 0);
+          expect(result.counts.kept + result.counts.rejected).toBe(rows.length);
+          // The rewritten rejected.jsonl is the one the manifest describes.
+          expect((await verifyOutput(result.outDir)).ok).toBe(true);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

@@ -4,8 +4,10 @@
  * splitters treat them as newlines). Lone surrogates are escaped by JSON.stringify itself.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createWriteStream, openSync, writeSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync, type WriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { LoraPrepError } from '../errors.js';
 
 const LINE_BREAKERS = /[\u2028\u2029\u0085]/g;
@@ -21,6 +23,27 @@ export function serializeRecord(record: unknown): string {
   const json = JSON.stringify(record);
   // Three native searches cost a third of one regex scan, and these characters are rare.
   return json.includes('\u2028') || json.includes('\u2029') || json.includes('\u0085') ? json.replace(LINE_BREAKERS, (c) => ESCAPES[c] as string) : json;
+}
+
+/**
+ * Rewrites a JSONL file line by line (`edit` returns the line to write, without its newline) and
+ * returns what was written; the new file replaces the old one whole, by a rename.
+ *
+ * @example
+ * await rewriteLines('report/rejected.jsonl', (line) => line.replace('"a"', '"b"'));
+ */
+export async function rewriteLines(path: string, edit: (line: string) => string): Promise<WrittenFile> {
+  const next = `${path}.new`;
+  const out = new JsonlWriter(next);
+  try {
+    for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) await out.writeLine(edit(line));
+  } catch (e) {
+    out.destroy();
+    throw e;
+  }
+  const written = await out.close();
+  await rename(next, path);
+  return { ...written, path };
 }
 
 /** What a closed writer wrote. */
