@@ -180,3 +180,48 @@ describe('lora-prep verify', () => {
     expect(r.out.stderr).toMatch(/INPUT_NOT_FOUND/);
   });
 });
+
+describe('verifyOutput on folders a killed or odd run left', () => {
+  it('reports a move a killed run left half done (not ok, nothing checked), and is ok again once the next prepare undid it', async () => {
+    const outDir = await prepared();
+    const manifestBefore = await readFile(join(outDir, 'report', 'manifest.json'), 'utf8');
+    // As a run killed after moving its new train.jsonl in: the earlier one aside, the journal there.
+    const temp = join(outDir, '.lora-prep-tmp-999999-deadbeef');
+    await mkdir(join(temp, '.old'), { recursive: true });
+    const { rename } = await import('node:fs/promises');
+    await rename(join(outDir, 'train.jsonl'), join(temp, '.old', 'train.jsonl'));
+    await writeFile(join(outDir, 'train.jsonl'), '{"messages":[]}\n');
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl'] }));
+    const report = await verifyOutput(outDir);
+    expect(report).toMatchObject({ ok: false, interrupted: temp, outputs: [], inputs: [] });
+    expect(formatVerify(report)).toMatch(/stopped while moving its files into place .*Run lora-prep prepare into the folder again/);
+    const cli = io();
+    expect(await runCli(['verify', outDir], cli.io)).toBe(1);
+    // A journal cut short while being written: nothing had moved, nothing to report.
+    await writeFile(join(temp, '.commit.json'), '{"writ');
+    expect((await verifyOutput(outDir)).interrupted).toBeUndefined();
+    await writeFile(join(temp, '.commit.json'), JSON.stringify({ written: ['train.jsonl'] }));
+    // The next run into the folder puts the earlier outputs back before it checks the folder.
+    await expect(prepareDataset({ inputs: [INPUT], outDir: outDir, target: 'openai', split: { validation: 0.2 } })).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+    expect(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8')).toBe(manifestBefore);
+    expect((await verifyOutput(outDir)).ok).toBe(true);
+  });
+
+  it.skipIf(process.platform === 'win32')('reports a pipe or a device listed as an input as changed, without waiting on it', async () => {
+    const outDir = await prepared();
+    const fifo = join(await tempDir(), 'pipe');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [fifo]);
+    const path = join(outDir, 'report', 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8')) as { inputs: Array<{ file: string }> };
+    (manifest.inputs[0] as { file: string }).file = fifo;
+    manifest.inputs.push({ ...(manifest.inputs[0] as { file: string }), file: '/dev/zero' });
+    await writeFile(path, JSON.stringify(manifest));
+    // The manifest itself is an output: its hash no longer matches, the inputs are what is asked here.
+    const report = await verifyOutput(outDir);
+    expect(report.inputs.map((f) => [f.file, f.status, f.actual?.sha256])).toEqual([
+      [fifo, 'changed', 'not a regular file'],
+      ['/dev/zero', 'changed', 'not a regular file'],
+    ]);
+  });
+});

@@ -5,9 +5,10 @@
  * `prepareDataset`; produces a {@link VerifyReport}; writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LoraPrepError, throwIfAborted } from '../errors.js';
+import { halfDoneMoveIn } from '../write/_atomic.js';
 
 /**
  * How a listed file compares with the manifest: same bytes (`ok`), different bytes (`changed`),
@@ -65,6 +66,12 @@ export interface VerifyReport {
    * trainer pointed at the folder (`load_dataset("json", data_dir=...)`) would read them too.
    */
   unlisted: string[];
+  /**
+   * Set when a `prepare` run was killed while moving its files into place: the temporary folder
+   * holding its journal. The folder is then a mix of new and earlier outputs and nothing is
+   * checked (`ok` is false); the next `prepare` into it puts the earlier outputs back.
+   */
+  interrupted?: string | undefined;
 }
 
 /**
@@ -99,6 +106,9 @@ export interface VerifyOptions {
  */
 export async function verifyOutput(outDir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const manifestPath = join(outDir, 'report', 'manifest.json');
+  // Files half moved: nothing to check them against until the next run undoes the move.
+  const interrupted = await halfDoneMoveIn(outDir);
+  if (interrupted) return { ok: false, outDir, manifest: manifestPath, outputs: [], inputs: [], unlisted: [], interrupted };
   const manifest = parseManifest(manifestPath, await readManifest(manifestPath));
   const cwd = options.cwd ?? process.cwd();
   const outputs: VerifiedFile[] = [];
@@ -121,6 +131,12 @@ export async function verifyOutput(outDir: string, options: VerifyOptions = {}):
  * console.log(formatVerify(await verifyOutput('out/v1')));
  */
 export function formatVerify(report: VerifyReport): string {
+  if (report.interrupted) {
+    return (
+      `${report.outDir}: a lora-prep prepare run was stopped while moving its files into place (its journal is in ${report.interrupted}): ` +
+      'the folder holds part of its new outputs and part of the earlier ones. Run lora-prep prepare into the folder again: it first puts the earlier outputs back.'
+    );
+  }
   const lines: string[] = [];
   const bad = report.outputs.filter((f) => f.status !== 'ok');
   const changedInputs = report.inputs.filter((f) => f.status === 'changed');
@@ -243,6 +259,10 @@ async function check(expected: ManifestEntry, path: string, signal: AbortSignal 
  */
 async function hashFile(path: string, signal: AbortSignal | undefined, limit: number): Promise<{ bytes: number; sha256: string } | undefined> {
   throwIfAborted(signal, 'verifying stopped because it was aborted.', path);
+  // A pipe or a device where a file was listed is not the file (opening a pipe waits for a writer
+  // for ever; /dev/zero never ends).
+  const kind = await stat(path).catch(() => undefined);
+  if (kind && !kind.isFile()) return { bytes: 0, sha256: kind.isDirectory() ? 'a folder, not a file' : 'not a regular file' };
   let handle;
   try {
     handle = await open(path, 'r');

@@ -79,6 +79,37 @@ export async function killedRunIn(outDir: string): Promise<boolean> {
 }
 
 /**
+ * The temporary folder of a run killed while moving its files into place (its journal is there),
+ * or undefined: until the next run into `outDir` undoes that move, the folder holds part of the new
+ * outputs and part of the earlier ones.
+ *
+ * @example
+ * const half = await halfDoneMoveIn('out/v1'); // '/…/out/v1/.lora-prep-tmp-123-ab12cd34' or undefined
+ */
+export async function halfDoneMoveIn(outDir: string): Promise<string | undefined> {
+  let entries;
+  try {
+    entries = await readdir(outDir, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(outDir, entry.name);
+    // A journal cut short was being written: nothing had moved yet.
+    const journal = await readFile(join(dir, JOURNAL), 'utf8').catch(() => undefined);
+    if (journal === undefined) continue;
+    try {
+      JSON.parse(journal);
+      return dir;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+/**
  * A set of files being written into a temporary folder, then committed together.
  *
  * @example
