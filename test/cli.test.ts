@@ -340,3 +340,23 @@ describe('the CLI refuses what it would otherwise get wrong', () => {
     }
   });
 });
+
+describe('control characters in what the CLI prints', () => {
+  it('are written as escapes, not obeyed: a file name that would retitle and clear the terminal, in an error and in a run summary', async () => {
+    const dir = await tempDir();
+    const bad = join(dir, 'x\x1b]0;pwned\x07\x1b[2J.jsonl');
+    await writeFile(bad, '{"a":1}\n');
+    const io = fakeIo({ isTTY: true });
+    expect(await runCli(['prepare', bad, '--out', join(dir, 'o')], io)).toBe(2);
+    expect(io.err).toContain('x\\u001b]0;pwned\\u0007\\u001b[2J.jsonl');
+    expect(io.err).not.toMatch(/\x1b\]|\x07|\x1b\[2J/);
+    // A run that works: its summary names the output folder; the progress line keeps its own \r\x1b[K.
+    const good = join(dir, 'y.jsonl');
+    await writeFile(good, Array.from({ length: 12 }, (_, i) => JSON.stringify({ question: `Question number ${i} about budgets?`, answer: `Answer ${i}.` })).join('\n'));
+    const run = fakeIo({ isTTY: true });
+    expect(await runCli(['prepare', good, '--out', join(dir, 'o\x1b[31m')], run)).toBe(0);
+    expect(run.out + run.err).not.toMatch(/\x1b\[31m/);
+    expect(run.out).toContain('o\\u001b[31m');
+    expect(run.err).toContain('\r\x1b[K');
+  });
+});

@@ -167,7 +167,9 @@ Options of stats:
  * @example
  * process.exitCode = await runCli(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], given: CliIo): Promise<number> {
+  // File names and data reach the messages: their control characters are shown, not obeyed.
+  const io: CliIo = { ...given, stdout: (text) => given.stdout(shownSafely(text)), stderr: (text) => given.stderr(shownSafely(text)) };
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${USAGE}\n`);
@@ -295,6 +297,17 @@ function argsProblem(e: unknown, known: Record<string, unknown>): string {
   }
   return e instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
 }
+
+/**
+ * Text for a terminal with its control characters written as escapes (`\u001b`): an input named
+ * `x\e]0;title\a.jsonl` would otherwise retitle or clear the user's terminal when a message names
+ * it. Newlines, tabs, and the progress line's own `\r` and `\x1b[K` stay.
+ */
+function shownSafely(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROL_ALL, (c, at: number) => (c === '\x1b' && text.startsWith('\x1b[K', at) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)) : text;
+}
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
 
 /** Prints a usage problem of a command and returns the usage exit code. */
 function usageError(io: CliIo, command: string, message: string, json = false): number {
