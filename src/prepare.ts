@@ -437,6 +437,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       if (opts.pii) clock.add('pii', time.pii);
       clock.add('count', countMs - time.read - time.normalize - time.pii);
       clock.add('keep', keepMs);
+      // Cut while being read (a file still being written, or truncated meanwhile): read as far as it went.
+      if (readToEnd && inputBytes < spec.bytes) {
+        warnings.add(`${file}: the file shrank while it was read (${spec.bytes.toLocaleString('en-US')} bytes when the run began, ${inputBytes.toLocaleString('en-US')} read): it was cut or rewritten meanwhile, and what stood after that point is not in the dataset; run again once the file is complete`);
+      }
       if (readToEnd) inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex') });
       else {
         inputHashes.push({ file, bytes: inputBytes, sha256: inputHash.digest('hex'), partial: true });

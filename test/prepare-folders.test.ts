@@ -84,3 +84,30 @@ describe('a job-wide recordsKey', () => {
     expect(alone.warnings.some((w) => w.includes('recordsKey "data" applies to JSON files only'))).toBe(true);
   });
 });
+
+describe('an input cut while it is read', () => {
+  it('is read as far as it went, with a warning that says so (and none for a file read whole)', async () => {
+    const { truncateSync } = await import('node:fs');
+    const dir = await tempDir();
+    const file = join(dir, 'growing.jsonl');
+    const rows = Array.from({ length: 400 }, (_, i) => JSON.stringify({ question: `Question ${i}: what is the ${i}th rule of bookkeeping?`, answer: `Rule ${i} says to record entry ${i} twice.` }));
+    await writeFile(file, `${rows.join('\n')}\n`);
+    const half = Buffer.byteLength(`${rows.slice(0, 200).join('\n')}\n`);
+    let cut = false;
+    const result = await prepareDataset({
+      inputs: [file],
+      outDir: join(dir, 'o'),
+      // Once the run knows the file's size, before a byte is read: another process cuts it.
+      onProgress: (e) => {
+        if (e.stage === 'read' && !cut) {
+          cut = true;
+          truncateSync(file, half);
+        }
+      },
+    });
+    expect(result.counts.input).toBe(200);
+    expect(result.warnings.find((w) => w.includes('shrank'))).toBe(`${file}: the file shrank while it was read (${Buffer.byteLength(`${rows.join('\n')}\n`).toLocaleString('en-US')} bytes when the run began, ${half.toLocaleString('en-US')} read): it was cut or rewritten meanwhile, and what stood after that point is not in the dataset; run again once the file is complete`);
+    const whole = await prepareDataset({ inputs: [file], outDir: join(dir, 'o2') });
+    expect(whole.warnings.some((w) => w.includes('shrank'))).toBe(false);
+  });
+});
