@@ -619,6 +619,10 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     const writtenRel = [...[...written.keys()].map(rel), ...glueWritten.map((g) => g.file), 'report/rejected.jsonl', 'report/report.json', 'report/report.html', 'report/manifest.json'];
     const owned = [...new Set(Object.values(targets).flatMap((t) => Object.values(t.files))), ...OWNED_FILES];
+    // Announced before the move into place: a callback that throws at `done` leaves outDir as it
+    // was, as at every other stage (after the move, its error would say the run failed when the
+    // new files were already there).
+    progress.done(input, keptCount);
     await tx.commit(writtenRel, owned);
     committed = true;
     await poolClosed;
@@ -650,7 +654,6 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       elapsedMs: Date.now() - started,
       timings: clock.summary(),
     };
-    progress.done(input, keptCount);
     failIfWorse(opts, result);
     return result;
   } catch (e) {

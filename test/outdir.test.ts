@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -78,6 +78,29 @@ describe('making outDir', () => {
 });
 
 describe('committing the outputs', () => {
+  it('leaves outDir as it was when onProgress throws, at done as at every other stage', async () => {
+    const outDir = join(await tempDir(), 'o');
+    await prepareDataset({ inputs: [FIXTURE], outDir });
+    const before = await snapshot(outDir);
+    for (const stage of ['read', 'write', 'done']) {
+      const boom = new Error(`callback failed at ${stage}`);
+      await expect(
+        prepareDataset({
+          inputs: [await rows(40, stage)],
+          outDir,
+          overwrite: true,
+          onProgress: (e) => {
+            if (e.stage === stage) throw boom;
+          },
+        }),
+      ).rejects.toBe(boom);
+      expect(await snapshot(outDir)).toEqual(before);
+    }
+    const fresh = join(await tempDir(), 'new');
+    await expect(prepareDataset({ inputs: [FIXTURE], outDir: fresh, onProgress: (e) => void (e.stage === 'done' && (() => { throw new Error('x'); })()) })).rejects.toThrow('x');
+    expect(existsSync(fresh)).toBe(false);
+  });
+
   it('puts the earlier outputs back when a move fails part-way: none of the new files, none of the old lost', async () => {
     const outDir = join(await tempDir(), 'o');
     await prepareDataset({ inputs: [FIXTURE], outDir, split: { validation: 0.2, test: 0.2 } });
