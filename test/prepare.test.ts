@@ -173,6 +173,30 @@ describe('the job, not the rows', () => {
     expect(await snapshot(outDir)).toEqual(before);
   });
 
+  it('stops at once when aborted while a worker is deep in one huge row (megabytes of letters without a space)', async () => {
+    const input = join(await tempDir(), 'dna.jsonl');
+    // Counting this row takes a worker several seconds (a merge over 6 million letters); the file is
+    // big enough for worker threads.
+    await writeFile(input, `${JSON.stringify({ question: 'Which sequence?', answer: 'ACGT'.repeat(1_500_000) })}\n${JSON.stringify({ question: 'q', answer: 'a' })}\n`);
+    const controller = new AbortController();
+    let abortedAt = 0;
+    let scheduled = false;
+    // A second after reading begins: the rows are read (6 MB) and the worker is counting.
+    const abortSoon = () =>
+      !scheduled &&
+      (scheduled = true) &&
+      setTimeout(() => {
+        abortedAt = performance.now();
+        controller.abort();
+      }, 1000);
+    const outDir = join(await tempDir(), 'o');
+    await expect(
+      prepareDataset({ inputs: [input], outDir, concurrency: 2, signal: controller.signal, onProgress: (e) => void (e.stage === 'read' && abortSoon()) }),
+    ).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/counting tokens stopped/) });
+    expect(performance.now() - abortedAt).toBeLessThan(2000);
+    expect(existsSync(outDir)).toBe(false);
+  });
+
   it('announces every stage as it begins, read first, however few rows there are', async () => {
     const stages: string[] = [];
     await prepareDataset({ inputs: ['fixtures/medical/patient-faq.json'], outDir: join(await tempDir(), 'o'), onProgress: (e) => void stages.push(e.stage) });

@@ -10,6 +10,7 @@ import type { Tokenizer } from '../tokenizers/types.js';
 import type { Example, StageContext } from '../types.js';
 import type { Budget, Truncation } from './budget.js';
 import type { ExampleKeys, FirstRows } from '../dedup/index.js';
+import { throwIfAborted } from '../errors.js';
 import { recordBuilder } from '../formats/index.js';
 import { isDuplicate, keysAfter, keysBefore, measureExample, recordText, withReadKey, type KeySpec, type MeasuredExample, type MeasureItem, type RecordLine, type RecordSpec } from './measure.js';
 
@@ -173,7 +174,7 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
       }
       const head = queue.shift();
       if (!head) continue;
-      const results = await head.results;
+      const results = await unlessAborted(head.results, ctx.signal);
       for (const [i, example] of head.batch.entries()) {
         const counted = settle(example, results[i] as MeasuredExample, ctx, seen);
         if (counted) yield counted;
@@ -185,6 +186,36 @@ export async function* countTokens(examples: AsyncIterable<Example>, options: Co
 }
 
 // --- internal ---
+
+/**
+ * `promise`, or the abort as soon as `signal` fires: a worker can spend many seconds on one row
+ * (a run of megabytes without a space), and the caller stops the workers once this throws.
+ */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal, COUNT_ABORTED);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      try {
+        throwIfAborted(signal, COUNT_ABORTED);
+      } catch (e) {
+        reject(e);
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+const COUNT_ABORTED = 'counting tokens stopped because the run was aborted';
 
 /** A batch with the workers. */
 interface InFlight {
