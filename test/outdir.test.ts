@@ -205,6 +205,24 @@ describe('OutputTransaction after a killed run', () => {
     await tx.rollback();
   });
 
+  it.skipIf(process.platform !== 'linux')('takes over a lock whose process id now belongs to another live process (started at another time), not one whose process started then', async () => {
+    const outDir = await tempDir();
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      const childStart = Date.now();
+      // The holder died three days ago; its id went to the child.
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), localLock({ pid: child.pid, pidStart: childStart - 3 * 86_400_000 }));
+      await (await OutputTransaction.begin(outDir, true)).rollback();
+      // The child's own lock (its start, to within the second the system gives it): kept.
+      await writeFile(join(outDir, `${TEMP_PREFIX}lock`), localLock({ pid: child.pid, pidStart: childStart }));
+      await expect(OutputTransaction.begin(outDir, true)).rejects.toMatchObject({ code: 'OUTPUT_NOT_EMPTY' });
+    } finally {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+
   it('takes over a lock that names this process id with an earlier start (a restarted container is PID 1 again), or one of another machine not touched for 5 minutes', async () => {
     const outDir = await tempDir();
     const lock = join(outDir, `${TEMP_PREFIX}lock`);

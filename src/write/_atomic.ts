@@ -438,7 +438,7 @@ async function isStale(path: string, other: LockHolder | 'unreadable', me: LockH
   if (other.host === me.host && other.boot !== undefined && me.boot !== undefined && other.boot !== me.boot) return true; // from before a reboot
   if (sameProcessSpace(other, me)) {
     // This machine, this boot: the process tells (a paused run keeps its lock however long).
-    if (other.pid !== process.pid) return !isAlive(other.pid);
+    if (other.pid !== process.pid) return !isAlive(other.pid) || (other.pidStart !== undefined && (await startedApart(other.pid, other.pidStart)));
     return other.pidStart === undefined || Math.abs(other.pidStart - PROCESS_START) > 1_000;
   }
   // Another machine (or container): only the lock's age tells, as its holder touches it each minute.
@@ -493,6 +493,23 @@ async function readLock(path: string): Promise<LockHolder | 'unreadable' | undef
     // below
   }
   return 'unreadable';
+}
+
+/**
+ * Whether the live process `pid` started more than a few seconds away from `pidStart` (Linux): the
+ * holder died and its id went to another process. False where the start cannot be read.
+ */
+async function startedApart(pid: number, pidStart: number): Promise<boolean> {
+  try {
+    // Field 22 of /proc/PID/stat, after the command name in parentheses: clock ticks (100 a second) since boot.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(boot)) return false;
+    return Math.abs(boot * 1000 + ticks * 10 - pidStart) > 5_000;
+  } catch {
+    return false;
+  }
 }
 
 function isAlive(pid: number): boolean {
