@@ -111,3 +111,20 @@ describe('an input cut while it is read', () => {
     expect(whole.warnings.some((w) => w.includes('shrank'))).toBe(false);
   });
 });
+
+describe('a binary file under a text name', () => {
+  it('is refused as no text (INPUT_FORMAT, naming exports and encoding), not as a mapping problem listing garbage columns', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'export.csv');
+    // Bytes no text has (controls), with commas and newlines among them.
+    const bytes = Buffer.from('P\x01K\x03\x14,\x06\x07x\x08\nab\x02,\x1f9q\n', 'latin1');
+    await writeFile(file, bytes);
+    await expect(prepareDataset({ inputs: [file], outDir: join(dir, 'o') })).rejects.toMatchObject({
+      code: 'INPUT_FORMAT',
+      message: expect.stringMatching(/export\.csv: does not look like text: .*Export it as CSV or JSONL; for text in another encoding, pass encoding/),
+    });
+    // A text header that fits no preset is still a mapping problem.
+    await writeFile(file, 'alpha,beta\n1,2\n');
+    await expect(prepareDataset({ inputs: [file], outDir: join(dir, 'o') })).rejects.toMatchObject({ code: 'MAPPING_INVALID' });
+  });
+});

@@ -80,6 +80,16 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
   const detected = detectPreset(first);
   if (!detected) {
     const keys = Object.keys(first);
+    if (BINARY.test(keys.join(''))) {
+      // Bytes no text holds in its column names: a spreadsheet or archive renamed, or another encoding.
+      const shown = JSON.stringify(keys.join(', ').slice(0, 60));
+      throw new LoraPrepError(
+        'INPUT_FORMAT',
+        `${file}: does not look like text: its first line holds control characters or bytes that are no text in its encoding (${shown}…). ` +
+          'Is it a spreadsheet (.xlsx), an archive or a database file under another name? Export it as CSV or JSONL; for text in another encoding, pass encoding (CLI --encoding, e.g. windows-1252 or utf-16le).',
+        { location: { file, line: 1 } },
+      );
+    }
     const folded = foldedColumns(first);
     const fits = folded && detectPreset(folded.first);
     if (folded && fits) {
@@ -99,6 +109,9 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
   }
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
 }
+
+/** A replacement character or a C0 control other than tab and line breaks: no column name holds one. */
+const BINARY = /[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]/;
 
 /**
  * What a first row that fits no preset looks like, where that can be told: a conversation column
