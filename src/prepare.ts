@@ -1206,8 +1206,10 @@ function copiesOfRemoved(plan: Plan, kept: KeptRows, nearIndex: NearIndex, copie
     const rep = keptFor[row] as number;
     if (rep < 0) continue;
     const { file, line } = kept.source(row);
+    const key = `${line}\u0000${file}`;
     chained ??= new Map();
-    chained.set(`${line}\u0000${file}`, { kept: kept.source(rep), similarity: Math.round(nearIndex.similarity(row, rep) * 1000) / 1000 });
+    // Listed once a copy: a row copied many times is looked at once.
+    if (!chained.has(key)) chained.set(key, { kept: kept.source(rep), similarity: Math.round(nearIndex.similarity(row, rep) * 1000) / 1000 });
   }
   return chained;
 }
