@@ -85,7 +85,7 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
       const shown = JSON.stringify(keys.join(', ').slice(0, 60));
       throw new LoraPrepError(
         'INPUT_FORMAT',
-        `${file}: does not look like text: its first line holds control characters or bytes that are no text in its encoding (${shown}…). ` +
+        `${file}: does not look like text: its first line holds control characters (${shown}…). ` +
           'Is it a spreadsheet (.xlsx), an archive or a database file under another name? Export it as CSV or JSONL; for text in another encoding, pass encoding (CLI --encoding, e.g. windows-1252 or utf-16le).',
         { location: { file, line: 1 } },
       );
@@ -110,8 +110,11 @@ export function resolveMapping(mapping: Mapping, first: Record<string, unknown> 
   return detected === 'mcq' ? resolvePreset({ preset: 'mcq' }, first, file) : detected;
 }
 
-/** A replacement character or a C0 control other than tab and line breaks: no column name holds one. */
-const BINARY = /[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]/;
+/**
+ * A C0 control other than tab and line breaks: no column name holds one. (A name with U+FFFD is
+ * text in another encoding: headerHint says which to pass.)
+ */
+const BINARY = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
 
 /**
  * What a first row that fits no preset looks like, where that can be told: a conversation column
