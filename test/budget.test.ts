@@ -174,5 +174,38 @@ describe('applyBudget', () => {
         { numRuns: 300 },
       );
     });
+
+    it('drops the fewest oldest exchanges that fit, as dropping them one at a time does, whatever the turns (property)', () => {
+      // The reference: drop the oldest exchange (from the first turn to the next user message), measure, repeat.
+      const dropOne = (messages: Message[]): Message[] | undefined => {
+        const start = messages.findIndex((m) => m.role !== 'system');
+        const lastUser = messages.findLastIndex((m) => m.role === 'user');
+        if (start === -1 || lastUser <= start) return undefined;
+        let end = start + 1;
+        while (end < messages.length && messages[end]?.role !== 'user') end++;
+        return end > lastUser ? undefined : [...messages.slice(0, start), ...messages.slice(end)];
+      };
+      const word = fc.constantFrom('bond', 'tort', 'yield', 'clause', 'é', '€');
+      const message = fc.record({ role: fc.constantFrom('system', 'user', 'assistant', 'assistant', 'user'), content: fc.array(word, { minLength: 1, maxLength: 30 }).map((w) => w.join(' ')) });
+      fc.assert(
+        fc.property(fc.array(message, { minLength: 1, maxLength: 40 }), fc.integer({ min: 10, max: 400 }), (turns, maxTokens) => {
+          const messages = [...turns, { role: 'user', content: 'last question' }, { role: 'assistant', content: 'last answer' }] as Message[];
+          let expected = messages;
+          let dropped = 0;
+          while (tok.countMessages(expected) > maxTokens) {
+            const next = dropOne(expected);
+            if (!next) break;
+            expected = next;
+            dropped++;
+          }
+          const r = applyBudget(tok, messages, { maxTokens, overlong: 'truncate' });
+          if (!r.ok) return;
+          expect(r.truncated?.droppedTurns ?? 0).toBe(dropped);
+          // The same messages kept; the last answer may then be cut.
+          expect((r.messages ?? messages).slice(0, -1)).toEqual(expected.slice(0, -1));
+        }),
+        { numRuns: 300 },
+      );
+    });
   });
 });

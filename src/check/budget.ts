@@ -102,17 +102,31 @@ function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number,
 const MAX_CUT_STEPS = 8;
 
 function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, tokensBefore: number, tools: readonly unknown[] | undefined): Measured {
-  let messages = original;
+  // 1. Drop the fewest oldest exchanges that bring it within maxTokens (at most all but the last):
+  // a binary search on how many, as fewer exchanges count fewer tokens (dropping them one at a time
+  // measured the chat once an exchange, time quadratic in its length).
+  const { head, cuts } = exchangeCuts(original);
+  const without = (k: number): Message[] => (k === 0 ? original : [...original.slice(0, head), ...original.slice(cuts[k - 1])]);
+  const measured = new Map<number, ReturnType<Tokenizer['measure']>>();
+  const measureWithout = (k: number) => {
+    let r = measured.get(k);
+    if (!r) measured.set(k, (r = tokenizer.measure(without(k), tools)));
+    return r;
+  };
   let droppedTurns = 0;
-  let m = tokenizer.measure(messages, tools);
-  // 1. Drop the oldest exchanges while more than the last one remains.
-  while (m.total > maxTokens) {
-    const next = dropOldestExchange(messages);
-    if (!next) break;
-    messages = next;
-    droppedTurns++;
-    m = tokenizer.measure(messages, tools);
+  if (measureWithout(0).total > maxTokens) {
+    droppedTurns = cuts.length;
+    if (measureWithout(cuts.length).total <= maxTokens) {
+      let lo = 1;
+      while (lo < droppedTurns) {
+        const mid = (lo + droppedTurns) >>> 1;
+        if (measureWithout(mid).total <= maxTokens) droppedTurns = mid;
+        else lo = mid + 1;
+      }
+    }
   }
+  const messages = without(droppedTurns);
+  const m = measureWithout(droppedTurns);
   if (m.total <= maxTokens) {
     return { ok: true, tokens: m.total, prompt: m.prompt, messages, truncated: { tokensBefore, droppedTurns, cutAnswer: false } };
   }
@@ -174,14 +188,22 @@ function commonPrefix(a: string, b: string): string {
   return a.slice(0, i);
 }
 
-/** The conversation without its oldest exchange, or undefined when only the last one is left. */
-function dropOldestExchange(messages: Message[]): Message[] | undefined {
-  const start = messages.findIndex((m) => m.role !== 'system');
+/**
+ * Where the exchanges that may be dropped end: the conversation without its `k` oldest exchanges is
+ * `messages[0, head)` (the system messages before the first turn) followed by `messages[cuts[k-1], …)`.
+ * An exchange runs from a turn to the next user message; the last exchange is never dropped.
+ */
+function exchangeCuts(messages: Message[]): { head: number; cuts: number[] } {
+  const head = messages.findIndex((m) => m.role !== 'system');
   const lastUser = messages.findLastIndex((m) => m.role === 'user');
-  if (start === -1 || lastUser <= start) return undefined;
-  // The exchange runs from `start` to the next user message after it.
-  let end = start + 1;
-  while (end < messages.length && messages[end]?.role !== 'user') end++;
-  if (end > lastUser) return undefined;
-  return [...messages.slice(0, start), ...messages.slice(end)];
+  const cuts: number[] = [];
+  if (head === -1 || lastUser <= head) return { head: Math.max(head, 0), cuts };
+  for (let start = head; ; ) {
+    let end = start + 1;
+    while (end < messages.length && messages[end]?.role !== 'user') end++;
+    if (end > lastUser) break;
+    cuts.push(end);
+    start = end;
+  }
+  return { head, cuts };
 }
