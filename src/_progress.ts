@@ -1,16 +1,20 @@
 /**
  * Progress facts for `prepareDataset()` and the file commands (`validateFile`, `fileStats`,
- * `checkLeakage`): one `read` event every {@link PROGRESS_EVERY_ROWS} rows, stage changes as they
- * happen, then one `done` event with the final counts.
+ * `checkLeakage`): one `read` event every {@link PROGRESS_EVERY_ROWS} rows (or second, whichever
+ * comes first), stage changes as they happen, then one `done` event with the final counts.
  */
 import type { ProgressEvent } from './options.js';
 
 /** Rows between two `read` events; calling back more often would cost more than it tells. */
 export const PROGRESS_EVERY_ROWS = 10_000;
 
+/** Time after which a `read` event comes even before {@link PROGRESS_EVERY_ROWS} more rows. */
+export const PROGRESS_EVERY_MS = 1_000;
+
 /** Emits throttled {@link ProgressEvent}s; does nothing without a callback. */
 export class ProgressTicker {
   #last = 0;
+  #lastAt = Date.now();
   readonly #onProgress: ((event: ProgressEvent) => void) | undefined;
   readonly #started: number;
   /** Input bytes read so far and in all (0: unknown), for a progress bar's fraction. */
@@ -28,10 +32,17 @@ export class ProgressTicker {
     return this.totalBytes > 0 ? { bytes: this.bytes, totalBytes: this.totalBytes } : {};
   }
 
-  /** `rows` read so far (over every file), `kept` of them usable; emits once per interval. */
+  /**
+   * `rows` read so far (over every file), `kept` of them usable; emits every
+   * {@link PROGRESS_EVERY_ROWS} rows, or after {@link PROGRESS_EVERY_MS} with fewer (rows of
+   * megabytes, a few hundred of which take minutes).
+   */
   tick(rows: number, kept: number, file?: string): void {
-    if (!this.#onProgress || rows - this.#last < PROGRESS_EVERY_ROWS) return;
+    if (!this.#onProgress || rows === this.#last) return;
+    const now = Date.now();
+    if (rows - this.#last < PROGRESS_EVERY_ROWS && now - this.#lastAt < PROGRESS_EVERY_MS) return;
     this.#last = rows;
+    this.#lastAt = now;
     this.#onProgress({ stage: 'read', rows, kept, file, elapsedMs: Date.now() - this.#started, ...this.#sizes() });
   }
 

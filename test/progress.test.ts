@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROGRESS_EVERY_ROWS } from '../src/_progress.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PROGRESS_EVERY_ROWS, ProgressTicker } from '../src/_progress.js';
 import fc from 'fast-check';
 import { formatDuration, progressLine, runCli } from '../src/cli/run.js';
 import { checkLeakage, fileStats, validateFile, type ProgressEvent } from '../src/index.js';
@@ -216,5 +216,29 @@ describe('the progress line', () => {
         if (h !== undefined) expect(Number(hm)).toBeLessThan(60);
       }),
     );
+  });
+});
+
+describe('ProgressTicker between row counts', () => {
+  it('emits a read event after a second even when fewer than 10,000 rows came (rows of megabytes), and not for no new row', () => {
+    vi.useFakeTimers();
+    try {
+      const events: ProgressEvent[] = [];
+      const ticker = new ProgressTicker((e) => void events.push(e), 1000);
+      ticker.tick(1, 1);
+      ticker.tick(2, 2);
+      expect(events).toHaveLength(0);
+      vi.advanceTimersByTime(1_001);
+      ticker.tick(3, 3);
+      expect(events.map((e) => [e.stage, e.rows])).toEqual([['read', 3]]);
+      vi.advanceTimersByTime(5_000);
+      ticker.tick(3, 3); // the same row again: nothing new to say
+      ticker.tick(4, 4);
+      expect(events.map((e) => e.rows)).toEqual([3, 4]);
+      ticker.tick(10_004, 9_000); // 10,000 rows on, however soon
+      expect(events.map((e) => e.rows)).toEqual([3, 4, 10_004]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
