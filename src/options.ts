@@ -477,7 +477,14 @@ export const prepareOptionsSchema = z.strictObject({
   quote: quoteSchema.optional(),
   recordsKey: z.string().min(1).optional(),
   onInvalidEncoding: z.enum(['reject', 'replace']).default('reject'),
-  maxLineBytes: z.number().int().positive().default(16 * 1024 * 1024),
+  // Counting a row takes memory in proportion to it (a 75 MB row about 1.3 GB; one of 300 MB
+  // ended the process in V8): 64 MiB is millions of tokens past any context.
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024, { message: 'at most 64 MiB (67108864): a row is counted whole, in memory in proportion to it, and 64 MiB is millions of tokens past any model\'s context' })
+    .default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),
   maxRows: z.number().int().positive().optional(),
   overwrite: z.boolean().default(false),

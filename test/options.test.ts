@@ -72,6 +72,7 @@ describe('resolveOptions', () => {
     ['an unknown exact key', { ...base, dedup: { exact: { key: 'answer' } } }, /dedup\.exact\.key/],
     ['instruction records for openai', { ...base, format: 'instruction' }, /target "openai" takes chat records/],
     ['outDir missing', { inputs: ['a.csv'] }, /outDir: .*got nothing/],
+    ['maxLineBytes past 64 MiB (a row is counted whole in memory)', { ...base, maxLineBytes: 400_000_000 }, /maxLineBytes: at most 64 MiB \(67108864\).*got 400000000/],
   ])('rejects %s with OPTION_INVALID naming it', (_name, options, message) => {
     const e = errorOf(() => resolveOptions(options));
     expect(e.code).toBe('OPTION_INVALID');
