@@ -260,6 +260,15 @@ describe('stratified and grouped splits', () => {
     expect(result.warnings).toContain('stratum legal has only 1 example, a share of 0.2 for validation: too few for one, all in train');
   });
 
+  it('says it once, and that the column is no category, where many strata are too small (stratifying by an id)', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => ({ question: `Question ${i} on rates?`, answer: `Answer ${i}.`, ticket: `T-${i}` }));
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.1, stratifyBy: 'ticket' } });
+    const tooFew = result.warnings.filter((w) => w.includes('too few'));
+    expect(tooFew).toHaveLength(1);
+    expect(tooFew[0]).toMatch(/^\d{3} of 300 strata have too few examples for a validation or test share and are all in train \(T-\d+ has only 1 example; T-\d+ has only 1 example; T-\d+ has only 1 example; …\): .*the column is no category/);
+    expect(result.warnings.some((w) => w.startsWith('stratum '))).toBe(false);
+  });
+
   it('groupBy: a group never straddles splits, and sizes are as close as whole groups allow (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 10, maxLength: 80 }), fc.integer(), async (groups, seed) => {

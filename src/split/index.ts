@@ -167,6 +167,9 @@ export interface SplitPlan {
 /** Assignment of a row that is not written. */
 export const NOT_WRITTEN = 255;
 
+/** Strata too small for a share that are named in a warning each; past this, one warning for all. */
+const TOO_FEW_NAMED = 10;
+
 /**
  * Assigns whole units to splits. `'random'`: per stratum, units in seeded-shuffled order fill
  * validation and test up to the stratum's share of the overall sizes (shared out by largest
@@ -185,6 +188,8 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
   }
   const unitSplit = new Uint8Array(u.unitCount);
   const warnings: string[] = [];
+  // Strata too small for a share: named one by one while few; past that, in one warning.
+  const tooFew: string[] = [];
   if (strategy === 'hash') {
     for (let unit = 0; unit < u.unitCount; unit++) unitSplit[unit] = assignByHash(u.unitKey(unit), f);
   } else {
@@ -219,7 +224,7 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
         // Its shares are under one example each: larger remainders of other strata took the examples there were.
         const share = (x: number) => Math.round(n * x * 100) / 100;
         const shares = [f.validation > 0 ? `${share(f.validation)} for validation` : '', f.test > 0 ? `${share(f.test)} for test` : ''].filter(Boolean).join(' and ');
-        warnings.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}, a share of ${shares}: too few for one, all in train`);
+        tooFew.push(`stratum ${u.strata[s]} has only ${n} example${n === 1 ? '' : 's'}, a share of ${shares}: too few for one, all in train`);
       }
       for (let i = units.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
@@ -247,6 +252,14 @@ export function planSplits(u: SplitUnits, f: SplitFractions, strategy: 'random' 
         }
       }
     }
+  }
+  if (tooFew.length <= TOO_FEW_NAMED) warnings.push(...tooFew);
+  else {
+    // Most strata of a row or two: a column of ids or free text, by which stratifying balances nothing.
+    warnings.push(
+      `${tooFew.length.toLocaleString('en-US')} of ${u.strata.length.toLocaleString('en-US')} strata have too few examples for a validation or test share and are all in train (${tooFew.slice(0, 3).map((w) => w.replace(/^stratum /, '').replace(/, a share of .*/, '')).join('; ')}; …): ` +
+        'where most values stand on a row or two, the column is no category (an id, a date, free text) and stratifying by it balances nothing; give stratifyBy a column with few values, and groupBy for an id',
+    );
   }
   const assignment = new Uint8Array(u.unitOf.length);
   // Rows per stratum and split, counted in a typed array and named once at the end.
