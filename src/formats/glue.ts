@@ -247,6 +247,9 @@ export function trainerGlue(g: GlueInput): Glue {
 
 // --- internal ---
 
+/** Maps every split through `to_text` alone (their optional columns may differ). */
+const MAP_EACH_SPLIT = 'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}';
+
 /**
  * Alpaca rows to TRL's `text` rows, with the Alpaca prompt of Unsloth's notebooks and a row's
  * system prompt first; each split mapped alone (their optional columns may differ).
@@ -258,7 +261,7 @@ const ALPACA_TO_TEXT = [
   'def to_text(row):',
   '    text = PROMPT.format(row["instruction"], row["input"], row["output"]) + tokenizer.eos_token',
   '    return {"text": f\'{row["system"]}\\n\\n{text}\' if row.get("system") else text}',
-  'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}',
+  MAP_EACH_SPLIT,
 ];
 
 /**
@@ -281,7 +284,7 @@ const CHAT_TO_TEXT = [
   '            call["function"]["arguments"] = json.loads(call["function"]["arguments"])',
   '    tools = json.loads(row["tools"]) if row.get("tools") else None',
   '    return {"text": tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)}',
-  'ds = {split: d.map(to_text, remove_columns=d.column_names) for split, d in ds.items()}',
+  MAP_EACH_SPLIT,
 ];
 
 /** What trains a chat's answers only, where the trainer's default trains every token of it. */

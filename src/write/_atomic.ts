@@ -96,15 +96,7 @@ export async function halfDoneMoveIn(outDir: string): Promise<string | undefined
   for (const entry of entries) {
     if (!entry.isDirectory() || !entry.name.startsWith(TEMP_PREFIX)) continue;
     const dir = join(outDir, entry.name);
-    // A journal cut short was being written: nothing had moved yet.
-    const journal = await readFile(join(dir, JOURNAL), 'utf8').catch(() => undefined);
-    if (journal === undefined) continue;
-    try {
-      JSON.parse(journal);
-      return dir;
-    } catch {
-      continue;
-    }
+    if (await readJournal(dir)) return dir;
   }
   return undefined;
 }
@@ -548,17 +540,25 @@ async function cleanUpAfterKilledRuns(outDir: string): Promise<{ folders: number
 }
 
 /**
+ * The files a temporary folder's journal lists; undefined where there is no journal (the commit
+ * finished, or none began) or one cut short while being written (nothing had moved yet).
+ */
+async function readJournal(dir: string): Promise<string[] | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dir, JOURNAL), 'utf8')) as { written: string[] }).written;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Undoes the move of a commit that did not reach its commit point (its journal is still there);
  * true when there was one. Safe to run again if this run is killed too: a new file goes back into
  * the temporary folder (not deleted), an earlier one back from the backup, and the journal goes last.
  */
 async function undoHalfCommit(outDir: string, dir: string): Promise<boolean> {
-  let written: string[];
-  try {
-    ({ written } = JSON.parse(await readFile(join(dir, JOURNAL), 'utf8')) as { written: string[] });
-  } catch {
-    return false; // no journal (the commit finished, or none began), or one cut short: nothing moved yet
-  }
+  const written = await readJournal(dir);
+  if (!written) return false;
   // A new file no longer in the temporary folder was moved into place: it goes back.
   for (const rel of written) {
     if (await exists(join(dir, rel))) continue;

@@ -46,6 +46,17 @@ export async function rewriteLines(path: string, edit: (line: string) => string)
   return { ...written, path };
 }
 
+/**
+ * A key as it stands in compact JSON text, `"key":`, in UTF-8: in a JSON line these bytes are only
+ * ever a key (a quote inside a string is escaped).
+ *
+ * @example
+ * keyBytes('system') // <Buffer 22 73 79 73 74 65 6d 22 3a>
+ */
+export function keyBytes(key: string): Buffer {
+  return Buffer.from(`${JSON.stringify(key)}:`, 'utf8');
+}
+
 /** What a closed writer wrote. */
 export interface WrittenFile {
   /** The file written. */
@@ -104,7 +115,7 @@ export class JsonlWriter {
   constructor(path: string, options: { hash?: boolean; watch?: readonly string[] | undefined } = {}) {
     this.path = path;
     this.#hash = options.hash === false ? undefined : createHash('sha256');
-    this.#unseen = (options.watch ?? []).map((key) => ({ key, bytes: Buffer.from(`${JSON.stringify(key)}:`, 'utf8') }));
+    this.#unseen = (options.watch ?? []).map((key) => ({ key, bytes: keyBytes(key) }));
     this.#seen = options.watch ? [] : undefined;
     // Up to 2 MiB handed to the OS and not yet written: the writer waits less often for 'drain'
     // (routing the spill into the split files took a quarter less time than with 512 KiB).

@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { LoraPrepError } from '../errors.js';
-import type { JsonlWriter } from './jsonl.js';
+import { keyBytes, type JsonlWriter } from './jsonl.js';
 
 const READ_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -124,7 +124,7 @@ async function readChunk(file: FileHandle): Promise<Buffer> {
  * only ever a key; the records it is used on are flat).
  */
 function lineFiller(key: string, value: string): (bytes: Buffer) => Buffer {
-  const needle = Buffer.from(`${JSON.stringify(key)}:`, 'utf8');
+  const needle = keyBytes(key);
   const tail = Buffer.from(`,${JSON.stringify(key)}:${JSON.stringify(value)}}\n`, 'utf8');
   return (bytes) => {
     const parts: Buffer[] = [];
