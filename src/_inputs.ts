@@ -20,6 +20,9 @@ function notAPath(path: string): string {
   return '';
 }
 
+/** Folder entries looked at in one go. */
+const STATS_AT_ONCE = 64;
+
 /**
  * The files an input stands for, with their sizes: a file itself; a folder, the files in it whose
  * names say their format (or all of them when the input gives `format`), in natural name order
@@ -48,10 +51,15 @@ export async function inputFiles(spec: InputSpec, warn: (message: string) => voi
   } catch (e) {
     throw missing(e);
   }
-  for (const name of names) {
-    if (name.startsWith('.') || name.startsWith('_')) continue;
+  const listedNames = names.filter((name) => !name.startsWith('.') && !name.startsWith('_'));
+  // Stat several at once: one at a time, a folder of 5,000 files waited 0.5 s on them.
+  const entries: Array<Stats | undefined> = [];
+  for (let i = 0; i < listedNames.length; i += STATS_AT_ONCE) {
+    entries.push(...(await Promise.all(listedNames.slice(i, i + STATS_AT_ONCE).map((name) => stat(join(spec.path, name)).catch(() => undefined)))));
+  }
+  for (const [i, name] of listedNames.entries()) {
     const path = join(spec.path, name);
-    const entry = await stat(path).catch(() => undefined);
+    const entry = entries[i];
     if (entry?.isFile() === true && (spec.format !== undefined || formatFromExtension(name) !== undefined)) files.push({ spec: { ...spec, path }, bytes: entry.size });
     else if (entry?.isDirectory() === true) folders.push(`${name}/`);
     else skipped.push(name);

@@ -750,16 +750,28 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
   // A job-wide recordsKey is for the JSON inputs among others (the loaders warn where it is ignored):
   // other files get it only when no input is JSON, where it was surely meant for them.
   const anyJson = specs.some(({ spec }) => detectFormat(spec.path, spec.format) === 'json');
-  for (const { spec, bytes } of specs) {
+  const settings = specs.map(({ spec }) => {
     const format = detectFormat(spec.path, spec.format);
-    const delimiter = spec.delimiter ?? opts.delimiter;
-    const escape = spec.escape ?? opts.escape;
-    const quote = spec.quote ?? opts.quote;
-    const recordsKey = spec.recordsKey ?? (format === 'json' || !anyJson ? opts.recordsKey : undefined);
-    const encoding = spec.encoding ?? opts.encoding;
-    // The mapping is resolved (and a template's columns checked) from each file's first row,
-    // before any row of any file is processed.
-    const first = await firstRow(spec.path, { format: spec.format, delimiter, escape, quote, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+    return {
+      format,
+      delimiter: spec.delimiter ?? opts.delimiter,
+      escape: spec.escape ?? opts.escape,
+      quote: spec.quote ?? opts.quote,
+      recordsKey: spec.recordsKey ?? (format === 'json' || !anyJson ? opts.recordsKey : undefined),
+      encoding: spec.encoding ?? opts.encoding,
+    };
+  });
+  // The mapping is resolved (and a template's columns checked) from each file's first row,
+  // before any row of any file is processed. Read several files' at once: one at a time, each
+  // waits on its own open, read and close, and 5,000 small files took 2.7 s where 8 take 0.6.
+  const firsts = inOrderAhead(specs.length, FIRST_ROWS_AHEAD, (i) => {
+    const { spec } = specs[i] as (typeof specs)[number];
+    const { delimiter, escape, quote, recordsKey, encoding } = settings[i] as (typeof settings)[number];
+    return firstRow(spec.path, { format: spec.format, delimiter, escape, quote, recordsKey, encoding, onInvalidEncoding: opts.onInvalidEncoding, maxLineBytes: opts.maxLineBytes, maxFieldChars: opts.maxFieldChars });
+  });
+  for (const [i, { spec, bytes }] of specs.entries()) {
+    const { format, delimiter, escape, quote, recordsKey, encoding } = settings[i] as (typeof settings)[number];
+    const first = (await firsts.next()).value as SourceRow | undefined;
     const mapping = resolveMapping(spec.mapping ?? opts.mapping, first?.data, spec.path, { header: format === 'csv' || format === 'tsv' });
     // `auto` picks one shape where the columns fit several: say which, and what else was there.
     if ((spec.mapping ?? opts.mapping) === 'auto' && first) {
@@ -785,6 +797,27 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     }
   }
   return out;
+}
+
+/** First rows read at once while inputs are resolved. */
+const FIRST_ROWS_AHEAD = 8;
+
+/**
+ * `fn(0)`, `fn(1)`, … in order, with up to `ahead` of them started before the one awaited. A
+ * failure surfaces when its turn comes; the ones started after it are left to settle unread.
+ */
+async function* inOrderAhead<T>(count: number, ahead: number, fn: (i: number) => Promise<T>): AsyncGenerator<T, void> {
+  const started: Array<Promise<T>> = [];
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    while (next < count && next < i + ahead) {
+      const p = fn(next++);
+      p.catch(() => undefined); // read in its turn, below; not an unhandled rejection meanwhile
+      started.push(p);
+    }
+    yield await (started[i] as Promise<T>);
+    started[i] = undefined as unknown as Promise<T>;
+  }
 }
 
 async function firstRow(path: string, options: LoadOptions): Promise<SourceRow | undefined> {

@@ -36,6 +36,34 @@ describe('a folder as an input', () => {
     expect(result.warnings.join('\n')).not.toMatch(/_SUCCESS|\.crc/);
   });
 
+  it('of many files: their first rows are read several at once, and the first file in order with a problem is the one named', async () => {
+    // A binary file named .csv is refused as it is read (INPUT_FORMAT); a first row of unknown shape, after.
+    const binary = { name: 'csv', bytes: Buffer.from('P\x01K\x03\x14,\x06\x07x\x08\nab\x02,\x1f9q\n', 'latin1') };
+    const unknown = { name: 'jsonl', bytes: '{"foo":"x","bar":"y"}\n' };
+    const cases = [
+      { bad: { 7: unknown, 9: binary }, code: 'MAPPING_INVALID', named: 'part-7.jsonl' },
+      { bad: { 7: binary, 9: unknown }, code: 'INPUT_FORMAT', named: 'part-7.csv' },
+    ] as const;
+    for (const { bad, code, named } of cases) {
+      const dir = join(await tempDir(), 'parts');
+      await mkdir(dir);
+      for (let n = 1; n <= 30; n++) {
+        const file = (bad as Record<number, { name: string; bytes: string | Buffer }>)[n];
+        await writeFile(join(dir, `part-${n}.${file?.name ?? 'jsonl'}`), file?.bytes ?? row(n));
+      }
+      const error = await prepareDataset({ inputs: [dir], outDir: join(dir, '..', 'o'), concurrency: 1 }).catch((e: unknown) => e);
+      expect(isLoraPrepError(error) && error.code).toBe(code);
+      expect((error as Error).message).toContain(named);
+    }
+    // All good: every file's rows, in natural order.
+    const dir = join(await tempDir(), 'parts');
+    await mkdir(dir);
+    for (let n = 1; n <= 30; n++) await writeFile(join(dir, `part-${n}.jsonl`), row(n));
+    const result = await prepareDataset({ inputs: [dir], outDir: join(dir, '..', 'o'), split: { validation: 0 }, concurrency: 1 });
+    const train = (await readFile(result.files.train, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).messages[0].content);
+    expect(train).toEqual(Array.from({ length: 30 }, (_, i) => `What is clause ${i + 1}?`));
+  });
+
   it('with a format, reads every file of the folder as that format', async () => {
     const dir = join(await tempDir(), 'dump');
     await mkdir(dir);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import fc from 'fast-check';
@@ -180,6 +180,27 @@ describe('readText onBytes', () => {
     expect(Math.max(...seen.map((c) => c.length))).toBeLessThanOrEqual(READ_CHUNK_BYTES);
     expect(Buffer.concat(seen).equals(bytes)).toBe(true);
     expect(text).toBe('é,x\n'.repeat(rows));
+  });
+
+  it('reads a file that grows while read to its new end, and a small file in one read of its size', async () => {
+    const path = await writeTemp('growing.jsonl', 'a\n'.repeat(500));
+    const more = Buffer.from('b\n'.repeat(READ_CHUNK_BYTES)); // past the size the read began with, by a chunk and more
+    const seen: number[] = [];
+    let firstHeld = 0; // memory behind the first chunk: thousands of small inputs each held a full chunk
+    const text = await textOf(path, {
+      onBytes: (c) => {
+        if (seen.length === 0) {
+          appendFileSync(path, more);
+          firstHeld = c.buffer.byteLength;
+        }
+        seen.push(c.length);
+      },
+    });
+    expect(text).toBe('a\n'.repeat(500) + more.toString());
+    expect(seen[0]).toBe(1000);
+    expect(firstHeld).toBeLessThan(READ_CHUNK_BYTES / 4);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(READ_CHUNK_BYTES);
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(1000 + more.length);
   });
 
   it('sees the chunks of a stream source, strings as UTF-8', async () => {
