@@ -208,7 +208,15 @@ class CsvRecordReader {
   readonly #backslashed = { rows: 0, first: 0 };
   /** Rows read with one more field than the header, an empty last one (a delimiter at the end of each row), and the first one's line. */
   readonly #trailing = { rows: 0, first: 0 };
-  /** Rows kept with a quoted field holding a line break and a tab (tab-separated rows a stray quote joined?), and the first one's line. */
+  /**
+   * Whether the file's rows end with a delimiter the header does not, as the first data row with as
+   * many fields as the header, or one more and empty, says; then its line. A row that does so in a
+   * file whose rows do not is a value with an unquoted delimiter in it, not a trailing delimiter.
+   */
+  #trailingFile: { ends: boolean; line: number } | undefined;
+  /** Where the fields of each column are, once the header was repeated with its columns in another order. */
+  #order: number[] | undefined;
+  /** Rows kept with a quoted field over lines that looks like rows a stray quote joined (see {@link #joinedRows}), and the first one's line. */
   readonly #joined = { rows: 0, first: 0 };
   /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
   #lostTrack = false;
@@ -264,7 +272,8 @@ class CsvRecordReader {
     if (this.#joined.rows > 0) {
       const n = this.#joined.rows;
       this.#ctx.warn(
-        `${this.#file}: ${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'} (the first on line ${this.#joined.first}) ${n === 1 ? 'has' : 'have'} a quoted field over several lines that holds a tab, ` +
+        `${this.#file}: ${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'} (the first on line ${this.#joined.first}) ${n === 1 ? 'has' : 'have'} a quoted field over several lines ` +
+          `${this.#delimiterText === '\t' ? 'that holds a tab' : 'whose lines each read as a row of the file'}, ` +
           "as when a stray quote (an inch mark, a quote opening a question) joins the rows up to the next quote: check those rows; if the file's fields are never quoted, pass quote: false (CLI --quote none).",
       );
     }
@@ -378,11 +387,17 @@ class CsvRecordReader {
       cursor.advanceTo(end);
       return undefined;
     }
-    // A delimiter at the end of each row (some exporters write one): the empty field after it is no column.
+    // A delimiter at the end of each row (some exporters write one): the empty field after it is no
+    // column. In a file whose rows do not end so, it is a value cut at an unquoted delimiter
+    // (`Where is Paris, France?,`): rejected below, not read as a made-up question and answer.
+    let strayEnd = false;
     if (fields.length === header.length + 1 && fields[fields.length - 1] === '') {
-      fields.pop();
-      if (this.#trailing.rows++ === 0) this.#trailing.first = line;
-    }
+      this.#trailingFile ??= { ends: true, line };
+      if (this.#trailingFile.ends) {
+        fields.pop();
+        if (this.#trailing.rows++ === 0) this.#trailing.first = line;
+      } else strayEnd = true;
+    } else if (fields.length === header.length) this.#trailingFile ??= { ends: false, line };
     // Bytes the encoding cannot hold come first: a record cut short or garbled by them may also miscount its fields.
     if (bad !== undefined) {
       const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
@@ -404,10 +419,15 @@ class CsvRecordReader {
       const raw = start === undefined ? undefined : cursor.text(start, end, RAW_EXCERPT_CHARS);
       cursor.advanceTo(end);
       this.#rows++;
+      const why = strayEnd
+        ? `; the last is empty: the row ends with a delimiter, which the rows of this file do not (line ${(this.#trailingFile as { line: number }).line} does not): a value holding the delimiter without quotes?`
+        : backslashed
+          ? `; ${BACKSLASH_QUOTE}`
+          : overLines(fields, line);
       this.#ctx.reject({
         source: { file: this.#file, line },
         reason: 'malformed_row',
-        message: `expected ${header.length} field${header.length === 1 ? '' : 's'} as in the header, got ${fields.length}${backslashed ? `; ${BACKSLASH_QUOTE}` : ''}`,
+        message: `expected ${header.length} field${header.length === 1 ? '' : 's'} as in the header, got ${fields.length}${why}`,
         ...(raw === undefined ? {} : { raw: excerpt(raw) }),
       });
       return undefined;
@@ -433,20 +453,66 @@ class CsvRecordReader {
       return undefined;
     }
     // The header again (files joined with `cat a.csv b.csv`, each with its header): no data.
-    const raw = this.#rawHeader;
-    if (raw.length > 1 && fields.length === raw.length && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === raw[i])) {
+    const again = this.#headerAgain(fields, line);
+    if (again !== undefined) {
       cursor.advanceTo(end);
       this.#rows++;
-      this.#ctx.reject({ source, reason: 'malformed_row', message: `the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data` });
+      this.#ctx.reject({ source, reason: 'malformed_row', message: again });
       return undefined;
     }
     cursor.advanceTo(end);
     this.#rows++;
     if (this.#escape === '"' && this.#quotes) this.#noteBackslashed(fields, line, backslashed);
     if (this.#quotes && this.#joinedRows(fields) && this.#joined.rows++ === 0) this.#joined.first = line;
+    const order = this.#order;
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
-    const data = Object.fromEntries(header.map((name, i) => [name, fields[i] as string]));
+    const data = Object.fromEntries(header.map((name, i) => [name, fields[order === undefined ? i : (order[i] as number)] as string]));
     return { data, source };
+  }
+
+  /**
+   * Why a row is the header again, not data, or undefined: the header as written (files joined with
+   * `cat`), or its names in another case, spacing or order (exports of one table joined); from the
+   * latter on, rows are read by that order. A row that names at least half of the columns and nothing
+   * else is a header of other columns: rejected, with a warning that the rows after it are read by
+   * the first header's columns.
+   */
+  #headerAgain(fields: string[], line: number): string | undefined {
+    const raw = this.#rawHeader;
+    const header = this.#header as string[];
+    if (raw.length < 2) return undefined;
+    if (fields.length === raw.length && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === raw[i])) {
+      this.#order = undefined;
+      return 'the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data';
+    }
+    const key = (name: string) => name.trim().toLowerCase();
+    const names = new Map(header.map((name, i) => [key(name), i]));
+    // Only values that could be column names: short, one line.
+    if (fields.some((f) => f.length > 200 || /[\r\n]/.test(f))) return undefined;
+    const seen = fields.map((f) => names.get(key(f.replace(/^\uFEFF/, ''))));
+    const named = new Set(seen.filter((i) => i !== undefined));
+    if (named.size === header.length && fields.length === header.length) {
+      const order = new Array<number>(header.length);
+      seen.forEach((col, at) => (order[col as number] = at));
+      const moved = order.some((at, i) => at !== i);
+      this.#order = moved ? order : undefined;
+      if (moved) {
+        this.#ctx.warn(
+          `${this.#file}: line ${line} repeats the header with its columns in another order (${fields.map((f) => JSON.stringify(f.trim())).join(', ')}): the rows after it were read by that order.`,
+        );
+      }
+      return `the row repeats the header (line 1)${moved ? ' in another order' : ', in other letters'}: exports joined with their headers? It is not data`;
+    }
+    // Names, not sentences: each one a distinct short label.
+    const labels = fields.every((f) => COLUMN_LIKE.test(f.trim())) && new Set(fields.map(key)).size === fields.length;
+    if (labels && named.size >= 2 && named.size * 2 >= header.length) {
+      const others = fields.filter((_, at) => seen[at] === undefined).map((f) => JSON.stringify(f.trim()));
+      this.#ctx.warn(
+        `${this.#file}: line ${line} looks like a header of other columns (${others.join(', ')} beside ${named.size} of line 1's): files of different columns joined? The rows after it were read by line 1's columns; prepare such files apart, or give each its own mapping.`,
+      );
+      return 'the row looks like a header, not data: it names columns of the header (line 1) and others';
+    }
+    return undefined;
   }
 
   /**
@@ -454,13 +520,32 @@ class CsvRecordReader {
    * text of the next rows, joined by a stray quote, more likely than a quoted cell of a table.
    */
   #joinedRows(fields: string[]): boolean {
-    // Tab-separated only: a CSV cell of prose over lines holds commas as a matter of course.
-    if (this.#delimiterText !== '\t') return false;
-    for (const f of fields) {
+    const tab = this.#delimiterText === '\t';
+    for (const [i, f] of fields.entries()) {
       // indexOf, not a regex: this runs over every field of every row.
-      if (f.indexOf('\n') !== -1 && f.indexOf('\t') !== -1) return true;
+      if (f.indexOf('\n') === -1 && f.indexOf('\r') === -1) continue;
+      if (tab ? f.indexOf('\t') !== -1 : this.#rowsInside(f, i === fields.length - 1)) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether every line of a quoted cell after its first reads as a whole row of this file (as many
+   * delimiters as the header has, less one, and no quote): rows a stray quote joined. A CSV cell of
+   * prose over lines holds commas as a matter of course, but seldom the same number on each line.
+   * The cell's last line counts only in the last column (elsewhere the row goes on after it).
+   */
+  #rowsInside(field: string, lastColumn: boolean): boolean {
+    const lines = field.split(/\r\n|\n|\r/);
+    const inner = lastColumn ? lines.slice(1) : lines.slice(1, -1);
+    const want = (this.#header as string[]).length - 1;
+    if (inner.length === 0 || want === 0) return false;
+    const delimiter = this.#delimiterText;
+    return inner.every((l) => {
+      if (l.includes('"')) return false;
+      const parts = l.split(delimiter);
+      return parts.length - 1 === want && parts.every((p) => p.trim() !== '');
+    });
   }
 
   /** What the bad UTF-16 code unit at framer offset `at` was; forgets it and those before it. */
@@ -600,6 +685,16 @@ function strayQuoteMessage(quote: StrayQuote, line: number, unclosed: boolean, e
     `unbalanced quotes: a quote opens a field on line ${opens}, and the quote that closes it, on line ${closes}, is followed by text ` +
     `instead of the delimiter or a line break, so ${lines} would be one field: ${together}. Check the quotes on line ${opens}: ${fix}`
   );
+}
+
+/** A value that could be a column name: a short label, not a sentence. */
+const COLUMN_LIKE = /^[\p{L}\p{N}_][\p{L}\p{N}_ ./()#-]{0,63}$/u;
+
+/** For a record whose fields run over lines: which lines, and that a stray quote may have joined them. */
+function overLines(fields: readonly string[], line: number): string {
+  const breaks = fields.reduce((n, f) => n + countLineBreaks(f), 0);
+  if (breaks === 0) return '';
+  return `; it runs over lines ${line}–${line + breaks}, joined by a quoted field: check the quotes on line ${line} (a stray quote joins the rows up to the next quote)`;
 }
 
 function countLineBreaks(text: string): number {

@@ -127,6 +127,61 @@ const cases: LoadCase[] = [
     warnings: [/^data\.csv: 2 rows \(the first on line 2\) end with a delimiter the header does not: the empty field after it was left out\.$/],
   },
   {
+    name: 'a delimiter at the end of a row where the rows before it have none: a value with an unquoted delimiter, rejected',
+    text: 'question,answer\nWhat is APR?,The yearly rate.\nWhere is Paris, France?,\nWhat is a lien?,A claim on property.\n',
+    rows: [
+      [2, { question: 'What is APR?', answer: 'The yearly rate.' }],
+      [4, { question: 'What is a lien?', answer: 'A claim on property.' }],
+    ],
+    rejected: [[3, 'malformed_row', /^expected 2 fields as in the header, got 3; the last is empty: the row ends with a delimiter, which the rows of this file do not \(line 2 does not\)/]],
+  },
+  {
+    name: 'a stray quote that joins comma-separated rows up to an inch mark: kept, with a warning',
+    text: 'question,answer\nQ1?,A1\n"Size of TV?,Big\nQ3?,A3\nQ4?,A4\nHow big is 5",Very\nQ6?,A6\n',
+    rows: [
+      [2, { question: 'Q1?', answer: 'A1' }],
+      [3, { question: 'Size of TV?,Big\nQ3?,A3\nQ4?,A4\nHow big is 5', answer: 'Very' }],
+      [7, { question: 'Q6?', answer: 'A6' }],
+    ],
+    warnings: [/^data\.csv: 1 row \(the first on line 3\) has a quoted field over several lines whose lines each read as a row of the file, as when a stray quote/],
+  },
+  {
+    name: 'prose over lines in a quoted cell, commas and all, is no joined row',
+    text: 'question,answer\nWhat does the letter say?,"Dear Sir,\nthank you, and I agree, in part.\nRegards"\nQ2?,"Paid, in full,\non time"\n',
+    rows: [
+      [2, { question: 'What does the letter say?', answer: 'Dear Sir,\nthank you, and I agree, in part.\nRegards' }],
+      [5, { question: 'Q2?', answer: 'Paid, in full,\non time' }],
+    ],
+  },
+  {
+    name: 'the header repeated with its columns in another order: rejected, and the rows after it read by that order',
+    text: 'question,answer\nQ1?,A1\nAnswer,Question\nA2,Q2?\nquestion,answer\nQ3?,A3\n',
+    rows: [
+      [2, { question: 'Q1?', answer: 'A1' }],
+      [4, { question: 'Q2?', answer: 'A2' }],
+      [6, { question: 'Q3?', answer: 'A3' }],
+    ],
+    rejected: [
+      [3, 'malformed_row', 'the row repeats the header (line 1) in another order: exports joined with their headers? It is not data'],
+      [5, 'malformed_row', 'the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data'],
+    ],
+    warnings: [/^data\.csv: line 3 repeats the header with its columns in another order \("Answer", "Question"\): the rows after it were read by that order\.$/],
+  },
+  {
+    name: 'the header repeated in other letters is no data; a header of other columns is rejected with a warning',
+    text: 'question,answer,id\nQ1?,A1,1\nQuestion,Answer,ID\nQ2?,A2,2\nquestion,answer,source\nQ3?,A3,web\n',
+    rows: [
+      [2, { question: 'Q1?', answer: 'A1', id: '1' }],
+      [4, { question: 'Q2?', answer: 'A2', id: '2' }],
+      [6, { question: 'Q3?', answer: 'A3', id: 'web' }],
+    ],
+    rejected: [
+      [3, 'malformed_row', 'the row repeats the header (line 1), in other letters: exports joined with their headers? It is not data'],
+      [5, 'malformed_row', 'the row looks like a header, not data: it names columns of the header (line 1) and others'],
+    ],
+    warnings: [/^data\.csv: line 5 looks like a header of other columns \("source" beside 2 of line 1's\)/],
+  },
+  {
     name: 'rows of empty fields (below a spreadsheet\'s data) are blank lines; a quoted empty row is data',
     text: 'q,a\nhi,hello\n,\n , \n"",""\n',
     rows: [
@@ -195,7 +250,7 @@ const cases: LoadCase[] = [
     name: 'a malformed row spanning lines is rejected at its first line',
     text: 'a,b\n"one\ntwo",x,y\nz,w\n',
     rows: [[4, { a: 'z', b: 'w' }]],
-    rejected: [[2, 'malformed_row', 'expected 2 fields as in the header, got 3']],
+    rejected: [[2, 'malformed_row', 'expected 2 fields as in the header, got 3; it runs over lines 2–3, joined by a quoted field: check the quotes on line 2 (a stray quote joins the rows up to the next quote)']],
   },
   {
     name: 'a stray quote inside an unquoted field is kept (relaxed quotes)',
@@ -541,8 +596,10 @@ describe('loadCsv properties', () => {
           }),
         ),
         async ({ header, rows, breaks, chunk }) => {
-          // A row that repeats the header is rejected as no data (files joined with their headers).
-          fc.pre(header.length === 1 || !rows.some((row) => row.every((v, i) => v === header[i])));
+          // A row that repeats the header is rejected as no data (files joined with their headers),
+          // in any order or case, and one that names two of its columns or more.
+          const named = (row: string[]) => row.filter((v) => header.includes(v.trim().toLowerCase())).length;
+          fc.pre(header.length === 1 || !rows.some((row) => row.every((v, i) => v === header[i]) || named(row) >= 2));
           // Rows that would read back as blank lines are not rows; a single empty cell is quoted.
           let text = header.join(',');
           const starts: number[] = [];
@@ -609,7 +666,9 @@ describe("loadCsv with escape: '\\\\'", () => {
           const result = await runLoad((ctx) => loadCsv(chunked('mysql.csv', ...pieces), { delimiter: ',', escape: '\\' }, ctx));
           expect(result.error).toBeUndefined();
           expect(result.rejected).toEqual([]);
-          expect(result.warnings).toEqual(rows.length === 0 ? ['mysql.csv: the file holds a header but no data rows.'] : []);
+          // Random cells over lines can read as rows a stray quote joined: that warning is about content.
+          const warnings = result.warnings.filter((w) => !w.includes('whose lines each read as a row'));
+          expect(warnings).toEqual(rows.length === 0 ? ['mysql.csv: the file holds a header but no data rows.'] : []);
           expect(result.data).toEqual(rows.map((row) => Object.fromEntries(header.map((h, i) => [h, row[i]]))));
           expect(result.lines).toEqual(starts);
         },
