@@ -28,6 +28,12 @@ for (const f of ['train.jsonl', 'validation.jsonl', 'report/report.json']) {
     process.exit(1);
   }
 }
+// One error, two builds: each build's class knows the other's errors (instanceof, not only isLoraPrepError).
+const fromEsm = await esm.prepareDataset({ inputs: [join(dir, 'none.jsonl')], outDir: join(dir, 'x') }).catch((e) => e);
+if (!(fromEsm instanceof cjs.LoraPrepError) || !(new cjs.LoraPrepError('ABORTED', 'x') instanceof esm.LoraPrepError)) {
+  console.error('smoke: an error of one build is not instanceof the other build\'s LoraPrepError');
+  process.exit(1);
+}
 // A Hugging Face tokenizer folder: its chat template rendered by the bundled @huggingface/jinja
 // (rewritten at build time, scripts/jinja-fields.ts), in the workers and inline.
 // Bundled, not imported: the package no longer depends on it at run time.

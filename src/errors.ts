@@ -2,6 +2,7 @@
  * Errors for problems with the job (options, files, output folder). Problems with one row are
  * never thrown: they become {@link Rejection}s in `report/rejected.jsonl`.
  */
+import type { PrepareResult } from './prepare.js';
 
 /** Stable codes of {@link LoraPrepError}. Renaming one is a breaking change. */
 export type ErrorCode =
@@ -42,6 +43,22 @@ export class LoraPrepError extends Error {
   readonly code: ErrorCode;
   /** The file, line or field concerned, when there is one. */
   readonly location: ErrorLocation | undefined;
+  /**
+   * The run's result where its files were written and a check of the data failed after (`DATA_FAILED`
+   * from `failOn`): counts, files and the report, as `prepareDataset` would have returned them.
+   */
+  readonly result?: PrepareResult | undefined;
+
+  /**
+   * `instanceof LoraPrepError` holds for this package's errors from either of its builds (ESM and
+   * CommonJS, both loaded in one process, have a class each) and from another copy of it.
+   *
+   * @example
+   * createRequire(import.meta.url)('lora-prep').LoraPrepError; // another class, the same errors
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === LoraPrepError && branded(value));
+  }
 
   /**
    * Creates the error; `cause` is kept as the standard `Error.cause`.
@@ -64,10 +81,12 @@ export class LoraPrepError extends Error {
  * if (isLoraPrepError(err)) console.error(err.code, err.message);
  */
 export function isLoraPrepError(value: unknown): value is LoraPrepError {
-  return (
-    value instanceof LoraPrepError ||
-    (value instanceof Error && value.name === 'LoraPrepError' && typeof (value as { code?: unknown }).code === 'string')
-  );
+  return value instanceof LoraPrepError;
+}
+
+/** An error of another copy or build of this package: its name and a code. */
+function branded(value: unknown): boolean {
+  return value instanceof Error && value.name === 'LoraPrepError' && typeof (value as { code?: unknown }).code === 'string';
 }
 
 /** `file:line` (or just `file`) for messages. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
-import { prepareDataset } from '../src/index.js';
+import { isLoraPrepError, prepareDataset } from '../src/index.js';
 import { snapshot, tempDir, tinyTokenizer } from './helpers/index.js';
 
 const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows, 4 rejected (invalid_json, invalid_record ×2, duplicate)
@@ -17,7 +17,8 @@ describe('failOn', () => {
     const outDir = join(await tempDir(), 'o');
     const error = await prepareDataset({ inputs: [FIXTURE], outDir, failOn: { rejectedRatio: 0.1 } }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/4 of 15 rows rejected \(26\.7%\), over failOn\.rejectedRatio 0\.1/) });
-    expect((error as { result: { counts: { rejected: number } } }).result.counts.rejected).toBe(4);
+    // Typed on the class: no cast (tsc checks this file).
+    expect(isLoraPrepError(error) && error.result?.counts.rejected).toBe(4);
     const report = JSON.parse(await readFile(join(outDir, 'report', 'report.json'), 'utf8'));
     expect(report.counts.rejected).toBe(4);
   });
