@@ -57,4 +57,12 @@ describe('lora-prep stats', () => {
     expect(await runCli(['stats'], io)).toBe(2);
     expect(await runCli(['stats', 'fixtures/none.jsonl'], io)).toBe(2);
   });
+
+  it('says a folder is no file, naming one it holds (not a format to give it)', async () => {
+    await expect(fileStats('fixtures/legal')).rejects.toMatchObject({
+      code: 'INPUT_NOT_FOUND',
+      message: expect.stringMatching(/^fixtures\/legal is a folder: stats counts one file, such as fixtures\/legal\/\S+\.(jsonl|csv|json|tsv) \(the folder holds /),
+    });
+    await expect(fileStats('fixtures/legal')).rejects.not.toMatchObject({ message: expect.stringMatching(/input-format/) });
+  });
 });

@@ -2,7 +2,9 @@
  * Token statistics of an existing file (`lora-prep stats`): any shape lora-prep reads (messages,
  * ShareGPT, alpaca, prompt/completion, question/answer), counted with the model's tokenizer.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listed } from '../_inputs.js';
 import { GrowableUint32 } from '../_growable.js';
 import { ProgressTicker } from '../_progress.js';
 import { LoraPrepError } from '../errors.js';
@@ -59,6 +61,7 @@ export interface FileStatsOptions {
  * const s = await fileStats('out/v1/train.jsonl', { tokenizer: 'llama-3', maxTokens: 2048 });
  */
 export async function fileStats(file: string, options: FileStatsOptions = {}): Promise<FileStats> {
+  await mustBeFile(file);
   const tokenizer = await loadTokenizer(options.tokenizer ?? 'o200k_base');
   let unreadable = 0;
   let refused = 0;
@@ -152,4 +155,16 @@ async function* counted(rows: AsyncIterable<SourceRow>, onRow: () => void): Asyn
     onRow();
     yield row;
   }
+}
+
+/** A folder is no file to count (its name has no format either: say what it is, and which files it holds). */
+async function mustBeFile(file: string): Promise<void> {
+  const s = await stat(file).catch(() => undefined);
+  if (s === undefined || s.isFile()) return; // a missing file: the loader says so
+  const data = s.isDirectory() ? (await readdir(file).catch(() => [] as string[])).filter((n) => /\.(jsonl|json|csv|tsv)(\.gz)?$/i.test(n)).sort() : [];
+  throw new LoraPrepError(
+    'INPUT_NOT_FOUND',
+    `${file} is ${s.isDirectory() ? 'a folder' : 'not a file'}: stats counts one file${data.length > 0 ? `, such as ${join(file, data[0] as string)} (the folder holds ${listed(data)})` : ''}.`,
+    { location: { file } },
+  );
 }
