@@ -17,6 +17,8 @@ import type { InputSpec } from './options.js';
 function notAPath(path: string): string {
   if (path === '-' || path === '/dev/stdin') return ' Inputs are files or folders, not standard input: save the data to a file first.';
   if (/[*?[\]{}]/.test(path)) return ' Patterns such as *.csv are not expanded here: let the shell expand them (unquoted, on the command line), or give the folder that holds the files.';
+  if (/^~[^/]*(\/|$)/.test(path)) return ' A leading ~ is not expanded here (the shell expands it only at the start of a word, unquoted: not after --out= or in a config file): give the full path.';
+  if (sep === '/' && path.includes('\\')) return ` Backslashes are part of a name here, not folder separators: write ${JSON.stringify(path.replace(/\\/g, '/'))}.`;
   return '';
 }
 

@@ -74,11 +74,14 @@ describe('a folder as an input', () => {
     expect(result.warnings.join('\n')).not.toMatch(/left out/);
   });
 
-  it('says a glob pattern or standard input is no input path', async () => {
+  it('says a glob pattern, standard input, a ~ or Windows separators are no input path', async () => {
     const dir = await tempDir();
     for (const [path, says] of [
       [join(dir, '*.csv'), 'Patterns such as *.csv are not expanded here'],
       ['-', 'not standard input'],
+      ['~/data/rows.csv', 'A leading ~ is not expanded here'],
+      ['~', 'A leading ~ is not expanded here'],
+      ['fixtures\\finance\\fiqa-qa.csv', 'write "fixtures/finance/fiqa-qa.csv"'],
     ] as const) {
       const error = await prepareDataset({ inputs: [path], outDir: join(dir, 'o') }).catch((e: unknown) => e);
       expect(isLoraPrepError(error) && error.code).toBe('INPUT_NOT_FOUND');
