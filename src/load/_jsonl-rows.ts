@@ -79,6 +79,14 @@ export async function* jsonlRows(
  */
 function shapeHint(line: string): string {
   const t = line.trim();
+  // Python's repr of a dict (print(row), str(row), df.to_string): single quotes, True/None.
+  if (/^\{\s*'[^']*'\s*:/.test(t)) {
+    return "; the line looks like a Python dict as print() or str() writes it (single quotes, True, None), not JSON: write each record with json.dumps (or pandas' to_json(orient='records', lines=True))";
+  }
+  // MongoDB's extended JSON in canonical mode is JSON; the shell's own output is not.
+  if (/\b(ObjectId|ISODate|NumberLong|NumberInt|NumberDecimal)\(/.test(t)) {
+    return '; the line looks like MongoDB shell output (ObjectId(…), ISODate(…)), not JSON: export with mongoexport (it writes one JSON record per line; --jsonFormat=relaxed keeps dates and numbers plain)';
+  }
   if (/^[{}[\]],?$/.test(t) || /^"[^"]*"\s*:/.test(t)) {
     return '; the line looks like part of a record pretty-printed over several lines (as jq writes without -c): JSONL holds one record per line (jq -c, or json.dumps without indent)';
   }

@@ -125,6 +125,15 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "a Python dict as print() writes it and MongoDB shell output are rejected with a hint to export JSON",
+    text: `{'prompt': 'p1', 'ok': True}\n{"_id": ObjectId("64f1"), "q": "a"}\n{"q":"it's {'x': 1} in text"}\n`,
+    rows: [[3, { q: "it's {'x': 1} in text" }]],
+    rejected: [
+      [1, 'invalid_json', /; the line looks like a Python dict as print\(\) or str\(\) writes it .*json\.dumps/],
+      [2, 'invalid_json', /; the line looks like MongoDB shell output .*mongoexport/],
+    ],
+  },
+  {
     name: 'an empty file: no rows, a warning',
     text: '\n\n',
     rows: [],
