@@ -43,6 +43,11 @@ import type { LoadOptions, LoadSource } from './types.js';
  * The delimiter is `options.delimiter`, else a tab for TSV (`format: 'tsv'` or a `.tsv`/`.tab`
  * name), else sniffed among `, ; \t |` from the first records.
  *
+ * With `quote: false` and `escape: '\\'` (PostgreSQL's text format, a TSV from `mysql -B`), the
+ * header's names and every field are decoded as PostgreSQL escapes them (`\n` a line break, `\\`
+ * a backslash, `\t` a tab, octal `\101` and hex `\x41` escapes), except a field that is just `\N`,
+ * NULL, which `nullValues` reads as missing. Without `escape: '\\'` a backslash is text.
+ *
  * @param source - a path, or a name plus chunks.
  * @param options - `delimiter`, `encoding`, `onBytes`, `maxLineBytes`, `maxFieldChars`,
  * `onInvalidEncoding`; `format: 'tsv'` selects tabs.
@@ -176,6 +181,8 @@ class CsvRecordReader {
   readonly #escape: '"' | '\\';
   /** Whether a quote may open a quoted field (`quote: false`: a quote is text). */
   readonly #quotes: boolean;
+  /** PostgreSQL's text format (`quote: false` with `escape: '\\'`): fields are decoded (see {@link decodeTextEscapes}). */
+  readonly #textFormat: boolean;
   readonly #ctx: StageContext;
   readonly #limits: ResolvedLimits;
   readonly #guard: EncodingGuard;
@@ -225,6 +232,7 @@ class CsvRecordReader {
   constructor(file: string, ctx: StageContext, limits: ResolvedLimits, guard: EncodingGuard, escape: '"' | '\\', quotes: boolean) {
     this.#escape = escape;
     this.#quotes = quotes;
+    this.#textFormat = !quotes && escape === '\\';
     this.#file = file;
     this.#ctx = ctx;
     this.#limits = limits;
@@ -371,7 +379,7 @@ class CsvRecordReader {
         const what = this.#guard.utf16 ? 'characters that are not valid UTF-16' : 'bytes that are not valid UTF-8';
         this.#ctx.warn(`${this.#file}: the header (line ${line}) holds ${what}; they were read as "\uFFFD" in the column names.`);
       }
-      const { names, renamed } = normalizeHeader(fields);
+      const { names, renamed } = normalizeHeader(this.#textFormat ? fields.map(decodeTextEscapes) : fields);
       this.#header = names;
       this.#rawHeader = fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f));
       if (renamed.length > 0) {
@@ -464,6 +472,8 @@ class CsvRecordReader {
     this.#rows++;
     if (this.#escape === '"' && this.#quotes) this.#noteBackslashed(fields, line, backslashed);
     if (this.#quotes && this.#joinedRows(fields) && this.#joined.rows++ === 0) this.#joined.first = line;
+    // After every check on the fields as written: a row of the header again is told by its text.
+    if (this.#textFormat) for (let i = 0; i < fields.length; i++) fields[i] = decodeTextEscapes(fields[i] as string);
     const order = this.#order;
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[order === undefined ? i : (order[i] as number)] as string]));
@@ -685,6 +695,67 @@ function strayQuoteMessage(quote: StrayQuote, line: number, unclosed: boolean, e
     `unbalanced quotes: a quote opens a field on line ${opens}, and the quote that closes it, on line ${closes}, is followed by text ` +
     `instead of the delimiter or a line break, so ${lines} would be one field: ${together}. Check the quotes on line ${opens}: ${fix}`
   );
+}
+
+/**
+ * A field of PostgreSQL's text format (`COPY ... TO` without CSV) decoded: `\b \f \n \r \t \v` the
+ * control characters, `\\` a backslash, a backslash and one to three octal digits (`\101`) or `\x`
+ * and one or two hex digits (`\x41`) the character of that byte value, a backslash before any other
+ * character that character. A field that is just `\N` is PostgreSQL's NULL: left as written for
+ * `nullValues` (decoded it would be the text "N"). A backslash at the very end is kept.
+ *
+ * @example
+ * decodeTextEscapes(String.raw`line1\nC:\\dir`) // 'line1\nC:\\dir' (a line break, one backslash)
+ */
+export function decodeTextEscapes(field: string): string {
+  let at = field.indexOf('\\');
+  if (at === -1 || field === '\\N') return field;
+  let out = '';
+  let from = 0;
+  while (at !== -1) {
+    out += field.slice(from, at);
+    const c = field.charCodeAt(at + 1);
+    let next = at + 2;
+    if (Number.isNaN(c)) {
+      out += '\\';
+      from = at + 1;
+      break;
+    }
+    const simple = TEXT_ESCAPES[c];
+    if (simple !== undefined) out += simple;
+    else if (c >= 0x30 && c <= 0x37) {
+      // Up to three octal digits; PostgreSQL keeps the low eight bits (\777 is 0xff).
+      let value = c - 0x30;
+      while (next < field.length && next < at + 4) {
+        const d = field.charCodeAt(next);
+        if (d < 0x30 || d > 0x37) break;
+        value = value * 8 + (d - 0x30);
+        next++;
+      }
+      out += String.fromCharCode(value & 0xff);
+    } else if (c === 0x78 && hexValue(field.charCodeAt(next)) >= 0) {
+      let value = hexValue(field.charCodeAt(next++));
+      const low = hexValue(field.charCodeAt(next));
+      if (low >= 0) {
+        value = value * 16 + low;
+        next++;
+      }
+      out += String.fromCharCode(value);
+    } else out += field[at + 1];
+    from = next;
+    at = field.indexOf('\\', from);
+  }
+  return out + field.slice(from);
+}
+
+/** The one-letter escapes of PostgreSQL's text format, by the letter's code. */
+const TEXT_ESCAPES: Record<number, string> = { 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t', 0x76: '\v' };
+
+/** A hex digit's value, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
 }
 
 /** A value that could be a column name: a short label, not a sentence. */
