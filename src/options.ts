@@ -310,6 +310,17 @@ export interface PrepareOptions {
   /** A CSV cell longer than this many characters is rejected as `field_too_long` (default 4 Mi). */
   maxFieldChars?: number | undefined;
   /**
+   * Text that stands for a missing value, in every input. A top-level field of a row (a CSV cell,
+   * a top-level JSON string) whose value, trimmed, is one of them is read as missing (null) before
+   * the mapping reads it: a required field then rejects the row as `missing_field`, saying what it
+   * held; an optional one (a system column, alpaca's input) is left out. Default `['\\N']`, the NULL
+   * of PostgreSQL's text format (`COPY ... TO`) and MySQL's `SELECT ... INTO OUTFILE`; add `'nan'`,
+   * `'None'` for pandas' `astype(str)`, `'NA'` for R. `[]`: every value is text. Where a column the
+   * mapping reads holds one of the usual markers (`NaN nan None NULL null NA N/A n/a #N/A <NA> NaT \N`)
+   * that is not listed, a warning per file says how many, in which columns.
+   */
+  nullValues?: readonly string[] | undefined;
+  /**
    * Read only the first this many input rows (over the inputs, in order; rejected rows count), to
    * try settings on a sample of a large input. The report warns which inputs were not read to the
    * end, and the manifest marks them `partial`. Unset: every row.
@@ -323,6 +334,8 @@ export interface PrepareOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** The longest null value: markers are short, and each field of each row is compared with them. */
+const NULL_VALUE_CHARS = 64;
 const formatSchema = z.enum(['csv', 'tsv', 'jsonl', 'json']);
 const encodingSchema = z.enum(['utf-8', 'latin1', 'windows-1252', 'utf-16le']);
 const delimiterSchema = z.string().length(1, 'a delimiter is one character');
@@ -486,6 +499,16 @@ export const prepareOptionsSchema = z.strictObject({
     .max(64 * 1024 * 1024, { message: 'at most 64 MiB (67108864): a row is counted whole, in memory in proportion to it, and 64 MiB is millions of tokens past any model\'s context' })
     .default(16 * 1024 * 1024),
   maxFieldChars: z.number().int().positive().default(4 * 1024 * 1024),
+  // Trimmed, as the values they are compared with are.
+  nullValues: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1, 'a null value is not blank (a blank field is empty text already)')
+        .max(NULL_VALUE_CHARS, `a null value is at most ${NULL_VALUE_CHARS} characters, a marker such as "\\N" or "nan"`),
+    )
+    .default(['\\N']),
   maxRows: z.number().int().positive().optional(),
   overwrite: z.boolean().default(false),
   /** Called with a {@link ProgressEvent} about every 10,000 rows and at each stage change. */

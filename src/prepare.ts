@@ -26,6 +26,7 @@ import { overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
 import { alsoFits, mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
+import { MarkerTally } from './normalize/_nulls.js';
 import { resolveOptions, type InputSpec, type Mapping, type PrepareOptions, type PricingOptions, type ResolvedOptions, type TemplateMapping } from './options.js';
 import { HTML_REJECTED_SHOWN, renderReportHtml, type HtmlExample } from './report/html.js';
 import { formatSummary, tokenHistogram, tokenStats, type HistogramBin, type TokenStats } from './report/index.js';
@@ -301,7 +302,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
           progress.bytes += chunk.length;
         },
       }, loadCtx);
-      const normalize = rowNormalizer({ mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding, keepColumns: splitColumns, templateValues: opts.pii !== undefined });
+      // The usual missing-value markers kept as text in the columns read: one warning per file.
+      const markers = new MarkerTally(opts.nullValues);
+      const normalize = rowNormalizer(
+        { mapping: spec.mapping, systemPrompt: systemPromptText(opts.systemPrompt), domain: spec.domain, onInvalidEncoding: opts.onInvalidEncoding, keepColumns: splitColumns, templateValues: opts.pii !== undefined, nullValues: opts.nullValues },
+        markers,
+      );
       // Read, normalise and PII run per row in this one generator (each async layer costs every
       // row a promise); the dedup keys and the look-up of kept rows come with the count.
       const time = { read: 0, normalize: 0, pii: 0 };
@@ -431,6 +437,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
         if (!finished) await counting.return?.();
       }
       order.finish();
+      const markerWarning = markers.warning(file, opts.nullValues);
+      if (markerWarning) warnings.add(markerWarning);
       // ready() runs inside counting.next(): its time is taken out of the count stage's.
       clock.add('read', time.read);
       clock.add('normalize', time.normalize);

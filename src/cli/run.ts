@@ -99,6 +99,9 @@ Options of prepare:
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
   --quote none              no CSV field is quoted: a quote is text (a TSV from mysql -B or psql)
+  --null-values LIST        text read as a missing value, comma-separated; '' for none (default \\N,
+                            the NULL of MySQL and of PostgreSQL's text format, which --quote none
+                            --escape '\\' reads, escapes decoded); pandas writes nan,None
   --records-key KEY         JSON: the top-level key whose array holds the records, as in
                             {"version": 1, "data": [...]}
   --input-format F          csv | tsv | jsonl | json: read the inputs as F whatever their
@@ -232,6 +235,7 @@ const PREPARE_ARGS = {
   delimiter: { type: 'string' },
   escape: { type: 'string' },
   quote: { type: 'string' },
+  'null-values': { type: 'string' },
   'records-key': { type: 'string' },
   'input-format': { type: 'string' },
   config: { type: 'string' },
@@ -394,6 +398,8 @@ async function toOptions(v: PrepareValues, positionals: string[]): Promise<Prepa
     else if (v.quote === '"') o.quote = '"';
     else bad.push(`--quote must be none (no field is quoted) or " (the default), got ${JSON.stringify(v.quote)}`);
   }
+  // '' is none; a blank entry is left in, for the options to name.
+  if (v['null-values'] !== undefined) o.nullValues = v['null-values'] === '' ? [] : v['null-values'].split(',').map((t) => t.trim());
   if (v.overwrite) o.overwrite = true;
   const split: Record<string, unknown> = { ...(base.split as Record<string, unknown> | undefined) };
   if (v.validation !== undefined) put(split, 'validation', num('--validation', v.validation, bad));

@@ -11,6 +11,7 @@ import type { Example, Message, ReasonCode, Role, SourceRow, StageContext, ToolC
 import { parseJsonNode, type JsonNode } from '../validate/_json-ast.js';
 import { cleanContent, invalid, kindOf, missing, optionalText, text, withSystem, type Converted, type Converter, type Rejected } from './_fields.js';
 import { isMcq, isPubMedQa, loadPromptTemplate, looksLikeClassification, presetConverter, resolvePreset, type ResolvedMcq } from './_presets.js';
+import { nulledMessage, nullReader, type MarkerTally } from './_nulls.js';
 import { checkColumns, headerHint, parseTemplate, placeholders, render, topColumn, type TemplatePart } from './_template.js';
 
 export { cleanContent };
@@ -43,6 +44,14 @@ export interface NormalizeOptions {
    * (`Example.templateValues`): the PII stage reads each after its column's name as a label.
    */
   templateValues?: boolean | undefined;
+  /**
+   * Text that stands for a missing value: a top-level field (a CSV cell, a top-level JSON string)
+   * whose value, trimmed, is one of them is read as null before the mapping reads it, so a
+   * required field rejects the row as `missing_field` (its message names the value) and an
+   * optional one (system, alpaca input) is left out. Default none; `prepareDataset` passes its
+   * `nullValues` (default `['\\N']`, the NULL of PostgreSQL's and MySQL's exports).
+   */
+  nullValues?: readonly string[] | undefined;
 }
 
 /**
@@ -378,33 +387,40 @@ export async function* normalizeRecords(
 
 /**
  * The per-row function behind {@link normalizeRecords}: an example, or undefined when the row
- * went to `ctx.reject`. `prepareDataset` calls it directly, one async step fewer per row.
+ * went to `ctx.reject`. `prepareDataset` calls it directly, one async step fewer per row, with a
+ * `markers` tally per file (the usual missing-value markers left as text in the columns read).
  *
  * @example
  * const normalize = rowNormalizer({ mapping: 'qa' });
  * const ex = normalize({ data: { question: 'q', answer: 'a' }, source: { file: 'a.csv', line: 2 } }, ctx);
  */
-export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: StageContext) => Example | undefined {
+export function rowNormalizer(options: NormalizeOptions, markers?: MarkerTally): (row: SourceRow, ctx: StageContext) => Example | undefined {
   const convert = converterFor(options.mapping);
+  const readNulls = nullReader(options.nullValues);
   const system = options.systemPrompt !== undefined && options.systemPrompt.trim() !== '' ? cleanContent(options.systemPrompt) : undefined;
   const preset = typeof options.mapping === 'string' ? options.mapping : undefined;
   const replace = options.onInvalidEncoding === 'replace';
   const keep = options.keepColumns ?? [];
   let replaced = false;
-  return (row, ctx) => {
+  return (asRead, ctx) => {
+    // A row with null values is read as a copy with those fields null; its raw excerpt stays as read.
+    const read = readNulls?.(asRead.data);
+    const row = read === undefined || read.nulled === undefined ? asRead : { data: read.data, source: asRead.source };
     const result = convert(row.data);
     if ('reason' in result) {
-      const message = result.reason === 'missing_field' ? result.message + otherShape(row.data, preset) : result.message;
-      ctx.reject({ source: row.source, reason: result.reason, message, raw: excerpt(row.data) });
+      let message = result.reason === 'missing_field' ? result.message + otherShape(row.data, preset) : result.message;
+      if (result.reason === 'missing_field' && read?.nulled !== undefined) message = nulledMessage(message, read.nulled);
+      ctx.reject({ source: row.source, reason: result.reason, message, raw: excerpt(asRead.data) });
       return undefined;
     }
+    markers?.see(row.data, result.used);
     // A blank system message is none ("optional fields: absent, null or blank means none"):
     // `systemPrompt` fills in, as for a row without one.
     const messages = result.messages.some((m) => m.role === 'system' && isBlank(m.content)) ? result.messages.filter((m) => !(m.role === 'system' && isBlank(m.content))) : result.messages;
     if (system !== undefined && !messages.some((m) => m.role === 'system')) messages.unshift({ role: 'system', content: system });
     const problem = checkConversation(messages);
     if (problem) {
-      ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(row.data) });
+      ctx.reject({ source: row.source, reason: problem.reason, message: problem.message, raw: excerpt(asRead.data) });
       return undefined;
     }
     const example: Example = { id: exampleId(row), messages, meta: buildMeta(row, keep.length === 0 ? result.used : result.used.filter((c) => !keep.includes(c)), options.domain, keep) };
@@ -416,7 +432,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
     const tools = typeof given === 'string' && given.trim() === '' ? undefined : toolList(given);
     if (Array.isArray(tools) && tools.length > 0) example.tools = tools;
     else if (tools !== undefined && tools !== null && !Array.isArray(tools)) {
-      ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions (or that list as JSON text)', raw: excerpt(row.data) });
+      ctx.reject({ source: row.source, reason: 'invalid_record', message: 'field "tools" must be a list of tool definitions (or that list as JSON text)', raw: excerpt(asRead.data) });
       return undefined;
     }
     if (!wellFormedExample(example)) {
@@ -427,7 +443,7 @@ export function rowNormalizer(options: NormalizeOptions): (row: SourceRow, ctx: 
           source: row.source,
           reason: 'invalid_encoding',
           message: `${where} holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its other half), which is not Unicode text and cannot be written as UTF-8; fix the text at the source`,
-          raw: excerpt(row.data),
+          raw: excerpt(asRead.data),
         });
         return undefined;
       }
