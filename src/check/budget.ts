@@ -3,7 +3,8 @@
  * `minTokens` and `overlong`. Pure over one example, so it runs the same inline or in a worker.
  */
 import { LoraPrepError } from '../errors.js';
-import type { Tokenizer } from '../tokenizers/types.js';
+import { countedText, type CountAs } from '../formats/_counted-text.js';
+import type { Measure, Tokenizer } from '../tokenizers/types.js';
 import type { Message, ReasonCode } from '../types.js';
 
 /** The budget settings. */
@@ -14,6 +15,11 @@ export interface Budget {
   minTokens?: number | undefined;
   /** What happens over `maxTokens`: reject, truncate, or write anyway. */
   overlong: 'drop' | 'truncate' | 'keep';
+  /**
+   * The text the trainer builds where it is not the chat template's (an instruction record for
+   * Axolotl, Unsloth, TRL or Together): examples are counted as that text ({@link countedText}).
+   */
+  countAs?: CountAs | undefined;
 }
 
 /** How an example was shortened to fit. */
@@ -42,9 +48,9 @@ export type Measured =
  * @example
  * applyBudget(tok, messages, { maxTokens: 2048, overlong: 'truncate' })
  */
-export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools?: readonly unknown[]): Measured {
+export function applyBudget(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools?: readonly unknown[], alpacaInput?: string): Measured {
   try {
-    return measureWithin(tokenizer, messages, budget, tools);
+    return measureWithin(tokenizer, messages, budget, tools, alpacaInput);
   } catch (e) {
     // A job problem found at a row (a chat template feature the renderer lacks) ends the run: no
     // row could be counted as the trainer renders it.
@@ -68,8 +74,23 @@ const STACK_HINT =
 
 // --- internal ---
 
-function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools: readonly unknown[] | undefined): Measured {
-  const m = tokenizer.measure(messages, tools);
+/** Measures a conversation as the trainer will tokenize it. */
+type Measurer = (messages: Message[]) => Measure;
+
+function measurer(tokenizer: Tokenizer, budget: Budget, tools: readonly unknown[] | undefined, alpacaInput: string | undefined): Measurer {
+  const { countAs } = budget;
+  const asText = tokenizer.measureText?.bind(tokenizer);
+  if (countAs === undefined || asText === undefined) return (messages) => tokenizer.measure(messages, tools);
+  return (messages) => {
+    const text = countedText(countAs, messages, alpacaInput);
+    // A conversation the record cannot hold is rejected when written; counted as a chat meanwhile.
+    return text ? asText(text.prompt, text.completion, text.apart) : tokenizer.measure(messages, tools);
+  };
+}
+
+function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools: readonly unknown[] | undefined, alpacaInput: string | undefined): Measured {
+  const measure = measurer(tokenizer, budget, tools, alpacaInput);
+  const m = measure(messages);
   const { maxTokens, minTokens } = budget;
   if (minTokens !== undefined && m.total < minTokens) {
     return { ok: false, reason: 'too_short', message: `${m.total} tokens (${tokenizer.name}) is under minTokens ${minTokens}`, tokens: m.total };
@@ -81,7 +102,7 @@ function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget
     if (budget.overlong === 'keep') return { ok: true, tokens: m.total, prompt: m.prompt, overBudget: true };
     return { ok: false, reason: 'overlong', message: `${m.total} tokens (${tokenizer.name}) is over maxTokens ${maxTokens}`, tokens: m.total };
   }
-  const cut = truncate(tokenizer, messages, maxTokens, m.total, tools);
+  const cut = truncate(tokenizer, measure, messages, maxTokens, m.total);
   // What is written is what minTokens judges: a cut that leaves too little is too short.
   if (cut.ok && minTokens !== undefined && cut.tokens < minTokens) {
     return { ok: false, reason: 'too_short', message: `${cut.tokens} tokens (${tokenizer.name}) once truncated to maxTokens ${maxTokens} is under minTokens ${minTokens}`, tokens: cut.tokens };
@@ -101,16 +122,16 @@ function promptOverflow(tokenizer: Tokenizer, prompt: number, maxTokens: number,
 // Cutting the answer converges in one or two steps; the cap only guards odd tokenizers.
 const MAX_CUT_STEPS = 8;
 
-function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, tokensBefore: number, tools: readonly unknown[] | undefined): Measured {
+function truncate(tokenizer: Tokenizer, measure: Measurer, original: Message[], maxTokens: number, tokensBefore: number): Measured {
   // 1. Drop the fewest oldest exchanges that bring it within maxTokens (at most all but the last):
   // a binary search on how many, as fewer exchanges count fewer tokens (dropping them one at a time
   // measured the chat once an exchange, time quadratic in its length).
   const { head, cuts } = exchangeCuts(original);
   const without = (k: number): Message[] => (k === 0 ? original : [...original.slice(0, head), ...original.slice(cuts[k - 1])]);
-  const measured = new Map<number, ReturnType<Tokenizer['measure']>>();
+  const measured = new Map<number, Measure>();
   const measureWithout = (k: number) => {
     let r = measured.get(k);
-    if (!r) measured.set(k, (r = tokenizer.measure(without(k), tools)));
+    if (!r) measured.set(k, (r = measure(without(k))));
     return r;
   };
   let droppedTurns = 0;
@@ -143,7 +164,7 @@ function truncate(tokenizer: Tokenizer, original: Message[], maxTokens: number, 
     const content = (lossless ? commonPrefix(answer.content, tokenizer.decode(ids.slice(0, keep))) : prefixWithin(tokenizer, answer.content, keep)).trimEnd();
     if (content === '') break;
     const candidate = [...messages.slice(0, last), { ...answer, content }];
-    const c = tokenizer.measure(candidate, tools);
+    const c = measure(candidate);
     if (c.total <= maxTokens) {
       return { ok: true, tokens: c.total, prompt: c.prompt, messages: candidate, truncated: { tokensBefore, droppedTurns, cutAnswer: true } };
     }

@@ -99,7 +99,7 @@ export function measureExample(tokenizer: Tokenizer, item: MeasureItem, options:
   const { budget, near, keys } = options;
   const before = keys ? keysBefore(item, keys) : undefined;
   if (isDuplicate(before)) return before;
-  const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools);
+  const m: MeasuredExample = applyBudget(tokenizer, item.messages, budget, item.tools, item.alpacaInput);
   if (!m.ok) return withReadKey(m, before);
   if (keys && before) keysAfter(item, m, keys, before, near !== undefined);
   if (near) m.signature = textSignature(m.nearText ?? nearText(m.messages ?? item.messages, undefined, item.nearUser), near, signatureOut);

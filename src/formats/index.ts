@@ -6,10 +6,13 @@
 import type { Example, ReasonCode } from '../types.js';
 import { alternatingRoles, oneLeadingSystem, torchtuneOrder, userFirst } from './_rules.js';
 import { alpacaRecord } from './alpaca.js';
+import type { CountAs } from './_counted-text.js';
 import { messagesRecord } from './openai.js';
 import { promptCompletionRecord } from './prompt-completion.js';
 import { sharegptRecord } from './sharegpt.js';
 import type { ToolSupport } from './openai.js';
+
+export { countedText, COUNT_AS, type CountAs, type CountedText } from './_counted-text.js';
 
 /** Record shape: a chat (`messages`) or an instruction record (alpaca / prompt-completion). */
 export type RecordFormat = 'chat' | 'instruction';
@@ -49,6 +52,11 @@ export interface Target {
   warnTrainUnder?: number | undefined;
   /** Formats whose records have no system field (prompt/completion). */
   systemless?: readonly RecordFormat[] | undefined;
+  /**
+   * Formats the trainer builds as plain text, not with the chat template, and how: each example is
+   * counted as that text ({@link countedText}).
+   */
+  countsAs?: Partial<Record<RecordFormat, CountAs>> | undefined;
 }
 
 /** A trainer's default sequence limit. */
@@ -126,6 +134,7 @@ export const targets = {
       chat: messagesRecord({ target: 'together', weights: 'any', names: false, rules: [oneLeadingSystem, userFirst, alternatingRoles] }),
       instruction: promptCompletionRecord('together'),
     },
+    countsAs: { instruction: 'prompt-completion' },
     files: standardFiles,
   },
   mistral: {
@@ -147,12 +156,15 @@ export const targets = {
     name: 'trl',
     systemless: ['instruction'],
     formats: { chat: messagesRecord({ target: 'trl', weights: 'none', tools: TRL_TOOLS }), instruction: promptCompletionRecord('trl') },
+    // A prompt and completion that are strings: TRL tokenizes the two as one text, EOS added.
+    countsAs: { instruction: 'prompt-completion' },
     files: standardFiles,
     defaultLimit: limit(1024, "TRL's default max_length", 'SFTConfig(max_length=...)'),
   },
   axolotl: {
     name: 'axolotl',
     formats: { chat: messagesRecord({ target: 'axolotl', weights: 'none', tools: AXOLOTL_TOOLS }), instruction: alpacaRecord({ target: 'axolotl', history: false }) },
+    countsAs: { instruction: 'alpaca-axolotl' },
     files: standardFiles,
     // Axolotl drops rows over sequence_len (excess_length_strategy: drop) without a word.
     defaultLimit: limit(512, "Axolotl's default sequence_len", 'sequence_len'),
@@ -166,6 +178,8 @@ export const targets = {
   unsloth: {
     name: 'unsloth',
     formats: { chat: messagesRecord({ target: 'unsloth', weights: 'none', tools: TRL_TOOLS }), instruction: alpacaRecord({ target: 'unsloth', history: false }) },
+    // The glue's to_text: the notebooks' Alpaca prompt (LLaMA-Factory and torchtune use the chat template).
+    countsAs: { instruction: 'alpaca-unsloth' },
     files: standardFiles,
   },
   torchtune: {

@@ -136,6 +136,10 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
     });
   };
   const warnings = [...template.warnings, ...(toolTemplate?.warnings ?? [])];
+  // What encoding a text with its special tokens adds (Llama 3: <|begin_of_text|>; Qwen: nothing),
+  // as a trainer that tokenizes plain text gets it, and the end-of-sequence token it appends.
+  const added = hf.encode('a', { add_special_tokens: true }).ids.length - hf.encode('a', { add_special_tokens: false }).ids.length;
+  const eosTokens = eos === '' ? 0 : count(eos);
 
   return {
     name: files.spec,
@@ -154,6 +158,10 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
       // history with the generation prompt added (MLX's mask_prompt offset, TRL's prompt part).
       const prompt = count(render(messages.slice(0, last), true, tools));
       return { total, prompt: Math.min(prompt, total) };
+    },
+    measureText(prompt, completion, apart) {
+      const head = added + count(prompt);
+      return { total: (apart ? head + count(completion) : added + count(prompt + completion)) + eosTokens, prompt: head };
     },
   };
 }

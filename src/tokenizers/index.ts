@@ -256,6 +256,11 @@ function openAiTokenizer(name: OpenAiEncoding, api: GptTokenizerApi): Tokenizer 
     decode,
     countMessages: (messages, tools) => measureChat(messages, tools).total,
     measure: measureChat,
+    // No BOS; the end of a text is one special token (<|endoftext|>).
+    measureText(prompt, completion, apart) {
+      const head = count(prompt);
+      return { total: (apart ? head + count(completion) : count(prompt + completion)) + 1, prompt: head };
+    },
   };
 
   function measureChat(messages: readonly Message[], tools?: readonly unknown[]): Measure {

@@ -32,4 +32,12 @@ export interface Tokenizer {
   countMessages(messages: readonly Message[], tools?: readonly unknown[]): number;
   /** Total and prompt tokens of a chat example in one pass. */
   measure(messages: readonly Message[], tools?: readonly unknown[]): Measure;
+  /**
+   * Total and prompt tokens of an example a trainer builds as plain text, not through the chat
+   * template (an Alpaca prompt, a prompt and its completion): `prompt` and then `completion`, with
+   * the special tokens the tokenizer adds to a text it encodes (a BOS) and an end-of-sequence token
+   * after the completion. `apart`: the two are tokenized one after the other (as Axolotl does),
+   * not as one text. Absent where the engine has no such count; chats are measured then.
+   */
+  measureText?(prompt: string, completion: string, apart: boolean): Measure;
 }
