@@ -106,6 +106,11 @@ export interface FramerOutput {
   invalid: BadRecord[];
   /** End offsets (as in {@link BadRecord.end}) of records passed on that hold a quote closed right after a backslash. */
   backslashed: number[];
+  /**
+   * End offsets (as in {@link BadRecord.end}) of records ended by a CR alone in a file whose first
+   * line break outside quotes is an LF or a CRLF: a stray CR that cut its row in two.
+   */
+  loneCR: number[];
 }
 
 /**
@@ -168,7 +173,9 @@ export class CsvFramer {
   #blank = true;
   #skipping: { head: Buffer; why: 'bytes' | 'fields' | 'quote' } | undefined;
   /** Where #endRecord reports bad records (the lists of the current push). */
-  #out: { replaced: FramedRecord[]; invalid: BadRecord[]; backslashed: number[] } = { replaced: [], invalid: [], backslashed: [] };
+  #out: { replaced: FramedRecord[]; invalid: BadRecord[]; backslashed: number[]; loneCR: number[] } = { replaced: [], invalid: [], backslashed: [], loneCR: [] };
+  /** How the file's first line break outside quotes was written: a lone CR after that is no line ending of this file. */
+  #lineEnd: 'lf' | 'crlf' | 'cr' | undefined;
   /** Output offset minus input offset, for the input bytes passed on since the last replacement. */
   #delta = 0;
   // Bad bytes of the chunk being scanned (offsets in the chunk), and the first of the current record.
@@ -203,7 +210,8 @@ export class CsvFramer {
     const replaced: FramedRecord[] = [];
     const invalid: BadRecord[] = [];
     const backslashed: number[] = [];
-    this.#out = { replaced, invalid, backslashed };
+    const loneCR: number[] = [];
+    this.#out = { replaced, invalid, backslashed, loneCR };
     if (chunk.length > 0) this.#segments.push(chunk);
     const single = this.#delimiter.length === 1 ? (this.#delimiter[0] as number) : -1;
     const maxBytes = this.#maxBytes;
@@ -219,9 +227,12 @@ export class CsvFramer {
       if (this.#pendingCR) {
         this.#pendingCR = false;
         if (b === LF) {
+          this.#lineEnd ??= 'crlf';
           this.#endRecord(abs + 1, out, replaced);
           continue;
         }
+        this.#lineEnd ??= 'cr';
+        if (this.#lineEnd !== 'cr' && this.#skipping === undefined && !this.#continuing) loneCR.push(abs + this.#delta);
         this.#endRecord(abs, out, replaced);
       }
       if (this.#continuing) {
@@ -289,6 +300,7 @@ export class CsvFramer {
         this.#lastWasCR = false;
       } else if (b === LF) {
         this.#breaks++;
+        this.#lineEnd ??= 'lf';
         this.#endRecord(abs + 1, out, replaced);
         continue;
       } else if (b === CR) {
@@ -341,7 +353,7 @@ export class CsvFramer {
     }
     this.#bad = [];
     this.#flush(this.#skipping === undefined ? this.#recordStart : this.#pos, out);
-    return { out: out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), replaced, invalid, backslashed };
+    return { out: out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), replaced, invalid, backslashed, loneCR };
   }
 
   /** Ends the input: a record cut off by the end is passed on (or replaced) as it is. */
@@ -350,7 +362,8 @@ export class CsvFramer {
     const replaced: FramedRecord[] = [];
     const invalid: BadRecord[] = [];
     const backslashed: number[] = [];
-    this.#out = { replaced, invalid, backslashed };
+    const loneCR: number[] = [];
+    this.#out = { replaced, invalid, backslashed, loneCR };
     const end = this.#pos;
     this.#pendingEscape = false;
     if (this.#pendingQuote) {
@@ -368,7 +381,7 @@ export class CsvFramer {
       this.#endRecord(end, out, replaced, open, false);
     }
     this.#flush(end, out);
-    return { out: Buffer.concat(out), replaced, invalid, backslashed };
+    return { out: Buffer.concat(out), replaced, invalid, backslashed, loneCR };
   }
 
   // --- internal ---

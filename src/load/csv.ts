@@ -197,6 +197,12 @@ class CsvRecordReader {
   readonly #invalid = new Map<number, BadRecord>();
   /** Records with a quote closed right after a backslash (`\"`), by the offset where the parser will say they end. */
   readonly #backslashedEnds = new Set<number>();
+  /** Ends of records cut by a CR alone in a file whose lines end with LF or CRLF (from the framer). */
+  readonly #loneCREnds = new Set<number>();
+  /** Rows ended by such a CR where it or the row after it has a wrong field count, and the first one's line. */
+  readonly #cutByCR = { rows: 0, first: 0 };
+  /** The last data row ended by such a CR, and whether its field count was wrong, until the next data row says more. */
+  #pendingCut: { line: number; bad: boolean } | undefined;
   /** Bytes given to the framer, and UTF-16 code units of text read, so far. */
   #framed = 0;
   #units = 0;
@@ -269,6 +275,7 @@ class CsvRecordReader {
 
   async *end(): AsyncGenerator<SourceRow> {
     yield* this.#write((this.#framer as CsvFramer).end(), true);
+    if (this.#pendingCut?.bad === true) this.#noteCut(this.#pendingCut.line);
     const { rows, first } = this.#backslashed;
     if (rows > 0) {
       this.#ctx.warn(
@@ -285,6 +292,13 @@ class CsvRecordReader {
           "as when a stray quote (an inch mark, a quote opening a question) joins the rows up to the next quote: check those rows; if the file's fields are never quoted, pass quote: false (CLI --quote none).",
       );
     }
+    if (this.#cutByCR.rows > 0) {
+      const n = this.#cutByCR.rows;
+      this.#ctx.warn(
+        `${this.#file}: ${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'} (the first on line ${this.#cutByCR.first}) end${n === 1 ? 's' : ''} at a carriage return alone (CR), though the file's lines end with a line feed (LF or CRLF): ` +
+          'each such CR was read as a line break, cutting its row there (the rest is read as a row of its own, usually rejected for its field count). Remove the stray CRs from the fields, or quote those fields.',
+      );
+    }
     if (this.#trailing.rows > 0) {
       const n = this.#trailing.rows;
       this.#ctx.warn(
@@ -296,10 +310,11 @@ class CsvRecordReader {
     else this.#ctx.warn(`${this.#file}: the file holds a header but no data rows.`);
   }
 
-  *#write({ out: bytes, replaced, invalid, backslashed }: FramerOutput, final = false): Generator<SourceRow> {
+  *#write({ out: bytes, replaced, invalid, backslashed, loneCR }: FramerOutput, final = false): Generator<SourceRow> {
     for (const record of replaced) this.#replaced.set(record.end, record);
     for (const record of invalid) this.#invalid.set(record.end, record);
     for (const end of backslashed) this.#backslashedEnds.add(end);
+    for (const end of loneCR) this.#loneCREnds.add(end);
     if (bytes.length === 0) return;
     this.#cursor.push(bytes);
     const base = this.#fed;
@@ -356,6 +371,7 @@ class CsvRecordReader {
     const bad = this.#invalid.get(end);
     if (bad !== undefined) this.#invalid.delete(end);
     const backslashed = this.#backslashedEnds.delete(end);
+    const cutByCR = this.#loneCREnds.delete(end);
     if (this.#lostTrack) {
       this.#lostTrack = false;
       line = cursor.startLineBackwards(end, fields.reduce((n, f) => n + countLineBreaks(f), 0));
@@ -406,6 +422,14 @@ class CsvRecordReader {
         if (this.#trailing.rows++ === 0) this.#trailing.first = line;
       } else strayEnd = true;
     } else if (fields.length === header.length) this.#trailingFile ??= { ends: false, line };
+    // A stray CR cuts a row in two whose parts cannot both have the header's field count; two
+    // whole rows around it are a file of mixed line endings.
+    const wrongCount = fields.length !== header.length;
+    if (this.#pendingCut !== undefined) {
+      if (this.#pendingCut.bad || wrongCount) this.#noteCut(this.#pendingCut.line);
+      this.#pendingCut = undefined;
+    }
+    if (cutByCR) this.#pendingCut = { line, bad: wrongCount };
     // Bytes the encoding cannot hold come first: a record cut short or garbled by them may also miscount its fields.
     if (bad !== undefined) {
       const raw = start === undefined ? '' : excerpt(cursor.text(start, end, RAW_EXCERPT_CHARS));
@@ -478,6 +502,10 @@ class CsvRecordReader {
     // fromEntries defines own properties, so a column named __proto__ or constructor stays a plain key.
     const data = Object.fromEntries(header.map((name, i) => [name, fields[order === undefined ? i : (order[i] as number)] as string]));
     return { data, source };
+  }
+
+  #noteCut(line: number): void {
+    if (this.#cutByCR.rows++ === 0) this.#cutByCR.first = line;
   }
 
   /**

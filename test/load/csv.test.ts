@@ -127,6 +127,35 @@ const cases: LoadCase[] = [
     warnings: [/^data\.csv: 2 rows \(the first on line 2\) end with a delimiter the header does not: the empty field after it was left out\.$/],
   },
   {
+    name: 'a CR alone in an unquoted cell of a file whose lines end with LF or CRLF cuts its row: said in a warning',
+    text: 'question,answer\nQ1?,A1 part\rrest of it\nQ2?,"A2\rquoted"\r\nQ3?,A3\n',
+    rows: [
+      [2, { question: 'Q1?', answer: 'A1 part' }],
+      [4, { question: 'Q2?', answer: 'A2\rquoted' }],
+      [6, { question: 'Q3?', answer: 'A3' }],
+    ],
+    rejected: [[3, 'malformed_row', 'expected 2 fields as in the header, got 1']],
+    warnings: [/^data\.csv: 1 row \(the first on line 2\) ends at a carriage return alone \(CR\), though the file's lines end with a line feed \(LF or CRLF\): each such CR was read as a line break/],
+  },
+  {
+    name: 'a CR alone that cuts the first cell: the part after it, whole in its count, is kept; the warning names the row',
+    text: 'question,answer\nQ1 part\rrest?,A1\nQ2?,A2\n',
+    rows: [
+      [3, { question: 'rest?', answer: 'A1' }],
+      [4, { question: 'Q2?', answer: 'A2' }],
+    ],
+    rejected: [[2, 'malformed_row', 'expected 2 fields as in the header, got 1']],
+    warnings: [/^data\.csv: 1 row \(the first on line 2\) ends at a carriage return alone/],
+  },
+  {
+    name: 'a file whose lines end with a CR alone (classic Mac OS) reads without a warning',
+    text: 'question,answer\rQ1?,A1\rQ2?,A2\r',
+    rows: [
+      [2, { question: 'Q1?', answer: 'A1' }],
+      [3, { question: 'Q2?', answer: 'A2' }],
+    ],
+  },
+  {
     name: 'a delimiter at the end of a row where the rows before it have none: a value with an unquoted delimiter, rejected',
     text: 'question,answer\nWhat is APR?,The yearly rate.\nWhere is Paris, France?,\nWhat is a lien?,A claim on property.\n',
     rows: [
