@@ -1,7 +1,7 @@
 // CI smoke test of the built package: ESM and CJS entries, the CLI, and the tokenizer worker
 // threads found beside the bundle (inputs of 4 MiB or more use them). Exits non-zero on any mismatch.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,22 @@ for (const f of ['train.jsonl', 'validation.jsonl', 'report/report.json']) {
   if (!x.equals(readFileSync(join(dir, 'cjs', f))) || !x.equals(readFileSync(join(dir, 'cli', f)))) {
     console.error(`smoke: ${f} differs between the ESM (2 workers), CJS (inline) and CLI runs`);
     process.exit(1);
+  }
+}
+// Bundled into an app (its worker's script left behind): counted on the main thread, with a warning.
+{
+  const bundle = join(process.cwd(), 'node_modules', '.lora-prep-smoke-bundle');
+  mkdirSync(bundle, { recursive: true });
+  copyFileSync('dist/index.js', join(bundle, 'index.js'));
+  try {
+    const bundled = await import(join(bundle, 'index.js'));
+    const r = await bundled.prepareDataset({ inputs: [input], outDir: join(dir, 'bundled'), concurrency: 2, maxTokens: 300, overlong: 'truncate' });
+    if (!r.warnings.some((w) => w.includes('counted on the main thread')) || !readFileSync(join(dir, 'bundled', 'train.jsonl')).equals(readFileSync(join(dir, 'esm', 'train.jsonl')))) {
+      console.error('smoke: a bundled copy without the worker script did not fall back to the main thread with the same output');
+      process.exit(1);
+    }
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
   }
 }
 // One error, two builds: each build's class knows the other's errors (instanceof, not only isLoraPrepError).

@@ -35,7 +35,7 @@ import { nearRejections, planOutput, type LeakageCheck, type NearSummary, type P
 import { NOT_WRITTEN, SPLIT_NAMES, splitSizes, type SplitName } from './split/index.js';
 import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
-import { TokenizerPool, type TokenizerInfo } from './tokenizers/pool.js';
+import { TokenizerPool, WORKER_MISSING, workerScriptFound, type TokenizerInfo } from './tokenizers/pool.js';
 import type { Example, Message, Rejection, SourceLocation, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, killedRunIn, OutputTransaction } from './write/_atomic.js';
@@ -154,12 +154,17 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   // Checked again, strictly, once a killed run's leftovers are cleaned up (OutputTransaction.begin).
   await checkOutDir(opts.outDir, opts.overwrite || (await killedRunIn(opts.outDir)));
   const target: Target = targets[opts.target];
-  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong };
+  // Instruction records some trainers build as plain text (Axolotl's Alpaca prompt, TRL's prompt +
+  // completion) are counted as that text, not as the chat template renders a chat.
+  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format] };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
   const enough = opts.concurrency > 1 && (await textBytes(inputs, WORKERS_FROM_BYTES)) >= WORKERS_FROM_BYTES;
-  const pool = enough ? await TokenizerPool.start(opts.tokenizer, opts.concurrency, { longestRowBytes: opts.maxLineBytes }) : undefined;
+  // A bundler that took this package into an app leaves the worker's script behind: count on this thread.
+  const noWorker = enough && !workerScriptFound();
+  if (noWorker) inputNotes.push(`counted on the main thread, not in ${opts.concurrency} worker threads: ${WORKER_MISSING} (or pass concurrency: 1 to say so)`);
+  const pool = enough && !noWorker ? await TokenizerPool.start(opts.tokenizer, opts.concurrency, { longestRowBytes: opts.maxLineBytes }) : undefined;
   let tx: OutputTransaction;
   let tokenizer: Tokenizer;
   try {

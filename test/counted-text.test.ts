@@ -3,6 +3,8 @@
  * TRL's and Together's prompt + completion) are counted as that text, not as a chat.
  */
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { getEncoding } from 'js-tiktoken';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +13,8 @@ import { countedText, targets } from '../src/formats/index.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
 import type { Target } from '../src/formats/index.js';
-import { tinyTokenizer } from './helpers/index.js';
+import { prepareDataset } from '../src/index.js';
+import { tempDir, tinyTokenizer } from './helpers/index.js';
 
 const chat = (user: string, assistant: string, system?: string): Message[] => [
   ...(system === undefined ? [] : [{ role: 'system' as const, content: system }]),
@@ -120,5 +123,33 @@ describe('counting instruction records as text', () => {
     expect(asChat.ok && asChat.tokens).toBeLessThanOrEqual(between);
     expect(applyBudget(tok, short, { maxTokens: between, overlong: 'drop', countAs: 'alpaca-axolotl' })).toMatchObject({ ok: false, reason: 'overlong' });
     expect(applyBudget(tok, short, { maxTokens: between, overlong: 'drop' }).ok).toBe(true);
+  });
+});
+
+describe('prepareDataset with instruction records', () => {
+  it('judges each row by the text the target\'s trainer builds: over the limit as Axolotl reads it, rejected; as a chat, kept', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'alpaca.jsonl');
+    const rows = Array.from({ length: 12 }, (_, i) => ({ instruction: `Summarise clause ${i} of the lease.`, input: 'The tenant shall pay rent monthly in advance.', output: `Clause ${i}: rent is due monthly, in advance.` }));
+    await writeFile(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const tok = await loadTokenizer('o200k_base');
+    const texts = rows.map((r) => countedText('alpaca-axolotl', chat(`${r.instruction}\n\n${r.input}`, r.output), r.input)!);
+    const oracle = getEncoding('o200k_base');
+    const textTokens = texts.map((t) => oracle.encode(t.prompt).length + oracle.encode(t.completion).length + 1);
+    const chatTokens = rows.map((r) => tok.countMessages(chat(`${r.instruction}\n\n${r.input}`, r.output)));
+    const promptTokens = texts.map((t) => oracle.encode(t.prompt).length);
+    // Room for each chat whole and each text's prompt, not for any text whole.
+    const maxTokens = Math.max(...chatTokens, ...promptTokens) + 1;
+    expect(Math.min(...textTokens)).toBeGreaterThan(maxTokens);
+    const common = { inputs: [file], format: 'instruction' as const, maxTokens, split: { validation: 0 }, dedup: false as const, concurrency: 1 };
+    // Every row over the limit: nothing is written, and the job says why.
+    await expect(prepareDataset({ ...common, target: 'axolotl', outDir: join(dir, 'axolotl') })).rejects.toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/all 12 input rows were rejected \(12 overlong\)/) });
+    // LLaMA-Factory renders alpaca rows with the chat template: counted as a chat, all within the limit.
+    const factory = await prepareDataset({ ...common, target: 'llama-factory', outDir: join(dir, 'factory') });
+    expect(factory.counts).toMatchObject({ kept: 12, rejected: 0 });
+    // Without a limit, the result's total is the texts' count, and what trains is the answers and EOS.
+    const counted = await prepareDataset({ ...common, maxTokens: undefined, target: 'axolotl', outDir: join(dir, 'counted') });
+    expect(counted.tokens.total).toBe(textTokens.reduce((a, b) => a + b, 0));
+    expect(counted.tokens.trainable).toBe(textTokens.reduce((a, b) => a + b, 0) - promptTokens.reduce((a, b) => a + b, 0));
   });
 });

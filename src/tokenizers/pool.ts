@@ -282,6 +282,28 @@ function init(slot: Slot, spec: string, finished: Int32Array, index: number): Pr
  * the TypeScript sources (tests, tsx), the `.ts` file loaded through tsx.
  */
 function workerScript(): { url: URL; eval?: string } {
+  const found = foundWorkerScript();
+  if (found) return found;
+  throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `${WORKER_MISSING}, or pass concurrency: 1 to count on the main thread`);
+}
+
+/**
+ * Whether the tokenizer worker's script is there to start worker threads from: a bundler that
+ * took this package into an app's bundle leaves `tokenize-worker.js` behind.
+ *
+ * @example
+ * const pool = workerScriptFound() ? await TokenizerPool.start('o200k_base', 2) : undefined;
+ */
+export function workerScriptFound(): boolean {
+  return foundWorkerScript() !== undefined;
+}
+
+/** Said where the worker's script is missing: why, and what to do. */
+export const WORKER_MISSING =
+  `the tokenizer worker's script, tokenize-worker.js, is not beside ${fileURLToPath(import.meta.url)}, as when a bundler took lora-prep into an app's bundle: ` +
+  "mark lora-prep external in the bundler (it then loads from node_modules), or copy node_modules/lora-prep/dist/tokenize-worker.js beside the bundle";
+
+function foundWorkerScript(): { url: URL; eval?: string } | undefined {
   const built = new URL('./tokenize-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return { url: built };
   const source = new URL('./tokenize-worker.ts', import.meta.url);
@@ -290,5 +312,5 @@ function workerScript(): { url: URL; eval?: string } {
     const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(source.href)}); })`;
     return { url: source, eval: code };
   }
-  throw new LoraPrepError('INTERNAL', `cannot find the tokenizer worker next to ${fileURLToPath(import.meta.url)}; reinstall lora-prep`);
+  return undefined;
 }
