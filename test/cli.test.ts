@@ -295,6 +295,28 @@ describe('lora-prep prepare', () => {
     const help = fakeIo();
     expect(await runCli(['--help'], help)).toBe(0);
     expect(help.out).toMatch(/lora-prep prepare <input\.\.\.> --out DIR/);
+    // A tab is named, not printed: `\t or tab`.
+    expect(help.out).toContain('CSV delimiter, \\t or tab for a tab');
+    expect(help.out).not.toContain('\t');
+  });
+
+  it('prints one command\'s help for COMMAND --help and help COMMAND; no command is a usage error on stderr', async () => {
+    for (const command of ['prepare', 'validate', 'verify', 'stats', 'leakage', 'init']) {
+      for (const argv of [[command, '--help'], ['help', command]]) {
+        const io = fakeIo();
+        expect(await runCli(argv, io)).toBe(0);
+        expect(io.out).toContain(`Options of ${command}`);
+        expect(io.out).toMatch(new RegExp(`^Usage:\n  lora-prep ${command} `));
+        for (const other of ['prepare', 'validate', 'verify', 'stats', 'leakage', 'init'].filter((c) => c !== command)) expect(io.out).not.toContain(`Options of ${other}`);
+      }
+    }
+    const none = fakeIo();
+    expect(await runCli([], none)).toBe(2);
+    expect(none.out).toBe('');
+    expect(none.err).toMatch(/^Usage:/);
+    const typo = fakeIo();
+    expect(await runCli(['valdate', 'x.jsonl'], typo)).toBe(2);
+    expect(typo.err).toContain('unknown command "valdate" (did you mean validate?)');
   });
 });
 

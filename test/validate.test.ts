@@ -761,8 +761,15 @@ describe('lora-prep validate', () => {
     const io = fakeIo();
     expect(await runCli(['validate', input, '--fix', '--json', '--target', 'openai'], io)).toBe(1);
     const { fix, report } = JSON.parse(io.out);
-    expect(fix).toEqual({ changes: [], outPath: join(dir, 'in.fixed.jsonl') });
+    // Nothing mechanical to fix: no copy (one beside a dataset would be read as data), the input is the report's.
+    expect(fix).toEqual({ changes: [], outPath: input, written: false });
+    expect(existsSync(join(dir, 'in.fixed.jsonl'))).toBe(false);
     expect(report.problems).toMatchObject([{ line: 5, rule: 'B.1-keys' }]);
+    expect(report.file).toBe(input);
+    const text = fakeIo();
+    expect(await runCli(['validate', input, '--fix', '--target', 'openai'], text)).toBe(1);
+    expect(text.out).toMatch(/^nothing mechanical to fix: no copy written\n/);
+    expect(existsSync(join(dir, 'in.fixed.jsonl'))).toBe(false);
   });
 
   it.each([

@@ -94,7 +94,7 @@ Options of prepare:
   --group-by COL|none       examples sharing a COL value land in the same split;
                             default: the preset's natural key (PubMedQA pubid, ...)
   --encoding E              utf-8 | latin1 | windows-1252 | utf-16le (default utf-8)
-  --delimiter C             CSV delimiter, \t or tab for a tab (default: a sep= first line, else from
+  --delimiter C             CSV delimiter, \\t or tab for a tab (default: a sep= first line, else from
                             the extension, else sniffed)
   --escape C                how a quote is written inside a quoted CSV field: " (doubled, the
                             default) or \\ (after a backslash, as MySQL writes CSV)
@@ -174,9 +174,15 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
   // File names and data reach the messages: their control characters are shown, not obeyed.
   const io: CliIo = { ...given, stdout: (text) => given.stdout(shownSafely(text)), stderr: (text) => given.stderr(shownSafely(text)) };
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(`${USAGE}\n`);
-    return command === undefined ? EXIT.usage : EXIT.ok;
+  if (command === undefined) {
+    // No command is a usage error: the usage goes where errors go, and the exit says so.
+    io.stderr(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const about = rest[0];
+    io.stdout(`${about !== undefined && COMMANDS.includes(about) ? commandHelp(about) : USAGE}\n`);
+    return EXIT.ok;
   }
   if (command === '--version' || command === '-v') {
     io.stdout(`${LIBRARY.version}\n`);
@@ -188,13 +194,27 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
   if (command === 'stats') return statsCommand(rest, io);
   if (command === 'init') return initCommand(rest, io);
   if (command !== 'prepare') {
-    io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+    const meant = closest(command, COMMANDS);
+    io.stderr(`lora-prep: unknown command ${JSON.stringify(command)}${meant === undefined ? '' : ` (did you mean ${meant}?)`}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   return prepareCommand(rest, io);
 }
 
 // --- internal ---
+
+const COMMANDS = ['prepare', 'init', 'leakage', 'validate', 'verify', 'stats'];
+
+/**
+ * One command's help: its usage lines and its options, cut from the whole usage; `lora-prep
+ * --help` has every command's.
+ */
+function commandHelp(command: string): string {
+  const usage = USAGE.split('\n\n')[0] as string;
+  const lines = usage.split('\n').filter((line, i) => i === 0 || line.startsWith(`  lora-prep ${command} `) || (line.startsWith('    ') && usage.split('\n')[i - 1]?.startsWith(`  lora-prep ${command} `)));
+  const section = USAGE.split('\n\n').find((block) => block.startsWith(`Options of ${command}`));
+  return [lines.join('\n'), ...(section === undefined ? [] : [section]), 'lora-prep --help lists every command.'].join('\n\n');
+}
 
 const PREPARE_ARGS = {
   out: { type: 'string' },
@@ -259,7 +279,7 @@ async function prepareCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const parsed = parseArgs({ args: argv, options: PREPARE_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('prepare')}\n`);
       return EXIT.ok;
     }
     flags = parsed.values;
@@ -611,7 +631,7 @@ async function leakageCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const parsed = parseArgs({ args: argv, options: LEAKAGE_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('leakage')}\n`);
       return EXIT.ok;
     }
     files = parsed.positionals;
@@ -667,7 +687,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
     const parsed = parseArgs({ args: argv, options: VALIDATE_ARGS, allowPositionals: true, strict: true });
     const v = parsed.values;
     if (v.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('validate')}\n`);
       return EXIT.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`give exactly one file to validate, got ${parsed.positionals.length}`);
@@ -698,7 +718,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
       fix = await fixFile(file, flags.out, options);
       if (!flags.json) {
         const lines = fix.changes.map((c) => `  ${c.rule}  ${c.count.toLocaleString('en-US')}`);
-        io.stdout(`wrote ${fix.outPath}${lines.length ? `, fixing:\n${lines.join('\n')}` : ': nothing mechanical to fix'}\n\n`);
+        io.stdout(fix.written ? `wrote ${fix.outPath}, fixing:\n${lines.join('\n')}\n\n` : 'nothing mechanical to fix: no copy written\n\n');
       }
       file = fix.outPath;
     }
@@ -738,7 +758,7 @@ async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const parsed = parseArgs({ args: argv, options: VERIFY_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('verify')}\n`);
       return EXIT.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`give exactly one output folder to verify, got ${parsed.positionals.length}`);
@@ -770,7 +790,7 @@ async function statsCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: STATS_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('stats')}\n`);
       return EXIT.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError('give one file');
@@ -810,7 +830,7 @@ async function initCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const parsed = parseArgs({ args: argv, options: INIT_ARGS, allowPositionals: true, strict: true });
     if (parsed.values.help) {
-      io.stdout(`${USAGE}\n`);
+      io.stdout(`${commandHelp('init')}\n`);
       return EXIT.ok;
     }
     if (parsed.positionals.length > 1) throw new UsageError(`give at most one file name, got ${parsed.positionals.length}`);

@@ -21,8 +21,13 @@ import { checkOptions, fileSize, type ValidationOptions } from './validate.js';
 export interface FixResult {
   /** The rules whose problems were fixed, with how many lines (or records, or messages) changed, in order of first change. */
   changes: Array<{ rule: RuleId; count: number }>;
-  /** Where the repaired copy was written. */
+  /**
+   * Where the repaired copy was written; the input's own path when nothing needed a fix, since no
+   * copy is written then (`written: false`): a copy beside a dataset's files would be read as data.
+   */
   outPath: string;
+  /** False when nothing needed a fix and no copy was written. */
+  written: boolean;
   /**
    * Present when some records were copied without their record fixes (role names, float weights,
    * alpaca `input`): the first 100 such lines of the input, the rule that still fails there and
@@ -51,7 +56,8 @@ export function defaultFixedPath(path: string): string {
  * it is; so is a record nested deeper than Python's `json.loads` reads (no fix makes it readable),
  * listed in `left` with the reason. Records that need a fix are re-serialised compactly with
  * every other value, number literals included, kept exactly; untouched lines keep their bytes.
- * The input is never changed; the copy appears whole or not at all (temporary file, then rename).
+ * The input is never changed; the copy appears whole or not at all (temporary file, then rename),
+ * and not at all when nothing needed a fix (`written: false`, `outPath` the input's path).
  *
  * @param path - the JSONL file to repair.
  * @param outPath - where to write; must not exist. Default `<name>.fixed.jsonl`.
@@ -102,6 +108,11 @@ export async function fixFile(path: string, outPath: string | undefined, options
     fixer.finish();
     ws.end();
     await once(ws, 'finish');
+    if (fixer.changes().length === 0) {
+      await rm(temp, { force: true });
+      const left = fixer.left();
+      return left.length > 0 ? { changes: [], outPath: path, written: false, left } : { changes: [], outPath: path, written: false };
+    }
     if (await exists(out)) {
       throw new LoraPrepError('OUTPUT_NOT_EMPTY', `${out} appeared while the fixed copy was being written; it was left alone. Remove it, or pass another --out.`);
     }
@@ -113,7 +124,7 @@ export async function fixFile(path: string, outPath: string | undefined, options
     throw new LoraPrepError('WRITE_FAILED', `cannot write ${out}: ${(e as Error).message}`, { cause: e });
   }
   const left = fixer.left();
-  return left.length > 0 ? { changes: fixer.changes(), outPath: out, left } : { changes: fixer.changes(), outPath: out };
+  return left.length > 0 ? { changes: fixer.changes(), outPath: out, written: true, left } : { changes: fixer.changes(), outPath: out, written: true };
 }
 
 // --- internal ---
