@@ -20,6 +20,11 @@ export interface Budget {
    * Axolotl, Unsloth, TRL or Together): examples are counted as that text ({@link countedText}).
    */
   countAs?: CountAs | undefined;
+  /**
+   * Tool-call arguments are counted as the JSON text the written file holds, as the trainer hands
+   * them to the chat template (TRL), not as objects (Axolotl and MLX-LM pass objects).
+   */
+  argumentsAsText?: boolean | undefined;
 }
 
 /** How an example was shortened to fit. */
@@ -79,12 +84,13 @@ type Measurer = (messages: Message[]) => Measure;
 
 function measurer(tokenizer: Tokenizer, budget: Budget, tools: readonly unknown[] | undefined, alpacaInput: string | undefined): Measurer {
   const { countAs } = budget;
+  const options = budget.argumentsAsText ? { argumentsAsText: true } : undefined;
   const asText = tokenizer.measureText?.bind(tokenizer);
-  if (countAs === undefined || asText === undefined) return (messages) => tokenizer.measure(messages, tools);
+  if (countAs === undefined || asText === undefined) return (messages) => tokenizer.measure(messages, tools, options);
   return (messages) => {
     const text = countedText(countAs, messages, alpacaInput);
     // A conversation the record cannot hold is rejected when written; counted as a chat meanwhile.
-    return text ? asText(text.prompt, text.completion, text.apart) : tokenizer.measure(messages, tools);
+    return text ? asText(text.prompt, text.completion, text.apart) : tokenizer.measure(messages, tools, options);
   };
 }
 

@@ -7,14 +7,18 @@
  * - `{% break %}` / `{% continue %}`: the library drops the text the loop pass wrote before the
  *   control (it throws out of the pass and the pass's text with it); jinja2 keeps it. The parsed
  *   template is rewritten so that no control is thrown (see {@link rewriteLoopControls}).
+ * - `.strip(chars)`, `.lstrip(chars)`, `.rstrip(chars)`: the library ignores the characters and
+ *   strips whitespace, and its whitespace (JavaScript's `trim`) is not Python's; so does `| trim`.
+ *   Such calls are pointed at lora-prep's own, which strips as Python does (see {@link rewriteStrips}).
  * - A template's own refusal (`raise_exception(...)`) is a row problem; a feature the library lacks
  *   (`"%s" % x`, `|format`, `.count()`) is a job problem, told apart here (see {@link compileTemplate}).
- * - Features rendered differently without an error (`.lstrip(chars)`) are named in warnings.
+ * - Features rendered differently without an error are named in warnings.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Environment, Template } from '@huggingface/jinja';
 import { LoraPrepError } from '../errors.js';
+import type { Message } from '../types.js';
 
 /** A chat template's text and where it came from (for the manifest and messages). */
 export interface TemplateSource {
@@ -138,13 +142,7 @@ export function compileTemplate(source: TemplateSource, spec: string): CompiledT
         "lora-prep's renderer (@huggingface/jinja) drops the text that loop pass wrote before it, so rows that reach it may count fewer tokens than the trainer renders",
     );
   }
-  const stripped = [...calls(program)].filter((c) => STRIP_METHODS.has(c.name) && c.args > 0).map((c) => `.${c.name}(...)`);
-  if (stripped.length > 0) {
-    warnings.push(
-      `the chat template of ${spec} (${source.origin}) calls ${[...new Set(stripped)].sort().join(', ')} with characters to strip: lora-prep's renderer (@huggingface/jinja) ` +
-        'strips whitespace only there, so rows that reach it may count a few tokens more than the trainer renders',
-    );
-  }
+  const stripsRewritten = rewriteStrips(program);
   let unsupportedCalls: string[] | undefined;
   return {
     warnings,
@@ -152,6 +150,7 @@ export function compileTemplate(source: TemplateSource, spec: string): CompiledT
       try {
         // The caller's object, made for this render: one more variable is cheaper than a copy.
         if (raiseRenamed) variables[RAISE] = raise;
+        if (stripsRewritten) variables[STRIP] = pythonStrip;
         return template.render(variables);
       } catch (e) {
         if (e instanceof TemplateRefusal) throw new TemplateError(e.message, { refused: true });
@@ -190,6 +189,50 @@ export function probeTemplate(template: CompiledTemplate, variables: Record<stri
   }
 }
 
+/**
+ * A warning where the template renders a prompt that the whole example does not begin with, or
+ * undefined. Trainers mask the prompt as it renders alone: the history before the final answer with
+ * the generation prompt (MLX-LM's `mask_prompt` offset, TRL's prompt part), which must then begin
+ * the full render. Mistral's templates put the system prompt only into a user turn that ends the
+ * conversation (`loop.last`): rendered for training, an example ends with its answer and has no
+ * system prompt at all, while the prompt alone has it and is longer than the whole example.
+ * Checked on a system prompt, a question and its answer when the tokenizer loads; a template that
+ * fails on them (one that refuses a system turn) is left to the rows.
+ *
+ * @example
+ * promptPrefixWarning((messages, gen) => template.render({ messages, add_generation_prompt: gen }), 'models/m (tokenizer_config.json)')
+ */
+export function promptPrefixWarning(render: (messages: Message[], addGenerationPrompt: boolean) => string, what: string): string | undefined {
+  const system: Message = { role: 'system', content: 'Answer in one sentence.' };
+  const user: Message = { role: 'user', content: 'What is a bond?' };
+  const assistant: Message = { role: 'assistant', content: 'A loan to the issuer.' };
+  let full: string;
+  let prompt: string;
+  try {
+    full = render([system, user, assistant], false);
+    prompt = render([system, user], true);
+  } catch {
+    return undefined;
+  }
+  if (full.startsWith(prompt)) return undefined;
+  if (prompt.includes(system.content) && !full.includes(system.content)) {
+    return (
+      `the chat template of ${what} renders the system prompt only before a user turn that ends the conversation, not in training examples ` +
+      '(they end with the answer): the trainer never sees the system prompt, and the prompt rendered alone for masking (the history with the generation prompt) ' +
+      'is longer than the whole example, so prompt and trainable token counts are off (MLX-LM\'s --mask-prompt masks the whole example). ' +
+      'Put the system text into the first user turn, or use a copy of the model folder whose template renders the system prompt in every conversation'
+    );
+  }
+  let at = 0;
+  while (at < prompt.length && prompt.charCodeAt(at) === full.charCodeAt(at)) at++;
+  const from = (text: string): string => JSON.stringify(text.slice(at, at + 30));
+  return (
+    `the chat template of ${what} renders the prompt alone (the history with the generation prompt, what trainers mask) as text the whole example does not begin with ` +
+    `(after ${at} characters the prompt goes on with ${from(prompt)}, the example with ${from(full)}): prompt and trainable token counts are off, ` +
+    'and trainers that mask the prompt by its length (MLX-LM\'s --mask-prompt) mask part of the answer or train part of the prompt. Check the template\'s generation prompt against the answers it renders'
+  );
+}
+
 // --- internal ---
 
 /** A node of the parsed template, as the interpreter reads it: `type` and its fields. */
@@ -221,6 +264,187 @@ function renameRaise(program: Node): boolean {
   }
   for (const call of found) call.callee = clone(call.callee as Node, { value: RAISE });
   return found.length > 0;
+}
+
+/** The name the strips of a template are pointed at, so that lora-prep's own function answers them. */
+const STRIP = '__lora_prep_strip';
+
+/** The string methods that strip, as Python names them. */
+const STRIP_METHODS = new Set(['strip', 'lstrip', 'rstrip']);
+
+/**
+ * Points every `.strip(...)`, `.lstrip(...)`, `.rstrip(...)` call, `| trim` filter and
+ * `{% filter trim %}` block at {@link STRIP} (`x.lstrip('\n')` becomes `STRIP('lstrip', x, '\n')`,
+ * a block is rendered into a variable first). The library ignores the characters to strip and
+ * strips JavaScript's whitespace (U+FEFF, not U+001C-U+001F or U+0085); transformers' jinja2 calls
+ * Python's `str.strip`. Qwen 3's template strips a reasoning's newlines only
+ * (`.rstrip('\n')`): stripping all whitespace, the library dropped the reasoning's trailing
+ * spaces and counted less than the trainer sees. Returns whether the template has any.
+ */
+function rewriteStrips(program: Node): boolean {
+  const make = stripNodes();
+  const replaced = new Map<Node, Node>();
+  const replace = (node: Node): Node => {
+    let out = replaced.get(node);
+    if (out === undefined) {
+      out = node;
+      // Memoised before the arguments are rewritten; a node is never its own argument.
+      replaced.set(node, out);
+      const call = stripCall(node);
+      if (call) {
+        const args = call.args.map(replace);
+        out = call.block ? make.block(call.block, args) : make.call(call.kind, args);
+        replaced.set(node, out);
+      }
+    }
+    return out;
+  };
+  let rewritten = false;
+  // The tree is a graph (the loop-control rewrite shares nodes): every parent's fields are mapped.
+  for (const node of [...walk(program)]) {
+    for (const [key, value] of Object.entries(node)) {
+      if (Array.isArray(value)) {
+        for (const [i, item] of value.entries()) if (isNode(item)) value[i] = replace(item);
+      } else if (value instanceof Map) {
+        const entries = [...(value as Map<unknown, unknown>)].map(([k, v]) => [isNode(k) ? replace(k) : k, isNode(v) ? replace(v) : v] as const);
+        value.clear();
+        for (const [k, v] of entries) value.set(k, v);
+      } else if (isNode(value)) {
+        node[key] = replace(value);
+      }
+    }
+  }
+  for (const [node, out] of replaced) if (node !== out) rewritten = true;
+  return rewritten;
+}
+
+/**
+ * What a strip of the template strips: the kind (`strip`, `lstrip`, `rstrip`, `trim`), the value
+ * and the arguments given, and for a `{% filter trim %}` block, its body.
+ */
+function stripCall(node: Node): { kind: string; args: Node[]; block?: Node[] } | undefined {
+  if (node.type === 'CallExpression') {
+    const callee = node.callee as Node;
+    const property = callee.property as Node | undefined;
+    if (callee.type === 'MemberExpression' && !callee.computed && property?.type === 'Identifier' && STRIP_METHODS.has(String(property.value))) {
+      return { kind: String(property.value), args: [callee.object as Node, ...(node.args as Node[])] };
+    }
+    return undefined;
+  }
+  if (node.type !== 'FilterExpression' && node.type !== 'FilterStatement') return undefined;
+  const filter = node.filter as Node;
+  const callee = filter.type === 'CallExpression' ? (filter.callee as Node) : filter;
+  if (callee.type !== 'Identifier' || callee.value !== 'trim') return undefined;
+  const args = filter.type === 'CallExpression' ? (filter.args as Node[]) : [];
+  return node.type === 'FilterExpression' ? { kind: 'trim', args: [node.operand as Node, ...args] } : { kind: 'trim', args, block: node.body as Node[] };
+}
+
+function isNode(x: unknown): x is Node {
+  return x !== null && typeof x === 'object' && typeof (x as Node).type === 'string';
+}
+
+/**
+ * The nodes a strip is rewritten into, made from ones the library parsed (so that they have its
+ * shapes): `STRIP('kind', ...args)`, and for a filter block
+ * `{% if true %}{% set block %}...{% endset %}{{ STRIP('trim', block, ...args) }}{% endif %}`.
+ */
+function stripNodes(): { call(kind: string, args: Node[]): Node; block(body: Node[], args: Node[]): Node } {
+  const BLOCK = '__lora_prep_filtered';
+  const parsed = new Template(`{% if true %}{% set ${BLOCK} %}{% endset %}{{ ${STRIP}('trim', ${BLOCK}) }}{% endif %}`).parsed;
+  const [ifTrue] = parsed.body as unknown as Node[];
+  const [set, call] = (ifTrue?.body ?? []) as Node[];
+  const [kind, block] = (call?.args ?? []) as Node[];
+  if (ifTrue?.type !== 'If' || set?.type !== 'Set' || call?.type !== 'CallExpression' || kind?.type !== 'StringLiteral' || block?.type !== 'Identifier') {
+    throw new Error('@huggingface/jinja parsed the strip call unexpectedly');
+  }
+  const makeCall = (name: string, args: Node[]): Node => clone(call, { args: [clone(kind, { value: name }), ...args] });
+  return {
+    call: makeCall,
+    block: (body, args) => clone(ifTrue, { body: [clone(set, { body }), makeCall('trim', [block, ...args])], alternate: [] }),
+  };
+}
+
+/**
+ * Python's `str.strip`, `lstrip`, `rstrip` and jinja2's `trim` filter, as the rewritten template
+ * calls them (values as the library passes them to a function: strings as they are, keyword
+ * arguments as a Map of its values). Each character of `chars` is stripped; none, or `None`, is
+ * whitespace as Python's `str.isspace` defines it. What Python refuses, this throws for (the row
+ * is reported as the template failing on it, as transformers would fail).
+ */
+function pythonStrip(kind: string, value: unknown, ...args: unknown[]): string {
+  let chars: unknown;
+  if (kind === 'trim') {
+    // jinja2's do_trim(value, chars=None): soft_str(value).strip(chars).
+    const keywords = args.at(-1) instanceof Map ? (args.pop() as Map<string, { value?: unknown }>) : undefined;
+    chars = args.length > 0 ? args[0] : keywords?.get('chars')?.value;
+    if (args.length > 1 || (keywords && [...keywords.keys()].some((k) => k !== 'chars' || args.length > 0))) throw new Error('trim() takes at most one argument, chars');
+    value = trimmedText(value);
+  } else {
+    if (typeof value !== 'string') throw new Error(`${pythonType(value)} has no method .${kind}()`);
+    if (args.some((a) => a instanceof Map)) throw new Error(`str.${kind}() takes no keyword arguments`);
+    if (args.length > 1) throw new Error(`str.${kind}() takes at most 1 argument (${args.length} given)`);
+    chars = args[0];
+  }
+  if (chars !== undefined && chars !== null && typeof chars !== 'string') throw new Error(`${kind} arg must be None or str, not ${pythonType(chars)}`);
+  // Python's string is a sequence of code points: a character outside the BMP is one, in `chars` too.
+  const strips = chars === undefined || chars === null ? isPythonSpace : codePointSet(chars);
+  const text = value as string;
+  let start = 0;
+  let end = text.length;
+  if (kind !== 'rstrip') {
+    while (start < end) {
+      const c = text.codePointAt(start) as number;
+      if (!strips(c)) break;
+      start += c > 0xffff ? 2 : 1;
+    }
+  }
+  if (kind !== 'lstrip') {
+    while (end > start) {
+      const low = text.charCodeAt(end - 1);
+      const pair = low >= 0xdc00 && low <= 0xdfff && end - 2 >= start && (text.charCodeAt(end - 2) & 0xfc00) === 0xd800;
+      const c = pair ? (text.codePointAt(end - 2) as number) : low;
+      if (!strips(c)) break;
+      end -= pair ? 2 : 1;
+    }
+  }
+  return text.slice(start, end);
+}
+
+/** The text jinja2's `trim` strips: Python's `str()` of the value, for the values it is the same here. */
+function trimmedText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  // jinja2's Undefined is '' as text; None and the booleans as Python writes them.
+  if (value === undefined) return '';
+  if (value === null) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  // A number's text depends on whether it was an int or a float, which the call does not show.
+  throw new Error(`lora-prep's renderer cannot apply the filter "trim" to ${pythonType(value)}`);
+}
+
+function pythonType(value: unknown): string {
+  if (typeof value === 'number') return 'a number';
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Map) return 'a mapping';
+  if (value === undefined) return 'an undefined value';
+  if (value === null) return 'None';
+  return `a ${typeof value}`;
+}
+
+function codePointSet(chars: string): (c: number) => boolean {
+  if (chars.length === 1) {
+    const only = chars.charCodeAt(0);
+    return (c) => c === only;
+  }
+  const set = new Set<number>();
+  for (const ch of chars) set.add(ch.codePointAt(0) as number);
+  return (c) => set.has(c);
+}
+
+/** Python's whitespace (`str.isspace`, what `str.strip()` strips): JavaScript's less U+FEFF, with U+001C-U+001F and U+0085. */
+function isPythonSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
 /** The lists of statements a statement holds (`if` branches, loop bodies, macro and block bodies). */
@@ -341,6 +565,9 @@ function* walk(root: Node): Generator<Node> {
     seen.add(x);
     if (Array.isArray(x)) {
       for (const item of x) stack.push(item);
+    } else if (x instanceof Map) {
+      // A dict literal's entries (`{'a': x.strip()}`).
+      for (const [key, value] of x) stack.push(key, value);
     } else if (x !== null && typeof x === 'object' && typeof (x as Node).type === 'string') {
       yield x as Node;
       for (const value of Object.values(x)) if (value !== null && typeof value === 'object') stack.push(value);
@@ -361,11 +588,8 @@ function* calls(program: Node): Generator<{ kind: 'method' | 'function'; name: s
   }
 }
 
-/** Python string methods the library implements without their `chars` argument (it strips whitespace). */
-const STRIP_METHODS = new Set(['strip', 'lstrip', 'rstrip']);
-
-/** Names a template may call as functions without defining them: the library's globals and the caller of a call block. */
-const GLOBAL_FUNCTIONS = new Set(['range', 'namespace', 'strftime_now', 'raise_exception', RAISE, 'caller']);
+/** Names a template may call as functions without defining them: the library's globals, lora-prep's own, and the caller of a call block. */
+const GLOBAL_FUNCTIONS = new Set(['range', 'namespace', 'strftime_now', 'raise_exception', RAISE, STRIP, 'caller']);
 
 /** jinja2's global functions (the library has `range` and `namespace` of them). */
 const JINJA2_GLOBALS = new Set(['dict', 'lipsum', 'cycler', 'joiner']);

@@ -13,7 +13,7 @@ import { LoraPrepError } from '../errors.js';
 import { fasterByteLevel } from './_byte-level.js';
 import { fastHfCounter } from './_hf-count.js';
 import { buildLean, dropBuildTables } from './_slim.js';
-import { compileTemplate, probeTemplate, readChatTemplates, templatesOrigin, toolTemplateFile, type CompiledTemplate } from './_template.js';
+import { compileTemplate, probeTemplate, promptPrefixWarning, readChatTemplates, templatesOrigin, toolTemplateFile, type CompiledTemplate } from './_template.js';
 import type { MergeTable } from './_bpe.js';
 import type { Message } from '../types.js';
 import type { Measure, Tokenizer } from './types.js';
@@ -123,12 +123,13 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   // What the model was built from and no longer reads, and its map of merges where the table
   // replaces it (on Llama 3, 75 MB a thread less and 8 MB more).
   dropBuildTables(hf, merges);
-  const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string => {
+  const render = (messages: readonly Message[], addGenerationPrompt: boolean, tools?: readonly unknown[], options?: { argumentsAsText?: boolean | undefined }): string => {
     // Templates refuse some conversations on purpose (`raise_exception('roles must alternate')`):
     // `render` throws TemplateError then, a row problem; LoraPrepError for a feature the renderer lacks.
     const withTools = tools !== undefined && tools.length > 0;
+    const argumentsAsText = options?.argumentsAsText === true;
     return (withTools && toolTemplate ? toolTemplate : template).render({
-      messages: messages.map(templateMessage),
+      messages: messages.map((m) => templateMessage(m, argumentsAsText)),
       bos_token: bos,
       eos_token: eos,
       add_generation_prompt: addGenerationPrompt,
@@ -136,6 +137,12 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
     });
   };
   const warnings = [...template.warnings, ...(toolTemplate?.warnings ?? [])];
+  // A template that renders the prompt as text the whole example does not begin with (Mistral's put
+  // the system prompt only into a user turn that ends the conversation): said once, when it loads.
+  if (!templates.fallback) {
+    const prefix = promptPrefixWarning((messages, addGenerationPrompt) => render(messages, addGenerationPrompt), `${files.spec} (${templates.default.origin})`);
+    if (prefix) warnings.push(prefix);
+  }
   // What encoding a text with its special tokens adds (Llama 3: <|begin_of_text|>; Qwen: nothing),
   // as a trainer that tokenizes plain text gets it, and the end-of-sequence token it appends.
   const added = hf.encode('a', { add_special_tokens: true }).ids.length - hf.encode('a', { add_special_tokens: false }).ids.length;
@@ -150,13 +157,13 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
     encode,
     decode: (ids) => hf.decode(ids, { skip_special_tokens: false }),
     countMessages: (messages, tools) => count(render(messages, false, tools)),
-    measure(messages, tools): Measure {
-      const total = count(render(messages, false, tools));
+    measure(messages, tools, options): Measure {
+      const total = count(render(messages, false, tools, options));
       const last = messages.length - 1;
       if (last < 1 || messages[last]?.role !== 'assistant') return { total, prompt: total };
       // The prompt is what precedes the final answer, rendered as the trainer masks it: the
       // history with the generation prompt added (MLX's mask_prompt offset, TRL's prompt part).
-      const prompt = count(render(messages.slice(0, last), true, tools));
+      const prompt = count(render(messages.slice(0, last), true, tools, options));
       return { total, prompt: Math.min(prompt, total) };
     },
     measureText(prompt, completion, apart) {
@@ -167,13 +174,20 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
 }
 
 /**
- * A message as Hugging Face chat templates expect it: tool-call arguments as objects (the HF
- * convention), a tool message's `tool_call_id`.
+ * A message as Hugging Face chat templates expect it: its `name` where it has one and is not a tool
+ * message (templates that print it count it), tool-call arguments as objects (the HF convention) or, `argumentsAsText`, as
+ * the JSON text the file holds (TRL hands that text to the template), a tool message's `tool_call_id`.
  */
-function templateMessage(m: Message): Record<string, unknown> {
+function templateMessage(m: Message, argumentsAsText: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { role: m.role, content: m.content };
+  // The writers drop a tool message's name (OpenAI's format has none there), so no trainer renders it.
+  if (m.name !== undefined && m.role !== 'tool') out.name = m.name;
   if (m.tool_calls) {
-    out.tool_calls = m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.function.name, arguments: JSON.parse(c.function.arguments) as unknown } }));
+    out.tool_calls = m.tool_calls.map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.function.name, arguments: argumentsAsText ? c.function.arguments : (JSON.parse(c.function.arguments) as unknown) },
+    }));
   }
   if (m.tool_call_id !== undefined) out.tool_call_id = m.tool_call_id;
   return out;

@@ -30,8 +30,14 @@ export interface Tokenizer {
   decode(ids: number[]): string;
   /** Tokens of a chat example as the trainer sees it (with its tool definitions, if any). */
   countMessages(messages: readonly Message[], tools?: readonly unknown[]): number;
-  /** Total and prompt tokens of a chat example in one pass. */
-  measure(messages: readonly Message[], tools?: readonly unknown[]): Measure;
+  /**
+   * Total and prompt tokens of a chat example in one pass. `options.argumentsAsText`: tool-call
+   * `arguments` reach the chat template as the JSON text the file holds, as TRL hands them on (a
+   * template that tests `arguments is string` prints the text as it is), not as objects (the
+   * Hugging Face convention, and what Axolotl and MLX-LM pass); engines that count the arguments'
+   * text anyway (OpenAI encodings) ignore it.
+   */
+  measure(messages: readonly Message[], tools?: readonly unknown[], options?: { argumentsAsText?: boolean | undefined }): Measure;
   /**
    * Total and prompt tokens of an example a trainer builds as plain text, not through the chat
    * template (an Alpaca prompt, a prompt and its completion): `prompt` and then `completion`, with
