@@ -1,8 +1,8 @@
 /**
  * The name a misspelt one most likely meant, for "did you mean" hints: the candidate at the least
  * edit distance (insertions, deletions, substitutions and swaps of neighbours, case ignored), within
- * 1 for names up to 4 characters and 2 beyond (`maxToken` → `maxTokens`). Undefined when none is
- * that close, or when two are.
+ * 1 for names up to 4 characters and 2 beyond (`maxToken` → `maxTokens`); between two as close,
+ * the one as long as the name. Undefined when none is that close, or when two are alike so.
  *
  * @example
  * closest('max-token', ['max-tokens', 'min-tokens']) // 'max-tokens'
@@ -12,14 +12,19 @@ export function closest(name: string, candidates: readonly string[]): string | u
   const limit = target.length <= 4 ? 1 : 2;
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  // Between two as close, a misspelling of the same length (one letter wrong) wins over a longer
+  // or shorter name: `labelz` is `labels`, not `label`.
+  let bestRank = 1;
   let tie = false;
   for (const candidate of candidates) {
     const d = distance(target, candidate.toLowerCase());
-    if (d < bestDistance) {
+    const rank = candidate.length === name.length ? 0 : 1;
+    if (d < bestDistance || (d === bestDistance && rank < bestRank)) {
       best = candidate;
       bestDistance = d;
+      bestRank = rank;
       tie = false;
-    } else if (d === bestDistance) tie = true;
+    } else if (d === bestDistance && rank === bestRank) tie = true;
   }
   return best !== undefined && bestDistance <= limit && !tie ? best : undefined;
 }

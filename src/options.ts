@@ -11,7 +11,7 @@ import { targets, type Target, type TargetName } from './formats/index.js';
 import { loadPromptTemplate } from './normalize/_presets.js';
 import type { InputEncoding, InputFormat } from './load/index.js';
 import { PII_TYPES, type PiiType } from './pii/index.js';
-import { REASON_CODES, type Example } from './types.js';
+import { REASON_CODES, type Example, type ReasonCode } from './types.js';
 
 /**
  * Built-in record shapes that `mapping` can name. `'auto'` picks one per file from its first record.
@@ -56,9 +56,9 @@ export interface McqMapping {
   /** Names the preset. */
   preset: 'mcq';
   /** Question column, or columns joined with a space (`['sent1', 'sent2']`). Default: detected. */
-  question?: string | string[] | undefined;
+  question?: string | readonly string[] | undefined;
   /** One column holding a list or an object of options, or one column per option. Default: detected. */
-  options?: string | string[] | undefined;
+  options?: string | readonly string[] | undefined;
   /** Key column: a letter, an index (see `indexBase`), or the option text. Default: detected. */
   answer?: string | undefined;
   /** A column with the answer text, checked against the option the key picks (MedQA `answer`). */
@@ -82,7 +82,7 @@ export interface ClassificationMapping {
    * id to name. Listed in every prompt; a label outside them is a rejected row. Without it, labels
    * must be names already, and the prompt cannot list them.
    */
-  labels?: string[] | Record<string, string> | undefined;
+  labels?: readonly string[] | Readonly<Record<string, string>> | undefined;
   /** The instruction that opens every prompt. Default `Classify the text. Answer with the label only.` */
   instruction?: string | undefined;
 }
@@ -184,7 +184,7 @@ export interface PiiOptions {
   /** `report` (default) counts, `redact` writes typed placeholders, `drop` rejects the example as `pii`. */
   action?: 'report' | 'redact' | 'drop' | undefined;
   /** The kinds of personal data to look for; all of them when unset. */
-  types?: PiiType[] | undefined;
+  types?: readonly PiiType[] | undefined;
 }
 
 /** When a finished run counts as failed. */
@@ -192,7 +192,7 @@ export interface FailOnOptions {
   /** Fail when rejected / input exceeds this fraction. */
   rejectedRatio?: number | undefined;
   /** Fail when any row is rejected for one of these reason codes (docs/errors.md); a name that is none is `OPTION_INVALID`. */
-  reasons?: string[] | undefined;
+  reasons?: readonly ReasonCode[] | undefined;
 }
 
 /** Cost estimate settings. */
@@ -233,7 +233,7 @@ export interface DedupOptions {
 /** Options of {@link prepareDataset}. Every field is documented in docs/options.md. */
 export interface PrepareOptions {
   /** Input files: paths, or {@link InputSpec}s with per-file settings. */
-  inputs: Array<string | InputSpec>;
+  inputs: ReadonlyArray<string | InputSpec>;
   /** Where the trainer's files and `report/` go. */
   outDir: string;
   /** How rows become chat examples. Default `'auto'`. */
@@ -449,10 +449,13 @@ function resolveNear(n: z.infer<typeof nearSchema> | undefined): ResolvedNear {
   return { threshold: o.threshold ?? 0.8, action: o.action ?? 'remove', keep: o.keep ?? 'first' };
 }
 
+/** A path that starts with a `~` the shell did not expand: a folder named `~` is never what was meant. */
+const LEADING_TILDE = /^~[^/]*(\/|$)/;
+
 /** The schema of {@link PrepareOptions}; the only place defaults live. */
 export const prepareOptionsSchema = z.strictObject({
   inputs: z.array(inputSchema).min(1, 'give at least one input file'),
-  outDir: z.string().min(1),
+  outDir: z.string().min(1).refine((dir) => !LEADING_TILDE.test(dir), { message: `starts with ~, which is not expanded here (the shell expands it only at the start of a word, unquoted: not after --out= or in a config file); give the full path` }),
   mapping: mappingSchema.default('auto'),
   systemPrompt: z.string().optional(),
   format: z.enum(['chat', 'instruction']).default('chat'),
@@ -615,8 +618,8 @@ function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
 function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const path = issue.path.map(String).join('.') || '(options)';
   if (issue.code === 'unrecognized_keys') {
-    // Top-level names get a "did you mean" (the shape of nested ones is the schema's to say).
-    const known = issue.path.length === 0 ? Object.keys(prepareOptionsSchema.shape) : [];
+    // A name close to one the object takes there gets a "did you mean" (`split.valdation`).
+    const known = keysAt(prepareOptionsSchema, issue.path, valueAt(root, issue.path));
     const named = issue.keys.map((k) => {
       const meant = closest(k, known);
       return `${JSON.stringify(k)}${meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`}`;
@@ -625,6 +628,41 @@ function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
   }
   const got = valueAt(root, issue.path);
   return `${path}: ${issue.message}, got ${got === undefined ? 'nothing' : preview(got)}`;
+}
+
+/** The names the objects of `schema` at `path` take (every object a union there offers). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[], value: unknown): string[] {
+  let at: z.core.$ZodType[] = [schema];
+  for (const key of path) at = at.flatMap((s) => objectsIn(s)).flatMap((o) => childOf(o, key));
+  const shapes = at
+    .flatMap((s) => objectsIn(s))
+    .flatMap((o) => (o._zod.def.type === 'object' ? [(o._zod.def as z.core.$ZodObjectDef).shape] : []));
+  // Of a union's objects, those whose fixed fields (`preset: 'mcq'`) the value has.
+  const given = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  const fits = shapes.filter((shape) =>
+    Object.entries(shape).every(([k, field]) => {
+      const def = field._zod.def as unknown as { type: string; values?: unknown[] };
+      return def.type !== 'literal' || !Object.hasOwn(given, k) || (def.values ?? []).includes(given[k]);
+    }),
+  );
+  return [...new Set((fits.length > 0 ? fits : shapes).flatMap((shape) => Object.keys(shape)))];
+}
+
+/** The object (or array) schemas a schema stands for, through optional, default, nullable, pipes and unions. */
+function objectsIn(s: z.core.$ZodType): z.core.$ZodType[] {
+  const def = s._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; options?: z.core.$ZodType[]; in?: z.core.$ZodType };
+  if (def.type === 'object' || def.type === 'array') return [s];
+  if (def.innerType) return objectsIn(def.innerType);
+  if (def.type === 'union' && def.options) return def.options.flatMap(objectsIn);
+  if (def.type === 'pipe' && def.in) return objectsIn(def.in);
+  return [];
+}
+
+function childOf(s: z.core.$ZodType, key: PropertyKey): z.core.$ZodType[] {
+  const def = s._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+  if (def.type === 'array' && typeof key === 'number' && def.element) return [def.element];
+  const child = typeof key === 'string' ? def.shape?.[key] : undefined;
+  return child ? [child] : [];
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concurrencyFor, defaultConcurrency } from '../src/_cpus.js';
 import { resolveOptions } from '../src/options.js';
+import { PII_TYPES } from '../src/index.js';
 import { isLoraPrepError, type LoraPrepError } from '../src/errors.js';
 
 function errorOf(fn: () => unknown): LoraPrepError {
@@ -48,6 +49,19 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ ...base, dedup }).dedup).toEqual(expected);
   });
 
+  it('takes readonly lists: as const, the PII_TYPES constant, frozen objects', () => {
+    // tsc checks this file: each of these was a type error.
+    const inputs = ['a.csv', { path: 'b.jsonl', domain: 'legal' }] as const;
+    const labels = ['negative', 'positive'] as const;
+    const reasons = ['duplicate', 'pii'] as const;
+    const opts = resolveOptions(Object.freeze({ inputs, outDir: 'o', mapping: { preset: 'classification', labels }, pii: { types: PII_TYPES }, failOn: { reasons } }));
+    expect(opts.inputs).toEqual(['a.csv', { path: 'b.jsonl', domain: 'legal' }]);
+    expect(opts.failOn).toEqual({ reasons: ['duplicate', 'pii'] });
+    expect(opts.outDir).toBe('o');
+    // A ~ further in a path is a name like any other.
+    expect(resolveOptions({ ...base, outDir: 'runs/~v1' }).outDir).toBe('runs/~v1');
+  });
+
   it('fills split defaults when split is given in part', () => {
     expect(resolveOptions({ ...base, split: { test: 0.2 } }).split).toEqual({ validation: 0.1, test: 0.2, seed: 42, strategy: 'random' });
   });
@@ -56,7 +70,11 @@ describe('resolveOptions', () => {
     ['an unknown option', { ...base, outdir: 'x' }, /unknown option "outdir" \(did you mean "outDir"\?\)/],
     ['a misspelt option', { ...base, maxToken: 500 }, /unknown option "maxToken" \(did you mean "maxTokens"\?\)/],
     ['an option far from any', { ...base, frobnicate: 1 }, /unknown option "frobnicate"$/m],
-    ['an unknown nested option', { ...base, split: { valdation: 0.1 } }, /split: unknown option "valdation"/],
+    ['an unknown nested option', { ...base, split: { valdation: 0.1 } }, /split: unknown option "valdation" \(did you mean "validation"\?\)/],
+    ['a misspelt option of an input', { ...base, inputs: [{ path: 'a.csv', domian: 'legal' }] }, /inputs\.0: unknown option "domian" \(did you mean "domain"\?\)/],
+    ['a misspelt option of a preset (of that preset, the same length first)', { ...base, mapping: { preset: 'classification', labelz: ['a'] } }, /mapping: unknown option "labelz" \(did you mean "labels"\?\)/],
+    ['a misspelt dedup option', { ...base, dedup: { nera: true } }, /dedup: unknown option "nera" \(did you mean "near"\?\)/],
+    ['an outDir with a ~ the shell did not expand', { ...base, outDir: '~/runs/v1' }, /outDir: starts with ~, which is not expanded here.*give the full path/],
     ['a fraction out of range', { ...base, split: { validation: 1.5 } }, /split\.validation: .*got 1\.5/],
     ['no inputs', { ...base, inputs: [] }, /inputs: give at least one input file/],
     ['a bad target', { ...base, target: 'vertex' }, /target: .*got "vertex"/],

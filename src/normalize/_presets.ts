@@ -13,7 +13,7 @@ import { cleanContent, exactNumber, inexactNumber, invalid, kindOf, missing, num
 import { headerHint, parseTemplate, placeholders } from './_template.js';
 
 /** An `mcq` mapping with its columns named (what {@link resolvePreset} returns for a file). */
-export type ResolvedMcq = McqMapping & { question: string | string[]; options: string | string[]; answer: string; indexBase: 0 | 1 };
+export type ResolvedMcq = McqMapping & { question: string | readonly string[]; options: string | readonly string[]; answer: string; indexBase: 0 | 1 };
 
 /** A `classification` mapping with its columns named. */
 export type ResolvedClassification = ClassificationMapping & { text: string; label: string };
@@ -391,9 +391,9 @@ function parseJsonOptions(v: string): unknown[] | Record<string, unknown> | unde
 }
 
 /** The options of a row, lettered in order; trailing blank options are dropped, a blank one in between is an error. */
-function readOptions(data: Record<string, unknown>, spec: string | string[]): McqOption[] | Converted {
+function readOptions(data: Record<string, unknown>, spec: string | readonly string[]): McqOption[] | Converted {
   let entries: Array<{ value: unknown; key?: string; column?: string; letter?: string }>;
-  if (Array.isArray(spec)) {
+  if (typeof spec !== 'string') {
     entries = spec.map((c) => ({ value: data[c], column: c }));
   } else {
     let v = data[spec];
@@ -516,14 +516,14 @@ function fromClassification(m: ResolvedClassification, data: Record<string, unkn
   if (m.labels === undefined) {
     if (isId(raw)) return invalid(`field "${m.label}" is ${preview(raw)}, a class id; name the classes with mapping.labels`);
     name = value;
-  } else if (Array.isArray(m.labels)) {
+  } else if (isList(m.labels)) {
     // A name as written wins over an id, so labels ['1', '2', '3'] (star ratings) read as names.
     name = names.includes(value) ? value : isId(value) ? m.labels[Number.parseInt(value, 10)]?.trim() : undefined;
   } else {
     name = Object.hasOwn(m.labels, value) ? m.labels[value]?.trim() : names.includes(value) ? value : undefined;
   }
   if (name === undefined) {
-    const allowed = Array.isArray(m.labels) ? m.labels.map((n, i) => `${i} = ${n}`) : Object.entries(m.labels ?? {}).map(([k, n]) => `${k} = ${n}`);
+    const allowed = isList(m.labels) ? m.labels.map((n, i) => `${i} = ${n}`) : Object.entries(m.labels ?? {}).map(([k, n]) => `${k} = ${n}`);
     return invalid(`field "${m.label}" is ${preview(raw)}, which is not one of the labels (${allowed.join(', ')})`);
   }
   const instruction = cleanContent(m.instruction ?? CLASSIFICATION_INSTRUCTION);
@@ -534,4 +534,9 @@ function fromClassification(m: ResolvedClassification, data: Record<string, unkn
   ];
   // The label column stays in meta: it is the natural stratify key.
   return withSystem(data, messages, [m.text, 'system']);
+}
+
+/** `Array.isArray` for a list that may be readonly (which `Array.isArray` does not narrow). */
+function isList<T>(value: readonly T[] | object | undefined): value is readonly T[] {
+  return Array.isArray(value);
 }
