@@ -13,7 +13,7 @@ import { countedText, targets } from '../src/formats/index.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
 import type { Target } from '../src/formats/index.js';
-import { prepareDataset } from '../src/index.js';
+import { prepareDataset, validateFile } from '../src/index.js';
 import { tempDir, tinyTokenizer } from './helpers/index.js';
 
 const chat = (user: string, assistant: string, system?: string): Message[] => [
@@ -151,5 +151,27 @@ describe('prepareDataset with instruction records', () => {
     const counted = await prepareDataset({ ...common, maxTokens: undefined, target: 'axolotl', outDir: join(dir, 'counted') });
     expect(counted.tokens.total).toBe(textTokens.reduce((a, b) => a + b, 0));
     expect(counted.tokens.trainable).toBe(textTokens.reduce((a, b) => a + b, 0) - promptTokens.reduce((a, b) => a + b, 0));
+  });
+});
+
+describe('validate with instruction records', () => {
+  it('flags a record over the limit as its trainer builds the text, as prepare counts it', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'train.jsonl');
+    const record = { instruction: 'Summarise clause 1 of the lease.', input: 'The tenant shall pay rent monthly in advance.', output: 'Clause 1: rent is due monthly, in advance.' };
+    await writeFile(file, `${JSON.stringify(record)}\n`);
+    const messages = chat(`${record.instruction}\n\n${record.input}`, record.output);
+    const tok = await loadTokenizer('o200k_base');
+    const asText = applyBudget(tok, messages, { overlong: 'keep', countAs: 'alpaca-axolotl' }, undefined, record.input);
+    const asChat = applyBudget(tok, messages, { overlong: 'keep' });
+    if (!asText.ok || !asChat.ok) throw new Error('not counted');
+    const limit = asText.tokens - 1;
+    expect(limit).toBeGreaterThan(asText.prompt);
+    const axolotl = await validateFile(file, { target: 'axolotl', maxTokens: limit });
+    expect(axolotl.problems.map((p) => p.rule)).toEqual(['I.1-overlong']);
+    expect(axolotl.problems[0]?.message).toContain(`${asText.tokens} tokens`);
+    // LLaMA-Factory renders the record with the chat template: within the limit.
+    expect(asChat.tokens).toBeLessThanOrEqual(limit);
+    expect((await validateFile(file, { target: 'llama-factory', maxTokens: limit })).problems.filter((p) => p.rule.startsWith('I.1'))).toEqual([]);
   });
 });

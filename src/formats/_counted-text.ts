@@ -40,14 +40,32 @@ const turn = (instruction: string, input: string): string =>
  * countedText('prompt-completion', [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }]) // { prompt: 'Q', completion: 'A', apart: false }
  */
 export function countedText(countAs: CountAs, messages: Message[], alpacaInput?: string): CountedText | undefined {
+  const built =
+    countAs === 'prompt-completion'
+      ? promptCompletionRecord('count')({ messages })
+      : alpacaRecord({ target: 'count', history: false })(alpacaInput === undefined ? { messages } : { messages, alpacaInput });
+  return built.ok ? recordText(countAs, built.record) : undefined;
+}
+
+/**
+ * The text `countAs` builds from a written record (`{prompt, completion}` strings, or an alpaca
+ * record), or undefined for a record of another shape (a conversational prompt/completion).
+ *
+ * @example
+ * recordText('alpaca-axolotl', { instruction: 'What is APR?', input: '', output: 'A rate.' })?.prompt // 'Below is an instruction …### Response:\n'
+ */
+export function recordText(countAs: CountAs, record: Record<string, unknown>): CountedText | undefined {
+  const text = (key: string): string | undefined => (typeof record[key] === 'string' ? (record[key] as string) : undefined);
   if (countAs === 'prompt-completion') {
-    const built = promptCompletionRecord('count')({ messages });
-    if (!built.ok) return undefined;
-    return { prompt: built.record.prompt as string, completion: built.record.completion as string, apart: false };
+    const prompt = text('prompt');
+    const completion = text('completion');
+    return prompt === undefined || completion === undefined ? undefined : { prompt, completion, apart: false };
   }
-  const built = alpacaRecord({ target: 'count', history: false })(alpacaInput === undefined ? { messages } : { messages, alpacaInput });
-  if (!built.ok) return undefined;
-  const { instruction, input, output, system } = built.record as { instruction: string; input: string; output: string; system?: string };
+  const instruction = text('instruction');
+  const output = text('output');
+  if (instruction === undefined || output === undefined) return undefined;
+  const input = text('input') ?? '';
+  const system = text('system');
   if (countAs === 'alpaca-unsloth') {
     // PROMPT.format(instruction, input, output) always holds the Input section.
     const head = `${PREAMBLE_INPUT}### Instruction:\n${instruction}\n\n### Input:\n${input}\n\n### Response:\n`;

@@ -12,7 +12,7 @@ import { promptCompletionRecord } from './prompt-completion.js';
 import { sharegptRecord } from './sharegpt.js';
 import type { ToolSupport } from './openai.js';
 
-export { countedText, COUNT_AS, type CountAs, type CountedText } from './_counted-text.js';
+export { countedText, recordText, COUNT_AS, type CountAs, type CountedText } from './_counted-text.js';
 
 /** Record shape: a chat (`messages`) or an instruction record (alpaca / prompt-completion). */
 export type RecordFormat = 'chat' | 'instruction';

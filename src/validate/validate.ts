@@ -9,6 +9,7 @@ import { ProgressTicker } from '../_progress.js';
 import { isLoraPrepError, LoraPrepError } from '../errors.js';
 import type { ProgressEvent } from '../options.js';
 import { isGzipped } from '../load/format.js';
+import { recordText, targets, type Target } from '../formats/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import { entryOf, isFloatLiteral, MAX_JSON_DEPTH, nestingDepth, parseJsonNode } from './_json-ast.js';
@@ -423,7 +424,7 @@ class Validator {
       let m;
       try {
         // A text record is trained whole: its tokens are those of the text, with no chat around it.
-        m = resolved.format === 'text' ? { total: this.#tokenizer.count(String(record.text)), prompt: 0 } : this.#tokenizer.measure(toChatMessages(resolved.schema, record));
+        m = resolved.format === 'text' ? { total: this.#tokenizer.count(String(record.text)), prompt: 0 } : this.#measureRecord(resolved, record, this.#tokenizer);
       } catch (e) {
         // A template feature the renderer lacks is the job's problem (TOKENIZER_UNAVAILABLE), as in prepare.
         if (isLoraPrepError(e)) throw e;
@@ -433,6 +434,16 @@ class Validator {
       if (m.prompt >= limit) this.#add(n, 'I.1-prompt-overflow', `the prompt part alone is ${m.prompt} tokens, at or over the limit of ${limit}: right truncation leaves nothing to train on`);
       else if (m.total > limit) this.#add(n, 'I.1-overlong', `${m.total} tokens, over the limit of ${limit} (${this.#tokenizer.name})`);
     }
+  }
+
+  /**
+   * A record's tokens as its trainer builds them: an instruction record Axolotl, Unsloth, TRL or
+   * Together read as plain text is counted as that text (as prepare counts it), the rest as a chat.
+   */
+  #measureRecord(resolved: Resolved, record: Record<string, unknown>, tokenizer: Tokenizer): { total: number; prompt: number } {
+    const countAs = resolved.format === 'instruction' ? (targets as Record<string, Target | undefined>)[resolved.target]?.countsAs?.instruction : undefined;
+    const text = countAs === undefined ? undefined : recordText(countAs, record);
+    return text && tokenizer.measureText ? tokenizer.measureText(text.prompt, text.completion, text.apart) : tokenizer.measure(toChatMessages(resolved.schema, record));
   }
 
   #observeTypes(n: number, record: Record<string, unknown>): string[] {
