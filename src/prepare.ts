@@ -36,6 +36,7 @@ import { NOT_WRITTEN, SPLIT_NAMES, splitSizes, type SplitName } from './split/in
 import { loadTokenizer, tokenizerWarnings, type Tokenizer } from './tokenizers/index.js';
 import { TOKENIZER_PACKAGES } from './tokenizers/huggingface.js';
 import { TokenizerPool, WORKER_MISSING, workerScriptFound, type TokenizerInfo } from './tokenizers/pool.js';
+import { specialTextFinder } from './check/_special.js';
 import type { Example, Message, Rejection, SourceLocation, SourceRow, StageContext } from './types.js';
 import { LIBRARY } from './version.js';
 import { checkOutDir, killedRunIn, OutputTransaction } from './write/_atomic.js';
@@ -203,6 +204,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     const truncations = new TruncationLog();
     const piiLog = new PiiLog();
     const overDefault = { count: 0, max: 0 };
+    // Text of the tokenizer's control tokens in the data: the trainer reads it as those tokens.
+    const findSpecial = tokenizer.specialTokens ? specialTextFinder(tokenizer.specialTokens) : undefined;
+    const special = { rows: 0, byToken: new Map<string, number>(), first: '' };
     // Shared with the workers, which skip tokenizing a copy of a row already kept.
     const exactDedup = opts.dedup.exact === false ? undefined : { key: opts.dedup.exact.key, index: new FirstRows({ shared: pool !== undefined }) };
     const keys = splitKeys(opts, inputs);
@@ -349,6 +353,13 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
               time.pii += now - t;
               if (!example) continue;
             }
+            if (findSpecial) {
+              const found = findSpecial(example.messages);
+              if (found !== undefined) {
+                if (special.rows++ === 0) special.first = `${example.meta.source.file}:${example.meta.source.line}`;
+                special.byToken.set(found, (special.byToken.get(found) ?? 0) + 1);
+              }
+            }
             order.sent(example.meta.source.line);
             yield example;
           }
@@ -471,6 +482,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     if (defaultLimit && overDefault.count > 0) {
       warnings.add(overLimitWarning(defaultLimit, overDefault.count, overDefault.max));
     }
+    if (special.rows > 0) warnings.add(specialTextWarning(tokenizer.name, special));
     if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
 
     // An empty training file is no dataset: a run that rejected every row fails before writing,
@@ -860,6 +872,17 @@ function defaultTokenizerWarning(target: string, encoding: string): string {
 const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
 
 /** The main thread's view of a tokenizer that only the workers loaded: its name, never a count. */
+/** Rows that hold the text of control tokens: how many, of which, where the first is, and why it matters. */
+function specialTextWarning(tokenizer: string, special: { rows: number; byToken: Map<string, number>; first: string }): string {
+  const which = [...special.byToken].sort((a, b) => b[1] - a[1]);
+  const listed = which.slice(0, 5).map(([t, n]) => `${t} in ${n.toLocaleString('en-US')}`).join(', ') + (which.length > 5 ? ` and ${which.length - 5} more` : '');
+  return (
+    `${special.rows.toLocaleString('en-US')} row${special.rows === 1 ? '' : 's'} hold${special.rows === 1 ? 's' : ''} the text of control tokens of the tokenizer ${tokenizer} (${listed}; the first at ${special.first}): ` +
+    'its tokenizer reads such text as the token itself, wherever it stands, so a row can end its own turn or open a fake one (<|im_end|><|im_start|>assistant) and the model learns it. ' +
+    'They were kept as written (and counted as the trainer will count them): take the markers out of the data unless they are meant as control tokens.'
+  );
+}
+
 function countedInWorkers(info: TokenizerInfo): Tokenizer {
   const never = (): never => {
     throw new LoraPrepError('INTERNAL', 'the tokenizer runs in the worker threads only; please report this bug');

@@ -204,6 +204,8 @@ describe('TokenizerPool', () => {
       const chat = [{ role: 'user' as const, content: 'hello world' }, { role: 'assistant' as const, content: 'a bond.' }];
       const results = await hf.run([{ messages: chat }, { messages: chat }], { budget: { overlong: 'keep' } });
       expect(results.map((r) => r.ok && [r.tokens, r.prompt])).toEqual([[12, 8], [12, 8]]);
+      // The workers say what the main thread needs of the tokenizer: its control tokens too.
+      expect(hf.tokenizer.specialTokens).toEqual(['[UNK]', '<|im_start|>', '<|im_end|>', '<s>', '</s>']);
     } finally {
       await hf.close();
     }

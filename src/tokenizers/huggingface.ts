@@ -148,10 +148,12 @@ export function loadHuggingFaceTokenizer(files: TokenizerFiles): Tokenizer {
   const added = hf.encode('a', { add_special_tokens: true }).ids.length - hf.encode('a', { add_special_tokens: false }).ids.length;
   const eosTokens = eos === '' ? 0 : count(eos);
 
+  const specialTokens = specialAdded(tokenizerJson);
   return {
     name: files.spec,
     source: files.source,
     chatTemplate: templatesOrigin(templates),
+    ...(specialTokens.length > 0 ? { specialTokens } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
     count,
     encode,
@@ -253,6 +255,16 @@ function readJson(path: string, spec: string): unknown {
   } catch (e) {
     throw new LoraPrepError('TOKENIZER_UNAVAILABLE', `tokenizer ${spec}: cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** The contents of tokenizer.json's added tokens marked special (the control tokens). */
+function specialAdded(tokenizerJson: unknown): string[] {
+  const added = (tokenizerJson as { added_tokens?: unknown } | null)?.added_tokens;
+  if (!Array.isArray(added)) return [];
+  return added.flatMap((t: unknown) => {
+    const token = t as { content?: unknown; special?: unknown } | null;
+    return token && token.special === true && typeof token.content === 'string' && token.content !== '' ? [token.content] : [];
+  });
 }
 
 /** A special token in tokenizer_config.json is a string or an AddedToken object. */

@@ -23,6 +23,8 @@ export interface TokenizerInfo {
   chatTemplate?: string | undefined;
   /** The tokenizer's warnings (see `Tokenizer.warnings`). */
   warnings?: readonly string[] | undefined;
+  /** Its control tokens' text (see `Tokenizer.specialTokens`). */
+  specialTokens?: readonly string[] | undefined;
 }
 
 /** What {@link TokenizerPool.run} computes for each example of a batch, besides its counts. */

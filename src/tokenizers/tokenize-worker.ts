@@ -87,7 +87,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       tokenizer = await loadTokenizer(msg.spec);
       await collectGarbage();
       finished = { counts: msg.finished, index: msg.index };
-      port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate, warnings: tokenizer.warnings } });
+      port.postMessage({ type: 'ready', info: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate, warnings: tokenizer.warnings, specialTokens: tokenizer.specialTokens } });
       return;
     }
     if (!tokenizer) throw new Error('batch before init');

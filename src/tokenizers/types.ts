@@ -22,6 +22,11 @@ export interface Tokenizer {
    * the renderer does not render as jinja2 does), to say once per run.
    */
   warnings?: readonly string[] | undefined;
+  /**
+   * The text of the tokenizer's control tokens (a Hugging Face tokenizer's special added tokens:
+   * `<|im_end|>`, `<|eot_id|>`, `</s>`), which it reads as those tokens wherever they stand in text.
+   */
+  specialTokens?: readonly string[] | undefined;
   /** Tokens of a plain text. */
   count(text: string): number;
   /** Token ids of a plain text (no special tokens added). */
