@@ -487,7 +487,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
 
     // An empty training file is no dataset: a run that rejected every row fails before writing,
     // whatever failOn says, and leaves outDir as it was (an earlier good dataset there stays).
-    if (kept.length === 0) throw input === 0 ? noRows(inputs.map((i) => i.path)) : allRejected(input, byReason, rejectedSample);
+    if (kept.length === 0) throw input === 0 ? noRows(inputs.map((i) => i.path)) : allRejected(input, byReason, rejectedSample, warnings.list());
 
     // Whole-input decisions: near-duplicate clusters, units that share a split, the split, the gate.
     const planStarted = performance.now();
@@ -970,16 +970,22 @@ function noRows(files: string[]): LoraPrepError {
 }
 
 /** The error of a run that rejected every row: the top reasons, the first rows and what they say. */
-function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[]): LoraPrepError {
+/** Warnings a run that kept nothing shows in its error. */
+const MAX_FAILED_WARNINGS = 5;
+
+function allRejected(input: number, byReason: Record<string, number>, first: readonly Rejection[], warnings: readonly string[]): LoraPrepError {
   const reasons = Object.entries(byReason).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = reasons.slice(0, 3).map(([r, n]) => `${n.toLocaleString('en-US')} ${r}`).join(', ');
   const byTokenizer = (byReason.template_error ?? 0) + (byReason.tokenizer_error ?? 0);
   const hint =
     2 * byTokenizer >= input ? " Most are the tokenizer's or its chat template's: check tokenizer, and systemPrompt (a template that refuses system messages refuses every row given one)." : '';
   const rows = first.slice(0, 3).map((r) => `\n  ${r.source.file}:${r.source.line}: ${r.reason}: ${r.message}`).join('');
+  // The run's warnings say what to do for whole files (an encoding to pass, a delimiter): no report is written to hold them.
+  const said = warnings.slice(0, MAX_FAILED_WARNINGS).map((w) => `\n  - ${w}`).join('');
+  const more = warnings.length > MAX_FAILED_WARNINGS ? `\n  - and ${warnings.length - MAX_FAILED_WARNINGS} more` : '';
   return new LoraPrepError(
     'DATA_FAILED',
-    `no example was kept: all ${input.toLocaleString('en-US')} input rows were rejected (${top}${reasons.length > 3 ? ', …' : ''}).${hint} Nothing was written. The first:${rows}`,
+    `no example was kept: all ${input.toLocaleString('en-US')} input rows were rejected (${top}${reasons.length > 3 ? ', …' : ''}).${hint} Nothing was written. The first:${rows}${said === '' ? '' : `\nWarnings:${said}${more}`}`,
   );
 }
 

@@ -12,6 +12,17 @@ import { snapshot, tempDir, tinyTokenizer } from './helpers/index.js';
 const FIXTURE = 'fixtures/finance/advisor-chat.jsonl'; // 15 rows, 4 rejected (invalid_json, invalid_record ×2, duplicate)
 
 
+describe('a run that keeps nothing', () => {
+  it('shows the run\'s warnings in its error, such as the encoding to pass for a Windows export', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'excel.csv');
+    // Every row holds Windows-1252 bytes (é as 0xE9, € as 0x80): none is valid UTF-8.
+    await writeFile(file, Buffer.from('question,answer\nCaf\xe9 prices?,Caf\xe9 au lait costs 3\x80.\nR\xe9sum\xe9?,A CV.\n', 'latin1'));
+    const error = await prepareDataset({ inputs: [file], outDir: join(dir, 'o') }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DATA_FAILED', message: expect.stringMatching(/all 2 input rows were rejected \(2 invalid_encoding\)[\s\S]*\nWarnings:\n  - .*excel\.csv: 2 rows were rejected as invalid_encoding.*pass encoding: 'windows-1252'/) });
+  });
+});
+
 describe('failOn', () => {
   it('fails with DATA_FAILED after writing the files and the report, when too many rows are rejected', async () => {
     const outDir = join(await tempDir(), 'o');
