@@ -214,6 +214,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     // The split's columns stay in meta even where the mapping reads them (a shared question, `id`).
     const splitColumns = [groupBy, stratifyBy].filter((c): c is string => c !== undefined && c !== 'domain');
     const missingGroup = { count: 0 };
+    // Ids past 2^53 written as JSON numbers: read rounded, so ids that differ may read as one.
+    const roundedLabels = { count: 0, first: '', column: '' };
     // Kept rows that exact copies were rejected against, where near-dedup may remove them later.
     const copiedRows = nearIndex && opts.dedup.near ? new GrowableUint32() : undefined;
     // MLX-LM trains a chat's last message only (--mask-prompt): kept rows with answers before it.
@@ -422,6 +424,11 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
             await (built.line ? spill.writeEncoded(built.line) : spill.writeLine(built.text));
             const group = groupBy === undefined ? undefined : labelOf(example.meta, groupBy);
             if (groupBy !== undefined && group === undefined) missingGroup.count++;
+            for (const column of [groupBy, stratifyBy]) {
+              if (column !== undefined && roundedNumber(example.meta, column) && roundedLabels.count++ === 0) {
+                Object.assign(roundedLabels, { first: `${example.meta.source.file}:${example.meta.source.line}`, column });
+              }
+            }
             kept.push({
               tokens,
               prompt,
@@ -484,6 +491,12 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
     }
     if (special.rows > 0) warnings.add(specialTextWarning(tokenizer.name, special));
     if (missingGroup.count > 0) warnings.add(`${missingGroup.count} examples have no ${groupBy} value: each is its own group`);
+    if (roundedLabels.count > 0) {
+      warnings.add(
+        `${roundedLabels.count} examples have a whole number past 2^53 in column ${JSON.stringify(roundedLabels.column)} (the first at ${roundedLabels.first}): JSON numbers that large are read without their last digits, ` +
+          'so values that differ may read as one and be split as one group or stratum. Write such ids as strings in the file.',
+      );
+    }
 
     // An empty training file is no dataset: a run that rejected every row fails before writing,
     // whatever failOn says, and leaves outDir as it was (an earlier good dataset there stays).
@@ -1370,6 +1383,12 @@ function writtenRows(kept: KeptRows, assignment: Uint8Array) {
 }
 
 /** A split or stratify label of an example: `domain`, or a meta column; any value type, as JSON-ish text. */
+/** Whether a split column's value is a whole number past 2^53, which JSON parsing rounded. */
+function roundedNumber(meta: Record<string, unknown>, column: string): boolean {
+  const value = column === 'source' ? meta.source_column : meta[column];
+  return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
+}
+
 function labelOf(meta: Record<string, unknown>, column: string): string | undefined {
   // `meta.source` is the row's location: a `source` column is kept as `source_column`.
   const value = column === 'source' ? meta.source_column : meta[column];

@@ -230,6 +230,20 @@ describe('stratified and grouped splits', () => {
     expect(Object.values(result.strata ?? {}).map((s) => s.validation).sort()).toEqual([6, 7, 7]);
   });
 
+  it('ids past 2^53 written as JSON numbers, read as one, are said to be so', async () => {
+    const file = join(await tempDir(), 'ids.jsonl');
+    // Twenty distinct ids as written; each reads as 12345678901234567000.
+    await writeFile(file, Array.from({ length: 20 }, (_, i) => `{"question":"Q${i}?","answer":"A${i}.","id":${12345678901234567000n + BigInt(i + 1)}}`).join('\n') + '\n');
+    const result = await prepareDataset({ inputs: [file], outDir: join(await tempDir(), 'o'), split: { validation: 0.3, groupBy: 'id' } });
+    expect(result.warnings).toContainEqual(expect.stringMatching(/^20 examples have a whole number past 2\^53 in column "id" \(the first at .*ids\.jsonl:1\): .*Write such ids as strings in the file\.$/));
+    // As strings they are twenty groups, and nothing is said.
+    const strings = join(await tempDir(), 'ids.jsonl');
+    await writeFile(strings, Array.from({ length: 20 }, (_, i) => `{"question":"Q${i}?","answer":"A${i}.","id":"${12345678901234567000n + BigInt(i + 1)}"}`).join('\n') + '\n');
+    const fine = await prepareDataset({ inputs: [strings], outDir: join(await tempDir(), 'o'), split: { validation: 0.3, groupBy: 'id' } });
+    expect(fine.counts.validation).toBe(6);
+    expect(fine.warnings.join('\n')).not.toMatch(/past 2\^53/);
+  });
+
   it('an empty validation split is explained: the rounding, or groups too large to fit', async () => {
     const few = await prepareDataset({ inputs: [await inputFile(Array.from({ length: 5 }, (_, i) => ({ question: `Q${i}?`, answer: `A${i}.` })))], outDir: join(await tempDir(), 'o'), split: { validation: 0.05 } });
     expect(few.warnings).toContain('only 5 examples kept: the validation split (0.05) rounds to 0 examples');
