@@ -9,7 +9,7 @@
  * renamed into `outDir` at the end, so a failed run leaves `outDir` as it was.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { GrowableUint32 } from './_growable.js';
 import { inputFiles, inputInside, listed, realPath, repeatedPath, textBytes } from './_inputs.js';
 import { KeptRows } from './_kept.js';
@@ -651,6 +651,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       options: manifestOptions(opts, inputs),
       seed: opts.split.seed,
       tokenizer: { name: tokenizer.name, source: tokenizer.source, chatTemplate: tokenizer.chatTemplate ?? null },
+      // Where the inputs' relative paths start, from outDir: verify finds them from any folder.
+      inputsFrom: relative(resolve(opts.outDir), process.cwd()) || '.',
       inputs: inputHashes,
       outputs,
     };

@@ -1,5 +1,5 @@
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { isLoraPrepError } from '../src/errors.js';
@@ -96,6 +96,27 @@ describe('verifyOutput', () => {
     expect(changed.ok).toBe(false);
     expect(changed.inputs[0]?.status).toBe('changed');
     expect(changed.outputs.every((f) => f.status === 'ok')).toBe(true);
+  });
+
+  it('finds relative inputs from any folder: the manifest says where the run was, from outDir', async () => {
+    const outDir = await prepared(); // absolute, made from this folder with a relative input
+    const written = JSON.parse(await readFile(join(outDir, 'report', 'manifest.json'), 'utf8')) as { inputsFrom: string };
+    expect(resolve(outDir, written.inputsFrom)).toBe(process.cwd());
+    const here = process.cwd();
+    process.chdir(await tempDir());
+    try {
+      const report = await verifyOutput(outDir);
+      expect(report.inputs).toEqual([expect.objectContaining({ file: INPUT, status: 'ok' })]);
+      // A manifest written before it said so: inputs from the current folder, here not found.
+      const manifestPath = join(outDir, 'report', 'manifest.json');
+      const old = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>;
+      delete old.inputsFrom;
+      await writeFile(manifestPath, JSON.stringify(old));
+      const before = await verifyOutput(outDir);
+      expect(before.inputs).toEqual([expect.objectContaining({ file: INPUT, status: 'missing' })]);
+    } finally {
+      process.chdir(here);
+    }
   });
 
   it('compares an input read only in part (maxRows) by the bytes the run read', async () => {

@@ -81,7 +81,11 @@ export interface VerifyReport {
  * await verifyOutput('out/v1', { cwd: '/srv/data' });
  */
 export interface VerifyOptions {
-  /** Folder the manifest's input paths are relative to (they are written as given to `prepareDataset`). Default: `process.cwd()`. */
+  /**
+   * Folder the manifest's input paths are relative to (they are written as given to `prepareDataset`).
+   * Default: the folder the run was in, which the manifest names from `outDir` (`inputsFrom`); for
+   * a manifest without it, `process.cwd()`.
+   */
   cwd?: string | undefined;
   /** Stops the check (`ABORTED`). */
   signal?: AbortSignal | undefined;
@@ -110,7 +114,9 @@ export async function verifyOutput(outDir: string, options: VerifyOptions = {}):
   const interrupted = await halfDoneMoveIn(outDir);
   if (interrupted) return { ok: false, outDir, manifest: manifestPath, outputs: [], inputs: [], unlisted: [], interrupted };
   const manifest = parseManifest(manifestPath, await readManifest(manifestPath));
-  const cwd = options.cwd ?? process.cwd();
+  // Relative input paths start where the run was: the manifest says where that is from outDir
+  // (manifests written before it said so: from the current folder).
+  const cwd = options.cwd ?? (manifest.inputsFrom === undefined ? process.cwd() : resolve(outDir, manifest.inputsFrom));
   const outputs: VerifiedFile[] = [];
   for (const entry of manifest.outputs) outputs.push(await check(entry, join(outDir, entry.file), options.signal));
   const inputs: VerifiedFile[] = [];
@@ -193,7 +199,7 @@ async function readManifest(path: string): Promise<string> {
   }
 }
 
-function parseManifest(path: string, text: string): { outputs: ManifestEntry[]; inputs: ManifestEntry[] } {
+function parseManifest(path: string, text: string): { outputs: ManifestEntry[]; inputs: ManifestEntry[]; inputsFrom?: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -208,7 +214,7 @@ function parseManifest(path: string, text: string): { outputs: ManifestEntry[]; 
       location: { file: path },
     });
   }
-  const record = value as { outputs: unknown[]; inputs?: unknown };
+  const record = value as { outputs: unknown[]; inputs?: unknown; inputsFrom?: unknown };
   const inputs = record.inputs ?? [];
   if (!Array.isArray(inputs)) {
     throw new LoraPrepError('INPUT_FORMAT', `${path}: "inputs" must be a list, got ${describe(inputs)}.`, { location: { file: path } });
@@ -216,6 +222,7 @@ function parseManifest(path: string, text: string): { outputs: ManifestEntry[]; 
   return {
     outputs: record.outputs.map((e, i) => entry(path, `outputs[${i}]`, e, true)),
     inputs: inputs.map((e, i) => entry(path, `inputs[${i}]`, e, false)),
+    ...(typeof record.inputsFrom === 'string' ? { inputsFrom: record.inputsFrom } : {}),
   };
 }
 
