@@ -31,6 +31,25 @@ describe('applyBudget', () => {
     expect(r).toMatchObject({ ok: false, reason: 'overlong', message: expect.stringMatching(/over maxTokens 100/) });
   });
 
+  it('cuts an answer only between characters as read: no dangling joiner, accent or half flag (property)', () => {
+    const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    const unit = fc.constantFrom('👨\u200d👩\u200d👧\u200d👦', 'e\u0301', '🇫🇷', '👍🏽', 'a', ' ', '日本', 'ñ');
+    fc.assert(
+      fc.property(fc.array(unit, { minLength: 40, maxLength: 120 }), fc.integer({ min: 25, max: 60 }), (parts, maxTokens) => {
+        const answer = `Answer: ${parts.join('')}`;
+        const r = applyBudget(tok, turn('Q?', answer), { maxTokens, overlong: 'truncate' });
+        if (!r.ok || !r.messages) return;
+        const cut = r.messages[1]?.content ?? '';
+        expect(answer.startsWith(cut)).toBe(true);
+        expect(r.tokens).toBeLessThanOrEqual(maxTokens);
+        // The cut ends where a grapheme of the whole answer ends.
+        const ends = new Set([...segmenter.segment(answer)].map((g) => g.index + g.segment.length));
+        expect(ends.has(cut.length)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('keeps it with overlong: keep, flagged as over the budget', () => {
     const r = applyBudget(tok, turn('Q?', long('answer', 200)), { maxTokens: 100, overlong: 'keep' });
     expect(r).toMatchObject({ ok: true, overBudget: true });

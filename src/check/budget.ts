@@ -167,7 +167,9 @@ function truncate(tokenizer: Tokenizer, measure: Measurer, original: Message[], 
   const lossless = tokenizer.decode(ids) === answer.content;
   let keep = ids.length - (m.total - maxTokens);
   for (let step = 0; step < MAX_CUT_STEPS && keep > 0; step++) {
-    const content = (lossless ? commonPrefix(answer.content, tokenizer.decode(ids.slice(0, keep))) : prefixWithin(tokenizer, answer.content, keep)).trimEnd();
+    const prefix = lossless ? commonPrefix(answer.content, tokenizer.decode(ids.slice(0, keep))) : prefixWithin(tokenizer, answer.content, keep);
+    // Never inside a character as read: an emoji's joiner, a letter's accent, a flag's second half.
+    const content = answer.content.slice(0, graphemeCut(answer.content, prefix.length)).trimEnd();
     if (content === '') break;
     const candidate = [...messages.slice(0, last), { ...answer, content }];
     const c = measure(candidate);
@@ -203,6 +205,27 @@ function prefixWithin(tokenizer: Tokenizer, text: string, tokens: number): strin
   if (lo === text.length) return prefix;
   const space = prefix.search(/\s\S*$/);
   return space > 0 ? prefix.slice(0, space) : prefix;
+}
+
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Code units around a cut looked at for the last grapheme boundary (a family emoji is 11). */
+const GRAPHEME_WINDOW = 64;
+
+/**
+ * The last boundary between user-perceived characters at or before `at` in `text` (Unicode's
+ * extended grapheme clusters): a cut there leaves no dangling zero-width joiner, combining mark or
+ * half of a regional-indicator flag.
+ */
+function graphemeCut(text: string, at: number): number {
+  if (at <= 0 || at >= text.length) return at;
+  const from = Math.max(0, at - GRAPHEME_WINDOW);
+  let cut = from;
+  for (const { index } of GRAPHEMES.segment(text.slice(from, Math.min(text.length, at + GRAPHEME_WINDOW)))) {
+    if (from + index > at) break;
+    cut = from + index;
+  }
+  return cut;
 }
 
 /** The longest common prefix of two strings, never ending inside a surrogate pair. */
