@@ -1458,7 +1458,9 @@ class TruncationLog {
 }
 
 function manifestOptions(opts: ResolvedOptions, inputs: ResolvedInput[]): Record<string, unknown> {
-  const { onProgress: _p, signal: _s, inputs: _i, ...rest } = opts;
+  // Threads change no byte of the outputs, and their default is the machine's: left out, so that
+  // one job's manifests agree from machine to machine.
+  const { onProgress: _p, signal: _s, inputs: _i, concurrency: _c, ...rest } = opts;
   const out: Record<string, unknown> = { ...rest, inputs: inputs.map(({ bytes: _b, ...i }) => ({ ...i, mapping: i.mapping as string | TemplateMapping })) };
   if (!opts.pii) return out;
   // The system prompt and the templates' text went into the examples, where pii found what they
