@@ -127,6 +127,24 @@ describe('ShareGPT turns read as messages turns are', () => {
   });
 });
 
+describe('values that are not text', () => {
+  it('name MongoDB\'s extended JSON and how to export plain values', async () => {
+    const { rejected } = await run(
+      [
+        { prompt: 'When?', completion: { $date: '2024-01-02T00:00:00Z' } },
+        { prompt: 'Id?', completion: { $numberLong: '12345678901234567890' } },
+        { prompt: 'Obj?', completion: { a: 1 } },
+      ],
+      { mapping: 'prompt-completion' },
+    );
+    expect(rejected.map((r) => r.message)).toEqual([
+      expect.stringMatching(/^field "completion" must be text, got an object \(\$date: MongoDB's extended JSON.*--jsonFormat=relaxed/),
+      expect.stringMatching(/\(\$numberLong: MongoDB's extended JSON/),
+      'field "completion" must be text, got an object',
+    ]);
+  });
+});
+
 describe('numbers used as text', () => {
   it.each([
     ['prompt-completion', { prompt: 'Account id?', completion: 12345678901234567890 }, /field "completion" holds the whole number 12345678901234567000 as read, past 2\^53.*quote it as a string/],

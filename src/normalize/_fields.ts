@@ -75,6 +75,14 @@ export function inexactNumber(n: number, where: string): string {
   return `${where} holds ${read}; quote it as a string in the file to keep it exactly`;
 }
 
+/** For MongoDB's extended JSON (`{"$oid": …}`, `{"$date": …}`, `{"$numberLong": …}`): how to export plain values. */
+function extendedJsonHint(v: unknown): string {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return '';
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !(keys[0] as string).startsWith('$')) return '';
+  return ` (${keys[0]}: MongoDB's extended JSON, as mongoexport writes it by default; export with --jsonFormat=relaxed for plain dates and numbers, or map another field)`;
+}
+
 /**
  * A required text field: missing/null → missing_field, blank → empty_content, a list or an object
  * (or a number JSON could not hold exactly) → invalid_record. Numbers and booleans become text.
@@ -109,7 +117,7 @@ function cleanText(v: unknown, key: string): string | Rejected {
     return typeof t === 'string' ? cleanContent(t) : t;
   }
   if (typeof v === 'boolean') return String(v);
-  return invalid(`field "${key}" must be text, got ${kindOf(v)}`);
+  return invalid(`field "${key}" must be text, got ${kindOf(v)}${extendedJsonHint(v)}`);
 }
 
 /**
