@@ -229,6 +229,12 @@ class CsvRecordReader {
   #trailingFile: { ends: boolean; line: number } | undefined;
   /** Where the fields of each column are, once the header was repeated with its columns in another order. */
   #order: number[] | undefined;
+  /**
+   * The header's names that read as names (a letter, two characters or more; not `0`, `1`, `2015`,
+   * which data holds as often), by their case-folded text, for telling the header repeated in
+   * another order: `all` when every column has such a name. Undefined with fewer than two.
+   */
+  #headerNames: { index: Map<string, number>; longest: number; all: boolean } | undefined;
   /** Rows kept with a quoted field over lines that looks like rows a stray quote joined (see {@link #joinedRows}), and the first one's line. */
   readonly #joined = { rows: 0, first: 0 };
   /** Set after the parser skipped a record mid-way: the next start line is counted from its end. */
@@ -397,6 +403,7 @@ class CsvRecordReader {
       }
       const { names, renamed } = normalizeHeader(this.#textFormat ? fields.map(decodeTextEscapes) : fields);
       this.#header = names;
+      this.#headerNames = nameIndex(names);
       this.#rawHeader = fields.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f));
       if (renamed.length > 0) {
         this.#ctx.warn(`${this.#file}: the header repeats column names, so some were renamed: ${renamed.join(', ')}.`);
@@ -517,19 +524,22 @@ class CsvRecordReader {
    */
   #headerAgain(fields: string[], line: number): string | undefined {
     const raw = this.#rawHeader;
-    const header = this.#header as string[];
     if (raw.length < 2) return undefined;
     if (fields.length === raw.length && fields.every((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f) === raw[i])) {
       this.#order = undefined;
       return 'the row repeats the header (line 1): files joined with their headers (cat a.csv b.csv)? It is not data';
     }
-    const key = (name: string) => name.trim().toLowerCase();
-    const names = new Map(header.map((name, i) => [key(name), i]));
+    const names = this.#headerNames;
+    if (names === undefined) return undefined;
+    // Most rows: neither of the first two values is short enough to be a column name, or is one.
+    const isName = (f: string | undefined) => f !== undefined && f.length <= names.longest && names.index.has(columnKey(f));
+    if (!isName(fields[0]) && !isName(fields[1])) return undefined;
     // Only values that could be column names: short, one line.
     if (fields.some((f) => f.length > 200 || /[\r\n]/.test(f))) return undefined;
-    const seen = fields.map((f) => names.get(key(f.replace(/^\uFEFF/, ''))));
+    const header = this.#header as string[];
+    const seen = fields.map((f) => names.index.get(columnKey(f)));
     const named = new Set(seen.filter((i) => i !== undefined));
-    if (named.size === header.length && fields.length === header.length) {
+    if (names.all && named.size === header.length && fields.length === header.length) {
       const order = new Array<number>(header.length);
       seen.forEach((col, at) => (order[col as number] = at));
       const moved = order.some((at, i) => at !== i);
@@ -542,7 +552,7 @@ class CsvRecordReader {
       return `the row repeats the header (line 1)${moved ? ' in another order' : ', in other letters'}: exports joined with their headers? It is not data`;
     }
     // Names, not sentences: each one a distinct short label.
-    const labels = fields.every((f) => COLUMN_LIKE.test(f.trim())) && new Set(fields.map(key)).size === fields.length;
+    const labels = fields.every((f) => COLUMN_LIKE.test(f.trim())) && new Set(fields.map(columnKey)).size === fields.length;
     if (labels && named.size >= 2 && named.size * 2 >= header.length) {
       const others = fields.filter((_, at) => seen[at] === undefined).map((f) => JSON.stringify(f.trim()));
       this.#ctx.warn(
@@ -784,6 +794,28 @@ function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   const lower = c | 0x20;
   return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** A column name as compared with a row's value: trimmed (a BOM too) and case-folded. */
+function columnKey(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+/** A name that data holds seldom as a value of its own: one with a letter, of two characters or more. */
+const NAME_LIKE = /^(?=.*\p{L}).{2,}$/u;
+
+/** See `#headerNames`. */
+function nameIndex(header: readonly string[]): { index: Map<string, number>; longest: number; all: boolean } | undefined {
+  const index = new Map<string, number>();
+  let longest = 0;
+  header.forEach((name, i) => {
+    const key = columnKey(name);
+    if (!NAME_LIKE.test(key)) return;
+    index.set(key, i);
+    // Padding around a name (` Answer `) is trimmed before the look-up.
+    longest = Math.max(longest, name.length + 8);
+  });
+  return index.size < 2 ? undefined : { index, longest, all: index.size === header.length };
 }
 
 /** A value that could be a column name: a short label, not a sentence. */

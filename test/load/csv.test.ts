@@ -197,6 +197,20 @@ const cases: LoadCase[] = [
     warnings: [/^data\.csv: line 3 repeats the header with its columns in another order \("Answer", "Question"\): the rows after it were read by that order\.$/],
   },
   {
+    name: 'numbers as column names (pandas 0,1, a rating scale) are no header when a row holds them: data, in the header\'s order',
+    text: '0,1\nWhat is 3 minus 2,1\n1,0\nWhat is 2 plus 2,4\n',
+    rows: [
+      [2, { 0: 'What is 3 minus 2', 1: '1' }],
+      [3, { 0: '1', 1: '0' }],
+      [4, { 0: 'What is 2 plus 2', 1: '4' }],
+    ],
+  },
+  {
+    name: 'a row of ratings under a header of scale points is data',
+    text: 'question,1,2,3,4,5\nHow satisfied are you with support,3,5,10,2,1\n',
+    rows: [[2, { question: 'How satisfied are you with support', 1: '3', 2: '5', 3: '10', 4: '2', 5: '1' }]],
+  },
+  {
     name: 'the header repeated in other letters is no data; a header of other columns is rejected with a warning',
     text: 'question,answer,id\nQ1?,A1,1\nQuestion,Answer,ID\nQ2?,A2,2\nquestion,answer,source\nQ3?,A3,web\n',
     rows: [
