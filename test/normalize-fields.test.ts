@@ -157,10 +157,6 @@ describe('numbers used as text', () => {
     [{ user: 'Id {{id}}?', assistant: '{{a}}' }, { id: 12345678901234567890, a: 'x' }, /field "id" holds the whole number/],
     [{ user: 'Ctx {{ctx}}', assistant: '{{a}}' }, { ctx: { n: [2 ** 64] }, a: 'x' }, /field "ctx" \(a JSON object\) holds the whole number/],
     [{ system: 'S {{s}}', user: '{{q}}', assistant: '{{a}}' }, { s: Number.POSITIVE_INFINITY, q: 'q', a: 'x' }, /field "s" holds a number too large/],
-    // A fraction of more digits than a double holds: what was written is gone.
-    ['prompt-completion', { prompt: 'pi?', completion: JSON.parse('3.14159265358979323846') }, /field "completion" holds 3\.141592653589793 as read, a number of 16 significant digits, where a double may have lost digits of what was written; quote it as a string/],
-    ['prompt-completion', { prompt: 'Total?', completion: JSON.parse('123456789012.123456789') }, /holds 123456789012\.12346 as read, a number of 17 significant digits/],
-    [{ user: 'Rate {{r}}?', assistant: '{{a}}' }, { r: JSON.parse('0.12345678901234567'), a: 'x' }, /field "r" holds 0\.12345678901234566 as read/],
   ] as const)('%j rejects %j', async (mapping, record, message) => {
     const { examples, rejected } = await run([record], { mapping } as NormalizeOptions);
     expect(examples).toEqual([]);
@@ -174,8 +170,10 @@ describe('numbers used as text', () => {
         { prompt: 'Price?', completion: 1.5 },
         { prompt: Number.MAX_SAFE_INTEGER, completion: 0.1 },
         { prompt: 'Tiny?', completion: 1e-7 },
-        // Fifteen significant digits: every such decimal reads back as written.
+        // Fifteen significant digits read back as written; so do Python's floats (json.dumps(1/3)),
+        // which a longer literal that lost digits cannot be told from once read.
         { prompt: 'Rate?', completion: JSON.parse('0.123456789012345') },
+        { prompt: 'A third?', completion: JSON.parse('0.3333333333333333') },
       ],
       { mapping: 'prompt-completion' },
     );
@@ -185,6 +183,7 @@ describe('numbers used as text', () => {
       [['user', '9007199254740991'], ['assistant', '0.1']],
       [['user', 'Tiny?'], ['assistant', '1e-7']],
       [['user', 'Rate?'], ['assistant', '0.123456789012345']],
+      [['user', 'A third?'], ['assistant', '0.3333333333333333']],
     ]);
     const t = await run([{ n: 1.5, m: { x: 2 } }], { mapping: { user: '{{n}}', assistant: '{{m}}' } });
     expect(t.examples.map(msgs)).toEqual([[['user', '1.5'], ['assistant', '{"x":2}']]]);

@@ -35,25 +35,14 @@ export function kindOf(v: unknown): string {
 }
 
 /**
- * True for a number whose shortest decimal form is the number written: finite, not an integer
- * past 2^53 (`12345678901234567890` reads as 12345678901234567000, `1e400` as Infinity), and not a
- * fraction of 16 significant digits or more, which a double may not hold as written
- * (`3.14159265358979323846` reads as 3.141592653589793, `1.0000000000000001` as 1): a written form
- * of 15 digits or fewer always reads back as written.
+ * True for a number whose shortest decimal form is the number written, as far as can be told
+ * once it is read: finite, and not an integer past 2^53 (`12345678901234567890` reads as
+ * 12345678901234567000, `1e400` as Infinity). A fraction of more digits than a double holds
+ * (`3.14159265358979323846`) reads as its nearest double and cannot be told from one written so
+ * (`json.dumps(1/3)`, `0.30000000000000004`): it is written as read.
  */
 export function exactNumber(n: number): boolean {
-  if (!Number.isFinite(n)) return false;
-  if (Number.isInteger(n)) return Number.isSafeInteger(n);
-  return significantDigits(String(n)) <= DOUBLE_DIGITS;
-}
-
-/** Significant digits every decimal of which a double holds and prints back as written. */
-const DOUBLE_DIGITS = 15;
-
-/** Significant digits of a number's shortest form (`0.00120` → 2, `1.5e-7` → 2). */
-function significantDigits(shortest: string): number {
-  const mantissa = shortest.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '');
-  return mantissa.length;
+  return Number.isFinite(n) && (Number.isSafeInteger(n) || !Number.isInteger(n));
 }
 
 /**
@@ -67,11 +56,7 @@ export function numberText(n: number, key: string): string | Rejected {
 
 /** Why a number cannot be used as text (see {@link exactNumber}); `where` names the field. */
 export function inexactNumber(n: number, where: string): string {
-  const read = !Number.isFinite(n)
-    ? `a number too large for a double, read as ${String(n)}`
-    : Number.isInteger(n)
-      ? `the whole number ${String(n)} as read, past 2^53, where numbers lose their last digits`
-      : `${String(n)} as read, a number of ${significantDigits(String(n))} significant digits, where a double may have lost digits of what was written`;
+  const read = Number.isFinite(n) ? `the whole number ${String(n)} as read, past 2^53, where numbers lose their last digits` : `a number too large for a double, read as ${String(n)}`;
   return `${where} holds ${read}; quote it as a string in the file to keep it exactly`;
 }
 
