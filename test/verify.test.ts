@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
@@ -117,6 +117,15 @@ describe('verifyOutput', () => {
     } finally {
       process.chdir(here);
     }
+  });
+
+  it('finds inputs from the current folder first: an output folder moved elsewhere still verifies from where the run was', async () => {
+    const outDir = await prepared();
+    const moved = join(await tempDir(), 'archive', 'v1');
+    await cp(outDir, moved, { recursive: true });
+    const report = await verifyOutput(moved);
+    expect(report.ok).toBe(true);
+    expect(report.inputs).toEqual([expect.objectContaining({ file: INPUT, status: 'ok' })]);
   });
 
   it('compares an input read only in part (maxRows) by the bytes the run read', async () => {

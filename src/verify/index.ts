@@ -83,8 +83,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /**
    * Folder the manifest's input paths are relative to (they are written as given to `prepareDataset`).
-   * Default: the folder the run was in, which the manifest names from `outDir` (`inputsFrom`); for
-   * a manifest without it, `process.cwd()`.
+   * Default: `process.cwd()`, and for an input not found there, the folder the run was in, which
+   * the manifest names from `outDir` (`inputsFrom`).
    */
   cwd?: string | undefined;
   /** Stops the check (`ABORTED`). */
@@ -114,13 +114,20 @@ export async function verifyOutput(outDir: string, options: VerifyOptions = {}):
   const interrupted = await halfDoneMoveIn(outDir);
   if (interrupted) return { ok: false, outDir, manifest: manifestPath, outputs: [], inputs: [], unlisted: [], interrupted };
   const manifest = parseManifest(manifestPath, await readManifest(manifestPath));
-  // Relative input paths start where the run was: the manifest says where that is from outDir
-  // (manifests written before it said so: from the current folder).
-  const cwd = options.cwd ?? (manifest.inputsFrom === undefined ? process.cwd() : resolve(outDir, manifest.inputsFrom));
+  // Relative input paths start where the run was: from the current folder, or, where an input is
+  // not there, from the folder the manifest names from outDir (which a moved outDir no longer finds).
+  const inputsFrom = manifest.inputsFrom === undefined ? undefined : resolve(outDir, manifest.inputsFrom);
+  const inputPath = async (file: string): Promise<string> => {
+    if (options.cwd !== undefined) return resolve(options.cwd, file);
+    const here = resolve(file);
+    if (inputsFrom === undefined || isAbsolute(file) || (await exists(here))) return here;
+    const there = resolve(inputsFrom, file);
+    return (await exists(there)) ? there : here;
+  };
   const outputs: VerifiedFile[] = [];
   for (const entry of manifest.outputs) outputs.push(await check(entry, join(outDir, entry.file), options.signal));
   const inputs: VerifiedFile[] = [];
-  for (const entry of manifest.inputs) inputs.push(await check(entry, resolve(cwd, entry.file), options.signal));
+  for (const entry of manifest.inputs) inputs.push(await check(entry, await inputPath(entry.file), options.signal));
   const listed = new Set(manifest.outputs.map((e) => relative('.', e.file)));
   const unlisted = (await readdir(outDir, { withFileTypes: true }))
     .filter((d) => d.isFile() && DATA_FILE.test(d.name) && !listed.has(d.name))
@@ -323,4 +330,13 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 8))}`;
   const json = JSON.stringify(value) ?? String(value);
   return json.length > 60 ? `${json.slice(0, 59)}…` : json;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
