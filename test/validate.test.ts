@@ -770,6 +770,11 @@ describe('lora-prep validate', () => {
     expect(await runCli(['validate', input, '--fix', '--target', 'openai'], text)).toBe(1);
     expect(text.out).toMatch(/^nothing mechanical to fix: no copy written\n/);
     expect(existsSync(join(dir, 'in.fixed.jsonl'))).toBe(false);
+    // A path asked for gets its copy all the same (a script may go on to read it).
+    const named = fakeIo();
+    expect(await runCli(['validate', input, '--fix', '--out', join(dir, 'clean.jsonl'), '--target', 'openai'], named)).toBe(1);
+    expect(named.out).toMatch(/^wrote .*clean\.jsonl: nothing mechanical to fix\n/);
+    expect(await readFile(join(dir, 'clean.jsonl'), 'utf8')).toBe(await readFile(input, 'utf8'));
   });
 
   it.each([

@@ -718,7 +718,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
       fix = await fixFile(file, flags.out, options);
       if (!flags.json) {
         const lines = fix.changes.map((c) => `  ${c.rule}  ${c.count.toLocaleString('en-US')}`);
-        io.stdout(fix.written ? `wrote ${fix.outPath}, fixing:\n${lines.join('\n')}\n\n` : 'nothing mechanical to fix: no copy written\n\n');
+        io.stdout(!fix.written ? 'nothing mechanical to fix: no copy written\n\n' : `wrote ${fix.outPath}${lines.length > 0 ? `, fixing:\n${lines.join('\n')}` : ': nothing mechanical to fix'}\n\n`);
       }
       file = fix.outPath;
     }

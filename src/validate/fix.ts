@@ -22,11 +22,12 @@ export interface FixResult {
   /** The rules whose problems were fixed, with how many lines (or records, or messages) changed, in order of first change. */
   changes: Array<{ rule: RuleId; count: number }>;
   /**
-   * Where the repaired copy was written; the input's own path when nothing needed a fix, since no
-   * copy is written then (`written: false`): a copy beside a dataset's files would be read as data.
+   * Where the repaired copy was written; the input's own path when nothing needed a fix and no
+   * `outPath` was given, since no copy is written then (`written: false`): a copy beside a
+   * dataset's files would be read as data.
    */
   outPath: string;
-  /** False when nothing needed a fix and no copy was written. */
+  /** False when nothing needed a fix and, no `outPath` given, no copy was written. */
   written: boolean;
   /**
    * Present when some records were copied without their record fixes (role names, float weights,
@@ -57,7 +58,8 @@ export function defaultFixedPath(path: string): string {
  * listed in `left` with the reason. Records that need a fix are re-serialised compactly with
  * every other value, number literals included, kept exactly; untouched lines keep their bytes.
  * The input is never changed; the copy appears whole or not at all (temporary file, then rename),
- * and not at all when nothing needed a fix (`written: false`, `outPath` the input's path).
+ * and not at all when nothing needed a fix and no `outPath` was given (`written: false`, `outPath`
+ * the input's path).
  *
  * @param path - the JSONL file to repair.
  * @param outPath - where to write; must not exist. Default `<name>.fixed.jsonl`.
@@ -108,7 +110,9 @@ export async function fixFile(path: string, outPath: string | undefined, options
     fixer.finish();
     ws.end();
     await once(ws, 'finish');
-    if (fixer.changes().length === 0) {
+    // Nothing to fix and no path asked for: no copy beside the input (one beside a dataset's files
+    // would be read as data). A path the caller named gets its copy whatever it holds.
+    if (fixer.changes().length === 0 && outPath === undefined) {
       await rm(temp, { force: true });
       const left = fixer.left();
       return left.length > 0 ? { changes: [], outPath: path, written: false, left } : { changes: [], outPath: path, written: false };
