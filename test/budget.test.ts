@@ -50,6 +50,17 @@ describe('applyBudget', () => {
     );
   });
 
+  it('cuts a long run of flags between flags, however far into the run', () => {
+    const flags = '🇫🇷🇩🇪🇯🇵🇺🇸'.repeat(80);
+    for (const maxTokens of [40, 90, 150, 177, 260]) {
+      const r = applyBudget(tok, turn('Q?', flags), { maxTokens, overlong: 'truncate' });
+      if (!r.ok || !r.messages) throw new Error(`not cut at ${maxTokens}`);
+      const cut = r.messages[1]?.content ?? '';
+      expect(cut.length % 4, `maxTokens ${maxTokens}: ${cut.length} code units`).toBe(0);
+      expect(cut.length).toBeGreaterThan(0);
+    }
+  });
+
   it('keeps it with overlong: keep, flagged as over the budget', () => {
     const r = applyBudget(tok, turn('Q?', long('answer', 200)), { maxTokens: 100, overlong: 'keep' });
     expect(r).toMatchObject({ ok: true, overBudget: true });

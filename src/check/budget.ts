@@ -219,13 +219,21 @@ const GRAPHEME_WINDOW = 64;
  */
 function graphemeCut(text: string, at: number): number {
   if (at <= 0 || at >= text.length) return at;
-  const from = Math.max(0, at - GRAPHEME_WINDOW);
+  let from = Math.max(0, at - GRAPHEME_WINDOW);
+  // The window starts on a character of its own: not inside a surrogate pair, nor inside a run of
+  // regional indicators, whose pairs (flags) are counted from the run's start.
+  if (from > 0 && (text.charCodeAt(from) & 0xfc00) === 0xdc00) from--;
+  while (from >= 2 && isRegionalIndicator(text.codePointAt(from - 2))) from -= 2;
   let cut = from;
   for (const { index } of GRAPHEMES.segment(text.slice(from, Math.min(text.length, at + GRAPHEME_WINDOW)))) {
     if (from + index > at) break;
     cut = from + index;
   }
   return cut;
+}
+
+function isRegionalIndicator(code: number | undefined): boolean {
+  return code !== undefined && code >= 0x1f1e6 && code <= 0x1f1ff;
 }
 
 /** The longest common prefix of two strings, never ending inside a surrogate pair. */
