@@ -587,7 +587,9 @@ class CsvRecordReader {
     const lines = field.split(/\r\n|\n|\r/);
     const inner = lastColumn ? lines.slice(1) : lines.slice(1, -1);
     const want = (this.#header as string[]).length - 1;
-    if (inner.length === 0 || want === 0) return false;
+    // With two columns a line of prose with one comma reads as a row: an address or a note of two
+    // such lines is no sign; three are (rows a stray quote joined are seldom fewer).
+    if (inner.length === 0 || want === 0 || (want === 1 && inner.length < 2)) return false;
     const delimiter = this.#delimiterText;
     return inner.every((l) => {
       if (l.includes('"')) return false;

@@ -176,10 +176,11 @@ const cases: LoadCase[] = [
   },
   {
     name: 'prose over lines in a quoted cell, commas and all, is no joined row',
-    text: 'question,answer\nWhat does the letter say?,"Dear Sir,\nthank you, and I agree, in part.\nRegards"\nQ2?,"Paid, in full,\non time"\n',
+    text: 'question,answer\nWhat does the letter say?,"Dear Sir,\nthank you, and I agree, in part.\nRegards"\nQ2?,"Paid, in full,\non time"\nWhere is it?,"221B Baker Street, London\nOpen Monday to Friday, 9 to 5"\n',
     rows: [
       [2, { question: 'What does the letter say?', answer: 'Dear Sir,\nthank you, and I agree, in part.\nRegards' }],
       [5, { question: 'Q2?', answer: 'Paid, in full,\non time' }],
+      [7, { question: 'Where is it?', answer: '221B Baker Street, London\nOpen Monday to Friday, 9 to 5' }],
     ],
   },
   {
