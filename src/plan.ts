@@ -86,6 +86,9 @@ export interface PlanOptions {
   stratumName?: ((name: string) => string) | undefined;
 }
 
+/** Most distinct values of a stratifyBy column that the split is stratified by. */
+export const MAX_STRATA = 5_000;
+
 const SAMPLE_PAIRS = 5;
 const SAMPLE_CHARS = 300;
 
@@ -174,7 +177,11 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
     unitOf[row] = unit;
   }
   const unitFirstRow = firstRows.subarray(0, unitCount);
-  const stratum = kept.stratum.view();
+  // A column of thousands of values is no category (an id, a date, free text): stratifying by it
+  // balances nothing, puts nearly every row in train (each stratum too small for a share) and costs
+  // some kilobytes a value in the plan and the report. Past MAX_STRATA the split is not stratified.
+  const uncategorized = kept.strata.names.length > MAX_STRATA;
+  const stratum = uncategorized ? new Uint32Array(n) : kept.stratum.view();
   const unitStratum = new Uint32Array(unitCount);
   for (let unit = 0; unit < unitCount; unit++) unitStratum[unit] = stratum[unitFirstRow[unit] as number] as number;
   const unitKey = (unit: number): string => {
@@ -182,10 +189,17 @@ export async function planOutput(kept: KeptRows, nearIndex: NearIndex | undefine
     const g = group[row] as number;
     return g > 0 ? `group\u0000${kept.groups.names[g - 1]}` : `content\u0000${kept.contentKey(row)}`;
   };
-  const strata = o.stratumName ? shownNames(kept.strata.names, o.stratumName) : kept.strata.names;
+  const strataNames = uncategorized ? ['(all)'] : kept.strata.names;
+  const strata = o.stratumName ? shownNames(strataNames, o.stratumName) : strataNames;
   const split = planSplits({ unitOf, unitCount, unitStratum, rowStratum: stratum, strata, unitKey }, o.split, o.split.strategy);
   const leakage = leakageGate(kept, split.assignment, pairs, o.near !== false);
   const warnings = [...split.warnings];
+  if (uncategorized) {
+    warnings.push(
+      `the stratifyBy column has ${kept.strata.names.length.toLocaleString('en-US')} distinct values, over ${MAX_STRATA.toLocaleString('en-US')}: it is no category (an id, a date, free text), and the split was not stratified. ` +
+        'Give stratifyBy a column with few values, and groupBy for an id.',
+    );
+  }
   // Counted among the rows written: a snapshot removed as a near-duplicate is no longer kept.
   const written = new Set<number>();
   for (let i = 0; i + 1 < snapshots.pairs.length; i += 2) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkLeakage, prepareDataset, type PrepareOptions } from '../src/index.js';
+import { MAX_STRATA } from '../src/plan.js';
 import { tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
@@ -229,6 +230,15 @@ describe('stratified and grouped splits', () => {
     expect(result.counts).toMatchObject({ train: 160, validation: 20, test: 20 });
     expect(Object.values(result.strata ?? {}).map((s) => s.validation).sort()).toEqual([6, 7, 7]);
   });
+
+  it('a stratifyBy column of more distinct values than MAX_STRATA is no category: the split is not stratified', async () => {
+    const rows = Array.from({ length: MAX_STRATA + 20 }, (_, i) => ({ question: `Q${i}?`, answer: `A${i}.`, ref: `doc-${i}` }));
+    const result = await prepareDataset({ inputs: [await inputFile(rows)], outDir: join(await tempDir(), 'o'), split: { validation: 0.1, stratifyBy: 'ref' }, dedup: false, concurrency: 1 });
+    // Not one stratum per row sent whole to train: the fraction holds over all rows.
+    expect(result.counts.validation).toBe(Math.round((MAX_STRATA + 20) * 0.1));
+    expect(Object.keys(result.strata ?? {})).toEqual(['(all)']);
+    expect(result.warnings).toContain(`the stratifyBy column has ${(MAX_STRATA + 20).toLocaleString('en-US')} distinct values, over ${MAX_STRATA.toLocaleString('en-US')}: it is no category (an id, a date, free text), and the split was not stratified. Give stratifyBy a column with few values, and groupBy for an id.`);
+  }, 60_000);
 
   it('ids past 2^53 written as JSON numbers, read as one, are said to be so', async () => {
     const file = join(await tempDir(), 'ids.jsonl');
