@@ -803,8 +803,8 @@ async function resolveInputs(opts: ResolvedOptions, warn: (message: string) => v
     };
   });
   // The mapping is resolved (and a template's columns checked) from each file's first row,
-  // before any row of any file is processed. Read several files' at once: one at a time, each
-  // waits on its own open, read and close, and 5,000 small files took 2.7 s where 8 take 0.6.
+  // before any row of any file is processed. Several files' at once: one at a time, each waited on
+  // its own open, read and close (5,000 small files: 2.7 s of a 11.8 s run).
   const firsts = inOrderAhead(specs.length, FIRST_ROWS_AHEAD, (i) => {
     const { spec } = specs[i] as (typeof specs)[number];
     const { delimiter, escape, quote, recordsKey, encoding } = settings[i] as (typeof settings)[number];
@@ -1385,15 +1385,19 @@ function writtenRows(kept: KeptRows, assignment: Uint8Array) {
 }
 
 /** A split or stratify label of an example: `domain`, or a meta column; any value type, as JSON-ish text. */
+/** A split column's value in an example's meta: `meta.source` is the row's location, a `source` column is kept as `source_column`. */
+function columnValue(meta: Record<string, unknown>, column: string): unknown {
+  return column === 'source' ? meta.source_column : meta[column];
+}
+
 /** Whether a split column's value is a whole number past 2^53, which JSON parsing rounded. */
 function roundedNumber(meta: Record<string, unknown>, column: string): boolean {
-  const value = column === 'source' ? meta.source_column : meta[column];
+  const value = columnValue(meta, column);
   return typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value);
 }
 
 function labelOf(meta: Record<string, unknown>, column: string): string | undefined {
-  // `meta.source` is the row's location: a `source` column is kept as `source_column`.
-  const value = column === 'source' ? meta.source_column : meta[column];
+  const value = columnValue(meta, column);
   if (value === undefined || value === null || value === '') return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

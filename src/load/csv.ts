@@ -579,7 +579,7 @@ class CsvRecordReader {
 
   /**
    * Whether every line of a quoted cell after its first reads as a whole row of this file (as many
-   * delimiters as the header has, less one, and no quote): rows a stray quote joined. A CSV cell of
+   * delimiters as the header has, less one, text between them, and no quote): rows a stray quote joined. A CSV cell of
    * prose over lines holds commas as a matter of course, but seldom the same number on each line.
    * The cell's last line counts only in the last column (elsewhere the row goes on after it).
    */
