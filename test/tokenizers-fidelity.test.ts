@@ -14,7 +14,7 @@ import { applyBudget } from '../src/check/budget.js';
 import { compileTemplate } from '../src/tokenizers/_template.js';
 import { loadTokenizer, type Tokenizer } from '../src/tokenizers/index.js';
 import type { Message } from '../src/types.js';
-import { tempDir, tinyTokenizer } from './helpers/index.js';
+import { hasJinja2, tempDir, tinyTokenizer } from './helpers/index.js';
 
 const render = (text: string, variables: Record<string, unknown>): string => compileTemplate({ text, origin: 'test' }, 'test').render(variables);
 
@@ -170,14 +170,6 @@ describe('a template whose prompt does not begin the whole example is said when 
 
 // --- helpers ---
 
-function hasJinja2(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function renderWithJinja2(template: string, cases: Array<Record<string, unknown>>): string[] {
   const script = [

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Template } from '@huggingface/jinja';
 import { compileTemplate } from '../src/tokenizers/_template.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
-import { tempDir, tinyTokenizer } from './helpers/index.js';
+import { hasJinja2, tempDir, tinyTokenizer } from './helpers/index.js';
 
 const messages = [
   { role: 'system', content: 'be brief' },
@@ -115,14 +115,6 @@ function folder(chatTemplate: string): Promise<string> {
   return tinyTokenizer({ chat_template: chatTemplate });
 }
 
-function hasJinja2(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function renderWithJinja2(templates: string[]): string[] {
   const script = [

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { exists } from '../_exists.js';
 import { LoraPrepError } from '../errors.js';
 import { entryOf, escapeSeparators, isFloatLiteral, MAX_JSON_DEPTH, nestingDepth, parseJsonNode, stringifyJsonNode, type JsonNode } from './_json-ast.js';
 import { MAX_LINE_BYTES, rawLines } from './_raw-lines.js';
@@ -136,14 +137,6 @@ export async function fixFile(path: string, outPath: string | undefined, options
 /** Most lines listed in `FixResult.left`. */
 const MAX_LEFT_LISTED = 100;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const NEWLINE = Buffer.from('\n');
 const SEPARATORS = /[\u2028\u2029\u0085]/;

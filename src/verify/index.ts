@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { exists } from '../_exists.js';
 import { LoraPrepError, throwIfAborted } from '../errors.js';
 import { halfDoneMoveIn } from '../write/_atomic.js';
 
@@ -332,11 +333,3 @@ function describe(value: unknown): string {
   return json.length > 60 ? `${json.slice(0, 59)}…` : json;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,4 +1,5 @@
 /** Test helpers: collecting async iterables, temp folders, a recording stage context. */
+import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -61,4 +62,14 @@ export async function tinyTokenizer(config: Record<string, unknown>, files: Reco
     await writeFile(join(dir, name), text);
   }
   return dir;
+}
+
+/** Whether python3 with jinja2 is here, for tests that compare renders with jinja2's (skipped without). */
+export function hasJinja2(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import jinja2'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
