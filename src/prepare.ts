@@ -157,8 +157,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const target: Target = targets[opts.target];
   // Instruction records some trainers build as plain text (Axolotl's Alpaca prompt, TRL's prompt +
   // completion) are counted as that text, not as the chat template renders a chat.
-  // TRL hands tool-call arguments to the template as the JSON text its file holds (docs/tokens.md).
-  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format], argumentsAsText: opts.target === 'trl' };
+  // Some hand tool-call arguments to the template as the JSON text their file holds (TRL).
+  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format], argumentsAsText: target.argumentsAsText };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);

@@ -57,6 +57,11 @@ export interface Target {
    * counted as that text ({@link countedText}).
    */
   countsAs?: Partial<Record<RecordFormat, CountAs>> | undefined;
+  /**
+   * The trainer hands tool-call arguments to the chat template as the JSON text its file holds
+   * (TRL), not as objects: they are counted so.
+   */
+  argumentsAsText?: boolean | undefined;
 }
 
 /** A trainer's default sequence limit. */
@@ -158,6 +163,7 @@ export const targets = {
     formats: { chat: messagesRecord({ target: 'trl', weights: 'none', tools: TRL_TOOLS }), instruction: promptCompletionRecord('trl') },
     // A prompt and completion that are strings: TRL tokenizes the two as one text, EOS added.
     countsAs: { instruction: 'prompt-completion' },
+    argumentsAsText: true,
     files: standardFiles,
     defaultLimit: limit(1024, "TRL's default max_length", 'SFTConfig(max_length=...)'),
   },
