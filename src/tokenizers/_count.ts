@@ -7,6 +7,7 @@
  * the same merge function, checked against its own `countTokens` when the counter is made.
  */
 
+import { AsciiTable, asciiScanner, type PieceEnd } from './_ascii-pieces.js';
 import { PairHeap } from './_pair-heap.js';
 
 /** The parts of gpt-tokenizer's byte-pair encoder that counting reads. */
@@ -32,6 +33,10 @@ const WHOLE_TEXT_CHARS = 1 << 16;
 // full. A key is a copy of the piece (a regex match can be a slice that keeps its whole message
 // alive), so the cache holds about 60 bytes an entry: some 3 MB per thread.
 const MERGED_PIECES = 50_000;
+
+// Pieces of a text the ASCII scanner could not split, past which (when they outnumber the ones it
+// did) the rest of the text goes to the regex at once.
+const SCRIPT_SWITCH = 16;
 
 // Text for the self-check: words, contractions, numbers, punctuation runs, spaces and newlines,
 // letters of other scripts, emoji, a special token's text, and words outside the vocabulary.
@@ -79,7 +84,7 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
     return tokens;
   };
 
-  const count = (text: string): number => {
+  const regexCount = (text: string): number => {
     let n = 0;
     if (text.length <= WHOLE_TEXT_CHARS) {
       for (const piece of text.match(split) ?? []) n += countPiece(piece);
@@ -93,13 +98,91 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
     return n;
   };
 
+  const scan = asciiScanner(split.source);
+  const table = scan && asciiVocabulary(ranks);
+  const count = scan && table ? scannedCounter(scan, table, split, countPiece, merge, regexCount) : regexCount;
+
   try {
-    for (const text of SELF_CHECK) if (count(text) !== reference(text)) return undefined;
+    for (const text of SELF_CHECK) if (count(text) !== reference(text) || regexCount(text) !== reference(text)) return undefined;
   } catch {
     return undefined;
   }
   merged.clear();
+  table?.reset();
   return count;
+}
+
+/** A table of the vocabulary's ASCII tokens (each one token), with room for {@link MERGED_PIECES} more. */
+function asciiVocabulary(ranks: Map<string, number>): AsciiTable | undefined {
+  let ascii = 0;
+  for (const key of ranks.keys()) if (isAscii(key)) ascii++;
+  const table = new AsciiTable(ascii + MERGED_PIECES);
+  for (const key of ranks.keys()) if (isAscii(key)) table.add(key, 0, key.length, AsciiTable.hash(key, 0, key.length), 1);
+  table.seal();
+  return table;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) return false;
+  return true;
+}
+
+/**
+ * Counting that splits ASCII by hand (`scan`) and looks its pieces up in `table`, without making a
+ * string of a piece found there; where `scan` cannot decide, the regex `split` takes the piece.
+ * Pieces outside the vocabulary are merged once and kept in the table (up to its room; then it
+ * starts over).
+ */
+function scannedCounter(
+  scan: PieceEnd,
+  table: AsciiTable,
+  split: RegExp,
+  countPiece: (piece: string) => number,
+  merge: (piece: Uint8Array) => number,
+  regexCount: (text: string) => number,
+): (text: string) => number {
+  const encoder = new TextEncoder();
+  return (text) => {
+    const n = text.length;
+    let tokens = 0;
+    let p = 0;
+    let scanned = 0;
+    let matched = 0;
+    while (p < n) {
+      const e = scan(text, p, n);
+      if (e < 0) {
+        // Text mostly of another script: the rest is split in one regex call, as before (a regex
+        // call per piece is slower there). The regex looks only ahead, so the rest of the text
+        // splits as the whole does from here.
+        if (++matched >= SCRIPT_SWITCH && matched > scanned) return tokens + regexCount(text.slice(p));
+        split.lastIndex = p;
+        const m = split.exec(text);
+        if (m === null) break;
+        const piece = m[0];
+        if (piece === '') {
+          p = m.index + 1;
+          continue;
+        }
+        tokens += countPiece(piece);
+        p = m.index + piece.length;
+        continue;
+      }
+      const h = AsciiTable.hash(text, p, e);
+      let t = table.get(text, p, e, h);
+      if (t < 0) {
+        // Not a token (every ASCII token is in the table): merged, as countPiece would.
+        t = merge(encoder.encode(text.slice(p, e)));
+        if (e - p <= HEAP_MERGE_BYTES && !table.add(text, p, e, h, t)) {
+          table.reset();
+          table.add(text, p, e, h, t);
+        }
+      }
+      tokens += t;
+      scanned++;
+      p = e;
+    }
+    return tokens;
+  };
 }
 
 /**
