@@ -4,6 +4,7 @@ import o200k from 'js-tiktoken/ranks/o200k_base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AsciiTable, asciiScanner, CL100K_SOURCE, O200K_SOURCE } from '../src/tokenizers/_ascii-pieces.js';
+import { fastCounter } from '../src/tokenizers/_count.js';
 import { loadTokenizer, openAiEncoding } from '../src/tokenizers/index.js';
 
 const oracles = { o200k_base: new Tiktoken(o200k), cl100k_base: new Tiktoken(cl100k) };
@@ -57,6 +58,22 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (
       fc.property(fc.array(word, { maxLength: 8 }), (parts) => {
         const text = parts.join('');
         expect(tok.count(text), JSON.stringify(text)).toBe(oracles[name].encode(text, [], []).length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('merges words outside the vocabulary as js-tiktoken does, where a pair repeats (property)', async () => {
+    const api = await openAiEncoding(name);
+    // The counter itself, not the tokenizer (which falls back to the library's count where the
+    // counter fails its self-check).
+    const count = fastCounter(api, (text) => api.countTokens(text, { disallowedSpecial: new Set() }));
+    expect(count).toBeTypeOf('function');
+    const word = fc.array(fc.constantFrom('a', 'b', 'q', 'z', 'x', 'aa', 'ab', 'zz', 'qx'), { minLength: 1, maxLength: 40 }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), (words) => {
+        const text = words.join(' ');
+        expect(count?.(text), text).toBe(oracles[name].encode(text, [], []).length);
       }),
       { numRuns: 500 },
     );

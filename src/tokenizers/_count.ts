@@ -29,9 +29,10 @@ const HEAP_MERGE_BYTES = 256;
 // fill a worker's heap.
 const WHOLE_TEXT_CHARS = 1 << 16;
 
-// Pieces outside the vocabulary whose token counts are kept, at most; the cache starts over when
-// full. A key is a copy of the piece (a regex match can be a slice that keeps its whole message
-// alive), so the cache holds about 60 bytes an entry: some 3 MB per thread.
+// Pieces outside the vocabulary whose token counts are kept, at most, for ASCII pieces and for the
+// others apiece; each cache starts over when full. A key is a copy of the piece (a regex match can
+// be a slice that keeps its whole message alive): some 3 MB per thread for the others' Map, about
+// 2 MB for the ASCII table.
 const MERGED_PIECES = 50_000;
 
 // Pieces of a text the ASCII scanner could not split, past which (when they outnumber the ones it
@@ -99,8 +100,7 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
   };
 
   const scan = asciiScanner(split.source);
-  const table = scan && asciiVocabulary(ranks);
-  const count = scan && table ? scannedCounter(scan, table, split, countPiece, merge, regexCount) : regexCount;
+  const count = scan ? scannedCounter(scan, asciiVocabulary(ranks), split, countPiece, merge, regexCount) : regexCount;
 
   try {
     for (const text of SELF_CHECK) if (count(text) !== reference(text) || regexCount(text) !== reference(text)) return undefined;
@@ -108,17 +108,15 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
     return undefined;
   }
   merged.clear();
-  table?.reset();
   return count;
 }
 
-/** A table of the vocabulary's ASCII tokens (each one token), with room for {@link MERGED_PIECES} more. */
-function asciiVocabulary(ranks: Map<string, number>): AsciiTable | undefined {
+/** The vocabulary's ASCII tokens and their ranks. */
+function asciiVocabulary(ranks: Map<string, number>): AsciiTable {
   let ascii = 0;
   for (const key of ranks.keys()) if (isAscii(key)) ascii++;
-  const table = new AsciiTable(ascii + MERGED_PIECES);
-  for (const key of ranks.keys()) if (isAscii(key)) table.add(key, 0, key.length, AsciiTable.hash(key, 0, key.length), 1);
-  table.seal();
+  const table = new AsciiTable(ascii);
+  for (const [key, rank] of ranks) if (isAscii(key)) table.add(key, 0, key.length, AsciiTable.hash(key, 0, key.length), rank);
   return table;
 }
 
@@ -128,20 +126,22 @@ function isAscii(text: string): boolean {
 }
 
 /**
- * Counting that splits ASCII by hand (`scan`) and looks its pieces up in `table`, without making a
- * string of a piece found there; where `scan` cannot decide, the regex `split` takes the piece.
- * Pieces outside the vocabulary are merged once and kept in the table (up to its room; then it
- * starts over).
+ * Counting that splits ASCII by hand (`scan`) and looks its pieces up in `vocabulary` (the ASCII
+ * tokens and their ranks), without making a string of a piece; where `scan` cannot decide, the
+ * regex `split` takes the piece and `countPiece` counts it. An ASCII piece outside the vocabulary
+ * is merged over the same table ({@link asciiMergeCount}) and its count kept (up to
+ * {@link MERGED_PIECES}; then the kept counts start over).
  */
 function scannedCounter(
   scan: PieceEnd,
-  table: AsciiTable,
+  vocabulary: AsciiTable,
   split: RegExp,
   countPiece: (piece: string) => number,
   merge: (piece: Uint8Array) => number,
   regexCount: (text: string) => number,
 ): (text: string) => number {
   const encoder = new TextEncoder();
+  const merged = new AsciiTable(MERGED_PIECES);
   return (text) => {
     const n = text.length;
     let tokens = 0;
@@ -167,22 +167,75 @@ function scannedCounter(
         p = m.index + piece.length;
         continue;
       }
-      const h = AsciiTable.hash(text, p, e);
-      let t = table.get(text, p, e, h);
-      if (t < 0) {
-        // Not a token (every ASCII token is in the table): merged, as countPiece would.
-        t = merge(encoder.encode(text.slice(p, e)));
-        if (e - p <= HEAP_MERGE_BYTES && !table.add(text, p, e, h, t)) {
-          table.reset();
-          table.add(text, p, e, h, t);
-        }
-      }
-      tokens += t;
       scanned++;
+      const h = AsciiTable.hash(text, p, e);
+      if (vocabulary.get(text, p, e, h) >= 0) {
+        tokens++;
+      } else if (e - p > HEAP_MERGE_BYTES) {
+        tokens += merge(encoder.encode(text.slice(p, e)));
+      } else {
+        let t = merged.get(text, p, e, h);
+        if (t < 0) {
+          t = asciiMergeCount(text, p, e, vocabulary);
+          if (!merged.add(text, p, e, h, t)) {
+            merged.reset();
+            merged.add(text, p, e, h, t);
+          }
+        }
+        tokens += t;
+      }
       p = e;
     }
     return tokens;
   };
+}
+
+// Part boundaries and pair ranks of the piece being merged (at most HEAP_MERGE_BYTES long).
+const mergeStarts = new Int32Array(HEAP_MERGE_BYTES + 1);
+const mergeRanks = new Int32Array(HEAP_MERGE_BYTES + 1);
+const NO_RANK = 0x7fffffff;
+
+/**
+ * How many tokens byte-pair merging leaves of the ASCII piece `text[p, e)` (at most
+ * {@link HEAP_MERGE_BYTES} long), with `ranks` giving the rank of each ASCII token: tiktoken's
+ * merge as gpt-tokenizer does it (the adjacent pair of lowest rank merged first, the leftmost of
+ * equal ones), each pair looked up by its range of the text.
+ *
+ * @example
+ * asciiMergeCount('xqzvjk', 0, 6, vocabulary) // as many tokens as gpt-tokenizer's merge gives
+ */
+export function asciiMergeCount(text: string, p: number, e: number, ranks: AsciiTable): number {
+  let parts = e - p;
+  if (parts <= 1) return parts;
+  const starts = mergeStarts;
+  const pairRanks = mergeRanks;
+  const pairRank = (i: number): number => {
+    if (i + 2 > parts) return NO_RANK;
+    const a = p + (starts[i] as number);
+    const b = p + (starts[i + 2] as number);
+    const rank = ranks.get(text, a, b, AsciiTable.hash(text, a, b));
+    return rank < 0 ? NO_RANK : rank;
+  };
+  for (let i = 0; i <= parts; i++) starts[i] = i;
+  for (let i = 0; i < parts; i++) pairRanks[i] = pairRank(i);
+  for (;;) {
+    let best = -1;
+    let bestRank = NO_RANK;
+    for (let i = 0; i + 1 < parts; i++) {
+      const rank = pairRanks[i] as number;
+      if (rank < bestRank) {
+        bestRank = rank;
+        best = i;
+      }
+    }
+    if (best < 0) return parts;
+    // Parts best and best + 1 become one: boundary best + 1 goes.
+    starts.copyWithin(best + 1, best + 2, parts + 1);
+    pairRanks.copyWithin(best + 1, best + 2, parts);
+    parts--;
+    pairRanks[best] = pairRank(best);
+    if (best > 0) pairRanks[best - 1] = pairRank(best - 1);
+  }
 }
 
 /**
