@@ -3,8 +3,12 @@ import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import o200k from 'js-tiktoken/ranks/o200k_base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AsciiTable, asciiScanner, CL100K_SOURCE, O200K_SOURCE } from '../src/tokenizers/_ascii-pieces.js';
+import { AsciiTable, asciiScanner, CL100K_SOURCE, LLAMA3_SOURCE, O200K_SOURCE, QWEN2_SOURCE } from '../src/tokenizers/_ascii-pieces.js';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { fastCounter } from '../src/tokenizers/_count.js';
+import { findTokenizerFiles } from '../src/tokenizers/huggingface.js';
+import { readFileSync } from 'node:fs';
+import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js';
 import { loadTokenizer, openAiEncoding } from '../src/tokenizers/index.js';
 
 const oracles = { o200k_base: new Tiktoken(o200k), cl100k_base: new Tiktoken(cl100k) };
@@ -18,9 +22,67 @@ const OTHER = ['é', 'É', 'ǅ', 'ʰ', '中', '\u0301', '²', '٣', '\u00a0', '\
 const asciiText = fc.array(fc.constantFrom(...ASCII), { maxLength: 40 }).map((cs) => cs.join(''));
 const anyText = fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ASCII) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER) }), { maxLength: 40 }).map((cs) => cs.join(''));
 
+// The split as the scanner must find it: the regex's match at each place.
+function checkScanner(source: string): (text: string) => void {
+  const scan = asciiScanner(source);
+  const sticky = new RegExp(source, 'uy');
+  return (text) => {
+    expect(scan).toBeTypeOf('function');
+    for (let p = 0; p < text.length; p++) {
+      const end = scan?.(text, p, text.length) ?? -1;
+      if (end < 0) continue;
+      sticky.lastIndex = p;
+      const m = sticky.exec(text);
+      expect(m && p + m[0].length, `${JSON.stringify(text)} at ${p}`).toBe(end);
+    }
+  };
+}
+
+const FIXED = ["it's", "IT'S", "we'll", "we'l", "they're", 'HelloWorld', 'ABCdef', '  \n\n  x', ' \n ', '\r\n', 'a  ', ' ...\n/\n', '1234567', ' 12', "''s", 'x\t\tY', ' \f!'];
+
+/** The regex source of the port's first pre-tokenizer step built from `tokenizerJson`. */
+function splitSource(tokenizerJson: object): string | undefined {
+  const pre = (new Tokenizer(tokenizerJson, {}) as unknown as { pre_tokenizer: { tokenizers: Array<{ pattern?: RegExp }> } }).pre_tokenizer;
+  return pre.tokenizers[0]?.pattern?.source;
+}
+
+describe.each([
+  ['Llama 3', LLAMA3_SOURCE],
+  ['Qwen 2', QWEN2_SOURCE],
+])('the ASCII split of %s', (name, source) => {
+  it("is the split of the port's compiled regex (else counting would not use it)", () => {
+    const config = (LLAMA3_PRE_TOKENIZER.pretokenizers[0] as { pattern: { Regex: string } }).pattern.Regex;
+    const regex = name === 'Llama 3' ? config : config.replace('\\p{N}{1,3}', '\\p{N}');
+    expect(regex.includes('\\p{N}{1,3}')).toBe(name === 'Llama 3');
+    const json = byteLevelJson({ ...LLAMA3_PRE_TOKENIZER, pretokenizers: [{ ...(LLAMA3_PRE_TOKENIZER.pretokenizers[0] as object), pattern: { Regex: regex } }, LLAMA3_PRE_TOKENIZER.pretokenizers[1] as object] });
+    expect(splitSource(json)).toBe(source);
+    if (name === 'Llama 3') {
+      // The real Llama 3 tokenizer (a dev dependency).
+      const files = findTokenizerFiles('llama-3');
+      expect(files).toBeDefined();
+      expect(splitSource(JSON.parse(readFileSync(files?.tokenizerJson as string, 'utf8')) as object)).toBe(source);
+    }
+  });
+
+  it("ends a piece where the regex's match from that place ends, or gives up (property)", () => {
+    const check = checkScanner(source);
+    for (const text of FIXED) check(text);
+    fc.assert(fc.property(anyText, check), { numRuns: 3000 });
+  });
+
+  it('decides every piece of ASCII text itself (property)', () => {
+    const scan = asciiScanner(source);
+    fc.assert(
+      fc.property(asciiText, (text) => {
+        for (let p = 0; p < text.length; p++) expect(scan?.(text, p, text.length), `${JSON.stringify(text)} at ${p}`).toBeGreaterThan(p);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (name) => {
   const scan = asciiScanner(SOURCES[name]);
-  const sticky = new RegExp(SOURCES[name], 'uy');
 
   it("is the split of the installed gpt-tokenizer's regex (else counting would not use it)", async () => {
     const api = (await openAiEncoding(name)) as unknown as { bytePairEncodingCoreProcessor: { tokenSplitRegex: RegExp } };
@@ -29,16 +91,8 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (
   });
 
   it("ends a piece where the regex's match from that place ends, or gives up (property)", () => {
-    const check = (text: string): void => {
-      for (let p = 0; p < text.length; p++) {
-        const end = scan?.(text, p, text.length) ?? -1;
-        if (end < 0) continue;
-        sticky.lastIndex = p;
-        const m = sticky.exec(text);
-        expect(m && p + m[0].length, `${JSON.stringify(text)} at ${p}`).toBe(end);
-      }
-    };
-    for (const text of ["it's", "IT'S", "we'll", "we'l", "they're", 'HelloWorld', 'ABCdef', '  \n\n  x', ' \n ', '\r\n', 'a  ', ' ...\n/\n', '1234567', ' 12', "''s", 'x\t\tY', ' \f!']) check(text);
+    const check = checkScanner(SOURCES[name]);
+    for (const text of FIXED) check(text);
     fc.assert(fc.property(anyText, check), { numRuns: 3000 });
   });
 

@@ -21,6 +21,11 @@ const ADDED_TOKENS = [
 
 const TOKENIZERS: Record<string, object> = {
   'Llama 3 style (Split, then ByteLevel), added tokens': byteLevelJson(LLAMA3_PRE_TOKENIZER, { addedTokens: ADDED_TOKENS, model: { ignore_merges: true } }),
+  // Qwen 2/3's split (one digit a piece), merges for every piece: the ASCII scanner, no tokens known in advance.
+  'Qwen style (Split, then ByteLevel), merges always': byteLevelJson(
+    { ...LLAMA3_PRE_TOKENIZER, pretokenizers: [{ ...(LLAMA3_PRE_TOKENIZER.pretokenizers[0] as object), pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" } }, LLAMA3_PRE_TOKENIZER.pretokenizers[1] as object] },
+    { addedTokens: ADDED_TOKENS },
+  ),
   'GPT-2 style (ByteLevel with its regex, a prefix space)': byteLevelJson({ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }, { addedTokens: ADDED_TOKENS }),
   'a normalizer, and an added token matched after it': byteLevelJson(LLAMA3_PRE_TOKENIZER, { addedTokens: ADDED_TOKENS, normalizer: { type: 'Lowercase' } }),
   // No token is matched after normalising, yet a text that normalises to one's spelling is that token.

@@ -45,10 +45,16 @@ const SLASH = 47;
 /** Where the regex's match at `p` ends, or -1 when that depends on a character outside ASCII. */
 export type PieceEnd = (text: string, p: number, n: number) => number;
 
-/** The scanner of the regex with this source (gpt-tokenizer's o200k or cl100k split), if known. */
+/**
+ * The scanner of the regex with this source, if known: gpt-tokenizer's o200k and cl100k splits,
+ * and the `Split` pre-tokenizers of Llama 3 and Qwen 2/3 as Hugging Face's JavaScript port
+ * compiles them.
+ */
 export function asciiScanner(source: string): PieceEnd | undefined {
   if (source === O200K_SOURCE) return o200kEnd;
   if (source === CL100K_SOURCE) return cl100kEnd;
+  if (source === LLAMA3_SOURCE) return llama3End;
+  if (source === QWEN2_SOURCE) return qwen2End;
   return undefined;
 }
 
@@ -57,6 +63,12 @@ export const O200K_SOURCE =
 
 export const CL100K_SOURCE =
   "'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s+$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s";
+
+// Llama 3's split (`(?i:'s|'t|...)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`)
+// as the port compiles it; Qwen 2 and 3 take one digit at a time.
+export const LLAMA3_SOURCE =
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\p{White_Space}\\p{L}\\p{N}]+[\\r\\n]*|\\p{White_Space}*[\\r\\n]+|\\p{White_Space}+(?!\\P{White_Space})|\\p{White_Space}+";
+export const QWEN2_SOURCE = LLAMA3_SOURCE.replace('\\p{N}{1,3}', '\\p{N}');
 
 /** The class bits of the character at `i`, or -1 outside ASCII (0 past the end: no class). */
 function classAt(text: string, i: number, n: number): number {
@@ -87,9 +99,9 @@ function runEnd(text: string, i: number, n: number, bits: number): number {
   return n;
 }
 
-/** `\p{N}{1,3}` at `p` (a digit). */
-function digitsEnd(text: string, p: number, n: number): number {
-  const last = Math.min(n, p + 3);
+/** `\p{N}{1,max}` at `p` (a digit). */
+function digitsEnd(text: string, p: number, n: number, max: number): number {
+  const last = Math.min(n, p + max);
   for (let i = p + 1; i < last; i++) {
     const k = classAt(text, i, n);
     if (k < 0) return -1;
@@ -143,7 +155,7 @@ function o200kEnd(text: string, p: number, n: number): number {
   const k = classAt(text, p, n);
   if (k < 0) return -1;
   if (k & LETTER) return o200kWordEnd(text, p, n);
-  if (k & DIGIT) return digitsEnd(text, p, n);
+  if (k & DIGIT) return digitsEnd(text, p, n, 3);
   const next = classAt(text, p + 1, n);
   if (next < 0) return -1;
   if (next & LETTER) {
@@ -156,6 +168,23 @@ function o200kEnd(text: string, p: number, n: number): number {
 }
 
 function cl100kEnd(text: string, p: number, n: number): number {
+  return letterWordsEnd(text, p, n, 3, true);
+}
+
+function llama3End(text: string, p: number, n: number): number {
+  return letterWordsEnd(text, p, n, 3, false);
+}
+
+function qwen2End(text: string, p: number, n: number): number {
+  return letterWordsEnd(text, p, n, 1, false);
+}
+
+/**
+ * The splits that take contractions first and words as letters of any case: cl100k, Llama 3 and
+ * Qwen 2 (`'s|...|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max}| ?[^\s\p{L}\p{N}]+[\r\n]*`, then
+ * cl100k's whitespace alternatives or o200k's).
+ */
+function letterWordsEnd(text: string, p: number, n: number, maxDigits: number, cl100kSpaces: boolean): number {
   const k = classAt(text, p, n);
   if (k < 0) return -1;
   if (text.charCodeAt(p) === APOSTROPHE) {
@@ -163,13 +192,13 @@ function cl100kEnd(text: string, p: number, n: number): number {
     if (e > p) return e;
   }
   if (k & LETTER) return runEnd(text, p, n, LETTER);
-  if (k & DIGIT) return digitsEnd(text, p, n);
+  if (k & DIGIT) return digitsEnd(text, p, n, maxDigits);
   const next = classAt(text, p + 1, n);
   if (next < 0) return -1;
   if (next & LETTER && k & PREFIX) return runEnd(text, p + 1, n, LETTER);
   if (text.charCodeAt(p) === SPACE_CHAR && next & OTHER) return punctuationEnd(text, p + 1, n, false);
   if (k & OTHER) return punctuationEnd(text, p, n, false);
-  return spaceEnd(text, p, n, true);
+  return spaceEnd(text, p, n, cl100kSpaces);
 }
 
 /**

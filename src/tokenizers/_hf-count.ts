@@ -12,6 +12,7 @@
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
 
+import { AsciiTable, asciiScanner } from './_ascii-pieces.js';
 import { bpeCounter, mergeTable, neverUnknown, type MergeTable } from './_bpe.js';
 
 /** The parts of the port's `Tokenizer` that counting reads. */
@@ -96,11 +97,12 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
   // A BPE model's merges on ids (./_bpe.ts), where the model is one it handles.
   const bpe = bpeCounter(model, merges ?? mergeTable(model));
 
+  const countFresh = (piece: string): number => (ignoreMerges && vocab.has(piece) ? 1 : bpe ? bpe(piece) : model.encode([piece]).length);
   const countWhole = (piece: string): number => {
     if (ignoreMerges && vocab.has(piece)) return 1;
     let n = counted.get(piece);
     if (n === undefined) {
-      n = bpe ? bpe(piece) : model.encode([piece]).length;
+      n = countFresh(piece);
       keep(counted, piece, n);
     }
     return n;
@@ -124,7 +126,9 @@ export function fastHfCounter(tokenizer: unknown, merges?: MergeTable): ((text: 
           return start === 0 ? countWhole(piece) : n + countWhole(piece.slice(start));
         };
 
-  const countPieces = pre === null ? undefined : preTokenizer(pre, countPiece);
+  // With `ignore_merges`, a piece that is a token is one token: its count need not be found.
+  // A piece whose count the pre-tokenizer keeps itself is counted without keeping it here too.
+  const countPieces = pre === null ? undefined : preTokenizer(pre, countPiece, cutsAfter === undefined ? countFresh : countPiece, ignoreMerges ? vocab : undefined);
   const countSection = (text: string, sectionIndex: number): number =>
     countPieces === undefined ? countPiece(text) : countPieces.count(text, { section_index: sectionIndex });
 
@@ -214,7 +218,12 @@ function isPreTokenizer(x: unknown): x is PreTokenizer {
  * entering them counts to is kept by the piece as it enters: a word seen before is neither mapped
  * to its byte characters again nor looked up twice.
  */
-function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number): { count: (text: string, options: object) => number; clear: () => void } {
+function preTokenizer(
+  pre: PreTokenizer,
+  countPiece: (piece: string) => number,
+  countFresh: (piece: string) => number,
+  oneToken?: ReadonlyMap<string, unknown>,
+): { count: (text: string, options: object) => number; clear: () => void } {
   const steps = (Array.isArray(pre.tokenizers) ? pre.tokenizers : [pre]).filter((step): step is PreTokenizer => step !== null && step !== undefined).map(stepFunction);
   // Where the trailing ByteLevel steps start: pieces are counted by what enters them (none when
   // a ByteLevel step is the only one: its input is the whole section).
@@ -250,6 +259,16 @@ function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number):
     for (const piece of stepsFrom([text], 0, tail, options)) n += through(piece, tail, options);
     return n;
   };
+  // What an ASCII piece of the split counts to through the steps after it (kept by the caller).
+  const enter = (piece: string, options: object): number => {
+    let n = 0;
+    for (const p of stepsFrom([piece], 1, steps.length, options)) n += countFresh(p);
+    return n;
+  };
+  const scanned =
+    tail === 1
+      ? scannedSplit(steps[0] as Step, count, enter, (piece, options) => through(piece, 1, options), oneToken && steps.length === 2 ? asciiTokens(steps[1] as Step, oneToken) : undefined)
+      : undefined;
   // The pieces steps `from` to `to` (not included) make of `pieces`, one array a step.
   const stepsFrom = (pieces: string[], from: number, to: number, options: object): string[] => {
     for (let k = from; k < to; k++) {
@@ -259,8 +278,110 @@ function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number):
     }
     return pieces;
   };
-  return { count, clear: () => entering.clear() };
+  return {
+    count: scanned?.count ?? count,
+    clear: () => {
+      entering.clear();
+      scanned?.clear();
+    },
+  };
 }
+
+/**
+ * Counting through a `Split` step whose regex has an ASCII scanner (./_ascii-pieces.ts: Llama 3,
+ * Qwen 2/3) and the ByteLevel steps after it: pieces of ASCII text are found by the scanner and
+ * their counts kept in a table looked up by their range of the text, so no string is made of a
+ * piece seen before; a piece the scanner cannot decide is found by the regex and counted by
+ * `enter` (the steps after the split). Most of the time of counting Llama 3 went to the split's
+ * `match` and the map of pieces. Text mostly of another script is left to `count` from there on,
+ * as is any text the regex does not cover match to match: the split looks only ahead, so the
+ * rest of a text splits as the whole does from there.
+ */
+function scannedSplit(
+  split: Step,
+  count: (text: string, options: object) => number,
+  enter: (piece: string, options: object) => number,
+  enterKept: (piece: string, options: object) => number,
+  tokens?: string[],
+): { count: (text: string, options: object) => number; clear: () => void } | undefined {
+  const scan = split.source === undefined ? undefined : asciiScanner(split.source);
+  if (scan === undefined || split.source === undefined) return undefined;
+  const regex = new RegExp(split.source, 'gu');
+  // The pieces known to be one token stay; counts found after them start over when full.
+  const kept = new AsciiTable((tokens?.length ?? 0) + COUNTED_PIECES);
+  for (const t of tokens ?? []) if (kept.get(t, 0, t.length, AsciiTable.hash(t, 0, t.length)) < 0) kept.add(t, 0, t.length, AsciiTable.hash(t, 0, t.length), 1);
+  kept.seal();
+  const scannedCount = (text: string, options: object): number => {
+    const n = text.length;
+    let tokens = 0;
+    let p = 0;
+    let scanned = 0;
+    let matched = 0;
+    while (p < n) {
+      const e = scan(text, p, n);
+      if (e < 0) {
+        regex.lastIndex = p;
+        const m = regex.exec(text);
+        if ((++matched >= SCRIPT_SWITCH && matched > scanned) || m === null || m.index !== p || m[0] === '') return tokens + count(text.slice(p), options);
+        tokens += enterKept(m[0], options);
+        p += m[0].length;
+        continue;
+      }
+      scanned++;
+      if (e - p > LONGEST_KEPT_PIECE) {
+        tokens += enter(text.slice(p, e), options);
+      } else {
+        const h = AsciiTable.hash(text, p, e);
+        let t = kept.get(text, p, e, h);
+        if (t < 0) {
+          t = enter(text.slice(p, e), options);
+          if (!kept.add(text, p, e, h, t)) {
+            kept.reset();
+            kept.add(text, p, e, h, t);
+          }
+        }
+        tokens += t;
+      }
+      p = e;
+    }
+    return tokens;
+  };
+  return { count: scannedCount, clear: () => kept.reset() };
+}
+
+/**
+ * The ASCII texts that `byteLevel` (a ByteLevel step that maps a piece whole, adding no space) maps
+ * to a token of `vocab`: each such piece is one token where the model ignores merges for tokens.
+ * Undefined where the step is not such a one.
+ */
+function asciiTokens(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): string[] | undefined {
+  const b = byteLevel.pre as { add_prefix_space?: unknown; use_regex?: unknown; byte_encoder?: Record<number, string> } | undefined;
+  if (!byteLevel.byteLevel || b?.add_prefix_space !== false || b.use_regex !== false || typeof b.byte_encoder !== 'object') return undefined;
+  const byteOf = new Map<string, number>();
+  for (let byte = 0; byte < 128; byte++) {
+    const c = b.byte_encoder[byte];
+    if (typeof c !== 'string' || c.length !== 1) return undefined;
+    byteOf.set(c, byte);
+  }
+  const out: string[] = [];
+  for (const token of vocab.keys()) {
+    let ascii = '';
+    for (const c of token) {
+      const byte = byteOf.get(c);
+      if (byte === undefined) {
+        ascii = '';
+        break;
+      }
+      ascii += String.fromCharCode(byte);
+    }
+    if (ascii !== '') out.push(ascii);
+  }
+  return out;
+}
+
+// Pieces of a text the ASCII scanner could not split, past which (when they outnumber the ones it
+// did) the rest of the text is split by the regex in one call.
+const SCRIPT_SWITCH = 16;
 
 /**
  * One pre-tokenizer step: `all` gives its pieces of a text (the port's own method, or for a
@@ -270,8 +391,12 @@ function preTokenizer(pre: PreTokenizer, countPiece: (piece: string) => number):
  */
 interface Step {
   all: (text: string, options: object) => Array<string | string[]>;
+  /** A `Split` step's regex source, where it keeps the text between matches as pieces. */
+  source?: string;
   each?: (text: string, visit: (piece: string) => number) => number | undefined;
   byteLevel?: boolean;
+  /** The port's pre-tokenizer the step runs. */
+  pre?: PreTokenizer;
 }
 
 /** Texts this long have a `Split` step's matches counted one by one, not gathered first. */
@@ -282,7 +407,7 @@ function stepFunction(step: PreTokenizer): Step {
   const own = (text: string, options: object) => step.pre_tokenize_text(text, options);
   const { config, pattern } = step as PreTokenizer & { config?: { type?: unknown; invert?: unknown; behavior?: unknown }; pattern?: unknown };
   // The port's ByteLevel reads only the piece (and its own settings), never the options.
-  if (config?.type === 'ByteLevel') return { all: own, byteLevel: true };
+  if (config?.type === 'ByteLevel') return { all: own, byteLevel: true, pre: step };
   // The port's Split: matches and the text between them, empty ones left out, unless it inverts
   // or removes (any other behaviour splits the same way there).
   if (config?.type !== 'Split' || config.invert === true || !(pattern instanceof RegExp) || !pattern.global) return { all: own };
@@ -339,7 +464,7 @@ function stepFunction(step: PreTokenizer): Step {
     }
     return covered === text.length ? n : undefined;
   };
-  return { all, each };
+  return { all, each, ...(pattern.flags === 'gu' ? { source: pattern.source } : {}) };
 }
 
 /** The index after `i` as the standard's AdvanceStringIndex gives it. */
