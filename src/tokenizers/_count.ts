@@ -7,7 +7,7 @@
  * the same merge function, checked against its own `countTokens` when the counter is made.
  */
 
-import { AsciiTable, asciiScanner, type PieceEnd } from './_ascii-pieces.js';
+import { pieceScanner, PieceTable, type PieceEnd } from './_pieces.js';
 import { PairHeap } from './_pair-heap.js';
 
 /** The parts of gpt-tokenizer's byte-pair encoder that counting reads. */
@@ -99,8 +99,8 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
     return n;
   };
 
-  const scan = asciiScanner(split.source);
-  const count = scan ? scannedCounter(scan, asciiVocabulary(ranks), split, countPiece, merge, regexCount) : regexCount;
+  const scan = pieceScanner(split.source);
+  const count = scan ? scannedCounter(scan, vocabularyTable(ranks), split, countPiece, merge, regexCount) : regexCount;
 
   try {
     for (const text of SELF_CHECK) if (count(text) !== reference(text) || regexCount(text) !== reference(text)) return undefined;
@@ -111,37 +111,30 @@ export function fastCounter(api: unknown, reference: (text: string) => number): 
   return count;
 }
 
-/** The vocabulary's ASCII tokens and their ranks. */
-function asciiVocabulary(ranks: Map<string, number>): AsciiTable {
-  let ascii = 0;
-  for (const key of ranks.keys()) if (isAscii(key)) ascii++;
-  const table = new AsciiTable(ascii);
-  for (const [key, rank] of ranks) if (isAscii(key)) table.add(key, 0, key.length, AsciiTable.hash(key, 0, key.length), rank);
+/** The vocabulary's tokens held as text (every one but a few byte runs) and their ranks. */
+function vocabularyTable(ranks: Map<string, number>): PieceTable {
+  const table = new PieceTable(ranks.size);
+  for (const [key, rank] of ranks) table.add(key, 0, key.length, PieceTable.hash(key, 0, key.length), rank);
   return table;
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 128) return false;
-  return true;
-}
-
 /**
- * Counting that splits ASCII by hand (`scan`) and looks its pieces up in `vocabulary` (the ASCII
- * tokens and their ranks), without making a string of a piece; where `scan` cannot decide, the
- * regex `split` takes the piece and `countPiece` counts it. An ASCII piece outside the vocabulary
- * is merged over the same table ({@link asciiMergeCount}) and its count kept (up to
- * {@link MERGED_PIECES}; then the kept counts start over).
+ * Counting that splits text by hand (`scan`) and looks its pieces up in `vocabulary` (the tokens
+ * held as text, and their ranks), without making a string of a piece; where `scan` gives up, the
+ * regex `split` takes the piece and `countPiece` counts it. A piece outside the vocabulary is
+ * merged (an ASCII one over the same table, {@link asciiMergeCount}; another by `merge`, on its
+ * bytes) and its count kept (up to {@link MERGED_PIECES}; then the kept counts start over).
  */
 function scannedCounter(
   scan: PieceEnd,
-  vocabulary: AsciiTable,
+  vocabulary: PieceTable,
   split: RegExp,
   countPiece: (piece: string) => number,
   merge: (piece: Uint8Array) => number,
   regexCount: (text: string) => number,
 ): (text: string) => number {
   const encoder = new TextEncoder();
-  const merged = new AsciiTable(MERGED_PIECES);
+  const merged = new PieceTable(MERGED_PIECES);
   return (text) => {
     const n = text.length;
     let tokens = 0;
@@ -151,9 +144,9 @@ function scannedCounter(
     while (p < n) {
       const e = scan(text, p, n);
       if (e < 0) {
-        // Text mostly of another script: the rest is split in one regex call, as before (a regex
-        // call per piece is slower there). The regex looks only ahead, so the rest of the text
-        // splits as the whole does from here.
+        // Text mostly of a script the scanner leaves to the regex: the rest is split in one regex
+        // call, as before (a regex call per piece is slower there). The regex looks only ahead,
+        // so the rest of the text splits as the whole does from here.
         if (++matched >= SCRIPT_SWITCH && matched > scanned) return tokens + regexCount(text.slice(p));
         split.lastIndex = p;
         const m = split.exec(text);
@@ -168,26 +161,42 @@ function scannedCounter(
         continue;
       }
       scanned++;
-      const h = AsciiTable.hash(text, p, e);
+      const h = PieceTable.hash(text, p, e);
       if (vocabulary.get(text, p, e, h) >= 0) {
         tokens++;
-      } else if (e - p > HEAP_MERGE_BYTES) {
-        tokens += merge(encoder.encode(text.slice(p, e)));
-      } else {
-        let t = merged.get(text, p, e, h);
-        if (t < 0) {
+        p = e;
+        continue;
+      }
+      let t = e - p > HEAP_MERGE_BYTES ? -1 : merged.get(text, p, e, h);
+      if (t < 0) {
+        // Not a token (every token held as text is in the vocabulary table): merged, as countPiece would.
+        if (e - p <= HEAP_MERGE_BYTES && isAsciiRange(text, p, e)) {
           t = asciiMergeCount(text, p, e, vocabulary);
-          if (!merged.add(text, p, e, h, t)) {
-            merged.reset();
-            merged.add(text, p, e, h, t);
+        } else {
+          const bytes = encoder.encode(text.slice(p, e));
+          t = merge(bytes);
+          // Long pieces are not kept: the table counts entries, and 50,000 pieces of 100 KB are 5 GB.
+          if (bytes.length > HEAP_MERGE_BYTES) {
+            tokens += t;
+            p = e;
+            continue;
           }
         }
-        tokens += t;
+        if (!merged.add(text, p, e, h, t)) {
+          merged.reset();
+          merged.add(text, p, e, h, t);
+        }
       }
+      tokens += t;
       p = e;
     }
     return tokens;
   };
+}
+
+function isAsciiRange(text: string, p: number, e: number): boolean {
+  for (let i = p; i < e; i++) if (text.charCodeAt(i) >= 128) return false;
+  return true;
 }
 
 // Part boundaries and pair ranks of the piece being merged (at most HEAP_MERGE_BYTES long).
@@ -204,7 +213,7 @@ const NO_RANK = 0x7fffffff;
  * @example
  * asciiMergeCount('xqzvjk', 0, 6, vocabulary) // as many tokens as gpt-tokenizer's merge gives
  */
-export function asciiMergeCount(text: string, p: number, e: number, ranks: AsciiTable): number {
+export function asciiMergeCount(text: string, p: number, e: number, ranks: PieceTable): number {
   let parts = e - p;
   if (parts <= 1) return parts;
   const starts = mergeStarts;
@@ -213,7 +222,7 @@ export function asciiMergeCount(text: string, p: number, e: number, ranks: Ascii
     if (i + 2 > parts) return NO_RANK;
     const a = p + (starts[i] as number);
     const b = p + (starts[i + 2] as number);
-    const rank = ranks.get(text, a, b, AsciiTable.hash(text, a, b));
+    const rank = ranks.get(text, a, b, PieceTable.hash(text, a, b));
     return rank < 0 ? NO_RANK : rank;
   };
   for (let i = 0; i <= parts; i++) starts[i] = i;

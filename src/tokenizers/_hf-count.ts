@@ -12,7 +12,7 @@
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
 
-import { AsciiTable, asciiScanner } from './_ascii-pieces.js';
+import { pieceScanner, PieceTable } from './_pieces.js';
 import { bpeCounter, mergeTable, neverUnknown, type MergeTable } from './_bpe.js';
 
 /** The parts of the port's `Tokenizer` that counting reads. */
@@ -259,7 +259,7 @@ function preTokenizer(
     for (const piece of stepsFrom([text], 0, tail, options)) n += through(piece, tail, options);
     return n;
   };
-  // What an ASCII piece of the split counts to through the steps after it (kept by the caller).
+  // What a piece the scanner found counts to through the steps after it (kept by the caller).
   const enter = (piece: string, options: object): number => {
     let n = 0;
     for (const p of stepsFrom([piece], 1, steps.length, options)) n += countFresh(p);
@@ -267,7 +267,7 @@ function preTokenizer(
   };
   const scanned =
     tail === 1
-      ? scannedSplit(steps[0] as Step, count, enter, (piece, options) => through(piece, 1, options), oneToken && steps.length === 2 ? asciiTokens(steps[1] as Step, oneToken) : undefined)
+      ? scannedSplit(steps[0] as Step, count, enter, (piece, options) => through(piece, 1, options), oneToken && steps.length === 2 ? tokenTexts(steps[1] as Step, oneToken) : undefined)
       : undefined;
   // The pieces steps `from` to `to` (not included) make of `pieces`, one array a step.
   const stepsFrom = (pieces: string[], from: number, to: number, options: object): string[] => {
@@ -288,14 +288,15 @@ function preTokenizer(
 }
 
 /**
- * Counting through a `Split` step whose regex has an ASCII scanner (./_ascii-pieces.ts: Llama 3,
- * Qwen 2/3) and the ByteLevel steps after it: pieces of ASCII text are found by the scanner and
- * their counts kept in a table looked up by their range of the text, so no string is made of a
- * piece seen before; a piece the scanner cannot decide is found by the regex and counted by
- * `enter` (the steps after the split). Most of the time of counting Llama 3 went to the split's
- * `match` and the map of pieces. Text mostly of another script is left to `count` from there on,
- * as is any text the regex does not cover match to match: the split looks only ahead, so the
- * rest of a text splits as the whole does from there.
+ * Counting through a `Split` step whose regex has a scanner (./_pieces.ts: Llama 3, Qwen 2/3) and
+ * the ByteLevel steps after it: pieces are found by the scanner and their counts kept in a table
+ * looked up by their place in the text, so no string is made of a piece seen before; a piece the
+ * scanner leaves to the regex is found by it and counted by `enterKept` (the steps after the
+ * split, with their own map of pieces). `tokens`: texts known to be one token, kept for good.
+ * Most of the time of counting Llama 3 went to the split's `match` and the map of pieces. Text
+ * mostly of a script the scanner leaves to the regex is left to `count` from there on, as is any
+ * text the regex does not cover match to match: the split looks only ahead, so the rest of a text
+ * splits as the whole does from there.
  */
 function scannedSplit(
   split: Step,
@@ -304,12 +305,12 @@ function scannedSplit(
   enterKept: (piece: string, options: object) => number,
   tokens?: string[],
 ): { count: (text: string, options: object) => number; clear: () => void } | undefined {
-  const scan = split.source === undefined ? undefined : asciiScanner(split.source);
+  const scan = split.source === undefined ? undefined : pieceScanner(split.source);
   if (scan === undefined || split.source === undefined) return undefined;
   const regex = new RegExp(split.source, 'gu');
   // The pieces known to be one token stay; counts found after them start over when full.
-  const kept = new AsciiTable((tokens?.length ?? 0) + COUNTED_PIECES);
-  for (const t of tokens ?? []) if (kept.get(t, 0, t.length, AsciiTable.hash(t, 0, t.length)) < 0) kept.add(t, 0, t.length, AsciiTable.hash(t, 0, t.length), 1);
+  const kept = new PieceTable((tokens?.length ?? 0) + COUNTED_PIECES);
+  for (const t of tokens ?? []) if (kept.get(t, 0, t.length, PieceTable.hash(t, 0, t.length)) < 0) kept.add(t, 0, t.length, PieceTable.hash(t, 0, t.length), 1);
   kept.seal();
   const scannedCount = (text: string, options: object): number => {
     const n = text.length;
@@ -331,7 +332,7 @@ function scannedSplit(
       if (e - p > LONGEST_KEPT_PIECE) {
         tokens += enter(text.slice(p, e), options);
       } else {
-        const h = AsciiTable.hash(text, p, e);
+        const h = PieceTable.hash(text, p, e);
         let t = kept.get(text, p, e, h);
         if (t < 0) {
           t = enter(text.slice(p, e), options);
@@ -350,37 +351,48 @@ function scannedSplit(
 }
 
 /**
- * The ASCII texts that `byteLevel` (a ByteLevel step that maps a piece whole, adding no space) maps
- * to a token of `vocab`: each such piece is one token where the model ignores merges for tokens.
+ * The texts that `byteLevel` (a ByteLevel step that maps a piece whole, adding no space) maps to a
+ * token of `vocab`, where the token's bytes are UTF-8 of the Basic Multilingual Plane (the pieces
+ * the scanner finds): each such piece is one token where the model ignores merges for tokens.
  * Undefined where the step is not such a one.
  */
-function asciiTokens(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): string[] | undefined {
+function tokenTexts(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): string[] | undefined {
   const b = byteLevel.pre as { add_prefix_space?: unknown; use_regex?: unknown; byte_encoder?: Record<number, string> } | undefined;
   if (!byteLevel.byteLevel || b?.add_prefix_space !== false || b.use_regex !== false || typeof b.byte_encoder !== 'object') return undefined;
   const byteOf = new Map<string, number>();
-  for (let byte = 0; byte < 128; byte++) {
+  for (let byte = 0; byte < 256; byte++) {
     const c = b.byte_encoder[byte];
     if (typeof c !== 'string' || c.length !== 1) return undefined;
     byteOf.set(c, byte);
   }
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const out: string[] = [];
+  const bytes = new Uint8Array(1024);
   for (const token of vocab.keys()) {
-    let ascii = '';
-    for (const c of token) {
-      const byte = byteOf.get(c);
+    if (token.length > bytes.length) continue;
+    let n = 0;
+    for (let i = 0; i < token.length; i++) {
+      const byte = byteOf.get(token[i] as string);
       if (byte === undefined) {
-        ascii = '';
+        n = -1;
         break;
       }
-      ascii += String.fromCharCode(byte);
+      bytes[n++] = byte;
     }
-    if (ascii !== '') out.push(ascii);
+    if (n <= 0) continue;
+    let text: string;
+    try {
+      text = utf8.decode(bytes.subarray(0, n));
+    } catch {
+      continue;
+    }
+    if (!/[\uD800-\uDFFF]/.test(text)) out.push(text);
   }
   return out;
 }
 
-// Pieces of a text the ASCII scanner could not split, past which (when they outnumber the ones it
-// did) the rest of the text is split by the regex in one call.
+// Pieces of a text the scanner left to the regex, past which (when they outnumber the ones it
+// split) the rest of the text is split by the regex in one call.
 const SCRIPT_SWITCH = 16;
 
 /**

@@ -3,7 +3,7 @@ import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import o200k from 'js-tiktoken/ranks/o200k_base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AsciiTable, asciiScanner, CL100K_SOURCE, LLAMA3_SOURCE, O200K_SOURCE, QWEN2_SOURCE } from '../src/tokenizers/_ascii-pieces.js';
+import { PieceTable, pieceScanner, CL100K_SOURCE, LLAMA3_SOURCE, O200K_SOURCE, QWEN2_SOURCE } from '../src/tokenizers/_pieces.js';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { fastCounter } from '../src/tokenizers/_count.js';
 import { findTokenizerFiles } from '../src/tokenizers/huggingface.js';
@@ -12,19 +12,30 @@ import { byteLevelJson, LLAMA3_PRE_TOKENIZER } from './helpers/byte-level-bpe.js
 import { loadTokenizer, openAiEncoding } from '../src/tokenizers/index.js';
 
 const oracles = { o200k_base: new Tiktoken(o200k), cl100k_base: new Tiktoken(cl100k) };
-const SOURCES = { o200k_base: O200K_SOURCE, cl100k_base: CL100K_SOURCE };
 
 // Characters at the edges of the regexes' classes: letters of each case and those of the
 // contractions, digits, every ASCII space, CR/LF, slash, apostrophe and other punctuation, control
-// characters; then letters, marks, numbers and spaces outside ASCII, where the scanner must give up.
+// characters; letters of both cases and a titlecase one, numbers and punctuation outside ASCII,
+// which the scanners decide; for the splits of `\p{L}+` words also letters of no case, modifier
+// letters and marks. Then what every scanner gives up on: spaces outside ASCII, surrogates, and
+// for o200k's case-aware words letters of no case and marks.
 const ASCII = ['a', 'Z', 's', 'S', 't', 'l', 'L', 'v', 'e', 'E', 'r', 'd', 'm', "'", ' ', ' ', '\t', '\n', '\r', '\v', '\f', '0', '7', '/', '.', '-', '$', '\x00', '\x1f', '\x7f'];
-const OTHER = ['é', 'É', 'ǅ', 'ʰ', '中', '\u0301', '²', '٣', '\u00a0', '\u2028', '\uFEFF', '—', '😀', '\uD800'];
-const asciiText = fc.array(fc.constantFrom(...ASCII), { maxLength: 40 }).map((cs) => cs.join(''));
-const anyText = fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ASCII) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER) }), { maxLength: 40 }).map((cs) => cs.join(''));
+const CASED = [...ASCII, 'é', 'É', 'ǅ', 'ß', 'µ', 'д', 'Д', 'σ', 'ς', 'Σ', 'İ', '—', '“', '”', '’', '€', '§', '¿', '²', '½', '٣', 'Ⅻ'];
+const LETTERS = [...CASED, '中', 'ﾃ', 'ʰ', 'ª', '\u0301', '\u0900', '\u093e'];
+const GIVE_UP = ['\u00a0', '\u2028', '\u0085', '\u3000', '\uFEFF', '😀', '\uD800', '\uDC00', '𝟘', '中', 'ʰ', 'ª', '\u0301'];
+const textOf = (chars: string[]) => fc.array(fc.constantFrom(...chars), { maxLength: 40 }).map((cs) => cs.join(''));
+const anyText = fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...LETTERS) }, { weight: 1, arbitrary: fc.constantFrom(...GIVE_UP) }), { maxLength: 40 }).map((cs) => cs.join(''));
+
+const SPLITS = [
+  { name: 'o200k_base', source: O200K_SOURCE, decided: CASED },
+  { name: 'cl100k_base', source: CL100K_SOURCE, decided: LETTERS },
+  { name: 'Llama 3', source: LLAMA3_SOURCE, decided: LETTERS },
+  { name: 'Qwen 2', source: QWEN2_SOURCE, decided: LETTERS },
+];
 
 // The split as the scanner must find it: the regex's match at each place.
 function checkScanner(source: string): (text: string) => void {
-  const scan = asciiScanner(source);
+  const scan = pieceScanner(source);
   const sticky = new RegExp(source, 'uy');
   return (text) => {
     expect(scan).toBeTypeOf('function');
@@ -38,7 +49,25 @@ function checkScanner(source: string): (text: string) => void {
   };
 }
 
-const FIXED = ["it's", "IT'S", "we'll", "we'l", "they're", 'HelloWorld', 'ABCdef', '  \n\n  x', ' \n ', '\r\n', 'a  ', ' ...\n/\n', '1234567', ' 12', "''s", 'x\t\tY', ' \f!'];
+const FIXED = ["it's", "IT'S", "we'll", "we'l", "they're", 'HelloWorld', 'ABCdef', '  \n\n  x', ' \n ', '\r\n', 'a  ', ' ...\n/\n', '1234567', ' 12', "''s", 'x\t\tY', ' \f!', 'Ǆǅǆ', 'ÉCOLE', 'Débiteur’s', '“save”', 'e\u0301t\u0301', '中文abc', '²³⁴5'];
+
+describe.each(SPLITS)('the split of $name', ({ source, decided }) => {
+  it("ends a piece where the regex's match from that place ends, or gives up (property)", () => {
+    const check = checkScanner(source);
+    for (const text of FIXED) check(text);
+    fc.assert(fc.property(anyText, check), { numRuns: 4000 });
+  });
+
+  it('decides every piece of text of the characters it knows itself (property)', () => {
+    const scan = pieceScanner(source);
+    fc.assert(
+      fc.property(textOf(decided), (text) => {
+        for (let p = 0; p < text.length; p++) expect(scan?.(text, p, text.length), `${JSON.stringify(text)} at ${p}`).toBeGreaterThan(p);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
 
 /** The regex source of the port's first pre-tokenizer step built from `tokenizerJson`. */
 function splitSource(tokenizerJson: object): string | undefined {
@@ -49,7 +78,7 @@ function splitSource(tokenizerJson: object): string | undefined {
 describe.each([
   ['Llama 3', LLAMA3_SOURCE],
   ['Qwen 2', QWEN2_SOURCE],
-])('the ASCII split of %s', (name, source) => {
+])('the split of %s', (name, source) => {
   it("is the split of the port's compiled regex (else counting would not use it)", () => {
     const config = (LLAMA3_PRE_TOKENIZER.pretokenizers[0] as { pattern: { Regex: string } }).pattern.Regex;
     const regex = name === 'Llama 3' ? config : config.replace('\\p{N}{1,3}', '\\p{N}');
@@ -63,26 +92,12 @@ describe.each([
       expect(splitSource(JSON.parse(readFileSync(files?.tokenizerJson as string, 'utf8')) as object)).toBe(source);
     }
   });
-
-  it("ends a piece where the regex's match from that place ends, or gives up (property)", () => {
-    const check = checkScanner(source);
-    for (const text of FIXED) check(text);
-    fc.assert(fc.property(anyText, check), { numRuns: 3000 });
-  });
-
-  it('decides every piece of ASCII text itself (property)', () => {
-    const scan = asciiScanner(source);
-    fc.assert(
-      fc.property(asciiText, (text) => {
-        for (let p = 0; p < text.length; p++) expect(scan?.(text, p, text.length), `${JSON.stringify(text)} at ${p}`).toBeGreaterThan(p);
-      }),
-      { numRuns: 1000 },
-    );
-  });
 });
 
-describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (name) => {
-  const scan = asciiScanner(SOURCES[name]);
+const SOURCES = { o200k_base: O200K_SOURCE, cl100k_base: CL100K_SOURCE };
+
+describe.each(['o200k_base', 'cl100k_base'] as const)('counting %s', (name) => {
+  const scan = pieceScanner(SOURCES[name]);
 
   it("is the split of the installed gpt-tokenizer's regex (else counting would not use it)", async () => {
     const api = (await openAiEncoding(name)) as unknown as { bytePairEncodingCoreProcessor: { tokenSplitRegex: RegExp } };
@@ -90,24 +105,9 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (
     expect(scan).toBeTypeOf('function');
   });
 
-  it("ends a piece where the regex's match from that place ends, or gives up (property)", () => {
-    const check = checkScanner(SOURCES[name]);
-    for (const text of FIXED) check(text);
-    fc.assert(fc.property(anyText, check), { numRuns: 3000 });
-  });
-
-  it('decides every piece of ASCII text itself (property)', () => {
-    fc.assert(
-      fc.property(asciiText, (text) => {
-        for (let p = 0; p < text.length; p++) expect(scan?.(text, p, text.length), `${JSON.stringify(text)} at ${p}`).toBeGreaterThan(p);
-      }),
-      { numRuns: 1000 },
-    );
-  });
-
   it('counts as js-tiktoken does (property)', async () => {
     const tok = await loadTokenizer(name);
-    const word = fc.oneof(anyText, fc.constantFrom('EBITDA', 'xqzvjk', "shouldn't", 'Überweisung', 'the', ' income'));
+    const word = fc.oneof(anyText, fc.constantFrom('EBITDA', 'xqzvjk', "shouldn't", 'Überweisung', 'the', ' income', ' débiteur', ' “save', ' Пациент', 'ẞtraße'));
     fc.assert(
       fc.property(fc.array(word, { maxLength: 8 }), (parts) => {
         const text = parts.join('');
@@ -147,7 +147,7 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('the ASCII split of %s', (
   });
 });
 
-describe('AsciiTable', () => {
+describe('PieceTable', () => {
   it('answers as a Map of the same entries, through seal and reset (property)', () => {
     const key = fc.array(fc.constantFrom('a', 'b', 'c', ' ', '1'), { minLength: 1, maxLength: 4 }).map((cs) => cs.join(''));
     const op = fc.oneof(
@@ -158,20 +158,20 @@ describe('AsciiTable', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 20 }), (ops, capacity) => {
-        const table = new AsciiTable(capacity);
+        const table = new PieceTable(capacity);
         let model = new Map<string, number>();
         let sealed = new Map<string, number>();
         for (const o of ops) {
           if ('add' in o) {
             // A prefix and suffix around the key: lookups read a range of a longer text.
             const text = `<${o.add}>`;
-            const h = AsciiTable.hash(text, 1, text.length - 1);
+            const h = PieceTable.hash(text, 1, text.length - 1);
             if (table.get(text, 1, text.length - 1, h) >= 0) continue;
             const added = table.add(text, 1, text.length - 1, h, o.value);
             expect(added).toBe(model.size < capacity);
             if (added) model.set(o.add, o.value);
           } else if ('get' in o) {
-            expect(table.get(o.get, 0, o.get.length, AsciiTable.hash(o.get, 0, o.get.length))).toBe(model.get(o.get) ?? -1);
+            expect(table.get(o.get, 0, o.get.length, PieceTable.hash(o.get, 0, o.get.length))).toBe(model.get(o.get) ?? -1);
           } else if ('seal' in o) {
             table.seal();
             sealed = new Map(model);
