@@ -359,11 +359,11 @@ function scannedSplit(
 function tokenTexts(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): string[] | undefined {
   const b = byteLevel.pre as { add_prefix_space?: unknown; use_regex?: unknown; byte_encoder?: Record<number, string> } | undefined;
   if (!byteLevel.byteLevel || b?.add_prefix_space !== false || b.use_regex !== false || typeof b.byte_encoder !== 'object') return undefined;
-  const byteOf = new Map<string, number>();
+  const byteOf = new Int16Array(65536).fill(-1);
   for (let byte = 0; byte < 256; byte++) {
     const c = b.byte_encoder[byte];
     if (typeof c !== 'string' || c.length !== 1) return undefined;
-    byteOf.set(c, byte);
+    byteOf[c.charCodeAt(0)] = byte;
   }
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const out: string[] = [];
@@ -372,8 +372,8 @@ function tokenTexts(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): strin
     if (token.length > bytes.length) continue;
     let n = 0;
     for (let i = 0; i < token.length; i++) {
-      const byte = byteOf.get(token[i] as string);
-      if (byte === undefined) {
+      const byte = byteOf[token.charCodeAt(i)] as number;
+      if (byte < 0) {
         n = -1;
         break;
       }
