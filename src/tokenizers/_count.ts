@@ -7,7 +7,7 @@
  * the same merge function, checked against its own `countTokens` when the counter is made.
  */
 
-import { pieceScanner, PieceTable, type PieceEnd } from './_pieces.js';
+import { pieceScanner, PieceTable, REGEX_AFTER, type PieceEnd } from './_pieces.js';
 import { PairHeap } from './_pair-heap.js';
 
 /** The parts of gpt-tokenizer's byte-pair encoder that counting reads. */
@@ -29,15 +29,11 @@ const HEAP_MERGE_BYTES = 256;
 // fill a worker's heap.
 const WHOLE_TEXT_CHARS = 1 << 16;
 
-// Pieces outside the vocabulary whose token counts are kept, at most, for ASCII pieces and for the
-// others apiece; each cache starts over when full. A key is a copy of the piece (a regex match can
-// be a slice that keeps its whole message alive): some 3 MB per thread for the others' Map, about
-// 2 MB for the ASCII table.
+// Pieces outside the vocabulary whose token counts are kept, at most, for the pieces the scanner
+// finds (a table) and for those the regex finds (a Map) apiece; each starts over when full. A key
+// is a copy of the piece (a regex match can be a slice that keeps its whole message alive): some
+// 3 MB per thread for the Map, about 2 MB for the table.
 const MERGED_PIECES = 50_000;
-
-// Pieces of a text the ASCII scanner could not split, past which (when they outnumber the ones it
-// did) the rest of the text goes to the regex at once.
-const SCRIPT_SWITCH = 16;
 
 // Text for the self-check: words, contractions, numbers, punctuation runs, spaces and newlines,
 // letters of other scripts, emoji, a special token's text, and words outside the vocabulary.
@@ -147,7 +143,7 @@ function scannedCounter(
         // Text mostly of a script the scanner leaves to the regex: the rest is split in one regex
         // call, as before (a regex call per piece is slower there). The regex looks only ahead,
         // so the rest of the text splits as the whole does from here.
-        if (++matched >= SCRIPT_SWITCH && matched > scanned) return tokens + regexCount(text.slice(p));
+        if (++matched >= REGEX_AFTER && matched > scanned) return tokens + regexCount(text.slice(p));
         split.lastIndex = p;
         const m = split.exec(text);
         if (m === null) break;

@@ -12,7 +12,7 @@
  * than expected, or any count differs, there is no fast counter and the caller counts by encoding.
  */
 
-import { pieceScanner, PieceTable } from './_pieces.js';
+import { pieceScanner, PieceTable, REGEX_AFTER } from './_pieces.js';
 import { bpeCounter, mergeTable, neverUnknown, type MergeTable } from './_bpe.js';
 
 /** The parts of the port's `Tokenizer` that counting reads. */
@@ -292,7 +292,7 @@ function preTokenizer(
  * the ByteLevel steps after it: pieces are found by the scanner and their counts kept in a table
  * looked up by their place in the text, so no string is made of a piece seen before; a piece the
  * scanner leaves to the regex is found by it and counted by `enterKept` (the steps after the
- * split, with their own map of pieces). `tokens`: texts known to be one token, kept for good.
+ * split, with their own map of pieces). `oneToken`: texts known to be one token, kept for good.
  * Most of the time of counting Llama 3 went to the split's `match` and the map of pieces. Text
  * mostly of a script the scanner leaves to the regex is left to `count` from there on, as is any
  * text the regex does not cover match to match: the split looks only ahead, so the rest of a text
@@ -303,14 +303,14 @@ function scannedSplit(
   count: (text: string, options: object) => number,
   enter: (piece: string, options: object) => number,
   enterKept: (piece: string, options: object) => number,
-  tokens?: string[],
+  oneToken: string[] = [],
 ): { count: (text: string, options: object) => number; clear: () => void } | undefined {
   const scan = split.source === undefined ? undefined : pieceScanner(split.source);
   if (scan === undefined || split.source === undefined) return undefined;
   const regex = new RegExp(split.source, 'gu');
   // The pieces known to be one token stay; counts found after them start over when full.
-  const kept = new PieceTable((tokens?.length ?? 0) + COUNTED_PIECES);
-  for (const t of tokens ?? []) if (kept.get(t, 0, t.length, PieceTable.hash(t, 0, t.length)) < 0) kept.add(t, 0, t.length, PieceTable.hash(t, 0, t.length), 1);
+  const kept = new PieceTable(oneToken.length + COUNTED_PIECES);
+  for (const t of oneToken) kept.add(t, 0, t.length, PieceTable.hash(t, 0, t.length), 1);
   kept.seal();
   const scannedCount = (text: string, options: object): number => {
     const n = text.length;
@@ -323,7 +323,7 @@ function scannedSplit(
       if (e < 0) {
         regex.lastIndex = p;
         const m = regex.exec(text);
-        if ((++matched >= SCRIPT_SWITCH && matched > scanned) || m === null || m.index !== p || m[0] === '') return tokens + count(text.slice(p), options);
+        if ((++matched >= REGEX_AFTER && matched > scanned) || m === null || m.index !== p || m[0] === '') return tokens + count(text.slice(p), options);
         tokens += enterKept(m[0], options);
         p += m[0].length;
         continue;
@@ -390,10 +390,6 @@ function tokenTexts(byteLevel: Step, vocab: ReadonlyMap<string, unknown>): strin
   }
   return out;
 }
-
-// Pieces of a text the scanner left to the regex, past which (when they outnumber the ones it
-// split) the rest of the text is split by the regex in one call.
-const SCRIPT_SWITCH = 16;
 
 /**
  * One pre-tokenizer step: `all` gives its pieces of a text (the port's own method, or for a

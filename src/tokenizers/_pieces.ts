@@ -61,6 +61,13 @@ const APOSTROPHE = 39;
 const SPACE_CHAR = 32;
 const SLASH = 47;
 
+/**
+ * Pieces of a text the scanner left to the regex, past which (when they outnumber the ones it
+ * split) a counter leaves the rest of the text to the regex at once: a regex call per piece is
+ * slower than one for all of them, on text mostly of a script the scanner gives up on.
+ */
+export const REGEX_AFTER = 16;
+
 /** Where the regex's match at `p` ends, or -1 when the scanner leaves it to the regex. */
 export type PieceEnd = (text: string, p: number, n: number) => number;
 
