@@ -303,9 +303,10 @@ export class PieceTable {
 
   /** Drops the entries added since {@link seal}. */
   reset(): void {
-    const sealed = this.#sealed ?? { slots: new Int32Array(this.#slots.length), size: 0, used: 0 };
-    this.#slots.set(sealed.slots);
-    this.size = sealed.size;
-    this.#used = sealed.used;
+    const sealed = this.#sealed;
+    if (sealed) this.#slots.set(sealed.slots);
+    else this.#slots.fill(0);
+    this.size = sealed?.size ?? 0;
+    this.#used = sealed?.used ?? 0;
   }
 }
