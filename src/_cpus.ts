@@ -50,6 +50,24 @@ export function defaultConcurrency(machine: Machine = thisMachine(), workerBytes
 }
 
 /**
+ * The input size (text bytes) from which counting in worker threads pays off: 48 MiB on a machine
+ * of two CPUs or fewer (a container's quota counts), 16 MiB on more. Each worker loads its own
+ * tokenizer (0.6–1.2 s), and counting inline runs at some 45 MB/s with o200k_base and 15–20 MB/s
+ * with Llama 3. Measured on two cores, where the workers share the CPUs with the main thread: two
+ * workers were slower than none up to 47 MB with o200k_base (3.93 against 3.69 s) and faster from
+ * about 40 MB with Llama 3 (6.12 against 6.79 s at 47 MB). With a core for the main thread, the
+ * start is repaid once inline counting would take longer than it: some 17–27 MB
+ * (docs/performance.md, "Since 2026-11-30").
+ *
+ * @example
+ * workersFromBytes({ cpus: 2, memoryBytes: 2 ** 33 }) // 50331648
+ */
+export function workersFromBytes(machine: Machine = thisMachine()): number {
+  const cpus = Math.min(machine.cpus, machine.cpuQuota ?? Number.POSITIVE_INFINITY);
+  return (cpus <= 2 ? 48 : 16) * 2 ** 20;
+}
+
+/**
  * The default `concurrency` for a tokenizer: {@link defaultConcurrency} with the memory its
  * workers take ({@link WORKER_BYTES}).
  *

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
+import { workersFromBytes } from './_cpus.js';
 import { GrowableUint32 } from './_growable.js';
 import { inputFiles, inputInside, listed, realPath, repeatedPath, textBytes } from './_inputs.js';
 import { KeptRows } from './_kept.js';
@@ -162,7 +163,8 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
-  const enough = opts.concurrency > 1 && (await textBytes(inputs, WORKERS_FROM_BYTES)) >= WORKERS_FROM_BYTES;
+  const workersFrom = workersFromBytes();
+  const enough = opts.concurrency > 1 && (await textBytes(inputs, workersFrom)) >= workersFrom;
   // A bundler that took this package into an app leaves the worker's script behind: count on this thread.
   const noWorker = enough && !workerScriptFound();
   if (noWorker) inputNotes.push(`counted on the main thread, not in ${opts.concurrency} worker threads: ${WORKER_MISSING} (or pass concurrency: 1 to say so)`);
@@ -883,8 +885,6 @@ function defaultTokenizerWarning(target: string, encoding: string): string {
   );
 }
 
-// Worker threads pay off once tokenizing outweighs starting them (each loads its own tokenizer).
-const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
 
 /** The main thread's view of a tokenizer that only the workers loaded: its name, never a count. */
 /** Rows that hold the text of control tokens: how many, of which, where the first is, and why it matters. */

@@ -1,6 +1,11 @@
+import { stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
-import { describe, expect, it } from 'vitest';
-import { concurrencyFor, cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY, thisMachine, WORKER_BYTES } from '../src/_cpus.js';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { concurrencyFor, cpuQuota, defaultConcurrency, MAX_DEFAULT_CONCURRENCY, thisMachine, WORKER_BYTES, workersFromBytes } from '../src/_cpus.js';
+import { prepareDataset } from '../src/index.js';
+import { TokenizerPool } from '../src/tokenizers/pool.js';
+import { tempDir } from './helpers/index.js';
 
 /** A reader of the given files only; any other path is missing, as on a machine without them. */
 function files(contents: Record<string, string>): (path: string) => string {
@@ -54,4 +59,32 @@ describe('defaultConcurrency', () => {
     expect(machine.memoryBytes).toBeGreaterThan(0);
     expect(machine.memoryBytes).toBeLessThanOrEqual(totalmem());
   });
+});
+
+describe('workersFromBytes', () => {
+  it('starts workers later where they share two CPUs with the main thread, a quota counting', () => {
+    const MiB = 2 ** 20;
+    expect(workersFromBytes({ cpus: 1, memoryBytes: 2 ** 33 })).toBe(48 * MiB);
+    expect(workersFromBytes({ cpus: 2, memoryBytes: 2 ** 33 })).toBe(48 * MiB);
+    expect(workersFromBytes({ cpus: 64, cpuQuota: 2, memoryBytes: 2 ** 33 })).toBe(48 * MiB);
+    expect(workersFromBytes({ cpus: 4, memoryBytes: 2 ** 33 })).toBe(16 * MiB);
+    expect(workersFromBytes({ cpus: 64, cpuQuota: 8, memoryBytes: 2 ** 33 })).toBe(16 * MiB);
+  });
+
+  it('leaves an input under the line to the main thread, whatever the concurrency', async () => {
+    // 5 MB: over the 4 MiB from which workers once started, under the line on any machine.
+    const dir = await tempDir();
+    const file = join(dir, 'rows.jsonl');
+    const row = (i: number) => JSON.stringify({ question: `Question ${i} on the bond's coupon?`, answer: `The coupon is ${i % 97}% a year, paid twice. ${'It accrues daily. '.repeat(20)}` });
+    await writeFile(file, `${Array.from({ length: 12_000 }, (_, i) => row(i)).join('\n')}\n`);
+    expect((await stat(file)).size).toBeGreaterThan(5 * 10 ** 6);
+    const start = vi.spyOn(TokenizerPool, 'start');
+    try {
+      const result = await prepareDataset({ inputs: [file], outDir: join(dir, 'o'), concurrency: 4 });
+      expect(result.counts.input).toBe(12_000);
+      expect(start).not.toHaveBeenCalled();
+    } finally {
+      start.mockRestore();
+    }
+  }, 60_000);
 });

@@ -11,6 +11,10 @@ import { TokenizerPool } from '../../src/tokenizers/pool.js';
 import { tempDir } from '../helpers/index.js';
 import { chunked, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
+// Worker threads from 4 MiB of input, as they started before the line depended on the machine:
+// the tests that run prepareDataset with workers keep their inputs small.
+vi.mock('../../src/_cpus.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/_cpus.js')>()), workersFromBytes: () => 4 * 1024 * 1024 }));
+
 const TEXTS: Record<InputFormat, string> = {
   jsonl: '{"q":"a, \\"b\\"","n":1}\n\n{"q":"é日😀","n":2}\r\nnot json\n{"q":"last","n":3}',
   csv: 'q,n\n"multi\nline",1\n\nbad row,2,3\nplain,3\n',
