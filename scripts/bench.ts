@@ -14,8 +14,9 @@
  *   tokenizer    tokenizer alone, inline: time spent counting only
  *   workers-1/2  the counting stage with a pool of 1 / 2 worker threads (start the pool, read + parse
  *                + count): starting the workers is timed, as it is in prepareDataset's time
- *   prepare-1/2  prepareDataset end to end, concurrency 1 (inline) / 2 (worker threads), with exact
- *                dedup and a split stratified by domain; near-dedup only with --near-dedup
+ *   prepare-1/2  prepareDataset end to end, concurrency 1 (inline) / 2 (worker threads, for an input
+ *                over the line workersFromBytes draws: 48 MiB on two cores), with exact dedup and
+ *                a split stratified by domain; near-dedup only with --near-dedup
  * The defaults are these six; `--only` takes any `workers-N` and `prepare-N` (on more cores).
  */
 import { execFileSync } from 'node:child_process';
@@ -27,6 +28,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { workersFromBytes } from '../src/_cpus.js';
 import { countTokens } from '../src/check/index.js';
 import { prepareDataset } from '../src/index.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
@@ -86,6 +88,13 @@ async function main(): Promise<void> {
   console.log(
     `lora-prep bench: ${rows.toLocaleString('en-US')} rows (${kind} corpus), ${(bytes / 1e6).toFixed(1)} MB ${format}, tokenizer ${values.tokenizer}, near-dedup ${near ? 'on' : 'off'}, ${cpus().length} cores, Node ${process.version}`,
   );
+  const line = workersFromBytes();
+  const threaded = chosen.filter((c) => /^prepare-\d+$/.test(c) && c !== 'prepare-1');
+  if (threaded.length > 0 && bytes < line) {
+    console.log(
+      `note: ${threaded.join(', ')} count on the main thread here: the input is under the ${line / 2 ** 20} MiB from which prepareDataset starts worker threads on this machine (src/_cpus.ts, workersFromBytes)`,
+    );
+  }
   // Scenarios run compiled, as users run the package: this script and the worker thread are
   // bundled into .bench/ first (from source under tsx, every worker would compile src/ again).
   const { build } = await import('tsup'); // here only: the scenario processes must not load it
