@@ -23,7 +23,7 @@ import { DEFAULT_MINHASH } from './dedup/minhash.js';
 import { NearIndex } from './dedup/near.js';
 import { isLoraPrepError, LoraPrepError, throwIfAborted } from './errors.js';
 import { filledColumn, optionalColumns, trainerGlue } from './formats/glue.js';
-import { overLimitWarning, targets, type Target } from './formats/index.js';
+import { namesDropped, overLimitWarning, targets, type Target } from './formats/index.js';
 import { detectFormat, loadRecords, type InputEncoding, type InputFormat, type LoadOptions } from './load/index.js';
 import { systemPromptText } from './normalize/domains.js';
 import { alsoFits, mappingName, naturalKeys, resolveMapping, rowNormalizer, type ResolvedMapping } from './normalize/index.js';
@@ -159,7 +159,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   // Instruction records some trainers build as plain text (Axolotl's Alpaca prompt, TRL's prompt +
   // completion) are counted as that text, not as the chat template renders a chat.
   // Some hand tool-call arguments to the template as the JSON text their file holds (TRL).
-  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format], argumentsAsText: target.argumentsAsText };
+  const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format], argumentsAsText: target.argumentsAsText, namesDropped: namesDropped(opts.target, opts.format) };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);

@@ -25,6 +25,8 @@ export interface Budget {
    * them to the chat template (TRL), not as objects (Axolotl and MLX-LM pass objects).
    */
   argumentsAsText?: boolean | undefined;
+  /** Messages' `name`s are left out of the written records (Together, ShareGPT, Alpaca), so they are not counted. */
+  namesDropped?: boolean | undefined;
 }
 
 /** How an example was shortened to fit. */
@@ -86,12 +88,21 @@ function measurer(tokenizer: Tokenizer, budget: Budget, tools: readonly unknown[
   const { countAs } = budget;
   const options = budget.argumentsAsText ? { argumentsAsText: true } : undefined;
   const asText = tokenizer.measureText?.bind(tokenizer);
-  if (countAs === undefined || asText === undefined) return (messages) => tokenizer.measure(messages, tools, options);
+  if (countAs === undefined || asText === undefined) {
+    if (budget.namesDropped) return (messages) => tokenizer.measure(withoutNames(messages), tools, options);
+    return (messages) => tokenizer.measure(messages, tools, options);
+  }
   return (messages) => {
     const text = countedText(countAs, messages, alpacaInput);
     // A conversation the record cannot hold is rejected when written; counted as a chat meanwhile.
-    return text ? asText(text.prompt, text.completion, text.apart) : tokenizer.measure(messages, tools, options);
+    return text ? asText(text.prompt, text.completion, text.apart) : tokenizer.measure(budget.namesDropped ? withoutNames(messages) : messages, tools, options);
   };
+}
+
+/** `messages` without their `name`s (the same array where none has one). */
+function withoutNames(messages: Message[]): Message[] {
+  if (!messages.some((m) => m.name !== undefined)) return messages;
+  return messages.map(({ name: _name, ...m }) => m);
 }
 
 function measureWithin(tokenizer: Tokenizer, messages: Message[], budget: Budget, tools: readonly unknown[] | undefined, alpacaInput: string | undefined): Measured {

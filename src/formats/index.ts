@@ -202,6 +202,23 @@ export const targets = {
 export type TargetName = keyof typeof targets;
 
 /**
+ * Whether the records of `target` in `format` leave out a message's `name` (Together's chat
+ * records, ShareGPT's and Alpaca's have no place for it): the trainer never sees it, so a chat
+ * template that prints names must not count it. Asked of the record builder itself, with a named
+ * user turn.
+ *
+ * @example
+ * namesDropped('together', 'chat') // true; namesDropped('openai', 'chat') // false
+ */
+export function namesDropped(target: TargetName, format: RecordFormat): boolean {
+  const build = (targets[target] as Target).formats[format];
+  if (!build) return false;
+  const name = 'probe_name_7f3a';
+  const r = build({ messages: [{ role: 'user', content: 'q', name }, { role: 'assistant', content: 'a' }] });
+  return r.ok && !JSON.stringify(r.record).includes(name);
+}
+
+/**
  * The record builder of a target and format.
  *
  * @example
