@@ -1061,8 +1061,11 @@ function templateConverter(mapping: TemplateMapping): Converter {
  * Whether a message holds no text a reader sees: nothing, or only invisible characters (zero-width
  * spaces and joiners, a soft hyphen, a BOM, Hangul and Braille blanks), which web scrapes and
  * chat exports leave in place of a deleted answer.
+ *
+ * @example
+ * isBlank('\u2800') // true: a Braille blank
  */
-function isBlank(text: string): boolean {
+export function isBlank(text: string): boolean {
   return text === '' || INVISIBLE_ONLY.test(text);
 }
 
