@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { LoraPrepError } from './errors.js';
 import { openAiEncodingFor } from './tokenizers/index.js';
 
 /**
@@ -51,7 +52,8 @@ export function defaultConcurrency(machine: Machine = thisMachine(), workerBytes
 
 /**
  * The input size (text bytes) from which counting in worker threads pays off: 48 MiB on a machine
- * of two CPUs or fewer (a container's quota counts), 16 MiB on more. Each worker loads its own
+ * of two CPUs or fewer (a container's quota counts), 16 MiB on more; the environment variable
+ * `LORA_PREP_WORKERS_FROM_BYTES` sets it (bytes; 0: workers for any input). Each worker loads its own
  * tokenizer (0.6–1.2 s), and counting inline runs at some 45 MB/s with o200k_base and 15–20 MB/s
  * with Llama 3. Measured on two cores, where the workers share the CPUs with the main thread: two
  * workers were slower than none up to 47 MB with o200k_base (3.93 against 3.69 s) and faster from
@@ -62,7 +64,14 @@ export function defaultConcurrency(machine: Machine = thisMachine(), workerBytes
  * @example
  * workersFromBytes({ cpus: 2, memoryBytes: 2 ** 33 }) // 50331648
  */
-export function workersFromBytes(machine: Machine = thisMachine()): number {
+export function workersFromBytes(machine: Machine = thisMachine(), env: Record<string, string | undefined> = process.env): number {
+  const set = env.LORA_PREP_WORKERS_FROM_BYTES;
+  if (set !== undefined) {
+    if (!/^\d+$/.test(set.trim())) {
+      throw new LoraPrepError('OPTION_INVALID', `LORA_PREP_WORKERS_FROM_BYTES must be a whole number of bytes (0: worker threads for any input), got ${JSON.stringify(set)}. Unset it for the default line.`);
+    }
+    return Number(set.trim());
+  }
   const cpus = Math.min(machine.cpus, machine.cpuQuota ?? Number.POSITIVE_INFINITY);
   return (cpus <= 2 ? 48 : 16) * 2 ** 20;
 }

@@ -71,8 +71,19 @@ describe('workersFromBytes', () => {
     expect(workersFromBytes({ cpus: 64, cpuQuota: 8, memoryBytes: 2 ** 33 })).toBe(16 * MiB);
   });
 
+  it('takes the line from LORA_PREP_WORKERS_FROM_BYTES where it is set, and refuses one that is not a number of bytes', () => {
+    const machine = { cpus: 2, memoryBytes: 2 ** 33 };
+    expect(workersFromBytes(machine, {})).toBe(48 * 2 ** 20);
+    expect(workersFromBytes(machine, { LORA_PREP_WORKERS_FROM_BYTES: '4194304' })).toBe(4194304);
+    expect(workersFromBytes(machine, { LORA_PREP_WORKERS_FROM_BYTES: ' 0 ' })).toBe(0);
+    for (const bad of ['', '4MiB', '-1', '1e6', 'lots']) {
+      expect(() => workersFromBytes(machine, { LORA_PREP_WORKERS_FROM_BYTES: bad }), bad).toThrow(expect.objectContaining({ code: 'OPTION_INVALID', message: expect.stringMatching(/LORA_PREP_WORKERS_FROM_BYTES must be a whole number of bytes/) }));
+    }
+  });
+
   it('leaves an input under the line to the main thread, whatever the concurrency', async () => {
     // 5 MB: over the 4 MiB from which workers once started, under the line on any machine.
+    delete process.env.LORA_PREP_WORKERS_FROM_BYTES;
     const dir = await tempDir();
     const file = join(dir, 'rows.jsonl');
     const row = (i: number) => JSON.stringify({ question: `Question ${i} on the bond's coupon?`, answer: `The coupon is ${i % 97}% a year, paid twice. ${'It accrues daily. '.repeat(20)}` });

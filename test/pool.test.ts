@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens, type CountedExample, type RecordLine } from '../src/check/index.js';
 import { applyBudget } from '../src/check/budget.js';
 import { DEFAULT_MINHASH, nearSignature, nearText } from '../src/dedup/minhash.js';
@@ -16,9 +16,9 @@ import type { Tokenizer } from '../src/tokenizers/types.js';
 import type { Example } from '../src/types.js';
 import { collect, fromArray, recordingContext, tempDir } from './helpers/index.js';
 
-// Worker threads from 4 MiB of input, as they started before the line depended on the machine:
-// the tests that run prepareDataset with workers keep their inputs small.
-vi.mock('../src/_cpus.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../src/_cpus.js')>()), workersFromBytes: () => 4 * 1024 * 1024 }));
+// Worker threads from 4 MiB of input (the line's own setting), so that the tests that run
+// prepareDataset with workers keep their inputs small.
+process.env.LORA_PREP_WORKERS_FROM_BYTES = String(4 * 1024 * 1024);
 
 const words = ['bond', 'yield', 'equity', 'tort', 'clause', 'dosage', 'µg', '€', 'é', 'patient', 'liability'];
 function example(i: number): Example {

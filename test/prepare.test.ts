@@ -2,15 +2,15 @@ import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { prepareDataset, type PrepareOptions } from '../src/index.js';
 import expected from '../fixtures/expected.json' with { type: 'json' };
 import { snapshot, tempDir } from './helpers/index.js';
 import { readJsonl } from './helpers/output.js';
 
-// Worker threads from 4 MiB of input, as they started before the line depended on the machine:
-// the tests that run prepareDataset with workers keep their inputs small.
-vi.mock('../src/_cpus.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../src/_cpus.js')>()), workersFromBytes: () => 4 * 1024 * 1024 }));
+// Worker threads from 4 MiB of input (the line's own setting), so that the tests that run
+// prepareDataset with workers keep their inputs small.
+process.env.LORA_PREP_WORKERS_FROM_BYTES = String(4 * 1024 * 1024);
 
 type Expected = Record<string, { rows: number; rejected: Array<{ line: number; reason: string; duplicateOf?: number }>; encoding?: string }>;
 const EXPECTED = expected as Expected;

@@ -11,9 +11,9 @@ import { TokenizerPool } from '../../src/tokenizers/pool.js';
 import { tempDir } from '../helpers/index.js';
 import { chunked, runLoad, writeTemp } from '../helpers/load-helpers.js';
 
-// Worker threads from 4 MiB of input, as they started before the line depended on the machine:
-// the tests that run prepareDataset with workers keep their inputs small.
-vi.mock('../../src/_cpus.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/_cpus.js')>()), workersFromBytes: () => 4 * 1024 * 1024 }));
+// Worker threads from 4 MiB of input (the line's own setting), so that the tests that run
+// prepareDataset with workers keep their inputs small.
+process.env.LORA_PREP_WORKERS_FROM_BYTES = String(4 * 1024 * 1024);
 
 const TEXTS: Record<InputFormat, string> = {
   jsonl: '{"q":"a, \\"b\\"","n":1}\n\n{"q":"é日😀","n":2}\r\nnot json\n{"q":"last","n":3}',
