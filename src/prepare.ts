@@ -158,13 +158,14 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const target: Target = targets[opts.target];
   // Instruction records some trainers build as plain text (Axolotl's Alpaca prompt, TRL's prompt +
   // completion) are counted as that text, not as the chat template renders a chat.
-  // Some hand tool-call arguments to the template as the JSON text their file holds (TRL).
+  // Some hand tool-call arguments to the template as the JSON text their file holds (TRL); names
+  // the records leave out are not counted.
   const budget: Budget = { maxTokens: opts.maxTokens, minTokens: opts.minTokens, overlong: opts.overlong, countAs: target.countsAs?.[opts.format], argumentsAsText: target.argumentsAsText, namesDropped: namesDropped(opts.target, opts.format) };
   const defaultLimit = opts.maxTokens === undefined ? target.defaultLimit?.(opts.tokenizer) : undefined;
   // With workers, only they load the tokenizer (its tables are tens of MB per copy).
   const inputBytes = inputs.reduce((n, i) => n + i.bytes, 0);
-  const workersFrom = workersFromBytes();
-  const enough = opts.concurrency > 1 && (await textBytes(inputs, workersFrom)) >= workersFrom;
+  const workersFrom = opts.concurrency > 1 ? workersFromBytes() : undefined;
+  const enough = workersFrom !== undefined && (await textBytes(inputs, workersFrom)) >= workersFrom;
   // A bundler that took this package into an app leaves the worker's script behind: count on this thread.
   const noWorker = enough && !workerScriptFound();
   if (noWorker) inputNotes.push(`counted on the main thread, not in ${opts.concurrency} worker threads: ${WORKER_MISSING} (or pass concurrency: 1 to say so)`);
