@@ -148,10 +148,11 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('counting %s', (name) => {
 });
 
 describe('PieceTable', () => {
-  it('answers as a Map of the same entries, through seal and reset (property)', () => {
+  it('answers as a Map of the same entries, through seal, reset and keep (property)', () => {
     const key = fc.array(fc.constantFrom('a', 'b', 'c', ' ', '1'), { minLength: 1, maxLength: 4 }).map((cs) => cs.join(''));
     const op = fc.oneof(
       fc.record({ add: key, value: fc.nat(1000) }),
+      fc.record({ keep: key, value: fc.nat(1000) }),
       fc.record({ get: key }),
       fc.constant({ seal: true as const }),
       fc.constant({ reset: true as const }),
@@ -170,6 +171,13 @@ describe('PieceTable', () => {
             const added = table.add(text, 1, text.length - 1, h, o.value);
             expect(added).toBe(model.size < capacity);
             if (added) model.set(o.add, o.value);
+          } else if ('keep' in o) {
+            // Full: the entries since seal go first.
+            const h = PieceTable.hash(o.keep, 0, o.keep.length);
+            if (table.get(o.keep, 0, o.keep.length, h) >= 0) continue;
+            table.keep(o.keep, 0, o.keep.length, h, o.value);
+            if (model.size >= capacity) model = new Map(sealed);
+            if (model.size < capacity) model.set(o.keep, o.value);
           } else if ('get' in o) {
             expect(table.get(o.get, 0, o.get.length, PieceTable.hash(o.get, 0, o.get.length))).toBe(model.get(o.get) ?? -1);
           } else if ('seal' in o) {

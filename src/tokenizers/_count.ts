@@ -178,10 +178,7 @@ function scannedCounter(
             continue;
           }
         }
-        if (!merged.add(text, p, e, h, t)) {
-          merged.reset();
-          merged.add(text, p, e, h, t);
-        }
+        merged.keep(text, p, e, h, t);
       }
       tokens += t;
       p = e;

@@ -336,10 +336,7 @@ function scannedSplit(
         let t = kept.get(text, p, e, h);
         if (t < 0) {
           t = enter(text.slice(p, e), options);
-          if (!kept.add(text, p, e, h, t)) {
-            kept.reset();
-            kept.add(text, p, e, h, t);
-          }
+          kept.keep(text, p, e, h, t);
         }
         tokens += t;
       }

@@ -296,6 +296,16 @@ export class PieceTable {
     return true;
   }
 
+  /**
+   * Adds `text[p, e)` (not in the table) with `value`, dropping the entries added since
+   * {@link seal} first where the table is full: a cache that starts over.
+   */
+  keep(text: string, p: number, e: number, h: number, value: number): void {
+    if (this.add(text, p, e, h, value)) return;
+    this.reset();
+    this.add(text, p, e, h, value);
+  }
+
   /** Keeps the entries so far through every {@link reset}. */
   seal(): void {
     this.#sealed = { slots: this.#slots.slice(), size: this.size, used: this.#used };
